@@ -1,0 +1,6 @@
+export * from "./dtype.js";
+export * from "./errors.js";
+export * from "./tensor.js";
+export * from "./backend.js";
+export * from "./checks.js";
+export * from "./random.js";

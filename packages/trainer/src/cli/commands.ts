@@ -1,0 +1,7 @@
+import type { Command } from "commander";
+
+/**
+ * Every subcommand registers itself here: add one line per file of this folder.
+ * Each file exports `register(program)`; the work itself lives in the package that owns it.
+ */
+export const commands: Array<(program: Command) => void> = [];
