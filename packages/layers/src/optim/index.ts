@@ -1,0 +1,3 @@
+export * from "./schedule.js";
+export * from "./adamw.js";
+export * from "./clip.js";
