@@ -1,0 +1,303 @@
+import { isPunctuation, isWhitespace } from "./chars.js";
+import { bertNormalize } from "./normalize.js";
+import { longestFirstLengths } from "./truncate.js";
+import { REQUIRED_SPECIAL_TOKENS, loadVocab, vocabFromTokens, type Vocab } from "./vocab.js";
+
+/** Options of `encode`, mirroring Hugging Face's `__call__` arguments. */
+export interface EncodeOptions {
+  /** Truncate (and, with `padding`, pad) to this many tokens, special tokens included. */
+  maxLength?: number;
+  /** Truncate to `maxLength` (longest-first for pairs). Default: true when `maxLength` is given. */
+  truncation?: boolean;
+  /** Pad with [PAD] to `maxLength` (HF `padding="max_length"`). Default false. */
+  padding?: boolean;
+  /** Add [CLS] … [SEP] (… [SEP]). Default true. */
+  addSpecialTokens?: boolean;
+}
+
+/** One encoded sequence or pair, as plain arrays (HF `input_ids`, `token_type_ids`, `attention_mask`). */
+export interface Encoding {
+  inputIds: number[];
+  tokenTypeIds: number[];
+  attentionMask: number[];
+}
+
+/** Longest word, in characters, that WordPiece splits; longer words become one [UNK] (HF default). */
+const MAX_INPUT_CHARS_PER_WORD = 100;
+/** Words split into several pieces are memoised; the cache is emptied when it reaches this size. */
+const CACHE_LIMIT = 1 << 16;
+
+// Pre-tokenizer classes of ASCII code units: 0 part of a word, 1 whitespace (split, dropped), 2 punctuation
+// (split, kept as its own word).
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) ASCII_CLASS[c] = isWhitespace(c) ? 1 : isPunctuation(c) ? 2 : 0;
+
+function codePointLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff || i + 1 === s.length) n++;
+    else {
+      const d = s.charCodeAt(i + 1);
+      n++;
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+  }
+  return n;
+}
+
+/**
+ * The bert-base-uncased WordPiece tokenizer, equal to Hugging Face's BertTokenizerFast: BertNormalizer
+ * (clean, CJK split, strip accents, lowercase), BertPreTokenizer (split on whitespace and punctuation),
+ * WordPiece (greedy longest match, `##` continuations, [UNK] for words over 100 characters), the
+ * [CLS] A [SEP] (B [SEP]) template, longest-first truncation and max-length padding. Special tokens written
+ * literally in the text ("[MASK]") map to their ids, as HF's added tokens do.
+ */
+export class BertTokenizer {
+  readonly vocab: Vocab;
+  readonly padId: number;
+  readonly unkId: number;
+  readonly clsId: number;
+  readonly sepId: number;
+  readonly maskId: number;
+  /** Ids never chosen for MLM masking: [PAD], [UNK], [CLS], [SEP], [MASK]. */
+  readonly specialIds: readonly number[];
+  private readonly ids: ReadonlyMap<string, number>;
+  private readonly maxTokenUnits: number;
+  private readonly specials: ReadonlyArray<readonly [string, number]>;
+  private cache = new Map<string, number[]>();
+
+  constructor(vocab: Vocab) {
+    this.vocab = vocab;
+    this.ids = vocab.ids;
+    const id = (t: string): number => vocab.ids.get(t)!;
+    this.padId = id("[PAD]");
+    this.unkId = id("[UNK]");
+    this.clsId = id("[CLS]");
+    this.sepId = id("[SEP]");
+    this.maskId = id("[MASK]");
+    this.specials = REQUIRED_SPECIAL_TOKENS.map((t) => [t, id(t)] as const);
+    this.specialIds = this.specials.map(([, i]) => i);
+    let longest = 1;
+    for (const t of vocab.tokens) if (t.length > longest) longest = t.length;
+    this.maxTokenUnits = longest;
+  }
+
+  /** Loads `vocab.txt` or a WordPiece `tokenizer.json`. */
+  static fromFile(path: string): BertTokenizer {
+    return new BertTokenizer(loadVocab(path));
+  }
+
+  /** Builds a tokenizer from tokens in id order. */
+  static fromTokens(tokens: readonly string[], source?: string): BertTokenizer {
+    return new BertTokenizer(vocabFromTokens(tokens, source));
+  }
+
+  /** Number of ids (`len(tokenizer)`): 30522 for bert-base-uncased. */
+  get vocabSize(): number {
+    return this.vocab.tokens.length;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.ids.get(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.vocab.tokens[id];
+  }
+
+  /** The normalized text (HF `backend_tokenizer.normalizer.normalize_str`). */
+  normalize(text: string): string {
+    return bertNormalize(text);
+  }
+
+  /** Word pieces of `text`, without special tokens added (HF `tokenize`). */
+  tokenize(text: string): string[] {
+    return this.textToIds(text).map((i) => this.vocab.tokens[i]!);
+  }
+
+  /** Ids of `text` without special tokens, stopping after `limit` ids (the rest would be truncated anyway). */
+  textToIds(text: string, limit = Infinity): number[] {
+    const out: number[] = [];
+    if (limit <= 0) return out;
+    if (text.includes("[")) this.splitSpecials(text, out, limit);
+    else this.appendNormalized(bertNormalize(text), out, limit);
+    return out;
+  }
+
+  /** Encodes a sequence or a pair: [CLS] a [SEP] (b [SEP]), token types 0 then 1, optional truncation/padding. */
+  encode(a: string, b?: string, options: EncodeOptions = {}): Encoding {
+    const { maxLength, padding = false, addSpecialTokens = true } = options;
+    const truncation = options.truncation ?? maxLength !== undefined;
+    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 0)) {
+      throw new RangeError(`encode: maxLength must be a non-negative integer, got ${maxLength}`);
+    }
+    if ((truncation || padding) && maxLength === undefined) {
+      throw new RangeError("encode: truncation and padding need maxLength");
+    }
+    const added = addSpecialTokens ? (b === undefined ? 2 : 3) : 0;
+    let budget = Infinity;
+    if (truncation) {
+      budget = maxLength! - added;
+      if (budget < 0) {
+        throw new RangeError(`encode: maxLength ${maxLength} is shorter than the ${added} special tokens it must hold`);
+      }
+    }
+    let idsA: number[];
+    let idsB: number[] | undefined;
+    if (b === undefined) {
+      idsA = this.textToIds(a, budget);
+    } else {
+      // Pairs are tokenized whole: which side gets cut depends on the full lengths.
+      idsA = this.textToIds(a);
+      idsB = this.textToIds(b);
+      if (truncation) {
+        const [nA, nB] = longestFirstLengths(idsA.length, idsB.length, budget);
+        idsA.length = nA;
+        idsB.length = nB;
+      }
+    }
+    const inputIds: number[] = [];
+    const tokenTypeIds: number[] = [];
+    if (addSpecialTokens) inputIds.push(this.clsId);
+    for (const i of idsA) inputIds.push(i);
+    if (addSpecialTokens) inputIds.push(this.sepId);
+    for (let k = inputIds.length; k > 0; k--) tokenTypeIds.push(0);
+    if (idsB !== undefined) {
+      for (const i of idsB) inputIds.push(i);
+      if (addSpecialTokens) inputIds.push(this.sepId);
+      for (let k = inputIds.length - tokenTypeIds.length; k > 0; k--) tokenTypeIds.push(1);
+    }
+    const attentionMask = new Array<number>(inputIds.length).fill(1);
+    if (padding) {
+      for (let k = inputIds.length; k < maxLength!; k++) {
+        inputIds.push(this.padId);
+        tokenTypeIds.push(0);
+        attentionMask.push(0);
+      }
+    }
+    return { inputIds, tokenTypeIds, attentionMask };
+  }
+
+  /** Tokens of `ids` joined back into text, `##` pieces glued on; special tokens skipped unless asked. */
+  decode(ids: ArrayLike<number>, skipSpecialTokens = true): string {
+    let out = "";
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      if (skipSpecialTokens && this.specialIds.includes(id)) continue;
+      const t = this.vocab.tokens[id] ?? "[UNK]";
+      if (t.startsWith("##") && out.length > 0) out += t.slice(2);
+      else out += (out.length > 0 ? " " : "") + t;
+    }
+    return out;
+  }
+
+  /** Special tokens in the raw text (HF added tokens, `normalized: false`) are matched before normalizing. */
+  private splitSpecials(text: string, out: number[], limit: number): void {
+    let p = 0;
+    for (;;) {
+      let at = -1;
+      let hit: readonly [string, number] | undefined;
+      for (const s of this.specials) {
+        const k = text.indexOf(s[0], p);
+        if (k >= 0 && (at < 0 || k < at || (k === at && s[0].length > hit![0].length))) {
+          at = k;
+          hit = s;
+        }
+      }
+      if (at < 0) break;
+      if (at > p) this.appendNormalized(bertNormalize(text.slice(p, at)), out, limit);
+      if (out.length >= limit) return;
+      out.push(hit![1]);
+      p = at + hit![0].length;
+    }
+    if (p < text.length) this.appendNormalized(bertNormalize(text.slice(p)), out, limit);
+  }
+
+  /** Pre-tokenizes normalized text (split on whitespace, isolate punctuation) and appends word pieces. */
+  private appendNormalized(s: string, out: number[], limit: number): void {
+    const n = s.length;
+    let start = -1;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      let cls: number;
+      let width = 1;
+      if (c < 128) {
+        cls = ASCII_CLASS[c]!;
+      } else {
+        let cp = c;
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+          const d = s.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+            width = 2;
+          }
+        }
+        cls = isPunctuation(cp) ? 2 : isWhitespace(cp) ? 1 : 0;
+      }
+      if (cls === 0) {
+        if (start < 0) start = i;
+      } else {
+        if (start >= 0) {
+          this.appendWord(s.slice(start, i), out, limit);
+          start = -1;
+        }
+        if (cls === 2) this.appendWord(s.slice(i, i + width), out, limit);
+        if (out.length >= limit) return;
+      }
+      i += width - 1;
+    }
+    if (start >= 0) this.appendWord(s.slice(start), out, limit);
+  }
+
+  /** WordPiece on one word: greedy longest match first, `##` on non-initial pieces, whole word [UNK] on failure. */
+  private appendWord(word: string, out: number[], limit: number): void {
+    if (out.length >= limit) return;
+    const whole = this.ids.get(word);
+    if (whole !== undefined) {
+      out.push(whole);
+      return;
+    }
+    if (word.length > MAX_INPUT_CHARS_PER_WORD && codePointLength(word) > MAX_INPUT_CHARS_PER_WORD) {
+      out.push(this.unkId);
+      return;
+    }
+    let pieces = this.cache.get(word);
+    if (pieces === undefined) {
+      pieces = this.wordPieces(word);
+      if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
+      this.cache.set(word, pieces);
+    }
+    for (let k = 0; k < pieces.length && out.length < limit; k++) out.push(pieces[k]!);
+  }
+
+  private wordPieces(word: string): number[] {
+    const pieces: number[] = [];
+    const n = word.length;
+    let start = 0;
+    while (start < n) {
+      // No vocab entry is longer than maxTokenUnits code units, so longer candidates need no lookup.
+      let end = Math.min(n, start + this.maxTokenUnits);
+      let found = -1;
+      while (end > start) {
+        const last = word.charCodeAt(end - 1);
+        // Never end a candidate between the two halves of a surrogate pair.
+        if (last >= 0xd800 && last <= 0xdbff && end < n) {
+          end--;
+          continue;
+        }
+        const sub = start > 0 ? "##" + word.slice(start, end) : word.slice(start, end);
+        const id = this.ids.get(sub);
+        if (id !== undefined) {
+          found = id;
+          break;
+        }
+        end--;
+      }
+      if (found < 0) return [this.unkId];
+      pieces.push(found);
+      start = end;
+    }
+    return pieces;
+  }
+}

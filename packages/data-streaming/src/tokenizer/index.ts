@@ -1,0 +1,13 @@
+export { BertTokenizer, type EncodeOptions, type Encoding } from "./bert-tokenizer.js";
+export { bertBaseUncased, bertBaseUncasedVocabPath } from "./bert-base-uncased.js";
+export { bertNormalize } from "./normalize.js";
+export { longestFirstLengths } from "./truncate.js";
+export {
+  REQUIRED_SPECIAL_TOKENS,
+  VocabError,
+  loadVocab,
+  parseTokenizerJson,
+  parseVocabTxt,
+  vocabFromTokens,
+  type Vocab,
+} from "./vocab.js";

@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BertTokenizer } from "./bert-tokenizer.js";
+import { bertBaseUncased } from "./bert-base-uncased.js";
+import { bertNormalize } from "./normalize.js";
+import { longestFirstLengths } from "./truncate.js";
+
+const tok = bertBaseUncased();
+
+describe("BertTokenizer", () => {
+  it("loads the shipped vocab with the bert-base-uncased ids", () => {
+    expect(tok.vocabSize).toBe(30522);
+    expect([tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId]).toEqual([0, 100, 101, 102, 103]);
+    expect(tok.tokenToId("the")).toBe(1996);
+    expect(tok.idToToken(30521)).toBe("##～");
+  });
+
+  it("lower-cases, strips accents and splits punctuation", () => {
+    expect(tok.encode("Héllo, WORLD!").inputIds).toEqual([101, 7592, 1010, 2088, 999, 102]);
+    expect(tok.normalize("Crème\tBRÛLÉE\u0000\u200b!")).toBe("creme brulee!");
+  });
+
+  it("splits continuation pieces with ##", () => {
+    const pieces = tok.tokenize("unaffable tokenization");
+    expect(pieces.join(" ")).toBe("una ##ffa ##ble token ##ization");
+  });
+
+  it("isolates CJK ideographs and ASCII symbols BERT counts as punctuation", () => {
+    expect(tok.tokenize("東京タワー")).toEqual(["東", "京", ...tok.tokenize("タワー")]);
+    expect(tok.tokenize("a$b^c`d")).toEqual(["a", "$", "b", "^", "c", "`", "d"]);
+  });
+
+  it("maps words over 100 characters to one [UNK], and unknown characters to [UNK]", () => {
+    expect(tok.tokenize("a".repeat(101))).toEqual(["[UNK]"]);
+    expect(tok.tokenize("a".repeat(100)).length).toBeGreaterThan(1);
+    expect(tok.tokenize("x\u{1F600}y")).toEqual(["[UNK]"]);
+  });
+
+  it("lower-cases capital sigma per character, like the Rust normalizer", () => {
+    expect(bertNormalize("ΟΔΟΣ")).toBe("οδοσ");
+  });
+
+  it("maps special tokens written in the text to their ids", () => {
+    expect(tok.encode("the [MASK] sat").inputIds).toEqual([101, 1996, 103, 2938, 102]);
+  });
+
+  it("truncates, pads and sets token types and the attention mask", () => {
+    const e = tok.encode("hello world", "hello", { maxLength: 8, padding: true });
+    expect(e.inputIds).toEqual([101, 7592, 2088, 102, 7592, 102, 0, 0]);
+    expect(e.tokenTypeIds).toEqual([0, 0, 0, 0, 1, 1, 0, 0]);
+    expect(e.attentionMask).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
+    expect(tok.encode("the the the the", undefined, { maxLength: 4 }).inputIds).toEqual([101, 1996, 1996, 102]);
+    expect(() => tok.encode("a", "b", { maxLength: 2 })).toThrow(/maxLength 2/);
+  });
+
+  it("follows tokenizers' longest-first lengths", () => {
+    expect(longestFirstLengths(10, 4, 8)).toEqual([4, 4]);
+    expect(longestFirstLengths(10, 10, 7)).toEqual([3, 4]);
+    expect(longestFirstLengths(12, 10, 7)).toEqual([4, 3]);
+    expect(longestFirstLengths(2, 30, 10)).toEqual([2, 8]);
+    expect(longestFirstLengths(3, 4, 10)).toEqual([3, 4]);
+  });
+
+  it("rejects a vocab without a special token, naming the file and the token", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vocab-"));
+    const file = join(dir, "vocab.txt");
+    writeFileSync(file, "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n");
+    expect(() => BertTokenizer.fromFile(file)).toThrow(new RegExp(`${file.replace(/[.\\/]/g, "\\$&")}.*\\[MASK\\]`));
+    const json = join(dir, "tokenizer.json");
+    writeFileSync(json, JSON.stringify({ model: { type: "BPE", vocab: {} } }));
+    expect(() => BertTokenizer.fromFile(json)).toThrow(/tokenizer\.json.*model\.type.*WordPiece/);
+    expect(() => BertTokenizer.fromFile(join(dir, "missing.txt"))).toThrow(/missing\.txt: cannot read/);
+  });
+});
