@@ -1,0 +1,169 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { recipesDir, sampleCorpusDir } from "../paths.js";
+import { PRETRAIN_SCHEMA, type PretrainConfig } from "./pretrain-schema.js";
+import { ConfigError, type Problem, type Schema, schemaAt, validate } from "./schema.js";
+
+/** Recipe names shipped in packages/trainer/recipes. */
+export function recipeNames(): string[] {
+  return readdirSync(recipesDir())
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+/** Resolves a recipe argument: a shipped name ("mosaic-bert-base") or a path to a yaml file. */
+export function resolveRecipe(nameOrPath: string): string {
+  const byName = join(recipesDir(), `${nameOrPath}.yaml`);
+  if (!nameOrPath.includes("/") && !nameOrPath.endsWith(".yaml") && !nameOrPath.endsWith(".yml")) {
+    if (existsSync(byName)) return byName;
+    throw new Error(`--config: no recipe named '${nameOrPath}': expected one of ${recipeNames().join(", ")} or a path to a .yaml file`);
+  }
+  const p = isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+  if (!existsSync(p)) throw new Error(`--config: file not found: ${p}`);
+  return p;
+}
+
+/** Keys the reference took from Composer or launcher defaults; a recipe may leave them out. */
+const DEFAULTS: Partial<PretrainConfig> = {
+  data_remote: null,
+  algorithms: {},
+  eval_subset_num_batches: -1,
+  global_eval_batch_size: null,
+  device: "auto",
+  progress_bar: true,
+  log_to_console: true,
+  console_log_interval: "1ba",
+  callbacks: {},
+  save_folder: null,
+  save_interval: "1000ba",
+  save_num_checkpoints_to_keep: -1,
+};
+
+/**
+ * Parses one `--set key=value` override into [dotted key, typed value], typed by the schema:
+ * string and duration keys keep the text as is, every other value is read as YAML
+ * (numbers, true/false, null, [0.9, 0.98]). Unknown keys fail with the key named.
+ */
+export function parseOverride(text: string, schema: Schema = PRETRAIN_SCHEMA): [string, unknown] {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new ConfigError("--set", [{ key: text, message: "expected key=value with a dotted key, e.g. optimizer.lr=1e-3" }]);
+  const key = text.slice(0, eq).trim();
+  const raw = text.slice(eq + 1);
+  const s = schemaAt(schema, key);
+  if ("message" in s) throw new ConfigError("--set", [s]);
+  if (raw === "null" && "nullable" in s && s.nullable) return [key, null];
+  if (s.type === "string" || s.type === "duration") return [key, raw];
+  let value: unknown;
+  try {
+    value = parseYaml(raw);
+  } catch (e) {
+    throw new ConfigError("--set", [{ key, message: `cannot read value ${JSON.stringify(raw)}: ${(e as Error).message}` }]);
+  }
+  return [key, value];
+}
+
+function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split(".");
+  let o = obj;
+  for (const p of parts.slice(0, -1)) {
+    const next = o[p];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) o[p] = {};
+    o = o[p] as Record<string, unknown>;
+  }
+  o[parts[parts.length - 1]!] = value;
+}
+
+/** Values a recipe may reference that are not recipe keys. */
+const BUILTINS: Record<string, () => string> = {
+  /** The public-domain English sample shipped with this package (MDS, train/ and val/). */
+  sample_corpus: sampleCorpusDir,
+};
+
+/** Replaces `${key}` with the top-level value of `key` (whole-string references keep the value's type). */
+function interpolate(node: unknown, top: Record<string, unknown>, path: string, problems: Problem[], depth = 0): unknown {
+  if (typeof node === "string") {
+    const whole = /^\$\{([A-Za-z0-9_]+)\}$/.exec(node);
+    const look = (k: string): unknown => {
+      if (!(k in top) && k in BUILTINS) return BUILTINS[k]!();
+      if (!(k in top)) problems.push({ key: path, message: `\${${k}} refers to a top-level key that does not exist` });
+      // A referenced value may itself hold references (data_local: ${sample_corpus}).
+      if (depth > 8) {
+        problems.push({ key: path, message: `\${${k}}: references nest too deeply (a cycle?)` });
+        return top[k];
+      }
+      return interpolate(top[k], top, path, problems, depth + 1);
+    };
+    if (whole) return look(whole[1]!);
+    return node.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, k: string) => String(look(k)));
+  }
+  if (Array.isArray(node)) return node.map((v, i) => interpolate(v, top, `${path}[${i}]`, problems));
+  if (node && typeof node === "object") {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolate(v, top, path ? `${path}.${k}` : k, problems)]));
+  }
+  return node;
+}
+
+export interface LoadOptions {
+  /** `--set key=value` overrides, applied in order after the file. */
+  overrides?: readonly string[];
+  /** Processes in the run, for the batch-divisibility checks. Default 1. */
+  worldSize?: number;
+}
+
+/** Reads, overrides, interpolates and validates a recipe; throws ConfigError naming every bad key. */
+export function loadRecipe(nameOrPath: string, opts: LoadOptions = {}): { config: PretrainConfig; file: string } {
+  const file = resolveRecipe(nameOrPath);
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ConfigError(file, [{ key: "", message: `not valid YAML: ${(e as Error).message}` }]);
+  }
+  return { config: buildConfig(doc, file, opts), file };
+}
+
+/** Validates an already-parsed recipe document (see loadRecipe). */
+export function buildConfig(doc: unknown, source: string, opts: LoadOptions = {}): PretrainConfig {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    throw new ConfigError(source, [{ key: "", message: "expected a YAML mapping of recipe keys" }]);
+  }
+  const raw: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...(structuredClone(doc) as Record<string, unknown>) };
+  for (const o of opts.overrides ?? []) {
+    const [k, v] = parseOverride(o);
+    setPath(raw, k, v);
+  }
+  const problems: Problem[] = [];
+  const cfg = interpolate(raw, raw, "", problems) as Record<string, unknown>;
+  problems.push(...validate(cfg, PRETRAIN_SCHEMA));
+  if (problems.length === 0) problems.push(...crossChecks(cfg as unknown as PretrainConfig, opts.worldSize ?? 1));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return cfg as unknown as PretrainConfig;
+}
+
+/** Rules that involve several keys. */
+export function crossChecks(c: PretrainConfig, worldSize: number): Problem[] {
+  const out: Problem[] = [];
+  const g = c.global_train_batch_size;
+  if (g % worldSize !== 0) {
+    out.push({ key: "global_train_batch_size", message: `${g} is not divisible by the ${worldSize} processes of the run` });
+    return out;
+  }
+  const device = g / worldSize;
+  if (device % c.device_train_microbatch_size !== 0) {
+    out.push({
+      key: "device_train_microbatch_size",
+      message: `${c.device_train_microbatch_size} does not divide the per-device batch of ${device} (global_train_batch_size ${g} / ${worldSize} processes)`,
+    });
+  }
+  const ge = c.global_eval_batch_size ?? g;
+  if (ge % worldSize !== 0) out.push({ key: "global_eval_batch_size", message: `${ge} is not divisible by the ${worldSize} processes of the run` });
+  for (const l of ["train_loader", "eval_loader"] as const) {
+    if (c[l].dataset.max_seq_len < 3) out.push({ key: `${l}.dataset.max_seq_len`, message: `must leave room for [CLS] and [SEP], got ${c[l].dataset.max_seq_len}` });
+  }
+  if (c.scheduler.name !== "constant_with_warmup" && c.scheduler.alpha_f === undefined) {
+    out.push({ key: "scheduler.alpha_f", message: `missing: ${c.scheduler.name} needs alpha_f (the final LR multiplier)` });
+  }
+  return out;
+}
