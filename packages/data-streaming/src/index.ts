@@ -1,2 +1,3 @@
 export {};
 export * from "./tokenizer/index.js";
+export * from "./collator/index.js";

@@ -1,0 +1,152 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { bertBaseUncased } from "../tokenizer/bert-base-uncased.js";
+import { classificationBatch, encodeBatch, padBatch } from "./batch.js";
+import { IGNORE_INDEX, MlmCollator, mlmOptionsFor } from "./mlm.js";
+
+const tok = bertBaseUncased();
+const SPECIAL = new Set([0, 100, 101, 102, 103]);
+const wikiFile = fileURLToPath(new URL("../../../../../shared/data/text/wikitext-2-raw/wiki.test.raw", import.meta.url));
+const lines = readFileSync(wikiFile, "utf8")
+  .split("\n")
+  .filter((l) => l.trim().length > 0)
+  .slice(0, 1200);
+// Real text, padded to 128: short headings give plenty of padding, long paragraphs get truncated.
+const batch = encodeBatch(lines, undefined, 128, tok);
+
+/** Binomial count within 5 standard deviations of its mean. */
+function expectRate(count: number, trials: number, p: number): void {
+  const sd = Math.sqrt(trials * p * (1 - p));
+  expect(Math.abs(count - trials * p)).toBeLessThan(5 * sd);
+}
+
+const same = (x: Int32Array, y: Int32Array): boolean => Buffer.from(x.buffer).equals(Buffer.from(y.buffer));
+
+function stats(p: number, seed: number) {
+  const out = new MlmCollator({ ...mlmOptionsFor(tok), mlmProbability: p, seed }).collate(batch);
+  let candidates = 0;
+  let chosen = 0;
+  let masked = 0;
+  let unchanged = 0;
+  let random = 0;
+  for (let i = 0; i < batch.inputIds.length; i++) {
+    const orig = batch.inputIds[i]!;
+    if (batch.attentionMask[i] === 1 && !SPECIAL.has(orig)) candidates++;
+    if (out.labels[i] === IGNORE_INDEX) continue;
+    chosen++;
+    if (out.inputIds[i] === tok.maskId) masked++;
+    else if (out.inputIds[i] === orig) unchanged++;
+    else random++;
+  }
+  return { out, candidates, chosen, masked, unchanged, random };
+}
+
+describe("encodeBatch", () => {
+  it("equals tokenizer.encode with max-length padding, row by row", () => {
+    for (let r = 0; r < 200; r++) {
+      const e = tok.encode(lines[r]!, undefined, { maxLength: 128, padding: true });
+      const row = (a: Int32Array) => Array.from(a.subarray(r * 128, (r + 1) * 128));
+      expect(row(batch.inputIds)).toEqual(e.inputIds);
+      expect(row(batch.attentionMask)).toEqual(e.attentionMask);
+      expect(row(batch.tokenTypeIds)).toEqual(e.tokenTypeIds);
+    }
+  });
+
+  it("encodes pairs with token types and labels for classification", () => {
+    const a = lines.slice(0, 20);
+    const b = lines.slice(20, 40);
+    const cb = classificationBatch(a, b, a.map((_, i) => i % 3), 64, { tokenizer: tok });
+    expect(cb.labels).toBeInstanceOf(Int32Array);
+    for (let r = 0; r < 20; r++) {
+      const e = tok.encode(a[r]!, b[r]!, { maxLength: 64, padding: true });
+      expect(Array.from(cb.inputIds.subarray(r * 64, r * 64 + 64))).toEqual(e.inputIds);
+      expect(Array.from(cb.tokenTypeIds.subarray(r * 64, r * 64 + 64))).toEqual(e.tokenTypeIds);
+    }
+    expect(classificationBatch(["a"], ["b"], [3.5], 16, { regression: true }).labels).toEqual(Float32Array.of(3.5));
+    expect(() => classificationBatch(["a"], ["b"], [0.5], 16)).toThrow(/labels\[0\].*integer/);
+    expect(() => encodeBatch(["a", "b"], ["c"])).toThrow(/pairs has 1 entries but texts has 2/);
+  });
+
+  it("pads pre-tokenized sequences", () => {
+    const pb = padBatch([[101, 7, 102], [101, 1, 2, 3, 4, 102]], 4);
+    expect(Array.from(pb.inputIds)).toEqual([101, 7, 102, 0, 101, 1, 2, 3]);
+    expect(Array.from(pb.attentionMask)).toEqual([1, 1, 1, 0, 1, 1, 1, 1]);
+  });
+});
+
+describe("MlmCollator on real WikiText-2 text", () => {
+  for (const p of [0.3, 0.15]) {
+    it(`selects ${p * 100}% of real tokens, split 80/10/10`, () => {
+      const s = stats(p, 7);
+      expect(s.candidates).toBeGreaterThan(50_000);
+      expectRate(s.chosen, s.candidates, p);
+      expectRate(s.masked, s.chosen, 0.8);
+      expectRate(s.unchanged, s.chosen, 0.1);
+      expectRate(s.random, s.chosen, 0.1);
+    });
+  }
+
+  it("never selects special tokens or padding, labels hold the original ids", () => {
+    const { out } = stats(0.3, 11);
+    const bad: string[] = [];
+    let randomIds = 0;
+    for (let i = 0; i < out.labels.length; i++) {
+      const orig = batch.inputIds[i]!;
+      const got = out.inputIds[i]!;
+      const label = out.labels[i]!;
+      if (batch.attentionMask[i] === 0 || SPECIAL.has(orig)) {
+        if (label !== IGNORE_INDEX || got !== orig) bad.push(`special/padding position ${i} changed`);
+      } else if (label !== IGNORE_INDEX) {
+        if (label !== orig) bad.push(`position ${i}: label ${label} ≠ original ${orig}`);
+        if (got < 0 || got >= 30522) bad.push(`position ${i}: id ${got} out of range`);
+        if (got !== orig && got !== tok.maskId) randomIds++;
+      } else if (got !== orig) {
+        bad.push(`unselected position ${i} changed`);
+      }
+    }
+    expect(bad.slice(0, 5)).toEqual([]);
+    expect(randomIds).toBeGreaterThan(0);
+    // Input arrays are left as they were.
+    expect(Array.from(batch.inputIds.subarray(0, 128))).toEqual(tok.encode(lines[0]!, undefined, { maxLength: 128, padding: true }).inputIds);
+  });
+
+  it("is deterministic per seed", () => {
+    const a = stats(0.3, 5).out;
+    const b = stats(0.3, 5).out;
+    const c = stats(0.3, 6).out;
+    expect(same(a.inputIds, b.inputIds)).toBe(true);
+    expect(same(a.labels, b.labels)).toBe(true);
+    expect(same(a.labels, c.labels)).toBe(false);
+    // A collator's stream moves on: its second batch differs from its first.
+    const col = new MlmCollator({ seed: 5 });
+    const first = col.collate(batch);
+    expect(same(first.labels, a.labels)).toBe(true);
+    expect(same(col.collate(batch).labels, a.labels)).toBe(false);
+  });
+
+  it("gives an unpadded layout consistent with the attention mask", () => {
+    const { out } = stats(0.3, 3);
+    const { batchSize: B, seqLen: S } = out;
+    expect(out.cuSeqlens.length).toBe(B + 1);
+    expect(out.cuSeqlens[0]).toBe(0);
+    let max = 0;
+    const expected: number[] = [];
+    for (let r = 0; r < B; r++) {
+      let n = 0;
+      for (let c = 0; c < S; c++) if (out.attentionMask[r * S + c] === 1) (n++, expected.push(r * S + c));
+      expect(out.cuSeqlens[r + 1]! - out.cuSeqlens[r]!).toBe(n);
+      max = Math.max(max, n);
+    }
+    expect(Array.from(out.indices)).toEqual(expected);
+    expect(out.maxSeqlen).toBe(max);
+    expect(out.maxSeqlen).toBe(128);
+    const masked = [...out.labels.keys()].filter((i) => out.labels[i]! >= 0);
+    expect(Array.from(out.maskedPositions)).toEqual(masked);
+  });
+
+  it("rejects bad options and mismatched batches", () => {
+    expect(() => new MlmCollator({ mlmProbability: 1.5 })).toThrow(/mlmProbability must be in \[0, 1\]/);
+    expect(() => new MlmCollator().collate({ ...batch, seqLen: 64 })).toThrow(/inputIds has .* expected batchSize\*seqLen/);
+  });
+});
