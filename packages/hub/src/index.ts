@@ -1,2 +1,3 @@
 export * from "./errors.js";
 export * from "./safetensors/index.js";
+export * from "./torch/index.js";

@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { zipSync } from "fflate";
+import { FormatError, UnsafePickleError, readPytorchBin, readSafetensors, toFloat32 } from "../index.js";
+import { PickleBuilder } from "./pickle-writer.test-util.js";
+
+const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
+const BIN = golden("mosaic-tiny-mlm/pytorch_model.bin");
+
+function f32bytes(xs: number[]): Uint8Array {
+  return new Uint8Array(Float32Array.from(xs).buffer);
+}
+
+function archive(pkl: Uint8Array, storages: Record<string, Uint8Array>, level: 0 | 6 = 0): Uint8Array {
+  const files: Record<string, Uint8Array> = {
+    "archive/data.pkl": pkl,
+    "archive/byteorder": new TextEncoder().encode("little"),
+    "archive/version": new TextEncoder().encode("3\n"),
+  };
+  for (const [k, v] of Object.entries(storages)) files[`archive/data/${k}`] = v;
+  return zipSync(files, { level });
+}
+
+describe("PyTorch .bin on the golden checkpoint", () => {
+  it("loads exactly the tensors of model.safetensors plus the tied decoder weight", () => {
+    const bin = readPytorchBin(BIN);
+    const st = readSafetensors(golden("mosaic-tiny-mlm/model.safetensors"));
+    expect(bin.size).toBe(st.size + 1);
+    for (const [name, e] of st) {
+      const b = bin.get(name);
+      expect(b, name).toBeDefined();
+      expect(b!.dtype).toBe(e.dtype);
+      expect(b!.shape).toEqual(e.shape);
+      expect(Buffer.compare(b!.data, e.data), name).toBe(0);
+    }
+    const dec = bin.get("cls.predictions.decoder.weight")!;
+    expect(dec.shape).toEqual([2048, 128]);
+    expect(Buffer.compare(dec.data, st.get("bert.embeddings.word_embeddings.weight")!.data)).toBe(0);
+  });
+
+  it("reads the same from memory as from disk", () => {
+    const fromMem = readPytorchBin(new Uint8Array(fs.readFileSync(BIN)));
+    expect([...fromMem.keys()]).toEqual([...readPytorchBin(BIN).keys()]);
+  });
+
+  it("reports a truncated checkpoint and a corrupted storage clearly", () => {
+    const bytes = new Uint8Array(fs.readFileSync(BIN));
+    expect(() => readPytorchBin(bytes.subarray(0, bytes.length - 50))).toThrow(/zip: no end-of-central-directory record/);
+    expect(() => readPytorchBin(bytes.subarray(0, 2_000_000))).toThrow(FormatError);
+    const bad = bytes.slice();
+    bad[5000] ^= 0xff; // inside storage 0 (the word embeddings)
+    expect(() => readPytorchBin(bad)).toThrow(/pytorch_model\/data\/0: CRC-32 mismatch/);
+  });
+
+  it("rejects garbage with the file name", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hub-bin-"));
+    const p = path.join(dir, "junk.bin");
+    fs.writeFileSync(p, "this is not a checkpoint at all");
+    expect(() => readPytorchBin(p)).toThrow(/junk\.bin: format: not a PyTorch checkpoint/);
+    fs.writeFileSync(p, "ab");
+    expect(() => readPytorchBin(p)).toThrow(/junk\.bin: format: file is only 2 bytes/);
+    expect(() => readPytorchBin(path.join(dir, "missing.bin"))).toThrow(/missing\.bin: file: cannot open/);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe("the pickle allow-list", () => {
+  it("refuses os.system (GLOBAL) and runs nothing", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hub-evil-"));
+    const marker = path.join(dir, "pwned");
+    const pkl = new PickleBuilder().proto(2).global("os", "system").mark().str(`touch ${marker}`).tuple().reduce().stop().bytes();
+    const p = path.join(dir, "evil.bin");
+    fs.writeFileSync(p, archive(pkl, {}));
+    let err: unknown;
+    try {
+      readPytorchBin(p);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UnsafePickleError);
+    expect((err as Error).message).toMatch(/evil\.bin.*refusing to load os\.system from archive\/data\.pkl: only tensor-rebuild globals are allowed/);
+    expect(fs.existsSync(marker)).toBe(false);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("refuses STACK_GLOBAL builtins.eval, even when nested inside an allowed call", () => {
+    const pkl = new PickleBuilder().proto(4).emptyDict().str("w")
+      .global("collections", "OrderedDict").mark().stackGlobal("builtins", "eval").mark().str("1+1").tuple().reduce().tuple().reduce()
+      .op(0x73).stop().bytes();
+    expect(() => readPytorchBin(archive(pkl, {}))).toThrow(/refusing to load builtins\.eval/);
+  });
+
+  it("refuses calling an allowed storage class and malformed persistent ids", () => {
+    const call = new PickleBuilder().proto(2).global("torch", "FloatStorage").emptyTuple().reduce().stop().bytes();
+    expect(() => readPytorchBin(archive(call, {}))).toThrow(/refusing to call/);
+    const pid = new PickleBuilder().proto(2).str("evil").persid().stop().bytes();
+    expect(() => readPytorchBin(archive(pid, {}))).toThrow(/unsupported persistent id/);
+  });
+
+  it("reports truncated and unknown opcodes with the byte offset", () => {
+    const good = new PickleBuilder().proto(2).emptyDict().str("a").stop().bytes();
+    expect(() => readPytorchBin(archive(good.subarray(0, 6), {}))).toThrow(/archive\/data\.pkl: pickle byte 3: truncated/);
+    const unknown = new PickleBuilder().proto(2).op(0xff).bytes();
+    expect(() => readPytorchBin(archive(unknown, {}))).toThrow(/pickle byte 2: unknown opcode 0xff/);
+  });
+});
+
+describe("tensor rebuilding", () => {
+  it("makes strided views contiguous, honours offsets and shared storages, inflates deflated entries", () => {
+    const pkl = new PickleBuilder().proto(2).emptyDict().mark()
+      // [3, 2] transposed view of a 2x3 row-major storage: stride (1, 3).
+      .str("t").tensor({ storage: "FloatStorage", key: "0", numel: 6, offset: 0, shape: [3, 2], stride: [1, 3] })
+      // The second row of the same storage (shared, offset 3).
+      .str("row1").tensor({ storage: "FloatStorage", key: "0", numel: 6, offset: 3, shape: [3], stride: [1] })
+      // Every other element: stride 2.
+      .str("even").tensor({ storage: "FloatStorage", key: "0", numel: 6, offset: 0, shape: [3], stride: [2] })
+      // Broadcast (stride 0) and a bf16 storage.
+      .str("bcast").tensor({ storage: "BFloat16Storage", key: "1", numel: 2, offset: 1, shape: [2, 2], stride: [0, 0] })
+      .str("ids").tensor({ storage: "LongStorage", key: "2", numel: 2, offset: 0, shape: [2], stride: [1] })
+      .str("empty").tensor({ storage: "FloatStorage", key: "0", numel: 6, offset: 0, shape: [0, 3], stride: [3, 1] })
+      .setitems().stop().bytes();
+    const storages = {
+      "0": f32bytes([0, 1, 2, 3, 4, 5]),
+      "1": Uint8Array.from([0x80, 0x3f, 0x40, 0xc0]), // bf16 1.0, -3.0
+      "2": new Uint8Array(BigInt64Array.from([7n, -1n]).buffer),
+    };
+    for (const level of [0, 6] as const) {
+      const t = readPytorchBin(archive(pkl, storages, level));
+      expect(t.get("t")!.shape).toEqual([3, 2]);
+      expect(Array.from(toFloat32(t.get("t")!))).toEqual([0, 3, 1, 4, 2, 5]);
+      expect(Array.from(toFloat32(t.get("row1")!))).toEqual([3, 4, 5]);
+      expect(Array.from(toFloat32(t.get("even")!))).toEqual([0, 2, 4]);
+      expect(t.get("bcast")!.dtype).toBe("bf16");
+      expect(Array.from(toFloat32(t.get("bcast")!))).toEqual([-3, -3, -3, -3]);
+      expect(t.get("ids")!.dtype).toBe("i64");
+      expect(Array.from(toFloat32(t.get("ids")!))).toEqual([7, -1]);
+      expect(t.get("empty")!.data.length).toBe(0);
+    }
+  });
+
+  it("refuses a view that reaches past its storage", () => {
+    const pkl = new PickleBuilder().proto(2).emptyDict().str("w")
+      .tensor({ storage: "FloatStorage", key: "0", numel: 4, offset: 2, shape: [2, 2], stride: [2, 1] }).op(0x73).stop().bytes();
+    expect(() => readPytorchBin(archive(pkl, { "0": f32bytes([1, 2, 3, 4]) }))).toThrow(/tensor 'w': view .* reaches element 5 but storage '0' holds 4/);
+    expect(() => readPytorchBin(archive(pkl, {}))).toThrow(/archive\/data\/0: entry missing from the zip archive/);
+  });
+
+  it("reads the legacy (pre-1.6) non-zip format", () => {
+    const pb = new PickleBuilder();
+    pb.proto(2).long(0x1950a86a20f9469cfc6cn).stop();
+    pb.proto(2).int(1001).stop();
+    pb.proto(2).emptyDict().mark().str("little_endian").bool(true).setitems().stop();
+    pb.proto(2).global("collections", "OrderedDict").emptyTuple().reduce().mark()
+      .str("a.weight").tensor({ storage: "FloatStorage", key: "140001", numel: 4, offset: 0, shape: [2, 2], stride: [1, 2], legacy: true })
+      .str("a.bias").tensor({ storage: "FloatStorage", key: "140002", numel: 2, offset: 0, shape: [2], stride: [1], legacy: true })
+      .setitems().emptyDict().str("_metadata").emptyDict().op(0x73).build().stop();
+    pb.proto(2).emptyList().mark().str("140001").str("140002").appends().stop();
+    const count = (n: number) => new Uint8Array(BigInt64Array.from([BigInt(n)]).buffer);
+    pb.raw(count(4)).raw(f32bytes([1, 2, 3, 4])).raw(count(2)).raw(f32bytes([9, 8]));
+    const t = readPytorchBin(pb.bytes());
+    expect([...t.keys()]).toEqual(["a.weight", "a.bias"]);
+    expect(Array.from(toFloat32(t.get("a.weight")!))).toEqual([1, 3, 2, 4]);
+    expect(Array.from(toFloat32(t.get("a.bias")!))).toEqual([9, 8]);
+    const truncated = pb.bytes().subarray(0, pb.bytes().length - 4);
+    expect(() => readPytorchBin(truncated)).toThrow(/storage 140002: 2 elements run past the end/);
+  });
+});
