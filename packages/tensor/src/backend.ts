@@ -81,14 +81,25 @@ export interface AttentionArgs {
   keyMask?: Tensor | null;
   /** Default 1/√headDim. */
   scale?: number;
-  /** Dropout on the attention probabilities (the BERT baseline trains with 0.1). */
+  /**
+   * Dropout on the attention probabilities (the BERT baseline trains with 0.1). Probability
+   * P[q, h, j] (query row q of the whole batch, head h, key j = index of the key inside its
+   * sequence) is kept iff uniformAt(seed, counter) ≥ p, with the 32-bit wrapping counter
+   *   counter = (offset + (q·numHeads + h)·maxSeqlen + j) mod 2³²,
+   * and then scaled by 1/(1 − p). The lse is that of the undropped softmax. maxSeqlen is part of
+   * the counter, so forward and backward must pass the same value. Every backend must reproduce
+   * this formula bit for bit (the CUDA kernel included).
+   */
   dropout?: DropoutOptions | null;
 }
 
 export interface AttentionResult {
   /** [T, H] in qkv's dtype. */
   out: Tensor;
-  /** float32 [T, numHeads]: log-sum-exp of each softmax row, saved for the backward pass. */
+  /**
+   * float32 [T, numHeads]: log-sum-exp of each softmax row (scaled scores plus bias), saved for
+   * the backward pass. +Infinity for a query with no valid key, so exp(s − lse) recomputes P = 0.
+   */
   lse: Tensor;
 }
 

@@ -56,3 +56,28 @@ export function expectNumber(op: string, arg: string, v: unknown, check: (x: num
 
 export const FLOAT_DTYPES: readonly DType[] = ["f32", "bf16", "f16"];
 export const INDEX_DTYPES: readonly DType[] = ["i32"];
+export const MASK_DTYPES: readonly DType[] = ["i32", "u8", "bool"];
+
+/** Every entry of an index array must lie in [0, limit); names the first bad value and its position. */
+export function expectIndicesInRange(
+  op: string,
+  arg: string,
+  ids: ArrayLike<number>,
+  limit: number,
+  allowed?: number | null,
+): void {
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i]!;
+    if (v >= 0 && v < limit) continue;
+    if (allowed !== undefined && allowed !== null && v === allowed) continue;
+    throw new OpError(op, arg, `index ${v} at position ${i} is out of range [0, ${limit})`);
+  }
+}
+
+/** Validates a shape argument (non-negative integers). */
+export function expectShapeArg(op: string, arg: string, shape: unknown): readonly number[] {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new OpError(op, arg, `expected an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return shape as readonly number[];
+}

@@ -4,3 +4,5 @@ export * from "./tensor.js";
 export * from "./backend.js";
 export * from "./checks.js";
 export * from "./random.js";
+export { CpuBackend, cpu } from "./cpu/backend.js";
+export * from "./testing.js";

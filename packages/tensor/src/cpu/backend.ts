@@ -1,0 +1,255 @@
+import { DTYPES, type DType, decodeBf16, f16BitsToF32, isFloat, itemsize, rawArray, type RawArray } from "../dtype.js";
+import { OpError } from "../errors.js";
+import { Tensor } from "../tensor.js";
+import { expectNumber, expectShapeArg, expectTensor } from "../checks.js";
+import type {
+  AddLayerNormResult,
+  AdamWOptions,
+  AdamWParam,
+  AttentionArgs,
+  AttentionResult,
+  Backend,
+  CrossEntropyOptions,
+  DropoutOptions,
+  HostArray,
+  HostData,
+  LayerNormResult,
+  LossResult,
+  MatmulOptions,
+  MemoryStats,
+  NormGrads,
+} from "../backend.js";
+import { convertInto } from "./convert.js";
+import { loadF32, rawOf, storeF32 } from "./storage.js";
+import { matmul, sumRows } from "./matmul.js";
+import * as ew from "./elementwise.js";
+import { addLayerNorm, layerNorm, layerNormBackward } from "./norm.js";
+import { gatherRows, scatterAddRows, scatterRows } from "./rows.js";
+import { embedding, embeddingBackward } from "./embedding.js";
+import { attention, attentionBackward } from "./attention.js";
+import { argmax, crossEntropy, mse } from "./loss.js";
+import { adamw, clipCoefficient, globalNorm } from "./optim.js";
+
+function expectDtypeArg(op: string, dtype: unknown): DType {
+  if (!DTYPES.includes(dtype as DType)) throw new OpError(op, "dtype", `expected one of ${DTYPES.join(", ")}, got ${String(dtype)}`);
+  return dtype as DType;
+}
+
+/**
+ * The CPU reference backend: plain TypeScript on typed arrays, float math in float32 or better
+ * (reductions accumulate in JS doubles). Every other backend is tested against it.
+ * Storage: f32 Float32Array, bf16/f16 Uint16Array bit patterns, i32 Int32Array, i64 BigInt64Array,
+ * u8/bool Uint8Array. Tensors are freed by accounting only; the garbage collector reclaims memory.
+ */
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  private allocated = 0;
+  private peak = 0;
+
+  // ---- memory ----------------------------------------------------------------------------------
+
+  /** Wraps fresh storage in a tensor and counts its bytes. */
+  private alloc(op: string, shape: readonly number[], dtype: DType): Tensor {
+    expectShapeArg(op, "shape", shape);
+    expectDtypeArg(op, dtype);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const t = new Tensor(this, [...shape], dtype, rawArray(dtype, size));
+    this.allocated += size * itemsize(dtype);
+    if (this.allocated > this.peak) this.peak = this.allocated;
+    return t;
+  }
+
+  empty(shape: readonly number[], dtype: DType): Tensor {
+    return this.alloc("empty", shape, dtype);
+  }
+
+  zeros(shape: readonly number[], dtype: DType): Tensor {
+    return this.alloc("zeros", shape, dtype);
+  }
+
+  fromArray(data: HostData, shape: readonly number[], dtype: DType): Tensor {
+    if (data === null || data === undefined || typeof (data as { length?: unknown }).length !== "number") {
+      throw new OpError("fromArray", "data", "expected an array or typed array");
+    }
+    const t = this.alloc("fromArray", shape, dtype);
+    convertInto("fromArray", "data", rawOf(t), dtype, data);
+    return t;
+  }
+
+  write(t: Tensor, data: HostData): void {
+    expectTensor("write", "t", t, this);
+    convertInto("write", "data", rawOf(t), t.dtype, data);
+  }
+
+  read(t: Tensor): HostArray {
+    expectTensor("read", "t", t, this);
+    const r = rawOf(t);
+    switch (t.dtype) {
+      case "bf16":
+        return decodeBf16(r as Uint16Array);
+      case "f16": {
+        const u = r as Uint16Array;
+        const out = new Float32Array(u.length);
+        for (let i = 0; i < u.length; i++) out[i] = f16BitsToF32(u[i]!);
+        return out;
+      }
+      default:
+        return (r as Float32Array | Int32Array | BigInt64Array | Uint8Array).slice();
+    }
+  }
+
+  readBytes(t: Tensor): Uint8Array {
+    expectTensor("readBytes", "t", t, this);
+    const r = rawOf(t);
+    return new Uint8Array(r.buffer, r.byteOffset, r.byteLength).slice();
+  }
+
+  free(t: Tensor): void {
+    if (t.owner !== null) return;
+    this.allocated -= t.nbytes;
+  }
+
+  copy(src: Tensor, dst: Tensor): void {
+    expectTensor("copy", "src", src, this);
+    expectTensor("copy", "dst", dst, this);
+    if (src.size !== dst.size) throw new OpError("copy", "dst", `expected ${src.size} elements (the size of src), got ${dst.size}`);
+    if (src.dtype === dst.dtype) {
+      (rawOf(dst) as RawArray).set(rawOf(src) as never);
+      return;
+    }
+    if (isFloat(src.dtype) && isFloat(dst.dtype)) {
+      storeF32(dst, loadF32(src));
+      return;
+    }
+    convertInto("copy", "dst", rawOf(dst), dst.dtype, this.read(src), true);
+  }
+
+  cast(x: Tensor, dtype: DType): Tensor {
+    expectTensor("cast", "x", x, this);
+    const y = this.alloc("cast", x.shape, dtype);
+    this.copy(x, y);
+    return y;
+  }
+
+  fill(t: Tensor, value: number): void {
+    expectTensor("fill", "t", t, this);
+    if (typeof value !== "number") throw new OpError("fill", "value", `expected a number, got ${String(value)}`);
+    const r = rawOf(t);
+    if (isFloat(t.dtype)) {
+      const one = new Float32Array([value]);
+      const tmp = new Tensor(this, [1], t.dtype, rawArray(t.dtype, 1));
+      storeF32(tmp, one);
+      (r as Uint16Array | Float32Array).fill((tmp.storage as Uint16Array | Float32Array)[0]!);
+      return;
+    }
+    const tmp = rawArray(t.dtype, 1);
+    convertInto("fill", "value", tmp, t.dtype, [value]);
+    if (t.dtype === "i64") (r as BigInt64Array).fill((tmp as BigInt64Array)[0]!);
+    else (r as Int32Array | Uint8Array).fill((tmp as Int32Array | Uint8Array)[0]!);
+  }
+
+  synchronize(): void {}
+
+  memoryStats(): MemoryStats {
+    return { allocatedBytes: this.allocated, peakBytes: this.peak, reservedBytes: this.allocated };
+  }
+
+  /** Starts a new peak measurement from the current allocation. */
+  resetPeak(): void {
+    this.peak = this.allocated;
+  }
+
+  // ---- ops (one file per family) ---------------------------------------------------------------
+
+  embedding(ids: Tensor, table: Tensor, opts?: { dtype?: DType }): Tensor {
+    return embedding(this, ids, table, opts);
+  }
+  embeddingBackward(ids: Tensor, dy: Tensor, dtable: Tensor, opts?: { paddingIdx?: number | null }): void {
+    embeddingBackward(this, ids, dy, dtable, opts);
+  }
+  matmul(a: Tensor, b: Tensor, opts?: MatmulOptions): Tensor {
+    return matmul(this, a, b, opts);
+  }
+  sumRows(x: Tensor, opts?: { out?: Tensor | null; accumulate?: boolean }): Tensor {
+    return sumRows(this, x, opts);
+  }
+  add(a: Tensor, b: Tensor, opts?: { out?: Tensor | null }): Tensor {
+    return ew.add(this, a, b, opts);
+  }
+  addInPlace(a: Tensor, b: Tensor, alpha = 1): void {
+    ew.addInPlace(this, a, b, alpha);
+  }
+  scaleInPlace(x: Tensor, s: number): void {
+    ew.scaleInPlace(this, x, s);
+  }
+  gelu(x: Tensor): Tensor {
+    return ew.gelu(this, x);
+  }
+  geluBackward(dy: Tensor, x: Tensor): Tensor {
+    return ew.geluBackward(this, dy, x);
+  }
+  geglu(g: Tensor): Tensor {
+    return ew.geglu(this, g);
+  }
+  gegluBackward(dh: Tensor, g: Tensor): Tensor {
+    return ew.gegluBackward(this, dh, g);
+  }
+  tanh(x: Tensor): Tensor {
+    return ew.tanh(this, x);
+  }
+  tanhBackward(dy: Tensor, y: Tensor): Tensor {
+    return ew.tanhBackward(this, dy, y);
+  }
+  dropout(x: Tensor, opts: DropoutOptions): Tensor {
+    return ew.dropout(this, x, opts);
+  }
+  dropoutBackward(dy: Tensor, opts: DropoutOptions): Tensor {
+    return ew.dropout(this, dy, opts, "dropoutBackward");
+  }
+  layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): LayerNormResult {
+    return layerNorm(this, x, weight, bias, eps);
+  }
+  addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number): AddLayerNormResult {
+    return addLayerNorm(this, x, residual, weight, bias, eps);
+  }
+  layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, grads: NormGrads): Tensor {
+    return layerNormBackward(this, dy, x, weight, mean, rstd, grads);
+  }
+  gatherRows(x: Tensor, indices: Tensor): Tensor {
+    return gatherRows(this, x, indices);
+  }
+  scatterRows(x: Tensor, indices: Tensor, numRows: number): Tensor {
+    return scatterRows(this, x, indices, numRows);
+  }
+  scatterAddRows(x: Tensor, indices: Tensor, out: Tensor): void {
+    scatterAddRows(this, x, indices, out);
+  }
+  attention(qkv: Tensor, args: AttentionArgs): AttentionResult {
+    return attention(this, qkv, args);
+  }
+  attentionBackward(dout: Tensor, qkv: Tensor, out: Tensor, lse: Tensor, args: AttentionArgs): Tensor {
+    return attentionBackward(this, dout, qkv, out, lse, args);
+  }
+  crossEntropy(logits: Tensor, targets: Tensor, opts?: CrossEntropyOptions): LossResult {
+    return crossEntropy(this, logits, targets, opts);
+  }
+  mse(pred: Tensor, target: Tensor, opts?: { computeGrad?: boolean; gradScale?: number }): LossResult {
+    return mse(this, pred, target, opts);
+  }
+  argmax(x: Tensor): Tensor {
+    return argmax(this, x);
+  }
+  globalNorm(tensors: readonly Tensor[]): Tensor {
+    return globalNorm(this, tensors);
+  }
+  clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
+    expectNumber("clipCoefficient", "maxNorm", maxNorm, (v) => v > 0, "a positive number");
+    return clipCoefficient(this, norm, maxNorm);
+  }
+  adamw(params: readonly AdamWParam[], opts: AdamWOptions): void {
+    adamw(this, params, opts);
+  }
+}
+
+/** The process-wide CPU backend. */
+export const cpu = new CpuBackend();

@@ -1,0 +1,71 @@
+import { type DType, type RawArray, encodeBf16, f32ToF16Bits } from "../dtype.js";
+import { OpError } from "../errors.js";
+import type { HostData } from "../backend.js";
+
+/**
+ * Host data → raw storage of a dtype. Floats round to nearest even (bf16/f16); a Uint16Array
+ * given for a bf16/f16 target is taken as raw bit patterns. Integer targets take integers only
+ * (a fraction or an out-of-range value throws, naming its position) unless `truncate` is set
+ * (dtype casts), which rounds toward zero like a C cast.
+ */
+export function convertInto(op: string, arg: string, dst: RawArray, dtype: DType, data: HostData, truncate = false): void {
+  const n = dst.length;
+  if (data.length !== n) throw new OpError(op, arg, `expected ${n} elements, got ${data.length}`);
+  const isBig = data instanceof BigInt64Array;
+  const num = (i: number): number => (isBig ? Number((data as BigInt64Array)[i]!) : (data as ArrayLike<number>)[i]!);
+  switch (dtype) {
+    case "f32": {
+      const d = dst as Float32Array;
+      if (isBig) for (let i = 0; i < n; i++) d[i] = num(i);
+      else d.set(data as ArrayLike<number>);
+      return;
+    }
+    case "bf16":
+    case "f16": {
+      const d = dst as Uint16Array;
+      if (data instanceof Uint16Array) {
+        d.set(data);
+        return;
+      }
+      const f = data instanceof Float32Array ? data : Float32Array.from({ length: n }, (_, i) => num(i));
+      if (dtype === "bf16") encodeBf16(f, d);
+      else for (let i = 0; i < n; i++) d[i] = f32ToF16Bits(f[i]!);
+      return;
+    }
+    case "i64": {
+      const d = dst as BigInt64Array;
+      if (isBig) {
+        d.set(data as BigInt64Array);
+        return;
+      }
+      for (let i = 0; i < n; i++) {
+        let v = num(i);
+        if (truncate) v = Number.isFinite(v) ? Math.trunc(v) : 0;
+        if (!Number.isSafeInteger(v)) throw new OpError(op, arg, `value ${v} at position ${i} is not an integer representable as i64`);
+        d[i] = BigInt(v);
+      }
+      return;
+    }
+    case "i32":
+    case "u8":
+    case "bool": {
+      const [lo, hi] = dtype === "i32" ? [-2147483648, 2147483647] : [0, 255];
+      const d = dst as Int32Array | Uint8Array;
+      for (let i = 0; i < n; i++) {
+        let v = num(i);
+        if (truncate) v = Number.isFinite(v) ? Math.trunc(v) : 0;
+        if (dtype === "bool") {
+          d[i] = v !== 0 && !Number.isNaN(v) ? 1 : 0;
+          continue;
+        }
+        if (!Number.isInteger(v) || v < lo || v > hi) {
+          throw new OpError(op, arg, `value ${v} at position ${i} is not an integer in [${lo}, ${hi}] (dtype ${dtype})`);
+        }
+        d[i] = v;
+      }
+      return;
+    }
+    default:
+      throw new OpError(op, "dtype", `unknown dtype '${String(dtype)}'`);
+  }
+}

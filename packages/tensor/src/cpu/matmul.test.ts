@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../random.js";
+import { checkGradient, relativeL2 } from "../testing.js";
+import { erfPrecise } from "./erf.js";
+import { cpu } from "./backend.js";
+
+/** Plain triple loop in doubles: c[i, j] = Σ_k A[i, k]·B[k, j] with op() applied by index. */
+function naive(a: Float32Array, b: Float32Array, M: number, K: number, N: number, transA: boolean, transB: boolean): Float64Array {
+  const c = new Float64Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += (transA ? a[k * M + i]! : a[i * K + k]!) * (transB ? b[j * K + k]! : b[k * N + j]!);
+      c[i * N + j] = s;
+    }
+  return c;
+}
+
+const exactGelu = (x: number) => 0.5 * x * (1 + erfPrecise(x / Math.SQRT2));
+
+describe("matmul", () => {
+  const rng = new Rng(7);
+  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 2], [4, 4, 4], [17, 33, 9], [64, 48, 70], [5, 1, 130]];
+  for (const [M, K, N] of shapes)
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        it(`[${M}×${K}]·[${K}×${N}] transA=${transA} transB=${transB} matches the naive product`, () => {
+          const a = rng.normalArray(M * K);
+          const b = rng.normalArray(K * N);
+          const ta = cpu.fromArray(a, transA ? [K, M] : [M, K], "f32");
+          const tb = cpu.fromArray(b, transB ? [N, K] : [K, N], "f32");
+          const y = cpu.matmul(ta, tb, { transA, transB });
+          expect(y.shape).toEqual([M, N]);
+          const ref = naive(a, b, M, K, N, transA, transB);
+          expect(relativeL2(y.toArray() as Float32Array, ref)).toBeLessThan(1e-6);
+        });
+
+  it("applies alpha, bias, exact GELU, preActivation and accumulate in that order", () => {
+    const [M, K, N] = [6, 10, 7];
+    const a = rng.normalArray(M * K);
+    const b = rng.normalArray(N * K);
+    const bias = rng.normalArray(N);
+    const prev = rng.normalArray(M * N);
+    const pre = cpu.empty([M, N], "f32");
+    const out = cpu.fromArray(prev, [M, N], "f32");
+    cpu.matmul(cpu.fromArray(a, [M, K], "f32"), cpu.fromArray(b, [N, K], "f32"), {
+      transB: true, alpha: 0.5, bias: cpu.fromArray(bias, [N], "f32"), activation: "gelu", preActivation: pre, out, accumulate: true,
+    });
+    const prod = naive(a, b, M, K, N, false, true);
+    const preRef = Array.from(prod, (v, i) => 0.5 * v + bias[i % N]!);
+    expect(relativeL2(pre.toArray() as Float32Array, preRef)).toBeLessThan(1e-6);
+    const outRef = preRef.map((v, i) => exactGelu(v) + prev[i]!);
+    expect(relativeL2(out.toArray() as Float32Array, outRef)).toBeLessThan(1e-6);
+  });
+
+  it("folds leading dimensions of a and works on views", () => {
+    const a = rng.normalArray(2 * 3 * 4 + 4);
+    const big = cpu.fromArray(a, [a.length], "f32");
+    const view = big.view(4, [2, 3, 4]);
+    const b = rng.normalArray(4 * 5);
+    const y = cpu.matmul(view, cpu.fromArray(b, [4, 5], "f32"));
+    expect(y.shape).toEqual([2, 3, 5]);
+    const ref = naive(a.subarray(4), b, 6, 4, 5, false, false);
+    expect(relativeL2(y.toArray() as Float32Array, ref)).toBeLessThan(1e-6);
+  });
+
+  it("rounds bf16 outputs to nearest even and computes from bf16 inputs", () => {
+    const a = rng.normalArray(8 * 16);
+    const b = rng.normalArray(16 * 8);
+    const ab = cpu.fromArray(a, [8, 16], "bf16");
+    const bb = cpu.fromArray(b, [16, 8], "bf16");
+    const y = cpu.matmul(ab, bb);
+    expect(y.dtype).toBe("bf16");
+    const ref = naive(ab.toArray() as Float32Array, bb.toArray() as Float32Array, 8, 16, 8, false, false);
+    const refBf16 = cpu.fromArray(Float32Array.from(ref), [8, 8], "bf16").toArray() as Float32Array;
+    expect(Array.from(y.toArray() as Float32Array)).toEqual(Array.from(refBf16));
+  });
+
+  it("gradients from transposed matmuls match finite differences", () => {
+    // y = a·bᵀ + bias, loss = Σ y ⊙ w. da = w·b, db = wᵀ·a, dbias = Σ_rows w.
+    const [M, K, N] = [5, 6, 4];
+    const a = rng.normalArray(M * K);
+    const b = rng.normalArray(N * K);
+    const bias = rng.normalArray(N);
+    const w = rng.normalArray(M * N);
+    const tw = cpu.fromArray(w, [M, N], "f32");
+    const f = (av: Float32Array, bv: Float32Array, biasv: Float32Array) => {
+      const y = cpu.matmul(cpu.fromArray(av, [M, K], "f32"), cpu.fromArray(bv, [N, K], "f32"), { transB: true, bias: cpu.fromArray(biasv, [N], "f32") });
+      const yv = y.toArray() as Float32Array;
+      return yv.reduce((s, v, i) => s + v * w[i]!, 0);
+    };
+    const da = cpu.matmul(tw, cpu.fromArray(b, [N, K], "f32")).toArray() as Float32Array;
+    const db = cpu.matmul(tw, cpu.fromArray(a, [M, K], "f32"), { transA: true }).toArray() as Float32Array;
+    const dbias = cpu.sumRows(tw).toArray() as Float32Array;
+    expect(checkGradient((x) => f(x, b, bias), a, da).error).toBeLessThan(1e-3);
+    expect(checkGradient((x) => f(a, x, bias), b, db).error).toBeLessThan(1e-3);
+    expect(checkGradient((x) => f(a, b, x), bias, dbias).error).toBeLessThan(1e-3);
+  });
+
+  it("rejects mismatched shapes, dtypes and accumulate without out", () => {
+    const a = cpu.zeros([2, 3], "f32");
+    expect(() => cpu.matmul(a, cpu.zeros([4, 2], "f32"))).toThrow(/matmul: b: expected shape \[3, N\]/);
+    expect(() => cpu.matmul(a, cpu.zeros([3, 2], "i32"))).toThrow(/matmul: b: expected dtype f32 or bf16 or f16, got i32/);
+    expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { bias: cpu.zeros([3], "f32") })).toThrow(/matmul: bias: expected shape \[2\]/);
+    expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { accumulate: true })).toThrow(/accumulate requires an `out` tensor/);
+    expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { out: cpu.zeros([2, 3], "f32") })).toThrow(/matmul: out: expected shape \[2, 2\]/);
+  });
+});
+
+describe("sumRows", () => {
+  it("sums columns into float32, with out and accumulate", () => {
+    const x = cpu.fromArray([1, 2, 3, 4, 5, 6], [3, 2], "bf16");
+    expect(Array.from(cpu.sumRows(x).toArray() as Float32Array)).toEqual([9, 12]);
+    const out = cpu.fromArray([1, 1], [2], "f32");
+    cpu.sumRows(x, { out, accumulate: true });
+    expect(Array.from(out.toArray() as Float32Array)).toEqual([10, 13]);
+  });
+});

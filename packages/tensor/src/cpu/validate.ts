@@ -1,0 +1,40 @@
+import { FLOAT_DTYPES, INDEX_DTYPES, expectDtype, expectTensor } from "../checks.js";
+import { OpError } from "../errors.js";
+import type { Backend, DropoutOptions } from "../backend.js";
+import type { Tensor } from "../tensor.js";
+
+/** A live tensor of this backend with a float dtype. */
+export function floatArg(be: Backend, op: string, arg: string, t: unknown): Tensor {
+  const x = expectTensor(op, arg, t, be);
+  expectDtype(op, arg, x, FLOAT_DTYPES);
+  return x;
+}
+
+/** A live i32 tensor of this backend. */
+export function indexArg(be: Backend, op: string, arg: string, t: unknown): Tensor {
+  const x = expectTensor(op, arg, t, be);
+  expectDtype(op, arg, x, INDEX_DTYPES);
+  return x;
+}
+
+/** An optional `out` tensor: live, float, of exactly this shape. */
+export function outArg(be: Backend, op: string, t: Tensor | null | undefined, shape: readonly number[]): Tensor | null {
+  if (t === null || t === undefined) return null;
+  const x = floatArg(be, op, "out", t);
+  if (x.shape.length !== shape.length || x.shape.some((d, i) => d !== shape[i])) {
+    throw new OpError(op, "out", `expected shape [${shape.join(", ")}], got [${x.shape.join(", ")}]`);
+  }
+  return x;
+}
+
+export function dropoutArgs(op: string, opts: DropoutOptions | null | undefined): { p: number; seed: number; offset: number } {
+  if (opts === null || opts === undefined || typeof opts !== "object") throw new OpError(op, "opts", "expected { p, seed, offset? }");
+  const { p, seed } = opts;
+  const offset = opts.offset ?? 0;
+  if (typeof p !== "number" || !(p >= 0 && p < 1)) throw new OpError(op, "p", `expected a drop probability in [0, 1), got ${String(p)}`);
+  if (typeof seed !== "number" || !Number.isInteger(seed)) throw new OpError(op, "seed", `expected an integer seed, got ${String(seed)}`);
+  if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
+    throw new OpError(op, "offset", `expected a non-negative integer counter offset, got ${String(offset)}`);
+  }
+  return { p, seed: seed >>> 0, offset };
+}
