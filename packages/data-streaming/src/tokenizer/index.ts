@@ -11,3 +11,4 @@ export {
   vocabFromTokens,
   type Vocab,
 } from "./vocab.js";
+export { tokenizeStream, type TokenizeInputMode, type TokenizeStreamOptions } from "./stream.js";
