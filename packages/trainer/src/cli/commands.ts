@@ -1,7 +1,10 @@
 import type { Command } from "commander";
+import { register as tokenize } from "./tokenize.js";
 
 /**
  * Every subcommand registers itself here: add one line per file of this folder.
  * Each file exports `register(program)`; the work itself lives in the package that owns it.
  */
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [
+  tokenize,
+];
