@@ -7,3 +7,5 @@ export { loadTsvSplit } from "./load-tsv.js";
 export { loadJsonlSplit } from "./load-jsonl.js";
 export { loadParquetSplit } from "./load-parquet.js";
 export { loadTaskData, findSplitFiles, type TaskData, type SplitData, type SplitStatus } from "./task-data.js";
+export { accuracy, binaryF1, matthewsCorrcoef, pearson, spearman, averageRanks } from "./metrics.js";
+export { computeMetrics, taskScore, glueAverage, type MetricValues, type SeedResult, type TaskScore, type GlueAverage } from "./score.js";
