@@ -1,0 +1,204 @@
+import { ConfigError } from "./errors.js";
+
+/** Which architecture a config describes. */
+export type Arch = "mosaic-bert" | "bert";
+
+export type ProblemType = "regression" | "single_label_classification" | "multi_label_classification";
+
+/**
+ * A model configuration in camelCase. `fromHfConfig` reads it from a Hugging Face config.json
+ * (MosaicBERT is recognised by the presence of `alibi_starting_size`), `toHfConfig` writes it back.
+ */
+export interface ModelConfig {
+  arch: Arch;
+  vocabSize: number;
+  hiddenSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  /** BERT: the FFN width. MosaicBERT: the GLU width per half (the gate projection outputs 2×). */
+  intermediateSize: number;
+  hiddenAct: "gelu";
+  hiddenDropoutProb: number;
+  attentionProbsDropoutProb: number;
+  /** BERT: size of the learned position table. MosaicBERT: unused for positions. */
+  maxPositionEmbeddings: number;
+  typeVocabSize: number;
+  initializerRange: number;
+  layerNormEps: number;
+  padTokenId: number;
+  /** MosaicBERT only: initial side of the reference's precomputed ALiBi matrix (not a length limit here). */
+  alibiStartingSize: number | null;
+  /** Dropout before the classifier; null falls back to hiddenDropoutProb. */
+  classifierDropout: number | null;
+  numLabels: number;
+  problemType: ProblemType | null;
+  /** Hugging Face `architectures` (e.g. ["BertForMaskedLM"]), kept for round trips. */
+  architectures: string[];
+  id2label: Record<string, string> | null;
+}
+
+/** Fields of config.json this package interprets. */
+const MODEL_KEYS = [
+  "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
+  "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings", "type_vocab_size",
+  "initializer_range", "layer_norm_eps", "pad_token_id", "alibi_starting_size", "classifier_dropout", "num_labels",
+  "problem_type", "architectures", "id2label", "label2id", "position_embedding_type", "model_type",
+] as const;
+
+/** Generic Hugging Face PretrainedConfig fields: accepted and ignored (they do not change the encoder). */
+const GENERIC_KEYS = [
+  "transformers_version", "torch_dtype", "dtype", "_name_or_path", "_commit_hash", "auto_map", "output_hidden_states",
+  "output_attentions", "return_dict", "use_cache", "chunk_size_feed_forward", "is_encoder_decoder", "is_decoder",
+  "add_cross_attention", "bos_token_id", "eos_token_id", "sep_token_id", "decoder_start_token_id", "tie_word_embeddings",
+  "tie_encoder_decoder", "gradient_checkpointing", "tokenizer_class", "prefix", "task_specific_params",
+  "cross_attention_hidden_size", "finetuning_task", "pruned_heads", "torchscript", "use_bfloat16", "tf_legacy_loss",
+  "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups", "diversity_penalty",
+  "temperature", "top_k", "top_p", "typical_p", "repetition_penalty", "length_penalty", "no_repeat_ngram_size",
+  "encoder_no_repeat_ngram_size", "bad_words_ids", "num_return_sequences", "output_scores", "return_dict_in_generate",
+  "forced_bos_token_id", "forced_eos_token_id", "remove_invalid_values", "exponential_decay_length_penalty",
+  "suppress_tokens", "begin_suppress_tokens", "_attn_implementation_autoset", "_attn_implementation",
+];
+
+const KNOWN = new Set<string>([...MODEL_KEYS, ...GENERIC_KEYS]);
+
+export interface ParsedConfig {
+  config: ModelConfig;
+  /** Unknown fields, each named (e.g. "unknown field 'max_position_embedding' ignored"). */
+  warnings: string[];
+}
+
+export interface FromHfOptions {
+  /** Path shown in error messages. */
+  file?: string;
+  /** Unknown fields become errors instead of warnings. */
+  strict?: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+function num(j: Json, key: string, def: number | undefined, check: (v: number) => boolean, form: string, file?: string): number {
+  const v = j[key];
+  if (v === undefined || v === null) {
+    if (def === undefined) throw new ConfigError(key, `missing; expected ${form}`, file);
+    return def;
+  }
+  if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) throw new ConfigError(key, `expected ${form}, got ${JSON.stringify(v)}`, file);
+  return v;
+}
+
+const posInt = (v: number): boolean => Number.isInteger(v) && v > 0;
+const prob = (v: number): boolean => v >= 0 && v < 1;
+
+/** Reads a Hugging Face config.json object. Throws ConfigError naming the field on bad values. */
+export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedConfig {
+  const file = opts.file;
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new ConfigError("(root)", "expected a JSON object", file);
+  }
+  const j = json as Json;
+  const warnings: string[] = [];
+  for (const k of Object.keys(j)) {
+    if (KNOWN.has(k)) continue;
+    const msg = k === "max_position_embedding"
+      ? "unknown field (a typo of max_position_embeddings in the reference's baseline yaml); ignored"
+      : "unknown field; ignored";
+    if (opts.strict) throw new ConfigError(k, msg.replace("; ignored", ""), file);
+    warnings.push(`${k}: ${msg}`);
+  }
+  if (j.model_type !== undefined && j.model_type !== "bert") {
+    throw new ConfigError("model_type", `expected "bert" (MosaicBERT and the BERT baseline both use it), got ${JSON.stringify(j.model_type)}`, file);
+  }
+  const arch: Arch = j.alibi_starting_size !== undefined && j.alibi_starting_size !== null ? "mosaic-bert" : "bert";
+  const hiddenAct = j.hidden_act ?? "gelu";
+  if (hiddenAct !== "gelu") throw new ConfigError("hidden_act", `only "gelu" (exact erf GELU) is supported, got ${JSON.stringify(hiddenAct)}`, file);
+  const pet = j.position_embedding_type;
+  if (pet !== undefined && pet !== null && pet !== "absolute") {
+    throw new ConfigError("position_embedding_type", `only "absolute" is supported, got ${JSON.stringify(pet)}`, file);
+  }
+  const hiddenSize = num(j, "hidden_size", undefined, posInt, "a positive integer", file);
+  const numAttentionHeads = num(j, "num_attention_heads", undefined, posInt, "a positive integer", file);
+  if (hiddenSize % numAttentionHeads !== 0) {
+    throw new ConfigError("num_attention_heads", `hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numAttentionHeads}`, file);
+  }
+  const architectures = j.architectures ?? [];
+  if (!Array.isArray(architectures) || architectures.some((a) => typeof a !== "string")) {
+    throw new ConfigError("architectures", `expected an array of class names, got ${JSON.stringify(architectures)}`, file);
+  }
+  let id2label: Record<string, string> | null = null;
+  if (j.id2label !== undefined && j.id2label !== null) {
+    if (typeof j.id2label !== "object" || Array.isArray(j.id2label)) throw new ConfigError("id2label", "expected an object {index: name}", file);
+    id2label = j.id2label as Record<string, string>;
+  }
+  const fromLabels = id2label ? Object.keys(id2label).length : undefined;
+  const numLabels = num(j, "num_labels", fromLabels ?? 2, posInt, "a positive integer", file);
+  if (fromLabels !== undefined && j.num_labels !== undefined && fromLabels !== numLabels) {
+    throw new ConfigError("num_labels", `is ${numLabels} but id2label has ${fromLabels} entries`, file);
+  }
+  const pt = j.problem_type ?? null;
+  if (pt !== null && pt !== "regression" && pt !== "single_label_classification" && pt !== "multi_label_classification") {
+    throw new ConfigError("problem_type", `expected regression, single_label_classification or multi_label_classification, got ${JSON.stringify(pt)}`, file);
+  }
+  if (pt === "regression" && numLabels !== 1) throw new ConfigError("problem_type", `regression needs num_labels 1, got ${numLabels}`, file);
+  const cd = j.classifier_dropout;
+  const config: ModelConfig = {
+    arch,
+    vocabSize: num(j, "vocab_size", undefined, posInt, "a positive integer", file),
+    hiddenSize,
+    numHiddenLayers: num(j, "num_hidden_layers", undefined, posInt, "a positive integer", file),
+    numAttentionHeads,
+    intermediateSize: num(j, "intermediate_size", undefined, posInt, "a positive integer", file),
+    hiddenAct: "gelu",
+    hiddenDropoutProb: num(j, "hidden_dropout_prob", 0.1, prob, "a probability in [0, 1)", file),
+    attentionProbsDropoutProb: num(j, "attention_probs_dropout_prob", arch === "mosaic-bert" ? 0 : 0.1, prob, "a probability in [0, 1)", file),
+    maxPositionEmbeddings: num(j, "max_position_embeddings", 512, posInt, "a positive integer", file),
+    typeVocabSize: num(j, "type_vocab_size", 2, posInt, "a positive integer", file),
+    initializerRange: num(j, "initializer_range", 0.02, (v) => v >= 0, "a non-negative number", file),
+    layerNormEps: num(j, "layer_norm_eps", 1e-12, (v) => v > 0, "a positive number", file),
+    padTokenId: num(j, "pad_token_id", 0, (v) => Number.isInteger(v) && v >= 0, "a non-negative integer", file),
+    alibiStartingSize: arch === "mosaic-bert" ? num(j, "alibi_starting_size", 512, posInt, "a positive integer", file) : null,
+    classifierDropout: cd === undefined || cd === null ? null : num(j, "classifier_dropout", 0, prob, "a probability in [0, 1) or null", file),
+    numLabels,
+    problemType: pt,
+    architectures: architectures as string[],
+    id2label,
+  };
+  if (config.padTokenId >= config.vocabSize) {
+    throw new ConfigError("pad_token_id", `${config.padTokenId} is not below vocab_size ${config.vocabSize}`, file);
+  }
+  return { config, warnings };
+}
+
+/** Writes a config.json object the reference (and transformers) can read. */
+export function toHfConfig(c: ModelConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    architectures: c.architectures,
+    model_type: "bert",
+    vocab_size: c.vocabSize,
+    hidden_size: c.hiddenSize,
+    num_hidden_layers: c.numHiddenLayers,
+    num_attention_heads: c.numAttentionHeads,
+    intermediate_size: c.intermediateSize,
+    hidden_act: c.hiddenAct,
+    hidden_dropout_prob: c.hiddenDropoutProb,
+    attention_probs_dropout_prob: c.attentionProbsDropoutProb,
+    max_position_embeddings: c.maxPositionEmbeddings,
+    type_vocab_size: c.typeVocabSize,
+    initializer_range: c.initializerRange,
+    layer_norm_eps: c.layerNormEps,
+    pad_token_id: c.padTokenId,
+    position_embedding_type: "absolute",
+    classifier_dropout: c.classifierDropout,
+    problem_type: c.problemType,
+    tie_word_embeddings: true,
+  };
+  if (c.arch === "mosaic-bert") out.alibi_starting_size = c.alibiStartingSize ?? 512;
+  const labels = c.id2label ?? Object.fromEntries(Array.from({ length: c.numLabels }, (_, i) => [String(i), `LABEL_${i}`]));
+  out.id2label = labels;
+  out.label2id = Object.fromEntries(Object.entries(labels).map(([k, v]) => [v, Number(k)]));
+  return out;
+}
+
+/** Checks a camelCase config (e.g. a preset with overrides) with the same rules as config.json. */
+export function validateConfig(c: ModelConfig): ModelConfig {
+  return fromHfConfig({ ...toHfConfig(c), num_labels: c.numLabels }, { strict: true }).config;
+}

@@ -1,0 +1,158 @@
+import type { Backend, Tensor } from "@mosaicbert/tensor";
+import type { Batch } from "./batch.js";
+import type { ModelConfig } from "./config.js";
+import { InputError } from "./errors.js";
+import { MlmHead, mlmHeadSpecs } from "./heads.js";
+import { type ForwardOptions, ModelBase, type ModelOptions } from "./model.js";
+
+export interface MaskedLMOutput {
+  /** float32 [1]: mean cross-entropy over the predicted positions (0 when there are none); null without labels. */
+  loss: Tensor | null;
+  /**
+   * With labels: [n, V] at the predicted positions, in row-major (batch, position) order.
+   * Without labels: [B, S, V] for every position (the head runs on the re-padded output, as the reference does).
+   * Null when `returnLogits` is false.
+   */
+  logits: Tensor | null;
+  /** With labels: flat padded index b·S + s of each logits row. */
+  predictedPositions: Int32Array | null;
+  /** Number of predicted positions (the loss denominator). */
+  numPredicted: number;
+  /** [B, S, H] when `outputHiddenStates`. */
+  lastHiddenState: Tensor | null;
+}
+
+interface MlmSaved {
+  dlogits: Tensor | null;
+  rows: Tensor | null;
+  total: number;
+}
+
+/**
+ * Masked-LM model (MosaicBERT or the BERT baseline, per config.arch). With labels the head runs only
+ * on the predicted rows — MosaicBERT: label > 0, BERT: label ≠ −100 — and the loss is their mean
+ * cross-entropy; `backward()` then accumulates every parameter's gradient into `flat.grads`.
+ */
+export class ForMaskedLM extends ModelBase {
+  private readonly head: MlmHead;
+  private saved: MlmSaved | null = null;
+
+  constructor(config: ModelConfig, backend: Backend, opts: ModelOptions = {}) {
+    super(config, backend, mlmHeadSpecs(config), opts);
+    this.head = new MlmHead(this.store, config);
+  }
+
+  protected override hasTiedDecoder(): boolean {
+    return true;
+  }
+
+  forward(batch: Batch, opts: ForwardOptions = {}): MaskedLMOutput {
+    this.check(batch, "mlm");
+    this.release();
+    const be = this.backend;
+    const run = this.run(opts);
+    const labels = batch.labels ?? null;
+    if (run.keep && !labels) throw new InputError("labels", "required to compute gradients (forward with grad or training)");
+    const { hidden, layout } = this.encoder.forward(batch, run);
+    let lastHiddenState: Tensor | null = null;
+    let indices: Tensor | null = null;
+    const needIndices = this.config.arch === "mosaic-bert" && (opts.outputHiddenStates || !labels);
+    if (needIndices) indices = be.fromArray(layout.indices, [layout.total], "i32");
+    if (opts.outputHiddenStates) lastHiddenState = this.repad(hidden, layout, indices);
+    const V = this.config.vocabSize;
+    const { batchSize: B, seqLen: S } = layout;
+    if (!labels) {
+      const full = this.config.arch === "mosaic-bert" ? be.scatterRows(hidden, indices!, B * S) : hidden;
+      if (full !== hidden) hidden.dispose();
+      indices?.dispose();
+      const logits = this.head.forward(full, run);
+      full.dispose();
+      return { loss: null, logits: logits.reshape([B, S, V]), predictedPositions: null, numPredicted: 0, lastHiddenState };
+    }
+    indices?.dispose();
+    const mosaic = this.config.arch === "mosaic-bert";
+    const rowsHost: number[] = [];
+    const targetsHost: number[] = [];
+    for (let t = 0; t < layout.total; t++) {
+      const l = labels[layout.indices[t]!]!;
+      if (mosaic ? l > 0 : l !== -100) {
+        rowsHost.push(t);
+        targetsHost.push(l);
+      }
+    }
+    const n = rowsHost.length;
+    const predictedPositions = Int32Array.from(rowsHost, (t) => layout.indices[t]!);
+    if (n === 0) {
+      // Nothing to predict: zero loss and no gradient (PyTorch would give NaN).
+      hidden.dispose();
+      this.encoder.release();
+      const logits = opts.returnLogits === false ? null : be.zeros([0, V], hidden.dtype);
+      return { loss: be.zeros([1], "f32"), logits, predictedPositions, numPredicted: 0, lastHiddenState };
+    }
+    const rows = be.fromArray(Int32Array.from(rowsHost), [n], "i32");
+    const h = be.gatherRows(hidden, rows);
+    hidden.dispose();
+    const logits = this.head.forward(h, run);
+    if (!run.keep) h.dispose();
+    const targets = be.fromArray(Int32Array.from(targetsHost), [n], "i32");
+    const inPlace = run.keep && opts.returnLogits === false;
+    const ce = be.crossEntropy(logits, targets, { computeGrad: run.keep, gradScale: opts.gradScale ?? 1, inPlace, ignoreIndex: -100 });
+    targets.dispose();
+    if (run.keep) this.saved = { dlogits: ce.grad ?? null, rows, total: layout.total };
+    else rows.dispose();
+    let outLogits: Tensor | null = logits;
+    if (opts.returnLogits === false) {
+      if (!inPlace) logits.dispose();
+      outLogits = null;
+    }
+    return { loss: ce.loss, logits: outLogits, predictedPositions, numPredicted: n, lastHiddenState };
+  }
+
+  /** Backpropagates the last forward's loss (× gradScale) into `flat.grads` (accumulated). */
+  backward(): void {
+    const sv = this.saved;
+    if (!sv) throw new Error("backward: no saved forward pass (call forward with training or grad enabled and labels)");
+    this.saved = null;
+    const be = this.backend;
+    if (!sv.dlogits || !sv.rows) return;
+    const dh = this.head.backward(sv.dlogits, be);
+    const dHidden = be.scatterRows(dh, sv.rows, sv.total);
+    dh.dispose();
+    sv.rows.dispose();
+    this.encoder.backward(dHidden, { backend: be });
+  }
+
+  release(): void {
+    if (this.saved) {
+      this.saved.dlogits?.dispose();
+      this.saved.rows?.dispose();
+      this.saved = null;
+    }
+    this.head.release();
+    this.encoder.release();
+  }
+}
+
+function assertArch(config: ModelConfig, arch: ModelConfig["arch"], cls: string): void {
+  if (config.arch !== arch) {
+    throw new Error(`${cls} needs a ${arch} config, got ${config.arch} (MosaicBERT configs carry alibi_starting_size)`);
+  }
+}
+
+/** MosaicBERT pretraining model (reference `bert_layers.BertForMaskedLM`). */
+export class MosaicBertForMaskedLM extends ForMaskedLM {
+  constructor(config: ModelConfig, backend: Backend, opts: ModelOptions = {}) {
+    assertArch(config, "mosaic-bert", "MosaicBertForMaskedLM");
+    super(config, backend, opts);
+  }
+}
+
+/** The Hugging Face BERT baseline (transformers `BertForMaskedLM`). */
+export class BertForMaskedLM extends ForMaskedLM {
+  constructor(config: ModelConfig, backend: Backend, opts: ModelOptions = {}) {
+    assertArch(config, "bert", "BertForMaskedLM");
+    super(config, backend, opts);
+  }
+}
+
+export { assertArch };

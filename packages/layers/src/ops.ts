@@ -1,0 +1,63 @@
+import type { Backend, Tensor } from "@mosaicbert/tensor";
+import { siteSeed } from "./batch.js";
+
+/** Per-call settings threaded through every module's forward pass. */
+export interface Run {
+  backend: Backend;
+  /** Dropout active. */
+  training: boolean;
+  /** Base dropout seed of this call; each call site derives its own with siteSeed. */
+  seed: number;
+  /** Keep activations for backward(). */
+  keep: boolean;
+}
+
+/** y = x·Wᵀ + b (PyTorch Linear layout: W is [out, in]). */
+export function linear(be: Backend, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  return be.matmul(x, w, { transB: true, bias: b });
+}
+
+/**
+ * Linear backward: gW += dyᵀ·x, gb += Σ dy; returns dx = dy·W, or adds it into `dxInto` (and
+ * returns that) when given, or skips it when `needDx` is false.
+ */
+export function linearBackward(
+  be: Backend, dy: Tensor, x: Tensor, w: Tensor, gw: Tensor, gb: Tensor | null,
+  dx: { needDx: boolean; into?: Tensor | null } = { needDx: true },
+): Tensor | null {
+  be.matmul(dy, x, { transA: true, out: gw, accumulate: true });
+  if (gb) be.sumRows(dy, { out: gb, accumulate: true });
+  if (!dx.needDx) return null;
+  if (dx.into) {
+    be.matmul(dy, w, { out: dx.into, accumulate: true });
+    return dx.into;
+  }
+  return be.matmul(dy, w);
+}
+
+/** Dropout settings of one call site, or null when inactive. */
+export function dropoutAt(run: Run, p: number, site: string): { p: number; seed: number } | null {
+  if (!run.training || p <= 0) return null;
+  return { p, seed: siteSeed(run.seed, site) };
+}
+
+/** Applies dropout (consuming x) when active. */
+export function applyDropout(be: Backend, x: Tensor, d: { p: number; seed: number } | null): Tensor {
+  if (!d) return x;
+  const y = be.dropout(x, d);
+  x.dispose();
+  return y;
+}
+
+/** Dropout backward (consuming dy) when active. */
+export function dropoutGrad(be: Backend, dy: Tensor, d: { p: number; seed: number } | null): Tensor {
+  if (!d) return dy;
+  const dx = be.dropoutBackward(dy, d);
+  dy.dispose();
+  return dx;
+}
+
+/** Disposes every tensor given (nulls skipped). */
+export function free(...ts: (Tensor | null | undefined)[]): void {
+  for (const t of ts) t?.dispose();
+}
