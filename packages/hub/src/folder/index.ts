@@ -1,0 +1,2 @@
+export * from "./folder.js";
+export * from "./card.js";
