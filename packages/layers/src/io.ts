@@ -1,0 +1,81 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as hub from "@mosaicbert/hub";
+import type { Backend } from "@mosaicbert/tensor";
+import type { StateDict } from "./checkpoint.js";
+import { type ModelConfig, fromHfConfig, toHfConfig } from "./config.js";
+import { type AnyModel, type Task, createModel, detectTask } from "./factory.js";
+import type { ModelOptions } from "./model.js";
+import type { LoadOptions } from "./checkpoint.js";
+
+/** Converts a safetensors tensor map (any float dtype) to a float32 host state dict. */
+export function stateDictFromTensors(tensors: ReadonlyMap<string, { dtype: string; shape: number[]; data: Uint8Array }>): StateDict {
+  const out: StateDict = new Map();
+  for (const [name, e] of tensors) {
+    out.set(name, { shape: e.shape, data: hub.toFloat32(e as Parameters<typeof hub.toFloat32>[0]) });
+  }
+  return out;
+}
+
+/** Reads config.json from a model folder. */
+export function readConfig(dir: string): { config: ModelConfig; warnings: string[] } {
+  const file = path.join(dir, "config.json");
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`${file}: cannot read the model config: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  return fromHfConfig(json, { file });
+}
+
+/** Loads the weights of a model folder: model.safetensors, else pytorch_model.bin (when @mosaicbert/hub can read it). */
+export function readWeights(dir: string): { stateDict: StateDict; file: string } {
+  const st = path.join(dir, "model.safetensors");
+  if (fs.existsSync(st)) return { stateDict: stateDictFromTensors(hub.readSafetensors(st)), file: st };
+  const bin = path.join(dir, "pytorch_model.bin");
+  const readBin = (hub as Record<string, unknown>).readPytorchBin as ((file: string) => ReadonlyMap<string, { dtype: string; shape: number[]; data: Uint8Array }>) | undefined;
+  if (fs.existsSync(bin)) {
+    if (!readBin) throw new Error(`${bin}: reading PyTorch .bin checkpoints needs @mosaicbert/hub's readPytorchBin (not available in this build); convert to model.safetensors`);
+    return { stateDict: stateDictFromTensors(readBin(bin)), file: bin };
+  }
+  throw new Error(`${dir}: no model.safetensors or pytorch_model.bin found`);
+}
+
+export interface LoadPretrainedOptions extends ModelOptions, LoadOptions {
+  /** Which head to build; default: detected from the weights, then config `architectures`. */
+  task?: Task;
+}
+
+/** Builds a model from a Hugging Face folder (config.json + weights) on a backend. */
+export function loadPretrained(dir: string, backend: Backend, opts: LoadPretrainedOptions = {}): { model: AnyModel; task: Task; warnings: string[] } {
+  const { config, warnings } = readConfig(dir);
+  const { stateDict, file } = readWeights(dir);
+  const task = opts.task ?? detectTask(config, stateDict.keys());
+  const model = createModel(config, task, backend, opts);
+  try {
+    const ignore = task === "encoder" ? ["cls.", "bert.pooler.", "classifier."] : [];
+    model.loadStateDict(stateDict, { file, allowMissing: opts.allowMissing, ignoreUnexpected: [...ignore, ...(opts.ignoreUnexpected ?? [])] });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, task, warnings };
+}
+
+/** Writes config.json and model.safetensors (float32, tied decoder omitted as transformers does). */
+export function savePretrained(model: AnyModel, dir: string, opts: { architectures?: string[] } = {}): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const config = { ...model.config };
+  if (opts.architectures) config.architectures = opts.architectures;
+  fs.writeFileSync(path.join(dir, "config.json"), `${JSON.stringify(toHfConfig(config), null, 2)}\n`);
+  const tensors = new Map<string, { dtype: "f32"; shape: number[]; data: Float32Array }>();
+  for (const [name, e] of model.stateDictHost()) tensors.set(name, { dtype: "f32", shape: [...e.shape], data: e.data });
+  hub.writeSafetensors(path.join(dir, "model.safetensors"), tensors, { format: "pt" });
+}
