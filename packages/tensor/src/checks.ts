@@ -14,7 +14,10 @@ export function expectTensor(op: string, arg: string, t: unknown, backend: Backe
     throw new OpError(op, arg, "expected a Tensor");
   }
   x.assertLive(op, arg);
-  if (x.backend !== backend) throw new OpError(op, arg, `tensor lives on backend '${x.backend.name}', expected '${backend.name}'`);
+  if (x.backend !== backend) {
+    const where = x.backend.name === backend.name ? `another '${backend.name}' backend instance` : `backend '${x.backend.name}'`;
+    throw new OpError(op, arg, `tensor lives on ${where}, expected this '${backend.name}' backend`);
+  }
   return x;
 }
 
