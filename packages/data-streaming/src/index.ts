@@ -1,3 +1,4 @@
 export {};
 export * from "./tokenizer/index.js";
 export * from "./collator/index.js";
+export * from "./mds/index.js";
