@@ -1,7 +1,8 @@
 import type { Backend } from "@mosaicbert/tensor";
 import { BertForSequenceClassification, ForSequenceClassification, MosaicBertForSequenceClassification } from "./cls.js";
 import type { ModelConfig } from "./config.js";
-import { mlmBiasName } from "./heads.js";
+import { encoderSpecs } from "./encoder.js";
+import { classifierSpecs, mlmBiasName, mlmHeadSpecs } from "./heads.js";
 import { BertForMaskedLM, ForMaskedLM, MosaicBertForMaskedLM, assertArch } from "./mlm.js";
 import { EncoderModel, type ModelOptions } from "./model.js";
 
@@ -53,4 +54,10 @@ export function detectTask(config: ModelConfig, tensorNames: Iterable<string>): 
   if (/MaskedLM|PreTraining/.test(a)) return "mlm";
   if (/SequenceClassification/.test(a)) return "classification";
   return "encoder";
+}
+
+/** Parameter count of a config's model without allocating it (tied decoder counted once, as PyTorch does). */
+export function countParameters(config: ModelConfig, task: Task): number {
+  const specs = [...encoderSpecs(config), ...(task === "mlm" ? mlmHeadSpecs(config) : task === "classification" ? classifierSpecs(config) : [])];
+  return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
 }

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { fromHfConfig, toHfConfig } from "./config.js";
+import { countParameters } from "./factory.js";
+import { PRESET_NAMES, preset } from "./presets.js";
+
+const base = { vocab_size: 30528, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 };
+
+describe("config.json parsing", () => {
+  it("recognises MosaicBERT by alibi_starting_size and BERT otherwise", () => {
+    expect(fromHfConfig({ ...base, alibi_starting_size: 512 }).config.arch).toBe("mosaic-bert");
+    expect(fromHfConfig(base).config.arch).toBe("bert");
+  });
+  it("names unknown fields as warnings, or errors when strict", () => {
+    const { warnings } = fromHfConfig({ ...base, max_position_embedding: 512, golden_note: "x" });
+    expect(warnings.join("\n")).toMatch(/max_position_embedding/);
+    expect(warnings.join("\n")).toMatch(/golden_note/);
+    expect(() => fromHfConfig({ ...base, foo: 1 }, { strict: true })).toThrow(/'foo'/);
+  });
+  it("rejects contradictory or bad fields by name", () => {
+    expect(() => fromHfConfig({ ...base, num_attention_heads: 5 })).toThrow(/num_attention_heads.*divisible/);
+    expect(() => fromHfConfig({ ...base, num_labels: 3, id2label: { 0: "a", 1: "b" } })).toThrow(/num_labels/);
+    expect(() => fromHfConfig({ ...base, hidden_act: "relu" })).toThrow(/hidden_act/);
+    expect(() => fromHfConfig({ ...base, hidden_size: -1 })).toThrow(/hidden_size/);
+    expect(() => fromHfConfig({ ...base, problem_type: "regression", num_labels: 2 })).toThrow(/problem_type/);
+    expect(() => fromHfConfig({ ...base, vocab_size: undefined })).toThrow(/vocab_size.*missing/);
+    expect(() => fromHfConfig({ ...base, attention_probs_dropout_prob: 1.5 })).toThrow(/attention_probs_dropout_prob/);
+  });
+  it("round-trips through toHfConfig", () => {
+    const c = preset("mosaic-bert-base", { numLabels: 3 });
+    expect(fromHfConfig(toHfConfig(c)).config).toEqual({ ...c, id2label: { 0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2" } });
+  });
+});
+
+describe("presets", () => {
+  it("mosaic-bert-base has exactly 137,400,384 parameters (MLM, tied decoder)", () => {
+    expect(countParameters(preset("mosaic-bert-base"), "mlm")).toBe(137_400_384);
+  });
+  it("bert-base matches transformers' counts", () => {
+    const c = preset("bert-base");
+    expect(countParameters(c, "mlm")).toBe(109_514_298); // BertForMaskedLM
+    expect(countParameters(c, "classification")).toBe(109_483_778); // BertForSequenceClassification, 2 labels
+  });
+  it("large presets and tiny", () => {
+    expect(countParameters(preset("bert-large"), "mlm")).toBe(335_174_458); // BertForMaskedLM bert-large-uncased
+    // 31,264,768 embeddings + 24 × 16,786,432 per layer + 1,082,176 head.
+    expect(countParameters(preset("mosaic-bert-large"), "mlm")).toBe(435_221_312);
+    // 3,908,096 embeddings + 2 × 164,992 per layer + 47,296 head.
+    expect(countParameters(preset("tiny"), "mlm")).toBe(4_285_376);
+    for (const n of PRESET_NAMES) expect(preset(n).hiddenSize % preset(n).numAttentionHeads).toBe(0);
+  });
+  it("rejects unknown presets", () => {
+    expect(() => preset("huge")).toThrow(/unknown model preset 'huge'/);
+  });
+});
