@@ -24,6 +24,8 @@ export interface Encoding {
 
 /** Longest word, in characters, that WordPiece splits; longer words become one [UNK] (HF default). */
 const MAX_INPUT_CHARS_PER_WORD = 100;
+/** Truncated long texts are normalized in pieces of about this many characters (≈100 word pieces of prose). */
+const CHUNK_CHARS = 512;
 /** Words split into several pieces are memoised; the cache is emptied when it reaches this size. */
 const CACHE_LIMIT = 1 << 16;
 
@@ -120,9 +122,31 @@ export class BertTokenizer {
   textToIds(text: string, limit = Infinity): number[] {
     const out: number[] = [];
     if (limit <= 0) return out;
+    if (limit === Infinity || text.length <= CHUNK_CHARS) {
+      this.appendText(text, out, limit);
+      return out;
+    }
+    // Truncating a long document: normalize and split it piece by piece, stopping once `limit` ids are out,
+    // instead of normalizing all of it. Cuts fall on a space or newline, where the pre-tokenizer splits anyway
+    // (and where no special token, NFD sequence or character can be cut), so the ids are unchanged.
+    let pos = 0;
+    while (pos < text.length && out.length < limit) {
+      let end = pos + CHUNK_CHARS;
+      if (end >= text.length) end = text.length;
+      else {
+        const sp = text.indexOf(" ", end);
+        const nl = text.indexOf("\n", end);
+        end = sp < 0 ? (nl < 0 ? text.length : nl) : nl < 0 ? sp : Math.min(sp, nl);
+      }
+      this.appendText(text.slice(pos, end), out, limit);
+      pos = end;
+    }
+    return out;
+  }
+
+  private appendText(text: string, out: number[], limit: number): void {
     if (text.includes("[")) this.splitSpecials(text, out, limit);
     else this.appendNormalized(bertNormalize(text), out, limit);
-    return out;
   }
 
   /** Encodes a sequence or a pair: [CLS] a [SEP] (b [SEP]), token types 0 then 1, optional truncation/padding. */

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -53,6 +54,17 @@ describe("BertTokenizer", () => {
     expect(e.attentionMask).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
     expect(tok.encode("the the the the", undefined, { maxLength: 4 }).inputIds).toEqual([101, 1996, 1996, 102]);
     expect(() => tok.encode("a", "b", { maxLength: 2 })).toThrow(/maxLength 2/);
+  });
+
+  it("gives the same ids when a long document is truncated early (chunked normalization)", () => {
+    const raw = readFileSync(fileURLToPath(new URL("../../../../../shared/data/text/wikitext-2-raw/wiki.test.raw", import.meta.url)), "utf8");
+    const lines = raw.split("\n").slice(0, 1500);
+    // Documents of ~8 lines, with the non-ASCII, CJK and special-token text the goldens do not stress.
+    for (let d = 0; d < lines.length; d += 8) {
+      const doc = lines.slice(d, d + 8).join("\n") + " Σίσυφος 東京 [MASK] naïve";
+      const all = tok.textToIds(doc);
+      for (const limit of [1, 126, 254, 510]) expect(tok.textToIds(doc, limit)).toEqual(all.slice(0, limit));
+    }
   });
 
   it("follows tokenizers' longest-first lengths", () => {
