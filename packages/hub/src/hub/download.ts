@@ -1,0 +1,126 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createHash } from "node:crypto";
+import { HubError, httpError, scrub } from "./env.js";
+
+export interface RemoteFile {
+  path: string;
+  size: number;
+  /** Git blob id (sha1 of "blob <size>\0" + content) for regular files. */
+  oid?: string;
+  /** sha256 of the content for LFS (and Xet-backed) files. */
+  lfsSha256?: string;
+}
+
+export interface DownloadProgress {
+  file: string;
+  done: number;
+  total: number;
+}
+
+export interface DownloadOptions {
+  url: string;
+  token?: string;
+  fetch?: typeof fetch;
+  /** Attempts after a dropped connection before giving up; each resumes where the last stopped. */
+  retries?: number;
+  onProgress?: (p: DownloadProgress) => void;
+}
+
+/** Hashes that identify a file: sha256 for LFS files, the git blob sha1 otherwise. */
+function hashers(f: RemoteFile) {
+  const sha256 = f.lfsSha256 ? createHash("sha256") : null;
+  const sha1 = !f.lfsSha256 && f.oid && /^[0-9a-f]{40}$/.test(f.oid) ? createHash("sha1").update(`blob ${f.size}\0`) : null;
+  return {
+    update(b: Uint8Array) {
+      sha256?.update(b);
+      sha1?.update(b);
+    },
+    check(file: string): void {
+      if (sha256) {
+        const got = sha256.digest("hex");
+        if (got !== f.lfsSha256) throw new HubError(`${f.path}: sha256 mismatch: expected ${f.lfsSha256}, got ${got} (corrupted download, removed ${file})`);
+      } else if (sha1) {
+        const got = sha1.digest("hex");
+        if (got !== f.oid) throw new HubError(`${f.path}: git blob id mismatch: expected ${f.oid}, got ${got} (corrupted download, removed ${file})`);
+      }
+    },
+  };
+}
+
+async function hashExisting(file: string, h: { update(b: Uint8Array): void }): Promise<void> {
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+}
+
+/**
+ * Downloads `f` to `dest` through `dest.part`: an existing .part is resumed with an HTTP Range
+ * request, dropped connections are retried from where they stopped, and the finished file is checked
+ * (size, then sha256 for LFS files or the git blob id otherwise) before it is renamed into place.
+ */
+export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptions): Promise<void> {
+  const part = `${dest}.part`;
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const doFetch = o.fetch ?? fetch;
+  const retries = o.retries ?? 3;
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
+    if (have > f.size) {
+      fs.rmSync(part);
+      have = 0;
+    }
+    if (have === f.size && f.size > 0) break;
+    const headers: Record<string, string> = { "Accept-Encoding": "identity" };
+    if (o.token) headers.Authorization = `Bearer ${o.token}`;
+    if (have > 0) headers.Range = `bytes=${have}-`;
+    let res: Response;
+    try {
+      res = await doFetch(o.url, { headers, redirect: "follow" });
+    } catch (e) {
+      lastError = e;
+      continue;
+    }
+    if (res.status === 416) {
+      // The server has nothing past our offset: the .part is stale; start over.
+      fs.rmSync(part, { force: true });
+      continue;
+    }
+    if (!res.ok) {
+      const detail = (await res.text().catch(() => "")).slice(0, 200);
+      throw httpError(`downloading ${f.path}`, res.status, detail, o.token);
+    }
+    if (have > 0 && res.status !== 206) have = 0; // server ignored the Range: rewrite from the start
+    const out = fs.openSync(part, have > 0 ? "a" : "w");
+    let done = have;
+    try {
+      o.onProgress?.({ file: f.path, done, total: f.size });
+      if (!res.body) throw new HubError(`downloading ${f.path}: empty response body`);
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        fs.writeSync(out, chunk);
+        done += chunk.length;
+        o.onProgress?.({ file: f.path, done, total: f.size });
+      }
+    } catch (e) {
+      lastError = e;
+      continue;
+    } finally {
+      fs.closeSync(out);
+    }
+    if (done === f.size) break;
+    lastError = new HubError(`downloading ${f.path}: got ${done} of ${f.size} bytes`);
+  }
+  const size = fs.existsSync(part) ? fs.statSync(part).size : 0;
+  if (size !== f.size) {
+    const why = lastError instanceof Error ? lastError.message : String(lastError ?? "unknown error");
+    throw new HubError(scrub(`downloading ${f.path}: incomplete after ${retries + 1} attempts (${size} of ${f.size} bytes; ${why}); run again to resume`, o.token));
+  }
+  const h = hashers(f);
+  await hashExisting(part, h);
+  try {
+    h.check(part);
+  } catch (e) {
+    fs.rmSync(part, { force: true });
+    throw e;
+  }
+  fs.renameSync(part, dest);
+}

@@ -1,0 +1,196 @@
+// A small in-process imitation of the Hugging Face Hub HTTP API (the routes @huggingface/hub and
+// pullModel use), for tests: repo create, preupload, LFS batch + basic upload, ndjson commit,
+// revision info, recursive tree, resolve (LFS files redirect to a "CDN" route) with Range support.
+import * as http from "node:http";
+import { createHash } from "node:crypto";
+import type { AddressInfo } from "node:net";
+
+interface StoredFile {
+  content: Buffer;
+  lfs: boolean;
+}
+interface Repo {
+  private: boolean;
+  commits: Array<{ sha: string; files: Map<string, StoredFile> }>;
+}
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  range?: string;
+  authorized: "none" | "good" | "bad";
+}
+
+export class FakeHub {
+  readonly repos = new Map<string, Repo>();
+  readonly lfs = new Map<string, Buffer>();
+  readonly requests: LoggedRequest[] = [];
+  /** Drop the connection after `after` bytes of the next `times` full downloads of `path`. */
+  cut: { path: string; after: number; times: number } | null = null;
+  url = "";
+  private server: http.Server;
+  private counter = 0;
+
+  constructor(readonly token: string) {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: Error) => {
+        if (!res.headersSent) this.json(res, 500, { error: e.message });
+        else res.destroy();
+      });
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    const b = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length });
+    res.end(b);
+  }
+
+  private async body(req: http.IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  private head(repo: Repo, rev: string) {
+    return rev === "main" || rev === "HEAD" ? repo.commits[repo.commits.length - 1] : repo.commits.find((c) => c.sha === rev);
+  }
+
+  private serve(req: http.IncomingMessage, res: http.ServerResponse, data: Buffer, name: string): void {
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    const headers: Record<string, string | number> = { "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes" };
+    if (range) {
+      const start = Number(range[1]);
+      if (start >= data.length) {
+        res.writeHead(416, { "Content-Range": `bytes */${data.length}` });
+        res.end();
+        return;
+      }
+      res.writeHead(206, { ...headers, "Content-Length": data.length - start, "Content-Range": `bytes ${start}-${data.length - 1}/${data.length}` });
+      res.end(data.subarray(start));
+      return;
+    }
+    res.writeHead(200, { ...headers, "Content-Length": data.length });
+    if (this.cut && this.cut.path === name && this.cut.times > 0) {
+      this.cut.times--;
+      res.write(data.subarray(0, this.cut.after), () => res.destroy());
+      return;
+    }
+    res.end(data);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? "/", this.url);
+    const p = decodeURIComponent(u.pathname);
+    const auth = req.headers.authorization;
+    const authorized = auth === undefined ? "none" : auth === `Bearer ${this.token}` ? "good" : "bad";
+    this.requests.push({ method: req.method ?? "", path: p, range: req.headers.range, authorized });
+    if (authorized === "bad") return this.json(res, 401, { error: "Invalid credentials in Authorization header" });
+    const needAuth = () => {
+      if (authorized !== "good") { this.json(res, 401, { error: "Invalid username or password." }); return true; }
+      return false;
+    };
+    let m: RegExpExecArray | null;
+    if (req.method === "POST" && p === "/api/repos/create") {
+      if (needAuth()) return;
+      const b = JSON.parse((await this.body(req)).toString()) as { name: string; organization: string; visibility?: string };
+      const id = `${b.organization}/${b.name}`;
+      if (this.repos.has(id)) return this.json(res, 409, { error: "You already created this model repo", url: `${this.url}/${id}` });
+      this.repos.set(id, { private: b.visibility === "private", commits: [{ sha: this.sha("init" + id), files: new Map() }] });
+      return this.json(res, 200, { url: `${this.url}/${id}`, id });
+    }
+    if (req.method === "POST" && (m = /^\/api\/models\/([^/]+\/[^/]+)\/preupload\/([^/]+)$/.exec(p))) {
+      if (needAuth()) return;
+      const b = JSON.parse((await this.body(req)).toString()) as { files: Array<{ path: string; size: number }> };
+      return this.json(res, 200, {
+        files: b.files.map((f) => ({ path: f.path, uploadMode: f.size > 10_000 || f.path.endsWith(".safetensors") ? "lfs" : "regular" })),
+      });
+    }
+    if (req.method === "POST" && (m = /^\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/.exec(p))) {
+      if (needAuth()) return;
+      const b = JSON.parse((await this.body(req)).toString()) as { objects: Array<{ oid: string; size: number }> };
+      return this.json(res, 200, {
+        transfer: "basic",
+        objects: b.objects.map((o) => ({
+          oid: o.oid,
+          size: o.size,
+          ...(this.lfs.has(o.oid) ? {} : { actions: { upload: { href: `${this.url}/_lfs/${o.oid}` } } }),
+        })),
+      });
+    }
+    if (req.method === "PUT" && (m = /^\/_lfs\/([0-9a-f]{64})$/.exec(p))) {
+      const data = await this.body(req);
+      if (createHash("sha256").update(data).digest("hex") !== m[1]) return this.json(res, 400, { error: "sha256 mismatch" });
+      this.lfs.set(m[1]!, data);
+      res.writeHead(200);
+      res.end();
+      return;
+    }
+    if (req.method === "POST" && (m = /^\/api\/models\/([^/]+\/[^/]+)\/commit\/([^/]+)$/.exec(p))) {
+      if (needAuth()) return;
+      const repo = this.repos.get(m[1]!);
+      if (!repo) return this.json(res, 404, { error: "Repository not found" });
+      const files = new Map(repo.commits[repo.commits.length - 1]!.files);
+      for (const line of (await this.body(req)).toString().split("\n").filter(Boolean)) {
+        const { key, value } = JSON.parse(line) as { key: string; value: Record<string, string> };
+        if (key === "file") files.set(value.path!, { content: Buffer.from(value.content!, "base64"), lfs: false });
+        else if (key === "lfsFile") {
+          const data = this.lfs.get(value.oid!);
+          if (!data) return this.json(res, 422, { error: `LFS object ${value.oid} was never uploaded` });
+          files.set(value.path!, { content: data, lfs: true });
+        } else if (key === "deletedFile") files.delete(value.path!);
+      }
+      const sha = this.sha(`commit${this.counter++}`);
+      repo.commits.push({ sha, files });
+      return this.json(res, 200, { commitOid: sha, commitUrl: `${this.url}/${m[1]}/commit/${sha}` });
+    }
+    if (req.method === "GET" && (m = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(p))) {
+      const repo = this.repos.get(m[1]!);
+      if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" });
+      const c = this.head(repo, m[3]!);
+      if (!c) return this.json(res, 404, { error: `Invalid rev id: ${m[3]}` });
+      if (m[2] === "revision") return this.json(res, 200, { id: m[1], sha: c.sha, siblings: [...c.files.keys()].map((rfilename) => ({ rfilename })) });
+      return this.json(res, 200, [...c.files].map(([path, f]) => ({
+        type: "file",
+        path,
+        size: f.content.length,
+        oid: createHash("sha1").update(`blob ${f.content.length}\0`).update(f.content).digest("hex"),
+        ...(f.lfs ? { lfs: { oid: createHash("sha256").update(f.content).digest("hex"), size: f.content.length, pointerSize: 134 } } : {}),
+      })));
+    }
+    if (req.method === "GET" && (m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(p))) {
+      const repo = this.repos.get(m[1]!);
+      if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" });
+      const f = this.head(repo, m[2]!)?.files.get(m[3]!);
+      if (!f) return this.json(res, 404, { error: "Entry not found" });
+      if (f.lfs) {
+        // Like the Hub: LFS content comes from another host via a redirect.
+        const oid = createHash("sha256").update(f.content).digest("hex");
+        res.writeHead(302, { Location: `${this.url}/_cdn/${oid}?name=${encodeURIComponent(m[3]!)}` });
+        res.end();
+        return;
+      }
+      return this.serve(req, res, f.content, m[3]!);
+    }
+    if (req.method === "GET" && (m = /^\/_cdn\/([0-9a-f]{64})$/.exec(p))) {
+      const data = this.lfs.get(m[1]!);
+      if (!data) return this.json(res, 404, { error: "no such object" });
+      return this.serve(req, res, data, u.searchParams.get("name") ?? "");
+    }
+    this.json(res, 404, { error: `no route ${req.method} ${p}` });
+  }
+
+  private sha(s: string): string {
+    return createHash("sha1").update(s).digest("hex");
+  }
+}

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { HubError, loadModelFolder, pullModel, pushModel, saveModelFolder } from "../index.js";
+import { FakeHub } from "./fake-hub.test-util.js";
+
+const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
+const TOKEN = "hf_test_secret_token_123";
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "hub-client-"));
+let hub: FakeHub;
+let src: string;
+let commit: string;
+
+function filesOf(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+}
+
+async function errorOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a failure");
+}
+
+beforeAll(async () => {
+  hub = await new FakeHub(TOKEN).start();
+  // A real checkpoint folder: the golden MosaicBERT weights, its config, a tokenizer file, a model card.
+  const g = loadModelFolder(golden("mosaic-tiny-mlm"));
+  src = path.join(root, "src");
+  saveModelFolder(src, { config: g.config, tensors: g.tensors, tokenizerFiles: { "vocab.txt": "[PAD]\n[UNK]\n[CLS]\n" }, modelCard: { repo: "me/tiny" } });
+  fs.mkdirSync(path.join(src, "extra"));
+  fs.writeFileSync(path.join(src, "extra", "notes.txt"), "nested file\n");
+});
+afterAll(async () => {
+  await hub.close();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe("push and pull against a local Hub", () => {
+  it("pushes a checkpoint folder: small files inline, the weights through LFS", async () => {
+    const progress: string[] = [];
+    const r = await pushModel(src, "me/tiny", { hubUrl: hub.url, token: TOKEN, onProgress: (p) => progress.push(`${p.phase}:${p.file}`) });
+    commit = r.commit;
+    expect(r.files).toEqual(["README.md", "config.json", "extra/notes.txt", "model.safetensors", "vocab.txt"]);
+    expect(r.commitUrl).toBe(`${hub.url}/me/tiny/commit/${r.commit}`);
+    const stored = hub.repos.get("me/tiny")!.commits.at(-1)!.files;
+    expect(stored.get("model.safetensors")!.lfs).toBe(true);
+    expect(stored.get("config.json")!.lfs).toBe(false);
+    expect(hub.requests.some((q) => q.method === "PUT" && q.path.startsWith("/_lfs/"))).toBe(true);
+    expect(progress).toContain("uploading:model.safetensors");
+    // Pushing again into the existing repo works (409 on create is fine) and re-uses the LFS object.
+    const puts = hub.requests.filter((q) => q.method === "PUT").length;
+    await pushModel(src, "me/tiny", { hubUrl: hub.url, token: TOKEN });
+    expect(hub.requests.filter((q) => q.method === "PUT").length).toBe(puts);
+  });
+
+  it("pulls it back byte for byte, then serves it from the cache", async () => {
+    const cacheDir = path.join(root, "cache1");
+    const to = path.join(root, "pulled");
+    const seen = new Map<string, number>();
+    const r = await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir, to, onProgress: (p) => seen.set(p.file, p.done) });
+    expect(r.dir).toBe(to);
+    expect(filesOf(to)).toEqual(filesOf(src));
+    for (const f of filesOf(src)) expect(Buffer.compare(fs.readFileSync(path.join(to, f)), fs.readFileSync(path.join(src, f))), f).toBe(0);
+    expect(seen.get("model.safetensors")).toBe(fs.statSync(path.join(src, "model.safetensors")).size);
+    expect(loadModelFolder(to).tensors.size).toBe(31);
+    const before = hub.requests.length;
+    const again = await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir });
+    expect(again.cached.sort()).toEqual(filesOf(src));
+    expect(hub.requests.slice(before).some((q) => q.path.includes("/resolve/"))).toBe(false);
+    expect(again.dir).toBe(path.join(cacheDir, "models--me--tiny", "snapshots", r.commit));
+  });
+
+  it("resumes a download cut midway with an HTTP Range request", async () => {
+    const size = fs.statSync(path.join(src, "model.safetensors")).size;
+    hub.cut = { path: "model.safetensors", after: 1_000_000, times: 1 };
+    const before = hub.requests.length;
+    const r = await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache2") });
+    const ranged = hub.requests.slice(before).filter((q) => q.path.startsWith("/_cdn/") && q.range);
+    expect(ranged.length).toBe(1);
+    const start = Number(/^bytes=(\d+)-$/.exec(ranged[0]!.range!)![1]);
+    expect(start).toBeGreaterThan(0);
+    expect(start).toBeLessThanOrEqual(1_000_000);
+    expect(start).toBeLessThan(size);
+    expect(Buffer.compare(fs.readFileSync(path.join(r.dir, "model.safetensors")), fs.readFileSync(path.join(src, "model.safetensors")))).toBe(0);
+  });
+
+  it("continues a .part left by an earlier run, and rejects a corrupted one by its sha256", async () => {
+    const cacheDir = path.join(root, "cache3");
+    const part = path.join(cacheDir, "models--me--tiny", "snapshots", commit, "model.safetensors.part");
+    const full = fs.readFileSync(path.join(src, "model.safetensors"));
+    fs.mkdirSync(path.dirname(part), { recursive: true });
+    fs.writeFileSync(part, full.subarray(0, 777_777));
+    const before = hub.requests.length;
+    const r = await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir, revision: commit });
+    expect(hub.requests.slice(before).filter((q) => q.path.startsWith("/_cdn/")).map((q) => q.range)).toEqual(["bytes=777777-"]);
+    expect(Buffer.compare(fs.readFileSync(path.join(r.dir, "model.safetensors")), full)).toBe(0);
+    expect(fs.existsSync(part)).toBe(false);
+
+    const cache4 = path.join(root, "cache4");
+    const bad = path.join(cache4, "models--me--tiny", "snapshots", commit, "model.safetensors.part");
+    fs.mkdirSync(path.dirname(bad), { recursive: true });
+    fs.writeFileSync(bad, Buffer.alloc(1000, 7));
+    const err = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4 }));
+    expect(err.message).toMatch(/model\.safetensors: sha256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}/);
+    expect(fs.existsSync(bad)).toBe(false);
+    await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4 }); // a clean retry succeeds
+  });
+
+  it("says 401 clearly without ever echoing the token", async () => {
+    const wrong = "hf_wrong_token_456";
+    const e1 = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: wrong, cacheDir: path.join(root, "cache5") }));
+    expect(e1).toBeInstanceOf(HubError);
+    expect((e1 as HubError).status).toBe(401);
+    expect(e1.message).toMatch(/HTTP 401: the token was rejected \(check HF_TOKEN or --token\)/);
+    expect(e1.message).not.toContain(wrong);
+    const e2 = await errorOf(pushModel(src, "me/other", { hubUrl: hub.url, token: wrong }));
+    expect(e2.message).toMatch(/creating me\/other failed with HTTP 401: the token was rejected/);
+    expect(e2.message).not.toContain(wrong);
+    const e3 = await errorOf(pushModel(src, "me/other", { hubUrl: hub.url, token: "" }));
+    expect(e3.message).toMatch(/needs a Hugging Face write token/);
+  });
+
+  it("keeps private repos private and reads HF_ENDPOINT / HF_TOKEN from the environment", async () => {
+    await pushModel(src, "me/secret", { hubUrl: hub.url, token: TOKEN, private: true });
+    const e = await errorOf(pullModel("me/secret", { hubUrl: hub.url, cacheDir: path.join(root, "cache6") }));
+    expect(e.message).toMatch(/HTTP 401: authentication required/);
+    const saved = { ep: process.env.HF_ENDPOINT, tok: process.env.HF_TOKEN };
+    process.env.HF_ENDPOINT = hub.url;
+    process.env.HF_TOKEN = TOKEN;
+    try {
+      const r = await pullModel("me/secret", { cacheDir: path.join(root, "cache6") });
+      expect(filesOf(r.dir)).toEqual(filesOf(src));
+    } finally {
+      if (saved.ep === undefined) delete process.env.HF_ENDPOINT; else process.env.HF_ENDPOINT = saved.ep;
+      if (saved.tok === undefined) delete process.env.HF_TOKEN; else process.env.HF_TOKEN = saved.tok;
+    }
+  });
+
+  it("reports unknown repos and revisions, and bad repo ids", async () => {
+    const e = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, revision: "nope", cacheDir: path.join(root, "cache7") }));
+    expect(e.message).toMatch(/resolving me\/tiny@nope failed with HTTP 404: not found .*Invalid rev id: nope/);
+    await expect(pullModel("../etc", { hubUrl: hub.url })).rejects.toThrow(/repo: expected "owner\/name"/);
+  });
+
+  it("serves a pulled revision from the cache when the Hub is unreachable", async () => {
+    const cacheDir = path.join(root, "cache8");
+    await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir });
+    const r = await pullModel("me/tiny", { hubUrl: "http://127.0.0.1:9", token: TOKEN, cacheDir });
+    expect(r.cached.sort()).toEqual(filesOf(src));
+  });
+});

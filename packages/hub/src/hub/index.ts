@@ -1,0 +1,6 @@
+export * from "./env.js";
+export { downloadFile, type RemoteFile, type DownloadProgress, type DownloadOptions } from "./download.js";
+export * from "./pull.js";
+export * from "./push.js";
+export * from "./progress.js";
+export * from "./commands.js";
