@@ -104,10 +104,10 @@ describe("push and pull against a local Hub", () => {
     const bad = path.join(cache4, "models--me--tiny", "snapshots", commit, "model.safetensors.part");
     fs.mkdirSync(path.dirname(bad), { recursive: true });
     fs.writeFileSync(bad, Buffer.alloc(1000, 7));
-    const err = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4 }));
+    const err = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4, revision: commit }));
     expect(err.message).toMatch(/model\.safetensors: sha256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}/);
     expect(fs.existsSync(bad)).toBe(false);
-    await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4 }); // a clean retry succeeds
+    await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4, revision: commit }); // a clean retry succeeds
   });
 
   it("says 401 clearly without ever echoing the token", async () => {
