@@ -9,36 +9,46 @@ import { loadF32, outF32, storeF32 } from "./storage.js";
 import { floatArg, outArg } from "./validate.js";
 
 /**
- * Packs op(A) [M, K] into 4-row panels: panel p holds rows 4p…4p+3 interleaved along k
- * (ap[p·4K + 4k + r] = A[4p + r, k]), zero-padded to a multiple of 4 rows. The micro-kernel then
- * reads both operands strictly sequentially.
+ * Packs a [rows, K] operand into 4-row panels: panel p holds rows 4p…4p+3 interleaved along k
+ * (out[p·4K + 4k + r] = X[4p + r, k]), zero-padded to a multiple of 4 rows, so that the
+ * micro-kernel reads both operands strictly sequentially. X[row, k] = src[row·rs + k·ks], which
+ * covers A, Aᵀ, B and Bᵀ without copies. Writes are sequential; reads are 4 streams.
  */
-export function packA(a: Float32Array, M: number, K: number, trans: boolean): Float32Array {
-  const MP = (M + 3) >> 2;
-  const ap = new Float32Array(MP * 4 * K);
-  for (let i = 0; i < M; i++) {
-    const base = (i >> 2) * 4 * K + (i & 3);
-    if (trans) for (let k = 0; k < K; k++) ap[base + 4 * k] = a[k * M + i]!;
-    else {
-      const row = i * K;
-      for (let k = 0; k < K; k++) ap[base + 4 * k] = a[row + k]!;
+export function packPanels(src: Float32Array, rows: number, K: number, rs: number, ks: number): Float32Array {
+  const P = (rows + 3) >> 2;
+  const out = new Float32Array(P * 4 * K);
+  let o = 0;
+  for (let p = 0; p < P; p++) {
+    const r0 = 4 * p;
+    if (r0 + 4 <= rows) {
+      const b0 = r0 * rs;
+      const b1 = b0 + rs;
+      const b2 = b1 + rs;
+      const b3 = b2 + rs;
+      for (let k = 0, kk = 0; k < K; k++, kk += ks) {
+        out[o] = src[b0 + kk]!;
+        out[o + 1] = src[b1 + kk]!;
+        out[o + 2] = src[b2 + kk]!;
+        out[o + 3] = src[b3 + kk]!;
+        o += 4;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        for (let r = 0; r < 4; r++) out[o++] = r0 + r < rows ? src[(r0 + r) * rs + k * ks]! : 0;
+      }
     }
   }
-  return ap;
+  return out;
 }
 
-/** Packs op(B) [K, N] into 4-column panels: bp[q·4K + 4k + c] = B[k, 4q + c], zero-padded. */
+/** op(A) [M, K] as panels of 4 rows (A stored [M, K], or [K, M] when trans). */
+export function packA(a: Float32Array, M: number, K: number, trans: boolean): Float32Array {
+  return trans ? packPanels(a, M, K, 1, M) : packPanels(a, M, K, K, 1);
+}
+
+/** op(B) [K, N] as panels of 4 columns (B stored [K, N], or [N, K] when trans). */
 export function packB(b: Float32Array, K: number, N: number, trans: boolean): Float32Array {
-  const NP = (N + 3) >> 2;
-  const bp = new Float32Array(NP * 4 * K);
-  for (let j = 0; j < N; j++) {
-    const base = (j >> 2) * 4 * K + (j & 3);
-    if (trans) {
-      const row = j * K;
-      for (let k = 0; k < K; k++) bp[base + 4 * k] = b[row + k]!;
-    } else for (let k = 0; k < K; k++) bp[base + 4 * k] = b[k * N + j]!;
-  }
-  return bp;
+  return trans ? packPanels(b, N, K, K, 1) : packPanels(b, N, K, 1, N);
 }
 
 /** Rows and columns of the cache blocks (in 4-wide panels): A block 64 rows, B block 256 columns. */

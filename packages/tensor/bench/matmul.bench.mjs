@@ -1,0 +1,37 @@
+// CPU matmul throughput on BERT-shaped products (single thread), from the built package (dist/):
+//   pnpm --filter @mosaicbert/tensor build && pnpm bench matmul      (or: node packages/tensor/bench/matmul.bench.mjs)
+// Prints one line per shape with GFLOP/s (2·M·N·K flops per product, best of several runs; --quick: fewer runs).
+import { existsSync } from "node:fs";
+
+const dist = new URL("../dist/index.js", import.meta.url);
+if (!existsSync(dist)) {
+  console.error(`matmul.bench: ${dist.pathname} is missing: run \`pnpm build\` first`);
+  process.exit(1);
+}
+const { cpu, Rng } = await import(dist.href);
+
+const cases = [
+  { name: "tiny Wqkv fwd   [1024×128]·[384×128]ᵀ", M: 1024, K: 128, N: 384, transB: true },
+  { name: "base Wqkv fwd   [256×768]·[2304×768]ᵀ", M: 256, K: 768, N: 2304, transB: true },
+  { name: "base GLU in fwd [256×768]·[6144×768]ᵀ", M: 256, K: 768, N: 6144, transB: true },
+  { name: "base wo fwd     [256×3072]·[768×3072]ᵀ", M: 256, K: 3072, N: 768, transB: true },
+  { name: "base dX bwd     [256×768]·[768×768]", M: 256, K: 768, N: 768 },
+  { name: "base dW bwd     [256×768]ᵀ·[256×768]", M: 768, K: 256, N: 768, transA: true },
+];
+
+const rng = new Rng(1);
+const quick = process.argv.includes("--quick");
+console.log("CPU backend matmul (float32, single thread, Node " + process.version + ")");
+for (const c of cases) {
+  const a = cpu.fromArray(rng.normalArray(c.M * c.K), c.transA ? [c.K, c.M] : [c.M, c.K], "f32");
+  const b = cpu.fromArray(rng.normalArray(c.K * c.N), c.transB ? [c.N, c.K] : [c.K, c.N], "f32");
+  const flops = 2 * c.M * c.N * c.K;
+  let best = Infinity;
+  const reps = quick ? 2 : 5;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    cpu.matmul(a, b, { transA: c.transA, transB: c.transB }).dispose();
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(`${c.name.padEnd(42)} ${(flops / best / 1e6).toFixed(2).padStart(6)} GFLOP/s  (${best.toFixed(1)} ms)`);
+}
