@@ -1,6 +1,7 @@
 import { isPunctuation, isWhitespace } from "./chars.js";
 import { bertNormalize } from "./normalize.js";
 import { longestFirstLengths } from "./truncate.js";
+import { FNV_BASIS, FNV_CONTINUATION, VocabTable, fnvStep } from "./vocab-table.js";
 import { REQUIRED_SPECIAL_TOKENS, loadVocab, vocabFromTokens, type Vocab } from "./vocab.js";
 
 /** Options of `encode`, mirroring Hugging Face's `__call__` arguments. */
@@ -26,8 +27,6 @@ export interface Encoding {
 const MAX_INPUT_CHARS_PER_WORD = 100;
 /** Truncated long texts are normalized in pieces of about this many characters (≈100 word pieces of prose). */
 const CHUNK_CHARS = 512;
-/** Words split into several pieces are memoised; the cache is emptied when it reaches this size. */
-const CACHE_LIMIT = 1 << 16;
 
 // Pre-tokenizer classes of ASCII code units: 0 part of a word, 1 whitespace (split, dropped), 2 punctuation
 // (split, kept as its own word).
@@ -67,7 +66,10 @@ export class BertTokenizer {
   private readonly ids: ReadonlyMap<string, number>;
   private readonly maxTokenUnits: number;
   private readonly specials: ReadonlyArray<readonly [string, number]>;
-  private cache = new Map<string, number[]>();
+  private readonly table: VocabTable;
+  /** Scratch space of appendWord: pieces of the current word, hashes of its growing candidates. */
+  private readonly pieces: number[] = [];
+  private readonly hashes: Int32Array;
 
   constructor(vocab: Vocab) {
     this.vocab = vocab;
@@ -83,6 +85,8 @@ export class BertTokenizer {
     let longest = 1;
     for (const t of vocab.tokens) if (t.length > longest) longest = t.length;
     this.maxTokenUnits = longest;
+    this.table = new VocabTable(vocab.tokens, vocab.ids);
+    this.hashes = new Int32Array(longest);
   }
 
   /** Loads `vocab.txt` or a WordPiece `tokenizer.json`. */
@@ -263,65 +267,64 @@ export class BertTokenizer {
         if (start < 0) start = i;
       } else {
         if (start >= 0) {
-          this.appendWord(s.slice(start, i), out, limit);
+          this.appendWord(s, start, i, out, limit);
           start = -1;
         }
-        if (cls === 2) this.appendWord(s.slice(i, i + width), out, limit);
+        if (cls === 2) this.appendWord(s, i, i + width, out, limit);
         if (out.length >= limit) return;
       }
       i += width - 1;
     }
-    if (start >= 0) this.appendWord(s.slice(start), out, limit);
+    if (start >= 0) this.appendWord(s, start, n, out, limit);
   }
 
-  /** WordPiece on one word: greedy longest match first, `##` on non-initial pieces, whole word [UNK] on failure. */
-  private appendWord(word: string, out: number[], limit: number): void {
+  /**
+   * WordPiece on the word s[a, b): greedy longest match first, `##` on non-initial pieces, the whole word one
+   * [UNK] when some part matches nothing. Candidates are hashed as they grow and looked up in place.
+   */
+  private appendWord(s: string, a: number, b: number, out: number[], limit: number): void {
     if (out.length >= limit) return;
-    const whole = this.ids.get(word);
-    if (whole !== undefined) {
-      out.push(whole);
-      return;
-    }
-    if (word.length > MAX_INPUT_CHARS_PER_WORD && codePointLength(word) > MAX_INPUT_CHARS_PER_WORD) {
+    const table = this.table;
+    const n = b - a;
+    if (n > MAX_INPUT_CHARS_PER_WORD && codePointLength(s.slice(a, b)) > MAX_INPUT_CHARS_PER_WORD) {
       out.push(this.unkId);
       return;
     }
-    let pieces = this.cache.get(word);
-    if (pieces === undefined) {
-      pieces = this.wordPieces(word);
-      if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
-      this.cache.set(word, pieces);
-    }
-    for (let k = 0; k < pieces.length && out.length < limit; k++) out.push(pieces[k]!);
-  }
-
-  private wordPieces(word: string): number[] {
-    const pieces: number[] = [];
-    const n = word.length;
-    let start = 0;
-    while (start < n) {
-      // No vocab entry is longer than maxTokenUnits code units, so longer candidates need no lookup.
-      let end = Math.min(n, start + this.maxTokenUnits);
-      let found = -1;
-      while (end > start) {
-        const last = word.charCodeAt(end - 1);
-        // Never end a candidate between the two halves of a surrogate pair.
-        if (last >= 0xd800 && last <= 0xdbff && end < n) {
-          end--;
-          continue;
-        }
-        const sub = start > 0 ? "##" + word.slice(start, end) : word.slice(start, end);
-        const id = this.ids.get(sub);
-        if (id !== undefined) {
-          found = id;
-          break;
-        }
-        end--;
+    if (n <= this.maxTokenUnits) {
+      // Most words are in the vocabulary whole.
+      let h = FNV_BASIS;
+      for (let k = a; k < b; k++) h = fnvStep(h, s.charCodeAt(k));
+      const id = table.find(h, s, a, b, false);
+      if (id >= 0) {
+        out.push(id);
+        return;
       }
-      if (found < 0) return [this.unkId];
+    }
+    const pieces = this.pieces;
+    const hashes = this.hashes;
+    pieces.length = 0;
+    let start = a;
+    while (start < b) {
+      // No vocab entry is longer than maxTokenUnits code units, so longer candidates need no lookup.
+      const maxEnd = Math.min(b, start + this.maxTokenUnits);
+      let h = start === a ? FNV_BASIS : FNV_CONTINUATION;
+      for (let k = start; k < maxEnd; k++) hashes[k - start] = h = fnvStep(h, s.charCodeAt(k));
+      let found = -1;
+      let end = maxEnd;
+      for (; end > start; end--) {
+        const last = s.charCodeAt(end - 1);
+        // Never end a candidate between the two halves of a surrogate pair.
+        if (last >= 0xd800 && last <= 0xdbff && end < b) continue;
+        found = table.find(hashes[end - start - 1]!, s, start, end, start !== a);
+        if (found >= 0) break;
+      }
+      if (found < 0) {
+        out.push(this.unkId);
+        return;
+      }
       pieces.push(found);
       start = end;
     }
-    return pieces;
+    for (let k = 0; k < pieces.length && out.length < limit; k++) out.push(pieces[k]!);
   }
 }

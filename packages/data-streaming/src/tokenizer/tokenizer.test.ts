@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BertTokenizer } from "./bert-tokenizer.js";
 import { bertBaseUncased } from "./bert-base-uncased.js";
-import { bertNormalize } from "./normalize.js";
+import { bertNormalize, normalizeWhole } from "./normalize.js";
 import { longestFirstLengths } from "./truncate.js";
 
 const tok = bertBaseUncased();
@@ -37,6 +37,18 @@ describe("BertTokenizer", () => {
     expect(tok.tokenize("a".repeat(101))).toEqual(["[UNK]"]);
     expect(tok.tokenize("a".repeat(100)).length).toBeGreaterThan(1);
     expect(tok.tokenize("x\u{1F600}y")).toEqual(["[UNK]"]);
+  });
+
+  it("normalizes character by character exactly as the whole-string reference", () => {
+    const raw = readFileSync(fileURLToPath(new URL("../../../../../shared/data/text/wikitext-2-raw/wiki.test.raw", import.meta.url)), "utf8");
+    for (const line of raw.split("\n")) if (bertNormalize(line) !== normalizeWhole(line)) expect(bertNormalize(line)).toBe(normalizeWhole(line));
+    // Every code point below U+3100 and a sample above, each after an ASCII letter and between combining marks.
+    for (let base = 0; base < 0x30000; base += base < 0x3100 ? 256 : 4099) {
+      let s = "";
+      for (let cp = base; cp < base + 256; cp++) if (cp < 0xd800 || cp > 0xdfff) s += `A${String.fromCodePoint(cp)}\u0301e\u0327${String.fromCodePoint(cp)}Σ `;
+      expect(bertNormalize(s)).toBe(normalizeWhole(s));
+    }
+    expect(bertNormalize("x\u{1d165}\u{1d16d}")).toBe(normalizeWhole("x\u{1d165}\u{1d16d}"));
   });
 
   it("lower-cases capital sigma per character, like the Rust normalizer", () => {
