@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { register as tokenize } from "./tokenize.js";
+import { register as hub } from "./hub.js";
 
 /**
  * Every subcommand registers itself here: add one line per file of this folder.
@@ -7,4 +8,5 @@ import { register as tokenize } from "./tokenize.js";
  */
 export const commands: Array<(program: Command) => void> = [
   tokenize,
+  hub,
 ];

@@ -1,0 +1,34 @@
+import type { Command } from "commander";
+import { type CommandIO, hubPullCommand, hubPushCommand } from "@mosaicbert/hub";
+
+/** `mosaicbert hub pull|push`: option parsing only; the work lives in @mosaicbert/hub. */
+export function registerHub(program: Command, io?: CommandIO): void {
+  const hub = program.command("hub").description("Download models from / publish models to the Hugging Face Hub");
+  hub
+    .command("pull")
+    .description("Download a model repo (verified, resumable, cached in $MOSAICBERT_CACHE or ~/.cache/mosaicbert/hub); prints the folder")
+    .argument("<repo>", 'model repo id, "owner/name"')
+    .option("--revision <rev>", "branch, tag or commit", "main")
+    .option("--to <dir>", "copy the files into this folder")
+    .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
+    .option("--token <token>", "access token (default: $HF_TOKEN)")
+    .action(async (repo: string, opts: { revision: string; to?: string; hubUrl?: string; token?: string }) => {
+      await hubPullCommand(repo, opts, io);
+    });
+  hub
+    .command("push")
+    .description("Upload a model folder (config.json, model.safetensors, tokenizer, README.md) in one commit; prints the commit URL")
+    .argument("<dir>", "the model folder")
+    .argument("<repo>", 'model repo id, "owner/name" (created if missing)')
+    .option("--private", "create the repo private")
+    .option("--message <text>", "commit message")
+    .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
+    .option("--token <token>", "write token (default: $HF_TOKEN)")
+    .action(async (dir: string, repo: string, opts: { private?: boolean; message?: string; hubUrl?: string; token?: string }) => {
+      await hubPushCommand(dir, repo, opts, io);
+    });
+}
+
+export function register(program: Command): void {
+  registerHub(program);
+}
