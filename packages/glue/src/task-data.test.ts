@@ -37,11 +37,18 @@ describe("loadTaskData on the shared GLUE folder", () => {
     expect(mnli.unused).toContain("dev_matched.textfooler-sample1000.tokenized.tsv");
   });
 
-  it("surfaces the malformed QQP row unless skipping is asked for", async () => {
-    await expect(loadTaskData(GLUE_DATA, TASKS.qqp)).rejects.toThrow(/train\.partial\.tsv:2:/);
+  it("marks QQP train invalid (its known malformed row, with file:line) unless skipping is asked for", async () => {
+    const strict = await loadTaskData(GLUE_DATA, TASKS.qqp);
+    expect(strict.runnable).toBe(false);
+    expect(strict.status).toBe("invalid");
+    expect(strict.train.status).toBe("invalid");
+    expect(strict.train.note).toMatch(/QQP\/train\.partial\.tsv:2: QQP: expected 6 tab-separated fields/);
+    expect(strict.evals[0]!.status).toBe("missing");
     const qqp = await loadTaskData(GLUE_DATA, TASKS.qqp, { onMalformed: "skip" });
     expect(qqp.runnable).toBe(false);
     expect(qqp.train.data!.skipped.length).toBe(1);
+    expect(qqp.train.status).toBe("partial");
+    expect(qqp.train.note).toBe("23497 of 363846 rows (train.partial.tsv)");
     expect(qqp.evals[0]!.status).toBe("missing");
   });
 

@@ -7,8 +7,11 @@ import { loadTsvSplit } from "./load-tsv.js";
 import type { LoadOptions, LoadedSplit, SplitFormat } from "./split.js";
 import type { TaskSpec } from "./tasks.js";
 
-/** How complete one split's file is against the official GLUE size. */
-export type SplitStatus = "complete" | "partial" | "missing";
+/**
+ * How complete one split's file is against the official GLUE size; "invalid" = the file exists but
+ * has a malformed row (the note holds the error, with file and line).
+ */
+export type SplitStatus = "complete" | "partial" | "missing" | "invalid";
 
 export interface SplitData {
   /** "train", or the Hugging Face eval split name. */
@@ -27,9 +30,9 @@ export interface TaskData {
   dir?: string;
   train: SplitData;
   evals: SplitData[];
-  /** Training needs the train split and at least one eval split. */
+  /** Training needs the train split, at least one eval split, and no invalid file. */
   runnable: boolean;
-  /** "complete", or "partial"/"missing" if any split is. */
+  /** The worst split status: invalid, then missing, then partial, else complete. */
   status: SplitStatus;
   /** Files in the task folder that were not recognised (e.g. the MNLI TextFooler samples). */
   unused: string[];
@@ -41,8 +44,10 @@ export interface TaskData {
  * GLUE TSV (`train.tsv`, `dev.tsv`, `dev_matched.tsv`, or `*.partial.tsv`), Hugging Face jsonl
  * (`train.jsonl`, `validation.jsonl`, `validation_matched.jsonl`), Hugging Face parquet
  * (`train.parquet` or shards `train-00000-of-00001.parquet`). A split with fewer rows than the official
- * GLUE size (or a `.partial.` file name) is "partial"; one with no file is "missing". Malformed rows
- * throw (see LoadOptions.onMalformed).
+ * GLUE size (or a `.partial.` file name) is "partial"; one with no file is "missing"; one with a
+ * malformed row is "invalid", its note the error naming file and line (unless LoadOptions.onMalformed
+ * is "skip"). Nothing here throws for bad task files — the caller reports per task; only a data
+ * directory that does not exist throws.
  */
 export async function loadTaskData(dataDir: string, task: TaskSpec, opts?: LoadOptions): Promise<TaskData> {
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
@@ -62,11 +67,16 @@ export async function loadTaskData(dataDir: string, task: TaskSpec, opts?: LoadO
     }
     found.names.forEach((n) => used.add(n));
     const parts: LoadedSplit[] = [];
-    for (const name of found.names) {
-      const file = join(dir!, name);
-      if (found.format === "tsv") parts.push(loadTsvSplit(task, file, opts));
-      else if (found.format === "jsonl") parts.push(loadJsonlSplit(task, file, opts));
-      else parts.push(await loadParquetSplit(task, file, opts));
+    try {
+      for (const name of found.names) {
+        const file = join(dir!, name);
+        if (found.format === "tsv") parts.push(loadTsvSplit(task, file, opts));
+        else if (found.format === "jsonl") parts.push(loadJsonlSplit(task, file, opts));
+        else parts.push(await loadParquetSplit(task, file, opts));
+      }
+    } catch (err) {
+      if (!(err instanceof GlueDataError)) throw err;
+      return { split, status: "invalid", officialRows, note: err.message };
     }
     const data: LoadedSplit =
       parts.length === 1
@@ -89,12 +99,10 @@ export async function loadTaskData(dataDir: string, task: TaskSpec, opts?: LoadO
   const evals: SplitData[] = [];
   for (const e of task.evals) evals.push(await load(e.split, e.tsvName, e.officialRows));
   const all = [train, ...evals];
-  const runnable = train.status !== "missing" && evals.some((e) => e.status !== "missing");
-  const status: SplitStatus = all.some((s) => s.status === "missing")
-    ? "missing"
-    : all.some((s) => s.status === "partial")
-      ? "partial"
-      : "complete";
+  const usable = (s: SplitData): boolean => s.status === "complete" || s.status === "partial";
+  const runnable = usable(train) && evals.some(usable) && !all.some((s) => s.status === "invalid");
+  const order: SplitStatus[] = ["invalid", "missing", "partial", "complete"];
+  const status = order.find((st) => all.some((s) => s.status === st)) ?? "complete";
   const unused = files.filter((f) => !used.has(f) && /\.(tsv|jsonl|parquet)$/.test(f) && !/^test[.-]/.test(f));
   return { task, dir, train, evals, runnable, status, unused };
 }
