@@ -1,0 +1,285 @@
+// Node-API bindings. Every entry takes plain numbers (device addresses travel as doubles, exact
+// below 2^53) or Float64Array argument packs, launches asynchronously on the backend's one stream,
+// and turns any CUDA/cuBLAS/NCCL error into a JavaScript exception that names the op.
+#include <node_api.h>
+#include <cuda_runtime.h>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+#include "kernels.h"
+
+static cudaStream_t g_stream = nullptr;
+static int* g_flag = nullptr;
+static std::vector<cudaEvent_t> g_events;
+
+struct MbError : std::runtime_error { using std::runtime_error::runtime_error; };
+
+void mb_throw_cuda(int err, const char* what) {
+  throw MbError(std::string(cudaGetErrorName((cudaError_t)err)) + " (" + cudaGetErrorString((cudaError_t)err) + ") in " + what);
+}
+void mb_throw(const char* what) { throw MbError(what); }
+void* mb_stream() { return g_stream; }
+int* mb_error_flag() { return g_flag; }
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) mb_throw_cuda(e_, #x); } while (0)
+
+// ---- argument access ---------------------------------------------------------------------------
+struct Args {
+  napi_env env;
+  napi_value v[24];
+  size_t n = 24;
+  double d(size_t i) const {
+    double x = 0;
+    if (i >= n || napi_get_value_double(env, v[i], &x) != napi_ok) throw MbError("argument " + std::to_string(i) + ": expected a number");
+    return x;
+  }
+  int64_t i(size_t k) const { return (int64_t)d(k); }
+  int dt(size_t k) const { return (int)d(k); }
+  void* p(size_t k) const { return (void*)(uintptr_t)(uint64_t)d(k); }
+  float f(size_t k) const { return (float)d(k); }
+  // Raw bytes of a TypedArray / ArrayBuffer view.
+  void* bytes(size_t k, size_t* len) const {
+    bool is = false;
+    napi_is_typedarray(env, v[k], &is);
+    if (is) {
+      napi_typedarray_type t; size_t length; void* data; napi_value ab; size_t off;
+      napi_get_typedarray_info(env, v[k], &t, &length, &data, &ab, &off);
+      size_t es = 1;
+      switch (t) {
+        case napi_int16_array: case napi_uint16_array: es = 2; break;
+        case napi_int32_array: case napi_uint32_array: case napi_float32_array: es = 4; break;
+        case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: es = 8; break;
+        default: es = 1;
+      }
+      *len = length * es;
+      return data;
+    }
+    throw MbError("argument " + std::to_string(k) + ": expected a TypedArray");
+  }
+  const double* f64(size_t k, size_t* count) const {
+    size_t len;
+    const double* p = (const double*)bytes(k, &len);
+    *count = len / 8;
+    return p;
+  }
+};
+
+typedef napi_value (*Impl)(Args&);
+
+static napi_value num(napi_env env, double x) { napi_value r; napi_create_double(env, x, &r); return r; }
+static napi_value undef(napi_env env) { napi_value r; napi_get_undefined(env, &r); return r; }
+
+struct Entry { const char* name; Impl fn; };
+
+static napi_value dispatch(napi_env env, napi_callback_info info) {
+  Args a;
+  a.env = env;
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &a.n, a.v, nullptr, &data);
+  const Entry* e = (const Entry*)data;
+  try {
+    napi_value r = e->fn(a);
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) mb_throw_cuda(err, "kernel launch");
+    return r;
+  } catch (const std::exception& ex) {
+    napi_throw_error(env, "ERR_MOSAICBERT_CUDA", (std::string(e->name) + ": " + ex.what()).c_str());
+    return nullptr;
+  }
+}
+
+static void ensure_init() {
+  if (g_stream) return;
+  CK(cudaSetDevice(0));
+  CK(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
+  CK(cudaMalloc(&g_flag, sizeof(int)));
+  CK(cudaMemset(g_flag, 0, sizeof(int)));
+  mb_gemm_init();
+}
+
+static AttnArgs attn_from(const Args& a, size_t k) {
+  size_t n;
+  const double* f = a.f64(k, &n);
+  if (n < 20) throw MbError("attention argument pack too short");
+  AttnArgs r{};
+  r.dt = (int)f[0]; r.qkv = (const void*)(uintptr_t)f[1]; r.out = (void*)(uintptr_t)f[2]; r.lse = (float*)(uintptr_t)f[3];
+  r.cu = (const int32_t*)(uintptr_t)f[4]; r.positions = (const int32_t*)(uintptr_t)f[5]; r.dtMask = (int)f[6];
+  r.keyMask = (const void*)(uintptr_t)f[7]; r.slopes = (const float*)(uintptr_t)f[8];
+  r.B = (int)f[9]; r.T = (int)f[10]; r.nh = (int)f[11]; r.dh = (int)f[12]; r.maxSeqlen = (int)f[13];
+  r.scale = (float)f[14]; r.dropP = (float)f[15]; r.dropKey = (uint32_t)f[16]; r.dropOffset = (uint32_t)f[17];
+  r.dtO = (int)f[18]; r.dtDo = (int)f[19];
+  return r;
+}
+
+static const Entry ENTRIES[] = {
+  {"init", [](Args& a) -> napi_value {
+    ensure_init();
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    napi_value o, s;
+    napi_create_object(a.env, &o);
+    napi_create_string_utf8(a.env, prop.name, NAPI_AUTO_LENGTH, &s);
+    napi_set_named_property(a.env, o, "device", s);
+    napi_set_named_property(a.env, o, "smCount", num(a.env, prop.multiProcessorCount));
+    napi_set_named_property(a.env, o, "computeCapability", num(a.env, prop.major * 10 + prop.minor));
+    napi_set_named_property(a.env, o, "totalMemory", num(a.env, (double)prop.totalGlobalMem));
+    napi_set_named_property(a.env, o, "cublasLt", num(a.env, mb_cublaslt_version()));
+    int rt = 0; cudaRuntimeGetVersion(&rt);
+    napi_set_named_property(a.env, o, "cudaRuntime", num(a.env, rt));
+    napi_set_named_property(a.env, o, "nccl", num(a.env, mb_nccl_version()));
+    return o;
+  }},
+  {"malloc", [](Args& a) -> napi_value {
+    void* p = nullptr;
+    size_t bytes = (size_t)a.i(0);
+    cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+    if (e != cudaSuccess) { cudaGetLastError(); return num(a.env, 0); }  // the allocator frees its cache and retries
+    return num(a.env, (double)(uintptr_t)p);
+  }},
+  {"free", [](Args& a) -> napi_value { CK(cudaFree(a.p(0))); return undef(a.env); }},
+  {"memGetInfo", [](Args& a) -> napi_value {
+    size_t f, t; CK(cudaMemGetInfo(&f, &t));
+    napi_value arr; napi_create_array_with_length(a.env, 2, &arr);
+    napi_set_element(a.env, arr, 0, num(a.env, (double)f)); napi_set_element(a.env, arr, 1, num(a.env, (double)t));
+    return arr;
+  }},
+  {"memset0", [](Args& a) -> napi_value { CK(cudaMemsetAsync(a.p(0), 0, (size_t)a.i(1), g_stream)); return undef(a.env); }},
+  {"h2d", [](Args& a) -> napi_value {
+    size_t len; void* src = a.bytes(1, &len);
+    size_t n = (size_t)a.i(2);
+    if (n > len) throw MbError("host buffer smaller than the copy");
+    // Pageable source: the copy must finish before the JavaScript buffer can change.
+    CK(cudaMemcpyAsync(a.p(0), src, n, cudaMemcpyHostToDevice, g_stream));
+    CK(cudaStreamSynchronize(g_stream));
+    return undef(a.env);
+  }},
+  {"d2h", [](Args& a) -> napi_value {
+    size_t len; void* dst = a.bytes(0, &len);
+    size_t n = (size_t)a.i(2);
+    if (n > len) throw MbError("host buffer smaller than the copy");
+    CK(cudaMemcpyAsync(dst, a.p(1), n, cudaMemcpyDeviceToHost, g_stream));
+    CK(cudaStreamSynchronize(g_stream));
+    return undef(a.env);
+  }},
+  {"d2d", [](Args& a) -> napi_value { CK(cudaMemcpyAsync(a.p(0), a.p(1), (size_t)a.i(2), cudaMemcpyDeviceToDevice, g_stream)); return undef(a.env); }},
+  {"sync", [](Args& a) -> napi_value {
+    CK(cudaStreamSynchronize(g_stream));
+    int flag = 0;
+    CK(cudaMemcpy(&flag, g_flag, sizeof flag, cudaMemcpyDeviceToHost));
+    if (flag) CK(cudaMemset(g_flag, 0, sizeof(int)));
+    return num(a.env, flag);
+  }},
+  {"eventRecord", [](Args& a) -> napi_value {
+    size_t i = (size_t)a.i(0);
+    while (g_events.size() <= i) { cudaEvent_t e; CK(cudaEventCreate(&e)); g_events.push_back(e); }
+    CK(cudaEventRecord(g_events[i], g_stream));
+    return undef(a.env);
+  }},
+  {"eventElapsed", [](Args& a) -> napi_value {
+    size_t i = (size_t)a.i(0), j = (size_t)a.i(1);
+    if (i >= g_events.size() || j >= g_events.size()) throw MbError("unknown event");
+    CK(cudaEventSynchronize(g_events[j]));
+    float ms = 0; CK(cudaEventElapsedTime(&ms, g_events[i], g_events[j]));
+    return num(a.env, ms);
+  }},
+  {"copy", [](Args& a) -> napi_value { k_copy(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4)); return undef(a.env); }},
+  {"fill", [](Args& a) -> napi_value { k_fill(a.dt(0), a.p(1), a.i(2), a.d(3)); return undef(a.env); }},
+  {"add", [](Args& a) -> napi_value { k_add(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.i(6)); return undef(a.env); }},
+  {"axpy", [](Args& a) -> napi_value { k_axpy(a.dt(0), a.p(1), a.dt(2), a.p(3), a.f(4), a.i(5)); return undef(a.env); }},
+  {"scale", [](Args& a) -> napi_value { k_scale(a.dt(0), a.p(1), a.f(2), a.i(3)); return undef(a.env); }},
+  {"gelu", [](Args& a) -> napi_value { k_gelu(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4)); return undef(a.env); }},
+  {"geluBackward", [](Args& a) -> napi_value { k_gelu_bwd(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.i(6)); return undef(a.env); }},
+  {"geglu", [](Args& a) -> napi_value { k_geglu(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4), a.i(5)); return undef(a.env); }},
+  {"gegluBackward", [](Args& a) -> napi_value { k_geglu_bwd(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.i(6), a.i(7)); return undef(a.env); }},
+  {"tanh", [](Args& a) -> napi_value { k_tanh(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4)); return undef(a.env); }},
+  {"tanhBackward", [](Args& a) -> napi_value { k_tanh_bwd(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.i(6)); return undef(a.env); }},
+  {"dropout", [](Args& a) -> napi_value { k_dropout(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4), a.f(5), (uint32_t)a.d(6), (uint32_t)a.d(7)); return undef(a.env); }},
+  {"biasAct", [](Args& a) -> napi_value {
+    k_bias_act(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.i(6), a.i(7), (int)a.i(8), a.dt(9), a.p(10), (int)a.i(11));
+    return undef(a.env);
+  }},
+  {"embedding", [](Args& a) -> napi_value { k_embedding(a.dt(0), a.p(1), (const int32_t*)a.p(2), a.dt(3), a.p(4), a.i(5), a.i(6), a.i(7)); return undef(a.env); }},
+  {"embeddingBackward", [](Args& a) -> napi_value {
+    k_embedding_bwd((float*)a.p(0), (const int32_t*)a.p(1), a.dt(2), a.p(3), a.i(4), a.i(5), a.i(6), a.i(7));
+    return undef(a.env);
+  }},
+  {"gatherRows", [](Args& a) -> napi_value { k_gather_rows(a.dt(0), a.p(1), a.p(2), (const int32_t*)a.p(3), a.i(4), a.i(5), a.i(6)); return undef(a.env); }},
+  {"scatterRows", [](Args& a) -> napi_value {
+    k_scatter_rows(a.dt(0), a.p(1), a.p(2), (const int32_t*)a.p(3), a.i(4), a.i(5), a.i(6), (int)a.i(7), a.dt(8));
+    return undef(a.env);
+  }},
+  {"sumRows", [](Args& a) -> napi_value { k_sum_rows((float*)a.p(0), a.dt(1), a.p(2), a.i(3), a.i(4), (int)a.i(5)); return undef(a.env); }},
+  {"layerNorm", [](Args& a) -> napi_value {
+    k_layernorm(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.p(6), a.dt(7), a.p(8), a.dt(9), a.p(10), (float*)a.p(11),
+                (float*)a.p(12), a.i(13), a.i(14), a.f(15));
+    return undef(a.env);
+  }},
+  {"layerNormBackward", [](Args& a) -> napi_value {
+    k_layernorm_bwd(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.dt(6), a.p(7), (const float*)a.p(8), (const float*)a.p(9),
+                    (float*)a.p(10), (float*)a.p(11), a.i(12), a.i(13));
+    return undef(a.env);
+  }},
+  {"crossEntropy", [](Args& a) -> napi_value {
+    k_cross_entropy((float*)a.p(0), a.dt(1), a.p(2), (const int32_t*)a.p(3), a.i(4), a.i(5), (int)a.i(6), (int)a.i(7), a.dt(8), a.p(9),
+                    a.f(10), (float*)a.p(11));
+    return undef(a.env);
+  }},
+  {"mse", [](Args& a) -> napi_value {
+    k_mse((float*)a.p(0), a.dt(1), a.p(2), a.dt(3), a.p(4), a.i(5), a.dt(6), a.p(7), a.f(8));
+    return undef(a.env);
+  }},
+  {"argmax", [](Args& a) -> napi_value { k_argmax((int32_t*)a.p(0), a.dt(1), a.p(2), a.i(3), a.i(4)); return undef(a.env); }},
+  {"adamw", [](Args& a) -> napi_value {
+    size_t n; const double* t = a.f64(0, &n);
+    k_adamw(t, (int)(n / 7), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5), a.f(6), a.f(7), a.f(8), (const float*)a.p(9));
+    return undef(a.env);
+  }},
+  {"globalNorm", [](Args& a) -> napi_value {
+    size_t n; const double* t = a.f64(1, &n);
+    k_global_norm((float*)a.p(0), t, (int)(n / 3), (float*)a.p(2));
+    return undef(a.env);
+  }},
+  {"clipCoefficient", [](Args& a) -> napi_value { k_clip_coef((float*)a.p(0), (const float*)a.p(1), a.f(2)); return undef(a.env); }},
+  {"attention", [](Args& a) -> napi_value { k_attention_fwd(attn_from(a, 0)); return undef(a.env); }},
+  {"attentionBackwardScratch", [](Args& a) -> napi_value { return num(a.env, (double)k_attention_bwd_scratch_floats(attn_from(a, 0), a.p(1))); }},
+  {"attentionBackward", [](Args& a) -> napi_value { k_attention_bwd(attn_from(a, 0), a.p(1), a.p(2), (float*)a.p(3)); return undef(a.env); }},
+  {"gemm", [](Args& a) -> napi_value {
+    size_t n; const double* f = a.f64(0, &n);
+    if (n < 15) throw MbError("gemm argument pack too short");
+    GemmArgs g{};
+    g.dtA = (int)f[0]; g.dtB = (int)f[1]; g.dtOut = (int)f[2]; g.dtBias = (int)f[3];
+    g.A = (const void*)(uintptr_t)f[4]; g.B = (const void*)(uintptr_t)f[5]; g.D = (void*)(uintptr_t)f[6]; g.bias = (const void*)(uintptr_t)f[7];
+    g.M = (int64_t)f[8]; g.N = (int64_t)f[9]; g.K = (int64_t)f[10]; g.transA = (int)f[11]; g.transB = (int)f[12];
+    g.alpha = (float)f[13]; g.accumulate = (int)f[14];
+    mb_gemm(g);
+    return undef(a.env);
+  }},
+  {"ncclUniqueId", [](Args& a) -> napi_value {
+    char id[128]; mb_nccl_unique_id(id);
+    void* data; napi_value buf;
+    napi_create_buffer_copy(a.env, 128, id, &data, &buf);
+    return buf;
+  }},
+  {"ncclInit", [](Args& a) -> napi_value {
+    size_t len; const char* id = (const char*)a.bytes(2, &len);
+    if (len < 128) throw MbError("NCCL unique id must be 128 bytes");
+    mb_nccl_init((int)a.i(0), (int)a.i(1), id);
+    return undef(a.env);
+  }},
+  {"ncclAllReduce", [](Args& a) -> napi_value { mb_nccl_all_reduce(a.p(0), a.i(1), a.dt(2), (int)a.i(3)); return undef(a.env); }},
+  {"ncclDestroy", [](Args& a) -> napi_value { mb_nccl_destroy(); return undef(a.env); }},
+};
+
+static napi_value Init(napi_env env, napi_value exports) {
+  for (const Entry& e : ENTRIES) {
+    napi_value fn;
+    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, dispatch, (void*)&e, &fn);
+    napi_set_named_property(env, exports, e.name, fn);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,203 @@
+// Elementwise kernels: copy/cast, fill, add, axpy, scale, exact GELU, GeGLU, tanh, dropout and the
+// GEMM epilogue fallback (bias + optional GELU). Float math in fp32; outputs round to nearest even.
+#include "common.cuh"
+#include "random.cuh"
+
+#define GRID_LOOP(i, n) for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
+
+__device__ __forceinline__ float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+__device__ __forceinline__ float gelu_grad(float x) {
+  float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+  float pdf = 0.39894228040143268f * __expf(-0.5f * x * x);
+  return cdf + x * pdf;
+}
+
+__global__ void copy_k(int dd, void* dst, int ds, const void* src, int64_t n) {
+  GRID_LOOP(i, n) stany(dd, dst, i, ldany(ds, src, i));
+}
+// Same-dtype float conversions are the hot path of cast; keep them out of the double route.
+__global__ void f32_to_bf16_k(__nv_bfloat16* dst, const float* src, int64_t n) {
+  GRID_LOOP(i, n) dst[i] = __float2bfloat16_rn(src[i]);
+}
+__global__ void bf16_to_f32_k(float* dst, const __nv_bfloat16* src, int64_t n) {
+  GRID_LOOP(i, n) dst[i] = __bfloat162float(src[i]);
+}
+void k_copy(int dd, void* dst, int ds, const void* src, int64_t n) {
+  if (n == 0) return;
+  if (dd == ds) { CK(cudaMemcpyAsync(dst, src, n * (dd == DT_F32 || dd == DT_I32 ? 4 : dd == DT_I64 ? 8 : dd <= DT_F16 ? 2 : 1), cudaMemcpyDeviceToDevice, S())); return; }
+  if (dd == DT_BF16 && ds == DT_F32) f32_to_bf16_k<<<grid_for(n, 256), 256, 0, S()>>>((__nv_bfloat16*)dst, (const float*)src, n);
+  else if (dd == DT_F32 && ds == DT_BF16) bf16_to_f32_k<<<grid_for(n, 256), 256, 0, S()>>>((float*)dst, (const __nv_bfloat16*)src, n);
+  else copy_k<<<grid_for(n, 256), 256, 0, S()>>>(dd, dst, ds, src, n);
+  CKL();
+}
+
+__global__ void fill_k(int dt, void* p, int64_t n, double v) { GRID_LOOP(i, n) stany(dt, p, i, v); }
+void k_fill(int dt, void* p, int64_t n, double v) {
+  if (n == 0) return;
+  fill_k<<<grid_for(n, 256), 256, 0, S()>>>(dt, p, n, v);
+  CKL();
+}
+
+__global__ void add_k(int dto, void* o, int da, const void* a, int db, const void* b, int64_t n) {
+  GRID_LOOP(i, n) stf(dto, o, i, ldf(da, a, i) + ldf(db, b, i));
+}
+void k_add(int dto, void* o, int da, const void* a, int db, const void* b, int64_t n) {
+  if (n == 0) return;
+  add_k<<<grid_for(n, 256), 256, 0, S()>>>(dto, o, da, a, db, b, n);
+  CKL();
+}
+
+__global__ void axpy_k(int da, void* a, int db, const void* b, float alpha, int64_t n) {
+  GRID_LOOP(i, n) stf(da, a, i, ldf(da, a, i) + alpha * ldf(db, b, i));
+}
+void k_axpy(int da, void* a, int db, const void* b, float alpha, int64_t n) {
+  if (n == 0) return;
+  axpy_k<<<grid_for(n, 256), 256, 0, S()>>>(da, a, db, b, alpha, n);
+  CKL();
+}
+
+__global__ void scale_k(int dt, void* x, float s, int64_t n) { GRID_LOOP(i, n) stf(dt, x, i, ldf(dt, x, i) * s); }
+void k_scale(int dt, void* x, float s, int64_t n) {
+  if (n == 0) return;
+  scale_k<<<grid_for(n, 256), 256, 0, S()>>>(dt, x, s, n);
+  CKL();
+}
+
+__global__ void gelu_k(int dy, void* y, int dx, const void* x, int64_t n) { GRID_LOOP(i, n) stf(dy, y, i, gelu_f(ldf(dx, x, i))); }
+void k_gelu(int dy, void* y, int dx, const void* x, int64_t n) {
+  if (n == 0) return;
+  gelu_k<<<grid_for(n, 256), 256, 0, S()>>>(dy, y, dx, x, n);
+  CKL();
+}
+
+__global__ void gelu_bwd_k(int ddx, void* dx, int ddy, const void* dy, int dtx, const void* x, int64_t n) {
+  GRID_LOOP(i, n) stf(ddx, dx, i, ldf(ddy, dy, i) * gelu_grad(ldf(dtx, x, i)));
+}
+void k_gelu_bwd(int ddx, void* dx, int ddy, const void* dy, int dtx, const void* x, int64_t n) {
+  if (n == 0) return;
+  gelu_bwd_k<<<grid_for(n, 256), 256, 0, S()>>>(ddx, dx, ddy, dy, dtx, x, n);
+  CKL();
+}
+
+// GeGLU on bf16 with 16-byte accesses (8 elements a thread): the FFN's largest elementwise pass.
+__global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t inter8) {
+  int64_t n = rows * inter8;
+  GRID_LOOP(i, n) {
+    int64_t r = i / inter8, c = i - r * inter8;
+    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], uo;
+    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
+    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
+    __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&uo);
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]);
+      o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x, gelu_f(fa.y) * fb.y);
+    }
+    h[i] = uo;
+  }
+}
+__global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter) {
+  GRID_LOOP(i, rows * inter) {
+    int64_t r = i / inter, c = i - r * inter;
+    stf(dth, h, i, gelu_f(ldf(dtg, g, r * 2 * inter + c)) * ldf(dtg, g, r * 2 * inter + inter + c));
+  }
+}
+static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
+void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter) {
+  if (rows * inter == 0) return;
+  if (dth == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(h) && aligned16(g)) {
+    int64_t n = rows * inter / 8;
+    geglu_bf16_v8<<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8);
+  } else {
+    geglu_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(dth, h, dtg, g, rows, inter);
+  }
+  CKL();
+}
+
+__global__ void geglu_bwd_bf16_v8(uint4* dg, const uint4* dh, const uint4* g, int64_t rows, int64_t inter8) {
+  int64_t n = rows * inter8;
+  GRID_LOOP(i, n) {
+    int64_t r = i / inter8, c = i - r * inter8;
+    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], ud = dh[i], oa, ob;
+    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
+    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
+    const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
+    __nv_bfloat162* oa2 = reinterpret_cast<__nv_bfloat162*>(&oa);
+    __nv_bfloat162* ob2 = reinterpret_cast<__nv_bfloat162*>(&ob);
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]), fd = __bfloat1622float2(d2[k]);
+      oa2[k] = __floats2bfloat162_rn(fd.x * fb.x * gelu_grad(fa.x), fd.y * fb.y * gelu_grad(fa.y));
+      ob2[k] = __floats2bfloat162_rn(fd.x * gelu_f(fa.x), fd.y * gelu_f(fa.y));
+    }
+    dg[r * 2 * inter8 + c] = oa;
+    dg[r * 2 * inter8 + inter8 + c] = ob;
+  }
+}
+__global__ void geglu_bwd_k(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter) {
+  GRID_LOOP(i, rows * inter) {
+    int64_t r = i / inter, c = i - r * inter;
+    float a = ldf(dtg, g, r * 2 * inter + c), b = ldf(dtg, g, r * 2 * inter + inter + c), d = ldf(ddh, dh, i);
+    stf(ddg, dg, r * 2 * inter + c, d * b * gelu_grad(a));
+    stf(ddg, dg, r * 2 * inter + inter + c, d * gelu_f(a));
+  }
+}
+void k_geglu_bwd(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter) {
+  if (rows * inter == 0) return;
+  if (ddg == DT_BF16 && ddh == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(dg) && aligned16(dh) && aligned16(g)) {
+    int64_t n = rows * inter / 8;
+    geglu_bwd_bf16_v8<<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8);
+  } else {
+    geglu_bwd_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(ddg, dg, ddh, dh, dtg, g, rows, inter);
+  }
+  CKL();
+}
+
+__global__ void tanh_k(int dy, void* y, int dx, const void* x, int64_t n) { GRID_LOOP(i, n) stf(dy, y, i, tanhf(ldf(dx, x, i))); }
+void k_tanh(int dy, void* y, int dx, const void* x, int64_t n) {
+  if (n == 0) return;
+  tanh_k<<<grid_for(n, 256), 256, 0, S()>>>(dy, y, dx, x, n);
+  CKL();
+}
+__global__ void tanh_bwd_k(int ddx, void* dx, int ddy, const void* dy, int dty, const void* y, int64_t n) {
+  GRID_LOOP(i, n) { float t = ldf(dty, y, i); stf(ddx, dx, i, ldf(ddy, dy, i) * (1.0f - t * t)); }
+}
+void k_tanh_bwd(int ddx, void* dx, int ddy, const void* dy, int dty, const void* y, int64_t n) {
+  if (n == 0) return;
+  tanh_bwd_k<<<grid_for(n, 256), 256, 0, S()>>>(ddx, dx, ddy, dy, dty, y, n);
+  CKL();
+}
+
+__global__ void dropout_k(int dy, void* y, int dx, const void* x, int64_t n, float p, float inv, uint32_t key, uint32_t off) {
+  GRID_LOOP(i, n) {
+    bool keep = mb_uniform(key, off + (uint32_t)i) >= p;
+    stf(dy, y, i, keep ? ldf(dx, x, i) * inv : 0.0f);
+  }
+}
+void k_dropout(int dy, void* y, int dx, const void* x, int64_t n, float p, uint32_t key, uint32_t off) {
+  if (n == 0) return;
+  if (p == 0.0f) { k_copy(dy, y, dx, x, n); return; }
+  dropout_k<<<grid_for(n, 256), 256, 0, S()>>>(dy, y, dx, x, n, p, 1.0f / (1.0f - p), key, off);
+  CKL();
+}
+
+// out (+)= act(pre + bias): the matmul epilogue when cuBLASLt's cannot express it (exact GELU,
+// accumulate after the activation). `save` (optional) receives pre + bias.
+__global__ void bias_act_k(int dto, void* out, int dtp, const void* pre, int dtb, const void* bias, int64_t rows, int64_t cols,
+                           int gelu, int dts, void* save, int acc) {
+  GRID_LOOP(i, rows * cols) {
+    float v = ldf(dtp, pre, i);
+    if (bias) v += ldf(dtb, bias, i % cols);
+    if (save) stf(dts, save, i, v);
+    if (gelu) v = gelu_f(v);
+    if (acc) v += ldf(dto, out, i);
+    stf(dto, out, i, v);
+  }
+}
+void k_bias_act(int dto, void* out, int dtp, const void* pre, int dtb, const void* bias, int64_t rows, int64_t cols,
+                int gelu, int dts, void* save, int acc) {
+  if (rows * cols == 0) return;
+  bias_act_k<<<grid_for(rows * cols, 256), 256, 0, S()>>>(dto, out, dtp, pre, dtb, bias, rows, cols, gelu, dts, save, acc);
+  CKL();
+}

@@ -1,0 +1,21 @@
+// The counter-based generator of packages/tensor/src/random.ts, bit for bit: the value for
+// element i depends only on (key, offset + i mod 2^32), so masks are regenerated, never stored.
+#pragma once
+#include <cstdint>
+
+__host__ __device__ __forceinline__ uint32_t mb_mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+// seedKey(seed) of random.ts (computed on the host once per call).
+__host__ __device__ __forceinline__ uint32_t mb_seed_key(uint32_t seed) { return mb_mix32(seed ^ 0x9e3779b9u); }
+
+__host__ __device__ __forceinline__ float mb_uniform(uint32_t key, uint32_t counter) {
+  uint32_t r = mb_mix32(mb_mix32(counter ^ key) + key);
+  return (float)(r >> 8) * (1.0f / 16777216.0f);
+}
