@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HubError, loadModelFolder, pullModel, pushModel, saveModelFolder } from "../index.js";
-import { FakeHub } from "./fake-hub.test-util.js";
+import { FakeHub } from "../testing/fake-hub.js";
 
 const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
 const TOKEN = "hf_test_secret_token_123";

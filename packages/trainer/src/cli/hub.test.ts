@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "./program.js";
 import { registerHub } from "./hub.js";
-import { FakeHub } from "../../../hub/src/hub/fake-hub.test-util.js";
+import { FakeHub } from "@mosaicbert/hub/testing";
 
 const TOKEN = "hf_cli_test_token";
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "cli-hub-"));

@@ -1,0 +1,2 @@
+// Test helpers for packages that talk to the Hub: a local imitation of its HTTP API.
+export { FakeHub, type LoggedRequest } from "./fake-hub.js";
