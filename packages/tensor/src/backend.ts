@@ -202,6 +202,8 @@ export interface Backend {
   /** Wait for all queued work. */
   synchronize(): void;
   memoryStats(): MemoryStats;
+  /** Starts a new peak measurement: peakBytes ← allocatedBytes. */
+  resetPeak(): void;
 
   // ---- embeddings ----------------------------------------------------------------------------
   /** table[ids] : ids i32 [N], table [V, H] → [N, H]. */
