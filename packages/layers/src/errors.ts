@@ -21,8 +21,8 @@ export class CheckpointError extends Error {
 
 /** A batch field is malformed (ragged, out of range, all padding ...). */
 export class InputError extends Error {
-  constructor(readonly field: string, message: string, readonly row?: number) {
-    super(`${field}${row === undefined ? "" : ` (row ${row})`}: ${message}`);
+  constructor(readonly field: string, readonly detail: string, readonly row?: number) {
+    super(`${field}${row === undefined ? "" : ` (row ${row})`}: ${detail}`);
     this.name = "InputError";
   }
 }

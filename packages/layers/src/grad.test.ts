@@ -98,7 +98,7 @@ describe("bf16 compute (mixed precision)", () => {
     const ref = f32.forward(b, { grad: true });
     f32.backward();
     expect(Math.abs(lowp.loss!.item() - ref.loss!.item()) / ref.loss!.item()).toBeLessThan(2e-2);
-    expect(relativeL2(lowp.logits!.toArray(), ref.logits!.toArray() as Float32Array)).toBeLessThan(3e-2);
+    expect(relativeL2(lowp.logits!.toArray() as Float32Array, ref.logits!.toArray() as Float32Array)).toBeLessThan(3e-2);
     expect(relativeL2(g16, f32.flat.grads.toArray() as Float32Array)).toBeLessThan(5e-2);
     m.dispose();
     f32.dispose();

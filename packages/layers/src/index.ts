@@ -12,3 +12,5 @@ export {
 } from "./cls.js";
 export * from "./factory.js";
 export * from "./optim/index.js";
+export * from "./io.js";
+export * from "./infer.js";

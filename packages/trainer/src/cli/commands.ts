@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { register as tokenize } from "./tokenize.js";
 import { register as hub } from "./hub.js";
+import { register as infer } from "./infer.js";
 
 /**
  * Every subcommand registers itself here: add one line per file of this folder.
@@ -9,4 +10,5 @@ import { register as hub } from "./hub.js";
 export const commands: Array<(program: Command) => void> = [
   tokenize,
   hub,
+  infer,
 ];

@@ -1,0 +1,157 @@
+import * as fs from "node:fs";
+import * as hub from "@mosaicbert/hub";
+import { type Backend, type Tensor, cpu } from "@mosaicbert/tensor";
+import type { Batch } from "./batch.js";
+import { InputError } from "./errors.js";
+import type { Task } from "./factory.js";
+import { loadPretrained } from "./io.js";
+import type { ForMaskedLM } from "./mlm.js";
+import type { ForSequenceClassification } from "./cls.js";
+import type { EncoderModel } from "./model.js";
+
+export type Device = "cpu" | "cuda";
+
+export interface InferOptions {
+  /** Folder with config.json and model.safetensors (or pytorch_model.bin). */
+  modelDir: string;
+  /** JSON file: input_ids, attention_mask, optional token_type_ids; each B rows of equal length L. */
+  input: string;
+  /** safetensors file to write: last_hidden_state [B, L, H] and logits. */
+  output: string;
+  device?: Device;
+  /** Use this backend instead of the device's. */
+  backend?: Backend;
+  /**
+   * How to import @mosaicbert/kernels-cuda for device "cuda" (the CLI passes its own import, since
+   * this package does not depend on the CUDA package).
+   */
+  importCuda?: () => Promise<unknown>;
+  /** Rows per forward pass (default: about 8192 tokens per chunk). */
+  chunkRows?: number;
+  /** Progress lines (default: stderr); shown when the input needs more than one chunk. */
+  log?: (line: string) => void;
+}
+
+export interface InferResult {
+  task: Task;
+  batchSize: number;
+  seqLen: number;
+  /** Names and shapes written. */
+  tensors: Record<string, number[]>;
+  warnings: string[];
+}
+
+/** Factory names the CUDA package may export; each returns a Backend or throws "CUDA backend unavailable: …". */
+const CUDA_FACTORIES = ["cudaBackend", "createCudaBackend", "loadCudaBackend"];
+
+/** Returns the backend for a device; "cuda" imports @mosaicbert/kernels-cuda or fails with a clear reason. */
+export async function backendFor(device: Device, importCuda?: () => Promise<unknown>): Promise<Backend> {
+  if (device === "cpu") return cpu;
+  if (device !== "cuda") throw new Error(`--device: expected cpu or cuda, got '${String(device)}'`);
+  let mod: Record<string, unknown>;
+  try {
+    const spec = "@mosaicbert/kernels-cuda";
+    mod = (await (importCuda ? importCuda() : import(spec))) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`CUDA backend unavailable: cannot load @mosaicbert/kernels-cuda (${(e as Error).message})`);
+  }
+  const name = CUDA_FACTORIES.find((n) => typeof mod[n] === "function");
+  if (!name) throw new Error(`CUDA backend unavailable: @mosaicbert/kernels-cuda exports no backend factory (${CUDA_FACTORIES.join(", ")})`);
+  const b = await (mod[name] as () => Backend | Promise<Backend>)();
+  return b;
+}
+
+function intMatrix(json: Record<string, unknown>, key: string, file: string, shape: [number, number] | null): { data: Int32Array; B: number; L: number } | null {
+  const v = json[key];
+  if (v === undefined || v === null) return null;
+  const field = `${file}: ${key}`;
+  if (!Array.isArray(v) || v.length === 0) throw new InputError(field, "expected a non-empty array of rows (arrays of integers)");
+  const B = v.length;
+  const L = Array.isArray(v[0]) ? v[0].length : -1;
+  if (shape && (B !== shape[0])) throw new InputError(field, `has ${B} rows, input_ids has ${shape[0]}`);
+  const want = shape ? shape[1] : L;
+  if (want < 1) throw new InputError(field, "rows must be non-empty arrays", 0);
+  const data = new Int32Array(B * want);
+  for (let b = 0; b < B; b++) {
+    const row = v[b];
+    if (!Array.isArray(row)) throw new InputError(field, "expected an array of integers", b);
+    if (row.length !== want) throw new InputError(field, `ragged: length ${row.length}, expected ${want} (every row must have the same length${shape ? " as input_ids" : ""})`, b);
+    for (let s = 0; s < want; s++) {
+      const x = row[s];
+      if (typeof x !== "number" || !Number.isInteger(x)) throw new InputError(field, `position ${s}: expected an integer, got ${JSON.stringify(x)}`, b);
+      data[b * want + s] = x;
+    }
+  }
+  return { data, B, L: want };
+}
+
+/** Parses inputs.json into a batch (other keys are ignored). */
+export function readInferInputs(file: string): Batch {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file}: cannot read inputs: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new InputError(file, "expected a JSON object with input_ids and attention_mask");
+  const j = json as Record<string, unknown>;
+  const ids = intMatrix(j, "input_ids", file, null);
+  if (!ids) throw new InputError(`${file}: input_ids`, "missing (expected B rows of token ids)");
+  const shape: [number, number] = [ids.B, ids.L];
+  const mask = intMatrix(j, "attention_mask", file, shape);
+  const types = intMatrix(j, "token_type_ids", file, shape);
+  return { inputIds: ids.data, attentionMask: mask?.data ?? null, tokenTypeIds: types?.data ?? null, batchSize: ids.B, seqLen: ids.L };
+}
+
+function sliceRows(b: Batch, start: number, end: number): Batch {
+  const S = b.seqLen;
+  const cut = (a: Int32Array | null | undefined) => (a ? a.subarray(start * S, end * S) : null);
+  return { inputIds: cut(b.inputIds)!, attentionMask: cut(b.attentionMask), tokenTypeIds: cut(b.tokenTypeIds), batchSize: end - start, seqLen: S };
+}
+
+/**
+ * Runs a checkpoint over inputs.json and writes last_hidden_state [B, L, H] (float32; padded rows
+ * zero for MosaicBERT) and logits: [B, L, V] for a masked-LM checkpoint, [B, num_labels] for a
+ * classifier. Rows are processed in chunks, with a progress line per chunk on long inputs.
+ */
+export async function runInfer(opts: InferOptions): Promise<InferResult> {
+  const batch = readInferInputs(opts.input);
+  const backend = opts.backend ?? (await backendFor(opts.device ?? "cpu", opts.importCuda));
+  const { model, task, warnings } = loadPretrained(opts.modelDir, backend);
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  try {
+    const { batchSize: B, seqLen: L } = batch;
+    const c = model.config;
+    const H = c.hiddenSize;
+    const chunk = Math.max(1, opts.chunkRows ?? Math.floor(8192 / L));
+    const hidden = new Float32Array(B * L * H);
+    const logitsWidth = task === "mlm" ? L * c.vocabSize : task === "classification" ? c.numLabels : 0;
+    const logits = logitsWidth ? new Float32Array(B * logitsWidth) : null;
+    for (let start = 0; start < B; start += chunk) {
+      const end = Math.min(B, start + chunk);
+      const part = sliceRows(batch, start, end);
+      // Errors name rows of the whole input, not of the chunk.
+      const rowOffset = (e: Error): Error => (e instanceof InputError && e.row !== undefined ? new InputError(`${opts.input}: ${e.field}`, e.detail, e.row + start) : e);
+      let out: { lastHiddenState: Tensor | null; logits?: Tensor | null };
+      try {
+        if (task === "encoder") out = (model as EncoderModel).forward(part, {});
+        else if (task === "mlm") out = (model as ForMaskedLM).forward(part, { outputHiddenStates: true });
+        else out = (model as ForSequenceClassification).forward(part, { outputHiddenStates: true });
+      } catch (e) {
+        throw rowOffset(e as Error);
+      }
+      hidden.set(backend.read(out.lastHiddenState!) as Float32Array, start * L * H);
+      out.lastHiddenState!.dispose();
+      if (logits && out.logits) logits.set(backend.read(out.logits) as Float32Array, start * logitsWidth);
+      out.logits?.dispose();
+      if (B > chunk) log(`infer: ${end}/${B} rows`);
+    }
+    const tensors = new Map<string, { dtype: "f32"; shape: number[]; data: Float32Array }>();
+    tensors.set("last_hidden_state", { dtype: "f32", shape: [B, L, H], data: hidden });
+    if (logits) tensors.set("logits", { dtype: "f32", shape: task === "mlm" ? [B, L, c.vocabSize] : [B, c.numLabels], data: logits });
+    hub.writeSafetensors(opts.output, tensors, { format: "pt" });
+    return { task, batchSize: B, seqLen: L, tensors: Object.fromEntries([...tensors].map(([k, v]) => [k, v.shape])), warnings };
+  } finally {
+    model.dispose();
+  }
+}
