@@ -79,6 +79,12 @@ describe("BertTokenizer", () => {
     }
   });
 
+  it("encodes without special tokens and decodes word pieces back to text", () => {
+    const e = tok.encode("Tokenization works.", undefined, { addSpecialTokens: false, maxLength: 3 });
+    expect(e.inputIds).toEqual(tok.textToIds("tokenization works").slice(0, 3));
+    expect(tok.decode(tok.encode("The unaffable tokenization!").inputIds)).toBe("the unaffable tokenization !");
+  });
+
   it("follows tokenizers' longest-first lengths", () => {
     expect(longestFirstLengths(10, 4, 8)).toEqual([4, 4]);
     expect(longestFirstLengths(10, 10, 7)).toEqual([3, 4]);
