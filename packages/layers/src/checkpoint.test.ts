@@ -1,9 +1,12 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpu } from "@mosaicbert/tensor";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { StateDict } from "./checkpoint.js";
 import { createModel } from "./factory.js";
-import { readConfig, readWeights } from "./io.js";
+import { loadPretrained, readConfig, readWeights, savePretrained } from "./io.js";
 
 const DIR = fileURLToPath(new URL("../../../../shared/data/golden/mosaic-tiny-mlm", import.meta.url));
 const { config } = readConfig(DIR);
@@ -76,5 +79,33 @@ describe("loading checkpoints", () => {
     expect(same(m2.flat.params.toArray() as Float32Array, m.flat.params.toArray() as Float32Array)).toBe(true);
     m.dispose();
     m2.dispose();
+  });
+});
+
+describe("model folders", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "layers-ckpt-"));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("pytorch_model.bin (tied decoder included) loads to the same weights as model.safetensors", () => {
+    const dir = path.join(tmp, "bin");
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(DIR, "config.json"), path.join(dir, "config.json"));
+    fs.copyFileSync(path.join(DIR, "pytorch_model.bin"), path.join(dir, "pytorch_model.bin"));
+    const { model } = loadPretrained(dir, cpu);
+    const ref = load(stateDict);
+    for (const [name, e] of model.stateDictHost({ includeTied: true })) expect(same(e.data, ref.get(name)!.data), name).toBe(true);
+    model.dispose();
+  });
+
+  it("savePretrained → loadPretrained round-trips a classifier", () => {
+    const m = createModel({ ...config, numLabels: 3 }, "classification", cpu, { seed: 11 });
+    const dir = path.join(tmp, "saved");
+    savePretrained(m, dir, { architectures: ["BertForSequenceClassification"] });
+    const { model, task } = loadPretrained(dir, cpu);
+    expect(task).toBe("classification");
+    expect(model.config.numLabels).toBe(3);
+    expect(same(model.flat.params.toArray() as Float32Array, m.flat.params.toArray() as Float32Array)).toBe(true);
+    model.dispose();
+    m.dispose();
   });
 });

@@ -192,7 +192,9 @@ export function toHfConfig(c: ModelConfig): Record<string, unknown> {
     tie_word_embeddings: true,
   };
   if (c.arch === "mosaic-bert") out.alibi_starting_size = c.alibiStartingSize ?? 512;
-  const labels = c.id2label ?? Object.fromEntries(Array.from({ length: c.numLabels }, (_, i) => [String(i), `LABEL_${i}`]));
+  // transformers derives num_labels from id2label, so a stale label map must not survive a change of numLabels.
+  const current = c.id2label && Object.keys(c.id2label).length === c.numLabels ? c.id2label : null;
+  const labels = current ?? Object.fromEntries(Array.from({ length: c.numLabels }, (_, i) => [String(i), `LABEL_${i}`]));
   out.id2label = labels;
   out.label2id = Object.fromEntries(Object.entries(labels).map(([k, v]) => [v, Number(k)]));
   return out;

@@ -35,17 +35,13 @@ export function readConfig(dir: string): { config: ModelConfig; warnings: string
   return fromHfConfig(json, { file });
 }
 
-/** Loads the weights of a model folder: model.safetensors, else pytorch_model.bin (when @mosaicbert/hub can read it). */
+/**
+ * Loads the weights of a model folder through @mosaicbert/hub: model.safetensors, sharded
+ * safetensors, pytorch_model.bin (read without executing pickles) or its shards.
+ */
 export function readWeights(dir: string): { stateDict: StateDict; file: string } {
-  const st = path.join(dir, "model.safetensors");
-  if (fs.existsSync(st)) return { stateDict: stateDictFromTensors(hub.readSafetensors(st)), file: st };
-  const bin = path.join(dir, "pytorch_model.bin");
-  const readBin = (hub as Record<string, unknown>).readPytorchBin as ((file: string) => ReadonlyMap<string, { dtype: string; shape: number[]; data: Uint8Array }>) | undefined;
-  if (fs.existsSync(bin)) {
-    if (!readBin) throw new Error(`${bin}: reading PyTorch .bin checkpoints needs @mosaicbert/hub's readPytorchBin (not available in this build); convert to model.safetensors`);
-    return { stateDict: stateDictFromTensors(readBin(bin)), file: bin };
-  }
-  throw new Error(`${dir}: no model.safetensors or pytorch_model.bin found`);
+  const folder = hub.loadModelFolder(dir);
+  return { stateDict: stateDictFromTensors(folder.tensors), file: folder.weights.map((w) => path.join(dir, w)).join(", ") };
 }
 
 export interface LoadPretrainedOptions extends ModelOptions, LoadOptions {
@@ -69,13 +65,11 @@ export function loadPretrained(dir: string, backend: Backend, opts: LoadPretrain
   return { model, task, warnings };
 }
 
-/** Writes config.json and model.safetensors (float32, tied decoder omitted as transformers does). */
-export function savePretrained(model: AnyModel, dir: string, opts: { architectures?: string[] } = {}): void {
-  fs.mkdirSync(dir, { recursive: true });
+/** Writes config.json, model.safetensors (float32, tied decoder omitted as transformers does) and a model card. */
+export function savePretrained(model: AnyModel, dir: string, opts: { architectures?: string[]; modelCard?: false } = {}): string[] {
   const config = { ...model.config };
   if (opts.architectures) config.architectures = opts.architectures;
-  fs.writeFileSync(path.join(dir, "config.json"), `${JSON.stringify(toHfConfig(config), null, 2)}\n`);
   const tensors = new Map<string, { dtype: "f32"; shape: number[]; data: Float32Array }>();
   for (const [name, e] of model.stateDictHost()) tensors.set(name, { dtype: "f32", shape: [...e.shape], data: e.data });
-  hub.writeSafetensors(path.join(dir, "model.safetensors"), tensors, { format: "pt" });
+  return hub.saveModelFolder(dir, { config: toHfConfig(config), tensors, ...(opts.modelCard === false ? { modelCard: false } : {}) });
 }
