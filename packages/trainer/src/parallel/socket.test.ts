@@ -14,10 +14,10 @@ describe("SocketCommunicator (ranks in one process over localhost)", () => {
     const comms = await world(3);
     const ts = comms.map((c) => cpu.fromArray([c.rank + 1, 10 * (c.rank + 1), -0.5], [3], "f32"));
     await Promise.all(comms.map((c, i) => c.allReduce(ts[i]!, "sum")));
-    for (const t of ts) expect(Array.from(t.toArray())).toEqual([6, 60, -1.5]);
+    for (const t of ts) expect(Array.from(t.toArray() as Float32Array)).toEqual([6, 60, -1.5]);
     const us = comms.map((c) => cpu.fromArray([c.rank + 1, 10 * (c.rank + 1), -0.5], [3], "f32"));
     await Promise.all(comms.map((c, i) => c.allReduce(us[i]!, "mean")));
-    for (const u of us) expect(Array.from(u.toArray())).toEqual([2, 20, -0.5]);
+    for (const u of us) expect(Array.from(u.toArray() as Float32Array)).toEqual([2, 20, -0.5]);
     await Promise.all(comms.map((c) => c.close()));
   });
 
@@ -25,12 +25,12 @@ describe("SocketCommunicator (ranks in one process over localhost)", () => {
     const comms = await world(2);
     const ts = comms.map((c) => cpu.fromArray([c.rank, c.rank + 0.25], [2], "f32"));
     await Promise.all(comms.map((c, i) => c.broadcast(ts[i]!, 1)));
-    for (const t of ts) expect(Array.from(t.toArray())).toEqual([1, 1.25]);
+    for (const t of ts) expect(Array.from(t.toArray() as Float32Array)).toEqual([1, 1.25]);
     await Promise.all(comms.map((c) => c.barrier()));
     // 10 values in buckets of 3 (the last bucket short): the mean of the two ranks' buffers.
     const flats = comms.map((c) => cpu.fromArray(Array.from({ length: 10 }, (_, i) => i * (c.rank === 0 ? 1 : 3)), [10], "f32"));
     await Promise.all(comms.map((c, i) => allReduceBuckets(c, flats[i]!, 3, "mean")));
-    for (const f of flats) expect(Array.from(f.toArray())).toEqual(Array.from({ length: 10 }, (_, i) => 2 * i));
+    for (const f of flats) expect(Array.from(f.toArray() as Float32Array)).toEqual(Array.from({ length: 10 }, (_, i) => 2 * i));
     await Promise.all(comms.map((c) => c.close()));
   });
 

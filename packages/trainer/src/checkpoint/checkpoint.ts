@@ -1,0 +1,176 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { loadModelFolder, readSafetensors, saveModelFolder, writeSafetensors, type TensorInput } from "@mosaicbert/hub";
+import type { AdamWState } from "@mosaicbert/layers";
+import { fsyncDir, fsyncFiles, writeFileDurable } from "./fsync.js";
+
+/**
+ * Training checkpoints. A save folder holds:
+ *
+ *   checkpoints/ep{E}-ba{B}/         one folder per checkpoint, complete or absent:
+ *     config.json, model.safetensors   Hugging Face layout (`mosaicbert infer --model` loads it)
+ *     vocab.txt, tokenizer_config.json the tokenizer, so the folder is a usable model on its own
+ *     optimizer.safetensors            AdamW moments (float32, names m.0 / v.0 …), step in metadata
+ *     trainer_state.json               step, samples, tokens, epoch, data-loader state, RNG seed, …
+ *   latest                           the name of the newest complete checkpoint
+ *   metrics.jsonl                    per-step and per-eval metrics (see metrics.ts)
+ *
+ * A checkpoint is written into a hidden temp folder, every file fsynced, then renamed into place,
+ * then `latest` is replaced atomically: a crash at any moment leaves the previous checkpoint and
+ * pointer intact. Only the newest `keep` checkpoints are kept.
+ */
+
+export const CHECKPOINTS_DIR = "checkpoints";
+export const LATEST_FILE = "latest";
+export const TRAINER_STATE_FILE = "trainer_state.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+
+/** Everything besides the tensors that a resumed run needs to continue identically. */
+export interface TrainerState {
+  format: "mosaicbert-trainer-state";
+  version: 1;
+  /** Optimizer steps done. */
+  step: number;
+  samplesSeen: number;
+  tokensSeen: number;
+  /** Training-loader state (epoch, samples of that epoch consumed, …), as the loader returns it. */
+  loader: Record<string, unknown>;
+  /** The run seed: model init, masking, dropout and shuffling all derive from it and the step. */
+  seed: number;
+  /** Wall-clock seconds of training so far (time-boxed durations and ETA continue from it). */
+  elapsedSeconds: number;
+  worldSize: number;
+  runName: string;
+  /** The fully resolved recipe the run was started with. */
+  recipe: unknown;
+  /** Losses of the last steps, for the NaN report and the final summary. */
+  lastLoss: number | null;
+  /** When written (ISO time). */
+  savedAt: string;
+}
+
+export interface CheckpointPayload {
+  hfConfig: Record<string, unknown>;
+  /** Model weights by reference name (float32). */
+  tensors: Map<string, TensorInput>;
+  optimizer: AdamWState;
+  state: TrainerState;
+  /** Extra files for the folder (the tokenizer): name → contents. */
+  files?: Record<string, string | Uint8Array>;
+}
+
+export function checkpointName(epoch: number, step: number): string {
+  return `ep${epoch}-ba${step}`;
+}
+
+/** Writes a checkpoint atomically, points `latest` at it, prunes older ones beyond `keep` (≤ 0 keeps all). */
+export function saveCheckpoint(saveFolder: string, name: string, p: CheckpointPayload, keep = -1): string {
+  const root = path.join(saveFolder, CHECKPOINTS_DIR);
+  fs.mkdirSync(root, { recursive: true });
+  const final = path.join(root, name);
+  const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    saveModelFolder(tmp, { config: p.hfConfig, tensors: p.tensors, tokenizerFiles: p.files, modelCard: false });
+    const opt = new Map<string, TensorInput>();
+    p.optimizer.m.forEach((m, i) => opt.set(`m.${i}`, { dtype: "f32", shape: [m.length], data: m }));
+    p.optimizer.v.forEach((v, i) => opt.set(`v.${i}`, { dtype: "f32", shape: [v.length], data: v }));
+    writeSafetensors(path.join(tmp, OPTIMIZER_FILE), opt, { step: String(p.optimizer.step), count: String(p.optimizer.m.length) });
+    fs.writeFileSync(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify(p.state, null, 2) + "\n");
+    fsyncFiles(tmp);
+    // A checkpoint of the same name (a re-save at the same step) is replaced whole.
+    if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
+    fs.renameSync(tmp, final);
+    fsyncDir(root);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`checkpoint: could not write ${final}: ${(e as Error).message}`);
+  }
+  writeFileDurable(path.join(saveFolder, LATEST_FILE), `${CHECKPOINTS_DIR}/${name}\n`);
+  if (keep > 0) prune(saveFolder, keep);
+  return final;
+}
+
+/** Complete checkpoints of a save folder, oldest first (by step). */
+export function listCheckpoints(saveFolder: string): Array<{ name: string; dir: string; step: number }> {
+  const root = path.join(saveFolder, CHECKPOINTS_DIR);
+  if (!fs.existsSync(root)) return [];
+  return fs
+    .readdirSync(root)
+    .map((name) => ({ name, m: /^ep(\d+)-ba(\d+)$/.exec(name) }))
+    .filter((x) => x.m && fs.existsSync(path.join(root, x.name, TRAINER_STATE_FILE)))
+    .map((x) => ({ name: x.name, dir: path.join(root, x.name), step: Number(x.m![2]) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+function prune(saveFolder: string, keep: number): void {
+  const all = listCheckpoints(saveFolder);
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });
+}
+
+/**
+ * The newest complete checkpoint of a save folder: the one `latest` names, or (if the pointer is
+ * missing or stale) the highest step found. Null when there is none.
+ */
+export function findLatest(saveFolder: string): string | null {
+  const pointer = path.join(saveFolder, LATEST_FILE);
+  if (fs.existsSync(pointer)) {
+    const rel = fs.readFileSync(pointer, "utf8").trim();
+    const dir = path.join(saveFolder, rel);
+    if (rel && fs.existsSync(path.join(dir, TRAINER_STATE_FILE))) return dir;
+  }
+  const all = listCheckpoints(saveFolder);
+  return all.length ? all[all.length - 1]!.dir : null;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  hfConfig: Record<string, unknown>;
+  /** Model tensors as float32 host arrays. */
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  optimizer: AdamWState;
+  state: TrainerState;
+}
+
+function f32(data: Uint8Array): Float32Array {
+  // Copy: safetensors views may be unaligned.
+  const out = new Float32Array(data.byteLength / 4);
+  new Uint8Array(out.buffer).set(data);
+  return out;
+}
+
+/** Reads a checkpoint folder written by saveCheckpoint; errors name the file and the field. */
+export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  const stateFile = path.join(dir, TRAINER_STATE_FILE);
+  if (!fs.existsSync(stateFile)) throw new Error(`checkpoint: ${dir} is not a training checkpoint (no ${TRAINER_STATE_FILE})`);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(fs.readFileSync(stateFile, "utf8")) as TrainerState;
+  } catch (e) {
+    throw new Error(`checkpoint: ${stateFile}: not valid JSON (${(e as Error).message})`);
+  }
+  if (state.format !== "mosaicbert-trainer-state" || state.version !== 1) {
+    throw new Error(`checkpoint: ${stateFile}: format: expected mosaicbert-trainer-state version 1, got ${String(state.format)} ${String(state.version)}`);
+  }
+  for (const k of ["step", "samplesSeen", "tokensSeen", "seed", "elapsedSeconds"] as const) {
+    if (typeof state[k] !== "number" || !Number.isFinite(state[k])) throw new Error(`checkpoint: ${stateFile}: ${k}: expected a number, got ${JSON.stringify(state[k])}`);
+  }
+  const folder = loadModelFolder(dir);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, e] of folder.tensors) {
+    if (e.dtype !== "f32") throw new Error(`checkpoint: ${dir}: tensor '${name}': expected F32 master weights, got ${e.dtype}`);
+    tensors.set(name, { shape: e.shape, data: f32(e.data) });
+  }
+  const optFile = path.join(dir, OPTIMIZER_FILE);
+  if (!fs.existsSync(optFile)) throw new Error(`checkpoint: ${dir}: ${OPTIMIZER_FILE} is missing`);
+  const opt = readSafetensors(optFile);
+  const m: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let i = 0; opt.has(`m.${i}`); i++) {
+    const vi = opt.get(`v.${i}`);
+    if (!vi) throw new Error(`checkpoint: ${optFile}: tensor 'v.${i}' is missing`);
+    m.push(f32(opt.get(`m.${i}`)!.data));
+    v.push(f32(vi.data));
+  }
+  return { dir, hfConfig: folder.config, tensors, optimizer: { step: state.step, m, v }, state };
+}

@@ -1,0 +1,32 @@
+// Node module hooks that run this monorepo's TypeScript sources directly (no build): workspace
+// packages resolve through their "source" export condition, `./x.js` imports find `./x.ts`, and
+// .ts files are transpiled with the TypeScript compiler on load. Used by tests that must run the
+// trainer in a real child process (kill -9 mid-run, multi-process data parallelism).
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+export async function resolve(specifier, context, next) {
+  const conditions = [...new Set(["source", ...(context.conditions ?? [])])];
+  try {
+    return await next(specifier, { ...context, conditions });
+  } catch (e) {
+    if ((specifier.startsWith(".") || specifier.startsWith("/")) && specifier.endsWith(".js") && context.parentURL) {
+      const ts = new URL(specifier.replace(/\.js$/, ".ts"), context.parentURL);
+      if (existsSync(fileURLToPath(ts))) return { url: ts.href, shortCircuit: true, format: "module" };
+    }
+    throw e;
+  }
+}
+
+export async function load(url, context, next) {
+  if (url.startsWith("file:") && url.endsWith(".ts")) {
+    const source = readFileSync(fileURLToPath(url), "utf8");
+    const out = ts.transpileModule(source, {
+      fileName: fileURLToPath(url),
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false, inlineSourceMap: true, verbatimModuleSyntax: false, isolatedModules: true },
+    });
+    return { format: "module", source: out.outputText, shortCircuit: true };
+  }
+  return next(url, context);
+}

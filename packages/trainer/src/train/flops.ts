@@ -1,0 +1,43 @@
+import type { ModelConfig } from "@mosaicbert/layers";
+
+/** What a batch costs, from its mask: real tokens, Σ(sequence length²) and predicted positions. */
+export interface BatchCost {
+  realTokens: number;
+  sumSqLen: number;
+  predicted: number;
+}
+
+export function batchCost(attentionMask: Int32Array, labels: Int32Array, batchSize: number, seqLen: number): BatchCost {
+  let realTokens = 0;
+  let sumSqLen = 0;
+  let predicted = 0;
+  for (let b = 0; b < batchSize; b++) {
+    let n = 0;
+    for (let s = 0; s < seqLen; s++) {
+      n += attentionMask[b * seqLen + s]!;
+      if (labels[b * seqLen + s]! > 0) predicted++;
+    }
+    realTokens += n;
+    sumSqLen += n * n;
+  }
+  return { realTokens, sumSqLen, predicted };
+}
+
+/**
+ * Model FLOPs of one training pass (forward + backward = 3 × forward matmul FLOPs) over the work the
+ * model actually does: MosaicBERT runs on unpadded tokens, attention costs Σ s² per layer, the MLM
+ * head runs on the predicted positions only. The BERT baseline computes every padded position.
+ */
+export function trainFlops(c: ModelConfig, cost: BatchCost, paddedTokens: number, seqLen: number, batchSize: number): number {
+  const H = c.hiddenSize;
+  const I = c.intermediateSize;
+  const L = c.numHiddenLayers;
+  const V = c.vocabSize;
+  const mosaic = c.arch === "mosaic-bert";
+  const perToken = mosaic ? 2 * (4 * H * H + 3 * I * H) : 2 * (4 * H * H + 2 * I * H);
+  const tokens = mosaic ? cost.realTokens : paddedTokens;
+  const sumSq = mosaic ? cost.sumSqLen : batchSize * seqLen * seqLen;
+  const attention = 2 * 2 * H * sumSq;
+  const head = 2 * (H * H + H * V);
+  return 3 * (L * (tokens * perToken + attention) + cost.predicted * head);
+}
