@@ -50,14 +50,22 @@ export function crossEntropy(be: CpuBackend, logits: Tensor, targets: Tensor, op
     }
     let mx = -Infinity;
     for (let j = 0; j < c; j++) if (lv[base + j]! > mx) mx = lv[base + j]!;
+    const target = lv[base + t]!;
     let sum = 0;
-    for (let j = 0; j < c; j++) sum += Math.exp(lv[base + j]! - mx);
-    const logZ = mx + Math.log(sum);
-    total += logZ - lv[base + t]!;
-    if (gv !== null) {
-      for (let j = 0; j < c; j++) gv[base + j] = Math.exp(lv[base + j]! - logZ) * gs;
+    if (gv === null) {
+      for (let j = 0; j < c; j++) sum += Math.exp(lv[base + j]! - mx);
+    } else {
+      // One exp per logit: keep exp(x − max) in the gradient row, normalise afterwards.
+      for (let j = 0; j < c; j++) {
+        const e = Math.exp(lv[base + j]! - mx);
+        gv[base + j] = e;
+        sum += e;
+      }
+      const k = gs / sum;
+      for (let j = 0; j < c; j++) gv[base + j] = gv[base + j]! * k;
       gv[base + t] = gv[base + t]! - gs;
     }
+    total += mx + Math.log(sum) - target;
   }
   const loss = be.fromArray([count === 0 ? 0 : total / div], [1], "f32");
   if (grad === null || gv === null) return { loss };
