@@ -89,7 +89,15 @@ export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptio
       const detail = (await res.text().catch(() => "")).slice(0, 200);
       throw httpError(`downloading ${f.path}`, res.status, detail, o.token);
     }
-    if (have > 0 && res.status !== 206) have = 0; // server ignored the Range: rewrite from the start
+    if (have > 0 && res.status === 206) {
+      // Only append when the server resumes exactly where the .part ends.
+      const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
+      if (!start || Number(start[1]) !== have) {
+        await res.body?.cancel();
+        fs.rmSync(part, { force: true });
+        continue;
+      }
+    } else if (have > 0) have = 0; // server ignored the Range: rewrite from the start
     const out = fs.openSync(part, have > 0 ? "a" : "w");
     let done = have;
     try {

@@ -143,7 +143,13 @@ export function unpickle(data: Uint8Array, hooks: PickleHooks, file: string, sta
       case 0x49: stack.push(textInt(line())); break; // INT
       case 0x4c: stack.push(textInt(line())); break; // LONG
       case 0x8a: stack.push(longLE(bytes(u8()))); break; // LONG1
-      case 0x8b: { const n = i32(); if (n < 0) fail("negative LONG4 length"); stack.push(longLE(bytes(n))); break; }
+      case 0x8b: {
+        // No checkpoint needs integers this wide; refusing them keeps a hostile file from costing quadratic time.
+        const n = i32();
+        if (n < 0 || n > 1024) fail(`LONG4 of ${n} bytes is out of range`);
+        stack.push(longLE(bytes(n)));
+        break;
+      }
       case 0x47: { need(8); stack.push(dv.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
       case 0x46: { const s = line(); const f = Number(s); if (Number.isNaN(f) && !/nan/i.test(s)) fail(`bad float literal '${s}'`); stack.push(f); break; }
       case 0x58: stack.push(utf8.decode(bytes(u32()))); break; // BINUNICODE

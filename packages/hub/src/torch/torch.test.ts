@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { zipSync } from "fflate";
-import { FormatError, UnsafePickleError, readPytorchBin, readSafetensors, toFloat32 } from "../index.js";
+import { FormatError, UnsafePickleError, ZipArchive, crc32, readPytorchBin, readSafetensors, toFloat32 } from "../index.js";
+import { bufferSource } from "./source.js";
 import { PickleBuilder } from "./pickle-writer.test-util.js";
 
 const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
@@ -165,5 +166,90 @@ describe("tensor rebuilding", () => {
     expect(Array.from(toFloat32(t.get("a.bias")!))).toEqual([9, 8]);
     const truncated = pb.bytes().subarray(0, pb.bytes().length - 4);
     expect(() => readPytorchBin(truncated)).toThrow(/storage 140002: 2 elements run past the end/);
+  });
+});
+
+/** A ZIP64 archive of STORED entries, every size and offset moved to the 64-bit extra fields. */
+function zip64(files: Record<string, Uint8Array>): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  const enc = new TextEncoder();
+  const crc = (b: Uint8Array) => crc32(b);
+  for (const [name, data] of Object.entries(files)) {
+    const n = enc.encode(name);
+    const local = new DataView(new ArrayBuffer(30 + n.length + 20));
+    local.setUint32(0, 0x04034b50, true);
+    local.setUint16(4, 45, true);
+    local.setUint32(14, crc(data), true);
+    local.setUint32(18, 0xffffffff, true);
+    local.setUint32(22, 0xffffffff, true);
+    local.setUint16(26, n.length, true);
+    local.setUint16(28, 20, true);
+    new Uint8Array(local.buffer).set(n, 30);
+    local.setUint16(30 + n.length, 1, true);
+    local.setUint16(32 + n.length, 16, true);
+    local.setBigUint64(34 + n.length, BigInt(data.length), true);
+    local.setBigUint64(42 + n.length, BigInt(data.length), true);
+    const cd = new DataView(new ArrayBuffer(46 + n.length + 28));
+    cd.setUint32(0, 0x02014b50, true);
+    cd.setUint16(4, 45, true);
+    cd.setUint16(6, 45, true);
+    cd.setUint32(16, crc(data), true);
+    cd.setUint32(20, 0xffffffff, true);
+    cd.setUint32(24, 0xffffffff, true);
+    cd.setUint16(28, n.length, true);
+    cd.setUint16(30, 28, true);
+    cd.setUint32(42, 0xffffffff, true);
+    new Uint8Array(cd.buffer).set(n, 46);
+    cd.setUint16(46 + n.length, 1, true);
+    cd.setUint16(48 + n.length, 24, true);
+    cd.setBigUint64(50 + n.length, BigInt(data.length), true);
+    cd.setBigUint64(58 + n.length, BigInt(data.length), true);
+    cd.setBigUint64(66 + n.length, BigInt(offset), true);
+    chunks.push(new Uint8Array(local.buffer), data);
+    central.push(new Uint8Array(cd.buffer));
+    offset += local.byteLength + data.length;
+  }
+  const cdSize = central.reduce((a, c) => a + c.length, 0);
+  const count = BigInt(central.length);
+  const rec = new DataView(new ArrayBuffer(56 + 20 + 22));
+  rec.setUint32(0, 0x06064b50, true);
+  rec.setBigUint64(4, 44n, true);
+  rec.setUint16(12, 45, true);
+  rec.setUint16(14, 45, true);
+  rec.setBigUint64(24, count, true);
+  rec.setBigUint64(32, count, true);
+  rec.setBigUint64(40, BigInt(cdSize), true);
+  rec.setBigUint64(48, BigInt(offset), true);
+  rec.setUint32(56, 0x07064b50, true);
+  rec.setBigUint64(64, BigInt(offset + cdSize), true);
+  rec.setUint32(72, 1, true);
+  rec.setUint32(76, 0x06054b50, true);
+  rec.setUint16(84, 0xffff, true);
+  rec.setUint16(86, 0xffff, true);
+  rec.setUint32(88, 0xffffffff, true);
+  rec.setUint32(92, 0xffffffff, true);
+  return Buffer.concat([...chunks, ...central, new Uint8Array(rec.buffer)]);
+}
+
+describe("zip containers", () => {
+  it("reads ZIP64 archives (64-bit sizes and offsets in extra fields)", () => {
+    const pkl = new PickleBuilder().proto(2).emptyDict().str("w")
+      .tensor({ storage: "FloatStorage", key: "0", numel: 3, offset: 0, shape: [3], stride: [1] }).op(0x73).stop().bytes();
+    const bytes = zip64({ "big/data.pkl": pkl, "big/byteorder": new TextEncoder().encode("little"), "big/data/0": f32bytes([1.5, 2.5, -3]) });
+    const zip = new ZipArchive(bufferSource(bytes, "big.bin"));
+    expect([...zip.entries.keys()]).toEqual(["big/data.pkl", "big/byteorder", "big/data/0"]);
+    expect(Array.from(toFloat32(readPytorchBin(bytes).get("w")!))).toEqual([1.5, 2.5, -3]);
+  });
+
+  it("honours byteorder 'big' by swapping each element", () => {
+    const pkl = new PickleBuilder().proto(2).emptyDict().str("w")
+      .tensor({ storage: "FloatStorage", key: "0", numel: 2, offset: 0, shape: [2], stride: [1] }).op(0x73).stop().bytes();
+    const le = f32bytes([1, -2]);
+    const be = new Uint8Array(8);
+    for (let i = 0; i < 8; i += 4) for (let k = 0; k < 4; k++) be[i + k] = le[i + 3 - k]!;
+    const bytes = zipSync({ "a/data.pkl": pkl, "a/byteorder": new TextEncoder().encode("big"), "a/data/0": be }, { level: 0 });
+    expect(Array.from(toFloat32(readPytorchBin(bytes).get("w")!))).toEqual([1, -2]);
   });
 });
