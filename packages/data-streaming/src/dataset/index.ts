@@ -3,3 +3,4 @@ export { StreamingDataset, type StreamingDatasetOptions, type StreamingState, ty
 export { Stream, type StreamOptions } from "./stream.js";
 export { download, joinRemote } from "./download.js";
 export { streamChoose, shardSampling, resample } from "./weights.js";
+export { convertToMds, catLines, epochOrder, type ConvertOptions, type OrderOptions } from "./cli-ops.js";

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { register as tokenize } from "./tokenize.js";
 import { register as hub } from "./hub.js";
 import { register as infer } from "./infer.js";
+import { register as data } from "./data.js";
 
 /**
  * Every subcommand registers itself here: add one line per file of this folder.
@@ -11,4 +12,5 @@ export const commands: Array<(program: Command) => void> = [
   tokenize,
   hub,
   infer,
+  data,
 ];

@@ -1,0 +1,161 @@
+/**
+ * The work behind `mosaicbert data convert | cat | order` (the CLI file only parses options).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import zlib from "node:zlib";
+import { MDSReader } from "../mds/reader.js";
+import { renderSampleLine } from "../mds/render.js";
+import { MDSWriter } from "../mds/writer.js";
+import { BertTokenizer } from "../tokenizer/index.js";
+import { StreamingDataset, type StreamingDatasetOptions } from "./dataset.js";
+
+export interface ConvertOptions {
+  inputs: string[];
+  out: string;
+  compression?: string | null;
+  sizeLimit?: number | string;
+  /** Hash names recorded in index.json (sorted), e.g. ["sha1", "xxh64"]. */
+  hashes?: string[];
+  /** Pre-tokenize: concatenate [CLS] ids [SEP] of every text and cut into this many tokens. */
+  concatTokens?: number;
+  vocab?: string;
+  /** Write a progress line to this stream (stderr in the CLI). */
+  progress?: NodeJS.WritableStream;
+  overwrite?: boolean;
+}
+
+/** Texts of one input file, one record at a time (constant memory for .jsonl/.json.gz/.txt). */
+async function* records(file: string): AsyncGenerator<{ text: string; timestamp: string; url: string }> {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such input file`);
+  const gz = file.endsWith(".gz");
+  const base = gz ? file.slice(0, -3) : file;
+  if (!/\.(jsonl?|txt)$/.test(base)) throw new Error(`${file}: unsupported input; expected .json, .jsonl, .json.gz, .jsonl.gz or .txt`);
+  let input: NodeJS.ReadableStream = fs.createReadStream(file);
+  if (gz) input = input.pipe(zlib.createGunzip());
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  let arrayText: string[] | null = null;
+  for await (const line of lines) {
+    n++;
+    if (base.endsWith(".txt")) {
+      if (line.trim()) yield { text: line, timestamp: "", url: "" };
+      continue;
+    }
+    if (arrayText) {
+      arrayText.push(line);
+      continue;
+    }
+    if (!line.trim()) continue;
+    if (n === 1 && line.trimStart().startsWith("[")) {
+      arrayText = [line]; // a whole-file JSON array: read it all (not constant memory)
+      continue;
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${file}:${n}: not a JSON object line: ${(e as Error).message}`);
+    }
+    yield toRecord(obj, `${file}:${n}`);
+  }
+  if (arrayText) {
+    let arr: unknown;
+    try {
+      arr = JSON.parse(arrayText.join("\n"));
+    } catch (e) {
+      throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(arr)) throw new Error(`${file}: expected a JSON array of {text, ...} objects`);
+    for (let i = 0; i < arr.length; i++) yield toRecord(arr[i], `${file}[${i}]`);
+  }
+}
+
+function toRecord(obj: unknown, where: string): { text: string; timestamp: string; url: string } {
+  const o = obj as Record<string, unknown>;
+  if (!o || typeof o !== "object" || typeof o.text !== "string") throw new Error(`${where}: expected an object with a string "text" field`);
+  return { text: o.text, timestamp: typeof o.timestamp === "string" ? o.timestamp : "", url: typeof o.url === "string" ? o.url : "" };
+}
+
+/** Convert text files to MDS; returns the number of samples written. */
+export async function convertToMds(opts: ConvertOptions): Promise<number> {
+  if (!opts.inputs.length) throw new Error("convert: give at least one --input file");
+  const concat = opts.concatTokens;
+  if (concat !== undefined && (!Number.isInteger(concat) || concat < 1)) throw new Error(`convert: --concat-tokens must be a positive integer, got ${concat}`);
+  if (concat !== undefined && !opts.vocab) throw new Error("convert: --concat-tokens needs --vocab FILE (vocab.txt or tokenizer.json)");
+  const tok = concat !== undefined ? BertTokenizer.fromFile(opts.vocab!) : null;
+  const writer = new MDSWriter({
+    out: opts.out,
+    columns: tok ? { tokens: "bytes" } : { text: "str", timestamp: "str", url: "str" },
+    compression: opts.compression ?? null,
+    sizeLimit: opts.sizeLimit,
+    hashes: opts.hashes,
+    overwrite: opts.overwrite,
+  });
+  const totalBytes = opts.inputs.reduce((a, f) => a + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+  let written = 0;
+  let lastShown = 0;
+  const show = (force = false) => {
+    if (!opts.progress) return;
+    const now = Date.now();
+    if (!force && now - lastShown < 200) return;
+    lastShown = now;
+    opts.progress.write(`\rconverting: ${written} samples written (inputs ${(totalBytes / 2 ** 20).toFixed(1)} MiB)`);
+  };
+  // Token buffer for --concat-tokens (the reference's ConcatTokensDataset with wrapping on).
+  let buffer: number[] = [];
+  for (const file of opts.inputs) {
+    for await (const r of records(file)) {
+      if (tok) {
+        buffer.push(tok.clsId, ...tok.textToIds(r.text), tok.sepId);
+        while (buffer.length >= concat!) {
+          const ids = BigInt64Array.from(buffer.slice(0, concat), (x) => BigInt(x));
+          buffer = buffer.slice(concat);
+          await writer.write({ tokens: new Uint8Array(ids.buffer) });
+          written++;
+        }
+      } else {
+        await writer.write(r);
+        written++;
+      }
+      show();
+    }
+  }
+  await writer.finish();
+  show(true);
+  opts.progress?.write("\n");
+  return written;
+}
+
+/** `data cat`: expected.jsonl-style lines of a dataset folder. */
+export async function* catLines(dir: string, limit = Infinity): AsyncGenerator<string> {
+  const r = new MDSReader(dir);
+  for (let i = 0; i < Math.min(r.size, limit); i++) yield renderSampleLine(i, await r.getRaw(i));
+}
+
+export interface OrderOptions extends Pick<StreamingDatasetOptions, "shuffle" | "shuffleAlgo" | "shuffleSeed" | "shuffleBlockSize" | "numCanonicalNodes" | "partitionAlgo" | "batchSize"> {
+  worldSize: number;
+  workers: number;
+  epoch: number;
+  /** Ranks per node (default: all ranks on one node). */
+  ranksPerNode?: number;
+}
+
+/** `data order`: every rank's and worker's sample ids for one epoch (padding −1 left out). */
+export async function epochOrder(dir: string, o: OrderOptions): Promise<{ epoch: number; ranks: Array<{ rank: number; workers: Array<{ worker: number; sample_ids: number[] }> }> }> {
+  const rpn = o.ranksPerNode ?? o.worldSize;
+  if (!Number.isInteger(o.worldSize) || o.worldSize < 1 || o.worldSize % rpn) throw new Error(`order: --world-size must be a positive multiple of ranks per node, got ${o.worldSize}`);
+  const ds = await StreamingDataset.create({
+    local: dir, shuffle: o.shuffle, shuffleAlgo: o.shuffleAlgo, shuffleSeed: o.shuffleSeed, shuffleBlockSize: o.shuffleBlockSize,
+    numCanonicalNodes: o.numCanonicalNodes, partitionAlgo: o.partitionAlgo, batchSize: o.batchSize,
+    world: { numNodes: o.worldSize / rpn, ranksPerNode: rpn, rank: 0, workersPerRank: o.workers }, validateHash: false,
+  });
+  const work = ds.epochWork(o.epoch);
+  const ranks = work.flatMap((node, n) => node.map((rank, r) => ({
+    rank: n * rpn + r,
+    workers: rank.map((ids, w) => ({ worker: w, sample_ids: ids.filter((x) => x !== -1) })),
+  })));
+  return { epoch: o.epoch, ranks };
+}
+
