@@ -3,12 +3,14 @@ import { register as tokenize } from "./tokenize.js";
 import { register as hub } from "./hub.js";
 import { register as infer } from "./infer.js";
 import { register as data } from "./data.js";
+import { register as pretrain } from "./pretrain.js";
 
 /**
  * Every subcommand registers itself here: add one line per file of this folder.
  * Each file exports `register(program)`; the work itself lives in the package that owns it.
  */
 export const commands: Array<(program: Command) => void> = [
+  pretrain,
   tokenize,
   hub,
   infer,
