@@ -42,7 +42,7 @@ export interface InferResult {
 }
 
 /** Factory names the CUDA package may export; each returns a Backend or throws "CUDA backend unavailable: …". */
-const CUDA_FACTORIES = ["cudaBackend", "createCudaBackend", "loadCudaBackend"];
+const CUDA_FACTORIES = ["loadCudaBackend", "cudaBackend", "createCudaBackend"];
 
 /** Returns the backend for a device; "cuda" imports @mosaicbert/kernels-cuda or fails with a clear reason. */
 export async function backendFor(device: Device, importCuda?: () => Promise<unknown>): Promise<Backend> {

@@ -27,6 +27,19 @@ describe("mosaicbert infer", () => {
     expect(relativeL2(toFloat32(got.get("logits")!), toFloat32(ref.get("logits")!))).toBeLessThan(1e-5);
   });
 
+  it("--device cuda runs on a GPU, or fails with a clear 'unavailable' error", async () => {
+    const out = path.join(tmp, "cuda.safetensors");
+    const run = program().parseAsync(["infer", "--model", GOLDEN, "--input", `${GOLDEN}/inputs.json`, "--output", out, "--device", "cuda"], { from: "user" });
+    const { cudaAvailable } = await import("@mosaicbert/kernels-cuda");
+    if (cudaAvailable().backend) {
+      await run;
+      const ref = readSafetensors(`${GOLDEN}/outputs.safetensors`);
+      expect(relativeL2(toFloat32(readSafetensors(out).get("logits")!), toFloat32(ref.get("logits")!))).toBeLessThan(1e-2);
+    } else {
+      await expect(run).rejects.toThrow(/^CUDA backend unavailable: /);
+    }
+  });
+
   it("rejects an unknown device", async () => {
     await expect(program().parseAsync(["infer", "--model", GOLDEN, "--input", "x", "--output", "y", "--device", "tpu"], { from: "user" })).rejects.toThrow(/tpu/);
   });
