@@ -209,7 +209,8 @@ export async function runGlue(o: GlueRunOptions): Promise<GlueReport> {
           train,
           evals,
           hparams,
-          computeDtype: o.computeDtype,
+          // The reference hard-codes STS-B to fp32 (torchmetrics Spearman issue under amp).
+          computeDtype: name === "stsb" ? "f32" : o.computeDtype,
           keepState: name === "mnli" && k === 0 && needMnli,
           onStep: bar ? (s) => bar.update(s.step, `loss ${s.loss.toFixed(4)}`) : undefined,
         });

@@ -4,6 +4,7 @@ import { register as hub } from "./hub.js";
 import { register as infer } from "./infer.js";
 import { register as data } from "./data.js";
 import { register as pretrain } from "./pretrain.js";
+import { register as glue } from "./glue.js";
 
 /**
  * Every subcommand registers itself here: add one line per file of this folder.
@@ -14,5 +15,6 @@ export const commands: Array<(program: Command) => void> = [
   tokenize,
   hub,
   infer,
+  glue,
   data,
 ];
