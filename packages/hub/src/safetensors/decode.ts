@@ -1,9 +1,10 @@
 import { decodeBf16, encodeBf16, f16BitsToF32, f32ToF16Bits } from "@mosaicbert/tensor";
+import { copyBytes } from "../bytes.js";
 import type { StoredDType } from "./dtypes.js";
 
 /** Copies bytes into a fresh, aligned buffer when a typed-array view at their offset is not allowed. */
 function aligned(data: Uint8Array, align: number): Uint8Array {
-  return data.byteOffset % align === 0 ? data : data.slice();
+  return data.byteOffset % align === 0 ? data : copyBytes(data);
 }
 
 function fp8ToF32(b: number, expBits: number, mantBits: number, bias: number, e4m3: boolean): number {

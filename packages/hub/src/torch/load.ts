@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { FormatError } from "../errors.js";
+import { copyBytes } from "../bytes.js";
 import { type StoredDType, storedItemsize } from "../safetensors/dtypes.js";
 import type { SafetensorsEntry, TensorMap } from "../safetensors/read.js";
 import { PyGlobal, PyTuple, unpickle } from "./pickle.js";
@@ -139,7 +140,7 @@ function materialize(t: TorchTensor, file: string, name: string): SafetensorsEnt
     if (shape[i]! !== 1 && stride[i] !== expect) contiguous = false;
     expect *= shape[i]!;
   }
-  if (contiguous) return { dtype: storage.dtype, shape, data: bytes.slice(offset * isz, (offset + numel) * isz) };
+  if (contiguous) return { dtype: storage.dtype, shape, data: copyBytes(bytes, offset * isz, (offset + numel) * isz) };
   const out = new Uint8Array(numel * isz);
   const idx = new Array<number>(shape.length).fill(0);
   let src = offset;

@@ -5,6 +5,7 @@
  * handed to callbacks. Covers the opcodes of protocols 0-5 that torch.save and plain data use.
  */
 import { FormatError } from "../errors.js";
+import { copyBytes } from "../bytes.js";
 
 /** A reference to a Python global (module + name), as resolved by `findClass`. */
 export class PyGlobal {
@@ -159,10 +160,10 @@ export function unpickle(data: Uint8Array, hooks: PickleHooks, file: string, sta
       case 0x55: stack.push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
       case 0x54: { const n = i32(); if (n < 0) fail("negative BINSTRING length"); stack.push(latin1.decode(bytes(n))); break; }
       case 0x53: { const s = line().trim(); stack.push(s.slice(1, -1)); break; } // STRING (repr, quotes stripped)
-      case 0x42: stack.push(bytes(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(bytes(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(bytes(u64()).slice()); break; // BINBYTES8
-      case 0x96: stack.push(bytes(u64()).slice()); break; // BYTEARRAY8
+      case 0x42: stack.push(copyBytes(bytes(u32()))); break; // BINBYTES
+      case 0x43: stack.push(copyBytes(bytes(u8()))); break; // SHORT_BINBYTES
+      case 0x8e: stack.push(copyBytes(bytes(u64()))); break; // BINBYTES8
+      case 0x96: stack.push(copyBytes(bytes(u64()))); break; // BYTEARRAY8
       case 0x29: stack.push(new PyTuple()); break; // EMPTY_TUPLE
       case 0x74: { const items = popMark(); stack.push(tuple(items)); break; } // TUPLE
       case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
