@@ -85,6 +85,12 @@ export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptio
       fs.rmSync(part, { force: true });
       continue;
     }
+    if (res.status >= 500 && attempt < retries) {
+      // Transient server trouble: try again (resuming from the .part).
+      lastError = new HubError(`downloading ${f.path}: HTTP ${res.status}`, res.status);
+      await res.body?.cancel();
+      continue;
+    }
     if (!res.ok) {
       const detail = (await res.text().catch(() => "")).slice(0, 200);
       throw httpError(`downloading ${f.path}`, res.status, detail, o.token);

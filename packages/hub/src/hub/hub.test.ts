@@ -88,6 +88,17 @@ describe("push and pull against a local Hub", () => {
     expect(Buffer.compare(fs.readFileSync(path.join(r.dir, "model.safetensors")), fs.readFileSync(path.join(src, "model.safetensors")))).toBe(0);
   });
 
+  it("retries a file the server answers with 503, and gives up with a clear error on a 404", async () => {
+    hub.fail = { path: "config.json", status: 503, times: 2 };
+    const r = await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache9") });
+    expect(hub.fail.times).toBe(0);
+    expect(fs.readFileSync(path.join(r.dir, "config.json"), "utf8")).toBe(fs.readFileSync(path.join(src, "config.json"), "utf8"));
+    hub.fail = { path: "config.json", status: 404, times: 1 };
+    const e = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache10") }));
+    expect(e.message).toMatch(/downloading config\.json failed with HTTP 404: not found/);
+    hub.fail = null;
+  });
+
   it("continues a .part left by an earlier run, and rejects a corrupted one by its sha256", async () => {
     const cacheDir = path.join(root, "cache3");
     const part = path.join(cacheDir, "models--me--tiny", "snapshots", commit, "model.safetensors.part");

@@ -63,7 +63,7 @@ export async function pushModel(dir: string, repo: string, o: PushOptions = {}):
   const files = listUploadFiles(dir);
   if (files.length === 0) throw new HubError(`${dir}: nothing to upload (the folder is empty)`);
   try {
-    await createRepo({ repo, private: o.private, hubUrl, accessToken: token, fetch: o.fetch });
+    await createRepo({ repo, visibility: o.private ? "private" : undefined, hubUrl, accessToken: token, fetch: o.fetch });
   } catch (e) {
     // 409: the repo exists already, which is fine for a push.
     if (!(e instanceof HubApiError && e.statusCode === 409)) throw apiError(`creating ${repo}`, e, token);

@@ -26,6 +26,8 @@ export class FakeHub {
   readonly requests: LoggedRequest[] = [];
   /** Drop the connection after `after` bytes of the next `times` full downloads of `path`. */
   cut: { path: string; after: number; times: number } | null = null;
+  /** Answer the next `times` downloads of `path` with this HTTP status. */
+  fail: { path: string; status: number; times: number } | null = null;
   url = "";
   private server: http.Server;
   private counter = 0;
@@ -67,6 +69,10 @@ export class FakeHub {
   }
 
   private serve(req: http.IncomingMessage, res: http.ServerResponse, data: Buffer, name: string): void {
+    if (this.fail && this.fail.path === name && this.fail.times > 0) {
+      this.fail.times--;
+      return this.json(res, this.fail.status, { error: "temporarily unavailable" });
+    }
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     const headers: Record<string, string | number> = { "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes" };
     if (range) {
