@@ -33,19 +33,29 @@ class FrameReader {
   }
 
   private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
+    let first = this.chunks[0]!;
+    if (first.length < n) {
+      // Gather just enough chunks to cover n bytes.
+      let have = 0;
+      let k = 0;
+      while (have < n) have += this.chunks[k++]!.length;
+      first = Buffer.concat(this.chunks.slice(0, k));
+      this.chunks.splice(0, k, first);
+    }
+    const out = first.subarray(0, n);
+    const rest = first.subarray(n);
+    if (rest.length) this.chunks[0] = rest;
+    else this.chunks.shift();
+    this.buffered -= n;
     return out;
   }
 
   private drain(): void {
     while (this.waiters.length > 0 && this.buffered >= 4) {
-      const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      this.chunks = [head];
-      const len = head.readUInt32LE(0);
+      // Only the 4 length bytes are looked at until the whole frame has arrived: concatenating
+      // on every chunk would copy a large frame once per 64 KiB received.
+      if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks)];
+      const len = this.chunks[0]!.readUInt32LE(0);
       if (this.buffered < 4 + len) return;
       this.take(4);
       // Copy: the payload outlives the socket's buffer.
