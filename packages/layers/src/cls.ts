@@ -3,6 +3,7 @@ import type { Batch } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { ConfigError, InputError } from "./errors.js";
 import { ClassifierHead, classifierSpecs } from "./heads.js";
+import { copyAs, withShape } from "./ops.js";
 import { assertArch } from "./mlm.js";
 import { type ForwardOptions, ModelBase, type ModelOptions } from "./model.js";
 
@@ -56,7 +57,7 @@ export class ForSequenceClassification extends ModelBase {
     const first = be.gatherRows(full, firstIdx);
     firstIdx.dispose();
     let lastHiddenState: Tensor | null = null;
-    if (opts.outputHiddenStates) lastHiddenState = be.cast(full, full.dtype).reshape([B, S, H]);
+    if (opts.outputHiddenStates) lastHiddenState = copyAs(be, full, [B, S, H]);
     full.dispose();
     if (full !== hidden) hidden.dispose();
     const logits = this.head.forward(first, run);
@@ -75,7 +76,7 @@ export class ForSequenceClassification extends ModelBase {
       const r = be.mse(logits32.reshape([B]), target, { computeGrad: run.keep, gradScale: opts.gradScale ?? 1 });
       target.dispose();
       loss = r.loss;
-      grad = r.grad?.reshape([B, 1]);
+      grad = r.grad ? withShape(be, r.grad, [B, 1]) : undefined;
     } else {
       const target = be.fromArray(Int32Array.from(labels), [B], "i32");
       const r = be.crossEntropy(logits32, target, { computeGrad: run.keep, gradScale: opts.gradScale ?? 1 });

@@ -3,6 +3,7 @@ import type { Batch } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { InputError } from "./errors.js";
 import { MlmHead, mlmHeadSpecs } from "./heads.js";
+import { withShape } from "./ops.js";
 import { type ForwardOptions, ModelBase, type ModelOptions } from "./model.js";
 
 export interface MaskedLMOutput {
@@ -67,7 +68,7 @@ export class ForMaskedLM extends ModelBase {
       indices?.dispose();
       const logits = this.head.forward(full, run);
       full.dispose();
-      return { loss: null, logits: logits.reshape([B, S, V]), predictedPositions: null, numPredicted: 0, lastHiddenState };
+      return { loss: null, logits: withShape(be, logits, [B, S, V]), predictedPositions: null, numPredicted: 0, lastHiddenState };
     }
     indices?.dispose();
     const mosaic = this.config.arch === "mosaic-bert";

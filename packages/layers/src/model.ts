@@ -4,7 +4,7 @@ import { type LoadOptions, type StateDict, loadInto } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
 import { Encoder, encoderSpecs } from "./encoder.js";
 import { WORD_EMBEDDINGS } from "./heads.js";
-import type { Run } from "./ops.js";
+import { type Run, copyAs } from "./ops.js";
 import { type ComputeDtype, type FlatBuffers, type ParamSpec, type Parameter, ParameterStore } from "./params.js";
 
 export interface ModelOptions {
@@ -120,8 +120,10 @@ export abstract class ModelBase {
   protected repad(hidden: Tensor, layout: Unpadding, indices: Tensor | null): Tensor {
     const { batchSize: B, seqLen: S } = layout;
     const H = this.config.hiddenSize;
-    if (this.config.arch === "bert") return this.backend.cast(hidden, hidden.dtype).reshape([B, S, H]);
-    return this.backend.scatterRows(hidden, indices!, B * S).reshape([B, S, H]);
+    if (this.config.arch === "bert") return copyAs(this.backend, hidden, [B, S, H]);
+    const out = this.backend.zeros([B, S, H], hidden.dtype);
+    this.backend.scatterAddRows(hidden, indices!, out);
+    return out;
   }
 
   protected check(batch: Batch, task: "mlm" | "cls" | "none"): void {

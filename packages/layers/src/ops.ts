@@ -61,3 +61,18 @@ export function dropoutGrad(be: Backend, dy: Tensor, d: { p: number; seed: numbe
 export function free(...ts: (Tensor | null | undefined)[]): void {
   for (const t of ts) t?.dispose();
 }
+
+/** A new tensor of `shape` holding t's values (t unchanged). Views cannot be disposed, so outputs never are views. */
+export function copyAs(be: Backend, t: Tensor, shape: readonly number[]): Tensor {
+  const out = be.empty(shape, t.dtype);
+  be.copy(t, out);
+  return out;
+}
+
+/** t with another shape as an owned tensor (consumes t; no copy when the shape already matches). */
+export function withShape(be: Backend, t: Tensor, shape: readonly number[]): Tensor {
+  if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+  const out = copyAs(be, t, shape);
+  t.dispose();
+  return out;
+}
