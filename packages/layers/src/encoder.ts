@@ -74,8 +74,11 @@ export class Encoder {
     this.slopes = config.arch === "mosaic-bert" ? alibiSlopes(config.numAttentionHeads) : null;
   }
 
-  /** The batch must be validated already. */
-  forward(batch: Batch, run: Run): EncoderResult {
+  /**
+   * The batch must be validated already. `lastLayerRows`, given the layout, may name the packed
+   * rows the last layer should output (then `hidden` has one row per index, in that order).
+   */
+  forward(batch: Batch, run: Run, lastLayerRows?: (layout: Unpadding) => Int32Array | null): EncoderResult {
     const be = run.backend;
     const s = this.store;
     const c = this.config;
@@ -125,9 +128,12 @@ export class Encoder {
     free(e, te);
     const drop = dropoutAt(run, c.hiddenDropoutProb, "bert.embeddings.dropout");
     let x = applyDropout(be, ln.y, drop);
+    const rowsHost = lastLayerRows ? lastLayerRows(layout) : null;
+    const subset = rowsHost ? be.fromArray(rowsHost, [rowsHost.length], "i32") : null;
+    if (subset) device.push(subset);
     const layerSaved: unknown[] = [];
     for (const layer of this.layers) {
-      const { y, saved } = layer.forward(x, shared, run);
+      const { y, saved } = layer.forward(x, shared, run, layer === this.layers[this.layers.length - 1] ? subset : null);
       if (saved) layerSaved.push(saved);
       else x.dispose();
       x = y;

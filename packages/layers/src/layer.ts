@@ -9,7 +9,12 @@ export type SharedAttention = Omit<AttentionArgs, "dropout">;
 interface Saved {
   x: Tensor;
   qkv: Tensor;
+  /** Attention output for every row (what attentionBackward needs). */
   ctx: Tensor;
+  /** Rows the rest of the layer ran on (last layer of an MLM pass), with their ctx and x. */
+  subset: Tensor | null;
+  ctxRows: Tensor | null;
+  xRows: Tensor | null;
   lse: Tensor;
   args: AttentionArgs;
   attnDrop: { p: number; seed: number } | null;
@@ -118,7 +123,12 @@ export class EncoderLayer {
   }
 
   /** Consumes nothing: x stays owned by the caller unless the returned saved state holds it. */
-  forward(x: Tensor, shared: SharedAttention, run: Run): { y: Tensor; saved: Saved | null } {
+  /**
+   * With `subset` (packed row indices), everything after the attention core runs only on those rows
+   * and y has one row per index: the reference's last-layer trick for MLM, exact because those ops
+   * are row-wise while keys and values still come from every token.
+   */
+  forward(x: Tensor, shared: SharedAttention, run: Run, subset: Tensor | null = null): { y: Tensor; saved: Saved | null } {
     const be = run.backend;
     const s = this.store;
     const n = this.names;
@@ -128,9 +138,11 @@ export class EncoderLayer {
     const attnDrop = dropoutAt(run, c.attentionProbsDropoutProb, `${this.p}attention.probs`);
     const args: AttentionArgs = { ...shared, dropout: attnDrop };
     const { out: ctx, lse } = be.attention(qkv, args);
+    const ctxRows = subset ? be.gatherRows(ctx, subset) : null;
+    const xRows = subset ? be.gatherRows(x, subset) : null;
     const outDrop = dropoutAt(run, c.hiddenDropoutProb, `${this.p}attention.output.dropout`);
-    const o1 = applyDropout(be, linear(be, ctx, s.w(n.wo), s.w(n.bo)), outDrop);
-    const ln1 = be.addLayerNorm(o1, x, s.w(n.ln1w), s.w(n.ln1b), eps);
+    const o1 = applyDropout(be, linear(be, ctxRows ?? ctx, s.w(n.wo), s.w(n.bo)), outDrop);
+    const ln1 = be.addLayerNorm(o1, xRows ?? x, s.w(n.ln1w), s.w(n.ln1b), eps);
     o1.dispose();
     const a = ln1.y;
     const ffnDrop = dropoutAt(run, c.hiddenDropoutProb, `${this.p}ffn.dropout`);
@@ -150,13 +162,13 @@ export class EncoderLayer {
     const ln2 = be.addLayerNorm(o2, a, s.w(n.ln2w), s.w(n.ln2b), eps);
     o2.dispose();
     if (!run.keep) {
-      free(qkv, ctx, lse, ln1.sum, ln1.mean, ln1.rstd, a, pre, ffnIn, ln2.sum, ln2.mean, ln2.rstd);
+      free(qkv, ctx, lse, ctxRows, xRows, ln1.sum, ln1.mean, ln1.rstd, a, pre, ffnIn, ln2.sum, ln2.mean, ln2.rstd);
       return { y: ln2.y, saved: null };
     }
     return {
       y: ln2.y,
       saved: {
-        x, qkv, ctx, lse, args, attnDrop, outDrop, sum1: ln1.sum, mean1: ln1.mean, rstd1: ln1.rstd, a, pre, ffnIn, ffnDrop,
+        x, qkv, ctx, subset, ctxRows, xRows, lse, args, attnDrop, outDrop, sum1: ln1.sum, mean1: ln1.mean, rstd1: ln1.rstd, a, pre, ffnIn, ffnDrop,
         sum2: ln2.sum, mean2: ln2.mean, rstd2: ln2.rstd,
       },
     };
@@ -193,12 +205,26 @@ export class EncoderLayer {
     da.dispose();
     free(sv.sum1, sv.mean1, sv.rstd1);
     const do1 = dropoutGradKeep(be, dsum1, sv.outDrop);
-    const dctx = linearBackward(be, do1, sv.ctx, s.w(n.wo), s.g(n.wo), s.g(n.bo))!;
+    let dctx = linearBackward(be, do1, sv.ctxRows ?? sv.ctx, s.w(n.wo), s.g(n.wo), s.g(n.bo))!;
     if (do1 !== dsum1) do1.dispose();
+    const T = sv.x.shape[0]!;
+    if (sv.subset) {
+      // Rows outside the subset feed the loss only as keys/values: their ctx gradient is zero.
+      const full = be.scatterRows(dctx, sv.subset, T);
+      dctx.dispose();
+      dctx = full;
+    }
     const dqkv = be.attentionBackward(dctx, sv.qkv, sv.ctx, sv.lse, sv.args);
     dctx.dispose();
-    free(sv.ctx, sv.lse);
-    const dx = linearBackward(be, dqkv, sv.x, this.qkvW("w"), this.qkvW("g"), this.qkvB("g"), { needDx: true, into: dsum1 })!;
+    free(sv.ctx, sv.lse, sv.ctxRows, sv.xRows);
+    let dx: Tensor;
+    if (sv.subset) {
+      dx = linearBackward(be, dqkv, sv.x, this.qkvW("w"), this.qkvW("g"), this.qkvB("g"))!;
+      be.scatterAddRows(dsum1, sv.subset, dx);
+      dsum1.dispose();
+    } else {
+      dx = linearBackward(be, dqkv, sv.x, this.qkvW("w"), this.qkvW("g"), this.qkvB("g"), { needDx: true, into: dsum1 })!;
+    }
     free(dqkv, sv.qkv, sv.x);
     return dx;
   }

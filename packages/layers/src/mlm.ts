@@ -1,5 +1,5 @@
 import type { Backend, Tensor } from "@mosaicbert/tensor";
-import type { Batch } from "./batch.js";
+import type { Batch, Unpadding } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { InputError } from "./errors.js";
 import { MlmHead, mlmHeadSpecs } from "./heads.js";
@@ -54,16 +54,30 @@ export class ForMaskedLM extends ModelBase {
     const run = this.run(opts);
     const labels = batch.labels ?? null;
     if (run.keep && !labels) throw new InputError("labels", "required to compute gradients (forward with grad or training)");
-    const { hidden, layout } = this.encoder.forward(batch, run);
+    const mosaic = this.config.arch === "mosaic-bert";
+    // The rows the head predicts: MosaicBERT label > 0 (reference), BERT label ≠ −100 (transformers).
+    let rowsHost: Int32Array | null = null;
+    const select = (layout: Unpadding): Int32Array => {
+      const rows: number[] = [];
+      for (let t = 0; t < layout.total; t++) {
+        const l = labels![layout.indices[t]!]!;
+        if (mosaic ? l > 0 : l !== -100) rows.push(t);
+      }
+      rowsHost = Int32Array.from(rows);
+      return rowsHost;
+    };
+    // Without a full hidden-state output, the last layer runs only on the predicted rows (spec §3.5).
+    const subsetLast = labels !== null && !opts.outputHiddenStates;
+    const { hidden, layout } = this.encoder.forward(batch, run, subsetLast ? (l) => (select(l).length > 0 ? rowsHost : null) : undefined);
     let lastHiddenState: Tensor | null = null;
     let indices: Tensor | null = null;
-    const needIndices = this.config.arch === "mosaic-bert" && (opts.outputHiddenStates || !labels);
+    const needIndices = mosaic && (opts.outputHiddenStates || !labels);
     if (needIndices) indices = be.fromArray(layout.indices, [layout.total], "i32");
     if (opts.outputHiddenStates) lastHiddenState = this.repad(hidden, layout, indices);
     const V = this.config.vocabSize;
     const { batchSize: B, seqLen: S } = layout;
     if (!labels) {
-      const full = this.config.arch === "mosaic-bert" ? be.scatterRows(hidden, indices!, B * S) : hidden;
+      const full = mosaic ? be.scatterRows(hidden, indices!, B * S) : hidden;
       if (full !== hidden) hidden.dispose();
       indices?.dispose();
       const logits = this.head.forward(full, run);
@@ -71,18 +85,10 @@ export class ForMaskedLM extends ModelBase {
       return { loss: null, logits: withShape(be, logits, [B, S, V]), predictedPositions: null, numPredicted: 0, lastHiddenState };
     }
     indices?.dispose();
-    const mosaic = this.config.arch === "mosaic-bert";
-    const rowsHost: number[] = [];
-    const targetsHost: number[] = [];
-    for (let t = 0; t < layout.total; t++) {
-      const l = labels[layout.indices[t]!]!;
-      if (mosaic ? l > 0 : l !== -100) {
-        rowsHost.push(t);
-        targetsHost.push(l);
-      }
-    }
-    const n = rowsHost.length;
-    const predictedPositions = Int32Array.from(rowsHost, (t) => layout.indices[t]!);
+    const selected: Int32Array = rowsHost ?? select(layout);
+    const n = selected.length;
+    const targetsHost = Int32Array.from(selected, (t) => labels[layout.indices[t]!]!);
+    const predictedPositions = Int32Array.from(selected, (t) => layout.indices[t]!);
     if (n === 0) {
       // Nothing to predict: zero loss and no gradient (PyTorch would give NaN).
       hidden.dispose();
@@ -90,17 +96,19 @@ export class ForMaskedLM extends ModelBase {
       const logits = opts.returnLogits === false ? null : be.zeros([0, V], hidden.dtype);
       return { loss: be.zeros([1], "f32"), logits, predictedPositions, numPredicted: 0, lastHiddenState };
     }
-    const rows = be.fromArray(Int32Array.from(rowsHost), [n], "i32");
-    const h = be.gatherRows(hidden, rows);
-    hidden.dispose();
+    // With the last-layer subset the encoder already returned exactly the predicted rows.
+    const gathered = hidden.shape[0] !== n || !subsetLast;
+    const rows = gathered ? be.fromArray(selected, [n], "i32") : null;
+    const h = rows ? be.gatherRows(hidden, rows) : hidden;
+    if (h !== hidden) hidden.dispose();
     const logits = this.head.forward(h, run);
     if (!run.keep) h.dispose();
-    const targets = be.fromArray(Int32Array.from(targetsHost), [n], "i32");
+    const targets = be.fromArray(targetsHost, [n], "i32");
     const inPlace = run.keep && opts.returnLogits === false;
     const ce = be.crossEntropy(logits, targets, { computeGrad: run.keep, gradScale: opts.gradScale ?? 1, inPlace, ignoreIndex: -100 });
     targets.dispose();
     if (run.keep) this.saved = { dlogits: ce.grad ?? null, rows, total: layout.total };
-    else rows.dispose();
+    else rows?.dispose();
     let outLogits: Tensor | null = logits;
     if (opts.returnLogits === false) {
       if (!inPlace) logits.dispose();
@@ -115,11 +123,14 @@ export class ForMaskedLM extends ModelBase {
     if (!sv) throw new Error("backward: no saved forward pass (call forward with training or grad enabled and labels)");
     this.saved = null;
     const be = this.backend;
-    if (!sv.dlogits || !sv.rows) return;
+    if (!sv.dlogits) return;
     const dh = this.head.backward(sv.dlogits, be);
-    const dHidden = be.scatterRows(dh, sv.rows, sv.total);
-    dh.dispose();
-    sv.rows.dispose();
+    let dHidden = dh;
+    if (sv.rows) {
+      dHidden = be.scatterRows(dh, sv.rows, sv.total);
+      dh.dispose();
+      sv.rows.dispose();
+    }
     this.encoder.backward(dHidden, { backend: be });
   }
 
