@@ -14,6 +14,11 @@
 static cudaStream_t g_stream = nullptr;
 static int* g_flag = nullptr;
 static std::vector<cudaEvent_t> g_events;
+static const size_t STAGE_SLOT = 256 << 10;
+static const int STAGE_SLOTS = 32;
+static char* g_stage = nullptr;
+static cudaEvent_t g_stageEv[STAGE_SLOTS];
+static int g_stageNext = 0;
 
 struct MbError : std::runtime_error { using std::runtime_error::runtime_error; };
 
@@ -97,6 +102,8 @@ static void ensure_init() {
   CK(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
   CK(cudaMalloc(&g_flag, sizeof(int)));
   CK(cudaMemset(g_flag, 0, sizeof(int)));
+  CK(cudaHostAlloc((void**)&g_stage, STAGE_SLOT * STAGE_SLOTS, cudaHostAllocDefault));
+  for (int i = 0; i < STAGE_SLOTS; i++) { CK(cudaEventCreateWithFlags(&g_stageEv[i], cudaEventDisableTiming)); CK(cudaEventRecord(g_stageEv[i], g_stream)); }
   mb_gemm_init();
 }
 
@@ -151,7 +158,18 @@ static const Entry ENTRIES[] = {
     size_t len; void* src = a.bytes(1, &len);
     size_t n = (size_t)a.i(2);
     if (n > len) throw MbError("host buffer smaller than the copy");
-    // Pageable source: the copy must finish before the JavaScript buffer can change.
+    if (n <= STAGE_SLOT) {
+      // Small uploads (ids, lengths, row lists) go through a pinned ring so they do not wait for the
+      // stream: a slot is reused only after the copy that last used it has completed.
+      int s = g_stageNext; g_stageNext = (g_stageNext + 1) % STAGE_SLOTS;
+      CK(cudaEventSynchronize(g_stageEv[s]));
+      char* slot = g_stage + (size_t)s * STAGE_SLOT;
+      memcpy(slot, src, n);
+      CK(cudaMemcpyAsync(a.p(0), slot, n, cudaMemcpyHostToDevice, g_stream));
+      CK(cudaEventRecord(g_stageEv[s], g_stream));
+      return undef(a.env);
+    }
+    // Large pageable source: the copy must finish before the JavaScript buffer can change.
     CK(cudaMemcpyAsync(a.p(0), src, n, cudaMemcpyHostToDevice, g_stream));
     CK(cudaStreamSynchronize(g_stream));
     return undef(a.env);

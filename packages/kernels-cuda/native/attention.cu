@@ -11,6 +11,7 @@
 #include "common.cuh"
 #include "random.cuh"
 #include <mma.h>
+#include <cstdlib>
 using namespace nvcuda;
 
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
@@ -36,6 +37,13 @@ __global__ void check_cu_k(const int32_t* cu, int B, int T, int maxSeqlen, int* 
     else if (len > maxSeqlen) report(flag, ERR_ATTN_SEQLEN);
   }
   if (B == 0 && threadIdx.x == 0 && (cu[0] != 0 || T != 0)) report(flag, ERR_ATTN_CUSEQLENS);
+}
+
+// Dropout on probability (query row t, head h, key j of its sequence): the CPU reference's counter
+// offset + (t·numHeads + h)·maxSeqlen + j (mod 2^32).
+__device__ __forceinline__ bool drop_keep(const AttnArgs& a, int t, int h, int j) {
+  uint32_t ctr = a.dropOffset + ((uint32_t)t * (uint32_t)a.nh + (uint32_t)h) * (uint32_t)a.maxSeqlen + (uint32_t)j;
+  return mb_uniform(a.dropKey, ctr) >= a.dropP;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -250,7 +258,13 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_fwd_fast(AttnArgs a) {
     sum = warp_sum(sum);
     const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
 #pragma unroll
-    for (int k = 0; k < SM / 32; k++) { const int c = lane + 32 * k; if (c < Lp) Pb[r * LY::LDP + c] = __float2bfloat16_rn(sv[k] * inv); }
+    for (int k = 0; k < SM / 32; k++) {
+      const int c = lane + 32 * k;
+      if (c >= Lp) continue;
+      float pv = sv[k] * inv;
+      if (a.dropP > 0.0f && r < L && c < L) pv = drop_keep(a, ks + r, h, c) ? pv * a.dropInv : 0.0f;
+      Pb[r * LY::LDP + c] = __float2bfloat16_rn(pv);
+    }
     if (lane == 0 && r < L) a.lse[(int64_t)(ks + r) * a.nh + h] = sum > 0.0f ? mx + logf(sum) : INFINITY;
   }
   __syncthreads();
@@ -346,8 +360,10 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_bwd_fast(AttnArgs a, const bf
       float p = 0.0f;
       if (r < L && valid[c] && lr[r] != INFINITY)
         p = __expf(sc[e] * a.scale - slope * fabsf((float)(pos[r] - pos[c])) - lr[r]);
-      Pb[r * LY::LDP + c] = __float2bfloat16_rn(p);
-      dSb[r * LY::LDP + c] = __float2bfloat16_rn(p * (sc[256 + e] - Dr[r]));
+      float mf = 1.0f;
+      if (a.dropP > 0.0f && r < L && c < L) mf = drop_keep(a, ks + r, h, c) ? a.dropInv : 0.0f;
+      Pb[r * LY::LDP + c] = __float2bfloat16_rn(p * mf);
+      dSb[r * LY::LDP + c] = __float2bfloat16_rn(p * (mf * sc[256 + e] - Dr[r]));
     }
     __syncwarp();
   }
@@ -386,7 +402,10 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_bwd_fast(AttnArgs a, const bf
 // dispatch
 
 static bool fast_ok(const AttnArgs& a, bool bwd) {
-  if (a.dt != DT_BF16 || a.dropP > 0.0f || a.maxSeqlen > 128) return false;
+  // MOSAICBERT_CUDA_GENERIC=1 forces the generic kernels (the reference path of the speed checks).
+  const char* g = getenv("MOSAICBERT_CUDA_GENERIC");
+  if (g && g[0] == '1') return false;
+  if (a.dt != DT_BF16 || a.maxSeqlen > 128) return false;
   if (bwd && (a.dtO != DT_BF16 || a.dtDo != DT_BF16)) return false;
   if (a.dh != 32 && a.dh != 64 && a.dh != 128) return false;
   return ((uintptr_t)a.qkv & 15) == 0 && ((uintptr_t)a.out & 15) == 0;
@@ -412,6 +431,7 @@ static void check_cu(const AttnArgs& a) {
 
 void k_attention_fwd(const AttnArgs& a0) {
   AttnArgs a = a0;
+  a.dropInv = a.dropP > 0.0f ? 1.0f / (1.0f - a.dropP) : 1.0f;
   a.flag = mb_error_flag();
   check_cu(a);
   if (a.T == 0 || a.B == 0) return;
@@ -435,6 +455,7 @@ int64_t k_attention_bwd_scratch_floats(const AttnArgs& a, const void* dout) {
 
 void k_attention_bwd(const AttnArgs& a0, const void* dout, void* dqkv, float* scratch) {
   AttnArgs a = a0;
+  a.dropInv = a.dropP > 0.0f ? 1.0f / (1.0f - a.dropP) : 1.0f;
   a.flag = mb_error_flag();
   check_cu(a);
   if (a.T == 0 || a.B == 0) return;

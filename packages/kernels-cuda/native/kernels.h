@@ -81,7 +81,7 @@ struct AttnArgs {
   const float* slopes;      // [nh] device, or null
   int B, T, nh, dh, maxSeqlen;
   float scale;
-  float dropP; uint32_t dropKey; uint32_t dropOffset;
+  float dropP; uint32_t dropKey; uint32_t dropOffset; float dropInv;
   int* flag;         // set by the dispatcher: where kernels report bad lengths
 };
 void k_attention_fwd(const AttnArgs& a);

@@ -32,6 +32,8 @@ __global__ void ce_row_k(float* loss, int dtl, const void* logits, const int32_t
   bool ignored = t == ignore;
   bool bad = !ignored && (t < 0 || t >= C);
   if (bad && threadIdx.x == 0) report(flag, ERR_CE_TARGET);
+  // The target logit is read before any thread can overwrite the row with its gradient.
+  const float xt = (!ignored && !bad && threadIdx.x == 0) ? ldf(dtl, logits, base + t) : 0.0f;
   float m = -INFINITY;
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) m = fmaxf(m, ldf(dtl, logits, base + c));
   m = block_reduce(m, true, sh);
@@ -40,7 +42,7 @@ __global__ void ce_row_k(float* loss, int dtl, const void* logits, const int32_t
   s = block_reduce(s, false, sh);
   float lse = m + logf(s);
   float denom = mean ? fmaxf(scratch[0], 1.0f) : 1.0f;
-  if (threadIdx.x == 0 && !ignored && !bad) atomicAdd(loss, (lse - ldf(dtl, logits, base + t)) / denom);
+  if (threadIdx.x == 0 && !ignored && !bad) atomicAdd(loss, (lse - xt) / denom);
   if (grad) {
     float k = (ignored || bad) ? 0.0f : gradScale / denom;
     // Each element is read before it is overwritten by the same thread, so in place is safe.
@@ -76,26 +78,33 @@ void k_mse(float* loss, int dtp, const void* p, int dtt, const void* t, int64_t 
   CKL();
 }
 
+// First index of the largest value; NaN is never chosen over a number (all-NaN rows give 0), as the CPU reference.
+__device__ __forceinline__ bool am_better(float v, int i, float bv, int bi) {
+  if (bi < 0) return true;
+  if (v != v) return bv != bv && i < bi;
+  if (bv != bv) return true;
+  return v > bv || (v == bv && i < bi);
+}
 __global__ void argmax_k(int32_t* out, int dt, const void* x, int64_t C) {
   __shared__ float sv[32];
   __shared__ int si[32];
   int64_t base = blockIdx.x * C;
-  float best = -INFINITY; int bi = 0x7fffffff;
+  float best = 0.0f; int bi = -1;
   for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
     float v = ldf(dt, x, base + c);
-    if (v > best || (v == best && c < bi) || (bi == 0x7fffffff && v != v)) { best = v; bi = (int)c; }
+    if (am_better(v, (int)c, best, bi)) { best = v; bi = (int)c; }
   }
   for (int o = 16; o > 0; o >>= 1) {
     float v = __shfl_xor_sync(0xffffffffu, best, o); int i = __shfl_xor_sync(0xffffffffu, bi, o);
-    if (v > best || (v == best && i < bi)) { best = v; bi = i; }
+    if (i >= 0 && am_better(v, i, best, bi)) { best = v; bi = i; }
   }
   int w = threadIdx.x >> 5, l = threadIdx.x & 31;
   if (l == 0) { sv[w] = best; si[w] = bi; }
   __syncthreads();
   if (threadIdx.x == 0) {
     for (int k = 1; k < (int)(blockDim.x >> 5); k++)
-      if (sv[k] > best || (sv[k] == best && si[k] < bi)) { best = sv[k]; bi = si[k]; }
-    out[blockIdx.x] = bi == 0x7fffffff ? 0 : bi;
+      if (si[k] >= 0 && am_better(sv[k], si[k], best, bi)) { best = sv[k]; bi = si[k]; }
+    out[blockIdx.x] = bi < 0 ? 0 : bi;
   }
 }
 void k_argmax(int32_t* out, int dt, const void* x, int64_t N, int64_t C) {

@@ -72,6 +72,8 @@ export class CudaBackend implements Backend {
   readonly info: ReturnType<NativeAddon["init"]>;
   private readonly scratch: Tensor;
   private readonly slopeCache = new Map<string, Tensor>();
+  /** When true, every new tensor starts as NaN / −1 (conformance tests). */
+  poison = false;
 
   constructor(readonly native: NativeAddon) {
     this.info = native.init();
@@ -94,7 +96,10 @@ export class CudaBackend implements Backend {
     if (!DTYPES.includes(dtype)) throw new OpError("empty", "dtype", `expected one of ${DTYPES.join(", ")}, got ${String(dtype)}`);
     const size = shape.reduce((a, b) => a * b, 1);
     const storage: CudaStorage = { block: this.allocator.alloc(size * itemsize(dtype)) };
-    return new Tensor(this, [...shape], dtype, storage);
+    const t = new Tensor(this, [...shape], dtype, storage);
+    // Testing aid: fresh storage full of NaN (−1 for integers) shows any element an op fails to write.
+    if (this.poison && size > 0) this.native.fill(DT[dtype], this.ptr(t), size, isFloat(dtype) ? NaN : -1);
+    return t;
   }
 
   zeros(shape: readonly number[], dtype: DType): Tensor {

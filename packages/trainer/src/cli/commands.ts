@@ -5,6 +5,7 @@ import { register as infer } from "./infer.js";
 import { register as data } from "./data.js";
 import { register as pretrain } from "./pretrain.js";
 import { register as glue } from "./glue.js";
+import { register as bench } from "./bench.js";
 
 /**
  * Every subcommand registers itself here: add one line per file of this folder.
@@ -17,4 +18,5 @@ export const commands: Array<(program: Command) => void> = [
   infer,
   glue,
   data,
+  bench,
 ];

@@ -1,0 +1,125 @@
+// GPU-machine runner (bundled by scripts/device.sh into .device-build/run.mjs; no node_modules there).
+//   node run.mjs info | conformance [filter] | golden <dir> | train | bench <preset> [steps] [--profile] | compare <steps>
+import { writeFileSync } from "node:fs";
+import { cpu, relativeL2 } from "@mosaicbert/tensor";
+import {
+  BENCH_LENGTHS, BENCH_SEQ_LEN, GOLDEN_CASES, benchBatch, conformanceCases, loadCudaBackend, runCase, runGolden, trainBench,
+} from "../src/index.js";
+import { DecoupledAdamW, createModel, preset } from "@mosaicbert/layers";
+import type { Backend } from "@mosaicbert/tensor";
+
+const out = process.env.OUT ?? ".";
+const [cmd, ...rest] = process.argv.slice(2);
+const cuda = loadCudaBackend();
+let failures = 0;
+const say = (s: string): void => { process.stdout.write(`${s}\n`); };
+
+function conformance(filter?: string): void {
+  cuda.poison = true;
+  const rows: string[] = [];
+  let n = 0;
+  const t0 = Date.now();
+  for (const c of conformanceCases) {
+    if (filter && !c.name.includes(filter)) continue;
+    n++;
+    let r;
+    try {
+      r = runCase(c, cuda, cpu, 7);
+    } catch (e) {
+      r = { name: c.name, ok: false, error: Infinity, detail: (e as Error).message };
+    }
+    if (!r.ok) failures++;
+    rows.push(`${r.ok ? "PASS" : "FAIL"} ${r.error.toExponential(2)} ≤ ${c.tol}  ${c.name}${r.detail ? `  [${r.detail}]` : ""}`);
+  }
+  cuda.poison = false;
+  writeFileSync(`${out}/conformance.txt`, rows.join("\n") + "\n");
+  for (const r of rows) if (r.startsWith("FAIL")) say(r);
+  say(`conformance: ${n - failures}/${n} cases pass (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
+}
+
+function golden(dir: string): void {
+  for (const name of GOLDEN_CASES) {
+    try {
+      const r = runGolden(cuda, dir, name);
+      if (!r.ok) failures++;
+      const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(", ");
+      say(`golden ${r.ok ? "PASS" : "FAIL"} ${name} (bf16, ≤ 2e-2): ${errs}; worst single param ${r.worstParam.name} ${r.worstParam.error.toExponential(2)}`);
+    } catch (e) {
+      failures++;
+      say(`golden FAIL ${name}: ${(e as Error).stack}`);
+    }
+  }
+}
+
+/** Losses of `steps` training steps of a preset on a fixed batch on one backend. */
+function curve(be: Backend, presetName: string, lengths: number[], S: number, steps: number, dtype: "f32" | "bf16", lr: number): number[] {
+  const config = preset(presetName, { hiddenDropoutProb: 0 });
+  const batch = benchBatch(lengths, S, config.vocabSize, 0.3, 1);
+  const model = createModel(config, "mlm", be, { computeDtype: dtype, seed: 3 });
+  const opt = new DecoupledAdamW(be, [{ param: model.flat.params, grad: model.flat.grads, lowp: model.flat.lowp }], { lr });
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    model.zeroGrad();
+    const o = model.forward(batch, { training: true, seed: i, returnLogits: false });
+    model.backward();
+    opt.step(lr);
+    losses.push(o.loss!.item());
+    o.loss!.dispose();
+  }
+  opt.dispose();
+  model.dispose();
+  return losses;
+}
+
+function train(): void {
+  // Tiny preset: bf16 on the GPU against f32 on the CPU reference, same init and batch.
+  const lens = [64, 40, 17, 1, 64, 33, 50, 64];
+  const g = curve(cuda, "tiny", lens, 64, 30, "bf16", 1e-3);
+  const c = curve(cpu, "tiny", lens, 64, 30, "f32", 1e-3);
+  const maxRel = Math.max(...g.map((v, i) => Math.abs(v - c[i]!) / c[i]!));
+  const ok1 = maxRel < 0.05 && g[29]! < g[0]! - 0.5;
+  if (!ok1) failures++;
+  say(`train tiny ${ok1 ? "PASS" : "FAIL"}: bf16 GPU ${g[0]!.toFixed(3)} → ${g[29]!.toFixed(3)}, f32 CPU ${c[0]!.toFixed(3)} → ${c[29]!.toFixed(3)}, max rel diff ${maxRel.toExponential(2)} over 30 steps`);
+  writeFileSync(`${out}/tiny-curve.json`, JSON.stringify({ gpu_bf16: g, cpu_f32: c }));
+  // MosaicBERT-base, 50 steps on one fixed batch of the benchmark: the loss must go down.
+  const b = curve(cuda, "mosaic-bert-base", [...BENCH_LENGTHS], BENCH_SEQ_LEN, 50, "bf16", 5e-4);
+  const ok2 = b.every(Number.isFinite) && b[49]! < 0.5 * b[0]!;
+  if (!ok2) failures++;
+  say(`train mosaic-bert-base ${ok2 ? "PASS" : "FAIL"}: loss ${b[0]!.toFixed(3)} → ${b[9]!.toFixed(3)} (10) → ${b[49]!.toFixed(3)} (50 steps)`);
+}
+
+function bench(presetName: string, steps: number, profile: boolean): void {
+  const r = trainBench(cuda, { preset: presetName, lengths: BENCH_LENGTHS, seqLen: BENCH_SEQ_LEN, steps, warmup: 4, profile });
+  say(`bench ${presetName}: ${(r.tokensPerSec / 1e3).toFixed(1)}k tokens/s, MFU ${(100 * r.mfu).toFixed(1)}%, step ${r.stepMs.toFixed(2)} ms (mean ${r.meanStepMs.toFixed(2)}), peak ${r.peakMemGiB.toFixed(2)} GiB, reserved ${r.reservedGiB.toFixed(2)} GiB, loss ${r.losses[0]?.toFixed(3)} → ${r.losses[r.losses.length - 1]?.toFixed(3)}`);
+  if (r.phases) say(`  phases: ${Object.entries(r.phases).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")} (ms)`);
+  if (r.ops) say(`  ops: ${Object.entries(r.ops).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")} (ms)`);
+  if (r.memory.length > 1) say(`  memory (allocated/reserved MiB by step): ${r.memory.map((m) => `${m.step}:${(m.allocated / 2 ** 20).toFixed(0)}/${(m.reserved / 2 ** 20).toFixed(0)}`).join(" ")}`);
+  writeFileSync(`${out}/bench-${presetName}.json`, JSON.stringify(r));
+}
+
+function compare(steps: number): void {
+  // The same 200-step run on the optimised path and on the generic (unoptimised) kernels.
+  const fast = curve(cuda, "mosaic-bert-base", [...BENCH_LENGTHS], BENCH_SEQ_LEN, steps, "bf16", 5e-4);
+  process.env.MOSAICBERT_CUDA_GENERIC = "1";
+  const slow = curve(cuda, "mosaic-bert-base", [...BENCH_LENGTHS], BENCH_SEQ_LEN, steps, "bf16", 5e-4);
+  delete process.env.MOSAICBERT_CUDA_GENERIC;
+  const d = relativeL2(fast.slice(-20), slow.slice(-20));
+  say(`compare: loss after ${steps} steps fast ${fast[steps - 1]!.toFixed(4)} vs generic ${slow[steps - 1]!.toFixed(4)}; rel L2 of the last 20 losses ${d.toExponential(2)}`);
+}
+
+try {
+  say(`device: ${JSON.stringify(cuda.info)}`);
+  switch (cmd) {
+    case "info": break;
+    case "conformance": conformance(rest[0]); break;
+    case "golden": golden(rest[0] ?? "golden"); break;
+    case "train": train(); break;
+    case "bench": bench(rest[0] ?? "mosaic-bert-base", Number(rest[1] ?? 15), rest.includes("--profile")); break;
+    case "compare": compare(Number(rest[0] ?? 200)); break;
+    default: throw new Error(`unknown command ${cmd}`);
+  }
+} catch (e) {
+  failures++;
+  say(`ERROR in ${cmd}: ${(e as Error).stack}`);
+}
+process.exitCode = failures ? 1 : 0;

@@ -1,0 +1,290 @@
+import { Rng, relativeL2, type Backend, type DType, type Tensor } from "@mosaicbert/tensor";
+
+/**
+ * Conformance cases: every op of the contract on fresh random inputs, run on a backend under test
+ * and on the CPU reference, outputs compared by relative L2 (1e-5 for f32 paths, 1e-2 for bf16).
+ * Written once; run by vitest (conformance.test.ts, skipped without a GPU) and on the GPU machine
+ * by the bundled runner (device/conformance.ts).
+ */
+export interface ConformanceCase {
+  name: string;
+  /** Relative L2 bound for float outputs (integer outputs must match exactly). */
+  tol: number;
+  /** Runs the op(s) on `be` from host data drawn by `rng` (the same seed on both backends). */
+  run(be: Backend, rng: Rng): Tensor[];
+}
+
+export interface CaseResult {
+  name: string;
+  ok: boolean;
+  /** Worst relative L2 over the case's outputs (Infinity on a shape/NaN mismatch). */
+  error: number;
+  detail: string;
+}
+
+const F32_TOL = 1e-5;
+const BF16_TOL = 1e-2;
+const tolOf = (dt: DType): number => (dt === "f32" ? F32_TOL : BF16_TOL);
+
+function randn(be: Backend, rng: Rng, shape: number[], dt: DType, std = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return be.fromArray(rng.normalArray(n, std), shape, dt);
+}
+function ints(be: Backend, rng: Rng, n: number, lo: number, hi: number): Tensor {
+  return be.fromArray(Int32Array.from({ length: n }, () => lo + rng.int(hi - lo)), [n], "i32");
+}
+
+const cases: ConformanceCase[] = [];
+const add = (name: string, tol: number, run: ConformanceCase["run"]): void => {
+  cases.push({ name, tol, run });
+};
+
+// ---- memory and casts ---------------------------------------------------------------------------
+for (const dt of ["f32", "bf16"] as DType[]) {
+  add(`cast/copy/fill ${dt}`, tolOf(dt), (be, rng) => {
+    const x = randn(be, rng, [7, 13], "f32");
+    const y = be.cast(x, dt);
+    const z = be.cast(y, "f32");
+    const w = be.empty([3, 5], dt);
+    be.fill(w, 1.25);
+    const i = be.cast(be.fromArray([1.5, -2.5, 3, 7.9], [4], "f32"), "i32");
+    return [y, z, w, i];
+  });
+}
+
+// ---- dense ----------------------------------------------------------------------------------------
+const mm: [number, number, number][] = [[7, 13, 5], [64, 96, 48], [129, 64, 200], [1, 32, 16]];
+for (const dt of ["f32", "bf16"] as DType[]) {
+  for (const [M, K, N] of mm) {
+    for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      add(`matmul ${dt} M${M} K${K} N${N} tA=${tA} tB=${tB}`, tolOf(dt), (be, rng) => {
+        const a = randn(be, rng, tA ? [K, M] : [M, K], dt);
+        const b = randn(be, rng, tB ? [N, K] : [K, N], dt);
+        return [be.matmul(a, b, { transA: tA, transB: tB })];
+      });
+    }
+    add(`matmul ${dt} M${M} K${K} N${N} bias+alpha`, tolOf(dt), (be, rng) => {
+      const a = randn(be, rng, [M, K], dt);
+      const b = randn(be, rng, [N, K], dt);
+      const bias = randn(be, rng, [N], dt);
+      return [be.matmul(a, b, { transB: true, bias, alpha: 0.5 })];
+    });
+    add(`matmul ${dt} M${M} K${K} N${N} gelu+preActivation`, tolOf(dt), (be, rng) => {
+      const a = randn(be, rng, [M, K], dt);
+      const b = randn(be, rng, [N, K], dt, 0.2);
+      const bias = randn(be, rng, [N], "f32");
+      const pre = be.empty([M, N], dt);
+      return [be.matmul(a, b, { transB: true, bias, activation: "gelu", preActivation: pre }), pre];
+    });
+    add(`matmul ${dt} M${M} K${K} N${N} accumulate into f32 (weight grad)`, tolOf(dt), (be, rng) => {
+      const dy = randn(be, rng, [M, N], dt);
+      const x = randn(be, rng, [M, K], dt);
+      const gw = randn(be, rng, [N, K], "f32");
+      be.matmul(dy, x, { transA: true, out: gw, accumulate: true });
+      return [gw];
+    });
+  }
+  add(`matmul ${dt} mixed operand dtypes`, BF16_TOL, (be, rng) => {
+    const a = randn(be, rng, [9, 24], dt);
+    const b = randn(be, rng, [24, 10], dt === "f32" ? "bf16" : "f32");
+    return [be.matmul(a, b)];
+  });
+  for (const [n, m] of [[37, 19], [300, 768], [1, 5]]) {
+    add(`sumRows ${dt} [${n}, ${m}]`, tolOf(dt), (be, rng) => {
+      const x = randn(be, rng, [n, m], dt);
+      const acc = randn(be, rng, [m], "f32");
+      be.sumRows(x, { out: acc, accumulate: true });
+      return [be.sumRows(x), acc];
+    });
+  }
+}
+
+// ---- elementwise ----------------------------------------------------------------------------------
+for (const dt of ["f32", "bf16"] as DType[]) {
+  for (const shape of [[13, 17], [1, 1], [64, 768]]) {
+    add(`elementwise ${dt} [${shape}]`, tolOf(dt), (be, rng) => {
+      const a = randn(be, rng, shape, dt);
+      const b = randn(be, rng, shape, dt);
+      const dy = randn(be, rng, shape, dt);
+      const s = be.add(a, b);
+      const c = be.cast(a, dt);
+      be.addInPlace(c, b, -0.75);
+      const d = be.cast(b, dt);
+      be.scaleInPlace(d, 3.5);
+      const g = be.gelu(a);
+      const gb = be.geluBackward(dy, a);
+      const t = be.tanh(a);
+      const tb = be.tanhBackward(dy, t);
+      const dr = be.dropout(a, { p: 0.3, seed: 1234, offset: 77 });
+      const drb = be.dropoutBackward(dy, { p: 0.3, seed: 1234, offset: 77 });
+      const d0 = be.dropout(a, { p: 0, seed: 1 });
+      return [s, c, d, g, gb, t, tb, dr, drb, d0];
+    });
+  }
+  for (const [n, inner] of [[5, 24], [3, 7], [130, 3072]]) {
+    add(`geglu ${dt} [${n}, 2×${inner}]`, tolOf(dt), (be, rng) => {
+      const g = randn(be, rng, [n, 2 * inner], dt);
+      const dh = randn(be, rng, [n, inner], dt);
+      return [be.geglu(g), be.gegluBackward(dh, g)];
+    });
+  }
+}
+
+// ---- normalisation --------------------------------------------------------------------------------
+for (const dt of ["f32", "bf16"] as DType[]) {
+  for (const [n, h] of [[9, 33], [50, 768], [1, 64]]) {
+    add(`layerNorm/addLayerNorm/backward ${dt} [${n}, ${h}]`, tolOf(dt), (be, rng) => {
+      const x = randn(be, rng, [n, h], dt, 2);
+      const r = randn(be, rng, [n, h], dt);
+      const w = randn(be, rng, [h], "f32");
+      const b = randn(be, rng, [h], "f32");
+      const dy = randn(be, rng, [n, h], dt);
+      const l1 = be.layerNorm(x, w, b, 1e-12);
+      const l2 = be.addLayerNorm(x, r, w, b, 1e-5);
+      const dweight = randn(be, rng, [h], "f32");
+      const dbias = randn(be, rng, [h], "f32");
+      const dx = be.layerNormBackward(dy, l2.sum, w, l2.mean, l2.rstd, { dweight, dbias });
+      return [l1.y, l1.mean, l1.rstd, l2.y, l2.sum, l2.mean, l2.rstd, dx, dweight, dbias];
+    });
+  }
+}
+
+// ---- embeddings and rows --------------------------------------------------------------------------
+for (const dt of ["f32", "bf16"] as DType[]) {
+  add(`embedding/backward ${dt}`, tolOf(dt), (be, rng) => {
+    const V = 50, H = 24, n = 37;
+    const ids = ints(be, rng, n, 0, V);
+    const table = randn(be, rng, [V, H], dt);
+    const e = be.embedding(ids, table);
+    const e32 = be.embedding(ids, table, { dtype: "f32" });
+    const dy = randn(be, rng, [n, H], dt);
+    const dt1 = randn(be, rng, [V, H], "f32");
+    be.embeddingBackward(ids, dy, dt1, { paddingIdx: 0 });
+    return [e, e32, dt1];
+  });
+  add(`gather/scatter/scatterAdd rows ${dt}`, tolOf(dt), (be, rng) => {
+    const N = 40, H = 33, T = 17;
+    const x = randn(be, rng, [N, H], dt);
+    const perm = Int32Array.from({ length: N }, (_, i) => i);
+    for (let i = N - 1; i > 0; i--) { const j = rng.int(i + 1); [perm[i], perm[j]] = [perm[j]!, perm[i]!]; }
+    const idx = be.fromArray(perm.slice(0, T), [T], "i32");
+    const g = be.gatherRows(x, idx);
+    const s = be.scatterRows(g, idx, N);
+    const out = randn(be, rng, [N, H], dt);
+    const dup = ints(be, rng, T, 0, N);
+    be.scatterAddRows(g, dup, out);
+    return [g, s, out];
+  });
+}
+
+// ---- attention ------------------------------------------------------------------------------------
+interface AttnCfg { dt: DType; nh: number; dh: number; lens: number[]; maxSeqlen?: number; mask?: boolean; positions?: boolean; dropout?: number; alibi?: boolean }
+const attnCfgs: AttnCfg[] = [
+  { dt: "bf16", nh: 2, dh: 64, lens: [1, 17, 64, 128, 5], alibi: true },
+  { dt: "bf16", nh: 3, dh: 32, lens: [3, 40, 1], maxSeqlen: 64, alibi: true },
+  { dt: "bf16", nh: 1, dh: 128, lens: [1, 33, 100], alibi: true },
+  { dt: "bf16", nh: 2, dh: 64, lens: [20, 20], mask: true, positions: true },
+  { dt: "bf16", nh: 2, dh: 64, lens: [9, 70], dropout: 0.2, alibi: true },
+  { dt: "bf16", nh: 2, dh: 64, lens: [300, 7], alibi: true },
+  { dt: "f32", nh: 2, dh: 16, lens: [1, 9, 31], alibi: true },
+  { dt: "f32", nh: 2, dh: 64, lens: [12, 12], mask: true, positions: true, dropout: 0.1 },
+];
+for (const c of attnCfgs) {
+  const tag = `attention ${c.dt} nh${c.nh} dh${c.dh} lens[${c.lens}]${c.mask ? " mask" : ""}${c.positions ? " positions" : ""}${c.dropout ? ` dropout${c.dropout}` : ""}${c.alibi ? " alibi" : ""}`;
+  add(tag, tolOf(c.dt), (be, rng) => {
+    const T = c.lens.reduce((a, b) => a + b, 0);
+    const H = c.nh * c.dh;
+    const qkv = randn(be, rng, [T, 3 * H], c.dt);
+    const dout = randn(be, rng, [T, H], c.dt);
+    const cu = [0];
+    for (const l of c.lens) cu.push(cu[cu.length - 1]! + l);
+    const args = {
+      numHeads: c.nh,
+      cuSeqlens: be.fromArray(cu, [cu.length], "i32"),
+      maxSeqlen: c.maxSeqlen ?? Math.max(...c.lens),
+      slopes: c.alibi ? Array.from({ length: c.nh }, (_, h) => 2 ** (-(h + 1))) : null,
+      // Keys masked at random (never the first of a sequence, so every row keeps a key).
+      keyMask: c.mask ? be.fromArray(Int32Array.from({ length: T }, (_, t) => (cu.includes(t) || rng.next() > 0.3 ? 1 : 0)), [T], "i32") : null,
+      positions: c.positions ? be.fromArray(Int32Array.from({ length: T }, (_, t) => 2 * t + 1), [T], "i32") : null,
+      dropout: c.dropout ? { p: c.dropout, seed: 99, offset: 5 } : null,
+    };
+    const r = be.attention(qkv, args);
+    const dq = be.attentionBackward(dout, qkv, r.out, r.lse, args);
+    return [r.out, r.lse, dq];
+  });
+}
+
+// ---- losses ---------------------------------------------------------------------------------------
+for (const dt of ["f32", "bf16"] as DType[]) {
+  for (const [n, c] of [[11, 37], [6, 30528], [1, 3]]) {
+    add(`crossEntropy ${dt} [${n}, ${c}]`, tolOf(dt), (be, rng) => {
+      const logits = randn(be, rng, [n, c], dt, 2);
+      const t = be.fromArray(Int32Array.from({ length: n }, (_, i) => (i % 4 === 3 ? -100 : rng.int(c))), [n], "i32");
+      const a = be.crossEntropy(logits, t, { computeGrad: true, gradScale: 0.5 });
+      const b = be.crossEntropy(logits, t, { reduction: "sum" });
+      const l2 = be.cast(logits, dt);
+      const cc = be.crossEntropy(l2, t, { computeGrad: true, inPlace: true });
+      return [a.loss, a.grad!, b.loss, cc.loss, l2];
+    });
+  }
+  add(`mse/argmax ${dt}`, tolOf(dt), (be, rng) => {
+    const p = randn(be, rng, [23], dt);
+    const t = randn(be, rng, [23], dt);
+    const m = be.mse(p, t, { computeGrad: true, gradScale: 2 });
+    const x = randn(be, rng, [9, 41], dt);
+    return [m.loss, m.grad!, be.argmax(x)];
+  });
+}
+
+// ---- optimizer ------------------------------------------------------------------------------------
+add("globalNorm/clipCoefficient/adamw", F32_TOL, (be, rng) => {
+  const shapes = [[7, 13], [1000], [1], [64, 64]];
+  const ps = shapes.map((s) => ({
+    param: randn(be, rng, s, "f32"),
+    grad: randn(be, rng, s, "f32", 0.1),
+    m: randn(be, rng, s, "f32", 0.01),
+    v: be.fromArray(rng.uniformArray(s.reduce((a, b) => a * b, 1), 0, 1e-3), s, "f32"),
+    lowp: be.empty(s, "bf16"),
+  }));
+  const norm = be.globalNorm(ps.map((p) => p.grad));
+  const clip = be.clipCoefficient(norm, 1.0);
+  be.adamw(ps, { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-6, decay: 1e-5, step: 3, gradScale: 0.5, gradScaleTensor: clip });
+  return [norm, clip, ...ps.flatMap((p) => [p.param, p.m, p.v, p.lowp])];
+});
+
+export const conformanceCases: readonly ConformanceCase[] = cases;
+
+/** Relative L2 that treats equal infinities (lse of fully masked rows) as equal. */
+function compare(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const x = Float64Array.from(a as ArrayLike<number>);
+  const y = Float64Array.from(b as ArrayLike<number>);
+  for (let i = 0; i < x.length; i++) if (x[i] === y[i] && !Number.isFinite(x[i]!)) { x[i] = 0; y[i] = 0; }
+  return relativeL2(x, y);
+}
+
+/** Runs one case on `be` and on `ref` with the same seed; compares every output. */
+export function runCase(c: ConformanceCase, be: Backend, ref: Backend, seed = 1): CaseResult {
+  const got = c.run(be, new Rng(seed));
+  const want = c.run(ref, new Rng(seed));
+  let worst = 0;
+  const notes: string[] = [];
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (g.shape.join() !== w.shape.join() || g.dtype !== w.dtype) {
+      notes.push(`output ${i}: ${g.dtype}[${g.shape}] vs ${w.dtype}[${w.shape}]`);
+      worst = Infinity;
+      continue;
+    }
+    const ga = be.read(g), wa = ref.read(w);
+    if (ga instanceof Int32Array || ga instanceof Uint8Array || ga instanceof BigInt64Array) {
+      const same = ga.length === wa.length && ga.every((v, k) => v === wa[k]);
+      if (!same) { notes.push(`output ${i}: integers differ`); worst = Infinity; }
+      continue;
+    }
+    const e = compare(ga, wa as Float32Array);
+    if (!(e <= c.tol)) notes.push(`output ${i}: rel L2 ${e.toExponential(2)}`);
+    worst = Math.max(worst, Number.isNaN(e) ? Infinity : e);
+  }
+  for (const t of [...got, ...want]) t.dispose();
+  return { name: c.name, ok: worst <= c.tol, error: worst, detail: notes.join("; ") };
+}

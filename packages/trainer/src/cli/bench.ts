@@ -1,0 +1,43 @@
+import { writeFileSync } from "node:fs";
+import { Option, type Command } from "commander";
+
+interface BenchOpts { preset: string; device: string; steps: string; warmup: string; profile?: boolean; json?: string; mlm?: string }
+
+/**
+ * `mosaicbert bench`: full training steps (forward, backward, AdamW, bf16) on the PyTorch peers'
+ * fixed batch (256 × 128, shared/bench lengths); prints median tokens/s (all B·S positions), MFU,
+ * step time, peak GPU memory and, with --profile, device time per phase.
+ */
+export function register(program: Command): void {
+  program
+    .command("bench")
+    .description("Training throughput on the peers' 256×128 batch: tokens/s, MFU, step time, memory, phases")
+    .addOption(new Option("--preset <name>", "model preset").default("mosaic-bert-base"))
+    .addOption(new Option("--device <device>", "where to run").choices(["cuda"]).default("cuda"))
+    .option("--steps <n>", "timed steps", "15")
+    .option("--warmup <n>", "warm-up steps", "4")
+    .option("--mlm <p>", "masking rate (default 0.3 MosaicBERT, 0.15 BERT)")
+    .option("--profile", "add one profiled step with CUDA events around every op")
+    .option("--json <file>", "also write the result as JSON")
+    .action(async (o: BenchOpts) => {
+      const steps = Number(o.steps), warmup = Number(o.warmup);
+      if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps: expected a positive integer, got ${o.steps}`);
+      if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup: expected a non-negative integer, got ${o.warmup}`);
+      const mlm = o.mlm === undefined ? undefined : Number(o.mlm);
+      if (mlm !== undefined && !(mlm > 0 && mlm < 1)) throw new Error(`--mlm: expected a rate in (0, 1), got ${o.mlm}`);
+      const k = await import("@mosaicbert/kernels-cuda");
+      const cuda = k.loadCudaBackend();
+      const r = k.trainBench(cuda, {
+        preset: o.preset, lengths: k.BENCH_LENGTHS, seqLen: k.BENCH_SEQ_LEN, steps, warmup, profile: o.profile === true, mlmProb: mlm,
+        log: (l) => process.stderr.write(`bench: ${l}\n`),
+      });
+      const line = `${r.preset}: ${(r.tokensPerSec / 1e3).toFixed(1)}k tokens/s, MFU ${(100 * r.mfu).toFixed(1)}%, step ${r.stepMs.toFixed(2)} ms (mean ${r.meanStepMs.toFixed(2)}), ` +
+        `peak ${r.peakMemGiB.toFixed(2)} GiB, params ${(r.params / 1e6).toFixed(1)}M, loss ${r.losses[0]?.toFixed(3)} → ${r.losses[r.losses.length - 1]?.toFixed(3)}`;
+      process.stdout.write(`${line}\n`);
+      if (r.phases) {
+        const parts = Object.entries(r.phases).sort((a, b) => b[1] - a[1]).map(([k2, v]) => `${k2} ${v.toFixed(2)} ms`);
+        process.stdout.write(`  phases (one profiled step): ${parts.join(", ")}\n`);
+      }
+      if (o.json) writeFileSync(o.json, JSON.stringify(r, null, 1));
+    });
+}

@@ -1,0 +1,93 @@
+#!/bin/bash
+# GPU builds, tests and benchmarks in one call.
+#
+# Here (a machine with Node and the workspace installed), once per change:
+#   bash scripts/device.sh pack          bundles the runners into .device-build/ (plus the golden cases)
+# then on the GPU machine (the device tool; send .device and .device-build along):
+#   source .device/boot.sh && bash scripts/device.sh [stages...]
+# stages (default: build conformance golden train sanitize bench peers):
+#   build        nvcc-builds packages/kernels-cuda/build/mosaicbert_cuda.node
+#   conformance  every op against the CPU reference (fresh random inputs, poisoned outputs)
+#   golden       the three PyTorch golden cases through @mosaicbert/layers in bf16 (≤ 2e-2)
+#   train        tiny preset bf16-GPU vs f32-CPU loss curves; MosaicBERT-base loss going down over 50 steps
+#   sanitize     compute-sanitizer memcheck + racecheck on the attention cases
+#   bench        `mosaicbert bench` for mosaic-bert-base and bert-base (with the phase breakdown)
+#   peers        the PyTorch peers (.device/bench/torch_peers.py) and our figures over theirs
+#   compare      loss after 200 steps: optimised vs generic kernels
+#   memory       1000 timed steps, allocator memory sampled every 100
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=.device-build
+cli=packages/trainer/dist-device/cli.mjs
+
+if [ "${1:-}" = "pack" ]; then
+  set -e
+  mkdir -p $build
+  grep -qx '/.device-build/' .git/info/exclude 2>/dev/null || echo '/.device-build/' >> .git/info/exclude
+  esb=$(ls -d node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
+  banner='import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);'
+  $esb packages/kernels-cuda/device/run.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+    --banner:js="$banner" --outfile=$build/run.mjs --log-level=warning
+  $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+    --banner:js="$banner" --outfile=packages/trainer/dist-device/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
+  grep -qx '/packages/trainer/dist-device/' .git/info/exclude || echo '/packages/trainer/dist-device/' >> .git/info/exclude
+  for c in mosaic-tiny-mlm bert-tiny-mlm mosaic-tiny-cls3; do
+    mkdir -p $build/golden/$c
+    cp ../shared/data/golden/$c/{config.json,inputs.json,model.safetensors,outputs.safetensors} $build/golden/$c/
+  done
+  du -sh $build .device
+  exit 0
+fi
+
+OUT=${OUT:-/tmp/mosaicbert-out}
+mkdir -p "$OUT"
+export MOSAICBERT_CUDA_ADDON=$root/packages/kernels-cuda/build/mosaicbert_cuda.node
+stages=${*:-build conformance golden train sanitize bench peers}
+status=0
+step() { echo "=== $1 ($(date +%T))"; }
+for s in $stages; do
+  case $s in
+    build)
+      step build
+      t0=$(date +%s)
+      bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1 || { status=1; tail -40 "$OUT/build.log"; }
+      echo "build: $(( $(date +%s) - t0 )) s"; grep -E "error|warning" "$OUT/build.log" | head -20 ;;
+    conformance) step conformance; node $build/run.mjs conformance || status=1 ;;
+    golden) step golden; node $build/run.mjs golden $build/golden || status=1 ;;
+    train) step train; node $build/run.mjs train || status=1 ;;
+    sanitize)
+      step sanitize
+      for tool in memcheck racecheck; do
+        compute-sanitizer --tool $tool --print-limit 5 node $build/run.mjs conformance "attention bf16 nh2 dh64 lens[1,17" > "$OUT/sanitize-$tool.log" 2>&1
+        echo "$tool: exit $? — $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|conformance:' "$OUT/sanitize-$tool.log" | tr '\n' ' ')"
+      done ;;
+    bench)
+      step bench
+      for p in mosaic-bert-base bert-base; do
+        # The trainer CLI (bundled inside its package folder, which it locates at start), else the runner.
+        if node $cli --help > /dev/null 2>&1; then node $cli bench --preset $p --device cuda --profile --json "$OUT/bench-$p.json" || status=1
+        else node $build/run.mjs bench $p 15 --profile || status=1; fi
+      done ;;
+    peers)
+      step peers
+      PYTHONUNBUFFERED=1 python3 .device/bench/torch_peers.py > "$OUT/peers.jsonl" 2> "$OUT/peers.err" || status=1
+      cat "$OUT/peers.jsonl"
+      python3 - "$OUT" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+peers = [json.loads(l) for l in open(f"{out}/peers.jsonl") if l.strip().startswith("{")]
+for p in ["mosaic-bert-base", "bert-base"]:
+    f = f"{out}/bench-{p}.json"
+    if not os.path.exists(f): continue
+    r = json.load(open(f))
+    ratios = ", ".join(f"{q['peer']}: {r['tokensPerSec'] / q['tokens_per_s']:.2f}x" for q in peers if 'tokens_per_s' in q)
+    print(f"ours {p}: {r['tokensPerSec']/1e3:.1f}k tok/s, MFU {100*r['mfu']:.1f}%, peak {r['peakMemGiB']:.2f} GiB | vs {ratios}")
+PY
+      ;;
+    compare) step compare; node $build/run.mjs compare 200 || status=1 ;;
+    memory) step memory; node $build/run.mjs bench mosaic-bert-base 1000 || status=1 ;;
+    *) echo "unknown stage $s"; status=1 ;;
+  esac
+done
+exit $status
