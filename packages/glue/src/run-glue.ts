@@ -14,7 +14,7 @@ export interface GlueRunOptions {
   /** Folder with one subfolder per task (GLUE TSV layout or Hugging Face jsonl/parquet exports). */
   dataDir: string;
   start: StartingModel;
-  /** Default: all eight, in run order. */
+  /** Default: all eight. Run in TASK_NAMES order (round 1, then RTE/MRPC/STS-B) whatever the order given. */
   tasks?: readonly TaskName[];
   /**
    * Seeds per task: omitted = each task's reference seeds (Table S2); a number N = N seeds per task
@@ -128,7 +128,9 @@ const x100 = (m: MetricValues): MetricValues => Object.fromEntries(Object.entrie
  * the starting model. Returns the full report; writing it is report.ts's job.
  */
 export async function runGlue(o: GlueRunOptions): Promise<GlueReport> {
-  const tasks = o.tasks ?? TASK_NAMES;
+  // Always in run order, so MNLI finishes before the tasks that start from it.
+  const wanted = o.tasks ?? TASK_NAMES;
+  const tasks = TASK_NAMES.filter((t) => wanted.includes(t));
   const maxSeqLen = o.maxSeqLen ?? GLUE_DEFAULTS.maxSeqLen;
   for (const [k, v] of Object.entries({ maxTrainExamples: o.maxTrainExamples, maxEvalExamples: o.maxEvalExamples, maxSteps: o.maxSteps, epochs: o.epochs, batchSize: o.batchSize })) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`${flag(k)}: expected a positive integer, got ${v}`);
