@@ -55,8 +55,14 @@ interface GlueCliOptions {
   skipMalformed?: boolean;
 }
 
+/** Where the command writes: the table to stdout, progress and notes to stderr (injectable for tests). */
+export interface GlueIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
 /** `mosaicbert glue`: fine-tune and evaluate on GLUE (logic in @mosaicbert/glue). */
-export function register(program: Command): void {
+export function registerGlue(program: Command, io: GlueIo): void {
   program
     .command("glue")
     .description(
@@ -82,9 +88,9 @@ export function register(program: Command): void {
       if (!opts.model && !opts.preset) throw new Error("glue: give --model <dir> (a pretrained model folder) or --preset <name> (fresh initialisation)");
       const tasks = parseTaskList(opts.tasks);
       const start: StartingModel = opts.model ? loadStartingModel(opts.model) : freshStartingModel(opts.preset!);
-      for (const w of start.warnings) process.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
-      const device = await resolveDevice(opts.device, 0, (m) => process.stderr.write(`${m}\n`));
-      process.stderr.write(`glue: ${start.source} on ${device.name}; tasks ${tasks.join(", ")}\n`);
+      for (const w of start.warnings) io.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
+      const device = await resolveDevice(opts.device, 0, (m) => io.stderr.write(`${m}\n`));
+      io.stderr.write(`glue: ${start.source} on ${device.name}; tasks ${tasks.join(", ")}\n`);
       const report = await runGlue({
         backend: device.backend,
         device: device.name,
@@ -101,11 +107,16 @@ export function register(program: Command): void {
         batchSize: opts.batchSize,
         computeDtype: opts.precision,
         onMalformed: opts.skipMalformed ? "skip" : "error",
-        progress: process.stderr,
+        progress: io.stderr,
       });
       const paths = writeReport(report, opts.out);
-      process.stdout.write(renderMarkdown(report));
-      process.stderr.write(`glue: wrote ${paths.json} and ${paths.markdown}\n`);
-      if (report.tasks.some((t) => t.status === "failed")) process.exitCode = 1;
+      io.stdout.write(renderMarkdown(report));
+      io.stderr.write(`glue: wrote ${paths.json} and ${paths.markdown}\n`);
+      const failed = report.tasks.filter((t) => t.status === "failed");
+      if (failed.length) throw new Error(`glue: ${failed.map((t) => `${t.name} failed (${t.error})`).join("; ")}`);
     });
+}
+
+export function register(program: Command): void {
+  registerGlue(program, { stdout: process.stdout, stderr: process.stderr });
 }
