@@ -1,0 +1,97 @@
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { saveModelFolder } from "@mosaicbert/hub";
+import { type StateDict, createModel, preset, toHfConfig } from "@mosaicbert/layers";
+import { cpu } from "@mosaicbert/tensor";
+import { describe, expect, it } from "vitest";
+import { encodeExamples } from "./encode.js";
+import { finetune, plannedSteps, withoutClassifier } from "./finetune.js";
+import { loadTsvSplit } from "./load-tsv.js";
+import { runGlue } from "./run-glue.js";
+import { freshStartingModel, loadStartingModel } from "./starting-model.js";
+import { TASKS } from "./tasks.js";
+import { GLUE_DATA } from "./test-paths.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "glue-ft-"));
+const equal = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+describe("finetune starting weights", () => {
+  it("loads an MLM model folder: encoder weights kept, cls.* ignored, pooler and classifier fresh", () => {
+    const config = preset("tiny");
+    const mlm = createModel(config, "mlm", cpu, { seed: 3 });
+    const sd = mlm.stateDictHost();
+    mlm.dispose();
+    const dir = join(tmp, "mlm");
+    saveModelFolder(dir, {
+      config: toHfConfig({ ...config, architectures: ["BertForMaskedLM"] }),
+      tensors: new Map([...sd].map(([k, v]) => [k, { dtype: "f32" as const, shape: v.shape, data: v.data }])),
+      modelCard: false,
+    });
+    const start = loadStartingModel(dir);
+    expect(start.source).toContain("model.safetensors");
+    const rte = loadTsvSplit(TASKS.rte, join(GLUE_DATA, "RTE/dev.tsv")).examples.slice(0, 8);
+    const data = encodeExamples(rte, start.tokenizer, 32);
+    // lr 0 and no weight decay: the weights after the run are the loaded ones.
+    const res = finetune({
+      backend: cpu, task: TASKS.rte, seed: 19, baseConfig: start.config, init: start.weights, train: data,
+      evals: [{ evaluator: "glue_rte", data }], hparams: { lr: 0, weightDecay: 0, epochs: 1, batchSize: 4 }, keepState: true,
+    });
+    const out = res.state!;
+    for (const name of ["bert.embeddings.word_embeddings.weight", "bert.encoder.layer.1.mlp.wo.weight"]) {
+      expect(equal(out.get(name)!.data, sd.get(name)!.data), name).toBe(true);
+    }
+    expect([...out.keys()].some((k) => k.startsWith("cls."))).toBe(false);
+    expect(out.get("classifier.weight")!.shape).toEqual([2, config.hiddenSize]);
+    expect(res.steps).toBe(2);
+    expect(res.evals.glue_rte!.accuracy).toBeGreaterThanOrEqual(0);
+  });
+
+  it("drops the classifier of a fine-tuned checkpoint (3 labels → 2) and keeps its pooler", () => {
+    const base = preset("tiny");
+    const mnli = createModel({ ...base, numLabels: 3 }, "classification", cpu, { seed: 5 });
+    const sd: StateDict = mnli.stateDictHost();
+    mnli.dispose();
+    expect([...withoutClassifier(sd).keys()].some((k) => k.startsWith("classifier."))).toBe(false);
+    const ex = loadTsvSplit(TASKS.mrpc, join(GLUE_DATA, "MRPC/dev.tsv")).examples.slice(0, 4);
+    const data = encodeExamples(ex, freshStartingModel("tiny").tokenizer, 32);
+    const res = finetune({
+      backend: cpu, task: TASKS.mrpc, seed: 19, baseConfig: base, init: sd, train: data,
+      evals: [{ evaluator: "glue_mrpc", data }], hparams: { lr: 0, weightDecay: 0, epochs: 1, batchSize: 4 }, keepState: true,
+    });
+    expect(equal(res.state!.get("bert.pooler.dense.weight")!.data, sd.get("bert.pooler.dense.weight")!.data)).toBe(true);
+    expect(res.state!.get("classifier.weight")!.shape).toEqual([2, base.hiddenSize]);
+    expect(Object.keys(res.evals.glue_mrpc!).sort()).toEqual(["accuracy", "f1"]);
+  });
+
+  it("plans ceil(N / batch) steps per epoch, capped by maxSteps", () => {
+    expect(plannedSteps(2490, { lr: 1, weightDecay: 0, epochs: 3, batchSize: 16 })).toBe(468);
+    expect(plannedSteps(100, { lr: 1, weightDecay: 0, epochs: 2, batchSize: 32, maxSteps: 5 })).toBe(5);
+  });
+});
+
+describe("runGlue: RTE starts from the MNLI fine-tuned weights when MNLI ran", () => {
+  it("chains MNLI → RTE and scores MNLI on matched and mismatched", async () => {
+    // MNLI dev files are not available: build a folder whose dev splits are real MNLI train rows.
+    const data = join(tmp, "glue");
+    mkdirSync(join(data, "MNLI"), { recursive: true });
+    const lines = readFileSync(join(GLUE_DATA, "MNLI/train.partial.tsv"), "utf8").split("\n");
+    writeFileSync(join(data, "MNLI/train.tsv"), lines.slice(0, 17).join("\n") + "\n");
+    writeFileSync(join(data, "MNLI/dev_matched.tsv"), [lines[0], ...lines.slice(100, 108)].join("\n") + "\n");
+    writeFileSync(join(data, "MNLI/dev_mismatched.tsv"), [lines[0], ...lines.slice(200, 208)].join("\n") + "\n");
+    symlinkSync(join(GLUE_DATA, "RTE"), join(data, "RTE"));
+    const rep = await runGlue({
+      backend: cpu, dataDir: data, start: freshStartingModel("tiny"), tasks: ["rte", "mnli"], seeds: 2,
+      maxSeqLen: 32, maxTrainExamples: 8, maxEvalExamples: 8, maxSteps: 1, batchSize: 8,
+    });
+    const [mnli, rte] = rep.tasks;
+    expect(mnli!.task).toBe("mnli");
+    expect(mnli!.status, mnli!.error).toBe("ran");
+    expect(mnli!.notes.join("\n")).toMatch(/train: partial — 16 of 392702 rows/);
+    const m = mnli!.metrics!;
+    expect(mnli!.score).toBeCloseTo((m.glue_mnli!.accuracy! + m.glue_mnli_mismatched!.accuracy!) / 2, 10);
+    expect(rte!.startFrom).toBe("mnli");
+    expect(rte!.seeds.map((s) => s.seed)).toEqual([19, 8364]);
+    expect(rte!.notes.join("\n")).not.toMatch(/MNLI did not run/);
+  });
+});
