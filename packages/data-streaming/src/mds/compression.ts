@@ -8,6 +8,8 @@ import * as zstd from "@bokuweb/zstd-wasm";
 import snappy from "snappyjs";
 // @ts-expect-error seek-bzip ships no types
 import Bunzip from "seek-bzip";
+import { checkSnappyBlock } from "./snappy-check.js";
+import { zstdFrameContentSize } from "./zstd-frame.js";
 
 export const COMPRESSION_FAMILIES = ["zstd", "gz", "br", "bz2", "snappy"] as const;
 export type CompressionFamily = (typeof COMPRESSION_FAMILIES)[number];
@@ -67,19 +69,27 @@ export async function compress(spec: string, data: Uint8Array): Promise<Uint8Arr
   }
 }
 
-/** Decompress; `file` names the shard in any error. */
-export async function decompress(spec: string, data: Uint8Array, file: string): Promise<Uint8Array> {
+/**
+ * Decompress; `file` names the shard in any error. `maxBytes` (the raw size index.json promises)
+ * bounds the output, so a damaged or hostile stream cannot claim gigabytes.
+ */
+export async function decompress(spec: string, data: Uint8Array, file: string, maxBytes?: number): Promise<Uint8Array> {
   const { family } = parseCompression(spec);
+  const limit = maxBytes === undefined ? undefined : { maxOutputLength: Math.max(1, maxBytes) };
   try {
     switch (family) {
-      case "zstd":
+      case "zstd": {
+        const size = zstdFrameContentSize(data);
+        if (size !== null && maxBytes !== undefined && size > maxBytes) throw new Error(`frame claims ${size} bytes, more than the ${maxBytes} expected`);
         await zstdInit();
-        return zstd.decompress(data);
+        return zstd.decompress(data, { defaultHeapSize: maxBytes ?? 1024 * 1024 });
+      }
       case "gz":
-        return new Uint8Array(zlib.gunzipSync(data));
+        return new Uint8Array(zlib.gunzipSync(data, limit));
       case "br":
-        return new Uint8Array(zlib.brotliDecompressSync(data));
+        return new Uint8Array(zlib.brotliDecompressSync(data, limit));
       case "snappy":
+        checkSnappyBlock(data, maxBytes ?? 2 ** 32);
         return new Uint8Array(snappy.uncompress(Buffer.from(data)));
       case "bz2":
         return new Uint8Array(Bunzip.decode(Buffer.from(data)));

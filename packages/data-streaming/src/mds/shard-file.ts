@@ -57,7 +57,7 @@ export async function loadShard(dir: string, entry: ShardEntry, validateHash: Va
   const zip = await readIfExists(zipFile);
   if (!zip) throw new Error(`${zipFile}: shard file is missing (neither it nor ${entry.raw_data.basename} exists)`);
   await verifyFile(zip, entry.zip_data, entry, validateHash, zipFile);
-  const data = await decompress(entry.compression, zip, zipFile);
+  const data = await decompress(entry.compression, zip, zipFile, entry.raw_data.bytes);
   if (writeRaw) {
     await fs.writeFile(rawFile + ".tmp", data);
     await fs.rename(rawFile + ".tmp", rawFile);
