@@ -33,7 +33,10 @@ for (const c of cases) {
   const b = cpu.fromArray(rng.normalArray(45 * 29), c.transB ? [29, 45] : [45, 29], "f32");
   for (let r = 0; r < 20; r++) cpu.matmul(a, b, { transA: c.transA, transB: c.transB }).dispose();
 }
-console.log("CPU backend matmul (float32, single thread, Node " + process.version + ")");
+// --threads N: split large products over N threads (default 1; see CpuBackend.setThreads).
+const threadsAt = process.argv.indexOf("--threads");
+if (threadsAt >= 0) cpu.setThreads(Number.parseInt(process.argv[threadsAt + 1] ?? "1", 10));
+console.log(`CPU backend matmul (float32, ${cpu.threads} thread(s), Node ${process.version})`);
 for (const c of cases) {
   const a = cpu.fromArray(rng.normalArray(c.M * c.K), c.transA ? [c.K, c.M] : [c.M, c.K], "f32");
   const b = cpu.fromArray(rng.normalArray(c.K * c.N), c.transB ? [c.N, c.K] : [c.K, c.N], "f32");

@@ -22,6 +22,7 @@ import type {
 import { convertInto } from "./convert.js";
 import { loadF32, rawOf, storeF32 } from "./storage.js";
 import { matmul, sumRows } from "./matmul.js";
+import { GemmPool } from "./parallel.js";
 import * as ew from "./elementwise.js";
 import { addLayerNorm, layerNorm, layerNormBackward } from "./norm.js";
 import { gatherRows, scatterAddRows, scatterRows } from "./rows.js";
@@ -45,6 +46,25 @@ export class CpuBackend implements Backend {
   readonly name = "cpu";
   private allocated = 0;
   private peak = 0;
+  /** Worker threads for large matmuls (1 thread unless setThreads / MOSAICBERT_CPU_THREADS). */
+  readonly pool: GemmPool;
+
+  constructor(opts: { threads?: number } = {}) {
+    this.pool = new GemmPool();
+    if (opts.threads !== undefined) this.pool.setThreads(opts.threads);
+  }
+
+  /**
+   * Threads for large matmuls (default 1, or MOSAICBERT_CPU_THREADS). Results are bit-identical
+   * for any thread count; other ops stay single-threaded.
+   */
+  setThreads(n: number): void {
+    this.pool.setThreads(n);
+  }
+
+  get threads(): number {
+    return this.pool.size;
+  }
 
   // ---- memory ----------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../random.js";
 import { checkGradient, relativeL2 } from "../testing.js";
 import { erfPrecise } from "./erf.js";
-import { cpu } from "./backend.js";
+import { CpuBackend, cpu } from "./backend.js";
 
 /** Plain triple loop in doubles: c[i, j] = Σ_k A[i, k]·B[k, j] with op() applied by index. */
 function naive(a: Float32Array, b: Float32Array, M: number, K: number, N: number, transA: boolean, transB: boolean): Float64Array {
@@ -104,6 +104,31 @@ describe("matmul", () => {
     expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { bias: cpu.zeros([3], "f32") })).toThrow(/matmul: bias: expected shape \[2\]/);
     expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { accumulate: true })).toThrow(/accumulate requires an `out` tensor/);
     expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { out: cpu.zeros([2, 3], "f32") })).toThrow(/matmul: out: expected shape \[2, 2\]/);
+  });
+});
+
+describe("matmul on worker threads", () => {
+  it("gives bit-identical results to one thread, split by columns or by rows, with bias and GELU", () => {
+    const threaded = new CpuBackend({ threads: 3 });
+    expect(threaded.threads).toBe(3);
+    const rng = new Rng(17);
+    // [M, K, N]: wide (split by column panels) and tall (split by row panels), above the 2^24-flop threshold.
+    for (const [M, K, N, transA, transB] of [[67, 301, 499, true, false], [1031, 257, 45, false, true]] as const) {
+      const a = rng.normalArray(M * K);
+      const b = rng.normalArray(K * N);
+      const bias = rng.normalArray(N);
+      const run = (be: CpuBackend) =>
+        be.matmul(be.fromArray(a, transA ? [K, M] : [M, K], "f32"), be.fromArray(b, transB ? [N, K] : [K, N], "f32"), {
+          transA, transB, bias: be.fromArray(bias, [N], "f32"), activation: "gelu", alpha: 0.7,
+        }).toArray() as Float32Array;
+      const one = run(cpu);
+      const many = run(threaded);
+      expect(relativeL2(many, one)).toBe(0);
+      expect(relativeL2(one, Array.from(naive(a, b, M, K, N, transA, transB), (v, i) => exactGelu(0.7 * v + bias[i % N]!)))).toBeLessThan(1e-6);
+    }
+    expect(threaded.pool.spawned).toBe(2);
+    expect(() => threaded.setThreads(0)).toThrow(/setThreads: n: expected an integer in \[1, /);
+    threaded.setThreads(1);
   });
 });
 
