@@ -109,18 +109,20 @@ function prune(saveFolder: string, keep: number): void {
 }
 
 /**
- * The newest complete checkpoint of a save folder: the one `latest` names, or (if the pointer is
- * missing or stale) the highest step found. Null when there is none.
+ * The newest complete checkpoint of a save folder: the highest step among the checkpoint folders
+ * (a folder only gets its final name once complete, so a crash between that rename and the update
+ * of `latest` loses nothing), else the folder `latest` names. Null when there is none.
  */
 export function findLatest(saveFolder: string): string | null {
+  const all = listCheckpoints(saveFolder);
+  if (all.length) return all[all.length - 1]!.dir;
   const pointer = path.join(saveFolder, LATEST_FILE);
   if (fs.existsSync(pointer)) {
     const rel = fs.readFileSync(pointer, "utf8").trim();
-    const dir = path.join(saveFolder, rel);
+    const dir = path.resolve(saveFolder, rel);
     if (rel && fs.existsSync(path.join(dir, TRAINER_STATE_FILE))) return dir;
   }
-  const all = listCheckpoints(saveFolder);
-  return all.length ? all[all.length - 1]!.dir : null;
+  return null;
 }
 
 export interface LoadedCheckpoint {

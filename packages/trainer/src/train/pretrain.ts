@@ -329,6 +329,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
         await save();
         savedAt = step;
       }
+      // Let the event loop run (signal handlers, I/O): the step itself only awaits settled promises.
+      await new Promise<void>((r) => setImmediate(r));
       // Every rank must agree to stop (a signal may reach one process only).
       const [stop] = await allReduceHost(comm, backend, [stopSignal ? 1 : 0]);
       if (stop! > 0) {

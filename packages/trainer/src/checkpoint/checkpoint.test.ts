@@ -1,0 +1,74 @@
+import * as fs from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { TensorInput } from "@mosaicbert/hub";
+import { checkpointName, findLatest, listCheckpoints, loadCheckpoint, saveCheckpoint, type TrainerState } from "./checkpoint.js";
+
+const root = mkdtempSync(join(tmpdir(), "ckpt-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function payload(step: number) {
+  const w = Float32Array.from({ length: 6 }, (_, i) => i * step + 0.5);
+  const tensors = new Map<string, TensorInput>([["bert.embeddings.word_embeddings.weight", { dtype: "f32", shape: [2, 3], data: w }]]);
+  const state: TrainerState = {
+    format: "mosaicbert-trainer-state", version: 1, step, samplesSeen: 4 * step, tokensSeen: 128 * step,
+    loader: { epoch: 0, batchInEpoch: step, samplesSeen: 4 * step }, seed: 17, elapsedSeconds: step / 10, worldSize: 1,
+    runName: "t", recipe: { run_name: "t" }, lastLoss: 9.5, savedAt: "2026-01-01T00:00:00.000Z",
+  };
+  return {
+    hfConfig: { model_type: "bert", vocab_size: 2, hidden_size: 3 },
+    tensors,
+    optimizer: { step, m: [Float32Array.of(step, 1)], v: [Float32Array.of(2, step)] },
+    state,
+    files: { "vocab.txt": "[PAD]\n[UNK]\n" },
+  };
+}
+
+describe("checkpoints", () => {
+  it("round-trip model, optimizer and trainer state; `latest` names the newest; keep N prunes", () => {
+    const save = join(root, "a");
+    for (const step of [1, 2, 3]) saveCheckpoint(save, checkpointName(0, step), payload(step), 2);
+    expect(listCheckpoints(save).map((c) => c.name)).toEqual(["ep0-ba2", "ep0-ba3"]);
+    expect(fs.readFileSync(join(save, "latest"), "utf8").trim()).toBe("checkpoints/ep0-ba3");
+    const ck = loadCheckpoint(findLatest(save)!);
+    expect(ck.state.step).toBe(3);
+    expect(ck.state.loader).toEqual({ epoch: 0, batchInEpoch: 3, samplesSeen: 12 });
+    expect(Array.from(ck.tensors.get("bert.embeddings.word_embeddings.weight")!.data)).toEqual([0.5, 3.5, 6.5, 9.5, 12.5, 15.5]);
+    expect(ck.optimizer.step).toBe(3);
+    expect(Array.from(ck.optimizer.m[0]!)).toEqual([3, 1]);
+    expect(Array.from(ck.optimizer.v[0]!)).toEqual([2, 3]);
+    expect(ck.hfConfig.vocab_size).toBe(2);
+    expect(fs.readFileSync(join(ck.dir, "vocab.txt"), "utf8")).toBe("[PAD]\n[UNK]\n");
+  });
+
+  it("ignores leftovers of a crash mid-save and a stale pointer", () => {
+    const save = join(root, "b");
+    saveCheckpoint(save, checkpointName(0, 5), payload(5));
+    // A crash while writing step 6: only the hidden temp folder exists.
+    fs.mkdirSync(join(save, "checkpoints", ".tmp-ep0-ba6-123"), { recursive: true });
+    fs.writeFileSync(join(save, "checkpoints", ".tmp-ep0-ba6-123", "model.safetensors"), "partial");
+    expect(findLatest(save)).toBe(join(save, "checkpoints", "ep0-ba5"));
+    // A crash after the rename of step 7 but before `latest` moved: step 7 is complete and wins.
+    saveCheckpoint(save, checkpointName(0, 7), payload(7));
+    fs.writeFileSync(join(save, "latest"), "checkpoints/ep0-ba5\n");
+    expect(loadCheckpoint(findLatest(save)!).state.step).toBe(7);
+    expect(findLatest(join(root, "nothing-here"))).toBeNull();
+  });
+
+  it("names the file and field of a bad checkpoint", () => {
+    const save = join(root, "c");
+    const dir = saveCheckpoint(save, checkpointName(1, 9), payload(9));
+    const f = join(dir, "trainer_state.json");
+    const st = JSON.parse(fs.readFileSync(f, "utf8"));
+    fs.writeFileSync(f, JSON.stringify({ ...st, step: "nine" }));
+    expect(() => loadCheckpoint(dir)).toThrow(/trainer_state\.json: step: expected a number, got "nine"/);
+    fs.writeFileSync(f, "{");
+    expect(() => loadCheckpoint(dir)).toThrow(/trainer_state\.json: not valid JSON/);
+    expect(() => loadCheckpoint(root)).toThrow(/is not a training checkpoint/);
+    fs.writeFileSync(f, JSON.stringify(st));
+    fs.rmSync(join(dir, "optimizer.safetensors"));
+    expect(() => loadCheckpoint(dir)).toThrow(/optimizer\.safetensors is missing/);
+  });
+});
