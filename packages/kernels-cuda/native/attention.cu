@@ -167,19 +167,26 @@ constexpr int NW = 8;  // warps per CTA
 
 template <int DH, int SM> struct Lay {
   static constexpr int LDQ = DH + 8, LDS = SM + 4, LDP = SM + 8;
-  static constexpr size_t fwd = 3 * SM * LDQ * 2 + SM * LDS * 4 + SM * LDP * 2 + NW * 256 * 4 + SM * 8;
+  static constexpr int QB = 64;  // query rows per forward CTA
+  static constexpr size_t fwd = (QB + 2 * SM) * LDQ * 2 + QB * LDS * 4 + NW * 256 * 4 + SM * 8;
   static constexpr size_t bwd = 4 * SM * LDQ * 2 + 2 * SM * LDP * 2 + NW * 512 * 4 + SM * 16;
 };
 
-// Rows [0, Lp) of one head's slice (columns col…col+DH) of a [T, ld] bf16 matrix into smem; zeros past L.
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+  const unsigned sa = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(sa), "l"(gmem));
+}
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::); }
+
+// Rows [r0, r0 + n) of one head's slice (columns col…col+DH) of a [T, ld] bf16 matrix into smem rows
+// [0, np) with asynchronous 16-byte copies (all in flight at once); zeros for rows past n.
 template <int DH>
-__device__ __forceinline__ void load_rows(bf16* dst, int ldd, const bf16* src, int64_t ld, int64_t row0, int col, int L, int Lp) {
+__device__ __forceinline__ void load_rows(bf16* dst, int ldd, const bf16* src, int64_t ld, int64_t row0, int col, int n, int np) {
   constexpr int CH = DH / 8;
-  for (int i = threadIdx.x; i < Lp * CH; i += blockDim.x) {
-    int r = i / CH, c = (i % CH) * 8;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (r < L) v = *reinterpret_cast<const uint4*>(src + (row0 + r) * ld + col + c);
-    *reinterpret_cast<uint4*>(dst + r * ldd + c) = v;
+  for (int i = threadIdx.x; i < np * CH; i += blockDim.x) {
+    const int r = i / CH, c = (i % CH) * 8;
+    if (r < n) cp_async16(dst + r * ldd + c, src + (row0 + r) * ld + col + c);
+    else *reinterpret_cast<uint4*>(dst + r * ldd + c) = make_uint4(0, 0, 0, 0);
   }
 }
 
@@ -194,37 +201,43 @@ __device__ __forceinline__ void store_tile(const float* sc, bf16* dst, int64_t l
   *reinterpret_cast<uint4*>(dst + (row0 + r0 + r) * ld + col + c) = *reinterpret_cast<uint4*>(v);
 }
 
+// Forward CTA: QB query rows [z·QB, z·QB + QB) of one (head, sequence) against all its keys.
 template <int DH, int SM>
-__global__ void __launch_bounds__(NW * 32, 1) attn_fwd_fast(AttnArgs a) {
+__global__ void __launch_bounds__(NW * 32, 2) attn_fwd_fast(AttnArgs a) {
   using LY = Lay<DH, SM>;
+  constexpr int QB = LY::QB;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);
-  bf16* Ks = Qs + SM * LY::LDQ;
+  bf16* Ks = Qs + QB * LY::LDQ;
   bf16* Vs = Ks + SM * LY::LDQ;
   float* Sf = reinterpret_cast<float*>(Vs + SM * LY::LDQ);
-  bf16* Pb = reinterpret_cast<bf16*>(Sf + SM * LY::LDS);
-  float* scr = reinterpret_cast<float*>(Pb + SM * LY::LDP);
+  bf16* Pb = reinterpret_cast<bf16*>(Sf);  // P overwrites S row by row (each row read fully first)
+  constexpr int LDP = 2 * LY::LDS;
+  float* scr = reinterpret_cast<float*>(Sf + QB * LY::LDS);
   int* pos = reinterpret_cast<int*>(scr + NW * 256);
   int* valid = pos + SM;
 
   const int h = blockIdx.x, b = blockIdx.y, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int ks = a.cu[b], L = a.cu[b + 1] - ks;
-  if (L <= 0) return;
-  if (L > SM) { if (threadIdx.x == 0) report(a.flag, ERR_ATTN_SEQLEN); return; }
-  const int Lp = (L + 15) & ~15, nt = Lp / 16;
+  const int q0 = blockIdx.z * QB;
+  if (L <= q0) return;
+  if (L > SM) { if (threadIdx.x == 0 && blockIdx.z == 0) report(a.flag, ERR_ATTN_SEQLEN); return; }
+  const int Lp = (L + 15) & ~15, nk = Lp / 16;
+  const int nq = min(QB, L - q0), nqp = (nq + 15) & ~15, nqt = nqp / 16;
   const int H = a.nh * DH;
   const bf16* qkv = static_cast<const bf16*>(a.qkv);
-  load_rows<DH>(Qs, LY::LDQ, qkv, 3 * H, ks, h * DH, L, Lp);
+  load_rows<DH>(Qs, LY::LDQ, qkv, 3 * H, ks + q0, h * DH, nq, nqp);
   load_rows<DH>(Ks, LY::LDQ, qkv, 3 * H, ks, H + h * DH, L, Lp);
   load_rows<DH>(Vs, LY::LDQ, qkv, 3 * H, ks, 2 * H + h * DH, L, Lp);
   for (int r = threadIdx.x; r < Lp; r += blockDim.x) {
     pos[r] = r < L ? (a.positions ? a.positions[ks + r] : r) : 0;
     valid[r] = r < L && key_ok(a, ks + r);
   }
+  cp_async_wait_all();
   __syncthreads();
 
-  for (int tile = warp; tile < nt * nt; tile += NW) {
-    const int i0 = (tile / nt) * 16, j0 = (tile % nt) * 16;
+  for (int tile = warp; tile < nqt * nk; tile += NW) {
+    const int i0 = (tile / nk) * 16, j0 = (tile % nk) * 16;
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
     wmma::fill_fragment(acc, 0.0f);
 #pragma unroll
@@ -240,16 +253,17 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_fwd_fast(AttnArgs a) {
   __syncthreads();
 
   const float slope = a.slopes ? a.slopes[h] : 0.0f;
-  for (int r = warp; r < Lp; r += NW) {
+  for (int r = warp; r < nqp; r += NW) {
+    const int qr = q0 + r;  // row inside the sequence
     float sv[SM / 32];
     float mx = -INFINITY;
 #pragma unroll
     for (int k = 0; k < SM / 32; k++) {
       const int c = lane + 32 * k;
-      float s = -INFINITY;
-      if (c < Lp && r < L && valid[c]) s = Sf[r * LY::LDS + c] * a.scale - slope * fabsf((float)(pos[r] - pos[c]));
-      sv[k] = s;
-      mx = fmaxf(mx, s);
+      float v = -INFINITY;
+      if (c < Lp && qr < L && valid[c]) v = Sf[r * LY::LDS + c] * a.scale - slope * fabsf((float)(pos[qr] - pos[c]));
+      sv[k] = v;
+      mx = fmaxf(mx, v);
     }
     mx = warp_max(mx);
     float sum = 0.0f;
@@ -257,34 +271,35 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_fwd_fast(AttnArgs a) {
     for (int k = 0; k < SM / 32; k++) { sv[k] = mx == -INFINITY ? 0.0f : __expf(sv[k] - mx); sum += sv[k]; }
     sum = warp_sum(sum);
     const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    __syncwarp();
 #pragma unroll
     for (int k = 0; k < SM / 32; k++) {
       const int c = lane + 32 * k;
       if (c >= Lp) continue;
       float pv = sv[k] * inv;
-      if (a.dropP > 0.0f && r < L && c < L) pv = drop_keep(a, ks + r, h, c) ? pv * a.dropInv : 0.0f;
-      Pb[r * LY::LDP + c] = __float2bfloat16_rn(pv);
+      if (a.dropP > 0.0f && qr < L && c < L) pv = drop_keep(a, ks + qr, h, c) ? pv * a.dropInv : 0.0f;
+      Pb[r * LDP + c] = __float2bfloat16_rn(pv);
     }
-    if (lane == 0 && r < L) a.lse[(int64_t)(ks + r) * a.nh + h] = sum > 0.0f ? mx + logf(sum) : INFINITY;
+    if (lane == 0 && qr < L) a.lse[(int64_t)(ks + qr) * a.nh + h] = sum > 0.0f ? mx + logf(sum) : INFINITY;
   }
   __syncthreads();
 
   float* sc = scr + warp * 256;
   bf16* out = static_cast<bf16*>(a.out);
-  for (int tile = warp; tile < nt * (DH / 16); tile += NW) {
+  for (int tile = warp; tile < nqt * (DH / 16); tile += NW) {
     const int i0 = (tile / (DH / 16)) * 16, d0 = (tile % (DH / 16)) * 16;
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
     wmma::fill_fragment(acc, 0.0f);
     for (int kk = 0; kk < Lp; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa;
       wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> fb;
-      wmma::load_matrix_sync(fa, Pb + i0 * LY::LDP + kk, LY::LDP);
+      wmma::load_matrix_sync(fa, Pb + i0 * LDP + kk, LDP);
       wmma::load_matrix_sync(fb, Vs + kk * LY::LDQ + d0, LY::LDQ);
       wmma::mma_sync(acc, fa, fb, acc);
     }
     wmma::store_matrix_sync(sc, acc, 16, wmma::mem_row_major);
     __syncwarp();
-    store_tile(sc, out, H, ks, i0, h * DH + d0, L, 1.0f);
+    store_tile(sc, out, H, ks + q0, i0, h * DH + d0, nq, 1.0f);
     __syncwarp();
   }
 }
@@ -322,15 +337,27 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_bwd_fast(AttnArgs a, const bf
     valid[r] = r < L && key_ok(a, ks + r);
     lr[r] = r < L ? a.lse[(int64_t)(ks + r) * a.nh + h] : INFINITY;
   }
-  // D = rowsum(dout ∘ out), one warp per row.
-  for (int r = warp; r < Lp; r += NW) {
-    float d = 0.0f;
-    if (r < L)
-      for (int c = lane; c < DH; c += 32)
-        d += __bfloat162float(dout[(int64_t)(ks + r) * H + h * DH + c]) * __bfloat162float(o[(int64_t)(ks + r) * H + h * DH + c]);
-    d = warp_sum(d);
-    if (lane == 0) Dr[r] = d;
+  // D = rowsum(dout ∘ out): DH/8 lanes per row, one 16-byte vector of each per lane.
+  {
+    constexpr int LPR = DH / 8, RPW = 32 / LPR;
+    const int sub = lane / LPR, part = lane % LPR;
+    for (int r0 = warp * RPW; r0 < Lp; r0 += NW * RPW) {
+      const int r = r0 + sub;
+      float d = 0.0f;
+      if (r < L) {
+        const int64_t off = (int64_t)(ks + r) * H + h * DH + part * 8;
+        uint4 ua = *reinterpret_cast<const uint4*>(dout + off), ub = *reinterpret_cast<const uint4*>(o + off);
+        const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
+        const __nv_bfloat162* y2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
+#pragma unroll
+        for (int k = 0; k < 4; k++) { float2 p = __bfloat1622float2(x2[k]), q = __bfloat1622float2(y2[k]); d += p.x * q.x + p.y * q.y; }
+      }
+#pragma unroll
+      for (int o2 = LPR / 2; o2 > 0; o2 >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o2);
+      if (part == 0 && r < Lp) Dr[r] = d;
+    }
   }
+  cp_async_wait_all();
   __syncthreads();
 
   const float slope = a.slopes ? a.slopes[h] : 0.0f;
@@ -414,7 +441,7 @@ static bool fast_ok(const AttnArgs& a, bool bwd) {
 template <int DH, int SM> static void launch_fwd(const AttnArgs& a) {
   static bool init = false;
   if (!init) { CK(cudaFuncSetAttribute(attn_fwd_fast<DH, SM>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)Lay<DH, SM>::fwd)); init = true; }
-  attn_fwd_fast<DH, SM><<<dim3(a.nh, a.B), NW * 32, Lay<DH, SM>::fwd, S()>>>(a);
+  attn_fwd_fast<DH, SM><<<dim3(a.nh, a.B, SM / Lay<DH, SM>::QB), NW * 32, Lay<DH, SM>::fwd, S()>>>(a);
   CKL();
 }
 template <int DH, int SM> static void launch_bwd(const AttnArgs& a, const void* dout, void* dqkv) {

@@ -2,9 +2,11 @@
 // GEMM epilogue fallback (bias + optional GELU). Float math in fp32; outputs round to nearest even.
 #include "common.cuh"
 #include "random.cuh"
+#include <cmath>
 
 #define GRID_LOOP(i, n) for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
+static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 
 __device__ __forceinline__ float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 __device__ __forceinline__ float gelu_grad(float x) {
@@ -35,6 +37,11 @@ void k_copy(int dd, void* dst, int ds, const void* src, int64_t n) {
 __global__ void fill_k(int dt, void* p, int64_t n, double v) { GRID_LOOP(i, n) stany(dt, p, i, v); }
 void k_fill(int dt, void* p, int64_t n, double v) {
   if (n == 0) return;
+  if (v == 0.0 && !std::signbit(v)) {
+    // All-zero bits for every dtype: a memset (zeroing the gradient buffers each step).
+    CK(cudaMemsetAsync(p, 0, n * (dt == DT_F32 || dt == DT_I32 ? 4 : dt == DT_I64 ? 8 : dt <= DT_F16 ? 2 : 1), S()));
+    return;
+  }
   fill_k<<<grid_for(n, 256), 256, 0, S()>>>(dt, p, n, v);
   CKL();
 }
@@ -74,8 +81,27 @@ void k_gelu(int dy, void* y, int dx, const void* x, int64_t n) {
 __global__ void gelu_bwd_k(int ddx, void* dx, int ddy, const void* dy, int dtx, const void* x, int64_t n) {
   GRID_LOOP(i, n) stf(ddx, dx, i, ldf(ddy, dy, i) * gelu_grad(ldf(dtx, x, i)));
 }
+__global__ void gelu_bwd_bf16_v8(uint4* dx, const uint4* dy, const uint4* x, int64_t n8) {
+  GRID_LOOP(i, n8) {
+    uint4 ud = dy[i], ux = x[i], o;
+    const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
+    const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&ux);
+    __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&o);
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+      float2 fd = __bfloat1622float2(d2[k]), fx = __bfloat1622float2(x2[k]);
+      o2[k] = __floats2bfloat162_rn(fd.x * gelu_grad(fx.x), fd.y * gelu_grad(fx.y));
+    }
+    dx[i] = o;
+  }
+}
 void k_gelu_bwd(int ddx, void* dx, int ddy, const void* dy, int dtx, const void* x, int64_t n) {
   if (n == 0) return;
+  if (ddx == DT_BF16 && ddy == DT_BF16 && dtx == DT_BF16 && n % 8 == 0 && aligned16(dx) && aligned16(dy) && aligned16(x)) {
+    gelu_bwd_bf16_v8<<<grid_for(n / 8, 256), 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, n / 8);
+    CKL();
+    return;
+  }
   gelu_bwd_k<<<grid_for(n, 256), 256, 0, S()>>>(ddx, dx, ddy, dy, dtx, x, n);
   CKL();
 }
@@ -103,7 +129,6 @@ __global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, 
     stf(dth, h, i, gelu_f(ldf(dtg, g, r * 2 * inter + c)) * ldf(dtg, g, r * 2 * inter + inter + c));
   }
 }
-static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter) {
   if (rows * inter == 0) return;
   if (dth == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(h) && aligned16(g)) {
@@ -175,9 +200,31 @@ __global__ void dropout_k(int dy, void* y, int dx, const void* x, int64_t n, flo
     stf(dy, y, i, keep ? ldf(dx, x, i) * inv : 0.0f);
   }
 }
+// bf16 dropout, 8 elements (16 bytes) a thread; element i keeps its own counter offset + i.
+__global__ void dropout_bf16_v8(uint4* y, const uint4* x, int64_t n8, float p, float inv, uint32_t key, uint32_t off) {
+  GRID_LOOP(i, n8) {
+    uint4 u = x[i], o;
+    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&u);
+    __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&o);
+    const uint32_t c0 = off + (uint32_t)(i * 8);
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+      float2 f = __bfloat1622float2(a2[k]);
+      float m0 = mb_uniform(key, c0 + 2 * k) >= p ? inv : 0.0f;
+      float m1 = mb_uniform(key, c0 + 2 * k + 1) >= p ? inv : 0.0f;
+      o2[k] = __floats2bfloat162_rn(f.x * m0, f.y * m1);
+    }
+    y[i] = o;
+  }
+}
 void k_dropout(int dy, void* y, int dx, const void* x, int64_t n, float p, uint32_t key, uint32_t off) {
   if (n == 0) return;
   if (p == 0.0f) { k_copy(dy, y, dx, x, n); return; }
+  if (dy == DT_BF16 && dx == DT_BF16 && n % 8 == 0 && aligned16(y) && aligned16(x)) {
+    dropout_bf16_v8<<<grid_for(n / 8, 256), 256, 0, S()>>>((uint4*)y, (const uint4*)x, n / 8, p, 1.0f / (1.0f - p), key, off);
+    CKL();
+    return;
+  }
   dropout_k<<<grid_for(n, 256), 256, 0, S()>>>(dy, y, dx, x, n, p, 1.0f / (1.0f - p), key, off);
   CKL();
 }

@@ -1,7 +1,12 @@
 // Row-wise LayerNorm (optionally on x + residual, the post-LN block's add fused in) and its backward.
 // One warp per row; statistics in fp32 (two-pass variance, biased, as torch).
 #include "common.cuh"
+#include <algorithm>
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
+bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
+                      int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps);
+bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
+                          const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H);
 
 __global__ void ln_fwd_k(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
                          int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps) {
@@ -36,6 +41,7 @@ __global__ void ln_fwd_k(int dty, void* y, int dtx, const void* x, int dtr, cons
 void k_layernorm(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
                  int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps) {
   if (N == 0) return;
+  if (k_layernorm_fast(dty, y, dtx, x, dtr, res, sum, dtw, w, dtb, b, mean, rstd, N, H, eps)) return;
   ln_fwd_k<<<grid_for(N * 32, 256, 1LL << 30), 256, 0, S()>>>(dty, y, dtx, x, dtr, res, sum, dtw, w, dtb, b, mean, rstd, N, H, eps);
   CKL();
 }
@@ -85,6 +91,7 @@ __global__ void ln_bwd_dw_k(float* dw, float* db, int dtdy, const void* dy, int 
 void k_layernorm_bwd(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
                      const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H) {
   if (N == 0 || H == 0) return;
+  if (k_layernorm_bwd_fast(dtdx, dx, dtdy, dy, dtx, x, dtw, w, mean, rstd, dw, db, N, H)) return;
   ln_bwd_dx_k<<<grid_for(N * 32, 256, 1LL << 30), 256, 0, S()>>>(dtdx, dx, dtdy, dy, dtx, x, dtw, w, mean, rstd, N, H);
   CKL();
   int64_t colBlocks = (H + 31) / 32;
@@ -94,4 +101,155 @@ void k_layernorm_bwd(int dtdx, void* dx, int dtdy, const void* dy, int dtx, cons
   int64_t rpb = (N + slabs - 1) / slabs;
   ln_bwd_dw_k<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(dw, db, dtdy, dy, dtx, x, mean, rstd, N, H, rpb);
   CKL();
+}
+
+// ------------------------------------------------------------------------------------------------
+// bf16 fast path for H = 256·V (BERT-base 768, large 1024): a warp per row, the row held in
+// registers as V 16-byte vectors per lane; weights kept in registers across the rows a warp visits.
+// The backward accumulates dweight/dbias per lane, reduces them in shared memory per block, and
+// adds them to the float32 gradients once per block: one pass over dy and x.
+
+typedef __nv_bfloat16 bf16;
+
+__device__ __forceinline__ void unpack8(const uint4& u, float* f) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+#pragma unroll
+  for (int k = 0; k < 4; k++) { float2 t = __bfloat1622float2(h[k]); f[2 * k] = t.x; f[2 * k + 1] = t.y; }
+}
+__device__ __forceinline__ uint4 pack8(const float* f) {
+  uint4 u;
+  __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&u);
+#pragma unroll
+  for (int k = 0; k < 4; k++) h[k] = __floats2bfloat162_rn(f[2 * k], f[2 * k + 1]);
+  return u;
+}
+
+template <int V>
+__global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, const uint4* res, uint4* sum, int dtw, const void* w, int dtb,
+                                                   const void* b, float* mean, float* rstd, int64_t N, float eps) {
+  constexpr int H = V * 256;
+  const int lane = threadIdx.x & 31;
+  const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
+  float wv[V * 8], bv[V * 8];
+#pragma unroll
+  for (int v = 0; v < V; v++)
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+      int c = (v * 32 + lane) * 8 + k;
+      wv[v * 8 + k] = ldf(dtw, w, c);
+      bv[v * 8 + k] = b ? ldf(dtb, b, c) : 0.0f;
+    }
+  for (int64_t row = gw; row < N; row += nw) {
+    float xv[V * 8];
+    const int64_t base = row * (H / 8);
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+      uint4 u = x[base + v * 32 + lane];
+      unpack8(u, xv + v * 8);
+      if (res) {
+        float r[8];
+        unpack8(res[base + v * 32 + lane], r);
+#pragma unroll
+        for (int k = 0; k < 8; k++) r[k] += xv[v * 8 + k];
+        uint4 s = pack8(r);
+        sum[base + v * 32 + lane] = s;
+        unpack8(s, xv + v * 8);  // normalise the rounded sum, as stored
+      }
+    }
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < V * 8; i++) s += xv[i];
+    const float mu = warp_sum(s) * (1.0f / H);
+    float q = 0.0f;
+#pragma unroll
+    for (int i = 0; i < V * 8; i++) { float d = xv[i] - mu; q += d * d; }
+    const float rs = rsqrtf(warp_sum(q) * (1.0f / H) + eps);
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+      float o[8];
+#pragma unroll
+      for (int k = 0; k < 8; k++) o[k] = (xv[v * 8 + k] - mu) * rs * wv[v * 8 + k] + bv[v * 8 + k];
+      y[base + v * 32 + lane] = pack8(o);
+    }
+    if (lane == 0) { mean[row] = mu; rstd[row] = rs; }
+  }
+}
+
+template <int V>
+__global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w, const float* mean,
+                                                   const float* rstd, float* dw, float* db, int64_t N) {
+  constexpr int H = V * 256;
+  __shared__ float sdw[H], sdb[H];
+  for (int i = threadIdx.x; i < H; i += blockDim.x) { sdw[i] = 0.0f; sdb[i] = 0.0f; }
+  const int lane = threadIdx.x & 31;
+  const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
+  float wv[V * 8], pw[V * 8], pb[V * 8];
+#pragma unroll
+  for (int v = 0; v < V; v++)
+#pragma unroll
+    for (int k = 0; k < 8; k++) { wv[v * 8 + k] = ldf(dtw, w, (v * 32 + lane) * 8 + k); pw[v * 8 + k] = 0.0f; pb[v * 8 + k] = 0.0f; }
+  for (int64_t row = gw; row < N; row += nw) {
+    const int64_t base = row * (H / 8);
+    const float mu = mean[row], rs = rstd[row];
+    float g[V * 8], xh[V * 8];
+    float a = 0.0f, bsum = 0.0f;
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+      float d[8], xx[8];
+      unpack8(dy[base + v * 32 + lane], d);
+      unpack8(x[base + v * 32 + lane], xx);
+#pragma unroll
+      for (int k = 0; k < 8; k++) {
+        const int i = v * 8 + k;
+        xh[i] = (xx[k] - mu) * rs;
+        g[i] = d[k] * wv[i];
+        a += g[i]; bsum += g[i] * xh[i];
+        pw[i] += d[k] * xh[i]; pb[i] += d[k];
+      }
+    }
+    a = warp_sum(a) * (1.0f / H); bsum = warp_sum(bsum) * (1.0f / H);
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+      float o[8];
+#pragma unroll
+      for (int k = 0; k < 8; k++) o[k] = rs * (g[v * 8 + k] - a - xh[v * 8 + k] * bsum);
+      dx[base + v * 32 + lane] = pack8(o);
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int v = 0; v < V; v++)
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+      const int c = (v * 32 + lane) * 8 + k;
+      atomicAdd(sdw + c, pw[v * 8 + k]); atomicAdd(sdb + c, pb[v * 8 + k]);
+    }
+  __syncthreads();
+  for (int i = threadIdx.x; i < H; i += blockDim.x) { atomicAdd(dw + i, sdw[i]); atomicAdd(db + i, sdb[i]); }
+}
+
+static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
+
+bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
+                      int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps) {
+  if (dty != DT_BF16 || dtx != DT_BF16 || (res && dtr != DT_BF16) || H % 256 != 0 || H > 1024 || N == 0) return false;
+  if (!a16(y) || !a16(x) || (res && (!a16(res) || !a16(sum)))) return false;
+  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
+#define LNF(V) ln_fwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps)
+  switch (H / 256) { case 1: LNF(1); break; case 2: LNF(2); break; case 3: LNF(3); break; default: LNF(4); }
+#undef LNF
+  CKL();
+  return true;
+}
+
+bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
+                          const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H) {
+  if (dtdx != DT_BF16 || dtdy != DT_BF16 || dtx != DT_BF16 || H % 256 != 0 || H > 1024 || N == 0) return false;
+  if (!a16(dx) || !a16(dy) || !a16(x)) return false;
+  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 4);
+#define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, dw, db, N)
+  switch (H / 256) { case 1: LNB(1); break; case 2: LNB(2); break; case 3: LNB(3); break; default: LNB(4); }
+#undef LNB
+  CKL();
+  return true;
 }

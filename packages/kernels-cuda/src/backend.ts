@@ -479,27 +479,27 @@ export class CudaBackend implements Backend {
 
   gatherRows(x: Tensor, indices: Tensor): Tensor {
     const op = "gatherRows";
-    expectTensor(op, "x", x, this);
+    floatArg(this, op, "x", x);
     indexArg(this, op, "indices", indices);
+    expectRank(op, "indices", indices, 1);
+    const [n, h] = asMatrix(op, "x", x);
     if (x.shape.length < 2) throw new OpError(op, "x", `expected [N, H], got ${fmtShape(x.shape)}`);
-    const N = x.shape[0]!;
-    const H = x.size / Math.max(1, N);
     const y = this.empty([indices.size, ...x.shape.slice(1)], x.dtype);
-    this.native.gatherRows(DT[x.dtype], this.ptr(y), this.ptr(x), this.ptr(indices), indices.size, N, N === 0 ? 0 : H);
+    this.native.gatherRows(DT[x.dtype], this.ptr(y), this.ptr(x), this.ptr(indices), indices.size, n, h);
     return y;
   }
 
   scatterRows(x: Tensor, indices: Tensor, numRows: number): Tensor {
     const op = "scatterRows";
-    expectTensor(op, "x", x, this);
+    floatArg(this, op, "x", x);
     indexArg(this, op, "indices", indices);
-    if (x.shape.length < 2) throw new OpError(op, "x", `expected [T, H], got ${fmtShape(x.shape)}`);
-    const t = x.shape[0]!;
-    if (indices.size !== t) throw new OpError(op, "indices", `expected ${t} indices (one per row of x ${fmtShape(x.shape)}), got ${indices.size}`);
+    expectRank(op, "indices", indices, 1);
     expectNumber(op, "numRows", numRows, (v) => Number.isInteger(v) && v >= 0, "a non-negative integer");
+    const [t, h] = asMatrix(op, "x", x);
+    if (x.shape.length < 2) throw new OpError(op, "x", `expected [T, H], got ${fmtShape(x.shape)}`);
+    if (indices.size !== t) throw new OpError(op, "indices", `expected ${t} indices (one per row of x ${fmtShape(x.shape)}), got ${indices.size}`);
     const y = this.zeros([numRows, ...x.shape.slice(1)], x.dtype);
-    const H = x.shape.slice(1).reduce((a, b) => a * b, 1);
-    this.native.scatterRows(DT[x.dtype], this.ptr(y), this.ptr(x), this.ptr(indices), t, numRows, H, 0, DT[x.dtype]);
+    this.native.scatterRows(DT[x.dtype], this.ptr(y), this.ptr(x), this.ptr(indices), t, numRows, h, 0, DT[x.dtype]);
     return y;
   }
 
@@ -508,13 +508,12 @@ export class CudaBackend implements Backend {
     floatArg(this, op, "x", x);
     indexArg(this, op, "indices", indices);
     floatArg(this, op, "out", out);
-    if (x.shape.length < 2) throw new OpError(op, "x", `expected [T, H], got ${fmtShape(x.shape)}`);
-    const t = x.shape[0]!;
-    const h = x.size / Math.max(1, t);
-    const ho = out.shape.length < 1 ? 0 : out.size / Math.max(1, out.shape[0]!);
-    if (out.shape.length < 2 || (t > 0 && ho !== h)) throw new OpError(op, "out", `expected rows of ${h} elements like x ${fmtShape(x.shape)}, got ${fmtShape(out.shape)}`);
+    expectRank(op, "indices", indices, 1);
+    const [t, h] = asMatrix(op, "x", x);
+    const [n, ho] = asMatrix(op, "out", out);
+    if (ho !== h) throw new OpError(op, "out", `expected rows of ${h} elements like x ${fmtShape(x.shape)}, got ${fmtShape(out.shape)}`);
     if (indices.size !== t) throw new OpError(op, "indices", `expected ${t} indices (one per row of x ${fmtShape(x.shape)}), got ${indices.size}`);
-    this.native.scatterRows(DT[out.dtype], this.ptr(out), this.ptr(x), this.ptr(indices), t, out.shape[0]!, h, 1, DT[x.dtype]);
+    this.native.scatterRows(DT[out.dtype], this.ptr(out), this.ptr(x), this.ptr(indices), t, n, h, 1, DT[x.dtype]);
   }
 
   // ---- attention -------------------------------------------------------------------------------
