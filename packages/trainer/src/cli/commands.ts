@@ -4,6 +4,7 @@ import { register as hub } from "./hub.js";
 import { register as infer } from "./infer.js";
 import { register as data } from "./data.js";
 import { register as pretrain } from "./pretrain.js";
+import { register as plot } from "./plot.js";
 import { register as glue } from "./glue.js";
 import { register as bench } from "./bench.js";
 
@@ -13,6 +14,7 @@ import { register as bench } from "./bench.js";
  */
 export const commands: Array<(program: Command) => void> = [
   pretrain,
+  plot,
   tokenize,
   hub,
   infer,
