@@ -165,7 +165,31 @@ export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedCon
   if (config.padTokenId >= config.vocabSize) {
     throw new ConfigError("pad_token_id", `${config.padTokenId} is not below vocab_size ${config.vocabSize}`, file);
   }
+  checkAllocatable(config, file);
   return { config, warnings };
+}
+
+/** Parameters are held in one flat float buffer; no model this package can build is larger. */
+export const MAX_PARAMETERS = 2 ** 32 - 1;
+
+/**
+ * Refuses sizes no machine could hold before anything allocates them: a typo such as hidden_size 1e12
+ * would otherwise end in a RangeError deep in the backend, or in building a billion layers one by one.
+ */
+function checkAllocatable(c: ModelConfig, file?: string): void {
+  const H = c.hiddenSize;
+  const I = c.intermediateSize * (c.arch === "mosaic-bert" ? 3 : 2);
+  const rows = c.vocabSize + c.typeVocabSize + (c.arch === "bert" ? c.maxPositionEmbeddings : 0) + c.numLabels;
+  const total = rows * H + c.numHiddenLayers * (4 * H * H + I * H + 10 * H);
+  if (total <= MAX_PARAMETERS) return;
+  // Blame the first size that is too large on its own; otherwise it is the number of layers.
+  const alone: Array<[string, number]> = [
+    ["hidden_size", 4 * H * H], ["intermediate_size", I * H], ["vocab_size", c.vocabSize * H],
+    ["max_position_embeddings", c.arch === "bert" ? c.maxPositionEmbeddings * H : 0], ["type_vocab_size", c.typeVocabSize * H], ["num_labels", c.numLabels * H],
+  ];
+  const field = alone.find(([, n]) => n > MAX_PARAMETERS / 2)?.[0] ?? "num_hidden_layers";
+  const sizes = `vocab_size ${c.vocabSize}, hidden_size ${H}, num_hidden_layers ${c.numHiddenLayers}, intermediate_size ${c.intermediateSize}`;
+  throw new ConfigError(field, `the model would have about ${total.toPrecision(3)} parameters (${sizes}), more than the ${MAX_PARAMETERS} that can be allocated`, file);
 }
 
 /** Writes a config.json object the reference (and transformers) can read. */
