@@ -169,7 +169,8 @@ template <int DH, int SM> struct Lay {
   static constexpr int LDQ = DH + 8, LDS = SM + 4, LDP = SM + 8;
   static constexpr int QB = 64;  // query rows per forward CTA
   static constexpr size_t fwd = (QB + 2 * SM) * LDQ * 2 + QB * LDS * 4 + NW * 256 * 4 + SM * 8;
-  static constexpr size_t bwd = 4 * SM * LDQ * 2 + 2 * SM * LDP * 2 + NW * 512 * 4 + SM * 16;
+  static constexpr int KB = 64;  // keys per backward CTA
+  static constexpr size_t bwd = (2 * SM + 2 * KB) * LDQ * 2 + 2 * SM * (KB + 8) * 2 + NW * 512 * 4 + SM * 12 + KB * 4;
 };
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
@@ -304,39 +305,45 @@ __global__ void __launch_bounds__(NW * 32, 2) attn_fwd_fast(AttnArgs a) {
   }
 }
 
+// Backward CTA: KB keys [z·KB, z·KB + KB) of one (head, sequence) against all its queries. dK and dV
+// of those keys are complete here; dQ gets this CTA's share through float atomics into `dq`
+// (zeroed before, converted into dqkv after), so two CTAs can split a long sequence.
 template <int DH, int SM>
-__global__ void __launch_bounds__(NW * 32, 1) attn_bwd_fast(AttnArgs a, const bf16* dout, bf16* dqkv) {
+__global__ void __launch_bounds__(NW * 32, 2) attn_bwd_fast(AttnArgs a, const bf16* dout, bf16* dqkv, float* dq) {
   using LY = Lay<DH, SM>;
+  constexpr int KB = LY::KB, LDK = KB + 8;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);
-  bf16* Ks = Qs + SM * LY::LDQ;
-  bf16* Vs = Ks + SM * LY::LDQ;
-  bf16* dOs = Vs + SM * LY::LDQ;
-  bf16* Pb = dOs + SM * LY::LDQ;
-  bf16* dSb = Pb + SM * LY::LDP;
-  float* scr = reinterpret_cast<float*>(dSb + SM * LY::LDP);
+  bf16* dOs = Qs + SM * LY::LDQ;
+  bf16* Ks = dOs + SM * LY::LDQ;
+  bf16* Vs = Ks + KB * LY::LDQ;
+  bf16* Pb = Vs + KB * LY::LDQ;
+  bf16* dSb = Pb + SM * LDK;
+  float* scr = reinterpret_cast<float*>(dSb + SM * LDK);
   int* pos = reinterpret_cast<int*>(scr + NW * 512);
   int* valid = pos + SM;
-  float* Dr = reinterpret_cast<float*>(valid + SM);
+  float* Dr = reinterpret_cast<float*>(valid + KB);
   float* lr = Dr + SM;
 
   const int h = blockIdx.x, b = blockIdx.y, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int ks = a.cu[b], L = a.cu[b + 1] - ks;
-  if (L <= 0) return;
-  if (L > SM) { if (threadIdx.x == 0) report(a.flag, ERR_ATTN_SEQLEN); return; }
+  const int j0 = blockIdx.z * KB;
+  if (L <= j0) return;
+  if (L > SM) { if (threadIdx.x == 0 && blockIdx.z == 0) report(a.flag, ERR_ATTN_SEQLEN); return; }
   const int Lp = (L + 15) & ~15, nt = Lp / 16;
+  const int nk = min(KB, L - j0), nkp = (nk + 15) & ~15, nkt = nkp / 16;
   const int H = a.nh * DH;
   const bf16* qkv = static_cast<const bf16*>(a.qkv);
   const bf16* o = static_cast<const bf16*>(a.out);
   load_rows<DH>(Qs, LY::LDQ, qkv, 3 * H, ks, h * DH, L, Lp);
-  load_rows<DH>(Ks, LY::LDQ, qkv, 3 * H, ks, H + h * DH, L, Lp);
-  load_rows<DH>(Vs, LY::LDQ, qkv, 3 * H, ks, 2 * H + h * DH, L, Lp);
   load_rows<DH>(dOs, LY::LDQ, dout, H, ks, h * DH, L, Lp);
+  load_rows<DH>(Ks, LY::LDQ, qkv, 3 * H, ks + j0, H + h * DH, nk, nkp);
+  load_rows<DH>(Vs, LY::LDQ, qkv, 3 * H, ks + j0, 2 * H + h * DH, nk, nkp);
   for (int r = threadIdx.x; r < Lp; r += blockDim.x) {
     pos[r] = r < L ? (a.positions ? a.positions[ks + r] : r) : 0;
-    valid[r] = r < L && key_ok(a, ks + r);
     lr[r] = r < L ? a.lse[(int64_t)(ks + r) * a.nh + h] : INFINITY;
   }
+  for (int c = threadIdx.x; c < nkp; c += blockDim.x) valid[c] = c < nk && key_ok(a, ks + j0 + c);
   // D = rowsum(dout ∘ out): DH/8 lanes per row, one 16-byte vector of each per lane.
   {
     constexpr int LPR = DH / 8, RPW = 32 / LPR;
@@ -362,8 +369,8 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_bwd_fast(AttnArgs a, const bf
 
   const float slope = a.slopes ? a.slopes[h] : 0.0f;
   float* sc = scr + warp * 512;
-  for (int tile = warp; tile < nt * nt; tile += NW) {
-    const int i0 = (tile / nt) * 16, j0 = (tile % nt) * 16;
+  for (int tile = warp; tile < nt * nkt; tile += NW) {
+    const int i0 = (tile / nkt) * 16, c0 = (tile % nkt) * 16;
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> accS, accP;
     wmma::fill_fragment(accS, 0.0f);
     wmma::fill_fragment(accP, 0.0f);
@@ -372,10 +379,10 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_bwd_fast(AttnArgs a, const bf
       wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa;
       wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> fb;
       wmma::load_matrix_sync(fa, Qs + i0 * LY::LDQ + kk, LY::LDQ);
-      wmma::load_matrix_sync(fb, Ks + j0 * LY::LDQ + kk, LY::LDQ);
+      wmma::load_matrix_sync(fb, Ks + c0 * LY::LDQ + kk, LY::LDQ);
       wmma::mma_sync(accS, fa, fb, accS);
       wmma::load_matrix_sync(fa, dOs + i0 * LY::LDQ + kk, LY::LDQ);
-      wmma::load_matrix_sync(fb, Vs + j0 * LY::LDQ + kk, LY::LDQ);
+      wmma::load_matrix_sync(fb, Vs + c0 * LY::LDQ + kk, LY::LDQ);
       wmma::mma_sync(accP, fa, fb, accP);
     }
     wmma::store_matrix_sync(sc, accS, 16, wmma::mem_row_major);
@@ -383,45 +390,71 @@ __global__ void __launch_bounds__(NW * 32, 1) attn_bwd_fast(AttnArgs a, const bf
     __syncwarp();
 #pragma unroll
     for (int u = 0; u < 8; u++) {
-      const int e = lane * 8 + u, r = i0 + (e >> 4), c = j0 + (e & 15);
-      float p = 0.0f;
-      if (r < L && valid[c] && lr[r] != INFINITY)
-        p = __expf(sc[e] * a.scale - slope * fabsf((float)(pos[r] - pos[c])) - lr[r]);
-      float mf = 1.0f;
-      if (a.dropP > 0.0f && r < L && c < L) mf = drop_keep(a, ks + r, h, c) ? a.dropInv : 0.0f;
-      Pb[r * LY::LDP + c] = __float2bfloat16_rn(p * mf);
-      dSb[r * LY::LDP + c] = __float2bfloat16_rn(p * (mf * sc[256 + e] - Dr[r]));
+      const int e = lane * 8 + u, r = i0 + (e >> 4), c = c0 + (e & 15), j = j0 + c;
+      float p = 0.0f, mf = 1.0f;
+      if (r < L && valid[c] && lr[r] != INFINITY) {
+        p = __expf(sc[e] * a.scale - slope * fabsf((float)(pos[r] - pos[j])) - lr[r]);
+        if (a.dropP > 0.0f) mf = drop_keep(a, ks + r, h, j) ? a.dropInv : 0.0f;
+      }
+      Pb[r * LDK + c] = __float2bfloat16_rn(p * mf);
+      dSb[r * LDK + c] = __float2bfloat16_rn(p * (mf * sc[256 + e] - Dr[r]));
     }
     __syncwarp();
   }
   __syncthreads();
 
-  // dV = Pᵀ·dO, dK = scale·dSᵀ·Q, dQ = scale·dS·K: 3 × nt × DH/16 independent output tiles.
-  const int per = nt * (DH / 16);
-  for (int tile = warp; tile < 3 * per; tile += NW) {
-    const int which = tile / per, rem = tile % per;
-    const int r0 = (rem / (DH / 16)) * 16, d0 = (rem % (DH / 16)) * 16;
+  // dV = P̃ᵀ·dO and dK = scale·dSᵀ·Q for this CTA's keys; dQ += scale·dS·K for every query.
+  const int perKV = nkt * (DH / 16), perQ = nt * (DH / 16);
+  for (int tile = warp; tile < 2 * perKV + perQ; tile += NW) {
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
     wmma::fill_fragment(acc, 0.0f);
-    for (int kk = 0; kk < Lp; kk += 16) {
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> fb;
-      if (which < 2) {
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> fb;
+    if (tile < 2 * perKV) {
+      const int which = tile / perKV, rem = tile % perKV;
+      const int c0 = (rem / (DH / 16)) * 16, d0 = (rem % (DH / 16)) * 16;
+      const bf16* A = which == 0 ? Pb : dSb;
+      const bf16* Bm = which == 0 ? dOs : Qs;
+      for (int kk = 0; kk < Lp; kk += 16) {
         wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::col_major> fa;
-        wmma::load_matrix_sync(fa, (which == 0 ? Pb : dSb) + kk * LY::LDP + r0, LY::LDP);
-        wmma::load_matrix_sync(fb, (which == 0 ? dOs : Qs) + kk * LY::LDQ + d0, LY::LDQ);
+        wmma::load_matrix_sync(fa, A + kk * LDK + c0, LDK);
+        wmma::load_matrix_sync(fb, Bm + kk * LY::LDQ + d0, LY::LDQ);
         wmma::mma_sync(acc, fa, fb, acc);
-      } else {
+      }
+      wmma::store_matrix_sync(sc, acc, 16, wmma::mem_row_major);
+      __syncwarp();
+      store_tile(sc, dqkv, 3 * H, ks + j0, c0, (which == 0 ? 2 * H : H) + h * DH + d0, nk, which == 0 ? 1.0f : a.scale);
+      __syncwarp();
+    } else {
+      const int rem = tile - 2 * perKV;
+      const int r0 = (rem / (DH / 16)) * 16, d0 = (rem % (DH / 16)) * 16;
+      for (int kk = 0; kk < nkp; kk += 16) {
         wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa;
-        wmma::load_matrix_sync(fa, dSb + r0 * LY::LDP + kk, LY::LDP);
+        wmma::load_matrix_sync(fa, dSb + r0 * LDK + kk, LDK);
         wmma::load_matrix_sync(fb, Ks + kk * LY::LDQ + d0, LY::LDQ);
         wmma::mma_sync(acc, fa, fb, acc);
       }
+      wmma::store_matrix_sync(sc, acc, 16, wmma::mem_row_major);
+      __syncwarp();
+      const int r = lane >> 1, c = (lane & 1) * 8;
+      if (r0 + r < L) {
+        float* dst = dq + (int64_t)(ks + r0 + r) * H + h * DH + d0 + c;
+#pragma unroll
+        for (int k = 0; k < 8; k++) atomicAdd(dst + k, sc[r * 16 + c + k] * a.scale);
+      }
+      __syncwarp();
     }
-    wmma::store_matrix_sync(sc, acc, 16, wmma::mem_row_major);
-    __syncwarp();
-    const int col = (which == 0 ? 2 * H : which == 1 ? H : 0) + h * DH + d0;
-    store_tile(sc, dqkv, 3 * H, ks, r0, col, L, which == 0 ? 1.0f : a.scale);
-    __syncwarp();
+  }
+}
+
+// dqkv[:, 0:H] = dq (float → bf16), 8 elements a thread.
+__global__ void dq_finish_k(bf16* dqkv, const float* dq, int64_t T, int64_t H) {
+  const int64_t n8 = T * H / 8;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n8; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t t = (i * 8) / H, c = (i * 8) % H;
+    const float4 a = *reinterpret_cast<const float4*>(dq + i * 8), b = *reinterpret_cast<const float4*>(dq + i * 8 + 4);
+    __align__(16) bf16 v[8] = {__float2bfloat16_rn(a.x), __float2bfloat16_rn(a.y), __float2bfloat16_rn(a.z), __float2bfloat16_rn(a.w),
+                               __float2bfloat16_rn(b.x), __float2bfloat16_rn(b.y), __float2bfloat16_rn(b.z), __float2bfloat16_rn(b.w)};
+    *reinterpret_cast<uint4*>(dqkv + t * 3 * H + c) = *reinterpret_cast<uint4*>(v);
   }
 }
 
@@ -444,10 +477,14 @@ template <int DH, int SM> static void launch_fwd(const AttnArgs& a) {
   attn_fwd_fast<DH, SM><<<dim3(a.nh, a.B, SM / Lay<DH, SM>::QB), NW * 32, Lay<DH, SM>::fwd, S()>>>(a);
   CKL();
 }
-template <int DH, int SM> static void launch_bwd(const AttnArgs& a, const void* dout, void* dqkv) {
+template <int DH, int SM> static void launch_bwd(const AttnArgs& a, const void* dout, void* dqkv, float* dq) {
   static bool init = false;
   if (!init) { CK(cudaFuncSetAttribute(attn_bwd_fast<DH, SM>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)Lay<DH, SM>::bwd)); init = true; }
-  attn_bwd_fast<DH, SM><<<dim3(a.nh, a.B), NW * 32, Lay<DH, SM>::bwd, S()>>>(a, (const bf16*)dout, (bf16*)dqkv);
+  const int64_t H = (int64_t)a.nh * DH;
+  CK(cudaMemsetAsync(dq, 0, a.T * H * sizeof(float), S()));
+  attn_bwd_fast<DH, SM><<<dim3(a.nh, a.B, SM / Lay<DH, SM>::KB), NW * 32, Lay<DH, SM>::bwd, S()>>>(a, (const bf16*)dout, (bf16*)dqkv, dq);
+  CKL();
+  dq_finish_k<<<grid_for(a.T * H / 8, 256), 256, 0, S()>>>((bf16*)dqkv, dq, a.T, H);
   CKL();
 }
 
@@ -476,8 +513,10 @@ void k_attention_fwd(const AttnArgs& a0) {
   CKL();
 }
 
+// Float scratch the backward needs: dQ accumulators [T, H] on the fast path, dK/dV [T, 2H] otherwise.
 int64_t k_attention_bwd_scratch_floats(const AttnArgs& a, const void* dout) {
-  return fast_ok(a, true) && ((uintptr_t)dout & 15) == 0 ? 0 : 2LL * a.T * a.nh * a.dh;
+  const bool fast = fast_ok(a, true) && ((uintptr_t)dout & 15) == 0;
+  return (fast ? 1LL : 2LL) * a.T * a.nh * a.dh;
 }
 
 void k_attention_bwd(const AttnArgs& a0, const void* dout, void* dqkv, float* scratch) {
@@ -486,16 +525,16 @@ void k_attention_bwd(const AttnArgs& a0, const void* dout, void* dqkv, float* sc
   a.flag = mb_error_flag();
   check_cu(a);
   if (a.T == 0 || a.B == 0) return;
+  if (!scratch) mb_throw("internal: attention backward needs its scratch buffer");
   if (fast_ok(a, true) && ((uintptr_t)dout & 15) == 0 && ((uintptr_t)dqkv & 15) == 0) {
     const bool small = a.maxSeqlen <= 64;
     switch (a.dh) {
-      case 32: small ? launch_bwd<32, 64>(a, dout, dqkv) : launch_bwd<32, 128>(a, dout, dqkv); return;
-      case 64: small ? launch_bwd<64, 64>(a, dout, dqkv) : launch_bwd<64, 128>(a, dout, dqkv); return;
-      default: small ? launch_bwd<128, 64>(a, dout, dqkv) : launch_bwd<128, 128>(a, dout, dqkv); return;
+      case 32: small ? launch_bwd<32, 64>(a, dout, dqkv, scratch) : launch_bwd<32, 128>(a, dout, dqkv, scratch); return;
+      case 64: small ? launch_bwd<64, 64>(a, dout, dqkv, scratch) : launch_bwd<64, 128>(a, dout, dqkv, scratch); return;
+      default: small ? launch_bwd<128, 64>(a, dout, dqkv, scratch) : launch_bwd<128, 128>(a, dout, dqkv, scratch); return;
     }
   }
   if (a.dh > 128) mb_throw("head dim > 128 is not supported on CUDA");
-  if (!scratch) mb_throw("internal: attention backward needs scratch on the generic path");
   const int64_t H = (int64_t)a.nh * a.dh;
   CK(cudaMemsetAsync(scratch, 0, 2 * a.T * H * sizeof(float), S()));
   const int64_t warps = (int64_t)a.T * a.nh;

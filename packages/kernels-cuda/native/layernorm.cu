@@ -175,57 +175,79 @@ __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, con
   }
 }
 
+// dx only (one warp per row, the row packed in registers); dweight/dbias come from ln_dw_bf16_v8.
 template <int V>
 __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w, const float* mean,
-                                                   const float* rstd, float* dw, float* db, int64_t N) {
+                                                   const float* rstd, int64_t N) {
   constexpr int H = V * 256;
-  __shared__ float sdw[H], sdb[H];
-  for (int i = threadIdx.x; i < H; i += blockDim.x) { sdw[i] = 0.0f; sdb[i] = 0.0f; }
+  __shared__ float sw[H];
+  for (int i = threadIdx.x; i < H; i += blockDim.x) sw[i] = ldf(dtw, w, i);
+  __syncthreads();
   const int lane = threadIdx.x & 31;
   const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
-  float wv[V * 8], pw[V * 8], pb[V * 8];
+  float wv[V * 8];
 #pragma unroll
   for (int v = 0; v < V; v++)
 #pragma unroll
-    for (int k = 0; k < 8; k++) { wv[v * 8 + k] = ldf(dtw, w, (v * 32 + lane) * 8 + k); pw[v * 8 + k] = 0.0f; pb[v * 8 + k] = 0.0f; }
+    for (int k = 0; k < 8; k++) wv[v * 8 + k] = sw[(v * 32 + lane) * 8 + k];
   for (int64_t row = gw; row < N; row += nw) {
     const int64_t base = row * (H / 8);
     const float mu = mean[row], rs = rstd[row];
-    float g[V * 8], xh[V * 8];
+    uint4 ud[V], ux[V];
+#pragma unroll
+    for (int v = 0; v < V; v++) { ud[v] = dy[base + v * 32 + lane]; ux[v] = x[base + v * 32 + lane]; }
     float a = 0.0f, bsum = 0.0f;
 #pragma unroll
     for (int v = 0; v < V; v++) {
       float d[8], xx[8];
-      unpack8(dy[base + v * 32 + lane], d);
-      unpack8(x[base + v * 32 + lane], xx);
+      unpack8(ud[v], d);
+      unpack8(ux[v], xx);
 #pragma unroll
       for (int k = 0; k < 8; k++) {
-        const int i = v * 8 + k;
-        xh[i] = (xx[k] - mu) * rs;
-        g[i] = d[k] * wv[i];
-        a += g[i]; bsum += g[i] * xh[i];
-        pw[i] += d[k] * xh[i]; pb[i] += d[k];
+        const float xh = (xx[k] - mu) * rs, g = d[k] * wv[v * 8 + k];
+        a += g; bsum += g * xh;
       }
     }
     a = warp_sum(a) * (1.0f / H); bsum = warp_sum(bsum) * (1.0f / H);
 #pragma unroll
     for (int v = 0; v < V; v++) {
-      float o[8];
+      float d[8], xx[8], o[8];
+      unpack8(ud[v], d);
+      unpack8(ux[v], xx);
 #pragma unroll
-      for (int k = 0; k < 8; k++) o[k] = rs * (g[v * 8 + k] - a - xh[v * 8 + k] * bsum);
+      for (int k = 0; k < 8; k++) o[k] = rs * (d[k] * wv[v * 8 + k] - a - (xx[k] - mu) * rs * bsum);
       dx[base + v * 32 + lane] = pack8(o);
     }
   }
-  __syncthreads();
+}
+
+// dweight += Σ dy·x̂, dbias += Σ dy over rows, 8 adjacent columns a thread with 16-byte loads.
+__global__ void ln_dw_bf16_v8(float* dw, float* db, const uint4* dy, const uint4* x, const float* mean, const float* rstd, int64_t N,
+                              int64_t H8, int64_t rowsPerBlock) {
+  __shared__ float pw[8][32][9], pb[8][32][9];
+  const int64_t c8 = blockIdx.x * 32 + threadIdx.x;
+  const int64_t r0 = blockIdx.y * rowsPerBlock, r1 = min(N, r0 + rowsPerBlock);
+  float sw[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  if (c8 < H8)
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += 8) {
+      float d[8], xx[8];
+      unpack8(dy[r * H8 + c8], d);
+      unpack8(x[r * H8 + c8], xx);
+      const float mu = mean[r], rs = rstd[r];
 #pragma unroll
-  for (int v = 0; v < V; v++)
+      for (int k = 0; k < 8; k++) { sw[k] += d[k] * (xx[k] - mu) * rs; sb[k] += d[k]; }
+    }
+#pragma unroll
+  for (int k = 0; k < 8; k++) { pw[threadIdx.y][threadIdx.x][k] = sw[k]; pb[threadIdx.y][threadIdx.x][k] = sb[k]; }
+  __syncthreads();
+  if (threadIdx.y == 0 && c8 < H8) {
 #pragma unroll
     for (int k = 0; k < 8; k++) {
-      const int c = (v * 32 + lane) * 8 + k;
-      atomicAdd(sdw + c, pw[v * 8 + k]); atomicAdd(sdb + c, pb[v * 8 + k]);
+      float tw = 0.0f, tb = 0.0f;
+      for (int y = 0; y < 8; y++) { tw += pw[y][threadIdx.x][k]; tb += pb[y][threadIdx.x][k]; }
+      atomicAdd(dw + c8 * 8 + k, tw); atomicAdd(db + c8 * 8 + k, tb);
     }
-  __syncthreads();
-  for (int i = threadIdx.x; i < H; i += blockDim.x) { atomicAdd(dw + i, sdw[i]); atomicAdd(db + i, sdb[i]); }
+  }
 }
 
 static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
@@ -246,10 +268,17 @@ bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx,
                           const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H) {
   if (dtdx != DT_BF16 || dtdy != DT_BF16 || dtx != DT_BF16 || H % 256 != 0 || H > 1024 || N == 0) return false;
   if (!a16(dx) || !a16(dy) || !a16(x)) return false;
-  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 4);
-#define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, dw, db, N)
+  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
+#define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N)
   switch (H / 256) { case 1: LNB(1); break; case 2: LNB(2); break; case 3: LNB(3); break; default: LNB(4); }
 #undef LNB
+  CKL();
+  const int64_t H8 = H / 8, colBlocks = (H8 + 31) / 32;
+  int64_t slabs = (528 + colBlocks - 1) / colBlocks;
+  if (slabs > (N + 63) / 64) slabs = (N + 63) / 64;
+  if (slabs < 1) slabs = 1;
+  const int64_t rpb = (N + slabs - 1) / slabs;
+  ln_dw_bf16_v8<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(dw, db, (const uint4*)dy, (const uint4*)x, mean, rstd, N, H8, rpb);
   CKL();
   return true;
 }

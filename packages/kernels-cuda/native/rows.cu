@@ -65,10 +65,46 @@ __global__ void sum_rows_k(float* out, int dt, const void* x, int64_t N, int64_t
     atomicAdd(out + col, t);
   }
 }
+// bf16 column sums with 16-byte loads: a thread owns 8 adjacent columns over a slab of rows.
+__global__ void sum_rows_bf16_v8(float* out, const uint4* x, int64_t N, int64_t M8, int64_t rowsPerBlock) {
+  __shared__ float part[8][32][9];
+  const int64_t c8 = blockIdx.x * 32 + threadIdx.x;
+  const int64_t r0 = blockIdx.y * rowsPerBlock, r1 = min(N, r0 + rowsPerBlock);
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  if (c8 < M8)
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += 8) {
+      uint4 u = x[r * M8 + c8];
+      const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+#pragma unroll
+      for (int k = 0; k < 4; k++) { float2 f = __bfloat1622float2(h[k]); s[2 * k] += f.x; s[2 * k + 1] += f.y; }
+    }
+#pragma unroll
+  for (int k = 0; k < 8; k++) part[threadIdx.y][threadIdx.x][k] = s[k];
+  __syncthreads();
+  if (threadIdx.y == 0 && c8 < M8) {
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+      float t = 0.0f;
+      for (int y = 0; y < 8; y++) t += part[y][threadIdx.x][k];
+      atomicAdd(out + c8 * 8 + k, t);
+    }
+  }
+}
+
 void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate) {
   if (M == 0) return;
   if (!accumulate) CK(cudaMemsetAsync(out, 0, M * 4, S()));
   if (N == 0) return;
+  if (dt == DT_BF16 && M % 8 == 0 && ((uintptr_t)x & 15) == 0) {
+    const int64_t M8 = M / 8, colBlocks = (M8 + 31) / 32;
+    int64_t slabs = (528 + colBlocks - 1) / colBlocks;
+    if (slabs > (N + 63) / 64) slabs = (N + 63) / 64;
+    if (slabs < 1) slabs = 1;
+    const int64_t rpb = (N + slabs - 1) / slabs;
+    sum_rows_bf16_v8<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(out, (const uint4*)x, N, M8, rpb);
+    CKL();
+    return;
+  }
   int64_t colBlocks = (M + 31) / 32;
   int64_t slabs = (264 + colBlocks - 1) / colBlocks;  // about two waves of blocks over the chip
   if (slabs > (N + 63) / 64) slabs = (N + 63) / 64;
