@@ -91,11 +91,11 @@ describe("validation of recipe files", () => {
   const base = () => loadRecipe("tiny-cpu").config as unknown as Record<string, unknown>;
 
   it("a microbatch that does not divide the batch fails before training, key named", () => {
-    const m = problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["device_train_microbatch_size=12"] }));
+    const m = problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["device_train_microbatch_size=12", "global_train_batch_size=32"] }));
     expect(m).toMatch(/device_train_microbatch_size: 12 does not divide the per-device batch of 32/);
-    // Across processes: 32 / 4 = 8 per device, microbatch 16 too big.
-    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 4 }))).toMatch(/per-device batch of 8/);
-    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 3 }))).toMatch(/global_train_batch_size: 32 is not divisible by the 3 processes/);
+    // Across processes: 16 / 4 = 4 per device, microbatch 8 too big.
+    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 4 }))).toMatch(/device_train_microbatch_size: 8 does not divide the per-device batch of 4/);
+    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 3 }))).toMatch(/global_train_batch_size: 16 is not divisible by the 3 processes/);
   });
 
   it("unknown keys at any depth, bad durations and missing keys are all reported at once", () => {
