@@ -1,0 +1,38 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { readMetrics } from "../log/metrics.js";
+import { cleanup, quiet, SMALL, tmp, trainLosses } from "../testing/pretrain-fixtures.js";
+import { pretrain } from "../train/pretrain.js";
+import { launch } from "./launch.js";
+
+afterAll(cleanup);
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+describe("data-parallel pretraining over 2 CPU processes", () => {
+  it("launch() starts 2 ranks (RANK/WORLD_SIZE/MASTER_PORT) whose averaged steps match the 1-process run", async () => {
+    const opts = { config: "tiny-cpu", overrides: [...SMALL, "model.model_config.hidden_dropout_prob=0", "save_interval=1000ba", "eval_interval=3ba"], maxDuration: "3ba", device: "cpu" as const };
+    const single = tmp();
+    const ref = await pretrain({ ...opts, saveFolder: single, handleSignals: false, stderr: quiet });
+    const multi = tmp();
+    const code = await launch({
+      nprocs: 2,
+      execArgv: ["--import", join(here, "../testing/register-ts.mjs")],
+      args: [join(here, "../testing/run-pretrain.ts"), JSON.stringify({ ...opts, saveFolder: multi, stderr: undefined })],
+    });
+    expect(code).toBe(0);
+    const a = trainLosses(single);
+    const b = trainLosses(multi);
+    expect(b.map(([s]) => s)).toEqual([1, 2, 3]);
+    // Same samples, same masks, gradients averaged over ranks: equal up to float summation order.
+    b.forEach(([, l], i) => expect(l).toBeCloseTo(a[i]![1], 4));
+    const start = readMetrics(join(multi, "metrics.jsonl")).find((r) => r.type === "run" && r.event === "start") as { world_size: number };
+    expect(start.world_size).toBe(2);
+    // Evaluation sums over both ranks' halves of the eval set: same token count as one process.
+    const evalOf = (d: string) => readMetrics(join(d, "metrics.jsonl")).find((r) => r.type === "eval") as { eval_tokens: number; loss: number };
+    expect(evalOf(multi).eval_tokens).toBe(evalOf(single).eval_tokens);
+    expect(evalOf(multi).loss).toBeCloseTo(evalOf(single).loss, 4);
+    expect(ref.status).toBe("completed");
+  });
+});
