@@ -27,7 +27,7 @@ describe("data-parallel pretraining over 2 CPU processes", () => {
     expect(b.map(([s]) => s)).toEqual([1, 2, 3]);
     // Same samples, same masks, gradients averaged over ranks: equal up to float summation order.
     b.forEach(([, l], i) => expect(l).toBeCloseTo(a[i]![1], 4));
-    const start = readMetrics(join(multi, "metrics.jsonl")).find((r) => r.type === "run" && r.event === "start") as { world_size: number };
+    const start = readMetrics(join(multi, "metrics.jsonl")).find((r) => r.type === "run" && r.event === "start") as unknown as { world_size: number };
     expect(start.world_size).toBe(2);
     // Evaluation sums over both ranks' halves of the eval set: same token count as one process.
     const evalOf = (d: string) => readMetrics(join(d, "metrics.jsonl")).find((r) => r.type === "eval") as { eval_tokens: number; loss: number };

@@ -16,6 +16,14 @@ export interface LaunchOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The GPU a local rank gets: its entry of CUDA_VISIBLE_DEVICES (or its index when unset). */
+function visibleFor(local: number, nprocs: number): string {
+  const list = process.env.CUDA_VISIBLE_DEVICES?.split(",").filter(Boolean);
+  if (list && list.length >= nprocs) return list[local]!;
+  if (list && list.length > 0) return list[local % list.length]!;
+  return String(local);
+}
+
 /**
  * Starts one process per device with torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE,
  * LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), forwards SIGINT/SIGTERM to all of them (each writes
@@ -51,7 +59,8 @@ export async function launch(o: LaunchOptions): Promise<number> {
           LOCAL_WORLD_SIZE: String(o.nprocs),
           MASTER_ADDR: masterAddr,
           MASTER_PORT: String(masterPort),
-          CUDA_VISIBLE_DEVICES: process.env.CUDA_VISIBLE_DEVICES,
+          // One GPU per process: the local rank-th of the visible devices becomes its device 0.
+          CUDA_VISIBLE_DEVICES: visibleFor(local, o.nprocs),
         },
       });
       children.push(child);

@@ -24,29 +24,22 @@ function envPeak(): number | null {
   return Number.isFinite(n) && n > 0 ? n * 1e12 : null;
 }
 
-type CudaModule = Record<string, unknown>;
-
 /** Tries the CUDA backend of @mosaicbert/kernels-cuda (an optional native addon); the reason it is unavailable otherwise. */
 async function tryCuda(localRank: number): Promise<{ device: Device } | { reason: string }> {
-  let mod: CudaModule;
+  let mod: typeof import("@mosaicbert/kernels-cuda");
   try {
-    mod = (await import("@mosaicbert/kernels-cuda")) as CudaModule;
+    mod = await import("@mosaicbert/kernels-cuda");
   } catch (e) {
     return { reason: `@mosaicbert/kernels-cuda did not load: ${(e as Error).message}` };
   }
-  const factory = (mod.createCudaBackend ?? mod.loadCudaBackend ?? mod.cudaBackend) as ((o?: { device?: number }) => unknown) | undefined;
-  if (typeof factory !== "function") return { reason: "@mosaicbert/kernels-cuda exposes no CUDA backend in this build" };
-  let backend: Backend;
-  try {
-    const made = await factory({ device: localRank });
-    backend = made as Backend;
-    if (!backend || typeof (backend as { matmul?: unknown }).matmul !== "function") return { reason: "the CUDA backend factory returned no backend" };
-  } catch (e) {
-    return { reason: (e as Error).message };
-  }
-  const gpu = String((backend as { deviceName?: unknown }).deviceName ?? "");
+  // One backend per process on its current device: the launcher gives each rank one GPU through
+  // CUDA_VISIBLE_DEVICES, so device 0 of every process is its own GPU.
+  const r = mod.cudaAvailable();
+  if (!r.backend) return { reason: r.reason };
+  const backend = r.backend as unknown as Backend;
+  const gpu = String((r.backend as { info?: { device?: unknown } }).info?.device ?? "");
   const peak = envPeak() ?? GPU_PEAKS.find(([re]) => re.test(gpu))?.[1] ?? null;
-  return { device: { backend, kind: "cuda", name: `cuda:${localRank}${gpu ? ` ${gpu}` : ""}`, peakFlops: peak } };
+  return { device: { backend, kind: "cuda", name: `cuda (rank-local ${localRank})${gpu ? ` ${gpu}` : ""}`, peakFlops: peak } };
 }
 
 /**
