@@ -44,6 +44,7 @@ export function renderMarkdown(rep: GlueReport): string {
   } else {
     lines.push("**No task ran**: no GLUE average.");
   }
+  if (rep.caps.length) lines.push("", `Departures from the recipe: ${rep.caps.join(", ")}.`);
   lines.push(
     "",
     rep.comparable

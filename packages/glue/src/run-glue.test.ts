@@ -50,6 +50,7 @@ describe("runGlue end to end on the real GLUE files (tiny preset, CPU, small sli
     const m = by.mrpc!.metrics!.glue_mrpc!;
     expect(by.mrpc!.score).toBeCloseTo((m.accuracy! + m.f1!) / 2, 10);
     expect(by.rte!.notes.join("\n")).toMatch(/MNLI did not run/);
+    expect(report.caps).toEqual(["--max-train-examples 24", "--max-eval-examples 24", "--max-steps 3", "--batch-size 8", "--max-seq-len 64", "--seeds 1"]);
     expect(by.cola!.metrics!.glue_cola!.matthews).toBeDefined();
     expect(report.average!.tasks).toEqual(["sst2", "cola", "rte", "mrpc"]);
     expect(report.average!.complete).toBe(false);
@@ -64,6 +65,8 @@ describe("runGlue end to end on the real GLUE files (tiny preset, CPU, small sli
     const md = renderMarkdown(report);
     expect(md).toMatch(/\| SST-2 \| \d+\.\d\d \| {2}\| 1 \| sst2: accuracy \d+\.\d\d \| fresh \| ran \|/);
     expect(md).toMatch(/\| MNLI \| – \|.*\*\*skipped\*\* \(missing\) \|/);
+    expect(md).toContain("Departures from the recipe: --max-train-examples 24, --max-eval-examples 24, --max-steps 3, --batch-size 8, --max-seq-len 64, --seeds 1.");
+    expect(md).not.toMatch(/train capped at/);
     expect(md).toMatch(/GLUE average over 4 of 8 tasks: \d+\.\d\d\*\* — not the GLUE score \(missing: MNLI, QNLI, QQP, STS-B\)/);
     const out = mkdtempSync(join(tmpdir(), "glue-report-"));
     const paths = writeReport(report, out);

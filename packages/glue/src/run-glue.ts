@@ -102,6 +102,8 @@ export interface GlueReport {
   average: GlueAverage | null;
   /** True when every score is comparable to the reference's (all data complete, no caps, all 8 tasks). */
   comparable: boolean;
+  /** The options that depart from the recipe, in words ("--max-steps 2", …); empty for a faithful run. */
+  caps: string[];
   warnings: string[];
 }
 
@@ -175,10 +177,7 @@ export async function runGlue(o: GlueRunOptions): Promise<GlueReport> {
         splits[i + 1]!.used = ex.length;
         evals.push({ evaluator: e.evaluator, data: encodeExamples(ex, o.start.tokenizer, maxSeqLen) });
       });
-      if (o.maxTrainExamples !== undefined && trainEx.length < data.train.data!.examples.length) report.notes.push(`train capped at ${trainEx.length} examples`);
-      if (o.maxEvalExamples !== undefined && evals.some((e, i) => e.data.ids.length < data.evals[i]!.data!.examples.length)) {
-        report.notes.push(`eval capped at ${o.maxEvalExamples} examples`);
-      }
+      // Caps are listed once for the run (GlueReport.caps); splits[].used holds the counts per task.
       const hp = task.hparams;
       const lr = o.lr ?? hp.lr;
       const hparams: JobHyperparameters = {
@@ -196,7 +195,7 @@ export async function runGlue(o: GlueRunOptions): Promise<GlueReport> {
         if (mnliState) {
           init = mnliState;
           report.startFrom = "mnli";
-        } else report.notes.push("started from the --model weights: MNLI did not run in this call (the reference starts RTE/MRPC/STS-B from MNLI)");
+        } else report.notes.push("started from the starting model: MNLI did not run in this call (the reference starts RTE/MRPC/STS-B from MNLI)");
       }
       const total = plannedSteps(train.ids.length, hparams);
       const results: FinetuneResult[] = [];
@@ -245,9 +244,13 @@ export async function runGlue(o: GlueRunOptions): Promise<GlueReport> {
   const scores: Partial<Record<TaskName, number>> = {};
   for (const r of reports) if (r.status === "ran") scores[r.task] = r.score!;
   const average = Object.keys(scores).length ? glueAverage(scores) : null;
-  const capped = o.maxTrainExamples !== undefined || o.maxEvalExamples !== undefined || o.maxSteps !== undefined || o.epochs !== undefined || o.lr !== undefined || o.batchSize !== undefined || maxSeqLen !== GLUE_DEFAULTS.maxSeqLen;
+  const caps: string[] = [];
+  const capOpts = { maxTrainExamples: o.maxTrainExamples, maxEvalExamples: o.maxEvalExamples, maxSteps: o.maxSteps, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize };
+  for (const [k, v] of Object.entries(capOpts)) if (v !== undefined) caps.push(`${flag(k)} ${v}`);
+  if (maxSeqLen !== GLUE_DEFAULTS.maxSeqLen) caps.push(`--max-seq-len ${maxSeqLen}`);
+  if (o.seeds !== undefined) caps.push(`--seeds ${Array.isArray(o.seeds) ? o.seeds.join(",") : o.seeds}`);
   const comparable =
-    !!average?.complete && !capped && o.start.weights !== null && reports.every((r) => r.status === "ran" && r.dataStatus === "complete");
+    !!average?.complete && caps.length === 0 && o.start.weights !== null && reports.every((r) => r.status === "ran" && r.dataStatus === "complete");
   return {
     model: o.start.source,
     arch: o.start.config.arch,
@@ -269,6 +272,7 @@ export async function runGlue(o: GlueRunOptions): Promise<GlueReport> {
     tasks: reports,
     average,
     comparable,
+    caps,
     warnings: [...o.start.warnings],
   };
 }
