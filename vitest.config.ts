@@ -11,5 +11,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: "forks",
     maxWorkers: 2,
+    // CI asks for a machine-readable summary as well (.ci/run prints "N passed, N failed").
+    reporters: process.env.VITEST_JSON_OUT ? ["default", "json"] : ["default"],
+    outputFile: process.env.VITEST_JSON_OUT ? { json: process.env.VITEST_JSON_OUT } : undefined,
   },
 });
