@@ -1,0 +1,30 @@
+#!/bin/bash
+# Bundles the `mosaicbert` CLI into one self-contained folder for the GPU machine (node_modules are not
+# carried there): .results-build/
+#   package.json                           {"name": "@mosaicbert/trainer"}: the trainer finds recipes/ by walking up to it
+#   recipes/*.yaml                         the trainer's recipes
+#   assets/bert-base-uncased-vocab.txt     the tokenizer looks for assets/ one level above the bundle
+#   dist/mosaicbert.mjs                    every dependency inlined (workspace packages from their TS sources)
+#   dist/prepare-corpus.mjs                text → documents of 126 word pieces (scripts/results/prepare-corpus.ts)
+# The CUDA addon is not bundled: device-run.sh builds it and points MOSAICBERT_CUDA_ADDON at it.
+#   usage: bash scripts/results/bundle.sh        (from anywhere; ~1.7 MB of output)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=.results-build
+grep -qx '/.results-build/' .git/info/exclude 2>/dev/null || echo '/.results-build/' >> .git/info/exclude
+grep -qx '/.results-data/' .git/info/exclude 2>/dev/null || echo '/.results-data/' >> .git/info/exclude
+rm -rf "$out"
+mkdir -p "$out/dist" "$out/recipes" "$out/assets"
+esb=$(ls -d node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
+# Bundled CommonJS dependencies call require(); give the ESM bundle one.
+banner='import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);'
+"$esb" packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+  --banner:js="$banner" --outfile="$out/dist/mosaicbert.mjs" --log-level=warning
+"$esb" scripts/results/prepare-corpus.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+  --banner:js="$banner" --outfile="$out/dist/prepare-corpus.mjs" --log-level=warning
+echo '{ "name": "@mosaicbert/trainer", "private": true, "type": "module" }' > "$out/package.json"
+cp packages/trainer/recipes/*.yaml "$out/recipes/"
+cp packages/data-streaming/assets/bert-base-uncased-vocab.txt "$out/assets/"
+node "$out/dist/mosaicbert.mjs" --version > /dev/null
+du -sh "$out"
