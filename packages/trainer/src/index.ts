@@ -3,7 +3,7 @@ export { buildProgram } from "./cli/program.js";
 // Training
 export { pretrain, type PretrainOptions, type PretrainSummary, type RunStatus } from "./train/pretrain.js";
 export { forwardBackward, evaluate, allReduceHost, type StepResult, type EvalResult } from "./train/step.js";
-export { tokenizeAndMask, sliceRows, trainRowSeeds, type MlmRows } from "./train/batches.js";
+export { tokenizeAndMask, sliceRows, sampleSeeds, type MlmRows } from "./train/batches.js";
 export { resolveDevice, type Device } from "./train/device.js";
 export { modelConfigOf } from "./train/model-config.js";
 export { trainFlops, batchCost, type BatchCost } from "./train/flops.js";
@@ -19,7 +19,7 @@ export { parseDuration, durationToSteps, durationSeconds, formatDuration, type D
 // Checkpoints, metrics, data
 export { saveCheckpoint, loadCheckpoint, findLatest, listCheckpoints, checkpointName, type TrainerState, type LoadedCheckpoint } from "./checkpoint/checkpoint.js";
 export { MetricsWriter, readMetrics, METRICS_FILE, type MetricRecord } from "./log/metrics.js";
-export { TrainTextLoader, evalTexts, openSplit, permutation, type LoaderState } from "./data/loader.js";
+export { TrainTextLoader, evalTexts, openDataset, cacheFolderFor, type LoaderState, type SplitSource } from "./data/loader.js";
 export { chunkText, buildSampleCorpus } from "./data/sample-corpus.js";
 export { packageRoot, recipesDir, sampleCorpusDir } from "./paths.js";
 

@@ -130,11 +130,17 @@ export function buildConfig(doc: unknown, source: string, opts: LoadOptions = {}
     throw new ConfigError(source, [{ key: "", message: "expected a YAML mapping of recipe keys" }]);
   }
   const raw: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...(structuredClone(doc) as Record<string, unknown>) };
-  for (const o of opts.overrides ?? []) {
-    const [k, v] = parseOverride(o);
-    setPath(raw, k, v);
-  }
   const problems: Problem[] = [];
+  for (const o of opts.overrides ?? []) {
+    try {
+      const [k, v] = parseOverride(o);
+      setPath(raw, k, v);
+    } catch (e) {
+      // Report every bad override at once, with the recipe's own problems.
+      if (e instanceof ConfigError) problems.push(...e.problems.map((p) => ({ key: p.key, message: `${p.message} (--set ${o})` })));
+      else throw e;
+    }
+  }
   const cfg = interpolate(raw, raw, "", problems) as Record<string, unknown>;
   problems.push(...validate(cfg, PRETRAIN_SCHEMA));
   if (problems.length === 0) problems.push(...crossChecks(cfg as unknown as PretrainConfig, opts.worldSize ?? 1));

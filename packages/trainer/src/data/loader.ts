@@ -1,73 +1,92 @@
-import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { MDSReader } from "@mosaicbert/data-streaming";
-import { Rng } from "@mosaicbert/tensor";
+import { StreamingDataset, type StreamingState } from "@mosaicbert/data-streaming";
 
 /**
- * Text loaders over a local MDS split with a `text` column (what convert_dataset.py writes for C4).
- *
- * Training: every epoch visits the split in a seeded order (shuffle_seed + epoch; identity when
- * shuffle is off), cut into global batches with drop_last; rank r of W takes the r-th slice of
- * each global batch, so a W-process run sees exactly the samples of the 1-process run, batch for
- * batch. The state (epoch, batch within the epoch) is two integers, saved in checkpoints.
+ * Text loaders over MDS splits with a `text` column (what convert_dataset.py writes for C4),
+ * through @mosaicbert/data-streaming's StreamingDataset with the reference loader's settings
+ * (recipe.md §2: shuffle_algo py1s, shuffle_seed 9176, num_canonical_nodes 128, partition "orig",
+ * batch_size = per-device batch), so the sample order — and which samples form each global batch,
+ * for any number of processes — is mosaicml-streaming's. `remote` (http(s):// or file://) is
+ * downloaded into `local` shard by shard.
  */
+export interface SplitSource {
+  local: string;
+  remote?: string | null;
+  split: string;
+}
+
 export interface LoaderState {
   epoch: number;
-  batchInEpoch: number;
+  /** Global samples consumed in this epoch (Composer's count, what StreamingDataset resumes from). */
+  samplesInEpoch: number;
   samplesSeen: number;
+  /** StreamingDataset.stateDict() at that point. */
+  streaming: StreamingState;
 }
 
-export function openSplit(local: string, split: string): MDSReader {
-  const dir = path.join(local, split);
-  if (!fs.existsSync(path.join(dir, "index.json"))) {
-    throw new Error(`data: no MDS split at ${dir} (expected ${path.join(dir, "index.json")}; build one with \`mosaicbert data\` or pass --data DIR holding ${split}/)`);
+function describe(src: SplitSource): string {
+  return src.remote ? `${src.remote} (split ${src.split}, cached in ${src.local})` : path.join(src.local, src.split);
+}
+
+/** Opens a split, explaining a missing or column-less dataset in terms of the recipe keys. */
+export async function openDataset(src: SplitSource, o: Partial<Parameters<typeof StreamingDataset.create>[0]> = {}): Promise<StreamingDataset> {
+  let ds: StreamingDataset;
+  try {
+    ds = await StreamingDataset.create({ local: src.local, remote: src.remote ?? undefined, split: src.split, ...o });
+  } catch (e) {
+    throw new Error(`data: cannot open ${describe(src)}: ${(e as Error).message} (expected an MDS folder with ${src.split}/index.json; build one with \`mosaicbert data\` or pass --data DIR)`);
   }
-  const reader = new MDSReader(local, { split });
-  const names = reader.index.shards[0]?.column_names ?? [];
-  if (!names.includes("text")) throw new Error(`data: ${dir}: expected a 'text' column (one document per sample), found ${names.join(", ") || "no columns"}`);
-  if (reader.size === 0) throw new Error(`data: ${dir} holds no samples`);
-  return reader;
+  const names = ds.streams[0]?.index.shards[0]?.column_names ?? [];
+  if (!names.includes("text")) throw new Error(`data: ${describe(src)}: expected a 'text' column (one document per sample), found ${names.join(", ") || "no columns"}`);
+  if (ds.size === 0) throw new Error(`data: ${describe(src)} holds no samples`);
+  return ds;
 }
 
-async function texts(reader: MDSReader, ids: readonly number[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const i of ids) {
-    const v = (await reader.get(i)).text;
-    out.push(typeof v === "string" ? v : new TextDecoder().decode(v as Uint8Array));
-  }
-  return out;
+function textOf(sample: Record<string, unknown>): string {
+  const v = sample.text;
+  return typeof v === "string" ? v : new TextDecoder().decode(v as Uint8Array);
 }
 
-/** A seeded permutation of 0..n−1 (Fisher–Yates). */
-export function permutation(n: number, seed: number): Int32Array {
-  const p = new Int32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  const rng = new Rng(seed >>> 0);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = p[i]!;
-    p[i] = p[j]!;
-    p[j] = t;
-  }
-  return p;
+/** The local cache folder for a remote dataset URL. */
+export function cacheFolderFor(remote: string): string {
+  return path.join(os.homedir(), ".cache", "mosaicbert", "data", remote.replace(/^[a-z]+:\/\//i, "").replace(/[^A-Za-z0-9._-]+/g, "_"));
 }
 
+/**
+ * The training loader: per-device batches of `globalBatchSize / worldSize` documents, drop_last,
+ * epochs back to back. Each epoch is StreamingDataset's order for this rank (`rankOrder`), which
+ * also resumes mid-epoch: the order from a global sample offset. Each document comes with its
+ * global sample id (masks are keyed on it, so they do not depend on which rank reads it).
+ */
 export class TrainTextLoader {
-  readonly batchesPerEpoch: number;
   private epoch = 0;
-  private batchInEpoch = 0;
+  private samplesInEpoch = 0;
   private samplesSeen = 0;
-  private order: Int32Array | null = null;
-  private orderEpoch = -1;
+  private order: number[] | null = null;
+  private pos = 0;
 
-  constructor(
-    readonly reader: MDSReader,
-    readonly opts: { globalBatchSize: number; rank: number; worldSize: number; shuffle: boolean; shuffleSeed: number },
-  ) {
-    this.batchesPerEpoch = Math.floor(reader.size / opts.globalBatchSize);
-    if (this.batchesPerEpoch === 0) {
-      throw new Error(`data: ${reader.dir} has ${reader.size} samples, fewer than one global batch of ${opts.globalBatchSize} (drop_last)`);
+  private constructor(
+    readonly ds: StreamingDataset,
+    readonly opts: { globalBatchSize: number; rank: number; worldSize: number },
+  ) {}
+
+  static async create(src: SplitSource, o: { globalBatchSize: number; rank: number; worldSize: number; shuffle: boolean; shuffleSeed: number }): Promise<TrainTextLoader> {
+    const D = o.globalBatchSize / o.worldSize;
+    const ds = await openDataset(src, {
+      shuffle: o.shuffle, shuffleAlgo: "py1s", shuffleSeed: o.shuffleSeed, numCanonicalNodes: 128, partitionAlgo: "orig",
+      batchSize: D, world: { numNodes: 1, ranksPerNode: o.worldSize, rank: o.rank, workersPerRank: 1 },
+    });
+    const loader = new TrainTextLoader(ds, o);
+    if (loader.batchesPerEpoch === 0) {
+      throw new Error(`data: ${describe(src)} gives ${ds.length} samples per process, fewer than one batch of ${D} (drop_last)`);
     }
+    return loader;
+  }
+
+  /** Full per-device batches per epoch (drop_last). */
+  get batchesPerEpoch(): number {
+    return Math.floor(this.ds.length / (this.opts.globalBatchSize / this.opts.worldSize));
   }
 
   get samplesPerEpoch(): number {
@@ -78,59 +97,78 @@ export class TrainTextLoader {
     return this.epoch;
   }
 
-  private orderFor(epoch: number): Int32Array {
-    if (this.orderEpoch !== epoch || !this.order) {
-      const n = this.reader.size;
-      this.order = this.opts.shuffle ? permutation(n, this.opts.shuffleSeed + epoch) : Int32Array.from({ length: n }, (_, i) => i);
-      this.orderEpoch = epoch;
-    }
-    return this.order;
-  }
-
-  /** This rank's texts of the next global batch, and the epoch it belongs to. */
-  async next(): Promise<{ texts: string[]; epoch: number }> {
-    if (this.batchInEpoch >= this.batchesPerEpoch) {
+  /** This rank's next batch: texts, their sample ids, and the epoch it belongs to. */
+  async next(): Promise<{ texts: string[]; ids: number[]; epoch: number }> {
+    const G = this.opts.globalBatchSize;
+    const D = G / this.opts.worldSize;
+    for (let turns = 0; turns < 2; turns++) {
+      this.order ??= this.ds.rankOrder(this.epoch, this.samplesInEpoch);
+      if (this.pos + D <= this.order.length) {
+        const ids = this.order.slice(this.pos, this.pos + D);
+        this.pos += D;
+        const texts: string[] = [];
+        for (const id of ids) texts.push(textOf(await this.ds.get(id)));
+        this.samplesInEpoch += G;
+        this.samplesSeen += G;
+        return { texts, ids, epoch: this.epoch };
+      }
+      // End of the epoch: the partial batch is dropped, the next epoch begins.
       this.epoch++;
-      this.batchInEpoch = 0;
+      this.samplesInEpoch = 0;
+      this.order = null;
+      this.pos = 0;
     }
-    const { globalBatchSize: G, rank, worldSize: W } = this.opts;
-    const D = G / W;
-    const order = this.orderFor(this.epoch);
-    const start = this.batchInEpoch * G + rank * D;
-    const ids = Array.from(order.subarray(start, start + D));
-    const epoch = this.epoch;
-    this.batchInEpoch++;
-    this.samplesSeen += G;
-    return { texts: await texts(this.reader, ids), epoch };
+    throw new Error("data: an epoch holds no full batch");
   }
 
+  /** The loader position, with StreamingDataset's resume dict (as Composer checkpoints it). */
   state(): LoaderState {
-    return { epoch: this.epoch, batchInEpoch: this.batchInEpoch, samplesSeen: this.samplesSeen };
+    return {
+      epoch: this.epoch,
+      samplesInEpoch: this.samplesInEpoch,
+      samplesSeen: this.samplesSeen,
+      streaming: {
+        epoch: this.epoch,
+        sample_in_epoch: this.samplesInEpoch,
+        num_canonical_nodes: this.ds.numCanonicalNodes,
+        shuffle_seed: this.ds.shuffleSeed,
+        initial_physical_nodes: this.ds.initialPhysicalNodes ?? this.ds.world.numNodes,
+      },
+    };
   }
 
   loadState(s: Partial<LoaderState>, where = "loader state"): void {
-    for (const k of ["epoch", "batchInEpoch", "samplesSeen"] as const) {
+    for (const k of ["epoch", "samplesInEpoch", "samplesSeen"] as const) {
       if (!Number.isInteger(s[k]) || (s[k] as number) < 0) throw new Error(`${where}: ${k}: expected an integer ≥ 0, got ${JSON.stringify(s[k])}`);
     }
+    if (s.streaming && s.streaming.shuffle_seed !== this.ds.shuffleSeed) {
+      throw new Error(`${where}: streaming.shuffle_seed ${s.streaming.shuffle_seed} differs from this run's ${this.ds.shuffleSeed} (train_loader.dataset.shuffle_seed)`);
+    }
     this.epoch = s.epoch!;
-    this.batchInEpoch = s.batchInEpoch!;
+    this.samplesInEpoch = s.samplesInEpoch!;
     this.samplesSeen = s.samplesSeen!;
+    this.order = null;
+    this.pos = 0;
   }
 }
 
 /**
- * The fixed evaluation set: the first `numBatches` batches of `globalBatchSize` samples of the split
- * in file order (all of it with −1), the last batch possibly short; each rank takes its slice.
+ * The fixed evaluation set: the first `numBatches` batches of `globalBatchSize` documents of the
+ * split in stored order (all of it with −1), the last batch possibly short; each rank takes its
+ * slice. Read through StreamingDataset, so a remote split is downloaded as needed.
  */
-export async function evalTexts(reader: MDSReader, o: { globalBatchSize: number; numBatches: number; rank: number; worldSize: number }): Promise<string[][]> {
-  const n = o.numBatches < 0 ? reader.size : Math.min(reader.size, o.numBatches * o.globalBatchSize);
+export async function evalTexts(src: SplitSource, o: { globalBatchSize: number; numBatches: number; rank: number; worldSize: number }): Promise<string[][]> {
+  const ds = await openDataset(src, { shuffle: false });
+  const n = o.numBatches < 0 ? ds.size : Math.min(ds.size, o.numBatches * o.globalBatchSize);
   const batches: string[][] = [];
   for (let start = 0; start < n; start += o.globalBatchSize) {
     const size = Math.min(o.globalBatchSize, n - start);
     const per = Math.ceil(size / o.worldSize);
     const lo = start + Math.min(size, o.rank * per);
     const hi = start + Math.min(size, (o.rank + 1) * per);
-    batches.push(await texts(reader, Array.from({ length: hi - lo }, (_, i) => lo + i)));
+    const texts: string[] = [];
+    for (let i = lo; i < hi; i++) texts.push(textOf(await ds.get(i)));
+    batches.push(texts);
   }
   return batches;
 }

@@ -60,7 +60,10 @@ export function sliceRows(b: MlmRows, r0: number, r1: number): MlmRows {
   };
 }
 
-/** Per-row mask seeds of a training batch: one per global sample position (step, row of the global batch). */
-export function trainRowSeeds(seed: number, stream: number, step: number, firstGlobalRow: number, count: number): number[] {
-  return Array.from({ length: count }, (_, i) => deriveSeed(seed, stream, step, firstGlobalRow + i));
+/**
+ * Mask seeds of training samples: one per (epoch, global sample id), so a document gets the same
+ * masks whichever process, microbatch or position reads it, and new masks each epoch.
+ */
+export function sampleSeeds(seed: number, stream: number, epoch: number, ids: readonly number[]): number[] {
+  return ids.map((id) => deriveSeed(seed, stream, epoch, id));
 }

@@ -5,7 +5,7 @@ import { createModel, preset, type ForMaskedLM } from "@mosaicbert/layers";
 import { SingleProcessCommunicator } from "../parallel/communicator.js";
 import { SocketCommunicator } from "../parallel/socket.js";
 import { freePort } from "../parallel/port.js";
-import { openSplit } from "../data/loader.js";
+import { MDSReader } from "@mosaicbert/data-streaming";
 import { sampleCorpusDir } from "../paths.js";
 import { sliceRows, tokenizeAndMask, type MlmRows } from "./batches.js";
 import { forwardBackward } from "./step.js";
@@ -15,7 +15,7 @@ const config = preset("tiny", { hiddenDropoutProb: 0 });
 const S = 48;
 
 async function corpusTexts(n: number): Promise<string[]> {
-  const r = openSplit(sampleCorpusDir(), "train");
+  const r = new MDSReader(sampleCorpusDir(), { split: "train" });
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push((await r.get(i)).text as string);
   return out;

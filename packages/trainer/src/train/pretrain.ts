@@ -9,8 +9,8 @@ import { MetricsWriter } from "../log/metrics.js";
 import { Progress } from "../log/progress.js";
 import { fmtCount, fmtDuration } from "../log/format.js";
 import type { Communicator } from "../parallel/communicator.js";
-import { evalTexts, openSplit, TrainTextLoader } from "../data/loader.js";
-import { tokenizeAndMask, trainRowSeeds, type MlmRows } from "./batches.js";
+import { cacheFolderFor, evalTexts, TrainTextLoader } from "../data/loader.js";
+import { tokenizeAndMask, sampleSeeds, type MlmRows } from "./batches.js";
 import { resolveDevice, type Device } from "./device.js";
 import { trainFlops } from "./flops.js";
 import { modelConfigOf } from "./model-config.js";
@@ -74,9 +74,9 @@ function overridesOf(o: PretrainOptions): string[] {
   const out = [...(o.overrides ?? [])];
   if (o.data !== undefined) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(o.data)) {
-      throw new Error(`--data ${o.data}: remote datasets (URLs) are not supported by the trainer's loader yet; download the MDS folder (train/ and val/) and pass its path`);
-    }
-    out.push(`data_local=${path.resolve(o.data)}`);
+      // A remote dataset (http(s):// or file://): shards are downloaded into a local cache folder.
+      out.push(`data_remote=${o.data}`, `data_local=${cacheFolderFor(o.data)}`);
+    } else out.push(`data_local=${path.resolve(o.data)}`);
   }
   if (o.device !== undefined) out.push(`device=${o.device}`);
   if (o.maxDuration !== undefined) out.push(`max_duration=${o.maxDuration}`);
@@ -121,12 +121,12 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const S = cfg.train_loader.dataset.max_seq_len;
   const trainDs = cfg.train_loader.dataset;
   const evalDs = cfg.eval_loader.dataset;
-  const loader = new TrainTextLoader(openSplit(trainDs.local, trainDs.split), {
+  const srcOf = (d: typeof trainDs) => ({ local: d.local, remote: d.remote ?? null, split: d.split });
+  const loader = await TrainTextLoader.create(srcOf(trainDs), {
     globalBatchSize: G, rank, worldSize, shuffle: trainDs.shuffle, shuffleSeed: trainDs.shuffle_seed ?? 9176,
   });
   const GE = cfg.global_eval_batch_size ?? G;
-  const evalReader = openSplit(evalDs.local, evalDs.split);
-  const evalBatches: MlmRows[] = (await evalTexts(evalReader, { globalBatchSize: GE, numBatches: cfg.eval_subset_num_batches, rank, worldSize }))
+  const evalBatches: MlmRows[] = (await evalTexts(srcOf(evalDs), { globalBatchSize: GE, numBatches: cfg.eval_subset_num_batches, rank, worldSize }))
     .filter((t) => t.length > 0)
     .map((texts, bi) => {
       // Fixed masks: the same positions are predicted at every evaluation (and in every run of this seed).
@@ -280,8 +280,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
     for (;;) {
       if (totalSteps !== null && step >= totalSteps) break;
       if (maxSeconds !== null && elapsed(timing) >= maxSeconds) break;
-      const { texts } = await loader.next();
-      const rows = tokenizeAndMask(texts, tokenizer, S, trainDs.mlm_probability, trainRowSeeds(cfg.seed, SeedStream.trainMask, step, rank * D, D));
+      const { texts, ids, epoch } = await loader.next();
+      const rows = tokenizeAndMask(texts, tokenizer, S, trainDs.mlm_probability, sampleSeeds(cfg.seed, SeedStream.trainMask, epoch, ids));
       model.zeroGrad();
       const res = await forwardBackward(model, rows, { microbatchSize: M, seed: cfg.seed, step, rank, comm, bucketElements: 1 << 22 });
       const t = totalSteps !== null ? step : Math.min(VIRTUAL, Math.floor((elapsed(timing) / maxSeconds!) * VIRTUAL));
