@@ -26,6 +26,7 @@ export { packageRoot, recipesDir, sampleCorpusDir } from "./paths.js";
 // Data parallelism
 export { SingleProcessCommunicator, allReduceBuckets, type Communicator } from "./parallel/communicator.js";
 export { SocketCommunicator, type SocketCommOptions } from "./parallel/socket.js";
+export { NcclCommunicator, hasNccl, type NcclBackend } from "./parallel/nccl.js";
 export { launch, type LaunchOptions } from "./parallel/launch.js";
 
 // Plots

@@ -59,6 +59,8 @@ export async function launch(o: LaunchOptions): Promise<number> {
           LOCAL_WORLD_SIZE: String(o.nprocs),
           MASTER_ADDR: masterAddr,
           MASTER_PORT: String(masterPort),
+          // NVLink SHARP (multicast) off unless asked for: it is not available on every host.
+          NCCL_NVLS_ENABLE: process.env.NCCL_NVLS_ENABLE ?? "0",
           // One GPU per process: the local rank-th of the visible devices becomes its device 0.
           CUDA_VISIBLE_DEVICES: visibleFor(local, o.nprocs),
         },

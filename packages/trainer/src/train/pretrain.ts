@@ -103,7 +103,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
 
   const device: Device = await resolveDevice(cfg.device, world.localRank, say);
   const backend = device.backend;
-  const comm = o.comm ?? (await connectWorld({ ...world, worldSize, rank }, backend as unknown as { createCommunicator?: unknown }));
+  const comm = o.comm ?? (await connectWorld({ ...world, worldSize, rank }, backend));
   const bf16 = cfg.precision === "amp_bf16" && device.kind === "cuda";
   if (cfg.precision === "amp_bf16" && !bf16) say("precision amp_bf16 is the CUDA path; the CPU trains in fp32");
 

@@ -1,5 +1,6 @@
 import { SingleProcessCommunicator, type Communicator } from "../parallel/communicator.js";
 import { SocketCommunicator } from "../parallel/socket.js";
+import { hasNccl, NcclCommunicator } from "../parallel/nccl.js";
 
 export interface WorldEnv {
   rank: number;
@@ -36,11 +37,8 @@ export function worldFromEnv(): WorldEnv {
  * The communicator of this process: single-process for a world of 1; otherwise NCCL through the
  * CUDA backend when it offers one, else TCP through rank 0 (CPU runs, or GPUs without NCCL).
  */
-export async function connectWorld(w: WorldEnv, backend: { createCommunicator?: unknown } | null = null): Promise<Communicator> {
+export async function connectWorld(w: WorldEnv, backend: unknown = null): Promise<Communicator> {
   if (w.worldSize === 1) return new SingleProcessCommunicator();
-  const nccl = backend?.createCommunicator;
-  if (typeof nccl === "function") {
-    return (await (nccl as (o: WorldEnv) => Promise<Communicator> | Communicator).call(backend, w)) as Communicator;
-  }
+  if (hasNccl(backend)) return NcclCommunicator.create(backend, w);
   return SocketCommunicator.connect({ rank: w.rank, worldSize: w.worldSize, masterAddr: w.masterAddr, masterPort: w.masterPort });
 }
