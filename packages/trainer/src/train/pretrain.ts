@@ -256,12 +256,16 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
 
   // ---- signals -------------------------------------------------------------------------------
   let stopSignal: NodeJS.Signals | null = null;
+  let signalledAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopSignal) {
-      // A second signal: stop now, without the checkpoint.
-      process.exit(128 + (sig === "SIGINT" ? 2 : 15));
+      // A second signal: stop now, without the checkpoint. One within a second of the first is the
+      // same Ctrl-C reaching a launched rank twice (from the terminal and from the launcher).
+      if (performance.now() - signalledAt > 1000) process.exit(128 + (sig === "SIGINT" ? 2 : 15));
+      return;
     }
     stopSignal = sig;
+    signalledAt = performance.now();
     say(`${sig}: finishing the current step, then writing a checkpoint and stopping (send it again to quit now)`);
   };
   const handle = o.handleSignals ?? true;
