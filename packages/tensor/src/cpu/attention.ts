@@ -1,11 +1,9 @@
-import { MASK_DTYPES, expectDtype, expectNumber, expectRank, expectShape, expectTensor } from "../checks.js";
-import { OpError, fmtShape } from "../errors.js";
 import { seedKey, uniformAtKey } from "../random.js";
 import type { AttentionArgs, AttentionResult } from "../backend.js";
 import type { Tensor } from "../tensor.js";
+import { type AttentionPlan, validateAttention, validateAttentionBackward } from "../validate/attention.js";
 import type { CpuBackend } from "./backend.js";
 import { i32Of, loadF32, maskOf, outF32, storeF32 } from "./storage.js";
-import { dropoutArgs, floatArg, indexArg } from "./validate.js";
 
 interface Plan {
   T: number;
@@ -21,58 +19,18 @@ interface Plan {
   drop: { p: number; key: number; offset: number } | null;
 }
 
-/** Validates qkv and the attention arguments; returns everything the loops need. */
-function plan(be: CpuBackend, op: string, qkv: Tensor, args: AttentionArgs): Plan {
-  floatArg(be, op, "qkv", qkv);
-  expectRank(op, "qkv", qkv, 2);
-  if (args === null || typeof args !== "object") throw new OpError(op, "args", "expected { numHeads, cuSeqlens, maxSeqlen, ... }");
-  const nh = expectNumber(op, "numHeads", args.numHeads, (v) => Number.isInteger(v) && v > 0, "a positive integer");
-  const [T, C] = qkv.shape as [number, number];
-  if (C % (3 * nh) !== 0) throw new OpError(op, "qkv", `expected shape [T, 3·numHeads·headDim] with numHeads ${nh}, got ${fmtShape(qkv.shape)}`);
-  const H = C / 3;
-  const dh = H / nh;
-  const maxSeqlen = expectNumber(op, "maxSeqlen", args.maxSeqlen, (v) => Number.isInteger(v) && v >= 0, "a non-negative integer");
-  indexArg(be, op, "cuSeqlens", args.cuSeqlens);
-  expectRank(op, "cuSeqlens", args.cuSeqlens, 1);
-  const cu = i32Of(args.cuSeqlens);
-  if (cu.length < 1 || cu[0] !== 0 || cu[cu.length - 1] !== T) {
-    throw new OpError(op, "cuSeqlens", `expected [0, …, ${T}] (cumulative lengths ending at the ${T} rows of qkv), got [${Array.from(cu.slice(0, 8)).join(", ")}${cu.length > 8 ? ", …" : ""}]`);
-  }
-  for (let b = 0; b + 1 < cu.length; b++) {
-    const len = cu[b + 1]! - cu[b]!;
-    if (len < 0) throw new OpError(op, "cuSeqlens", `expected non-decreasing offsets, got ${cu[b]} then ${cu[b + 1]} at position ${b}`);
-    if (len > maxSeqlen) throw new OpError(op, "maxSeqlen", `sequence ${b} has length ${len} > maxSeqlen ${maxSeqlen}`);
-  }
-  const slopes = new Float64Array(nh);
-  if (args.slopes !== null && args.slopes !== undefined) {
-    if (args.slopes.length !== nh) throw new OpError(op, "slopes", `expected ${nh} slopes (one per head), got ${args.slopes.length}`);
-    for (let h = 0; h < nh; h++) {
-      const s = args.slopes[h]!;
-      if (typeof s !== "number" || !Number.isFinite(s)) throw new OpError(op, "slopes", `expected finite numbers, got ${String(s)} at position ${h}`);
-      slopes[h] = s;
-    }
-  }
-  let positions: Int32Array | null = null;
-  if (args.positions !== null && args.positions !== undefined) {
-    indexArg(be, op, "positions", args.positions);
-    expectShape(op, "positions", args.positions, [T]);
-    positions = i32Of(args.positions);
-  }
-  let keyMask: Int32Array | Uint8Array | null = null;
-  if (args.keyMask !== null && args.keyMask !== undefined) {
-    expectTensor(op, "keyMask", args.keyMask, be);
-    expectDtype(op, "keyMask", args.keyMask, MASK_DTYPES);
-    expectShape(op, "keyMask", args.keyMask, [T]);
-    keyMask = maskOf(args.keyMask);
-  }
-  const scale = args.scale ?? 1 / Math.sqrt(dh);
-  expectNumber(op, "scale", scale, () => true, "a finite number");
-  let drop: Plan["drop"] = null;
-  if (args.dropout !== null && args.dropout !== undefined) {
-    const d = dropoutArgs(op, args.dropout);
-    if (d.p > 0) drop = { p: d.p, key: seedKey(d.seed), offset: d.offset };
-  }
-  return { T, nh, dh, H, cu, maxSeqlen, slopes, positions, keyMask, scale, drop };
+/** The loops' view of a validated AttentionPlan (cuSeqlens and masks read from host storage). */
+function plan(v: AttentionPlan): Plan {
+  const { T, numHeads: nh, headDim: dh, H, maxSeqlen, scale } = v;
+  const d = v.dropout;
+  return {
+    T, nh, dh, H, maxSeqlen, scale,
+    cu: v.cu!,
+    slopes: v.slopes ?? new Float64Array(nh),
+    positions: v.positions === null ? null : i32Of(v.positions),
+    keyMask: v.keyMask === null ? null : maskOf(v.keyMask),
+    drop: d === null ? null : { p: d.p, key: seedKey(d.seed), offset: d.offset },
+  };
 }
 
 /**
@@ -115,7 +73,7 @@ function dropScale(pl: Plan, qi: number, h: number, j: number): number {
 }
 
 export function attention(be: CpuBackend, qkv: Tensor, args: AttentionArgs): AttentionResult {
-  const pl = plan(be, "attention", qkv, args);
+  const pl = plan(validateAttention(be, "attention", qkv, args, i32Of));
   const { T, nh, dh, H, cu } = pl;
   const C = 3 * H;
   const qv = loadF32(qkv);
@@ -169,16 +127,8 @@ export function attention(be: CpuBackend, qkv: Tensor, args: AttentionArgs): Att
  *   dS = P·(mask·(dout·v) − D),  dq = scale·Σ dS·k,  dk += scale·dS·q,  dv += P̃·dout.
  */
 export function attentionBackward(be: CpuBackend, dout: Tensor, qkv: Tensor, out: Tensor, lse: Tensor, args: AttentionArgs): Tensor {
-  const op = "attentionBackward";
-  const pl = plan(be, op, qkv, args);
+  const pl = plan(validateAttentionBackward(be, dout, qkv, out, lse, args, i32Of));
   const { T, nh, dh, H, cu, scale } = pl;
-  floatArg(be, op, "dout", dout);
-  expectShape(op, "dout", dout, [T, H]);
-  floatArg(be, op, "out", out);
-  expectShape(op, "out", out, [T, H]);
-  floatArg(be, op, "lse", lse);
-  expectDtype(op, "lse", lse, ["f32"]);
-  expectShape(op, "lse", lse, [T, nh]);
   const C = 3 * H;
   const qv = loadF32(qkv);
   const dov = loadF32(dout);

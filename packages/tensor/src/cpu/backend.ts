@@ -1,7 +1,8 @@
-import { DTYPES, type DType, decodeBf16, f16BitsToF32, isFloat, itemsize, rawArray, type RawArray } from "../dtype.js";
+import { type DType, decodeBf16, f16BitsToF32, isFloat, itemsize, rawArray, type RawArray } from "../dtype.js";
 import { OpError } from "../errors.js";
 import { Tensor } from "../tensor.js";
-import { expectNumber, expectShapeArg, expectTensor } from "../checks.js";
+import { expectTensor } from "../checks.js";
+import { validateAlloc, validateCopy, validateFill } from "../validate/index.js";
 import type {
   AddLayerNormResult,
   AdamWOptions,
@@ -30,11 +31,6 @@ import { embedding, embeddingBackward } from "./embedding.js";
 import { attention, attentionBackward } from "./attention.js";
 import { argmax, crossEntropy, mse } from "./loss.js";
 import { adamw, clipCoefficient, globalNorm } from "./optim.js";
-
-function expectDtypeArg(op: string, dtype: unknown): DType {
-  if (!DTYPES.includes(dtype as DType)) throw new OpError(op, "dtype", `expected one of ${DTYPES.join(", ")}, got ${String(dtype)}`);
-  return dtype as DType;
-}
 
 /**
  * The CPU reference backend: plain TypeScript on typed arrays, float math in float32 or better
@@ -70,9 +66,7 @@ export class CpuBackend implements Backend {
 
   /** Wraps fresh storage in a tensor and counts its bytes. */
   private alloc(op: string, shape: readonly number[], dtype: DType): Tensor {
-    expectShapeArg(op, "shape", shape);
-    expectDtypeArg(op, dtype);
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = validateAlloc(op, shape, dtype);
     const t = new Tensor(this, [...shape], dtype, rawArray(dtype, size));
     this.allocated += size * itemsize(dtype);
     if (this.allocated > this.peak) this.peak = this.allocated;
@@ -130,9 +124,7 @@ export class CpuBackend implements Backend {
   }
 
   copy(src: Tensor, dst: Tensor): void {
-    expectTensor("copy", "src", src, this);
-    expectTensor("copy", "dst", dst, this);
-    if (src.size !== dst.size) throw new OpError("copy", "dst", `expected ${src.size} elements (the size of src), got ${dst.size}`);
+    validateCopy(this, src, dst);
     if (src.dtype === dst.dtype) {
       (rawOf(dst) as RawArray).set(rawOf(src) as never);
       return;
@@ -152,8 +144,7 @@ export class CpuBackend implements Backend {
   }
 
   fill(t: Tensor, value: number): void {
-    expectTensor("fill", "t", t, this);
-    if (typeof value !== "number") throw new OpError("fill", "value", `expected a number, got ${String(value)}`);
+    validateFill(this, t, value);
     const r = rawOf(t);
     if (isFloat(t.dtype)) {
       const one = new Float32Array([value]);
@@ -263,7 +254,6 @@ export class CpuBackend implements Backend {
     return globalNorm(this, tensors);
   }
   clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
-    expectNumber("clipCoefficient", "maxNorm", maxNorm, (v) => v > 0, "a positive number");
     return clipCoefficient(this, norm, maxNorm);
   }
   adamw(params: readonly AdamWParam[], opts: AdamWOptions): void {

@@ -1,12 +1,13 @@
-import { asMatrix, expectNumber, expectSameShape, expectShape } from "../checks.js";
-import { OpError } from "../errors.js";
 import { seedKey, uniformAtKey } from "../random.js";
 import type { DropoutOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
+import {
+  validateAdd, validateAddInPlace, validateDropout, validateGeglu, validateGegluBackward, validateScaleInPlace, validateUnary,
+  validateUnaryBackward,
+} from "../validate/elementwise.js";
 import type { CpuBackend } from "./backend.js";
 import { geluGradScalar, geluScalar } from "./erf.js";
 import { loadF32, outF32, storeF32 } from "./storage.js";
-import { dropoutArgs, floatArg, outArg } from "./validate.js";
 
 /** Allocates y like `like` (shape) in dtype, fills it through f over a float32 buffer. */
 function produce(be: CpuBackend, shape: readonly number[], like: Tensor, fn: (y: Float32Array) => void): Tensor {
@@ -18,10 +19,7 @@ function produce(be: CpuBackend, shape: readonly number[], like: Tensor, fn: (y:
 }
 
 export function add(be: CpuBackend, a: Tensor, b: Tensor, opts?: { out?: Tensor | null }): Tensor {
-  floatArg(be, "add", "a", a);
-  floatArg(be, "add", "b", b);
-  expectSameShape("add", "b", b, a, "a");
-  const out = outArg(be, "add", opts?.out, a.shape) ?? be.empty(a.shape, a.dtype);
+  const out = validateAdd(be, a, b, opts).out ?? be.empty(a.shape, a.dtype);
   const av = loadF32(a);
   const bv = loadF32(b);
   const n = a.size;
@@ -32,10 +30,7 @@ export function add(be: CpuBackend, a: Tensor, b: Tensor, opts?: { out?: Tensor 
 }
 
 export function addInPlace(be: CpuBackend, a: Tensor, b: Tensor, alpha: number): void {
-  floatArg(be, "addInPlace", "a", a);
-  floatArg(be, "addInPlace", "b", b);
-  expectSameShape("addInPlace", "b", b, a, "a");
-  expectNumber("addInPlace", "alpha", alpha, () => true, "a finite number");
+  validateAddInPlace(be, a, b, alpha);
   const av = loadF32(a);
   const bv = loadF32(b);
   for (let i = 0; i < a.size; i++) av[i] = av[i]! + alpha * bv[i]!;
@@ -43,15 +38,14 @@ export function addInPlace(be: CpuBackend, a: Tensor, b: Tensor, alpha: number):
 }
 
 export function scaleInPlace(be: CpuBackend, x: Tensor, s: number): void {
-  floatArg(be, "scaleInPlace", "x", x);
-  expectNumber("scaleInPlace", "s", s, () => true, "a finite number");
+  validateScaleInPlace(be, x, s);
   const xv = loadF32(x);
   for (let i = 0; i < x.size; i++) xv[i] = xv[i]! * s;
   storeF32(x, xv);
 }
 
 export function gelu(be: CpuBackend, x: Tensor): Tensor {
-  floatArg(be, "gelu", "x", x);
+  validateUnary(be, "gelu", x);
   const xv = loadF32(x);
   return produce(be, x.shape, x, (y) => {
     for (let i = 0; i < y.length; i++) y[i] = geluScalar(xv[i]!);
@@ -59,9 +53,7 @@ export function gelu(be: CpuBackend, x: Tensor): Tensor {
 }
 
 export function geluBackward(be: CpuBackend, dy: Tensor, x: Tensor): Tensor {
-  floatArg(be, "geluBackward", "dy", dy);
-  floatArg(be, "geluBackward", "x", x);
-  expectSameShape("geluBackward", "x", x, dy, "dy");
+  validateUnaryBackward(be, "geluBackward", dy, x);
   const xv = loadF32(x);
   const dv = loadF32(dy);
   return produce(be, dy.shape, dy, (y) => {
@@ -69,17 +61,10 @@ export function geluBackward(be: CpuBackend, dy: Tensor, x: Tensor): Tensor {
   });
 }
 
-function gegluShape(op: string, g: Tensor): [number, number] {
-  const [n, c] = asMatrix(op, "g", g);
-  if (c % 2 !== 0) throw new OpError(op, "g", `expected an even last dimension [N, 2I], got [${g.shape.join(", ")}]`);
-  return [n, c / 2];
-}
-
 export function geglu(be: CpuBackend, g: Tensor): Tensor {
-  floatArg(be, "geglu", "g", g);
-  const [n, inner] = gegluShape("geglu", g);
+  const { n, inner, outShape } = validateGeglu(be, g);
   const gv = loadF32(g);
-  return produce(be, [...g.shape.slice(0, -1), inner], g, (h) => {
+  return produce(be, outShape, g, (h) => {
     for (let r = 0; r < n; r++) {
       const gi = r * 2 * inner;
       const hi = r * inner;
@@ -89,10 +74,7 @@ export function geglu(be: CpuBackend, g: Tensor): Tensor {
 }
 
 export function gegluBackward(be: CpuBackend, dh: Tensor, g: Tensor): Tensor {
-  floatArg(be, "gegluBackward", "dh", dh);
-  floatArg(be, "gegluBackward", "g", g);
-  const [n, inner] = gegluShape("gegluBackward", g);
-  expectShape("gegluBackward", "dh", dh, [...g.shape.slice(0, -1), inner]);
+  const { n, inner } = validateGegluBackward(be, dh, g);
   const gv = loadF32(g);
   const dv = loadF32(dh);
   return produce(be, g.shape, dh, (dg) => {
@@ -111,7 +93,7 @@ export function gegluBackward(be: CpuBackend, dh: Tensor, g: Tensor): Tensor {
 }
 
 export function tanh(be: CpuBackend, x: Tensor): Tensor {
-  floatArg(be, "tanh", "x", x);
+  validateUnary(be, "tanh", x);
   const xv = loadF32(x);
   return produce(be, x.shape, x, (y) => {
     for (let i = 0; i < y.length; i++) y[i] = Math.tanh(xv[i]!);
@@ -119,9 +101,7 @@ export function tanh(be: CpuBackend, x: Tensor): Tensor {
 }
 
 export function tanhBackward(be: CpuBackend, dy: Tensor, y: Tensor): Tensor {
-  floatArg(be, "tanhBackward", "dy", dy);
-  floatArg(be, "tanhBackward", "y", y);
-  expectSameShape("tanhBackward", "y", y, dy, "dy");
+  validateUnaryBackward(be, "tanhBackward", dy, y);
   const yv = loadF32(y);
   const dv = loadF32(dy);
   return produce(be, dy.shape, dy, (dx) => {
@@ -136,9 +116,8 @@ export function tanhBackward(be: CpuBackend, dy: Tensor, y: Tensor): Tensor {
  * Inverted dropout (forward and backward are the same map): element i is kept iff
  * uniformAt(seed, offset + i) ≥ p, and scaled by 1/(1 − p).
  */
-export function dropout(be: CpuBackend, x: Tensor, opts: DropoutOptions, op = "dropout"): Tensor {
-  floatArg(be, op, op === "dropout" ? "x" : "dy", x);
-  const { p, seed, offset } = dropoutArgs(op, opts);
+export function dropout(be: CpuBackend, x: Tensor, opts: DropoutOptions, op: "dropout" | "dropoutBackward" = "dropout"): Tensor {
+  const { p, seed, offset } = validateDropout(be, op, x, opts);
   const xv = loadF32(x);
   const key = seedKey(seed);
   const scale = 1 / (1 - p);

@@ -1,10 +1,8 @@
-import { asMatrix, expectNumber, expectSize } from "../checks.js";
-import { OpError, fmtShape } from "../errors.js";
 import type { CrossEntropyOptions, LossResult } from "../backend.js";
 import type { Tensor } from "../tensor.js";
+import { validateArgmax, validateCrossEntropy, validateMse } from "../validate/loss.js";
 import type { CpuBackend } from "./backend.js";
 import { i32Of, loadF32, outF32, storeF32 } from "./storage.js";
-import { floatArg, indexArg } from "./validate.js";
 
 /**
  * Softmax cross-entropy in double precision per row (max-shifted log-sum-exp). "mean" divides by
@@ -12,29 +10,12 @@ import { floatArg, indexArg } from "./validate.js";
  * The gradient is (softmax − onehot)·gradScale (/count for "mean"), zero on ignored rows.
  */
 export function crossEntropy(be: CpuBackend, logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): LossResult {
-  const op = "crossEntropy";
-  floatArg(be, op, "logits", logits);
-  indexArg(be, op, "targets", targets);
-  const [n, c] = asMatrix(op, "logits", logits);
-  if (logits.shape.length < 2) throw new OpError(op, "logits", `expected [N, C], got ${fmtShape(logits.shape)}`);
-  expectSize(op, "targets", targets, n, `one target per row of logits ${fmtShape(logits.shape)}`);
-  const ignore = opts.ignoreIndex ?? -100;
-  expectNumber(op, "ignoreIndex", ignore, Number.isInteger, "an integer");
-  const reduction = opts.reduction ?? "mean";
-  if (reduction !== "mean" && reduction !== "sum") throw new OpError(op, "reduction", `expected "mean" or "sum", got ${String(reduction)}`);
-  const gradScale = opts.gradScale ?? 1;
-  expectNumber(op, "gradScale", gradScale, () => true, "a finite number");
+  const { n, c, ignoreIndex: ignore, reduction, gradScale, computeGrad, inPlace } = validateCrossEntropy(be, logits, targets, opts, i32Of);
   const tv = i32Of(targets);
   let count = 0;
-  for (let i = 0; i < n; i++) {
-    const t = tv[i]!;
-    if (t === ignore) continue;
-    if (!(t >= 0 && t < c)) throw new OpError(op, "targets", `index ${t} at position ${i} is out of range [0, ${c}) (ignoreIndex ${ignore})`);
-    count++;
-  }
+  for (let i = 0; i < n; i++) if (tv[i] !== ignore) count++;
   const lv = loadF32(logits);
-  const computeGrad = opts.computeGrad === true;
-  const grad = !computeGrad ? null : opts.inPlace === true ? logits : be.empty(logits.shape, logits.dtype);
+  const grad = !computeGrad ? null : inPlace ? logits : be.empty(logits.shape, logits.dtype);
   // For an in-place gradient over f32 logits, gv is the logits themselves: each row is read fully
   // (max, sum) before it is overwritten.
   const gv = grad === null ? null : grad === logits && logits.dtype !== "f32" ? new Float32Array(lv) : outF32(grad);
@@ -75,22 +56,16 @@ export function crossEntropy(be: CpuBackend, logits: Tensor, targets: Tensor, op
 
 /** Mean of (pred − target)² over all elements; grad = 2(pred − target)/N · gradScale in pred's dtype. */
 export function mse(be: CpuBackend, pred: Tensor, target: Tensor, opts: { computeGrad?: boolean; gradScale?: number } = {}): LossResult {
-  const op = "mse";
-  floatArg(be, op, "pred", pred);
-  floatArg(be, op, "target", target);
-  expectSize(op, "target", target, pred.size, `one target per prediction ${fmtShape(pred.shape)}`);
-  const gradScale = opts.gradScale ?? 1;
-  expectNumber(op, "gradScale", gradScale, () => true, "a finite number");
+  const { n, gradScale, computeGrad } = validateMse(be, pred, target, opts);
   const pv = loadF32(pred);
   const tv = loadF32(target);
-  const n = pred.size;
   let total = 0;
   for (let i = 0; i < n; i++) {
     const d = pv[i]! - tv[i]!;
     total += d * d;
   }
   const loss = be.fromArray([n === 0 ? 0 : total / n], [1], "f32");
-  if (opts.computeGrad !== true) return { loss };
+  if (!computeGrad) return { loss };
   const grad = be.empty(pred.shape, pred.dtype);
   const gv = outF32(grad);
   const k = n === 0 ? 0 : (2 * gradScale) / n;
@@ -101,12 +76,9 @@ export function mse(be: CpuBackend, pred: Tensor, target: Tensor, opts: { comput
 
 /** Index of the largest value of each row (the first one on ties; NaN is never chosen over a number). */
 export function argmax(be: CpuBackend, x: Tensor): Tensor {
-  const op = "argmax";
-  floatArg(be, op, "x", x);
-  const [n, c] = asMatrix(op, "x", x);
-  if (c === 0) throw new OpError(op, "x", `expected at least one column, got ${fmtShape(x.shape)}`);
+  const { n, c, outShape } = validateArgmax(be, x);
   const xv = loadF32(x);
-  const y = be.empty(x.shape.length > 1 ? x.shape.slice(0, -1) : [1], "i32");
+  const y = be.empty(outShape, "i32");
   const yv = i32Of(y);
   for (let i = 0; i < n; i++) {
     const base = i * c;

@@ -1,23 +1,8 @@
-import { asMatrix, expectDtype, expectNumber, expectSameShape, expectShape } from "../checks.js";
-import { OpError } from "../errors.js";
 import type { AddLayerNormResult, LayerNormResult, NormGrads } from "../backend.js";
 import type { Tensor } from "../tensor.js";
+import { validateAddLayerNorm, validateLayerNorm, validateLayerNormBackward } from "../validate/norm.js";
 import type { CpuBackend } from "./backend.js";
 import { loadF32, outF32, storeF32 } from "./storage.js";
-import { floatArg } from "./validate.js";
-
-function checkParams(be: CpuBackend, op: string, x: Tensor, weight: Tensor, bias: Tensor | null, eps: number): [number, number] {
-  floatArg(be, op, "x", x);
-  const [n, h] = asMatrix(op, "x", x);
-  floatArg(be, op, "weight", weight);
-  expectShape(op, "weight", weight, [h]);
-  if (bias !== null) {
-    floatArg(be, op, "bias", bias);
-    expectShape(op, "bias", bias, [h]);
-  }
-  expectNumber(op, "eps", eps, (v) => v >= 0, "a non-negative number");
-  return [n, h];
-}
 
 /** Row statistics in double precision (two passes: mean, then the biased variance), then the affine map. */
 function normalize(
@@ -55,17 +40,14 @@ function normalize(
 }
 
 export function layerNorm(be: CpuBackend, x: Tensor, weight: Tensor, bias: Tensor, eps: number): LayerNormResult {
-  const [n, h] = checkParams(be, "layerNorm", x, weight, bias, eps);
+  const { n, h } = validateLayerNorm(be, x, weight, bias, eps);
   const y = be.empty(x.shape, x.dtype);
   const { mean, rstd } = normalize(be, loadF32(x), n, h, loadF32(weight), loadF32(bias), eps, y);
   return { y, mean, rstd };
 }
 
 export function addLayerNorm(be: CpuBackend, x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number): AddLayerNormResult {
-  const op = "addLayerNorm";
-  const [n, h] = checkParams(be, op, x, weight, bias, eps);
-  floatArg(be, op, "residual", residual);
-  expectSameShape(op, "residual", residual, x, "x");
+  const { n, h } = validateAddLayerNorm(be, x, residual, weight, bias, eps);
   const sum = be.empty(x.shape, x.dtype);
   const xv = loadF32(x);
   const rv = loadF32(residual);
@@ -91,21 +73,7 @@ export function layerNormBackward(
   rstd: Tensor,
   grads: NormGrads,
 ): Tensor {
-  const op = "layerNormBackward";
-  const [n, h] = checkParams(be, op, x, weight, null, 0);
-  floatArg(be, op, "dy", dy);
-  expectSameShape(op, "dy", dy, x, "x");
-  for (const [name, t] of [["mean", mean], ["rstd", rstd]] as const) {
-    floatArg(be, op, name, t);
-    expectDtype(op, name, t, ["f32"]);
-    expectShape(op, name, t, [n]);
-  }
-  if (grads === null || typeof grads !== "object") throw new OpError(op, "grads", "expected { dweight, dbias }");
-  for (const [name, t] of [["grads.dweight", grads.dweight], ["grads.dbias", grads.dbias]] as const) {
-    floatArg(be, op, name, t);
-    expectDtype(op, name, t, ["f32"]);
-    expectShape(op, name, t, [h]);
-  }
+  const { n, h } = validateLayerNormBackward(be, dy, x, weight, mean, rstd, grads);
   const xv = loadF32(x);
   const dv = loadF32(dy);
   const w = loadF32(weight);

@@ -3,6 +3,18 @@ import { OpError } from "../errors.js";
 import type { Backend, DropoutOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 
+/**
+ * Argument helpers the per-op validators share. Not exported from the package: backends call the
+ * validate* functions, which own the order of the checks and therefore which error comes first.
+ */
+
+/**
+ * Reads an i32 tensor's values on the host. Backends that hold their data on the host (the CPU)
+ * pass one, and the validators then check index contents too (ids in range, cuSeqlens ordered);
+ * device backends leave it out and check contents in their kernels.
+ */
+export type ReadIndices = (t: Tensor) => Int32Array;
+
 /** A live tensor of this backend with a float dtype. */
 export function floatArg(be: Backend, op: string, arg: string, t: unknown): Tensor {
   const x = expectTensor(op, arg, t, be);
@@ -17,7 +29,10 @@ export function indexArg(be: Backend, op: string, arg: string, t: unknown): Tens
   return x;
 }
 
-/** An optional `out` tensor: live, float, of exactly this shape. */
+/**
+ * An optional output tensor: live, float, of exactly this shape. Errors name the argument "out"
+ * whichever option it came from (matmul's preActivation too), as they always have.
+ */
 export function outArg(be: Backend, op: string, t: Tensor | null | undefined, shape: readonly number[]): Tensor | null {
   if (t === null || t === undefined) return null;
   const x = floatArg(be, op, "out", t);
@@ -27,6 +42,13 @@ export function outArg(be: Backend, op: string, t: Tensor | null | undefined, sh
   return x;
 }
 
+/** `accumulate` adds into an existing tensor, so it needs one. */
+export function accumulateArg(op: string, accumulate: boolean | undefined, out: Tensor | null): boolean {
+  if (accumulate === true && out === null) throw new OpError(op, "accumulate", "accumulate requires an `out` tensor");
+  return accumulate === true;
+}
+
+/** Dropout options → { p, seed as an unsigned 32-bit integer, offset }. */
 export function dropoutArgs(op: string, opts: DropoutOptions | null | undefined): { p: number; seed: number; offset: number } {
   if (opts === null || opts === undefined || typeof opts !== "object") throw new OpError(op, "opts", "expected { p, seed, offset? }");
   const { p, seed } = opts;

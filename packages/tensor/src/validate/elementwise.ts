@@ -1,0 +1,74 @@
+import { asMatrix, expectNumber, expectSameShape, expectShape } from "../checks.js";
+import { OpError } from "../errors.js";
+import type { Backend, DropoutOptions } from "../backend.js";
+import type { Tensor } from "../tensor.js";
+import { dropoutArgs, floatArg, outArg } from "./args.js";
+
+/** add: a and b float of one shape; a given `out` has that shape too. Returns the checked `out`. */
+export function validateAdd(be: Backend, a: Tensor, b: Tensor, opts?: { out?: Tensor | null }): { out: Tensor | null } {
+  floatArg(be, "add", "a", a);
+  floatArg(be, "add", "b", b);
+  expectSameShape("add", "b", b, a, "a");
+  return { out: outArg(be, "add", opts?.out, a.shape) };
+}
+
+export function validateAddInPlace(be: Backend, a: Tensor, b: Tensor, alpha: number): void {
+  floatArg(be, "addInPlace", "a", a);
+  floatArg(be, "addInPlace", "b", b);
+  expectSameShape("addInPlace", "b", b, a, "a");
+  expectNumber("addInPlace", "alpha", alpha, () => true, "a finite number");
+}
+
+export function validateScaleInPlace(be: Backend, x: Tensor, s: number): void {
+  floatArg(be, "scaleInPlace", "x", x);
+  expectNumber("scaleInPlace", "s", s, () => true, "a finite number");
+}
+
+/** A one-input float op (gelu, tanh): x is a float tensor of any shape. */
+export function validateUnary(be: Backend, op: "gelu" | "tanh", x: Tensor): void {
+  floatArg(be, op, "x", x);
+}
+
+/**
+ * The backward of a one-input op: dy and the saved forward tensor (`x` for gelu, the output `y`
+ * for tanh) are float tensors of one shape.
+ */
+export function validateUnaryBackward(be: Backend, op: "geluBackward" | "tanhBackward", dy: Tensor, saved: Tensor): void {
+  const name = op === "geluBackward" ? "x" : "y";
+  floatArg(be, op, "dy", dy);
+  floatArg(be, op, name, saved);
+  expectSameShape(op, name, saved, dy, "dy");
+}
+
+function gegluShape(op: string, g: Tensor): [number, number] {
+  const [n, c] = asMatrix(op, "g", g);
+  if (c % 2 !== 0) throw new OpError(op, "g", `expected an even last dimension [N, 2I], got [${g.shape.join(", ")}]`);
+  return [n, c / 2];
+}
+
+/** geglu: g [..., 2I] → { n rows, inner I, outShape [..., I] }. */
+export function validateGeglu(be: Backend, g: Tensor): { n: number; inner: number; outShape: number[] } {
+  floatArg(be, "geglu", "g", g);
+  const [n, inner] = gegluShape("geglu", g);
+  return { n, inner, outShape: [...g.shape.slice(0, -1), inner] };
+}
+
+/** gegluBackward: dh [..., I] against g [..., 2I]. */
+export function validateGegluBackward(be: Backend, dh: Tensor, g: Tensor): { n: number; inner: number } {
+  floatArg(be, "gegluBackward", "dh", dh);
+  floatArg(be, "gegluBackward", "g", g);
+  const [n, inner] = gegluShape("gegluBackward", g);
+  expectShape("gegluBackward", "dh", dh, [...g.shape.slice(0, -1), inner]);
+  return { n, inner };
+}
+
+/** dropout / dropoutBackward (the same map): the input (x or dy) and the options. */
+export function validateDropout(
+  be: Backend,
+  op: "dropout" | "dropoutBackward",
+  x: Tensor,
+  opts: DropoutOptions,
+): { p: number; seed: number; offset: number } {
+  floatArg(be, op, op === "dropout" ? "x" : "dy", x);
+  return dropoutArgs(op, opts);
+}
