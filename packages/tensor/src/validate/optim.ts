@@ -20,17 +20,8 @@ export function validateClipCoefficient(be: Backend, norm: Tensor, maxNorm: numb
   expectDtype(op, "norm", norm, ["f32"]);
 }
 
-export interface AdamWPlan {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  decay: number;
-  step: number;
-  gradScale: number;
-  /** float32 [1], or null. */
-  gradScaleTensor: Tensor | null;
-}
+/** The options with their defaults applied; gradScaleTensor (float32 [1]) or null. */
+export type AdamWPlan = Required<Omit<AdamWOptions, "gradScaleTensor">> & { gradScaleTensor: Tensor | null };
 
 /**
  * adamw: the hyperparameters, then every entry (float32 param, grad, m, v of one shape; an
