@@ -157,18 +157,22 @@ export class TrainTextLoader {
  * split in stored order (all of it with −1), the last batch possibly short; each rank takes its
  * slice. Read through StreamingDataset, so a remote split is downloaded as needed.
  */
-export async function evalTexts(src: SplitSource, o: { globalBatchSize: number; numBatches: number; rank: number; worldSize: number }): Promise<string[][]> {
+export async function evalTexts(src: SplitSource, o: { globalBatchSize: number; numBatches: number; rank: number; worldSize: number }): Promise<Array<{ texts: string[]; ids: number[] }>> {
   const ds = await openDataset(src, { shuffle: false });
   const n = o.numBatches < 0 ? ds.size : Math.min(ds.size, o.numBatches * o.globalBatchSize);
-  const batches: string[][] = [];
+  const batches: Array<{ texts: string[]; ids: number[] }> = [];
   for (let start = 0; start < n; start += o.globalBatchSize) {
     const size = Math.min(o.globalBatchSize, n - start);
     const per = Math.ceil(size / o.worldSize);
     const lo = start + Math.min(size, o.rank * per);
     const hi = start + Math.min(size, (o.rank + 1) * per);
     const texts: string[] = [];
-    for (let i = lo; i < hi; i++) texts.push(textOf(await ds.get(i)));
-    batches.push(texts);
+    const ids: number[] = [];
+    for (let i = lo; i < hi; i++) {
+      texts.push(textOf(await ds.get(i)));
+      ids.push(i);
+    }
+    batches.push({ texts, ids });
   }
   return batches;
 }

@@ -14,7 +14,7 @@ import { tokenizeAndMask, sampleSeeds, type MlmRows } from "./batches.js";
 import { resolveDevice, type Device } from "./device.js";
 import { trainFlops } from "./flops.js";
 import { modelConfigOf } from "./model-config.js";
-import { deriveSeed, SeedStream } from "./seeds.js";
+import { SeedStream } from "./seeds.js";
 import { allReduceHost, evaluate, forwardBackward, type EvalResult } from "./step.js";
 import { loadTokenizer } from "./tokenizer.js";
 import { connectWorld, worldFromEnv } from "./world.js";
@@ -127,13 +127,10 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   });
   const GE = cfg.global_eval_batch_size ?? G;
   const evalBatches: MlmRows[] = (await evalTexts(srcOf(evalDs), { globalBatchSize: GE, numBatches: cfg.eval_subset_num_batches, rank, worldSize }))
-    .filter((t) => t.length > 0)
-    .map((texts, bi) => {
-      // Fixed masks: the same positions are predicted at every evaluation (and in every run of this seed).
-      const first = bi * GE + rank * Math.ceil(texts.length);
-      const seeds = texts.map((_, i) => deriveSeed(cfg.seed, SeedStream.evalMask, bi, first + i));
-      return tokenizeAndMask(texts, tokenizer, evalDs.max_seq_len, evalDs.mlm_probability, seeds);
-    });
+    .filter((b) => b.texts.length > 0)
+    // Fixed masks keyed on the document: the same positions are predicted at every evaluation, by
+    // whichever process holds the document (and in every run of this seed).
+    .map((b) => tokenizeAndMask(b.texts, tokenizer, evalDs.max_seq_len, evalDs.mlm_probability, sampleSeeds(cfg.seed, SeedStream.evalMask, 0, b.ids)));
 
   // ---- durations -----------------------------------------------------------------------------
   const ctx = { globalBatchSize: G, tokensPerSample: S, samplesPerEpoch: loader.samplesPerEpoch };
