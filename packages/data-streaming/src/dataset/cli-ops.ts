@@ -108,13 +108,19 @@ export async function convertToMds(opts: ConvertOptions): Promise<number> {
   for (const file of opts.inputs) {
     for await (const r of records(file)) {
       if (tok) {
-        buffer.push(tok.clsId, ...tok.textToIds(r.text), tok.sepId);
-        while (buffer.length >= concat!) {
-          const ids = BigInt64Array.from(buffer.slice(0, concat), (x) => BigInt(x));
-          buffer = buffer.slice(concat);
+        // A loop, not push(...ids): a long document has more ids than a call takes arguments.
+        buffer.push(tok.clsId);
+        for (const id of tok.textToIds(r.text)) buffer.push(id);
+        buffer.push(tok.sepId);
+        // Samples are cut at an offset and the rest kept once, not re-sliced per sample (quadratic on long documents).
+        let at = 0;
+        while (buffer.length - at >= concat!) {
+          const ids = BigInt64Array.from(buffer.slice(at, at + concat!), (x) => BigInt(x));
+          at += concat!;
           await writer.write({ tokens: new Uint8Array(ids.buffer) });
           written++;
         }
+        if (at > 0) buffer = buffer.slice(at);
       } else {
         await writer.write(r);
         written++;
