@@ -28,6 +28,9 @@ export interface MDSWriterOptions {
 
 export const DEFAULT_SIZE_LIMIT = 1 << 26;
 
+/** What every shard's header stores; its index.json entry is this plus the shard's own fields. */
+type ShardConfig = Omit<ShardEntry, "raw_data" | "samples" | "zip_data">;
+
 export class MDSWriter {
   readonly out: string;
   private readonly names: string[];
@@ -39,6 +42,7 @@ export class MDSWriter {
   private readonly sizeLimit: number | null;
   /** What index.json and the header record (the user's value, 0 included). */
   private readonly storedSizeLimit: number | null;
+  private readonly config: ShardConfig;
   private readonly header: Uint8Array;
   private readonly entries: ShardEntry[] = [];
   private pending: Uint8Array[] = [];
@@ -75,7 +79,7 @@ export class MDSWriter {
     if (limit !== null && limit >= 2 ** 32) throw new Error(`MDSWriter: sizeLimit ${limit} must be below 2^32 (offsets are u32)`);
     this.sizeLimit = limit === 0 ? null : limit;
     this.storedSizeLimit = opts.sizeLimit === undefined ? DEFAULT_SIZE_LIMIT : limit;
-    const config: PyJson = {
+    this.config = {
       column_encodings: this.encodings,
       column_names: this.names,
       column_sizes: this.sizes,
@@ -85,7 +89,7 @@ export class MDSWriter {
       size_limit: this.storedSizeLimit,
       version: 2,
     };
-    this.header = new TextEncoder().encode(pyDumps(config, true));
+    this.header = new TextEncoder().encode(pyDumps(this.config, true));
     this.pendingSize = 8 + this.header.length;
     if (fs.existsSync(path.join(this.out, "index.json")) && !opts.overwrite) {
       throw new Error(`MDSWriter: ${path.join(this.out, "index.json")} already exists (pass overwrite to replace the dataset)`);
@@ -141,19 +145,8 @@ export class MDSWriter {
     } else {
       fs.writeFileSync(path.join(this.out, basename), raw);
     }
-    this.entries.push({
-      column_encodings: this.encodings,
-      column_names: this.names,
-      column_sizes: this.sizes,
-      compression: this.compression,
-      format: "mds",
-      hashes: this.hashes,
-      raw_data: rawInfo,
-      samples: this.pending.length,
-      size_limit: this.storedSizeLimit,
-      version: 2,
-      zip_data: zipInfo,
-    });
+    // Key order does not matter: index.json is written with sorted keys, as the reference does.
+    this.entries.push({ ...this.config, raw_data: rawInfo, samples: this.pending.length, zip_data: zipInfo });
     this.pending = [];
     this.pendingSize = 8 + this.header.length;
   }
