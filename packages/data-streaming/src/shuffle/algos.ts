@@ -66,6 +66,20 @@ function fillRange(ids: Float64Array, at: number, b: number, e: number): void {
   for (let k = b; k < e; k++) ids[at + k - b] = k;
 }
 
+/**
+ * Writes the sample ids of each span one after another from out[0], each span's run shuffled on its
+ * own, span by span (so the generator is drawn in the reference's order). py1s does this over all
+ * spans, py1e within each canonical node.
+ */
+function fillShuffledSpans(out: Float64Array, spans: readonly Span[], rng: Generator): void {
+  let at = 0;
+  for (const [b, e] of spans) {
+    fillRange(out, at, b, e);
+    rng.shuffle(out, at, at + e - b);
+    at += e - b;
+  }
+}
+
 export function shuffleNaive(sizes: number[], _nodes: number, seed: number, epoch: number): Float64Array {
   return defaultRng(seed + epoch).permutation(sizes.reduce((a, b) => a + b, 0));
 }
@@ -73,12 +87,7 @@ export function shuffleNaive(sizes: number[], _nodes: number, seed: number, epoc
 export function shufflePy1s(sizes: number[], nodes: number, seed: number, epoch: number): Float64Array {
   const { spans, total, epochRng } = py1Spans(sizes, nodes, seed, epoch);
   const ids = new Float64Array(total);
-  let off = 0;
-  for (const [b, e] of spans) {
-    fillRange(ids, off, b, e);
-    epochRng.shuffle(ids, off, off + e - b);
-    off += e - b;
-  }
+  fillShuffledSpans(ids, spans, epochRng);
   return ids;
 }
 
@@ -161,12 +170,7 @@ export function shufflePy1e(sizes: number[], nodes: number, seed: number, epoch:
       throw new Error(`a canonical node got 0 samples: the stream has fewer samples (${total}) than canonical nodes (${nodes}); reduce num_canonical_nodes`);
     }
     const samples = new Float64Array(n);
-    let at = 0;
-    for (const [b, e] of cnSpans) {
-      fillRange(samples, at, b, e);
-      epochRng.shuffle(samples, at, at + e - b);
-      at += e - b;
-    }
+    fillShuffledSpans(samples, cnSpans, epochRng);
     const positions = new Float64Array(n);
     for (let k = 0; k < n; k++) positions[k] = k;
     let spanOff = 0;
