@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FormatError } from "../errors.js";
+import { readFileBytes } from "../read-file.js";
 import { type TensorMap, readSafetensors, readSafetensorsHeader } from "../safetensors/read.js";
 import { type TensorInput, type TensorInputs, writeAtomic, writeSafetensors } from "../safetensors/write.js";
 import { storedItemsize } from "../safetensors/dtypes.js";
@@ -25,12 +26,7 @@ export interface ModelFolder {
 }
 
 function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new FormatError(file, "file", `cannot read: ${(e as Error).message}`);
-  }
+  const text = readFileBytes(file).toString("utf8");
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { FormatError } from "../errors.js";
+import { readFileBytes } from "../read-file.js";
 import type { StoredDType } from "./dtypes.js";
 import { type SafetensorsHeader, type TensorInfo, parseHeaderJson, parseHeaderSize } from "./header.js";
 
@@ -26,7 +27,7 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): { tensor
 
 /** Reads every tensor of a safetensors file (a path, or the file's bytes). */
 export function readSafetensors(source: string | Uint8Array): TensorMap {
-  if (typeof source === "string") return parseSafetensors(readWhole(source), source).tensors;
+  if (typeof source === "string") return parseSafetensors(readFileBytes(source), source).tensors;
   return parseSafetensors(source).tensors;
 }
 
@@ -34,14 +35,6 @@ export function readSafetensors(source: string | Uint8Array): TensorMap {
 export function readSafetensorsMetadata(source: string | Uint8Array): Record<string, string> | null {
   if (typeof source === "string") return readSafetensorsHeader(source).metadata;
   return parseSafetensors(source).metadata;
-}
-
-function readWhole(path: string): Uint8Array {
-  try {
-    return fs.readFileSync(path);
-  } catch (e) {
-    throw new FormatError(path, "file", `cannot read: ${(e as Error).message}`);
-  }
 }
 
 /** Reads and validates only the header (a few kilobytes, whatever the file size). */
