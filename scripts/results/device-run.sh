@@ -10,18 +10,21 @@
 # bundled CLI, scripts/results/bundle.sh), .results-data (corpus + GLUE, scripts/results/prepare.sh).
 #
 # Environment (defaults in brackets):
-#   RESULTS_MINUTES [3]          training wall clock per model (time-boxed schedule: warmup 6%, linear decay)
+#   RESULTS_MINUTES [4]          training wall clock per model (time-boxed schedule: warmup 6%, linear decay)
 #   RESULTS_BATCH [256]          global batch; RESULTS_MICROBATCH [256]; RESULTS_EVAL_EVERY [200] steps
 #   RESULTS_EVAL_BATCH [256]     eval batch (the whole held-out split is evaluated, 15% masking)
 #   RESULTS_CLIP [1.0]           gradient clipping norm as in the quality anchor ("" = the recipes' none)
 #   RESULTS_SET ["" ]            extra `--set key=value` words for pretrain (the CPU toy sets the tiny model)
-#   GLUE_MINUTES [2]             fine-tuning budget per model, shared by the tasks (steps capped to fit)
+#   GLUE_MINUTES [2.5]           fine-tuning budget per model, shared by the tasks (steps capped to fit)
 #   GLUE_TASKS [rte mrpc stsb cola qnli sst2], GLUE_SEEDS [1], GLUE_PRECISION [bf16 on cuda]
 #   GLUE_MAX_STEPS []            a fixed step cap per task instead of the time-based one
 #   GLUE_ARGS [""]               extra `mosaicbert glue` options (e.g. --max-train-examples 64)
 #   GLUE_STEPS_PER_SEC [20]       first guess of the fine-tuning speed (measured after the first task)
 #   RESULTS_PARALLEL [auto]      1: models run at the same time, one GPU each (needs ≥ 2 GPUs)
-#   RESULTS_DEADLINE_S [570]     seconds after start by which everything must be packed ($OUT comes back)
+#   RESULTS_DEADLINE_S [570]     seconds after start by which everything must be packed ($OUT comes back);
+#                                set it to the run tool's limit_s − 30 when less device time is left. The
+#                                tarball is re-packed after pretraining and after every GLUE task, so a call
+#                                killed at its limit still returns what was done.
 #   RESULTS_DEVICE [cuda]        cpu: the CPU toy run (no boot.sh, no addon)
 #   RESULTS_DATA [.results-data], RESULTS_WORK [runs/results]
 # Output: $OUT/results-<model>.tar.gz (metrics.jsonl, trainer state, GLUE reports, logs, the exact
@@ -47,13 +50,13 @@ OUT=${OUT:-/tmp/results-out}
 DATA=${RESULTS_DATA:-.results-data}
 WORK=${RESULTS_WORK:-runs/results}
 CLI=(node "$root/.results-build/dist/mosaicbert.mjs")
-MINUTES=${RESULTS_MINUTES:-3}
+MINUTES=${RESULTS_MINUTES:-4}
 BATCH=${RESULTS_BATCH:-256}
 MICRO=${RESULTS_MICROBATCH:-256}
 EVAL_EVERY=${RESULTS_EVAL_EVERY:-200}
 EVAL_BATCH=${RESULTS_EVAL_BATCH:-256}
 CLIP=${RESULTS_CLIP-1.0}
-GLUE_MINUTES=${GLUE_MINUTES:-2}
+GLUE_MINUTES=${GLUE_MINUTES:-2.5}
 GLUE_SECONDS=$(awk -v m="$GLUE_MINUTES" 'BEGIN { print int(m * 60) }')
 GLUE_TASKS=${GLUE_TASKS:-rte mrpc stsb cola qnli sst2}
 GLUE_SEEDS=${GLUE_SEEDS:-1}
@@ -159,6 +162,7 @@ glue_model() {
       --device "$DEVICE" --precision "$GLUE_PRECISION" --out "$dir/glue/$t" "${cap[@]}" ${GLUE_ARGS:-} > "$dir/glue-$t.md" 2> "$dir/glue-$t.log"
     local rc=$? wall=$(( $(now) - t0 ))
     [ "$rc" = 0 ] || { status=1; log "$m glue $t: exit $rc"; tail -3 "$dir/glue-$t.log"; }
+    pack "$m" > /dev/null # so that a call killed later still returns this task
     # Measured speed and fixed cost of this task steer the next one's cap.
     if [ -s "$dir/glue/$t/glue-report.json" ]; then
       read -r rate overhead < <(node -e '
@@ -196,7 +200,9 @@ pack() {
     local ck; ck=$(cat "$dir/latest")
     for f in trainer_state.json config.json; do [ -f "$dir/$ck/$f" ] && files+=("$ck/$f"); done
   fi
-  tar -C "$dir" -czf "$OUT/results-$m.tar.gz" "${files[@]}" && log "packed $OUT/results-$m.tar.gz ($(du -h "$OUT/results-$m.tar.gz" | cut -f1))"
+  # Written aside, then moved: a call killed while packing still returns the previous whole tarball.
+  tar -C "$dir" -czf "$WORK/.pack-$m.tar.gz" "${files[@]}" && mv -f "$WORK/.pack-$m.tar.gz" "$OUT/results-$m.tar.gz" \
+    && log "packed $OUT/results-$m.tar.gz ($(du -h "$OUT/results-$m.tar.gz" | cut -f1))"
 }
 
 pipeline() {
@@ -204,7 +210,7 @@ pipeline() {
   case $phase in
     pretrain) pretrain_model "$m" || rc=1 ;;
     glue) glue_model "$m" || rc=1 ;;
-    all) pretrain_model "$m" || rc=1; glue_model "$m" || rc=1 ;;
+    all) pretrain_model "$m" || rc=1; pack "$m" > /dev/null; glue_model "$m" || rc=1 ;;
   esac
   pack "$m"
   return $rc
