@@ -1,5 +1,5 @@
 import {
-  OpError, Tensor, cpu, decodeBf16, expectTensor, f16BitsToF32, isFloat, itemsize, seedKey,
+  OpError, Tensor, cpu, decodeBf16, decodeF16, expectTensor, isFloat, itemsize, seedKey,
   validateAdamW, validateAdd, validateAddInPlace, validateAddLayerNorm, validateAlloc, validateArgmax, validateAttention,
   validateAttentionBackward, validateClipCoefficient, validateCopy, validateCrossEntropy, validateDropout, validateEmbedding,
   validateEmbeddingBackward, validateFill, validateGatherRows, validateGeglu, validateGegluBackward, validateGlobalNorm,
@@ -110,12 +110,7 @@ export class CudaBackend implements Backend {
     switch (t.dtype) {
       case "f32": return new Float32Array(buf);
       case "bf16": return decodeBf16(new Uint16Array(buf));
-      case "f16": {
-        const u = new Uint16Array(buf);
-        const f = new Float32Array(u.length);
-        for (let i = 0; i < u.length; i++) f[i] = f16BitsToF32(u[i]!);
-        return f;
-      }
+      case "f16": return decodeF16(new Uint16Array(buf));
       case "i32": return new Int32Array(buf);
       case "i64": return new BigInt64Array(buf);
       default: return new Uint8Array(buf);

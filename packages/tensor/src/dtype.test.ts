@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bf16BitsToF32, decodeBf16, encodeBf16, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, itemsize } from "./dtype.js";
+import { bf16BitsToF32, decodeBf16, decodeF16, encodeBf16, encodeF16, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, itemsize } from "./dtype.js";
 
 describe("bf16", () => {
   it("encodes known bit patterns", () => {
@@ -48,6 +48,14 @@ describe("f16", () => {
     expect(f32ToF16Bits(-0.5)).toBe(0xb800);
     expect(f16BitsToF32(0x3555)).toBeCloseTo(0.333251953125, 12);
     expect(Number.isNaN(f16BitsToF32(f32ToF16Bits(NaN)))).toBe(true);
+  });
+
+  it("bulk encode/decode agree with the scalar path", () => {
+    const xs = new Float32Array([1, -0.5, 65504, 65520, 2 ** -24, 1 / 3, -Infinity, NaN, 0, -0]);
+    const bits = encodeF16(xs);
+    expect(Array.from(bits)).toEqual(Array.from(xs, (x) => f32ToF16Bits(x)));
+    const back = decodeF16(bits);
+    back.forEach((y, i) => expect(Object.is(y, Math.fround(f16BitsToF32(bits[i]!)))).toBe(true));
   });
 });
 

@@ -118,3 +118,15 @@ export function f16BitsToF32(bits: number): number {
   if (e === 0x1f) return m ? NaN : sign * Infinity;
   return sign * (1 + m / 1024) * 2 ** (e - 15);
 }
+
+/** Float32 values → f16 bit patterns (round to nearest even), like encodeBf16. */
+export function encodeF16(src: ArrayLike<number>, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+  for (let i = 0; i < src.length; i++) dst[i] = f32ToF16Bits(src[i]!);
+  return dst;
+}
+
+/** f16 bit patterns → float32 values, like decodeBf16. */
+export function decodeF16(src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
+  for (let i = 0; i < src.length; i++) dst[i] = f16BitsToF32(src[i]!);
+  return dst;
+}

@@ -1,4 +1,4 @@
-import { decodeBf16, encodeBf16, f16BitsToF32, f32ToF16Bits } from "@mosaicbert/tensor";
+import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from "@mosaicbert/tensor";
 import { copyBytes } from "../bytes.js";
 import type { StoredDType } from "./dtypes.js";
 
@@ -37,10 +37,7 @@ export function toFloat32(entry: { dtype: StoredDType; data: Uint8Array }): Floa
     }
     case "f16": {
       const d = aligned(data, 2);
-      const u = new Uint16Array(d.buffer, d.byteOffset, d.length / 2);
-      const out = new Float32Array(u.length);
-      for (let i = 0; i < u.length; i++) out[i] = f16BitsToF32(u[i]!);
-      return out;
+      return decodeF16(new Uint16Array(d.buffer, d.byteOffset, d.length / 2));
     }
     case "F64": {
       const d = aligned(data, 8);
@@ -122,7 +119,7 @@ export function fromFloat32(values: Float32Array, shape: readonly number[], dtyp
   let raw: ArrayBufferView;
   if (dtype === "f32") raw = values;
   else if (dtype === "bf16") raw = encodeBf16(values);
-  else raw = Uint16Array.from(values, (x) => f32ToF16Bits(x));
+  else raw = encodeF16(values);
   return { dtype, shape: [...shape], data: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
 }
 

@@ -1,4 +1,4 @@
-import { type DType, decodeBf16, f16BitsToF32, isFloat, itemsize, rawArray, type RawArray } from "../dtype.js";
+import { type DType, decodeBf16, decodeF16, isFloat, itemsize, rawArray, type RawArray } from "../dtype.js";
 import { OpError } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import { expectTensor } from "../checks.js";
@@ -101,12 +101,8 @@ export class CpuBackend implements Backend {
     switch (t.dtype) {
       case "bf16":
         return decodeBf16(r as Uint16Array);
-      case "f16": {
-        const u = r as Uint16Array;
-        const out = new Float32Array(u.length);
-        for (let i = 0; i < u.length; i++) out[i] = f16BitsToF32(u[i]!);
-        return out;
-      }
+      case "f16":
+        return decodeF16(r as Uint16Array);
       default:
         return (r as Float32Array | Int32Array | BigInt64Array | Uint8Array).slice();
     }

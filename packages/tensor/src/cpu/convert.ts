@@ -1,4 +1,4 @@
-import { type DType, type RawArray, encodeBf16, f32ToF16Bits } from "../dtype.js";
+import { type DType, type RawArray, encodeBf16, encodeF16 } from "../dtype.js";
 import { OpError } from "../errors.js";
 import type { HostData } from "../backend.js";
 
@@ -29,7 +29,7 @@ export function convertInto(op: string, arg: string, dst: RawArray, dtype: DType
       }
       const f = data instanceof Float32Array ? data : Float32Array.from({ length: n }, (_, i) => num(i));
       if (dtype === "bf16") encodeBf16(f, d);
-      else for (let i = 0; i < n; i++) d[i] = f32ToF16Bits(f[i]!);
+      else encodeF16(f, d);
       return;
     }
     case "i64": {

@@ -1,4 +1,4 @@
-import { decodeBf16, encodeBf16, f16BitsToF32, f32ToF16Bits, type RawArray } from "../dtype.js";
+import { decodeBf16, decodeF16, encodeBf16, encodeF16, type RawArray } from "../dtype.js";
 import type { Tensor } from "../tensor.js";
 
 /**
@@ -17,12 +17,7 @@ export function loadF32(t: Tensor): Float32Array {
   const r = rawOf(t);
   if (t.dtype === "f32") return r as Float32Array;
   if (t.dtype === "bf16") return decodeBf16(r as Uint16Array);
-  if (t.dtype === "f16") {
-    const u = r as Uint16Array;
-    const out = new Float32Array(u.length);
-    for (let i = 0; i < u.length; i++) out[i] = f16BitsToF32(u[i]!);
-    return out;
-  }
+  if (t.dtype === "f16") return decodeF16(r as Uint16Array);
   throw new TypeError(`loadF32: dtype ${t.dtype} is not a float type`);
 }
 
@@ -43,8 +38,7 @@ export function storeF32(t: Tensor, buf: Float32Array): void {
     return;
   }
   if (t.dtype === "f16") {
-    const u = r as Uint16Array;
-    for (let i = 0; i < buf.length; i++) u[i] = f32ToF16Bits(buf[i]!);
+    encodeF16(buf, r as Uint16Array);
     return;
   }
   throw new TypeError(`storeF32: dtype ${t.dtype} is not a float type`);
