@@ -2,7 +2,8 @@ import type { DType } from "../dtype.js";
 import type { Tensor } from "../tensor.js";
 import { validateEmbedding, validateEmbeddingBackward } from "../validate/embedding.js";
 import type { CpuBackend } from "./backend.js";
-import { i32Of, loadF32, outF32, rawOf, storeF32 } from "./storage.js";
+import { copyRows } from "./rows.js";
+import { i32Of, loadF32, outF32, storeF32 } from "./storage.js";
 
 /** table[ids]: ids i32 of any shape, table [V, H] → [...ids.shape, H]. */
 export function embedding(be: CpuBackend, ids: Tensor, table: Tensor, opts: { dtype?: DType } = {}): Tensor {
@@ -10,9 +11,7 @@ export function embedding(be: CpuBackend, ids: Tensor, table: Tensor, opts: { dt
   const idx = i32Of(ids);
   const y = be.empty(outShape, dtype);
   if (dtype === table.dtype) {
-    const src = rawOf(table);
-    const dst = rawOf(y);
-    for (let i = 0; i < idx.length; i++) dst.set(src.subarray(idx[i]! * h, idx[i]! * h + h) as never, i * h);
+    copyRows(table, idx, h, y);
     return y;
   }
   const tv = loadF32(table);

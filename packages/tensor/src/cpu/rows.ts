@@ -6,12 +6,16 @@ import { i32Of, loadF32, outF32, rawOf, storeF32 } from "./storage.js";
 /** x [N, H], indices i32 [T] → x[indices] [T, H] (any dtype; rows are copied bit for bit). */
 export function gatherRows(be: CpuBackend, x: Tensor, indices: Tensor): Tensor {
   const { h, outShape } = validateGatherRows(be, x, indices, i32Of);
-  const idx = i32Of(indices);
   const y = be.empty(outShape, x.dtype);
+  copyRows(x, i32Of(indices), h, y);
+  return y;
+}
+
+/** Row i of y ← row idx[i] of x (rows of h elements, x and y of one dtype), bit for bit. */
+export function copyRows(x: Tensor, idx: Int32Array, h: number, y: Tensor): void {
   const src = rawOf(x);
   const dst = rawOf(y);
   for (let i = 0; i < idx.length; i++) dst.set(src.subarray(idx[i]! * h, idx[i]! * h + h) as never, i * h);
-  return y;
 }
 
 /** x [T, H] → [numRows, H] with row indices[i] = x[i], zero elsewhere. */
