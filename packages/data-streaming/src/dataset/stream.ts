@@ -6,7 +6,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseIndexText, type MdsIndex, type ShardEntry } from "../mds/index-file.js";
+import type { MdsIndex, ShardEntry } from "../mds/index-file.js";
+import { readIndexFile } from "../mds/reader.js";
 import type { RawShard } from "../mds/shard.js";
 import { loadShard, type ValidateHash } from "../mds/shard-file.js";
 import { download, joinRemote, type DownloadOptions } from "./download.js";
@@ -52,13 +53,7 @@ export class Stream {
   async init(): Promise<void> {
     const file = path.join(this.localDir, "index.json");
     if (this.remoteDir) await download(joinRemote(this.remoteDir, "index.json"), file, this.dl);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      throw new Error(`${file}: cannot read index: ${(e as Error).message}`);
-    }
-    this.index = parseIndexText(text, this.remoteDir ? joinRemote(this.remoteDir, "index.json") : file);
+    this.index = readIndexFile(file, this.remoteDir ? joinRemote(this.remoteDir, "index.json") : file);
     if (!this.index.shards.some((s) => s.samples > 0)) throw new Error(`${file}: stream contains no samples`);
   }
 

@@ -26,14 +26,15 @@ export interface RawSample {
   entry: ShardEntry;
 }
 
-export function readIndexFile(file: string): MdsIndex {
+/** Reads and validates an index.json; `name` is how errors about its contents name it (a remote URL, say). */
+export function readIndexFile(file: string, name = file): MdsIndex {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     throw new Error(`${file}: cannot read index: ${(e as Error).message}`);
   }
-  return parseIndexText(text, file);
+  return parseIndexText(text, name);
 }
 
 export class MDSReader {
