@@ -26,5 +26,12 @@ banner='import { createRequire as __cr } from "node:module"; const require = __c
 echo '{ "name": "@mosaicbert/trainer", "private": true, "type": "module" }' > "$out/package.json"
 cp packages/trainer/recipes/*.yaml "$out/recipes/"
 cp packages/data-streaming/assets/bert-base-uncased-vocab.txt "$out/assets/"
+# What was bundled: the GPU machine gets no .git, so the page names the commit from here (and any
+# uncommitted changes the bundle also holds).
+node -e '
+  const [commit, status] = process.argv.slice(1);
+  const dirty = status.split("\n").filter((l) => /^.M|^M|^A|^\?\? packages\//.test(l)).map((l) => l.slice(3));
+  console.log(JSON.stringify({ commit, uncommitted: dirty, bundled_at: new Date().toISOString() }, null, 2));
+' "$(git rev-parse HEAD)" "$(git status --porcelain -- packages)" > "$out/build.json"
 node "$out/dist/mosaicbert.mjs" --version > /dev/null
 du -sh "$out"

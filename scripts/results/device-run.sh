@@ -186,7 +186,7 @@ pack() {
     echo "  \"model\": \"$m\", \"phase\": \"$phase\", \"device\": \"$DEVICE\","
     echo "  \"gpu\": \"$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)\","
     echo "  \"node\": \"$(node --version)\", \"date\": \"$(date -u +%FT%TZ)\","
-    echo "  \"commit\": \"$(git rev-parse HEAD 2>/dev/null || echo unknown)\","
+    echo "  \"bundle\": $(cat .results-build/build.json 2>/dev/null || echo null),"
     echo "  \"env\": { \"RESULTS_MINUTES\": \"$MINUTES\", \"RESULTS_BATCH\": \"$BATCH\", \"RESULTS_MICROBATCH\": \"$MICRO\", \"RESULTS_EVAL_EVERY\": \"$EVAL_EVERY\", \"RESULTS_CLIP\": \"$CLIP\", \"RESULTS_SET\": \"${RESULTS_SET:-}\", \"GLUE_MINUTES\": \"$GLUE_MINUTES\", \"GLUE_SEEDS\": \"$GLUE_SEEDS\", \"GLUE_PRECISION\": \"$GLUE_PRECISION\", \"GLUE_MAX_STEPS\": \"${GLUE_MAX_STEPS:-}\", \"GLUE_ARGS\": \"${GLUE_ARGS:-}\" }"
     echo "}"
   } > "$dir/device.json"

@@ -224,7 +224,8 @@ function main() {
   L.push(
     `Pretrained from scratch on ${gpu}${isCuda ? "" : " (**not a GPU run**)"} for ${mins ? `${mins} minutes` : "the same time"} of wall clock each, then fine-tuned on six GLUE tasks. ` +
       `Every number below comes from the files the runs wrote (\`${assetsRel}/runs/\`), turned into this page by \`scripts/results/make-report.mjs\`. ` +
-      `Dates: ${[...new Set(present.map((m) => device[m].date).filter(Boolean))].join(", ") || "unknown"}; commit ${[...new Set(present.map((m) => device[m].commit).filter(Boolean))].join(", ") || "unknown"}.`,
+      `Dates: ${[...new Set(present.map((m) => device[m].date).filter(Boolean))].join(", ") || "unknown"}; code: the CLI bundled from commit ${[...new Set(present.map((m) => device[m].bundle?.commit ?? device[m].commit).filter(Boolean))].join(", ") || "unknown"}` +
+      `${present.some((m) => device[m].bundle?.uncommitted?.length) ? ` plus uncommitted changes to ${[...new Set(present.flatMap((m) => device[m].bundle?.uncommitted ?? []))].join(", ")}` : ""}.`,
     "",
   );
   if (!isCuda) L.push("> **This page was made from CPU runs (a toy-scale check of the pipeline), not from GPU runs.**", "");
