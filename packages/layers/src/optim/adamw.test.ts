@@ -89,7 +89,7 @@ describe("DecoupledAdamW", () => {
       cpu.write(c.grad, g(s));
       c.opt.step(1e-2);
     }
-    expect(Array.from(c.param.toArray())).toEqual(Array.from(a.param.toArray()));
+    expect(Array.from(c.param.toArray() as Float32Array)).toEqual(Array.from(a.param.toArray() as Float32Array));
     expect(() => c.opt.loadState({ step: 1, m: [new Float32Array(3)], v: [new Float32Array(3)] })).toThrow(/moments\[0\] expected 4 values/);
   });
 
