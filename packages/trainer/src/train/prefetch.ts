@@ -1,0 +1,168 @@
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { BertTokenizer } from "@mosaicbert/data-streaming";
+import type { LoaderState, TrainTextLoader } from "../data/loader.js";
+import { sampleSeeds, tokenizeAndMask, type MlmRows } from "./batches.js";
+import type { BatchJob, BatchReply } from "./batch-worker.js";
+import { SeedStream } from "./seeds.js";
+
+/** A training batch ready for the device, with where the loader stands once it is consumed. */
+export interface PreparedBatch {
+  rows: MlmRows;
+  /** Global sample ids of the rows, in order. */
+  ids: number[];
+  epoch: number;
+  /** The loader position after this batch: what a checkpoint written after its step records. */
+  after: LoaderState;
+}
+
+export interface ProducerOptions {
+  /** Used when `workers` is 0 (tokenize and mask on this thread). */
+  tokenizer: BertTokenizer;
+  /** The recipe's tokenizer_name: each worker loads its own copy. */
+  tokenizerName: string;
+  seqLen: number;
+  mlmProbability: number;
+  /** Run seed: row r's mask seed is deriveSeed(seed, trainMask, epoch, id_r), as without prefetching. */
+  seed: number;
+  /** Batches read and prepared ahead of the one being trained on. Default 4. */
+  depth?: number;
+  /** worker_threads that tokenize and mask; 0 = on the calling thread. Default: dataWorkers(). */
+  workers?: number;
+}
+
+/**
+ * Worker count: MOSAICBERT_DATA_WORKERS if set, else 2 (one batch of 256 × 128 takes ≈ 12 ms of one
+ * core, a quarter of a GPU step; two keep up with bursts after an evaluation), at most cores − 1.
+ */
+export function dataWorkers(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.MOSAICBERT_DATA_WORKERS;
+  if (v !== undefined && v !== "") {
+    if (!/^\d+$/.test(v.trim())) throw new Error(`MOSAICBERT_DATA_WORKERS: expected an integer ≥ 0 (0 = tokenize on the training thread), got ${JSON.stringify(v)}`);
+    return Number(v.trim());
+  }
+  return Math.max(1, Math.min(2, availableParallelism() - 1));
+}
+
+/** The worker entry beside this module: the .ts source under the test/dev loader hooks, else the built .js. */
+function workerEntry(): { url: URL; execArgv: string[] } {
+  const self = import.meta.url;
+  if (self.endsWith(".ts")) {
+    return { url: new URL("./batch-worker.ts", self), execArgv: ["--import", fileURLToPath(new URL("../testing/register-ts.mjs", self))] };
+  }
+  return { url: new URL("./batch-worker.js", self), execArgv: [] };
+}
+
+interface Pending {
+  resolve: (r: MlmRows) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Prefetching batch producer: keeps `depth` batches in flight ahead of the trainer. Texts are read
+ * from the loader in order on this thread (the loader's position is captured after each batch, so
+ * a checkpoint records the position of the batch actually trained, not of the read-ahead), then
+ * tokenized and masked in worker threads while the device runs the current step. Every batch is
+ * what `tokenizeAndMask(texts, …, sampleSeeds(seed, trainMask, epoch, ids))` gives on this thread:
+ * masks depend only on (seed, epoch, sample id), never on which thread or when.
+ */
+export class BatchProducer {
+  private readonly queue: Array<Promise<PreparedBatch>> = [];
+  private reading: Promise<unknown> = Promise.resolve();
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private jobs = 0;
+  private failure: Error | null = null;
+  private closed = false;
+  readonly depth: number;
+
+  constructor(
+    private readonly loader: TrainTextLoader,
+    private readonly o: ProducerOptions,
+  ) {
+    this.depth = Math.max(1, o.depth ?? 4);
+    const n = o.workers ?? dataWorkers();
+    if (n > 0) {
+      const { url, execArgv } = workerEntry();
+      for (let i = 0; i < n; i++) {
+        const w = new Worker(url, { workerData: { tokenizerName: o.tokenizerName }, execArgv });
+        w.on("message", (m: BatchReply) => this.onReply(m));
+        w.on("error", (e) => this.fail(new Error(`data worker ${i}: ${e.message}`)));
+        w.on("exit", (code) => {
+          if (!this.closed) this.fail(new Error(`data worker ${i} exited (code ${code}) while the trainer still needed batches`));
+        });
+        this.workers.push(w);
+      }
+    }
+  }
+
+  /** Worker threads in use (0: batches are prepared on this thread). */
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
+  /** The next batch in loader order; the queue is topped up before this returns. */
+  next(): Promise<PreparedBatch> {
+    if (this.closed) return Promise.reject(new Error("BatchProducer: next() after close()"));
+    this.fill();
+    const head = this.queue.shift()!;
+    this.fill();
+    return head;
+  }
+
+  /** Stops the workers; batches still in flight are dropped (the loader state of consumed ones stands). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) p.reject(new Error("BatchProducer closed"));
+    this.pending.clear();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private fill(): void {
+    while (this.queue.length < this.depth) {
+      // Loader reads stay strictly sequential: its position after batch t is captured before batch t+1 is read.
+      const read = this.reading.then(async () => {
+        const b = await this.loader.next();
+        return { ...b, after: this.loader.state() };
+      });
+      this.reading = read.catch(() => undefined);
+      const batch = read.then(async (b): Promise<PreparedBatch> => {
+        const seeds = sampleSeeds(this.o.seed, SeedStream.trainMask, b.epoch, b.ids);
+        const rows = await this.prepare(b.texts, seeds);
+        return { rows, ids: b.ids, epoch: b.epoch, after: b.after };
+      });
+      // Read-ahead that is never consumed (a run stopping) must not surface as an unhandled rejection.
+      batch.catch(() => undefined);
+      this.queue.push(batch);
+    }
+  }
+
+  private prepare(texts: string[], seeds: number[]): Promise<MlmRows> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.workers.length === 0) {
+      return Promise.resolve(tokenizeAndMask(texts, this.o.tokenizer, this.o.seqLen, this.o.mlmProbability, seeds));
+    }
+    const job = this.jobs++;
+    return new Promise<MlmRows>((resolve, reject) => {
+      this.pending.set(job, { resolve, reject });
+      const msg: BatchJob = { job, texts, seeds, seqLen: this.o.seqLen, mlmProbability: this.o.mlmProbability };
+      this.workers[job % this.workers.length]!.postMessage(msg);
+    });
+  }
+
+  private onReply(m: BatchReply): void {
+    const p = this.pending.get(m.job);
+    if (!p) return;
+    this.pending.delete(m.job);
+    if ("error" in m) p.reject(new Error(`data worker: tokenize/mask failed: ${m.error}`));
+    else p.resolve({ inputIds: m.inputIds, tokenTypeIds: m.tokenTypeIds, attentionMask: m.attentionMask, labels: m.labels, batchSize: m.batchSize, seqLen: m.seqLen });
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
