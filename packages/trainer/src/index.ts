@@ -4,6 +4,7 @@ export { buildProgram } from "./cli/program.js";
 export { pretrain, type PretrainOptions, type PretrainSummary, type RunStatus } from "./train/pretrain.js";
 export { forwardBackward, evaluate, allReduceHost, type StepResult, type EvalResult } from "./train/step.js";
 export { tokenizeAndMask, sliceRows, sampleSeeds, type MlmRows } from "./train/batches.js";
+export { BatchProducer, dataWorkers, type PreparedBatch, type ProducerOptions } from "./train/prefetch.js";
 export { resolveDevice, type Device } from "./train/device.js";
 export { modelConfigOf } from "./train/model-config.js";
 export { trainFlops, batchCost, type BatchCost } from "./train/flops.js";

@@ -48,6 +48,13 @@ function textOf(sample: Record<string, unknown>): string {
   return typeof v === "string" ? v : new TextDecoder().decode(v as Uint8Array);
 }
 
+/** The `text` column of samples `ids`, in order. */
+export async function readTexts(ds: StreamingDataset, ids: readonly number[]): Promise<string[]> {
+  const texts: string[] = [];
+  for (const id of ids) texts.push(textOf(await ds.get(id)));
+  return texts;
+}
+
 /** The local cache folder for a remote dataset URL. */
 export function cacheFolderFor(remote: string): string {
   return path.join(os.homedir(), ".cache", "mosaicbert", "data", remote.replace(/^[a-z]+:\/\//i, "").replace(/[^A-Za-z0-9._-]+/g, "_"));
@@ -99,6 +106,15 @@ export class TrainTextLoader {
 
   /** This rank's next batch: texts, their sample ids, and the epoch it belongs to. */
   async next(): Promise<{ texts: string[]; ids: number[]; epoch: number }> {
+    const { ids, epoch } = this.nextIds();
+    return { texts: await readTexts(this.ds, ids), ids, epoch };
+  }
+
+  /**
+   * Advances by one batch like next() without reading the texts: its sample ids and epoch (the
+   * batch producer's workers read them from their own handle on a local split).
+   */
+  nextIds(): { ids: number[]; epoch: number } {
     const G = this.opts.globalBatchSize;
     const D = G / this.opts.worldSize;
     for (let turns = 0; turns < 2; turns++) {
@@ -106,11 +122,9 @@ export class TrainTextLoader {
       if (this.pos + D <= this.order.length) {
         const ids = this.order.slice(this.pos, this.pos + D);
         this.pos += D;
-        const texts: string[] = [];
-        for (const id of ids) texts.push(textOf(await this.ds.get(id)));
         this.samplesInEpoch += G;
         this.samplesSeen += G;
-        return { texts, ids, epoch: this.epoch };
+        return { ids, epoch: this.epoch };
       }
       // End of the epoch: the partial batch is dropped, the next epoch begins.
       this.epoch++;

@@ -17,6 +17,7 @@ const SEED = 17;
 const N = 18;
 const { tokenizer } = loadTokenizer("bert-base-uncased");
 
+const source = { local, split: "val" };
 const openLoader = () => TrainTextLoader.create({ local, split: "val" }, { globalBatchSize: G, rank: 0, worldSize: 1, shuffle: true, shuffleSeed: 9176 });
 
 /** The trainer's batches without prefetching: read, then tokenize and mask on this thread. */
@@ -31,8 +32,8 @@ async function reference(n: number) {
 }
 
 const producers: BatchProducer[] = [];
-const make = (loader: TrainTextLoader, workers: number) => {
-  const p = new BatchProducer(loader, { tokenizer, tokenizerName: "bert-base-uncased", seqLen: S, mlmProbability: P, seed: SEED, depth: 4, workers });
+const make = (loader: TrainTextLoader, workers: number, workersRead: boolean) => {
+  const p = new BatchProducer(loader, { tokenizer, tokenizerName: "bert-base-uncased", seqLen: S, mlmProbability: P, seed: SEED, depth: 4, workers, ...(workersRead ? { source } : {}) });
   producers.push(p);
   return p;
 };
@@ -50,8 +51,8 @@ const same = (a: MlmRows, b: MlmRows) => {
 };
 
 describe("BatchProducer (prefetching, worker threads)", () => {
-  for (const workers of [0, 2]) {
-    it(`gives the same batches, masks and loader positions as reading inline, across epochs and a resume (${workers} workers)`, async () => {
+  for (const [workers, workersRead] of [[0, false], [1, false], [1, true]] as const) {
+    it(`gives the same batches, masks and loader positions as reading inline, across epochs and a resume (${workers} workers${workersRead ? ", which read the texts" : ""})`, async () => {
       const ref = await reference(N);
       expect(new Set(ref.map((b) => b.epoch))).toEqual(new Set([0, 1, 2]));
       // Masks really are keyed on the epoch: the same document is masked differently in epoch 1.
@@ -61,7 +62,7 @@ describe("BatchProducer (prefetching, worker threads)", () => {
       expect(r8).toBeGreaterThanOrEqual(0);
       expect(ref[8]!.rows.inputIds.subarray(r8 * S, (r8 + 1) * S)).not.toEqual(ref[0]!.rows.inputIds.subarray(0, S));
 
-      const prod = make(await openLoader(), workers);
+      const prod = make(await openLoader(), workers, workersRead);
       expect(prod.workerCount).toBe(workers);
       const K = 5; // resume mid-epoch 0 (StreamingDataset cannot resume into the padding past sample 200)
       let resumeAt: unknown = null;
@@ -77,7 +78,7 @@ describe("BatchProducer (prefetching, worker threads)", () => {
       // Resume from the consumed batch's position in a fresh loader, as a checkpoint would.
       const loader = await openLoader();
       loader.loadState(resumeAt as never);
-      const resumed = make(loader, workers);
+      const resumed = make(loader, workers, workersRead);
       for (let i = K; i < N; i++) {
         const b = await resumed.next();
         same(b.rows, ref[i]!.rows);

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { BertTokenizer } from "@mosaicbert/data-streaming";
-import type { LoaderState, TrainTextLoader } from "../data/loader.js";
+import type { LoaderState, SplitSource, TrainTextLoader } from "../data/loader.js";
 import { sampleSeeds, tokenizeAndMask, type MlmRows } from "./batches.js";
 import type { BatchJob, BatchReply } from "./batch-worker.js";
 import { SeedStream } from "./seeds.js";
@@ -30,6 +30,12 @@ export interface ProducerOptions {
   depth?: number;
   /** worker_threads that tokenize and mask; 0 = on the calling thread. Default: dataWorkers(). */
   workers?: number;
+  /**
+   * The loader's split. When it is local, the workers also read the texts (their own handle on the
+   * split: shard decompression leaves the training thread too); a remote split is read here, so
+   * only one reader downloads into the cache.
+   */
+  source?: SplitSource;
 }
 
 /**
@@ -60,10 +66,10 @@ interface Pending {
 }
 
 /**
- * Prefetching batch producer: keeps `depth` batches in flight ahead of the trainer. Texts are read
- * from the loader in order on this thread (the loader's position is captured after each batch, so
- * a checkpoint records the position of the batch actually trained, not of the read-ahead), then
- * tokenized and masked in worker threads while the device runs the current step. Every batch is
+ * Prefetching batch producer: keeps `depth` batches in flight ahead of the trainer. The loader is
+ * advanced in order on this thread (its position is captured after each batch, so a checkpoint
+ * records the position of the batch actually trained, not of the read-ahead); the texts are read
+ * (local split), tokenized and masked in worker threads while the device runs the current step. Every batch is
  * what `tokenizeAndMask(texts, …, sampleSeeds(seed, trainMask, epoch, ids))` gives on this thread:
  * masks depend only on (seed, epoch, sample id), never on which thread or when.
  */
@@ -75,6 +81,7 @@ export class BatchProducer {
   private jobs = 0;
   private failure: Error | null = null;
   private closed = false;
+  private readonly workerReads: boolean;
   readonly depth: number;
 
   constructor(
@@ -83,10 +90,11 @@ export class BatchProducer {
   ) {
     this.depth = Math.max(1, o.depth ?? 4);
     const n = o.workers ?? dataWorkers();
+    this.workerReads = n > 0 && o.source !== undefined && !o.source.remote;
     if (n > 0) {
       const { url, execArgv } = workerEntry();
       for (let i = 0; i < n; i++) {
-        const w = new Worker(url, { workerData: { tokenizerName: o.tokenizerName }, execArgv });
+        const w = new Worker(url, { workerData: { tokenizerName: o.tokenizerName, source: this.workerReads ? o.source : null }, execArgv });
         w.on("message", (m: BatchReply) => this.onReply(m));
         w.on("error", (e) => this.fail(new Error(`data worker ${i}: ${e.message}`)));
         w.on("exit", (code) => {
@@ -124,13 +132,13 @@ export class BatchProducer {
     while (this.queue.length < this.depth) {
       // Loader reads stay strictly sequential: its position after batch t is captured before batch t+1 is read.
       const read = this.reading.then(async () => {
-        const b = await this.loader.next();
+        const b = this.workerReads ? { ...this.loader.nextIds(), texts: undefined } : await this.loader.next();
         return { ...b, after: this.loader.state() };
       });
       this.reading = read.catch(() => undefined);
       const batch = read.then(async (b): Promise<PreparedBatch> => {
         const seeds = sampleSeeds(this.o.seed, SeedStream.trainMask, b.epoch, b.ids);
-        const rows = await this.prepare(b.texts, seeds);
+        const rows = await this.prepare(b.texts, b.ids, seeds);
         return { rows, ids: b.ids, epoch: b.epoch, after: b.after };
       });
       // Read-ahead that is never consumed (a run stopping) must not surface as an unhandled rejection.
@@ -139,15 +147,15 @@ export class BatchProducer {
     }
   }
 
-  private prepare(texts: string[], seeds: number[]): Promise<MlmRows> {
+  private prepare(texts: string[] | undefined, ids: number[], seeds: number[]): Promise<MlmRows> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.workers.length === 0) {
-      return Promise.resolve(tokenizeAndMask(texts, this.o.tokenizer, this.o.seqLen, this.o.mlmProbability, seeds));
+      return Promise.resolve(tokenizeAndMask(texts!, this.o.tokenizer, this.o.seqLen, this.o.mlmProbability, seeds));
     }
     const job = this.jobs++;
     return new Promise<MlmRows>((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
-      const msg: BatchJob = { job, texts, seeds, seqLen: this.o.seqLen, mlmProbability: this.o.mlmProbability };
+      const msg: BatchJob = { job, ...(texts ? { texts } : { ids }), seeds, seqLen: this.o.seqLen, mlmProbability: this.o.mlmProbability };
       this.workers[job % this.workers.length]!.postMessage(msg);
     });
   }

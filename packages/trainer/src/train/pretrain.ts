@@ -11,6 +11,7 @@ import { fmtCount, fmtDuration } from "../log/format.js";
 import type { Communicator } from "../parallel/communicator.js";
 import { cacheFolderFor, evalTexts, TrainTextLoader } from "../data/loader.js";
 import { tokenizeAndMask, sampleSeeds, type MlmRows } from "./batches.js";
+import { BatchProducer, dataWorkers } from "./prefetch.js";
 import { resolveDevice, type Device } from "./device.js";
 import { trainFlops } from "./flops.js";
 import { modelConfigOf } from "./model-config.js";
@@ -38,6 +39,12 @@ export interface PretrainOptions {
   stderr?: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean; columns?: number };
   /** Install SIGINT/SIGTERM handlers that checkpoint before exiting. Default true. */
   handleSignals?: boolean;
+  /**
+   * Worker threads that tokenize and mask training batches ahead of the step (0: on the training
+   * thread). Default MOSAICBERT_DATA_WORKERS, else 2 on CUDA (cores − 1 at most) and 0 on the CPU,
+   * where the backend's own threads already use every core.
+   */
+  dataWorkers?: number;
 }
 
 export type RunStatus = "completed" | "interrupted" | "nan";
@@ -211,13 +218,22 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   );
   metrics?.write({ type: "run", step, time: elapsed(timing), event: resumedFrom ? "resume" : "start", run_name: cfg.run_name, recipe: cfg, device: device.name, world_size: worldSize, parameters: model.numParameters() });
 
+  // Batches are read, tokenized and masked ahead, in worker threads, while the device runs the
+  // current step; `position` is the loader position after the last batch actually trained (the
+  // producer's read-ahead is not), which is what checkpoints record and resume from.
+  let position = loader.state();
+  const producer = new BatchProducer(loader, {
+    tokenizer, tokenizerName: cfg.tokenizer_name, seqLen: S, mlmProbability: trainDs.mlm_probability, seed: cfg.seed, source: srcOf(trainDs),
+    workers: o.dataWorkers ?? (process.env.MOSAICBERT_DATA_WORKERS || device.kind === "cuda" ? dataWorkers() : 0),
+  });
+
   const state = (): TrainerState => ({
     format: "mosaicbert-trainer-state",
     version: 1,
     step,
     samplesSeen: samples,
     tokensSeen: tokens,
-    loader: loader.state() as unknown as Record<string, unknown>,
+    loader: position as unknown as Record<string, unknown>,
     seed: cfg.seed,
     elapsedSeconds: elapsed(timing),
     worldSize,
@@ -235,7 +251,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       const hf = toHfConfig(modelConfig);
       lastCheckpoint = saveCheckpoint(
         saveFolder,
-        checkpointName(loader.currentEpoch, step),
+        checkpointName(position.epoch, step),
         { hfConfig: hf, tensors, optimizer: opt.state(), state: state(), files: tokenizerFiles },
         cfg.save_num_checkpoints_to_keep,
       );
@@ -281,8 +297,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
     for (;;) {
       if (totalSteps !== null && step >= totalSteps) break;
       if (maxSeconds !== null && elapsed(timing) >= maxSeconds) break;
-      const { texts, ids, epoch } = await loader.next();
-      const rows = tokenizeAndMask(texts, tokenizer, S, trainDs.mlm_probability, sampleSeeds(cfg.seed, SeedStream.trainMask, epoch, ids));
+      const batch = await producer.next();
+      const rows = batch.rows;
       model.zeroGrad();
       const res = await forwardBackward(model, rows, { microbatchSize: M, seed: cfg.seed, step, rank, comm, bucketElements: 1 << 22 });
       const t = totalSteps !== null ? step : Math.min(VIRTUAL, Math.floor((elapsed(timing) / maxSeconds!) * VIRTUAL));
@@ -297,12 +313,13 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
         message =
           `non-finite ${Number.isFinite(res.loss) ? "gradient norm" : "loss"} (${Number.isFinite(res.loss) ? gradNorm : res.loss}) at step ${step + 1}: ` +
           `stopped before the optimizer step, weights not updated; last good checkpoint: ${lastCheckpoint ?? "none"}. ` +
-          `Lower optimizer.lr, add algorithms.gradient_clipping, or check the data at epoch ${loader.currentEpoch}.`;
+          `Lower optimizer.lr, add algorithms.gradient_clipping, or check the data at epoch ${batch.epoch}.`;
         metrics?.write({ type: "run", step, time: elapsed(timing), event: "nan", loss: res.loss, grad_norm: gradNorm, last_checkpoint: lastCheckpoint });
         break;
       }
       opt.step(lr, { gradScaleTensor: coef });
       coef?.dispose();
+      position = batch.after;
       step++;
       samples += G;
       tokens += G * S;
@@ -320,10 +337,10 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       const fraction = totalSteps !== null ? step / totalSteps : Math.min(1, now / maxSeconds!);
       const eta = totalSteps !== null ? (window.length > 1 ? ((totalSteps - step) * span) / (window.length - 1) : NaN) : maxSeconds! - now;
       metrics?.write({
-        type: "train", step, time: now, samples, tokens, epoch: loader.currentEpoch, loss: res.loss, lr, grad_norm: gradNorm,
+        type: "train", step, time: now, samples, tokens, epoch: position.epoch, loss: res.loss, lr, grad_norm: gradNorm,
         tokens_per_sec: tokPerSec, samples_per_sec: spPerSec, mfu,
       });
-      progress.update({ step, totalSteps, fraction, loss: res.loss, lr, tokensPerSec: tokPerSec, mfu, etaSeconds: eta, epoch: loader.currentEpoch });
+      progress.update({ step, totalSteps, fraction, loss: res.loss, lr, tokensPerSec: tokPerSec, mfu, etaSeconds: eta, epoch: position.epoch });
 
       if (step % evalEvery === 0) {
         await runEval();
@@ -356,6 +373,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
+    await producer.close();
     progress.done();
     metrics?.write({ type: "run", step, time: elapsed(timing), event: status === "nan" ? "stop" : status === "interrupted" ? "stop" : "end", status });
     metrics?.close();

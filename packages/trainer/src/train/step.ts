@@ -26,6 +26,9 @@ export async function forwardBackward(
   const D = batch.batchSize;
   let loss = 0;
   const cost: BatchCost = { realTokens: 0, sumSqLen: 0, predicted: 0 };
+  // Loss values are read only after every microbatch's backward has been launched: reading one
+  // right after its forward would stall the host (and leave the device idle) once per microbatch.
+  const pending: Array<{ loss: Tensor; weight: number }> = [];
   for (let r0 = 0, j = 0; r0 < D; r0 += o.microbatchSize, j++) {
     const r1 = Math.min(D, r0 + o.microbatchSize);
     const mb = sliceRows(batch, r0, r1);
@@ -37,16 +40,19 @@ export async function forwardBackward(
       gradScale: weight,
       returnLogits: false,
     });
-    const l = out.loss!.item();
-    out.loss!.dispose();
+    pending.push({ loss: out.loss!, weight });
     model.backward();
-    loss += l * weight;
     const c = batchCost(mb.attentionMask, mb.labels, mb.batchSize, mb.seqLen);
     cost.realTokens += c.realTokens;
     cost.sumSqLen += c.sumSqLen;
     cost.predicted += c.predicted;
   }
   await allReduceBuckets(o.comm, model.flat.grads, o.bucketElements, "mean");
+  // Same summation order as reading them one by one, so the logged loss is bit-identical.
+  for (const p of pending) {
+    loss += p.loss.item() * p.weight;
+    p.loss.dispose();
+  }
   const stats = [loss, cost.realTokens, cost.sumSqLen, cost.predicted];
   const summed = await allReduceHost(o.comm, model.backend, stats);
   return {
