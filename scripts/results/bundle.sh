@@ -5,6 +5,7 @@
 #   recipes/*.yaml                         the trainer's recipes
 #   assets/bert-base-uncased-vocab.txt     the tokenizer looks for assets/ one level above the bundle
 #   dist/mosaicbert.mjs                    every dependency inlined (workspace packages from their TS sources)
+#   dist/batch-worker.js                   the trainer's data worker thread (read, tokenize, mask ahead of the step)
 #   dist/prepare-corpus.mjs                text → documents of 126 word pieces (scripts/results/prepare-corpus.ts)
 # The CUDA addon is not bundled: device-run.sh builds it and points MOSAICBERT_CUDA_ADDON at it.
 #   usage: bash scripts/results/bundle.sh        (from anywhere; ~1.7 MB of output)
@@ -21,6 +22,9 @@ esb=$(ls -d node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head
 banner='import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);'
 "$esb" packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
   --banner:js="$banner" --outfile="$out/dist/mosaicbert.mjs" --log-level=warning
+# The trainer's data workers (worker_threads) load dist/batch-worker.js beside the bundle.
+"$esb" packages/trainer/src/train/batch-worker.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+  --banner:js="$banner" --outfile="$out/dist/batch-worker.js" --log-level=warning
 "$esb" scripts/results/prepare-corpus.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
   --banner:js="$banner" --outfile="$out/dist/prepare-corpus.mjs" --log-level=warning
 echo '{ "name": "@mosaicbert/trainer", "private": true, "type": "module" }' > "$out/package.json"

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -51,13 +52,17 @@ export function dataWorkers(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(1, Math.min(2, availableParallelism() - 1));
 }
 
-/** The worker entry beside this module: the .ts source under the test/dev loader hooks, else the built .js. */
-function workerEntry(): { url: URL; execArgv: string[] } {
+/**
+ * The worker entry beside this module: the .ts source under the test/dev loader hooks, else the
+ * built batch-worker.js (tsup's dist/, or the results bundle's dist/); null when it is missing (a
+ * bundle made without it), so the producer falls back to this thread instead of failing the run.
+ */
+function workerEntry(): { url: URL; execArgv: string[] } | null {
   const self = import.meta.url;
-  if (self.endsWith(".ts")) {
-    return { url: new URL("./batch-worker.ts", self), execArgv: ["--import", fileURLToPath(new URL("../testing/register-ts.mjs", self))] };
-  }
-  return { url: new URL("./batch-worker.js", self), execArgv: [] };
+  const e = self.endsWith(".ts")
+    ? { url: new URL("./batch-worker.ts", self), execArgv: ["--import", fileURLToPath(new URL("../testing/register-ts.mjs", self))] }
+    : { url: new URL("./batch-worker.js", self), execArgv: [] };
+  return e.url.protocol === "file:" && existsSync(fileURLToPath(e.url)) ? e : null;
 }
 
 interface Pending {
@@ -83,16 +88,23 @@ export class BatchProducer {
   private closed = false;
   private readonly workerReads: boolean;
   readonly depth: number;
+  /** Why fewer workers run than asked (null when none is missing). */
+  readonly note: string | null = null;
 
   constructor(
     private readonly loader: TrainTextLoader,
     private readonly o: ProducerOptions,
   ) {
     this.depth = Math.max(1, o.depth ?? 4);
-    const n = o.workers ?? dataWorkers();
+    let n = o.workers ?? dataWorkers();
+    const entry = n > 0 ? workerEntry() : null;
+    if (n > 0 && !entry) {
+      this.note = `data workers: batch-worker.js not found beside ${fileURLToPath(import.meta.url)}; tokenizing on the training thread`;
+      n = 0;
+    }
     this.workerReads = n > 0 && o.source !== undefined && !o.source.remote;
-    if (n > 0) {
-      const { url, execArgv } = workerEntry();
+    if (entry && n > 0) {
+      const { url, execArgv } = entry;
       for (let i = 0; i < n; i++) {
         const w = new Worker(url, { workerData: { tokenizerName: o.tokenizerName, source: this.workerReads ? o.source : null }, execArgv });
         w.on("message", (m: BatchReply) => this.onReply(m));

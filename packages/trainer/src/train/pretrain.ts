@@ -226,6 +226,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
     tokenizer, tokenizerName: cfg.tokenizer_name, seqLen: S, mlmProbability: trainDs.mlm_probability, seed: cfg.seed, source: srcOf(trainDs),
     workers: o.dataWorkers ?? (process.env.MOSAICBERT_DATA_WORKERS || device.kind === "cuda" ? dataWorkers() : 0),
   });
+  if (producer.note) say(producer.note);
 
   const state = (): TrainerState => ({
     format: "mosaicbert-trainer-state",
