@@ -73,6 +73,7 @@ export class StreamingDataset {
   private readonly opts: StreamingDatasetOptions;
   private nextEpoch = 0;
   private resumeState: StreamingState | null = null;
+  private perRankCache: { key: string; value: number } | null = null;
   private current: { epoch: number; offset: number; yielded: number } | null = null;
   private readonly loaded = new Map<number, Promise<RawShard>>();
   private readonly lastUse = new Map<number, number>();
@@ -151,6 +152,28 @@ export class StreamingDataset {
   /** Samples per rank per epoch (the reference's __len__). */
   get length(): number {
     return Math.ceil(this.epochSize / this.numRanks);
+  }
+
+  /**
+   * Samples this rank yields in a whole epoch: its share of the partition (canonical-node row
+   * padding and rank padding included, −1 batch padding excluded), which can exceed `length` on
+   * small datasets. The partition's shape does not depend on the epoch or the shuffle, so it is
+   * computed once per (canonical nodes, initial physical nodes).
+   */
+  get samplesPerRankPerEpoch(): number {
+    const key = `${this.numCanonicalNodes}/${this.initialPhysicalNodes}`;
+    if (this.perRankCache?.key !== key) {
+      const part = getPartition(this.partitionAlgo, {
+        numSamples: this.epochSize, numCanonicalNodes: this.numCanonicalNodes, numPhysicalNodes: this.world.numNodes,
+        ranksPerNode: this.world.ranksPerNode, workersPerRank: this.world.workersPerRank, batchSize: this.batchSize,
+        dropFirst: 0, initialPhysicalNodes: this.initialPhysicalNodes,
+      });
+      const node = Math.floor(this.world.rank / this.world.ranksPerNode);
+      let n = 0;
+      for (const w of part[node]![this.world.rank % this.world.ranksPerNode]!) for (const id of w) if (id !== -1) n++;
+      this.perRankCache = { key, value: n };
+    }
+    return this.perRankCache.value;
   }
 
   get shuffleBlockSize(): number {
@@ -276,7 +299,8 @@ export class StreamingDataset {
     }
     this.resumeState = null;
     this.nextEpoch = epoch + 1;
-    const ids = offset < this.epochSize ? this.rankOrder(epoch, offset) : [];
+    // `offset` is a position in the padded epoch: resuming inside the padding (or at its end) is valid.
+    const ids = this.rankOrder(epoch, offset);
     this.current = { epoch, offset, yielded: 0 };
     let prefetched = 0;
     for (let i = 0; i < ids.length; i++) {

@@ -29,10 +29,10 @@ export function partitionOrig(a: PartitionArgs): Partition {
   for (const [k, v] of Object.entries({ numSamples: N, numCanonicalNodes: C, numPhysicalNodes: P, ranksPerNode: R, workersPerRank: W, batchSize: B })) {
     if (!Number.isInteger(v) || v < (k === "numSamples" ? 0 : 1)) throw new Error(`partition: ${k} must be a positive integer, got ${v}`);
   }
-  if (N <= D) throw new Error(`partition: resuming further into the dataset (${D}) than it has samples (${N})`);
   if ((C < P && P % C) || (P < C && C % P)) {
     throw new Error(`partition: canonical nodes (${C}) and physical nodes (${P}) must divide one another`);
   }
+  if (!Number.isInteger(D) || D < 0) throw new Error(`partition: dropFirst must be a non-negative integer, got ${D}`);
   D -= D % P;
   const spc = Math.ceil(N / C);
   let nodeRatio = 0;
@@ -43,6 +43,13 @@ export function partitionOrig(a: PartitionArgs): Partition {
     if (over) padding = nodeRatio - over;
   }
   const L = spc + padding;
+  // `dropFirst` is a position in the padded epoch (C × L positions, what a Composer-style sample
+  // count reaches after a full epoch of whole batches), not an index into the N raw samples, so a
+  // resume inside the padding is valid; resuming exactly at its end leaves nothing this epoch.
+  if (N === 0) throw new Error("partition: an epoch of 0 samples has nothing to partition");
+  if (D > C * L) {
+    throw new Error(`partition: resuming further into the epoch (${D}) than its ${C * L} padded positions (${N} samples over ${C} canonical nodes)`);
+  }
   // rows[k][j]: canonical row k, column j.
   const rows: number[][] = [];
   if (N > C) {

@@ -86,14 +86,17 @@ export class TrainTextLoader {
     });
     const loader = new TrainTextLoader(ds, o);
     if (loader.batchesPerEpoch === 0) {
-      throw new Error(`data: ${describe(src)} gives ${ds.length} samples per process, fewer than one batch of ${D} (drop_last)`);
+      throw new Error(`data: ${describe(src)} gives ${ds.samplesPerRankPerEpoch} samples per process, fewer than one batch of ${D} (drop_last)`);
     }
     return loader;
   }
 
-  /** Full per-device batches per epoch (drop_last). */
+  /**
+   * Full per-device batches per epoch (drop_last), from the dataset's own partition — the same
+   * order nextIds() walks — so padded epochs of small datasets count their padding too.
+   */
   get batchesPerEpoch(): number {
-    return Math.floor(this.ds.length / (this.opts.globalBatchSize / this.opts.worldSize));
+    return Math.floor(this.ds.samplesPerRankPerEpoch / (this.opts.globalBatchSize / this.opts.worldSize));
   }
 
   get samplesPerEpoch(): number {

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { durationToSteps, parseDuration } from "../config/duration.js";
+import { TrainTextLoader } from "./loader.js";
+
+// c4-like/val: 200 samples; with 128 canonical nodes mosaicml-streaming pads the epoch to
+// 128 × ceil(200/128) = 256 positions = 8 global batches of 32.
+const src = { local: new URL("../../../../../shared/data/mds/c4-like", import.meta.url).pathname, split: "val" };
+const G = 32;
+
+function open(worldSize: number, rank: number): Promise<TrainTextLoader> {
+  return TrainTextLoader.create(src, { globalBatchSize: G, rank, worldSize, shuffle: true, shuffleSeed: 9176 });
+}
+
+describe("TrainTextLoader on a padded epoch (c4-like val)", () => {
+  it("takes its epoch length from the dataset's partition: 8 batches, 2ep = 16 steps", async () => {
+    for (const worldSize of [1, 2]) {
+      const loader = await open(worldSize, 0);
+      expect(loader.batchesPerEpoch).toBe(8);
+      expect(loader.samplesPerEpoch).toBe(256);
+      expect(durationToSteps(parseDuration("2ep"), { globalBatchSize: G, tokensPerSample: 128, samplesPerEpoch: loader.samplesPerEpoch })).toBe(16);
+      // The epoch the loader actually walks has exactly that many batches.
+      const epochs: number[] = [];
+      for (let i = 0; i < 17; i++) epochs.push(loader.nextIds().epoch);
+      expect(epochs).toEqual([...Array(8).fill(0), ...Array(8).fill(1), 2]);
+    }
+  });
+
+  it("resuming at every batch boundary of the padded epoch continues the uninterrupted order", async () => {
+    for (const worldSize of [1, 2]) {
+      for (let rank = 0; rank < worldSize; rank++) {
+        const ref = await open(worldSize, rank);
+        const states = [];
+        const want: number[][] = [];
+        for (let i = 0; i < 12; i++) {
+          states.push(ref.state());
+          want.push(ref.nextIds().ids);
+        }
+        for (let k = 0; k <= 8; k++) {
+          const resumed = await open(worldSize, rank);
+          resumed.loadState(states[k]!);
+          expect(states[k]!.samplesInEpoch).toBe(k * G); // k = 8: the end of the padded epoch, 256 > 200 samples
+          const got: number[][] = [];
+          for (let i = k; i < 12; i++) got.push(resumed.nextIds().ids);
+          expect(got, `${worldSize} rank(s), rank ${rank}, resumed at batch ${k}`).toEqual(want.slice(k));
+        }
+        // A checkpoint taken by counting samples (Composer's timestamp) inside the padding.
+        const late = await open(worldSize, rank);
+        late.loadState({ epoch: 0, samplesInEpoch: 224, samplesSeen: 224 });
+        expect(late.nextIds().ids).toEqual(want[7]);
+      }
+    }
+  });
+});
