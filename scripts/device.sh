@@ -26,11 +26,15 @@ if [ "${1:-}" = "pack" ]; then
   mkdir -p $build
   grep -qx '/.device-build/' .git/info/exclude 2>/dev/null || echo '/.device-build/' >> .git/info/exclude
   esb=$(ls -d node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
-  banner='import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);'
+  # require() and __dirname for bundled CommonJS deps (@bokuweb/zstd-wasm reads zstd.wasm beside the bundle).
+  banner='import { createRequire as __cr } from "node:module"; import { fileURLToPath as __fu } from "node:url"; import { dirname as __dn } from "node:path"; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);'
   $esb packages/kernels-cuda/device/run.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=$build/run.mjs --log-level=warning
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=packages/trainer/dist-device/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
+  zstd_wasm=$(ls -d node_modules/.pnpm/@bokuweb+zstd-wasm@*/node_modules/@bokuweb/zstd-wasm/dist/common/zstd.wasm | head -1)
+  cp "$zstd_wasm" packages/trainer/dist-device/
+  cp "$zstd_wasm" $build/
   grep -qx '/packages/trainer/dist-device/' .git/info/exclude || echo '/packages/trainer/dist-device/' >> .git/info/exclude
   for c in mosaic-tiny-mlm bert-tiny-mlm mosaic-tiny-cls3; do
     mkdir -p $build/golden/$c

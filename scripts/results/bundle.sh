@@ -7,6 +7,7 @@
 #   dist/mosaicbert.mjs                    every dependency inlined (workspace packages from their TS sources)
 #   dist/batch-worker.js                   the trainer's data worker thread (read, tokenize, mask ahead of the step)
 #   dist/prepare-corpus.mjs                text → documents of 126 word pieces (scripts/results/prepare-corpus.ts)
+#   dist/zstd.wasm                         @bokuweb/zstd-wasm's codec, which it reads from beside the bundle
 # The CUDA addon is not bundled: device-run.sh builds it and points MOSAICBERT_CUDA_ADDON at it.
 #   usage: bash scripts/results/bundle.sh        (from anywhere; ~1.7 MB of output)
 set -euo pipefail
@@ -18,8 +19,9 @@ grep -qx '/.results-data/' .git/info/exclude 2>/dev/null || echo '/.results-data
 rm -rf "$out"
 mkdir -p "$out/dist" "$out/recipes" "$out/assets"
 esb=$(ls -d node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
-# Bundled CommonJS dependencies call require(); give the ESM bundle one.
-banner='import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);'
+# Bundled CommonJS dependencies call require() and use __dirname/__filename (@bokuweb/zstd-wasm reads
+# zstd.wasm from __dirname, copied into dist/ below); give the ESM bundle those, from import.meta.url.
+banner='import { createRequire as __cr } from "node:module"; import { fileURLToPath as __fu } from "node:url"; import { dirname as __dn } from "node:path"; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);'
 "$esb" packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
   --banner:js="$banner" --outfile="$out/dist/mosaicbert.mjs" --log-level=warning
 # The trainer's data workers (worker_threads) load dist/batch-worker.js beside the bundle.
@@ -29,6 +31,8 @@ banner='import { createRequire as __cr } from "node:module"; const require = __c
   --banner:js="$banner" --outfile="$out/dist/prepare-corpus.mjs" --log-level=warning
 echo '{ "name": "@mosaicbert/trainer", "private": true, "type": "module" }' > "$out/package.json"
 cp packages/trainer/recipes/*.yaml "$out/recipes/"
+zstd_wasm=$(ls -d node_modules/.pnpm/@bokuweb+zstd-wasm@*/node_modules/@bokuweb/zstd-wasm/dist/common/zstd.wasm | head -1)
+cp "$zstd_wasm" "$out/dist/"
 cp packages/data-streaming/assets/bert-base-uncased-vocab.txt "$out/assets/"
 # What was bundled: the GPU machine gets no .git, so the page names the commit from here (and any
 # uncommitted changes the bundle also holds).
