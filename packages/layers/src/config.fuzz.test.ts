@@ -1,26 +1,15 @@
 import * as fs from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
-import { type FuzzSummary, fuzzRuns, runFuzzTargets } from "../../../scripts/fuzz/runner.mjs";
+import { describe, expect, it } from "vitest";
+import { fuzzRuns } from "../../../scripts/fuzz/runner.mjs";
+import { fuzzSuite } from "../../../scripts/fuzz/suite.mjs";
 import { ConfigError } from "./errors.js";
 import { fromHfConfig } from "./config.js";
 
-// The targets run in one worker with a deadline per input and a heap limit (see scripts/fuzz/).
-// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size.
+// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size (scripts/fuzz/suite.mjs).
 const TARGET = new URL("./config.fuzz-target.ts", import.meta.url);
 const RUNS = { configJson: fuzzRuns(300), configText: fuzzRuns(300) };
 
-describe("config.json reading under fuzzing: a valid config or an error naming file and field", () => {
-  let results: Record<string, FuzzSummary>;
-  beforeAll(async () => {
-    results = await runFuzzTargets(TARGET, Object.keys(RUNS), { runs: RUNS });
-  });
-  for (const [name, runs] of Object.entries(RUNS)) {
-    it(name, () => {
-      expect(results[name]!.failure, JSON.stringify(results[name]!.failure, null, 2)).toBeNull();
-      expect(results[name]!.runs).toBe(runs);
-    });
-  }
-});
+fuzzSuite("config.json reading under fuzzing: a valid config or an error naming file and field", TARGET, RUNS);
 
 describe("regressions found by the fuzzer: absurd sizes are refused before anything is allocated", () => {
   const base = JSON.parse(fs.readFileSync(new URL("../../../../shared/data/golden/mosaic-tiny-mlm/config.json", import.meta.url), "utf8"));

@@ -1,28 +1,17 @@
 import * as fs from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
-import { type FuzzSummary, fuzzRuns, runFuzzTargets } from "../../../../scripts/fuzz/runner.mjs";
+import { describe, expect, it } from "vitest";
+import { fuzzRuns } from "../../../../scripts/fuzz/runner.mjs";
+import { fuzzSuite } from "../../../../scripts/fuzz/suite.mjs";
 import { compress, decompress } from "./compression.js";
 
-// The targets run in one worker with a deadline per input and a heap limit (see scripts/fuzz/).
-// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size.
+// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size (scripts/fuzz/suite.mjs).
 const TARGET = new URL("./mds.fuzz-target.ts", import.meta.url);
 const RUNS = {
   mdsIndexJson: fuzzRuns(300), mdsIndexText: fuzzRuns(300), mdsRawShard: fuzzRuns(300),
   mdsCompressedShard: fuzzRuns(300), mdsHashes: fuzzRuns(200), mdsColumnValue: fuzzRuns(300),
 };
 
-describe("MDS reader under fuzzing: a valid result or an error naming the file", () => {
-  let results: Record<string, FuzzSummary>;
-  beforeAll(async () => {
-    results = await runFuzzTargets(TARGET, Object.keys(RUNS), { runs: RUNS });
-  });
-  for (const [name, runs] of Object.entries(RUNS)) {
-    it(name, () => {
-      expect(results[name]!.failure, JSON.stringify(results[name]!.failure, null, 2)).toBeNull();
-      expect(results[name]!.runs).toBe(runs);
-    });
-  }
-});
+fuzzSuite("MDS reader under fuzzing: a valid result or an error naming the file", TARGET, RUNS);
 
 describe("regressions found by the fuzzer", () => {
   it("a snappy literal with a negative 4-byte length is refused (snappyjs looped forever on it)", async () => {

@@ -1,20 +1,8 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { type FuzzSummary, fuzzRuns, runFuzzTargets } from "../../../../scripts/fuzz/runner.mjs";
+import { fuzzRuns } from "../../../../scripts/fuzz/runner.mjs";
+import { fuzzSuite } from "../../../../scripts/fuzz/suite.mjs";
 
-// The targets run in one worker with a deadline per input and a heap limit (see scripts/fuzz/).
-// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size.
+// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size (scripts/fuzz/suite.mjs).
 const TARGET = new URL("./vocab.fuzz-target.ts", import.meta.url);
 const RUNS = { vocabTxt: fuzzRuns(150), tokenizerJson: fuzzRuns(300), tokenizerJsonText: fuzzRuns(300) };
 
-describe("vocabulary readers under fuzzing: a usable vocab or an error naming the file", () => {
-  let results: Record<string, FuzzSummary>;
-  beforeAll(async () => {
-    results = await runFuzzTargets(TARGET, Object.keys(RUNS), { runs: RUNS });
-  });
-  for (const [name, runs] of Object.entries(RUNS)) {
-    it(name, () => {
-      expect(results[name]!.failure, JSON.stringify(results[name]!.failure, null, 2)).toBeNull();
-      expect(results[name]!.runs).toBe(runs);
-    });
-  }
-});
+fuzzSuite("vocabulary readers under fuzzing: a usable vocab or an error naming the file", TARGET, RUNS);

@@ -1,23 +1,13 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { type FuzzSummary, fuzzRuns, runFuzzTargets } from "../../../../scripts/fuzz/runner.mjs";
+import { expect, it } from "vitest";
+import { fuzzRuns } from "../../../../scripts/fuzz/runner.mjs";
+import { fuzzSuite } from "../../../../scripts/fuzz/suite.mjs";
 
-// The targets run in one worker with a deadline per input and a heap limit (see scripts/fuzz/).
-// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size.
+// CI runs a seeded sample; FUZZ_RUNS=10000 (or scripts/fuzz.mjs) runs the full size (scripts/fuzz/suite.mjs).
 const TARGET = new URL("./torch.fuzz-target.ts", import.meta.url);
 const RUNS = { torchPickle: fuzzRuns(150), torchZip: fuzzRuns(300), torchLegacy: fuzzRuns(300), torchForbidden: fuzzRuns(300) };
 
-describe("PyTorch .bin reader under fuzzing: a valid result or an error naming the source", () => {
-  let results: Record<string, FuzzSummary>;
-  beforeAll(async () => {
-    results = await runFuzzTargets(TARGET, Object.keys(RUNS), { runs: RUNS });
-  });
-  for (const [name, runs] of Object.entries(RUNS)) {
-    it(name, () => {
-      expect(results[name]!.failure, JSON.stringify(results[name]!.failure, null, 2)).toBeNull();
-      expect(results[name]!.runs).toBe(runs);
-    });
-  }
+fuzzSuite("PyTorch .bin reader under fuzzing: a valid result or an error naming the source", TARGET, RUNS, (results) => {
   it("forbidden globals are never accepted", () => {
-    expect(results.torchForbidden!.accepted).toBe(0);
+    expect(results().torchForbidden!.accepted).toBe(0);
   });
 });
