@@ -63,3 +63,28 @@ export class PickleBuilder {
     return Uint8Array.from(this.parts);
   }
 }
+
+/** Little-endian float32 bytes of xs. */
+export function f32bytes(xs: number[]): Uint8Array {
+  return new Uint8Array(Float32Array.from(xs).buffer);
+}
+
+/**
+ * A checkpoint in the legacy (pre-1.6, non-zip) torch.save format: magic, protocol, sys info, the pickled
+ * OrderedDict of two tensors (a.weight [2, 2] stored column-major, a.bias [2]), the storage keys, then each
+ * storage as an element count and its raw floats.
+ */
+export function legacyCheckpoint(): Uint8Array {
+  const pb = new PickleBuilder();
+  pb.proto(2).long(0x1950a86a20f9469cfc6cn).stop();
+  pb.proto(2).int(1001).stop();
+  pb.proto(2).emptyDict().mark().str("little_endian").bool(true).setitems().stop();
+  pb.proto(2).global("collections", "OrderedDict").emptyTuple().reduce().mark()
+    .str("a.weight").tensor({ storage: "FloatStorage", key: "140001", numel: 4, offset: 0, shape: [2, 2], stride: [1, 2], legacy: true })
+    .str("a.bias").tensor({ storage: "FloatStorage", key: "140002", numel: 2, offset: 0, shape: [2], stride: [1], legacy: true })
+    .setitems().emptyDict().str("_metadata").emptyDict().op(0x73).build().stop();
+  pb.proto(2).emptyList().mark().str("140001").str("140002").appends().stop();
+  const count = (n: number) => new Uint8Array(BigInt64Array.from([BigInt(n)]).buffer);
+  pb.raw(count(4)).raw(f32bytes([1, 2, 3, 4])).raw(count(2)).raw(f32bytes([9, 8]));
+  return pb.bytes();
+}

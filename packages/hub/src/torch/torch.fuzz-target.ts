@@ -11,17 +11,13 @@ import type { FuzzTarget } from "../../../../scripts/fuzz/target.d.mts";
 import { toFloat32 } from "../safetensors/decode.js";
 import type { TensorMap } from "../safetensors/read.js";
 import { readPytorchBin } from "./load.js";
-import { PickleBuilder } from "./pickle-writer.test-util.js";
+import { PickleBuilder, f32bytes as f32, legacyCheckpoint } from "./pickle-writer.test-util.js";
 import { bufferSource } from "./source.js";
 import { ZipArchive } from "./zip.js";
 
 const BIN = new URL("../../../../../shared/data/golden/mosaic-tiny-mlm/pytorch_model.bin", import.meta.url).pathname;
 const SOURCE = "<buffer>";
 const enc = new TextEncoder();
-
-function f32(xs: number[]): Uint8Array {
-  return new Uint8Array(Float32Array.from(xs).buffer);
-}
 
 /** The golden checkpoint split into its pickle and its other entries. */
 function goldenParts(): { pkl: Uint8Array; rest: Record<string, Uint8Array> } {
@@ -58,20 +54,6 @@ function archive(pkl: Uint8Array, rest: Record<string, Uint8Array>): Uint8Array 
   return zipSync({ "archive/data.pkl": pkl, ...rest }, { level: 0 });
 }
 
-function legacy(): Uint8Array {
-  const pb = new PickleBuilder();
-  pb.proto(2).long(0x1950a86a20f9469cfc6cn).stop();
-  pb.proto(2).int(1001).stop();
-  pb.proto(2).emptyDict().mark().str("little_endian").bool(true).setitems().stop();
-  pb.proto(2).global("collections", "OrderedDict").emptyTuple().reduce().mark()
-    .str("a.weight").tensor({ storage: "FloatStorage", key: "140001", numel: 4, offset: 0, shape: [2, 2], stride: [1, 2], legacy: true })
-    .str("a.bias").tensor({ storage: "FloatStorage", key: "140002", numel: 2, offset: 0, shape: [2], stride: [1], legacy: true })
-    .setitems().emptyDict().str("_metadata").emptyDict().op(0x73).build().stop();
-  pb.proto(2).emptyList().mark().str("140001").str("140002").appends().stop();
-  const count = (n: number) => new Uint8Array(BigInt64Array.from([BigInt(n)]).buffer);
-  pb.raw(count(4)).raw(f32([1, 2, 3, 4])).raw(count(2)).raw(f32([9, 8]));
-  return pb.bytes();
-}
 
 /** Accepted checkpoints must hold tensors whose bytes match their shapes and decode. */
 function check(t: TensorMap): void {
@@ -103,7 +85,7 @@ export const torchZip: FuzzTarget<Plan> = {
   describe: describePlan,
 };
 
-const LEGACY = [legacy()];
+const LEGACY = [legacyCheckpoint()];
 
 /** Damage to the pre-1.6 format: header pickles, storage key list, int64 element counts. */
 export const torchLegacy: FuzzTarget<Plan> = {

@@ -5,14 +5,11 @@ import * as path from "node:path";
 import { zipSync } from "fflate";
 import { FormatError, UnsafePickleError, ZipArchive, crc32, readPytorchBin, readSafetensors, toFloat32 } from "../index.js";
 import { bufferSource } from "./source.js";
-import { PickleBuilder } from "./pickle-writer.test-util.js";
+import { PickleBuilder, f32bytes, legacyCheckpoint } from "./pickle-writer.test-util.js";
 
 const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
 const BIN = golden("mosaic-tiny-mlm/pytorch_model.bin");
 
-function f32bytes(xs: number[]): Uint8Array {
-  return new Uint8Array(Float32Array.from(xs).buffer);
-}
 
 function archive(pkl: Uint8Array, storages: Record<string, Uint8Array>, level: 0 | 6 = 0): Uint8Array {
   const files: Record<string, Uint8Array> = {
@@ -149,22 +146,12 @@ describe("tensor rebuilding", () => {
   });
 
   it("reads the legacy (pre-1.6) non-zip format", () => {
-    const pb = new PickleBuilder();
-    pb.proto(2).long(0x1950a86a20f9469cfc6cn).stop();
-    pb.proto(2).int(1001).stop();
-    pb.proto(2).emptyDict().mark().str("little_endian").bool(true).setitems().stop();
-    pb.proto(2).global("collections", "OrderedDict").emptyTuple().reduce().mark()
-      .str("a.weight").tensor({ storage: "FloatStorage", key: "140001", numel: 4, offset: 0, shape: [2, 2], stride: [1, 2], legacy: true })
-      .str("a.bias").tensor({ storage: "FloatStorage", key: "140002", numel: 2, offset: 0, shape: [2], stride: [1], legacy: true })
-      .setitems().emptyDict().str("_metadata").emptyDict().op(0x73).build().stop();
-    pb.proto(2).emptyList().mark().str("140001").str("140002").appends().stop();
-    const count = (n: number) => new Uint8Array(BigInt64Array.from([BigInt(n)]).buffer);
-    pb.raw(count(4)).raw(f32bytes([1, 2, 3, 4])).raw(count(2)).raw(f32bytes([9, 8]));
-    const t = readPytorchBin(pb.bytes());
+    const bytes = legacyCheckpoint();
+    const t = readPytorchBin(bytes);
     expect([...t.keys()]).toEqual(["a.weight", "a.bias"]);
     expect(Array.from(toFloat32(t.get("a.weight")!))).toEqual([1, 3, 2, 4]);
     expect(Array.from(toFloat32(t.get("a.bias")!))).toEqual([9, 8]);
-    const truncated = pb.bytes().subarray(0, pb.bytes().length - 4);
+    const truncated = bytes.subarray(0, bytes.length - 4);
     expect(() => readPytorchBin(truncated)).toThrow(/storage 140002: 2 elements run past the end/);
   });
 });
