@@ -19,6 +19,7 @@ export { parseDuration, durationToSteps, durationSeconds, formatDuration, type D
 
 // Checkpoints, metrics, data
 export { saveCheckpoint, loadCheckpoint, findLatest, listCheckpoints, checkpointName, type TrainerState, type LoadedCheckpoint } from "./checkpoint/checkpoint.js";
+export { checkSaveFolder, removeStaleTemps } from "./checkpoint/save-folder.js";
 export { MetricsWriter, readMetrics, METRICS_FILE, type MetricRecord } from "./log/metrics.js";
 export { TrainTextLoader, evalTexts, openDataset, cacheFolderFor, type LoaderState, type SplitSource } from "./data/loader.js";
 export { chunkText, buildSampleCorpus } from "./data/sample-corpus.js";

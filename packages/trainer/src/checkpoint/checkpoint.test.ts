@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -5,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { TensorInput } from "@mosaicbert/hub";
 import { checkpointName, findLatest, listCheckpoints, loadCheckpoint, saveCheckpoint, type TrainerState } from "./checkpoint.js";
+import { checkSaveFolder, removeStaleTemps } from "./save-folder.js";
 
 const root = mkdtempSync(join(tmpdir(), "ckpt-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -70,5 +72,42 @@ describe("checkpoints", () => {
     fs.writeFileSync(f, JSON.stringify(st));
     fs.rmSync(join(dir, "optimizer.safetensors"));
     expect(() => loadCheckpoint(dir)).toThrow(/optimizer\.safetensors is missing/);
+  });
+
+  it("removes temp folders of dead writers (and its own pid's), keeps a live writer's and the checkpoints", () => {
+    const save = join(root, "d");
+    saveCheckpoint(save, checkpointName(0, 1), payload(1));
+    saveCheckpoint(save, checkpointName(0, 2), payload(2));
+    const ck = join(save, "checkpoints");
+    const before = fs.readFileSync(join(ck, "ep0-ba2", "model.safetensors"));
+    // A pid that was a process and has exited: a killed write's leftover.
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    const stale = join(ck, `.tmp-ep0-ba3-${dead}`);
+    const own = join(ck, `.tmp-ep0-ba4-${process.pid}`);
+    const live = join(ck, `.tmp-ep0-ba5-${process.ppid}`);
+    for (const d of [stale, own, live]) {
+      fs.mkdirSync(d);
+      fs.writeFileSync(join(d, "model.safetensors"), "partial");
+    }
+    const logged: string[] = [];
+    expect(removeStaleTemps(save, (m) => logged.push(m)).sort()).toEqual([stale, own].sort());
+    expect(logged.join("\n")).toContain(stale);
+    expect(fs.readdirSync(ck).sort()).toEqual([`.tmp-ep0-ba5-${process.ppid}`, "ep0-ba1", "ep0-ba2"]);
+    expect(fs.readFileSync(join(ck, "ep0-ba2", "model.safetensors"))).toEqual(before);
+    expect(loadCheckpoint(findLatest(save)!).state.step).toBe(2);
+    expect(removeStaleTemps(join(root, "nothing-here"))).toEqual([]);
+  });
+
+  it("refuses a save folder under /proc or /sys before creating anything, also through a symlink", () => {
+    expect(() => checkSaveFolder("/proc/mosaicbert-x/run")).toThrow(/save folder \/proc\/mosaicbert-x\/run: is under \/proc/);
+    expect(() => checkSaveFolder("/sys/mosaicbert-x")).toThrow(/save folder \/sys\/mosaicbert-x: is under \/sys/);
+    expect(() => checkSaveFolder("/proc")).toThrow(/under \/proc/);
+    const link = join(root, "to-proc");
+    fs.symlinkSync("/proc", link);
+    expect(() => checkSaveFolder(join(link, "x", "y"))).toThrow(/to-proc\/x\/y: resolves to \/proc\/x\/y, under \/proc/);
+    expect(() => saveCheckpoint("/proc/mosaicbert-x", checkpointName(0, 1), payload(1))).toThrow(/under \/proc/);
+    // Look-alike names are fine.
+    expect(() => checkSaveFolder(join(root, "proc", "sys"))).not.toThrow();
+    expect(() => checkSaveFolder("/processing-nonexistent/run")).not.toThrow();
   });
 });

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { loadModelFolder, readSafetensors, saveModelFolder, writeSafetensors, type TensorInput } from "@mosaicbert/hub";
 import type { AdamWState } from "@mosaicbert/layers";
 import { fsyncDir, fsyncFiles, writeFileDurable } from "./fsync.js";
+import { checkSaveFolder } from "./save-folder.js";
 
 /**
  * Training checkpoints. A save folder holds:
@@ -65,6 +66,7 @@ export function checkpointName(epoch: number, step: number): string {
 
 /** Writes a checkpoint atomically, points `latest` at it, prunes older ones beyond `keep` (≤ 0 keeps all). */
 export function saveCheckpoint(saveFolder: string, name: string, p: CheckpointPayload, keep = -1): string {
+  checkSaveFolder(saveFolder);
   const root = path.join(saveFolder, CHECKPOINTS_DIR);
   fs.mkdirSync(root, { recursive: true });
   const final = path.join(root, name);

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import * as path from "node:path";
@@ -65,13 +66,36 @@ describe("faults during pretraining: a clear error, the last good checkpoint kep
   });
 
   it("save folder that cannot be created, even by root (/sys) or through a file", async () => {
-    // /sys refuses mkdir with EPERM for everyone. (Not /proc: Node 20's recursive mkdirSync loops
-    // forever there, on ENOENT from an existing parent — see docs/reliability.md.)
+    // /sys refuses mkdir with EPERM for everyone (and is refused up front now, like /proc below).
     const sys = "/sys/mosaicbert-no-such-dir/run";
     await expect(pretrain({ ...base, maxDuration: "1ba", saveFolder: sys })).rejects.toThrow(/\/sys\/mosaicbert-no-such-dir/);
     const file = path.join(tmp(), "a-file");
     fs.writeFileSync(file, "not a folder");
     await expect(pretrain({ ...base, maxDuration: "1ba", saveFolder: path.join(file, "run") })).rejects.toThrow(/a-file/);
+  });
+
+  it("save folder under /proc: refused up front, naming the path (Node 20's recursive mkdir would hang there)", async () => {
+    await expect(pretrain({ ...base, maxDuration: "1ba", saveFolder: "/proc/mosaicbert-no-such-dir/run" })).rejects.toThrow(
+      /save folder \/proc\/mosaicbert-no-such-dir\/run: is under \/proc/,
+    );
+  });
+
+  it("resume removes the temp folder a killed checkpoint write left, keeps the checkpoints", async () => {
+    const run = tmp();
+    await pretrain({ ...base, maxDuration: "1ba", saveFolder: run });
+    const ck = path.join(run, "checkpoints");
+    const good = fs.readFileSync(path.join(ck, "ep0-ba1", "model.safetensors"));
+    // The leftover of a writer that is gone: the pid of a process that has exited.
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    const stale = path.join(ck, `.tmp-ep0-ba2-${dead}`);
+    fs.mkdirSync(stale);
+    fs.writeFileSync(path.join(stale, "model.safetensors"), "partial");
+    const r = await pretrain({ ...base, maxDuration: "2ba", saveFolder: run, resume: "auto" });
+    expect(r.firstStep).toBe(1);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.readdirSync(ck).sort()).toEqual(["ep0-ba1", "ep0-ba2"]);
+    // Buffer.equals: a deep toEqual over megabytes of bytes takes a minute.
+    expect(fs.readFileSync(path.join(ck, "ep0-ba1", "model.safetensors")).equals(good)).toBe(true);
   });
 
   it("missing data folder: at start, and removed mid-run", async () => {

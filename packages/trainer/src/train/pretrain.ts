@@ -5,6 +5,7 @@ import { loadRecipe } from "../config/load.js";
 import type { PretrainConfig } from "../config/pretrain-schema.js";
 import { durationSeconds, durationToSteps, parseDuration } from "../config/duration.js";
 import { checkpointName, findLatest, loadCheckpoint, saveCheckpoint, type TrainerState } from "../checkpoint/checkpoint.js";
+import { checkSaveFolder, removeStaleTemps } from "../checkpoint/save-folder.js";
 import { MetricsWriter } from "../log/metrics.js";
 import { Progress } from "../log/progress.js";
 import { fmtCount, fmtDuration } from "../log/format.js";
@@ -101,6 +102,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const worldSize = o.comm?.worldSize ?? world.worldSize;
   const rank = o.comm?.rank ?? world.rank;
   const { config: cfg, file: recipeFile } = loadRecipe(o.config ?? "tiny-cpu", { overrides: overridesOf(o), worldSize });
+  // Before anything is created: a save folder under /proc would hang Node 20's recursive mkdir.
+  if (cfg.save_folder) checkSaveFolder(cfg.save_folder);
   const stderr = o.stderr ?? process.stderr;
   const lead = rank === 0;
   const progress = new Progress(stderr, { bar: cfg.progress_bar, interval: durationToSteps(parseDuration(cfg.console_log_interval), { globalBatchSize: 1, tokensPerSample: 1 }) ?? 1, enabled: lead && cfg.log_to_console });
@@ -168,6 +171,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
 
   // ---- resume --------------------------------------------------------------------------------
   const saveFolder = cfg.save_folder ? path.resolve(cfg.save_folder) : null;
+  // Temp folders of checkpoint writes killed mid-way (a base-model checkpoint is 1.6 GB); rank 0 is the only writer.
+  if (lead && saveFolder) removeStaleTemps(saveFolder, say);
   let step = 0;
   let samples = 0;
   let tokens = 0;
