@@ -288,6 +288,8 @@ static const Entry ENTRIES[] = {
     return undef(a.env);
   }},
   {"ncclAllReduce", [](Args& a) -> napi_value { mb_nccl_all_reduce(a.p(0), a.i(1), a.dt(2), (int)a.i(3)); return undef(a.env); }},
+  {"ncclAllReduceSide", [](Args& a) -> napi_value { mb_nccl_all_reduce_side(a.p(0), a.i(1), a.dt(2), (int)a.i(3)); return undef(a.env); }},
+  {"ncclJoin", [](Args& a) -> napi_value { mb_nccl_join(); return undef(a.env); }},
   {"ncclDestroy", [](Args& a) -> napi_value { mb_nccl_destroy(); return undef(a.env); }},
 };
 

@@ -107,4 +107,6 @@ int mb_nccl_version();
 void mb_nccl_unique_id(char* out128);
 void mb_nccl_init(int nranks, int rank, const char* id128);
 void mb_nccl_all_reduce(void* p, int64_t n, int dt, int average);
+void mb_nccl_all_reduce_side(void* p, int64_t n, int dt, int average);  // on the side stream, after the backend's stream
+void mb_nccl_join();  // the backend's stream waits for every side-stream reduction launched so far
 void mb_nccl_destroy();

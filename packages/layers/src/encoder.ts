@@ -68,9 +68,12 @@ export class Encoder {
   readonly layers: EncoderLayer[];
   private saved: Saved | null = null;
   private readonly slopes: Float32Array | null;
+  /** Flat-buffer offset of each layer's first parameter (layers are stored in order, after the embeddings). */
+  private readonly layerStarts: number[];
 
   constructor(private readonly store: ParameterStore, readonly config: ModelConfig) {
     this.layers = Array.from({ length: config.numHiddenLayers }, (_, l) => new EncoderLayer(store, config, l));
+    this.layerStarts = this.layers.map((_, l) => store.get(layerSpecs(config, l)[0]!.name).offset);
     this.slopes = config.arch === "mosaic-bert" ? alibiSlopes(config.numAttentionHeads) : null;
   }
 
@@ -146,8 +149,13 @@ export class Encoder {
     return { hidden: x, layout };
   }
 
-  /** Consumes dHidden [T, H] and the saved activations; accumulates every parameter gradient. */
-  backward(dHidden: Tensor, run: Pick<Run, "backend">): void {
+  /**
+   * Consumes dHidden [T, H] and the saved activations; accumulates every parameter gradient.
+   * `onGradsReady(frontier)` is called after each layer's backward has been queued: from then on
+   * no queued work writes the flat gradients at offsets ≥ frontier (what DDP needs to start
+   * reducing them). The last call, after the embeddings, has frontier 0.
+   */
+  backward(dHidden: Tensor, run: Pick<Run, "backend"> & { onGradsReady?: (frontier: number) => void }): void {
     const sv = this.saved;
     if (!sv) throw new Error("Encoder.backward: no saved forward pass (call forward with training or grad enabled first)");
     this.saved = null;
@@ -156,6 +164,7 @@ export class Encoder {
     let d = dHidden;
     for (let l = this.layers.length - 1; l >= 0; l--) {
       d = this.layers[l]!.backward(d, sv.layers[l] as never, be);
+      run.onGradsReady?.(this.layerStarts[l]!);
     }
     const e = sv.emb;
     const dln = e.drop ? be.dropoutBackward(d, e.drop) : d;
@@ -169,6 +178,7 @@ export class Encoder {
     be.embeddingBackward(e.types, dsum, s.g("bert.embeddings.token_type_embeddings.weight"), { paddingIdx: null });
     if (e.pos) be.embeddingBackward(e.pos, dsum, s.g("bert.embeddings.position_embeddings.weight"), { paddingIdx: null });
     free(dsum, e.ids, e.types, e.pos, e.sum, e.mean, e.rstd, ...sv.device);
+    run.onGradsReady?.(0);
   }
 
   /** Drops saved activations without running backward (e.g. an evaluation pass that kept them). */

@@ -93,6 +93,8 @@ export class ForMaskedLM extends ModelBase {
       // Nothing to predict: zero loss and no gradient (PyTorch would give NaN).
       hidden.dispose();
       this.encoder.release();
+      // backward() is then a no-op (a training loop calls it for every microbatch).
+      if (run.keep) this.saved = { dlogits: null, rows: null, total: layout.total };
       const logits = opts.returnLogits === false ? null : be.zeros([0, V], hidden.dtype);
       return { loss: be.zeros([1], "f32"), logits, predictedPositions, numPredicted: 0, lastHiddenState };
     }
@@ -117,13 +119,21 @@ export class ForMaskedLM extends ModelBase {
     return { loss: ce.loss, logits: outLogits, predictedPositions, numPredicted: n, lastHiddenState };
   }
 
-  /** Backpropagates the last forward's loss (× gradScale) into `flat.grads` (accumulated). */
-  backward(): void {
+  /**
+   * Backpropagates the last forward's loss (× gradScale) into `flat.grads` (accumulated).
+   * `onGradsReady(frontier)`: flat gradients at offsets ≥ frontier are final from that point of the
+   * queued work on (called in decreasing frontier order, last with 0); the tied decoder weight is the
+   * word embedding, stored first, so it is final only at 0.
+   */
+  backward(opts: { onGradsReady?: (frontier: number) => void } = {}): void {
     const sv = this.saved;
     if (!sv) throw new Error("backward: no saved forward pass (call forward with training or grad enabled and labels)");
     this.saved = null;
     const be = this.backend;
-    if (!sv.dlogits) return;
+    if (!sv.dlogits) {
+      opts.onGradsReady?.(0);
+      return;
+    }
     const dh = this.head.backward(sv.dlogits, be);
     let dHidden = dh;
     if (sv.rows) {
@@ -131,7 +141,7 @@ export class ForMaskedLM extends ModelBase {
       dh.dispose();
       sv.rows.dispose();
     }
-    this.encoder.backward(dHidden, { backend: be });
+    this.encoder.backward(dHidden, { backend: be, onGradsReady: opts.onGradsReady });
   }
 
   release(): void {

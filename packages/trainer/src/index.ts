@@ -26,7 +26,7 @@ export { chunkText, buildSampleCorpus } from "./data/sample-corpus.js";
 export { packageRoot, recipesDir, sampleCorpusDir } from "./paths.js";
 
 // Data parallelism
-export { SingleProcessCommunicator, allReduceBuckets, type Communicator } from "./parallel/communicator.js";
+export { SingleProcessCommunicator, allReduceBuckets, GradBuckets, type Communicator } from "./parallel/communicator.js";
 export { SocketCommunicator, type SocketCommOptions } from "./parallel/socket.js";
 export { NcclCommunicator, hasNccl, type NcclBackend } from "./parallel/nccl.js";
 export { launch, type LaunchOptions } from "./parallel/launch.js";

@@ -14,6 +14,13 @@ export interface Communicator {
   allReduce(t: Tensor, op?: "sum" | "mean"): Promise<void>;
   /** t ← root's t on every rank. */
   broadcast(t: Tensor, root?: number): Promise<void>;
+  /**
+   * Optional: starts t's all-reduce without waiting, on a side channel that runs while later work
+   * proceeds (NCCL's side stream). t must not be written until `joinAllReduces()`.
+   */
+  launchAllReduce?(t: Tensor, op?: "sum" | "mean"): void;
+  /** With launchAllReduce: everything queued after this sees every launched reduction's result. */
+  joinAllReduces?(): Promise<void>;
   /** Returns once every rank has reached it. */
   barrier(): Promise<void>;
   /** Closes connections (idempotent). */
@@ -31,6 +38,71 @@ export class SingleProcessCommunicator implements Communicator {
   }
   async barrier(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/**
+ * DDP's bucketed gradient all-reduce over a flat gradient buffer. Buckets are cut from the end of
+ * the buffer, because backward finishes the parameters stored last (the head, the last layers)
+ * first: `ready(frontier)` says "every element from `frontier` on is final", and each bucket lying
+ * wholly there is launched at once when the communicator can overlap (`launchAllReduce`), so the
+ * reduction of the last layers runs while backward computes the first ones. `finish()` launches
+ * the rest and joins. A communicator without overlap reduces every bucket in `finish()`, in order.
+ * Results are identical either way: the same buckets, the same reductions.
+ */
+export class GradBuckets {
+  /** Buckets (start offsets, descending) not yet launched: bucket k is [starts[k], ends[k]). */
+  private next = 0;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly overlap: boolean;
+
+  constructor(
+    private readonly comm: Communicator,
+    private readonly flat: Tensor,
+    bucketElements: number,
+    private readonly op: "sum" | "mean" = "mean",
+  ) {
+    if (!Number.isInteger(bucketElements) || bucketElements <= 0) throw new RangeError(`GradBuckets: bucketElements must be a positive integer, got ${bucketElements}`);
+    for (let end = flat.size; end > 0; end -= bucketElements) {
+      this.ends.push(end);
+      this.starts.push(Math.max(0, end - bucketElements));
+    }
+    this.overlap = comm.worldSize > 1 && typeof comm.launchAllReduce === "function" && typeof comm.joinAllReduces === "function";
+  }
+
+  /** Number of buckets. */
+  get count(): number {
+    return this.starts.length;
+  }
+
+  /** Buckets launched so far (in overlap mode). */
+  get launched(): number {
+    return this.next;
+  }
+
+  /** Elements [frontier, size) are final: launch every bucket inside that range (overlap mode only). */
+  ready(frontier: number): void {
+    if (!this.overlap) return;
+    while (this.next < this.starts.length && this.starts[this.next]! >= frontier) this.launch(this.next++);
+  }
+
+  /** All gradients are final: reduce what is left and wait (on the device stream, not the host). */
+  async finish(): Promise<void> {
+    if (this.comm.worldSize === 1) return;
+    if (this.overlap) {
+      while (this.next < this.starts.length) this.launch(this.next++);
+      await this.comm.joinAllReduces!();
+      return;
+    }
+    for (; this.next < this.starts.length; this.next++) {
+      const k = this.next;
+      await this.comm.allReduce(this.flat.view(this.starts[k]!, [this.ends[k]! - this.starts[k]!]), this.op);
+    }
+  }
+
+  private launch(k: number): void {
+    this.comm.launchAllReduce!(this.flat.view(this.starts[k]!, [this.ends[k]! - this.starts[k]!]), this.op);
+  }
 }
 
 /**

@@ -8,6 +8,9 @@ export interface NcclBackend extends Backend {
     ncclUniqueId(): Uint8Array;
     ncclInit(nranks: number, rank: number, id: Uint8Array): void;
     ncclAllReduce(ptr: number, n: number, dt: number, average: number): void;
+    /** Absent in addons built before overlap existed: then reductions stay on the main stream. */
+    ncclAllReduceSide?(ptr: number, n: number, dt: number, average: number): void;
+    ncclJoin?(): void;
     ncclDestroy(): void;
   };
   info: { nccl: number };
@@ -31,6 +34,8 @@ export function hasNccl(b: unknown): b is NcclBackend {
 export class NcclCommunicator implements Communicator {
   readonly kind = "nccl";
   private closed = false;
+  /** Side-stream reductions launched and not yet joined. */
+  private pending = 0;
 
   private constructor(
     private readonly backend: NcclBackend,
@@ -56,7 +61,34 @@ export class NcclCommunicator implements Communicator {
     return new NcclCommunicator(backend, boot);
   }
 
+  /**
+   * Overlapped reduction of a device tensor (a gradient bucket) on NCCL's side stream; the
+   * backend's stream only waits for it at `joinAllReduces()`.
+   */
+  launchAllReduce(t: Tensor, op: "sum" | "mean" = "sum"): void {
+    const n = this.backend.native;
+    if (t.backend !== (this.backend as Backend)) throw new TypeError("nccl launchAllReduce: the tensor must live on this communicator's CUDA backend");
+    const dt = DT[t.dtype];
+    if (dt === undefined) throw new TypeError(`nccl allReduce: unsupported dtype ${t.dtype}`);
+    if (!n.ncclAllReduceSide) {
+      // An addon built before overlap existed: queued on the main stream, still in order.
+      n.ncclAllReduce(this.backend.ptr(t), t.size, dt, op === "mean" ? 1 : 0);
+      return;
+    }
+    n.ncclAllReduceSide(this.backend.ptr(t), t.size, dt, op === "mean" ? 1 : 0);
+    this.pending++;
+  }
+
+  async joinAllReduces(): Promise<void> {
+    if (this.pending === 0) return;
+    this.pending = 0;
+    this.backend.native.ncclJoin!();
+  }
+
   async allReduce(t: Tensor, op: "sum" | "mean" = "sum"): Promise<void> {
+    // Ordered after any side-stream reductions: NCCL operations on one communicator must not run
+    // concurrently on two streams.
+    await this.joinAllReduces();
     const dt = DT[t.dtype];
     if (dt === undefined) throw new TypeError(`nccl allReduce: unsupported dtype ${t.dtype}`);
     if (t.backend === (this.backend as Backend)) {
@@ -84,6 +116,7 @@ export class NcclCommunicator implements Communicator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.joinAllReduces();
     this.backend.synchronize();
     this.backend.native.ncclDestroy();
     await this.boot.close();

@@ -1,6 +1,6 @@
 import type { ForMaskedLM } from "@mosaicbert/layers";
 import type { Backend, Tensor } from "@mosaicbert/tensor";
-import { type Communicator, allReduceBuckets } from "../parallel/communicator.js";
+import { type Communicator, GradBuckets } from "../parallel/communicator.js";
 import { type BatchCost, batchCost } from "./flops.js";
 import { type MlmRows, sliceRows } from "./batches.js";
 import { deriveSeed, SeedStream } from "./seeds.js";
@@ -16,7 +16,9 @@ export interface StepResult {
  * Forward + backward of one device batch split into microbatches of `microbatchSize` rows, with
  * Composer's weighting: microbatch j's mean loss is scaled by (rows_j / device rows) before its
  * backward, so the accumulated gradient is the sample-weighted mean. Gradients are then averaged
- * across ranks (DDP), in buckets. The caller zeroes the gradients before and steps the optimizer after.
+ * across ranks (DDP), in buckets: during the last microbatch's backward each bucket is launched as
+ * soon as its gradients are final, so with NCCL the reduction overlaps the rest of backward. The
+ * caller zeroes the gradients before and steps the optimizer after.
  */
 export async function forwardBackward(
   model: ForMaskedLM,
@@ -29,6 +31,7 @@ export async function forwardBackward(
   // Loss values are read only after every microbatch's backward has been launched: reading one
   // right after its forward would stall the host (and leave the device idle) once per microbatch.
   const pending: Array<{ loss: Tensor; weight: number }> = [];
+  const buckets = new GradBuckets(o.comm, model.flat.grads, o.bucketElements, "mean");
   for (let r0 = 0, j = 0; r0 < D; r0 += o.microbatchSize, j++) {
     const r1 = Math.min(D, r0 + o.microbatchSize);
     const mb = sliceRows(batch, r0, r1);
@@ -41,13 +44,13 @@ export async function forwardBackward(
       returnLogits: false,
     });
     pending.push({ loss: out.loss!, weight });
-    model.backward();
+    model.backward(r1 === D ? { onGradsReady: (frontier) => buckets.ready(frontier) } : {});
     const c = batchCost(mb.attentionMask, mb.labels, mb.batchSize, mb.seqLen);
     cost.realTokens += c.realTokens;
     cost.sumSqLen += c.sumSqLen;
     cost.predicted += c.predicted;
   }
-  await allReduceBuckets(o.comm, model.flat.grads, o.bucketElements, "mean");
+  await buckets.finish();
   // Same summation order as reading them one by one, so the logged loss is bit-identical.
   for (const p of pending) {
     loss += p.loss.item() * p.weight;
