@@ -46,6 +46,8 @@ export interface TrainerState {
   recipe: unknown;
   /** Losses of the last steps, for the NaN report and the final summary. */
   lastLoss: number | null;
+  /** Time-boxed runs: the schedule progress (share of projected steps, 0–1) of the last step; a resume never goes below it. */
+  scheduleProgress?: number;
   /** When written (ISO time). */
   savedAt: string;
 }

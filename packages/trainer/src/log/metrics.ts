@@ -18,6 +18,10 @@ export type MetricRecord =
       samples_per_sec: number;
       /** Model FLOPs utilisation (null when the device's peak is unknown). */
       mfu: number | null;
+      /** Milliseconds this step waited for its batch (tokenize + mask, when not read ahead in time). Absent in older files. */
+      data_wait_ms?: number;
+      /** Milliseconds of this step on the host clock: batch wait, forward, backward, optimizer, logging (not evals or saves). Absent in older files. */
+      step_ms?: number;
     }
   | {
       type: "eval";

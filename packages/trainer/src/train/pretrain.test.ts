@@ -25,6 +25,14 @@ describe("pretrain (tiny model, shipped corpus, CPU)", () => {
     expect(evals.map((e) => e.step)).toEqual([8, 16]);
     expect(evals[1]!.loss).toBeLessThan(evals[0]!.loss);
     expect(evals[1]!.mlm_accuracy).toBeGreaterThan(0);
+    // Host timing of every step: the wait for its batch and its whole wall time.
+    const train = readMetrics(join(save, "metrics.jsonl")).filter((r) => r.type === "train") as Array<{ step: number; data_wait_ms: number; step_ms: number }>;
+    expect(train.map((r) => r.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    for (const r of train) {
+      expect(Number.isFinite(r.data_wait_ms) && r.data_wait_ms >= 0).toBe(true);
+      expect(Number.isFinite(r.step_ms) && r.step_ms > 0).toBe(true);
+      expect(r.data_wait_ms).toBeLessThanOrEqual(r.step_ms);
+    }
     // The checkpoint is a Hugging Face model folder.
     const folder = loadModelFolder(s.checkpoint!);
     expect(folder.config.vocab_size).toBe(30528);
@@ -32,6 +40,34 @@ describe("pretrain (tiny model, shipped corpus, CPU)", () => {
     expect(folder.tensors.has("bert.embeddings.word_embeddings.weight")).toBe(true);
     expect(existsSync(join(s.checkpoint!, "vocab.txt"))).toBe(true);
     expect(readFileSync(join(save, "latest"), "utf8").trim()).toBe("checkpoints/ep0-ba16");
+  });
+
+  it("a time-boxed run warms up over its projected steps, then decays to the end", async () => {
+    const save = tmp();
+    // ≈ 0.2 s steps here (≈ 40 in 8 s); the 40% warmup keeps several warmup steps on a machine 3× slower.
+    const overrides = [...SMALL, "global_train_batch_size=2", "scheduler.t_warmup=0.4dur", "eval_interval=5ba"];
+    const s = await pretrain({ config: "tiny-cpu", overrides, maxDuration: "8s", saveFolder: save, device: "cpu", handleSignals: false, stderr: quiet });
+    expect(s.status).toBe("completed");
+    const lrs = readMetrics(join(save, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => (r as { lr: number }).lr);
+    const n = lrs.length;
+    expect(n).toBeGreaterThanOrEqual(12);
+    // Nothing is measured before the second step ends (the first holds the warm-up): both run at lr 0.
+    expect(lrs.slice(0, 2)).toEqual([0, 0]);
+    const peak = lrs.indexOf(Math.max(...lrs));
+    // lr rises step by step up to the peak…
+    expect(peak).toBeGreaterThanOrEqual(3);
+    for (let i = 2; i <= peak; i++) expect(lrs[i]!).toBeGreaterThan(lrs[i - 1]!);
+    // …which falls at about 40% of the steps actually run (the projection is of steps, not seconds)…
+    expect(peak / n).toBeGreaterThanOrEqual(0.03);
+    expect(peak / n).toBeGreaterThan(0.2);
+    expect(peak / n).toBeLessThan(0.7);
+    // …then decays to the end of the time box, never rising again.
+    for (let i = peak + 1; i < n; i++) expect(lrs[i]!).toBeLessThanOrEqual(lrs[i - 1]!);
+    expect(lrs[n - 1]!).toBeLessThan(0.35 * lrs[peak]!);
+    // A resume would continue from the last step's progress.
+    const state = JSON.parse(readFileSync(join(s.checkpoint!, "trainer_state.json"), "utf8")) as { scheduleProgress: number };
+    expect(state.scheduleProgress).toBeGreaterThan(0.7);
+    expect(state.scheduleProgress).toBeLessThanOrEqual(1);
   });
 
   it("stops on a non-finite loss with a report instead of writing a corrupted checkpoint", async () => {

@@ -17,6 +17,7 @@ import { resolveDevice, type Device } from "./device.js";
 import { trainFlops } from "./flops.js";
 import { modelConfigOf } from "./model-config.js";
 import { SeedStream } from "./seeds.js";
+import { TimeBoxProgress } from "./time-box.js";
 import { allReduceHost, evaluate, forwardBackward, type EvalResult } from "./step.js";
 import { loadTokenizer } from "./tokenizer.js";
 import { connectWorld, worldFromEnv } from "./world.js";
@@ -147,7 +148,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const maxDur = parseDuration(cfg.max_duration, "max_duration");
   const maxSeconds = durationSeconds(maxDur);
   const totalSteps = durationToSteps(maxDur, ctx, "max_duration");
-  // Time-boxed runs evaluate the schedule on the fraction of time elapsed, in 10⁶ virtual steps.
+  // Time-boxed runs evaluate the schedule on 10⁶ virtual steps at the projected share of the run's
+  // steps done (time-box.ts) — not of its wall clock, which warm-up, evals and saves would skew.
   const VIRTUAL = 1_000_000;
   const schedSteps = totalSteps ?? VIRTUAL;
   const warm = parseDuration(cfg.scheduler.t_warmup, "scheduler.t_warmup");
@@ -178,6 +180,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   let tokens = 0;
   const timing: Timing = { start: performance.now(), offset: 0 };
   let resumedFrom: string | null = null;
+  let resumedProgress: number | null = null;
   if (o.resume) {
     let dir: string | null;
     if (o.resume === "auto") {
@@ -198,6 +201,10 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       samples = ck.state.samplesSeen;
       tokens = ck.state.tokensSeen;
       timing.offset = ck.state.elapsedSeconds;
+      resumedProgress = ck.state.scheduleProgress ?? null;
+      if (resumedProgress !== null && !(typeof resumedProgress === "number" && resumedProgress >= 0 && resumedProgress <= 1)) {
+        throw new Error(`checkpoint: ${dir}/trainer_state.json: scheduleProgress: expected a number in [0, 1], got ${JSON.stringify(resumedProgress)}`);
+      }
       resumedFrom = dir;
     }
   } else if (worldSize > 1) {
@@ -211,6 +218,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const truncate = resumedFrom ? { truncateAfterStep: step } : o.resume ? { truncateAfterStep: 0 } : {};
   const metrics = lead && saveFolder ? new MetricsWriter(saveFolder, truncate) : null;
   const firstStep = step;
+  // A fresh measurement per process (its first step is warm-up again); the saved progress is its floor.
+  const timeBox = totalSteps === null ? new TimeBoxProgress(maxSeconds!, { floor: resumedProgress ?? 0 }) : null;
   const losses: number[] = [];
   let lastEval: EvalResult | null = null;
   let lastCheckpoint: string | null = resumedFrom;
@@ -246,6 +255,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
     runName: cfg.run_name,
     recipe: cfg,
     lastLoss,
+    ...(timeBox ? { scheduleProgress: p } : {}),
     savedAt: new Date().toISOString(),
   });
 
@@ -299,15 +309,22 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const windowSize = cfg.callbacks.speed_monitor?.window_size ?? 50;
   let savedAt = resumedFrom ? step : -1;
   let evaluatedAt = -1;
+  const hostTime = { dataWaitMs: 0, stepMs: 0 };
+  // Schedule progress of the next step (time-boxed runs). Each rank measures its own pace; the ranks
+  // use their mean, agreed with the stop flag, so every rank applies the same lr.
+  let p = timeBox?.progress(step, elapsed(timing)) ?? 0;
   try {
     for (;;) {
       if (totalSteps !== null && step >= totalSteps) break;
       if (maxSeconds !== null && elapsed(timing) >= maxSeconds) break;
+      // The step's own wall time: from asking for its batch to its metrics line (evals and saves are overhead).
+      const stepStart = performance.now();
       const batch = await producer.next();
+      const dataWaitMs = performance.now() - stepStart;
       const rows = batch.rows;
       model.zeroGrad();
       const res = await forwardBackward(model, rows, { microbatchSize: M, seed: cfg.seed, step, rank, comm, bucketElements: 1 << 22 });
-      const t = totalSteps !== null ? step : Math.min(VIRTUAL, Math.floor((elapsed(timing) / maxSeconds!) * VIRTUAL));
+      const t = totalSteps !== null ? step : Math.min(VIRTUAL, Math.floor(p * VIRTUAL));
       const lr = cfg.optimizer.lr * schedule.multiplier(t);
       const normT = backend.globalNorm([flat.grads]);
       const gradNorm = normT.item();
@@ -342,11 +359,16 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       const mfu = device.peakFlops && window.length > 1 ? flopsPerSec / (device.peakFlops * worldSize) : null;
       const fraction = totalSteps !== null ? step / totalSteps : Math.min(1, now / maxSeconds!);
       const eta = totalSteps !== null ? (window.length > 1 ? ((totalSteps - step) * span) / (window.length - 1) : NaN) : maxSeconds! - now;
+      const stepMs = performance.now() - stepStart;
       metrics?.write({
         type: "train", step, time: now, samples, tokens, epoch: position.epoch, loss: res.loss, lr, grad_norm: gradNorm,
-        tokens_per_sec: tokPerSec, samples_per_sec: spPerSec, mfu,
+        tokens_per_sec: tokPerSec, samples_per_sec: spPerSec, mfu, data_wait_ms: dataWaitMs, step_ms: stepMs,
       });
       progress.update({ step, totalSteps, fraction, loss: res.loss, lr, tokensPerSec: tokPerSec, mfu, etaSeconds: eta, epoch: position.epoch });
+      timeBox?.recordStep((performance.now() - stepStart) / 1000);
+      hostTime.dataWaitMs += dataWaitMs;
+      hostTime.stepMs += stepMs;
+      const overheadStart = performance.now();
 
       if (step % evalEvery === 0) {
         await runEval();
@@ -358,8 +380,16 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       }
       // Let the event loop run (signal handlers, I/O): the step itself only awaits settled promises.
       await new Promise<void>((r) => setImmediate(r));
+      // Evaluation, checkpoint writes and this sync: time between steps, amortised over them.
+      timeBox?.recordOverhead((performance.now() - overheadStart) / 1000);
+      const next = timeBox ? [timeBox.progress(step, elapsed(timing))] : [];
+      const syncStart = performance.now();
       // Every rank must agree to stop (a signal may reach one process only).
-      const [stop] = await allReduceHost(comm, backend, [stopSignal ? 1 : 0]);
+      const [stop, pSum] = await allReduceHost(comm, backend, [stopSignal ? 1 : 0, ...next]);
+      if (timeBox) {
+        p = Math.min(1, pSum! / worldSize);
+        timeBox.recordOverhead((performance.now() - syncStart) / 1000);
+      }
       if (stop! > 0) {
         status = "interrupted";
         break;
@@ -412,6 +442,11 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
         `${status === "nan" ? "STOPPED" : status === "interrupted" ? "interrupted" : "finished"}: ${message}`,
         first !== undefined && last !== undefined ? `  train loss ${first.toFixed(4)} (step ${firstStep + 1}) → ${last.toFixed(4)} (step ${step})` : "",
         ev ? `  eval loss ${ev.loss.toFixed(4)}, mlm_accuracy ${(100 * ev.accuracy).toFixed(2)}%` : "",
+        // Waiting for batches over 10% of the step time: the data workers do not keep up with the device.
+        // (Without workers on the CPU, preparing batches on this thread is by design: the backend has the cores.)
+        hostTime.dataWaitMs > 0.1 * hostTime.stepMs && step > firstStep && (producer.workerCount > 0 || device.kind === "cuda")
+          ? `  input-bound: ${((100 * hostTime.dataWaitMs) / hostTime.stepMs).toFixed(0)}% of step time waiting for batches (mean ${(hostTime.dataWaitMs / (step - firstStep)).toFixed(1)} ms/step); raise MOSAICBERT_DATA_WORKERS`
+          : "",
         lastCheckpoint ? `  checkpoint: ${lastCheckpoint} (config.json + model.safetensors; \`mosaicbert infer --model ${lastCheckpoint}\`)` : "",
         metrics ? `  metrics: ${metrics.file}` : "",
       ].filter(Boolean).join("\n"),
