@@ -15,6 +15,8 @@
 #   peers        the PyTorch peers (.device/bench/torch_peers.py) and our figures over theirs
 #   compare      loss after 200 steps: optimised vs generic kernels
 #   memory       1000 timed steps, allocator memory sampled every 100
+#   ddp          1 vs 2 GPUs, same global batch: scaling and loss curves (scripts/ddp/scaling.sh; ≥ 2 GPUs,
+#                carries .results-build and .results-data too)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -91,6 +93,7 @@ PY
       ;;
     compare) step compare; node $build/run.mjs compare 200 || status=1 ;;
     memory) step memory; node $build/run.mjs bench mosaic-bert-base 1000 || status=1 ;;
+    ddp) step ddp; bash scripts/ddp/scaling.sh || status=1 ;;
     *) echo "unknown stage $s"; status=1 ;;
   esac
 done

@@ -12,7 +12,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 
 describe("data-parallel pretraining over 2 CPU processes", () => {
   it("launch() starts 2 ranks (RANK/WORLD_SIZE/MASTER_PORT) whose averaged steps match the 1-process run", async () => {
-    const opts = { config: "tiny-cpu", overrides: [...SMALL, "model.model_config.hidden_dropout_prob=0", "device_train_microbatch_size=1", "save_interval=1000ba", "eval_interval=3ba"], maxDuration: "3ba", device: "cpu" as const };
+    const opts = { config: "tiny-cpu", overrides: [...SMALL, "device_train_microbatch_size=1", "save_interval=1000ba", "eval_interval=3ba"], maxDuration: "3ba", device: "cpu" as const };
     const single = tmp();
     const ref = await pretrain({ ...opts, saveFolder: single, handleSignals: false, stderr: quiet });
     const multi = tmp();
@@ -26,7 +26,8 @@ describe("data-parallel pretraining over 2 CPU processes", () => {
     const b = trainLosses(multi);
     expect(b.map(([s]) => s)).toEqual([1, 2, 3]);
     // StreamingDataset puts the same samples in each global batch for 1 or 2 processes, masks follow
-    // the sample, and with 1-row microbatches both weight every sample 1/4: equal up to summation order.
+    // the sample, dropout follows the global microbatch index, and with 1-row microbatches both
+    // weight every sample 1/4: equal up to summation order (dropout active).
     b.forEach(([, l], i) => expect(l).toBeCloseTo(a[i]![1], 4));
     const start = readMetrics(join(multi, "metrics.jsonl")).find((r) => r.type === "run" && r.event === "start") as unknown as { world_size: number };
     expect(start.world_size).toBe(2);

@@ -89,21 +89,27 @@ describe("gradient accumulation", () => {
 });
 
 describe("data parallelism", () => {
-  it("2 ranks averaging gradients over sockets equal the 1-process big batch", async () => {
+  // Dropout on. The loader deals a global batch round-robin (rank r gets samples r, r + 2, …), and
+  // 1-sample microbatch j of rank r draws the dropout masks of global sample j·2 + r: the 2-rank
+  // run draws exactly the 1-process run's masks.
+  const withDropout = preset("tiny", { hiddenDropoutProb: 0.1 });
+  it("2 ranks averaging gradients over sockets equal the 1-process big batch (dropout active)", async () => {
     const tok = bertBaseUncased();
-    const batch = tokenizeAndMask(await corpusTexts(4), tok, S, 0.3, [11, 12, 13, 14]);
-    const single = createModel(config, "mlm", cpu, { seed: 17 });
+    const texts = await corpusTexts(4);
+    const seeds = [11, 12, 13, 14];
+    const batch = tokenizeAndMask(texts, tok, S, 0.3, seeds);
+    const rankRows = (r: number) => tokenizeAndMask([texts[r]!, texts[r + 2]!], tok, S, 0.3, [seeds[r]!, seeds[r + 2]!]);
+    const single = createModel(withDropout, "mlm", cpu, { seed: 17 });
     single.zeroGrad();
     const big = await forwardBackward(single, batch, { ...opts, microbatchSize: 1 });
 
     const port = await freePort();
     const comms = await Promise.all([0, 1].map((rank) => SocketCommunicator.connect({ rank, worldSize: 2, masterPort: port, timeoutMs: 10_000 })));
-    const models = comms.map(() => createModel(config, "mlm", cpu, { seed: 17 }));
+    const models = comms.map(() => createModel(withDropout, "mlm", cpu, { seed: 17 }));
     const results = await Promise.all(
       comms.map((comm, r) => {
         models[r]!.zeroGrad();
-        // Rank r takes rows [2r, 2r + 2) of the global batch, as the loader partitions it.
-        return forwardBackward(models[r]!, sliceRows(batch, 2 * r, 2 * r + 2), { ...opts, rank: r, comm, microbatchSize: 1, bucketElements: 1_000_000 });
+        return forwardBackward(models[r]!, rankRows(r), { ...opts, rank: r, comm, microbatchSize: 1, bucketElements: 1_000_000 });
       }),
     );
     const g0 = grads(models[0]!);

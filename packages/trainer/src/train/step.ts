@@ -38,8 +38,11 @@ export async function forwardBackward(
     const weight = (r1 - r0) / D;
     const out = model.forward(mb, {
       training: true,
-      // Dropout masks: a function of (step, rank, microbatch), like every other draw.
-      seed: deriveSeed(o.seed, SeedStream.dropout, o.step, o.rank, j),
+      // Dropout masks: a function of (step, j·worldSize + rank), like every other draw. The loader
+      // deals a global batch's samples round-robin to the ranks (StreamingDataset), so with 1-sample
+      // microbatches this index is the sample's place in the global batch: any process count then
+      // draws the same masks as one process.
+      seed: deriveSeed(o.seed, SeedStream.dropout, o.step, j * o.comm.worldSize + o.rank),
       gradScale: weight,
       returnLogits: false,
     });

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Data-parallel scaling and equivalence on one host with ≥ 2 GPUs (issue #7), through the bundled CLI:
+#   the same global batch on 1 GPU (gradient accumulation) and on 2 GPUs (one process each, NCCL,
+#   gradient buckets reduced while backward runs). Reports trainer tokens/s (the speed monitor's
+#   window at the end of each run), the scaling, and the two loss curves side by side.
+# Runs on the GPU machine after `source .device/boot.sh`, from the repo root, carrying .device,
+# .results-build (scripts/results/bundle.sh) and .results-data (scripts/results/prepare.sh):
+#   bash scripts/ddp/scaling.sh            (DDP_STEPS [300], DDP_BIG_STEPS [100])
+# Output: $OUT/ddp-summary.txt and $OUT/ddp-runs.tar.gz (every run's metrics.jsonl and log).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+OUT=${OUT:-/tmp/ddp-out}
+WORK=${DDP_WORK:-runs/ddp}
+DATA=${RESULTS_DATA:-.results-data}
+DEVICE=${DDP_DEVICE:-cuda}      # cpu: a smoke test of this script (with DDP_CONFIG=tiny-cpu and few steps)
+CONFIG=${DDP_CONFIG:-mosaic-bert-base}
+STEPS=${DDP_STEPS:-300}
+BIG=${DDP_BIG_STEPS:-100}
+export MOSAICBERT_CUDA_ADDON=${MOSAICBERT_CUDA_ADDON:-$root/packages/kernels-cuda/build/mosaicbert_cuda.node}
+CLI=(node "$root/.results-build/dist/mosaicbert.mjs")
+mkdir -p "$OUT" "$WORK"
+ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
+if [ "$DEVICE" = cuda ] && [ "$ngpu" -lt 2 ]; then echo "ddp: needs ≥ 2 GPUs, this machine has $ngpu: skipped"; exit 0; fi
+[ "$DEVICE" = cpu ] || [ -f "$MOSAICBERT_CUDA_ADDON" ] || { echo "ddp: no CUDA addon at $MOSAICBERT_CUDA_ADDON (run scripts/device.sh build first)" >&2; exit 1; }
+
+if [ ! -f "$WORK/data/train/index.json" ]; then
+  mkdir -p "$WORK/text"
+  for s in train val; do
+    xz -dc -T0 "$DATA/$s.txt.xz" > "$WORK/text/$s.txt" || exit 1
+    "${CLI[@]}" data convert --input "$WORK/text/$s.txt" --out "$WORK/data/$s" > /dev/null 2>&1 || { echo "ddp: data convert $s failed" >&2; exit 1; }
+  done
+  rm -rf "$WORK/text"
+fi
+
+# A gentle schedule (lr 2e-4, 60 warm-up steps) so that 1 and 2 GPUs can be compared step by step
+# without the early loss spike a 6% warm-up of a short run causes.
+common=(pretrain --config "$CONFIG" --data "$WORK/data" --device "$DEVICE"
+  --set optimizer.lr=2e-4 --set scheduler.t_warmup=60ba
+  --set eval_interval=100000ba --set save_interval=1000000ba --set save_num_checkpoints_to_keep=1
+  --set progress_bar=false --set console_log_interval=50ba --set callbacks.speed_monitor.window_size=50)
+run() { # name gpus global micro steps
+  local name=$1 g=$2 batch=$3 micro=$4 steps=$5 gpus=()
+  [ "$g" -gt 1 ] && gpus=(--gpus "$g")
+  rm -rf "$WORK/$name"
+  echo "=== $name: $g GPU(s), global batch $batch, microbatch $micro, $steps steps ($(date +%T))"
+  local t0=$(date +%s.%N)
+  "${CLI[@]}" "${common[@]}" --max-duration "${steps}ba" --save-folder "$WORK/$name" \
+    --set "global_train_batch_size=$batch" --set "device_train_microbatch_size=$micro" "${gpus[@]}" > "$WORK/$name.log" 2>&1
+  local rc=$?
+  echo "$name: exit $rc in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  [ "$rc" = 0 ] || tail -20 "$WORK/$name.log"
+}
+B1=${DDP_BATCH:-256} M1=${DDP_MICRO:-128} B2=${DDP_BIG_BATCH:-1024} M2=${DDP_BIG_MICRO:-256}
+run g1-b$B1 1 "$B1" "$M1" "$STEPS"
+run g2-b$B1 2 "$B1" "$M1" "$STEPS"
+run g1-b$B2 1 "$B2" "$M2" "$BIG"
+run g2-b$B2 2 "$B2" "$M2" "$BIG"
+
+node - "$WORK" "b$B1" "b$B2" > "$OUT/ddp-summary.txt" <<'JS'
+const fs = require("fs");
+const dir = process.argv[2];
+const read = (n) => {
+  const f = `${dir}/${n}/metrics.jsonl`;
+  if (!fs.existsSync(f)) return null;
+  return fs.readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.type === "train");
+};
+const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+const last = (rs) => rs[rs.length - 1];
+for (const b of process.argv.slice(3)) {
+  const g1 = read(`g1-${b}`), g2 = read(`g2-${b}`);
+  if (!g1 || !g2) { console.log(`${b}: a run is missing`); continue; }
+  const t1 = last(g1).tokens_per_sec, t2 = last(g2).tokens_per_sec;
+  const tail = (rs) => rs.slice(-50);
+  const wait = (rs) => ("data_wait_ms" in rs[0] ? mean(tail(rs).map((r) => r.data_wait_ms)).toFixed(1) : "n/a");
+  const ms = (rs) => ("step_ms" in rs[0] ? mean(tail(rs).map((r) => r.step_ms)).toFixed(1) : "n/a");
+  console.log(`global batch ${b.slice(1)}: 1 GPU ${(t1 / 1e3).toFixed(1)}k tok/s (MFU ${(100 * last(g1).mfu).toFixed(1)}%, step ${ms(g1)} ms, data wait ${wait(g1)} ms) | ` +
+    `2 GPUs ${(t2 / 1e3).toFixed(1)}k tok/s (MFU ${(100 * last(g2).mfu).toFixed(1)}%, step ${ms(g2)} ms, data wait ${wait(g2)} ms) | scaling ${(t2 / t1).toFixed(2)}x`);
+  const at = new Map(g2.map((r) => [r.step, r.loss]));
+  const rows = g1.filter((r) => r.step % 25 === 0 || r.step <= 5).map((r) => `${r.step}: ${r.loss.toFixed(4)} / ${at.get(r.step)?.toFixed(4)}`);
+  console.log(`  loss 1 GPU / 2 GPUs at step ${rows.join(", ")}`);
+  const n = Math.min(g1.length, g2.length);
+  const d = []; for (let i = 0; i < n; i++) d.push(Math.abs(g1[i].loss - g2[i].loss) / g1[i].loss);
+  console.log(`  relative loss difference: mean ${(100 * mean(d)).toFixed(2)}%, max ${(100 * Math.max(...d)).toFixed(2)}% over ${n} steps`);
+}
+JS
+cat "$OUT/ddp-summary.txt"
+tar -C "$WORK" -czf "$OUT/ddp-runs.tar.gz" $(cd "$WORK" && ls -d *.log */metrics.jsonl 2>/dev/null)
