@@ -39,13 +39,14 @@ common=(pretrain --config "$CONFIG" --data "$WORK/data" --device "$DEVICE"
   --set optimizer.lr=2e-4 --set scheduler.t_warmup=60ba
   --set eval_interval=100000ba --set save_interval=1000000ba --set save_num_checkpoints_to_keep=1
   --set progress_bar=false --set console_log_interval=50ba --set callbacks.speed_monitor.window_size=50)
-run() { # name gpus global micro steps
+run() { # name gpus global micro steps [env...]
   local name=$1 g=$2 batch=$3 micro=$4 steps=$5 gpus=()
+  shift 5
   [ "$g" -gt 1 ] && gpus=(--gpus "$g")
   rm -rf "$WORK/$name"
-  echo "=== $name: $g GPU(s), global batch $batch, microbatch $micro, $steps steps ($(date +%T))"
+  echo "=== $name: $g GPU(s), global batch $batch, microbatch $micro, $steps steps $* ($(date +%T))"
   local t0=$(date +%s.%N)
-  "${CLI[@]}" "${common[@]}" --max-duration "${steps}ba" --save-folder "$WORK/$name" \
+  env "$@" "${CLI[@]}" "${common[@]}" --max-duration "${steps}ba" --save-folder "$WORK/$name" \
     --set "global_train_batch_size=$batch" --set "device_train_microbatch_size=$micro" "${gpus[@]}" > "$WORK/$name.log" 2>&1
   local rc=$?
   echo "$name: exit $rc in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
@@ -53,36 +54,21 @@ run() { # name gpus global micro steps
 }
 B1=${DDP_BATCH:-256} M1=${DDP_MICRO:-128} B2=${DDP_BIG_BATCH:-1024} M2=${DDP_BIG_MICRO:-256}
 run g1-b$B1 1 "$B1" "$M1" "$STEPS"
-run g2-b$B1 2 "$B1" "$M1" "$STEPS"
+# NCCL_DEBUG=INFO: the log says which transport joins the GPUs (P2P/NVLink, SHM through host memory, …).
+run g2-b$B1 2 "$B1" "$M1" "$STEPS" NCCL_DEBUG=INFO
+run g2-b$B1-nooverlap 2 "$B1" "$M1" "$STEPS" MOSAICBERT_DDP_OVERLAP=0
+# Control: two independent 1-GPU runs at once, each with a rank's share of the work and no NCCL —
+# what the host and the GPUs give two processes when nothing is exchanged.
+if [ "$DEVICE" = cuda ]; then
+  echo "=== control: 2 independent runs at once ($(date +%T))"
+  ( export CUDA_VISIBLE_DEVICES=0; run solo0-b$(( B1 / 2 )) 1 $(( B1 / 2 )) "$M1" "$STEPS" ) &
+  ( export CUDA_VISIBLE_DEVICES=1; run solo1-b$(( B1 / 2 )) 1 $(( B1 / 2 )) "$M1" "$STEPS" ) &
+  wait
+fi
 run g1-b$B2 1 "$B2" "$M2" "$BIG"
 run g2-b$B2 2 "$B2" "$M2" "$BIG"
+grep -h -E "NCCL INFO (Channel|comm .* nRanks|Using network|.*via (P2P|SHM|NET))" "$WORK/g2-b$B1.log" 2>/dev/null | sort | uniq -c | sort -rn | head -12 > "$OUT/ddp-nccl.txt"
 
-node - "$WORK" "b$B1" "b$B2" > "$OUT/ddp-summary.txt" <<'JS'
-const fs = require("fs");
-const dir = process.argv[2];
-const read = (n) => {
-  const f = `${dir}/${n}/metrics.jsonl`;
-  if (!fs.existsSync(f)) return null;
-  return fs.readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.type === "train");
-};
-const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-const last = (rs) => rs[rs.length - 1];
-for (const b of process.argv.slice(3)) {
-  const g1 = read(`g1-${b}`), g2 = read(`g2-${b}`);
-  if (!g1 || !g2) { console.log(`${b}: a run is missing`); continue; }
-  const t1 = last(g1).tokens_per_sec, t2 = last(g2).tokens_per_sec;
-  const tail = (rs) => rs.slice(-50);
-  const wait = (rs) => ("data_wait_ms" in rs[0] ? mean(tail(rs).map((r) => r.data_wait_ms)).toFixed(1) : "n/a");
-  const ms = (rs) => ("step_ms" in rs[0] ? mean(tail(rs).map((r) => r.step_ms)).toFixed(1) : "n/a");
-  console.log(`global batch ${b.slice(1)}: 1 GPU ${(t1 / 1e3).toFixed(1)}k tok/s (MFU ${(100 * last(g1).mfu).toFixed(1)}%, step ${ms(g1)} ms, data wait ${wait(g1)} ms) | ` +
-    `2 GPUs ${(t2 / 1e3).toFixed(1)}k tok/s (MFU ${(100 * last(g2).mfu).toFixed(1)}%, step ${ms(g2)} ms, data wait ${wait(g2)} ms) | scaling ${(t2 / t1).toFixed(2)}x`);
-  const at = new Map(g2.map((r) => [r.step, r.loss]));
-  const rows = g1.filter((r) => r.step % 25 === 0 || r.step <= 5).map((r) => `${r.step}: ${r.loss.toFixed(4)} / ${at.get(r.step)?.toFixed(4)}`);
-  console.log(`  loss 1 GPU / 2 GPUs at step ${rows.join(", ")}`);
-  const n = Math.min(g1.length, g2.length);
-  const d = []; for (let i = 0; i < n; i++) d.push(Math.abs(g1[i].loss - g2[i].loss) / g1[i].loss);
-  console.log(`  relative loss difference: mean ${(100 * mean(d)).toFixed(2)}%, max ${(100 * Math.max(...d)).toFixed(2)}% over ${n} steps`);
-}
-JS
-cat "$OUT/ddp-summary.txt"
+node scripts/ddp/summary.mjs "$WORK" "b$B1" "b$B2" > "$OUT/ddp-summary.txt"
+cat "$OUT/ddp-summary.txt" "$OUT/ddp-nccl.txt"
 tar -C "$WORK" -czf "$OUT/ddp-runs.tar.gz" $(cd "$WORK" && ls -d *.log */metrics.jsonl 2>/dev/null)

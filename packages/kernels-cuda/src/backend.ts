@@ -162,7 +162,7 @@ export class CudaBackend implements Backend {
   }
 
   memoryStats(): MemoryStats {
-    return { allocatedBytes: this.allocator.allocatedBytes, peakBytes: this.allocator.peakBytes, reservedBytes: this.allocator.reservedBytes };
+    return { allocatedBytes: this.allocator.allocatedBytes, peakBytes: this.allocator.peakBytes, reservedBytes: this.allocator.reservedBytes, deviceAllocations: this.allocator.mallocCount };
   }
 
   /** Restarts peak tracking at the current allocation. */

@@ -160,6 +160,8 @@ export interface MemoryStats {
   peakBytes: number;
   /** Bytes held by the backend, live or cached for reuse. */
   reservedBytes: number;
+  /** Allocations requested from the device so far (a caching backend adds none once warm); absent on the CPU. */
+  deviceAllocations?: number;
 }
 
 /**

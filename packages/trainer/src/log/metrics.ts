@@ -20,6 +20,9 @@ export type MetricRecord =
       mfu: number | null;
       /** Milliseconds this step waited for its batch (tokenize + mask, when not read ahead in time). Absent in older files. */
       data_wait_ms?: number;
+      /** Device memory reserved by the backend's cache (GiB), and allocations requested from the device so far (CUDA). */
+      reserved_gib?: number;
+      device_allocations?: number;
       /** Milliseconds of this step on the host clock: batch wait, forward, backward, optimizer, logging (not evals or saves). Absent in older files. */
       step_ms?: number;
     }

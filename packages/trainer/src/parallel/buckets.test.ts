@@ -59,6 +59,14 @@ describe("GradBuckets", () => {
     await Promise.all(comms.map((c) => c.close()));
   });
 
+  it("a communicator that turns overlap off is reduced in order in finish()", async () => {
+    const comm = Object.assign(new Recording(), { overlap: false });
+    const b = new GradBuckets(comm, cpu.zeros([10], "f32"), 4);
+    b.ready(0);
+    await b.finish();
+    expect(comm.events).toEqual(["ordered", "ordered", "ordered"]);
+  });
+
   it("rejects a bad bucket size", () => {
     expect(() => new GradBuckets(new Recording(), cpu.zeros([4], "f32"), 0)).toThrow(/bucketElements must be a positive integer, got 0/);
   });

@@ -19,6 +19,8 @@ export interface Communicator {
    * proceeds (NCCL's side stream). t must not be written until `joinAllReduces()`.
    */
   launchAllReduce?(t: Tensor, op?: "sum" | "mean"): void;
+  /** false turns overlapping off where launchAllReduce exists (MOSAICBERT_DDP_OVERLAP=0, to measure it). */
+  readonly overlap?: boolean;
   /** With launchAllReduce: everything queued after this sees every launched reduction's result. */
   joinAllReduces?(): Promise<void>;
   /** Returns once every rank has reached it. */
@@ -67,7 +69,7 @@ export class GradBuckets {
       this.ends.push(end);
       this.starts.push(Math.max(0, end - bucketElements));
     }
-    this.overlap = comm.worldSize > 1 && typeof comm.launchAllReduce === "function" && typeof comm.joinAllReduces === "function";
+    this.overlap = comm.worldSize > 1 && comm.overlap !== false && typeof comm.launchAllReduce === "function" && typeof comm.joinAllReduces === "function";
   }
 
   /** Number of buckets. */

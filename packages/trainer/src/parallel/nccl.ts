@@ -33,6 +33,8 @@ export function hasNccl(b: unknown): b is NcclBackend {
  */
 export class NcclCommunicator implements Communicator {
   readonly kind = "nccl";
+  /** Gradient buckets are reduced on a side stream during backward unless MOSAICBERT_DDP_OVERLAP=0. */
+  readonly overlap = process.env.MOSAICBERT_DDP_OVERLAP !== "0";
   private closed = false;
   /** Side-stream reductions launched and not yet joined. */
   private pending = 0;

@@ -18,6 +18,7 @@ import { trainFlops } from "./flops.js";
 import { modelConfigOf } from "./model-config.js";
 import { SeedStream } from "./seeds.js";
 import { TimeBoxProgress } from "./time-box.js";
+import { deviceMemory } from "./memory.js";
 import { allReduceHost, evaluate, forwardBackward, type EvalResult } from "./step.js";
 import { loadTokenizer } from "./tokenizer.js";
 import { connectWorld, worldFromEnv } from "./world.js";
@@ -363,6 +364,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       metrics?.write({
         type: "train", step, time: now, samples, tokens, epoch: position.epoch, loss: res.loss, lr, grad_norm: gradNorm,
         tokens_per_sec: tokPerSec, samples_per_sec: spPerSec, mfu, data_wait_ms: dataWaitMs, step_ms: stepMs,
+        ...deviceMemory(backend),
       });
       progress.update({ step, totalSteps, fraction, loss: res.loss, lr, tokensPerSec: tokPerSec, mfu, etaSeconds: eta, epoch: position.epoch });
       timeBox?.recordStep((performance.now() - stepStart) / 1000);
