@@ -56,10 +56,11 @@ B1=${DDP_BATCH:-256} M1=${DDP_MICRO:-128} B2=${DDP_BIG_BATCH:-1024} M2=${DDP_BIG
 run g1-b$B1 1 "$B1" "$M1" "$STEPS"
 # NCCL_DEBUG=INFO: the log says which transport joins the GPUs (P2P/NVLink, SHM through host memory, …).
 run g2-b$B1 2 "$B1" "$M1" "$STEPS" NCCL_DEBUG=INFO
-run g2-b$B1-nooverlap 2 "$B1" "$M1" "$STEPS" MOSAICBERT_DDP_OVERLAP=0
-# Control: two independent 1-GPU runs at once, each with a rank's share of the work and no NCCL —
-# what the host and the GPUs give two processes when nothing is exchanged.
-if [ "$DEVICE" = cuda ]; then
+# Controls (DDP_CONTROLS=0 skips them): the buckets reduced after backward instead of during it, and
+# two independent 1-GPU runs at once, each with a rank's share of the work and no NCCL — what the
+# host and the GPUs give two processes when nothing is exchanged.
+[ "${DDP_CONTROLS:-1}" = 1 ] && run g2-b$B1-nooverlap 2 "$B1" "$M1" "$STEPS" MOSAICBERT_DDP_OVERLAP=0
+if [ "$DEVICE" = cuda ] && [ "${DDP_CONTROLS:-1}" = 1 ]; then
   echo "=== control: 2 independent runs at once ($(date +%T))"
   ( export CUDA_VISIBLE_DEVICES=0; run solo0-b$(( B1 / 2 )) 1 $(( B1 / 2 )) "$M1" "$STEPS" ) &
   ( export CUDA_VISIBLE_DEVICES=1; run solo1-b$(( B1 / 2 )) 1 $(( B1 / 2 )) "$M1" "$STEPS" ) &

@@ -1,7 +1,11 @@
 // Dense products through cuBLASLt: D = alpha·op(A)·op(B) (+ bias per column) (+ D when accumulating),
 // row-major operands mapped onto cuBLASLt's column-major view (Dᵀ = op(B)ᵀ·op(A)ᵀ).
-// Each distinct shape/dtype/alignment gets a plan (descriptors + algorithm) made once: the
-// heuristic's candidates are timed on a scratch output and the fastest is kept.
+// Each distinct shape/dtype/alignment gets a plan (descriptors + algorithm) made once. The algorithm
+// is chosen once per size class (each dimension rounded up to one of 8 steps per power of two): the
+// heuristic's candidates are timed on a scratch output and the fastest is kept for the class. Real
+// batches change the token count (unpadded rows, masked rows) nearly every step, and timing every
+// new exact shape cost ≈ 50 ms of syncs per step; a new shape of a known class only checks that the
+// class's algorithm supports it (host-side) and uses it.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cstdio>
@@ -52,6 +56,15 @@ struct Plan {
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int, int, int, int, int, int, int, int, int, int, int>;
 static std::map<Key, Plan> g_plans;
+// The algorithm chosen for a size class (a Key whose M, N, K are classes, see size_class).
+static std::map<Key, cublasLtMatmulAlgo_t> g_class_algo;
+
+static int64_t size_class(int64_t n) {
+  if (n <= 64) return n;
+  int lg = 63 - __builtin_clzll((unsigned long long)n);
+  int64_t step = (int64_t)1 << (lg - 3);
+  return (n + step - 1) / step * step;
+}
 
 void mb_gemm_init() {
   if (g_lt) return;
@@ -60,7 +73,7 @@ void mb_gemm_init() {
 }
 int mb_cublaslt_version() { return (int)cublasLtGetVersion(); }
 
-static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int alD, Plan& p) {
+static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int alD, const Key& cls, Plan& p) {
   const cudaDataType_t ta = cuda_type(g.dtA), tb = cuda_type(g.dtB), td = cuda_type(g.dtOut);
   ckb(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "descCreate");
   // Lt's "A" is our B and Lt's "B" is our A (see the header comment).
@@ -80,6 +93,16 @@ static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int al
   else ckb(cublasLtMatrixLayoutCreate(&p.lb, ta, g.K, g.M, g.K), "layout B");
   ckb(cublasLtMatrixLayoutCreate(&p.lc, td, g.N, g.M, g.N), "layout D");
 
+  auto known = g_class_algo.find(cls);
+  if (known != g_class_algo.end()) {
+    cublasLtMatmulHeuristicResult_t check{};
+    if (cublasLtMatmulAlgoCheck(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, &known->second, &check) == CUBLAS_STATUS_SUCCESS &&
+        check.workspaceSize <= WS_BYTES) {
+      p.algo = known->second;
+      p.epilogueBias = withBias;
+      return true;
+    }
+  }
   cublasLtMatmulPreference_t pref;
   ckb(cublasLtMatmulPreferenceCreate(&pref), "prefCreate");
   size_t ws = WS_BYTES;
@@ -130,6 +153,7 @@ static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int al
     ckc(cudaStreamSynchronize(s), "gemm tuning");
     cudaFree(scratch);
   }
+  g_class_algo[cls] = p.algo;
   return true;
 }
 
@@ -151,8 +175,12 @@ void mb_gemm(const GemmArgs& g) {
   if (it == g_plans.end()) {
     Plan p;
     bool ok = false;
-    if (wantBias && align_of(g.bias) >= 16) ok = make_plan(g, true, alA, alB, alD, p);
-    if (!ok) ok = make_plan(g, false, alA, alB, alD, p);
+    const int biasEpi = wantBias && (align_of(g.bias) >= 16) ? 1 : 0;
+    Key cls{size_class(g.M), size_class(g.N), size_class(g.K), g.transA, g.transB, g.dtA, g.dtB, g.dtOut, wantBias ? g.dtBias : -1, alA, alB, alD, biasEpi, 1};
+    Key clsPlain = cls;
+    std::get<12>(clsPlain) = 0;
+    if (biasEpi) ok = make_plan(g, true, alA, alB, alD, cls, p);
+    if (!ok) ok = make_plan(g, false, alA, alB, alD, clsPlain, p);
     if (!ok) mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
     it = g_plans.emplace(key, p).first;
   }
