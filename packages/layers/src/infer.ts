@@ -4,10 +4,12 @@ import { type Backend, type Tensor, cpu } from "@mosaicbert/tensor";
 import type { Batch } from "./batch.js";
 import { InputError } from "./errors.js";
 import type { Task } from "./factory.js";
-import { loadPretrained } from "./io.js";
+import { loadPretrained, readConfig } from "./io.js";
 import type { ForMaskedLM } from "./mlm.js";
 import type { ForSequenceClassification } from "./cls.js";
 import type { EncoderModel } from "./model.js";
+import { type FillMaskResult, type TextTokenizer, type TokenNamer, encodeTexts, masksFromLogits } from "./fill-mask.js";
+import { type RowClasses, classesFromLogits } from "./class-probs.js";
 
 export type Device = "cpu" | "cuda";
 
@@ -15,9 +17,18 @@ export interface InferOptions {
   /** Folder with config.json and model.safetensors (or pytorch_model.bin). */
   modelDir: string;
   /** JSON file: input_ids, attention_mask, optional token_type_ids; each B rows of equal length L. */
-  input: string;
-  /** safetensors file to write: last_hidden_state [B, L, H] and logits. */
-  output: string;
+  input?: string;
+  /** Texts instead of `input` (exactly one of the two): tokenized with `tokenizer`, padded to the longest. */
+  texts?: readonly string[];
+  /**
+   * Tokenizes `texts` and names predicted ids; with it, a masked-LM model's top-k tokens at every
+   * [MASK] (`tokenizer.maskId`) are returned in `fill`, for `input` rows too.
+   */
+  tokenizer?: TextTokenizer | TokenNamer;
+  /** Predictions per [MASK] (default 5). */
+  topK?: number;
+  /** safetensors file to write: last_hidden_state [B, L, H] and logits. Optional. */
+  output?: string;
   device?: Device;
   /** Use this backend instead of the device's. */
   backend?: Backend;
@@ -36,9 +47,29 @@ export interface InferResult {
   task: Task;
   batchSize: number;
   seqLen: number;
-  /** Names and shapes written. */
+  /** Names and shapes written to `output` (empty without one). */
   tensors: Record<string, number[]>;
   warnings: string[];
+  /** The texts of the rows, when they came from texts. */
+  texts?: readonly string[];
+  /** Masked-LM model with a tokenizer: top-k tokens at every [MASK], and the rows without one. */
+  fill?: FillMaskResult;
+  /** Classifier: each row's class probabilities (or regression scores). */
+  classes?: RowClasses[];
+}
+
+/** Exactly one source of rows: an ids file or texts. Names the CLI options, which map one to one. */
+function checkSource(opts: InferOptions): void {
+  const hasInput = opts.input !== undefined;
+  const hasTexts = opts.texts !== undefined && opts.texts.length > 0;
+  if (hasInput === hasTexts) {
+    throw new Error(
+      `infer: expected exactly one of --input <file> (JSON with input_ids and attention_mask) or --text <sentence> (repeatable), got ${hasInput ? "both" : "neither"}`,
+    );
+  }
+  if (hasTexts && (!opts.tokenizer || !("textToIds" in opts.tokenizer))) throw new Error("infer: --text needs a tokenizer (InferOptions.tokenizer with textToIds)");
+  const k = opts.topK ?? 5;
+  if (!Number.isInteger(k) || k < 1) throw new Error(`infer: --top-k: expected a positive integer, got ${k}`);
 }
 
 /** Factory names the CUDA package may export; each returns a Backend or throws "CUDA backend unavailable: …". */
@@ -110,12 +141,19 @@ function sliceRows(b: Batch, start: number, end: number): Batch {
 }
 
 /**
- * Runs a checkpoint over inputs.json and writes last_hidden_state [B, L, H] (float32; padded rows
- * zero for MosaicBERT) and logits: [B, L, V] for a masked-LM checkpoint, [B, num_labels] for a
- * classifier. Rows are processed in chunks, with a progress line per chunk on long inputs.
+ * Runs a checkpoint over inputs.json or texts. With `output`, writes last_hidden_state [B, L, H]
+ * (float32; padded rows zero for MosaicBERT) and logits: [B, L, V] for a masked-LM checkpoint,
+ * [B, num_labels] for a classifier. Returns a masked-LM model's top-k tokens at every [MASK] (given a
+ * tokenizer) or a classifier's class probabilities per row. Rows are processed in chunks, with a
+ * progress line per chunk on long inputs.
  */
 export async function runInfer(opts: InferOptions): Promise<InferResult> {
-  const batch = readInferInputs(opts.input);
+  checkSource(opts);
+  const texts = opts.texts && opts.texts.length > 0 ? opts.texts : undefined;
+  const source = opts.input ?? "--text";
+  const { config } = texts ? readConfig(opts.modelDir) : { config: null };
+  // Texts are tokenized before the weights load, so a tokenizer/model vocab mismatch fails fast.
+  const batch = texts ? encodeTexts(texts, opts.tokenizer as TextTokenizer, config!) : readInferInputs(opts.input!);
   const backend = opts.backend ?? (await backendFor(opts.device ?? "cpu", opts.importCuda));
   const { model, task, warnings } = loadPretrained(opts.modelDir, backend);
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -123,34 +161,62 @@ export async function runInfer(opts: InferOptions): Promise<InferResult> {
     const { batchSize: B, seqLen: L } = batch;
     const c = model.config;
     const H = c.hiddenSize;
+    const write = opts.output !== undefined;
+    const namer = task === "mlm" ? opts.tokenizer : undefined;
+    if (!write && task === "encoder") {
+      throw new Error(`infer: ${opts.modelDir} holds an encoder without an MLM or classifier head, so there is nothing to print; give --output <file> to write last_hidden_state`);
+    }
+    if (!write && task === "mlm" && !namer) throw new Error("infer: --output <file> is required without a tokenizer to name the predictions");
     const chunk = Math.max(1, opts.chunkRows ?? Math.floor(8192 / L));
-    const hidden = new Float32Array(B * L * H);
+    const hidden = write ? new Float32Array(B * L * H) : null;
     const logitsWidth = task === "mlm" ? L * c.vocabSize : task === "classification" ? c.numLabels : 0;
-    const logits = logitsWidth ? new Float32Array(B * logitsWidth) : null;
+    // Full MLM logits [B, L, V] are kept only to be written; predictions are taken chunk by chunk.
+    const logits = logitsWidth && (write || task === "classification") ? new Float32Array(B * logitsWidth) : null;
+    const fill: FillMaskResult | undefined = namer ? { masks: [], rowsWithoutMask: [] } : undefined;
     for (let start = 0; start < B; start += chunk) {
       const end = Math.min(B, start + chunk);
       const part = sliceRows(batch, start, end);
       // Errors name rows of the whole input, not of the chunk.
-      const rowOffset = (e: Error): Error => (e instanceof InputError && e.row !== undefined ? new InputError(`${opts.input}: ${e.field}`, e.detail, e.row + start) : e);
+      const rowOffset = (e: Error): Error => (e instanceof InputError && e.row !== undefined ? new InputError(`${source}: ${e.field}`, e.detail, e.row + start) : e);
       let out: { lastHiddenState: Tensor | null; logits?: Tensor | null };
       try {
         if (task === "encoder") out = (model as EncoderModel).forward(part, {});
-        else if (task === "mlm") out = (model as ForMaskedLM).forward(part, { outputHiddenStates: true });
-        else out = (model as ForSequenceClassification).forward(part, { outputHiddenStates: true });
+        else if (task === "mlm") out = (model as ForMaskedLM).forward(part, { outputHiddenStates: write });
+        else out = (model as ForSequenceClassification).forward(part, { outputHiddenStates: write });
       } catch (e) {
         throw rowOffset(e as Error);
       }
-      hidden.set(backend.read(out.lastHiddenState!) as Float32Array, start * L * H);
-      out.lastHiddenState!.dispose();
-      if (logits && out.logits) logits.set(backend.read(out.logits) as Float32Array, start * logitsWidth);
+      if (hidden) hidden.set(backend.read(out.lastHiddenState!) as Float32Array, start * L * H);
+      out.lastHiddenState?.dispose();
+      if (out.logits && (logits || fill)) {
+        const host = backend.read(out.logits) as Float32Array;
+        if (logits) logits.set(host, start * logitsWidth);
+        if (fill) {
+          const got = masksFromLogits(host, part, c.vocabSize, namer!, opts.topK ?? 5, texts?.slice(start, end));
+          for (const m of got.masks) fill.masks.push({ ...m, row: m.row + start });
+          for (const r of got.rowsWithoutMask) fill.rowsWithoutMask.push(r + start);
+        }
+      }
       out.logits?.dispose();
       if (B > chunk) log(`infer: ${end}/${B} rows`);
     }
     const tensors = new Map<string, { dtype: "f32"; shape: number[]; data: Float32Array }>();
-    tensors.set("last_hidden_state", { dtype: "f32", shape: [B, L, H], data: hidden });
-    if (logits) tensors.set("logits", { dtype: "f32", shape: task === "mlm" ? [B, L, c.vocabSize] : [B, c.numLabels], data: logits });
-    hub.writeSafetensors(opts.output, tensors, { format: "pt" });
-    return { task, batchSize: B, seqLen: L, tensors: Object.fromEntries([...tensors].map(([k, v]) => [k, v.shape])), warnings };
+    if (write) {
+      tensors.set("last_hidden_state", { dtype: "f32", shape: [B, L, H], data: hidden! });
+      if (logits) tensors.set("logits", { dtype: "f32", shape: task === "mlm" ? [B, L, c.vocabSize] : [B, c.numLabels], data: logits });
+      hub.writeSafetensors(opts.output!, tensors, { format: "pt" });
+    }
+    const classes = task === "classification" && logits ? classesFromLogits(logits, B, c, texts) : undefined;
+    return {
+      task,
+      batchSize: B,
+      seqLen: L,
+      tensors: Object.fromEntries([...tensors].map(([k, v]) => [k, v.shape])),
+      warnings,
+      ...(texts ? { texts } : {}),
+      ...(fill ? { fill } : {}),
+      ...(classes ? { classes } : {}),
+    };
   } finally {
     model.dispose();
   }
