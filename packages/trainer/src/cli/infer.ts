@@ -1,26 +1,64 @@
-import { Option, type Command } from "commander";
-import { runInfer, type Device } from "@mosaicbert/layers";
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { formatInferResult, runInfer, type Device } from "@mosaicbert/layers";
+import type { Writable } from "node:stream";
+import { modelTokenizer } from "../infer/tokenizer.js";
 
-/** `mosaicbert infer`: run a checkpoint folder over inputs.json and write the outputs as safetensors. */
-export function register(program: Command): void {
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+interface InferCliOptions {
+  model: string;
+  input?: string;
+  text?: string[];
+  output?: string;
+  topK: number;
+  json?: boolean;
+  device: Device;
+}
+
+/** `mosaicbert infer`, printing predictions to `io.stdout` (injectable for tests). */
+export function registerInfer(program: Command, io: { stdout: Writable; stderr: Writable }): void {
   program
     .command("infer")
-    .description("Run a model folder (config.json + model.safetensors) over inputs.json; write last_hidden_state and logits")
+    .description(
+      "Run a model folder (config.json + model.safetensors) over texts or inputs.json: print the top-k tokens at each [MASK] " +
+        "(masked-LM model) or the class probabilities (classifier); optionally write last_hidden_state and logits",
+    )
     .requiredOption("--model <dir>", "folder with config.json and model.safetensors (or pytorch_model.bin)")
-    .requiredOption("--input <file>", "JSON with input_ids, attention_mask and optional token_type_ids: B rows of equal length")
-    .requiredOption("--output <file>", "safetensors file to write")
+    .option("--text <sentence>", 'a text to run, "[MASK]" where a token is to be predicted; repeatable (one row each)', collect)
+    .option("--input <file>", "instead of --text: JSON with input_ids, attention_mask and optional token_type_ids, B rows of equal length")
+    .option("--top-k <n>", "tokens printed per [MASK]", positiveInt, 5)
+    .option("--json", "print JSON lines instead of text")
+    .option("--output <file>", "also write last_hidden_state and logits to this safetensors file")
     .addOption(new Option("--device <device>", "where to compute").choices(["cpu", "cuda"]).default("cpu"))
-    .action(async (opts: { model: string; input: string; output: string; device: Device }) => {
+    .action(async (opts: InferCliOptions) => {
+      // The folder's own vocab when it has one; it also names predicted ids for --input rows.
+      const { tokenizer } = modelTokenizer(opts.model);
       const res = await runInfer({
         modelDir: opts.model,
         input: opts.input,
+        texts: opts.text,
+        tokenizer,
+        topK: opts.topK,
         output: opts.output,
         device: opts.device,
         // This package depends on the CUDA kernels; @mosaicbert/layers does not.
         importCuda: () => import("@mosaicbert/kernels-cuda"),
       });
-      for (const w of res.warnings) process.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
-      const shapes = Object.entries(res.tensors).map(([k, s]) => `${k} [${s.join(", ")}]`).join(", ");
-      process.stderr.write(`infer: ${res.task} model, ${res.batchSize} rows × ${res.seqLen} → ${opts.output}: ${shapes}\n`);
+      for (const w of res.warnings) io.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
+      for (const line of formatInferResult(res, opts.json)) io.stdout.write(`${line}\n`);
+      if (opts.output !== undefined) {
+        const shapes = Object.entries(res.tensors).map(([k, s]) => `${k} [${s.join(", ")}]`).join(", ");
+        io.stderr.write(`infer: ${res.task} model, ${res.batchSize} rows × ${res.seqLen} → ${opts.output}: ${shapes}\n`);
+      }
     });
+}
+
+export function register(program: Command): void {
+  registerInfer(program, { stdout: process.stdout, stderr: process.stderr });
 }
