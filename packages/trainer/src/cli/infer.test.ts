@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
 import { BertTokenizer, bertBaseUncased } from "@mosaicbert/data-streaming";
 import { readSafetensors, toFloat32 } from "@mosaicbert/hub";
-import { type ForMaskedLM, NO_MASK_NOTE, loadPretrained } from "@mosaicbert/layers";
+import { type ForMaskedLM, NO_MASK_NOTE, fillMask, loadPretrained } from "@mosaicbert/layers";
 import { cpu, relativeL2 } from "@mosaicbert/tensor";
 import { afterAll, describe, expect, it } from "vitest";
 import { register, registerInfer } from "./infer.js";
@@ -104,6 +104,14 @@ describe("mosaicbert infer --text (fill-mask)", () => {
         const probs = got[i]!.top.map((t) => t.prob);
         expect(probs.reduce((a, p) => a + p, 0)).toBeLessThanOrEqual(1);
         expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+      }
+      // The library call gives the same, from an already loaded model.
+      const { model: loaded } = loadPretrained(model, cpu);
+      try {
+        const lib = fillMask(loaded as ForMaskedLM, [long, short], bertBaseUncased(), 4);
+        expect(lib.masks.map((m) => [m.row, m.position, ...m.top.map((t) => t.prob)])).toEqual(got.map((g) => [g.row, g.position, ...g.top.map((t) => t.prob)]));
+      } finally {
+        loaded.dispose();
       }
       // Text mode: the same predictions, one line per [MASK], probabilities to 3 significant digits.
       const text = await infer(["--model", model, "--text", short, "--top-k", "2"]);
