@@ -1,7 +1,12 @@
 /**
  * Partition an epoch's N positions over physical nodes, ranks and DataLoader workers, exactly as
- * mosaicml-streaming's `orig` and `relaxed` algorithms do. Result: for each node, rank and worker,
- * its flat list of positions in batch order (−1 = padding, skipped when iterating).
+ * mosaicml-streaming's `orig` and `relaxed` algorithms do (spec mds-format.md §8).
+ *
+ * The reference builds the whole C × L canonical matrix and every node's, rank's and worker's list.
+ * At pretraining scale (C4: 365 M samples) that is several arrays of hundreds of millions of numbers,
+ * so here one rank's list is computed directly by index arithmetic: traversal entry g is canonical
+ * row g mod C, column ⌊g / C⌋, and a cell of that matrix is a closed form of (row, column). Only the
+ * rank's own positions are materialised, in a Uint32Array.
  */
 
 export interface PartitionArgs {
@@ -18,11 +23,20 @@ export interface PartitionArgs {
 /** ids[node][rank][worker] = positions (batches of batchSize, in that worker's order). */
 export type Partition = number[][][][];
 
-function pySliceStart(i: number, len: number): number {
-  return i < 0 ? Math.max(0, i + len) : Math.min(i, len);
+/** Positions are stored as uint32; an epoch needs fewer padded positions than this. */
+const MAX_POSITIONS = 2 ** 32 - 1;
+
+/** The validated §8 layout: canonical matrix C × L and the traversal after dropping D entries. */
+interface Layout {
+  N: number; C: number; P: number; R: number; W: number; B: number; D: number;
+  spc: number; L: number;
+  /** Padding columns j ≥ spc copy column j − padShift of the same row (C < P only). */
+  padShift: number;
+  /** N ≤ C: rows tile 0..N−1 cyclically instead. */
+  tiled: boolean;
 }
 
-export function partitionOrig(a: PartitionArgs): Partition {
+function layoutOf(a: PartitionArgs): Layout {
   const N = a.numSamples, C = a.numCanonicalNodes, P = a.numPhysicalNodes, R = a.ranksPerNode, W = a.workersPerRank;
   const B = a.batchSize || 1;
   let D = a.dropFirst ?? 0;
@@ -34,6 +48,7 @@ export function partitionOrig(a: PartitionArgs): Partition {
   }
   if (!Number.isInteger(D) || D < 0) throw new Error(`partition: dropFirst must be a non-negative integer, got ${D}`);
   D -= D % P;
+  if (N === 0) throw new Error("partition: an epoch of 0 samples has nothing to partition");
   const spc = Math.ceil(N / C);
   let nodeRatio = 0;
   let padding = 0;
@@ -43,76 +58,148 @@ export function partitionOrig(a: PartitionArgs): Partition {
     if (over) padding = nodeRatio - over;
   }
   const L = spc + padding;
+  const tiled = N <= C;
+  // The reference fills the last `padding` columns from the columns [L − 2·padding − ratio + 1,
+  // L − padding − ratio + 1) (NumPy negative slices), i.e. column j copies column j − padding − ratio + 1.
+  const padShift = padding + nodeRatio - 1;
+  if (padding && !tiled && spc - padShift < 0) {
+    throw new Error(`partition: ${N} samples over ${C} canonical nodes give rows of ${spc}, too short to pad to a multiple of ${nodeRatio} (physical/canonical nodes); use more samples or more canonical nodes`);
+  }
+  if (C * L > MAX_POSITIONS) throw new Error(`partition: ${C} × ${L} padded positions exceed ${MAX_POSITIONS}`);
   // `dropFirst` is a position in the padded epoch (C × L positions, what a Composer-style sample
   // count reaches after a full epoch of whole batches), not an index into the N raw samples, so a
   // resume inside the padding is valid; resuming exactly at its end leaves nothing this epoch.
-  if (N === 0) throw new Error("partition: an epoch of 0 samples has nothing to partition");
   if (D > C * L) {
     throw new Error(`partition: resuming further into the epoch (${D}) than its ${C * L} padded positions (${N} samples over ${C} canonical nodes)`);
   }
-  // rows[k][j]: canonical row k, column j.
-  const rows: number[][] = [];
-  if (N > C) {
-    for (let k = 0; k < C; k++) {
-      const start = Math.floor((k * N) / C);
-      const stop = Math.floor(((k + 1) * N) / C);
-      const row = Array.from({ length: L }, (_, j) => start + j);
-      if (stop - start < spc) row[spc - 1]! -= 1;
-      if (padding) {
-        const from = pySliceStart(L - padding - nodeRatio + 1 - padding, L);
-        const src = row.slice(from, from + padding);
-        for (let j = 0; j < padding; j++) row[L - padding + j] = src[j]!;
-      }
-      rows.push(row);
-    }
-  } else {
-    const total = C * L;
-    for (let k = 0; k < C; k++) rows.push(Array.from({ length: L }, (_, j) => (k * L + j) % N));
-    void total;
+  return { N, C, P, R, W, B, D, spc, L, padShift, tiled };
+}
+
+/** Length of physical node p's list after the drop (traversal entries D + m·P + p). */
+function nodeCount(l: Layout, p: number): number {
+  const M = l.C * l.L - l.D;
+  return M > p ? Math.floor((M - 1 - p) / l.P) + 1 : 0;
+}
+
+/** Entries appended to a node list of S so that R divides it, as indices into that list. */
+function rankPadSource(S: number, R: number): { under: number; from: number; tile: boolean } {
+  const over = S % R;
+  if (!over) return { under: 0, from: 0, tile: false };
+  const under = R - over;
+  // Repeat the `under` entries ending R − 1 before the end; a list too short for that is tiled.
+  if (R + under - 1 <= S) return { under, from: S - R - under + 1, tile: false };
+  return { under, from: 0, tile: true };
+}
+
+/** Number of positions rank `rank` of physical node `node` gets (no −1 batch padding). */
+function rankCount(l: Layout, node: number): number {
+  const S = nodeCount(l, node);
+  return (S + rankPadSource(S, l.R).under) / l.R;
+}
+
+/**
+ * Fill `out` with rank (node, rank)'s positions in DataLoader order. Walks the traversal with a
+ * running (row k, column j) instead of dividing per entry: each step of a rank advances R·P entries.
+ */
+function fillRank(l: Layout, node: number, rank: number, out: Uint32Array): void {
+  const { N, C, P, R, D, spc, L, padShift, tiled } = l;
+  const S = nodeCount(l, node);
+  const pad = rankPadSource(S, R);
+  const rowStart = new Float64Array(C);
+  const rowShort = new Uint8Array(C);
+  for (let k = 0; k < C; k++) {
+    rowStart[k] = Math.floor((k * N) / C);
+    // A row one short of spc repeats its last position (column spc − 1 points one back).
+    rowShort[k] = Math.floor(((k + 1) * N) / C) - rowStart[k]! < spc ? 1 : 0;
   }
-  // Column-major traversal, drop the first D, deal round-robin to nodes.
-  const flat: number[] = [];
-  for (let j = 0; j < L; j++) for (let k = 0; k < C; k++) flat.push(rows[k]![j]!);
-  const rest = flat.slice(D);
-  const perNode: number[][] = Array.from({ length: P }, () => []);
-  rest.forEach((v, i) => perNode[i % P]!.push(v));
-  const out: Partition = [];
-  for (let p = 0; p < P; p++) {
-    let ids = perNode[p]!;
-    const S = ids.length;
-    const over = S % R;
-    if (over) {
-      const under = R - over;
-      let last: number[];
-      if (R + under - 1 <= S) last = ids.slice(S - R - under + 1, S - R + 1);
+  const cell = (g: number): number => {
+    const k = g % C;
+    const j = (g - k) / C;
+    if (tiled) return (k * L + j) % N;
+    const col = j >= spc ? j - padShift : j;
+    return rowStart[k]! + col - (col === spc - 1 ? rowShort[k]! : 0);
+  };
+  // Entry i of the node list is traversal entry D + i·P + node.
+  const nodeEntry = (i: number): number => cell(D + i * P + node);
+  const Q = out.length;
+  // Part 1: indices q·R + rank < S come straight from the node list, stepping R·P traversal entries.
+  const direct = S > rank ? Math.min(Q, Math.floor((S - 1 - rank) / R) + 1) : 0;
+  if (direct > 0) {
+    const step = R * P;
+    const dk = step % C;
+    const dj = (step - dk) / C;
+    const g = D + rank * P + node;
+    let k = g % C;
+    let j = (g - k) / C;
+    for (let q = 0; q < direct; q++) {
+      if (tiled) out[q] = (k * L + j) % N;
       else {
-        last = [];
-        for (let k = 0; k < Math.floor(under / S); k++) last.push(...ids);
-        last.push(...ids.slice(0, under % S));
+        const col = j >= spc ? j - padShift : j;
+        out[q] = rowStart[k]! + col - (col === spc - 1 ? rowShort[k]! : 0);
       }
-      ids = ids.concat(last);
+      k += dk;
+      j += dj;
+      if (k >= C) {
+        k -= C;
+        j += 1;
+      }
     }
-    const ranks: number[][] = Array.from({ length: R }, () => []);
-    ids.forEach((v, i) => ranks[i % R]!.push(v));
+  }
+  // Part 2: the few rank-padding entries (index ≥ S) repeat earlier node-list entries.
+  for (let q = direct; q < Q; q++) {
+    const u = q * R + rank - S;
+    out[q] = nodeEntry(pad.tile ? u % S : pad.from + u);
+  }
+}
+
+function checkNodeRank(l: Layout, node: number, rank: number): void {
+  if (!Number.isInteger(node) || node < 0 || node >= l.P) throw new Error(`partition: node must be in 0..${l.P - 1}, got ${node}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= l.R) throw new Error(`partition: rank must be in 0..${l.R - 1}, got ${rank}`);
+}
+
+/** `orig`: rank (node, rank)'s positions in DataLoader order (workers' batches round-robin), −1 left out. */
+export function rankPositionsOrig(a: PartitionArgs, node: number, rank: number): Uint32Array {
+  const l = layoutOf(a);
+  checkNodeRank(l, node, rank);
+  const out = new Uint32Array(rankCount(l, node));
+  fillRank(l, node, rank, out);
+  return out;
+}
+
+/** Cut a rank's list into its workers' lists: −1 pads to W·B, chunk c of B goes to worker c mod W. */
+function workerLists(ids: ArrayLike<number>, W: number, B: number): number[][] {
+  const rounded = Math.ceil(ids.length / (W * B)) * W * B;
+  const workers: number[][] = Array.from({ length: W }, () => []);
+  for (let i = 0; i < rounded; i++) workers[Math.floor(i / B) % W]!.push(i < ids.length ? ids[i]! : -1);
+  return workers;
+}
+
+export function partitionOrig(a: PartitionArgs): Partition {
+  const l = layoutOf(a);
+  const out: Partition = [];
+  for (let p = 0; p < l.P; p++) {
     const nodeOut: number[][][] = [];
-    for (const r of ranks) {
-      const rounded = Math.ceil(r.length / (W * B)) * W * B;
-      while (r.length < rounded) r.push(-1);
-      const workers: number[][] = Array.from({ length: W }, () => []);
-      for (let t = 0; t < rounded / (W * B); t++) {
-        for (let w = 0; w < W; w++) for (let b = 0; b < B; b++) workers[w]!.push(r[t * W * B + w * B + b]!);
-      }
-      nodeOut.push(workers);
+    for (let r = 0; r < l.R; r++) {
+      const ids = new Uint32Array(rankCount(l, p));
+      fillRank(l, p, r, ids);
+      nodeOut.push(workerLists(ids, l.W, l.B));
     }
     out.push(nodeOut);
   }
   return out;
 }
 
-export function partitionRelaxed(a: PartitionArgs): Partition {
-  const { numCanonicalNodes: C, numPhysicalNodes: P, ranksPerNode: R, workersPerRank: W, batchSize: B } = a;
+/** True when `relaxed` is `orig` for these arguments (no initial node count, or a compatible one). */
+function relaxedIsOrig(a: PartitionArgs): boolean {
+  const { numCanonicalNodes: C, numPhysicalNodes: P } = a;
   const P0 = a.initialPhysicalNodes;
-  if (P0 === null || P0 === undefined || (P <= C && C % P === 0) || (P > C && P % C === 0)) return partitionOrig(a);
+  return P0 === null || P0 === undefined || (P <= C && C % P === 0) || (P > C && P % C === 0);
+}
+
+export function partitionRelaxed(a: PartitionArgs): Partition {
+  if (relaxedIsOrig(a)) return partitionOrig(a);
+  const { numPhysicalNodes: P, ranksPerNode: R, workersPerRank: W, batchSize: B } = a;
+  const P0 = a.initialPhysicalNodes!;
   const G = P * R * B;
   if (G % (P0 * R)) throw new Error(`partition: global batch size ${G} is not divisible by the initial number of devices ${P0 * R}`);
   const init = partitionOrig({ ...a, numPhysicalNodes: P0, batchSize: G / (P0 * R) });
@@ -136,4 +223,34 @@ export function getPartition(algo: string, a: PartitionArgs): Partition {
   if (algo === "orig") return partitionOrig(a);
   if (algo === "relaxed") return partitionRelaxed(a);
   throw new Error(`unknown partition algorithm "${algo}"; expected "orig" or "relaxed"`);
+}
+
+/** A rank's workers' lists in DataLoader order (batch t of worker 0, of worker 1, …), −1 dropped. */
+function dataLoaderOrder(workers: number[][], B: number): Uint32Array {
+  const out: number[] = [];
+  const T = workers[0]!.length / B;
+  for (let t = 0; t < T; t++) for (const w of workers) {
+    for (let b = t * B; b < (t + 1) * B; b++) if (w[b] !== -1) out.push(w[b]!);
+  }
+  return Uint32Array.from(out);
+}
+
+/**
+ * One rank's positions for the epoch in DataLoader order, −1 padding left out (global rank =
+ * node · ranksPerNode + rank). `orig` (and `relaxed` when it equals `orig`) never builds other ranks'
+ * lists; a `relaxed` re-slice for a changed node count builds the initial partition in full.
+ */
+export function rankPositions(algo: string, a: PartitionArgs, node: number, rank: number): Uint32Array {
+  if (algo === "orig" || (algo === "relaxed" && relaxedIsOrig(a))) return rankPositionsOrig(a, node, rank);
+  return dataLoaderOrder(getPartition(algo, a)[node]![rank]!, a.batchSize || 1);
+}
+
+/** How many positions `rankPositions` returns, without building them (for `orig`). */
+export function rankPositionCount(algo: string, a: PartitionArgs, node: number, rank: number): number {
+  if (algo === "orig" || (algo === "relaxed" && relaxedIsOrig(a))) {
+    const l = layoutOf(a);
+    checkNodeRank(l, node, rank);
+    return rankCount(l, node);
+  }
+  return rankPositions(algo, a, node, rank).length;
 }
