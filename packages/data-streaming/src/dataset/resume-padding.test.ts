@@ -31,7 +31,7 @@ describe("resuming inside a padded epoch", () => {
   it("the iterator resumes at sample 224 (past the 200 samples) with the remaining padded batch", async () => {
     const ds = await open(1, 0);
     const tail = ds.rankOrder(0).slice(224);
-    const want = await Promise.all(tail.map((id) => ds.get(id)));
+    const want = await Promise.all(Array.from(tail, (id) => ds.get(id)));
     ds.loadStateDict({ epoch: 0, sample_in_epoch: 224, num_canonical_nodes: 128, shuffle_seed: 9176, initial_physical_nodes: 1 });
     const got: Array<Record<string, unknown>> = [];
     for await (const s of ds) got.push(s);

@@ -53,7 +53,7 @@ export function divideSpans(spans: Span[], total: number, parts: number): { span
 }
 
 /** Shared first step of the py1* family: run-fixed span order, node split, per-epoch node shuffle. */
-function py1Spans(sizes: number[], nodes: number, seed: number, epoch: number) {
+export function py1Spans(sizes: number[], nodes: number, seed: number, epoch: number) {
   const { spans: s0, total } = shardSpans(sizes);
   defaultRng(seed).shuffle(s0);
   const { spans, superSpans } = divideSpans(s0, total, nodes);

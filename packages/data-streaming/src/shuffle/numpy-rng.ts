@@ -269,6 +269,44 @@ export class Generator {
     }
   }
 
+  /**
+   * `shuffle` of x[begin, end) for a Uint32Array, the same draws as shuffle(); the bit mask of
+   * random_interval is kept across iterations (it only shrinks when i falls below a power of two).
+   */
+  shuffleU32(x: Uint32Array, begin: number, end: number): void {
+    this.fisherYates(end - begin, x, begin);
+  }
+
+  /** Consume exactly the draws a shuffle of n elements makes, moving nothing. */
+  skipShuffle(n: number): void {
+    this.fisherYates(n, null, 0);
+  }
+
+  private fisherYates(n: number, x: Uint32Array | null, begin: number): void {
+    if (n - 1 > M32) throw new Error(`shuffle: ${n} elements exceed the 32-bit fast path`);
+    const bits = this.bitgen;
+    let mask = 0;
+    for (let i = n - 1; i >= 1; i--) {
+      if (mask === 0 || i <= mask >>> 1) {
+        mask = i;
+        mask |= mask >>> 1;
+        mask |= mask >>> 2;
+        mask |= mask >>> 4;
+        mask |= mask >>> 8;
+        mask |= mask >>> 16;
+        mask >>>= 0;
+      }
+      let j: number;
+      do j = (bits.nextUint32() & mask) >>> 0;
+      while (j > i);
+      if (x) {
+        const t = x[begin + i]!;
+        x[begin + i] = x[begin + j]!;
+        x[begin + j] = t;
+      }
+    }
+  }
+
   /** `permutation(n)`: shuffled arange(n). */
   permutation(n: number): Float64Array {
     const a = new Float64Array(n);

@@ -70,7 +70,8 @@ export class TrainTextLoader {
   private epoch = 0;
   private samplesInEpoch = 0;
   private samplesSeen = 0;
-  private order: number[] | null = null;
+  /** This epoch's ids for this rank (a Uint32Array from StreamingDataset.rankOrder). */
+  private order: ArrayLike<number> | null = null;
   private pos = 0;
 
   private constructor(
@@ -123,7 +124,8 @@ export class TrainTextLoader {
     for (let turns = 0; turns < 2; turns++) {
       this.order ??= this.ds.rankOrder(this.epoch, this.samplesInEpoch);
       if (this.pos + D <= this.order.length) {
-        const ids = this.order.slice(this.pos, this.pos + D);
+        const order = this.order, at = this.pos;
+        const ids = Array.from({ length: D }, (_, i) => order[at + i]!);
         this.pos += D;
         this.samplesInEpoch += G;
         this.samplesSeen += G;
