@@ -10,15 +10,18 @@ const MASK64 = (1n << 64n) - 1n;
 const MASK128 = (1n << 128n) - 1n;
 const PCG_MULT = 0x2360ed051fc65da44385df649fccf645n;
 
-/** A 128-bit value as eight 16-bit limbs, least significant first. */
-function limbs16(v: bigint): Float64Array {
-  const out = new Float64Array(8);
-  for (let i = 0; i < 8; i++) out[i] = Number((v >> BigInt(16 * i)) & 0xffffn);
+/** A 128-bit value as six 22-bit limbs, least significant first. */
+function limbs22(v: bigint): Float64Array {
+  const out = new Float64Array(6);
+  for (let i = 0; i < 6; i++) out[i] = Number((v >> BigInt(22 * i)) & 0x3fffffn);
   return out;
 }
-/** 2^-16: multiplying by it is exact, and cheaper than dividing. */
-const INV16 = 1 / 65536;
-const [M0, M1, M2, M3, M4, M5, M6, M7] = limbs16(PCG_MULT) as unknown as number[];
+const TWO22 = 2 ** 22;
+const TWO18 = 2 ** 18;
+/** 2^-22 and 2^-18: multiplying by them is exact, and cheaper than dividing. */
+const INV22 = 2 ** -22;
+const INV18 = 2 ** -18;
+const [M0, M1, M2, M3, M4, M5] = limbs22(PCG_MULT) as unknown as number[];
 
 // SeedSequence hashing constants (NumPy bit_generator.pyx).
 const INIT_A = 0x43b0d7e5;
@@ -74,19 +77,19 @@ export function seedSequenceState(entropy: bigint | number, nWords: number): Uin
 
 /**
  * PCG64 bit generator state (NumPy's, including its buffered 32-bit half). Seeding uses BigInt; the
- * per-draw 128-bit LCG step works on eight 16-bit limbs in plain numbers (every partial sum stays
- * below 2^53), about 20× faster than BigInt — the py1s shuffle of a 365 M-sample epoch draws
- * hundreds of millions of numbers.
+ * per-draw 128-bit LCG step works on six 22-bit limbs in plain numbers (every partial sum stays
+ * below 2^48, so double arithmetic is exact), about 20× faster than BigInt — the py1s shuffle of a
+ * 365 M-sample epoch draws hundreds of millions of numbers.
  */
 export class PCG64 {
-  // State limbs, least significant first.
-  private readonly s = new Float64Array(8);
+  /** State limbs, least significant first (the top one holds 18 bits). */
+  private readonly s = new Float64Array(6);
   private readonly inc: Float64Array;
-  private hasUint32 = false;
-  private uinteger = 0;
-  /** The last step's output halves. */
-  private outLo = 0;
-  private outHi = 0;
+  /**
+   * [0], [1]: low and high half of the last output; [2]: the high half nextUint32 buffered, valid
+   * while [3] = 1 (64-bit draws in between leave it alone, as in NumPy).
+   */
+  private readonly out = new Uint32Array(4);
 
   constructor(seed: bigint | number) {
     const w = seedSequenceState(seed, 8);
@@ -94,46 +97,45 @@ export class PCG64 {
     const initState = (u64(0) << 64n) | u64(1);
     const initSeq = (u64(2) << 64n) | u64(3);
     const inc = ((initSeq << 1n) | 1n) & MASK128;
-    let state = (inc) & MASK128; // state 0 stepped once: 0 · mult + inc
-    state = (state + initState) & MASK128;
-    state = (state * PCG_MULT + inc) & MASK128;
-    this.inc = limbs16(inc);
-    this.s.set(limbs16(state));
+    // NumPy's seeding: from state 0, step (giving inc), add initState, step again.
+    const state = (((inc + initState) & MASK128) * PCG_MULT + inc) & MASK128;
+    this.inc = limbs22(inc);
+    this.s.set(limbs22(state));
   }
 
-  /** state = state · mult + inc (mod 2^128), then the XSL-RR output into outLo/outHi. */
+  /** state = state · mult + inc (mod 2^128), then the XSL-RR output into out[0] (low) and out[1] (high). */
   private step(): void {
     const s = this.s;
-    const a0 = s[0]!, a1 = s[1]!, a2 = s[2]!, a3 = s[3]!, a4 = s[4]!, a5 = s[5]!, a6 = s[6]!, a7 = s[7]!;
     const c = this.inc;
+    const a0 = s[0]!, a1 = s[1]!, a2 = s[2]!, a3 = s[3]!, a4 = s[4]!, a5 = s[5]!;
+    // Schoolbook product mod 2^128, column by column with the carry.
     let t = a0 * M0 + c[0]!;
-    let carry = Math.floor(t * INV16);
-    const r0 = t - carry * 65536;
-    t = a0 * M1 + a1 * M0 + c[1]! + carry;
-    carry = Math.floor(t * INV16);
-    const r1 = t - carry * 65536;
-    t = a0 * M2 + a1 * M1 + a2 * M0 + c[2]! + carry;
-    carry = Math.floor(t * INV16);
-    const r2 = t - carry * 65536;
-    t = a0 * M3 + a1 * M2 + a2 * M1 + a3 * M0 + c[3]! + carry;
-    carry = Math.floor(t * INV16);
-    const r3 = t - carry * 65536;
-    t = a0 * M4 + a1 * M3 + a2 * M2 + a3 * M1 + a4 * M0 + c[4]! + carry;
-    carry = Math.floor(t * INV16);
-    const r4 = t - carry * 65536;
-    t = a0 * M5 + a1 * M4 + a2 * M3 + a3 * M2 + a4 * M1 + a5 * M0 + c[5]! + carry;
-    carry = Math.floor(t * INV16);
-    const r5 = t - carry * 65536;
-    t = a0 * M6 + a1 * M5 + a2 * M4 + a3 * M3 + a4 * M2 + a5 * M1 + a6 * M0 + c[6]! + carry;
-    carry = Math.floor(t * INV16);
-    const r6 = t - carry * 65536;
-    t = a0 * M7 + a1 * M6 + a2 * M5 + a3 * M4 + a4 * M3 + a5 * M2 + a6 * M1 + a7 * M0 + c[7]! + carry;
-    const r7 = t - Math.floor(t * INV16) * 65536;
-    s[0] = r0; s[1] = r1; s[2] = r2; s[3] = r3; s[4] = r4; s[5] = r5; s[6] = r6; s[7] = r7;
+    let cy = Math.floor(t * INV22);
+    const r0 = t - cy * TWO22;
+    t = a0 * M1 + a1 * M0 + c[1]! + cy;
+    cy = Math.floor(t * INV22);
+    const r1 = t - cy * TWO22;
+    t = a0 * M2 + a1 * M1 + a2 * M0 + c[2]! + cy;
+    cy = Math.floor(t * INV22);
+    const r2 = t - cy * TWO22;
+    t = a0 * M3 + a1 * M2 + a2 * M1 + a3 * M0 + c[3]! + cy;
+    cy = Math.floor(t * INV22);
+    const r3 = t - cy * TWO22;
+    t = a0 * M4 + a1 * M3 + a2 * M2 + a3 * M1 + a4 * M0 + c[4]! + cy;
+    cy = Math.floor(t * INV22);
+    const r4 = t - cy * TWO22;
+    t = a0 * M5 + a1 * M4 + a2 * M3 + a3 * M2 + a4 * M1 + a5 * M0 + c[5]! + cy;
+    const r5 = t - Math.floor(t * INV18) * TWO18;
+    s[0] = r0; s[1] = r1; s[2] = r2; s[3] = r3; s[4] = r4; s[5] = r5;
+    // 32-bit words of the state (bits 0–31, 32–63, 64–95, 96–127) from the 22-bit limbs.
+    const w0 = r0 | ((r1 & 0x3ff) << 22);
+    const w1 = (r1 >>> 10) | ((r2 & 0xfffff) << 12);
+    const w2 = (r2 >>> 20) | (r3 << 2) | ((r4 & 0xff) << 24);
+    const w3 = (r4 >>> 8) | (r5 << 14);
     // XSL-RR: (high 64 ^ low 64) rotated right by the top 6 bits of the state.
-    let xl = ((r1 << 16) | r0) ^ ((r5 << 16) | r4);
-    let xh = ((r3 << 16) | r2) ^ ((r7 << 16) | r6);
-    let rot = r7 >>> 10;
+    let xl = w0 ^ w2;
+    let xh = w1 ^ w3;
+    let rot = r5 >>> 12;
     if (rot >= 32) {
       const tmp = xl;
       xl = xh;
@@ -145,30 +147,31 @@ export class PCG64 {
       xh = (xh >>> rot) | (xl << (32 - rot));
       xl = lo;
     }
-    this.outLo = xl >>> 0;
-    this.outHi = xh >>> 0;
+    this.out[0] = xl;
+    this.out[1] = xh;
   }
 
   nextUint64(): bigint {
     this.step();
-    return (BigInt(this.outHi) << 32n) | BigInt(this.outLo);
+    return (BigInt(this.out[1]!) << 32n) | BigInt(this.out[0]!);
   }
 
   nextUint32(): number {
-    if (this.hasUint32) {
-      this.hasUint32 = false;
-      return this.uinteger;
+    const out = this.out;
+    if (out[3]) {
+      out[3] = 0;
+      return out[2]!;
     }
     this.step();
-    this.hasUint32 = true;
-    this.uinteger = this.outHi;
-    return this.outLo;
+    out[2] = out[1]!;
+    out[3] = 1;
+    return out[0]!;
   }
 
   nextDouble(): number {
     this.step();
     // (u64 >> 11) · 2^-53
-    return (this.outHi * 2097152 + (this.outLo >>> 11)) * 2 ** -53;
+    return (this.out[1]! * 2097152 + (this.out[0]! >>> 11)) * 2 ** -53;
   }
 }
 
