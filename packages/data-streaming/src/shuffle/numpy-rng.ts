@@ -81,6 +81,17 @@ export function seedSequenceState(entropy: bigint | number, nWords: number): Uin
  * below 2^48, so double arithmetic is exact), about 20× faster than BigInt — the py1s shuffle of a
  * 365 M-sample epoch draws hundreds of millions of numbers.
  */
+/** The smallest all-ones mask covering v (v ≤ 2³²−1): NumPy's masked-rejection mask. */
+function smear32(v: number): number {
+  let m = v;
+  m |= m >>> 1;
+  m |= m >>> 2;
+  m |= m >>> 4;
+  m |= m >>> 8;
+  m |= m >>> 16;
+  return m >>> 0;
+}
+
 export class PCG64 {
   /** State limbs, least significant first (the top one holds 18 bits). */
   private readonly s = new Float64Array(6);
@@ -187,13 +198,7 @@ export class Generator {
   randomInterval(max: number): number {
     if (max === 0) return 0;
     if (max <= M32) {
-      let mask = max;
-      mask |= mask >>> 1;
-      mask |= mask >>> 2;
-      mask |= mask >>> 4;
-      mask |= mask >>> 8;
-      mask |= mask >>> 16;
-      mask >>>= 0;
+      const mask = smear32(max);
       for (;;) {
         const v = (this.bitgen.nextUint32() & mask) >>> 0;
         if (v <= max) return v;
@@ -290,15 +295,7 @@ export class Generator {
     const bits = this.bitgen;
     let mask = 0;
     for (let i = n - 1; i >= 1; i--) {
-      if (mask === 0 || i <= mask >>> 1) {
-        mask = i;
-        mask |= mask >>> 1;
-        mask |= mask >>> 2;
-        mask |= mask >>> 4;
-        mask |= mask >>> 8;
-        mask |= mask >>> 16;
-        mask >>>= 0;
-      }
+      if (mask === 0 || i <= mask >>> 1) mask = smear32(i);
       let j: number;
       do j = (bits.nextUint32() & mask) >>> 0;
       while (j > i);
