@@ -5,9 +5,12 @@
 // files, since the order never reads samples. Each case runs in its own Node process with the default
 // heap limit (under /usr/bin/time -v when present) so its peak RSS is its own and a heap
 // exhaustion is reported instead of ending the bench. Runs the TypeScript sources (no build needed).
+// `--mixes` adds weighted cases (several streams, §7.1 resampling): streams joined by `+`, each
+// `SIZE@WEIGHT` with WEIGHT `pX` (proportion), `rX` (repeat) or `cX` (choose), e.g. C4 with a 10 M corpus
+// `364868892@p0.9+10e6@p0.1`; `--mixes none` skips them, `--sizes none` the unweighted cases.
 //
 //   node packages/data-streaming/bench/epoch-order.bench.mjs [--sizes 10e6,50e6,364868892] [--ranks 1,8]
-//        [--timeout-s 600]
+//        [--mixes 364868892@p0.9+10e6@p0.1,364868892@c300e6+10e6@r2.5] [--timeout-s 600]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,12 +45,30 @@ function syntheticIndex(n) {
   return dir;
 }
 
-async function child(n, ranks) {
+/** `364868892@p0.9+10e6@p0.1` -> [{ n, proportion: 0.9 }, { n, proportion: 0.1 }]; a bare size is one unweighted stream. */
+function parseCase(spec) {
+  return spec.split("+").map((part) => {
+    const [size, w] = part.split("@");
+    const n = Number(size);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--mixes/--sizes: bad stream size in ${JSON.stringify(spec)}`);
+    if (w === undefined) return { n };
+    const key = { p: "proportion", r: "repeat", c: "choose" }[w[0]];
+    const v = Number(w.slice(1));
+    if (!key || !Number.isFinite(v)) throw new Error(`--mixes: weight must be pX, rX or cX, got ${JSON.stringify(w)} in ${JSON.stringify(spec)}`);
+    return { n, [key]: v };
+  });
+}
+
+async function child(spec, ranks) {
   const { StreamingDataset } = await import(new URL("../src/index.ts", import.meta.url).href);
-  const local = syntheticIndex(n);
+  const parts = parseCase(spec);
+  const streams = parts.length > 1 || Object.keys(parts[0]).length > 1
+    ? parts.map(({ n, ...w }) => ({ local: syntheticIndex(n), ...w }))
+    : undefined;
+  const n = parts.reduce((a, p) => a + p.n, 0);
   const rank = ranks === 1 ? 0 : 3;
   const ds = await StreamingDataset.create({
-    local, shuffle: true, shuffleAlgo: "py1s", shuffleSeed: 9176, numCanonicalNodes: 128, partitionAlgo: "orig",
+    ...(streams ? { streams } : { local: syntheticIndex(parts[0].n) }), shuffle: true, shuffleAlgo: "py1s", shuffleSeed: 9176, numCanonicalNodes: 128, partitionAlgo: "orig",
     batchSize: GLOBAL_BATCH / ranks, predownload: 100_000, validateHash: false,
     world: { numNodes: 1, ranksPerNode: ranks, rank, workersPerRank: 1 },
   });
@@ -60,7 +81,7 @@ async function child(n, ranks) {
   const orderMs = performance.now() - t;
   const m = process.memoryUsage();
   console.log(JSON.stringify({
-    n, ranks, rank, shards: ds.shardSizes.length, perRank, orderLength: order.length, first: Array.from(order.slice(0, 3)),
+    n, epochSize: ds.epochSize, ranks, rank, shards: ds.shardSizes.length, perRank, orderLength: order.length, first: Array.from(order.slice(0, 3)),
     lengthMs: Math.round(lengthMs), orderMs: Math.round(orderMs), rssBeforeMiB: Math.round(rss0 / 2 ** 20),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), heapUsedMiB: Math.round(m.heapUsed / 2 ** 20),
     arrayBuffersMiB: Math.round(m.arrayBuffers / 2 ** 20),
@@ -68,15 +89,16 @@ async function child(n, ranks) {
 }
 
 function main() {
-  const sizes = arg("sizes", "10e6,50e6,364868892").split(",").map(Number);
+  const none = (v) => (v === "none" ? [] : v.split(","));
+  const cases = [...none(arg("sizes", "10e6,50e6,364868892")), ...none(arg("mixes", "364868892@p0.9+10e6@p0.1,364868892@c300e6+10e6@r2.5"))];
   const rankList = arg("ranks", "1,8").split(",").map(Number);
   const timeoutS = Number(arg("timeout-s", "600"));
   const self = fileURLToPath(import.meta.url);
   const hook = fileURLToPath(new URL("../../trainer/src/testing/register-ts.mjs", import.meta.url));
   const useTime = existsSync("/usr/bin/time");
   console.log(`epoch order, py1s / 128 canonical nodes / orig, global batch ${GLOBAL_BATCH}, node ${process.version}`);
-  for (const n of sizes) {
-    syntheticIndex(n); // written outside the measured process
+  for (const n of cases) {
+    for (const p of parseCase(n)) syntheticIndex(p.n); // written outside the measured process
     for (const ranks of rankList) {
       const cmd = [process.execPath, "--import", hook, self, "--child", String(n), String(ranks)];
       const t = performance.now();
@@ -89,7 +111,7 @@ function main() {
       const tag = `N=${n} ranks=${ranks}${ranks > 1 ? " (rank 3)" : ""}`;
       if (line && r.status === 0) {
         const o = JSON.parse(line);
-        console.log(`${tag}: samplesPerRankPerEpoch ${o.lengthMs} ms, rankOrder ${o.orderMs} ms (${o.orderLength} ids), ` +
+        console.log(`${tag}${o.epochSize !== o.n ? ` (epoch ${o.epochSize})` : ""}: samplesPerRankPerEpoch ${o.lengthMs} ms, rankOrder ${o.orderMs} ms (${o.orderLength} ids), ` +
           `process wall ${wallS} s, peak RSS ${maxRss ? Math.round(maxRss / 1024) : o.peakRssMiB} MiB (before: ${o.rssBeforeMiB} MiB), ` +
           `heap used after ${o.heapUsedMiB} MiB, array buffers ${o.arrayBuffersMiB} MiB`);
       } else {
@@ -102,5 +124,5 @@ function main() {
 }
 
 const at = process.argv.indexOf("--child");
-if (at >= 0) await child(Number(process.argv[at + 1]), Number(process.argv[at + 2]));
+if (at >= 0) await child(process.argv[at + 1], Number(process.argv[at + 2]));
 else main();

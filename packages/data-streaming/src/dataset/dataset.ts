@@ -9,6 +9,7 @@ import { parseByteSize } from "../mds/sizes.js";
 import { getShuffle } from "../shuffle/algos.js";
 import { getPartition, rankPositionCount, rankPositions, type Partition, type PartitionArgs } from "../shuffle/partition.js";
 import { shufflePositions } from "../shuffle/positions.js";
+import type { BigToSmall } from "./big-to-small.js";
 import { Stream, type StreamOptions } from "./stream.js";
 import { resample, streamChoose } from "./weights.js";
 
@@ -190,8 +191,8 @@ export class StreamingDataset {
     return this.streams.every((s, i) => this.streamChoose[i] === s.numSamples);
   }
 
-  private epochUnits(epoch: number): { units: number[]; smallPerBig: Float64Array | null } {
-    if (this.resampleIsIdentity) return { units: this.shardSizes.filter((n) => n > 0), smallPerBig: null };
+  private epochUnits(epoch: number): { units: number[]; bigToSmall: BigToSmall | null } {
+    if (this.resampleIsIdentity) return { units: this.shardSizes.filter((n) => n > 0), bigToSmall: null };
     const streams = this.streams.map((s, i) => ({
       choose: this.streamChoose[i]!,
       shardSizes: s.index.shards.map((e) => e.samples),
@@ -206,7 +207,7 @@ export class StreamingDataset {
 
   /** The whole epoch's sample ids, [node][rank][worker] -> ids in batch order (−1 = padding). */
   epochWork(epoch: number, sampleInEpoch = 0): Partition {
-    const { units, smallPerBig } = this.epochUnits(epoch);
+    const { units, bigToSmall } = this.epochUnits(epoch);
     const part = getPartition(this.partitionAlgo, this.partitionArgs(sampleInEpoch));
     const shuffled = this.shuffle ? getShuffle(this.shuffleAlgo, units, this.numCanonicalNodes, this.shuffleSeed, epoch, this.shuffleBlockSize) : null;
     for (const node of part) for (const rank of node) for (const worker of rank) {
@@ -214,7 +215,7 @@ export class StreamingDataset {
         const big = worker[k]!;
         if (big === -1) continue;
         const b = shuffled ? shuffled[big]! : big;
-        worker[k] = smallPerBig ? smallPerBig[b]! : b;
+        worker[k] = bigToSmall ? bigToSmall.small(b) : b;
       }
     }
     return part;
@@ -227,10 +228,11 @@ export class StreamingDataset {
    */
   rankOrder(epoch: number, sampleInEpoch = 0): Uint32Array {
     const { node, rank } = this.nodeRank();
-    const { units, smallPerBig } = this.epochUnits(epoch);
+    const { units, bigToSmall } = this.epochUnits(epoch);
     const ids = rankPositions(this.partitionAlgo, this.partitionArgs(sampleInEpoch), node, rank);
     if (this.shuffle) shufflePositions(ids, this.shuffleAlgo, units, this.numCanonicalNodes, this.shuffleSeed, epoch, this.shuffleBlockSize);
-    if (smallPerBig) for (let i = 0; i < ids.length; i++) ids[i] = smallPerBig[ids[i]!]!;
+    // Only this rank's positions are mapped; the map is per shard, not per big id (big-to-small.ts).
+    if (bigToSmall) bigToSmall.mapInPlace(ids);
     return ids;
   }
 
