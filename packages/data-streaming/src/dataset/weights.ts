@@ -50,13 +50,22 @@ export function shardSampling(perShard: number[], choose: number, granularity: n
     gran[g + k - 1] = 2 * id + 1;
     g += k;
   });
-  // rng.permutation(count): Fisher–Yates from the end, random_interval draws. At granularity 1 every
-  // granule counts 1 and the walk takes exactly the first `left`; those positions hold their final
-  // set once the steps down to `left` have run (the later steps only reorder them), and this
-  // generator is private to the call, so the remaining draws are skipped.
+  // rng.permutation(count): Fisher–Yates from the end, random_interval draws; step i fixes entry i.
   const rng = defaultRng(useEpoch ? seed + epoch : seed);
-  const last = granularity === 1 ? Math.max(left, 1) : 1;
-  for (let i = count - 1; i >= last; i--) {
+  if (granularity === 1) {
+    // Every granule counts 1, so the walk takes exactly the first `left` entries: a shard's count is
+    // its size minus its entries fixed at steps count-1 .. left. The later steps only reorder the
+    // first `left` and this generator is private to the call, so they are skipped (C4 at 0.9: 27 M
+    // draws instead of 365 M).
+    for (let i = count - 1; i >= left; i--) {
+      const j = rng.randomInterval(i);
+      out[gran[j]! >>> 1]! -= 1;
+      gran[j] = gran[i]!;
+    }
+    perShard.forEach((s, id) => (out[id]! += s));
+    return out;
+  }
+  for (let i = count - 1; i >= 1; i--) {
     const j = rng.randomInterval(i);
     const t = gran[i]!;
     gran[i] = gran[j]!;
