@@ -66,6 +66,8 @@ describe("checkpoints", () => {
     const st = JSON.parse(fs.readFileSync(f, "utf8"));
     fs.writeFileSync(f, JSON.stringify({ ...st, step: "nine" }));
     expect(() => loadCheckpoint(dir)).toThrow(/trainer_state\.json: step: expected a number, got "nine"/);
+    fs.writeFileSync(f, JSON.stringify({ ...st, scheduleProgress: 1.5 }));
+    expect(() => loadCheckpoint(dir)).toThrow(/trainer_state\.json: scheduleProgress: expected a number in \[0, 1\], got 1\.5/);
     fs.writeFileSync(f, "{");
     expect(() => loadCheckpoint(dir)).toThrow(/trainer_state\.json: not valid JSON/);
     expect(() => loadCheckpoint(root)).toThrow(/is not a training checkpoint/);

@@ -161,6 +161,10 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   for (const k of ["step", "samplesSeen", "tokensSeen", "seed", "elapsedSeconds"] as const) {
     if (typeof state[k] !== "number" || !Number.isFinite(state[k])) throw new Error(`checkpoint: ${stateFile}: ${k}: expected a number, got ${JSON.stringify(state[k])}`);
   }
+  const sp = state.scheduleProgress;
+  if (sp !== undefined && sp !== null && !(typeof sp === "number" && sp >= 0 && sp <= 1)) {
+    throw new Error(`checkpoint: ${stateFile}: scheduleProgress: expected a number in [0, 1], got ${JSON.stringify(sp)}`);
+  }
   const folder = loadModelFolder(dir);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, e] of folder.tensors) {

@@ -203,9 +203,6 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       tokens = ck.state.tokensSeen;
       timing.offset = ck.state.elapsedSeconds;
       resumedProgress = ck.state.scheduleProgress ?? null;
-      if (resumedProgress !== null && !(typeof resumedProgress === "number" && resumedProgress >= 0 && resumedProgress <= 1)) {
-        throw new Error(`checkpoint: ${dir}/trainer_state.json: scheduleProgress: expected a number in [0, 1], got ${JSON.stringify(resumedProgress)}`);
-      }
       resumedFrom = dir;
     }
   } else if (worldSize > 1) {
@@ -367,7 +364,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
         ...deviceMemory(backend),
       });
       progress.update({ step, totalSteps, fraction, loss: res.loss, lr, tokensPerSec: tokPerSec, mfu, etaSeconds: eta, epoch: position.epoch });
-      timeBox?.recordStep((performance.now() - stepStart) / 1000);
+      timeBox?.recordStep(stepMs / 1000);
       hostTime.dataWaitMs += dataWaitMs;
       hostTime.stepMs += stepMs;
       const overheadStart = performance.now();
