@@ -96,27 +96,23 @@ export class GradBuckets {
       await this.comm.joinAllReduces!();
       return;
     }
-    for (; this.next < this.starts.length; this.next++) {
-      const k = this.next;
-      await this.comm.allReduce(this.flat.view(this.starts[k]!, [this.ends[k]! - this.starts[k]!]), this.op);
-    }
+    for (; this.next < this.starts.length; this.next++) await this.comm.allReduce(this.bucket(this.next), this.op);
   }
 
   private launch(k: number): void {
-    this.comm.launchAllReduce!(this.flat.view(this.starts[k]!, [this.ends[k]! - this.starts[k]!]), this.op);
+    this.comm.launchAllReduce!(this.bucket(k), this.op);
+  }
+
+  private bucket(k: number): Tensor {
+    return this.flat.view(this.starts[k]!, [this.ends[k]! - this.starts[k]!]);
   }
 }
 
 /**
- * All-reduces a flat buffer in buckets of `bucketElements` (views, no copies), as DDP does: a
- * backend that can overlap communication with backward launches each bucket as soon as its
- * gradients are final; on the CPU the buckets simply bound the size of each message.
+ * All-reduces a whole flat buffer in buckets of `bucketElements` (views, no copies): GradBuckets
+ * when every element is already final.
  */
 export async function allReduceBuckets(comm: Communicator, flat: Tensor, bucketElements: number, op: "sum" | "mean" = "mean"): Promise<void> {
   if (comm.worldSize === 1) return;
-  if (!Number.isInteger(bucketElements) || bucketElements <= 0) throw new RangeError(`allReduceBuckets: bucketElements must be a positive integer, got ${bucketElements}`);
-  for (let off = 0; off < flat.size; off += bucketElements) {
-    const n = Math.min(bucketElements, flat.size - off);
-    await comm.allReduce(flat.view(off, [n]), op);
-  }
+  await new GradBuckets(comm, flat, bucketElements, op).finish();
 }

@@ -19,6 +19,13 @@ export interface NcclBackend extends Backend {
 
 const DT: Record<string, number> = { f32: 0, bf16: 1, f16: 2, i32: 3 };
 
+/** The addon's dtype code for an all-reduce of t; unsupported dtypes are refused by name. */
+function ncclDtype(t: Tensor): number {
+  const dt = DT[t.dtype];
+  if (dt === undefined) throw new TypeError(`nccl allReduce: unsupported dtype ${t.dtype}`);
+  return dt;
+}
+
 /** True when a backend is the CUDA backend built with NCCL. */
 export function hasNccl(b: unknown): b is NcclBackend {
   const x = b as Partial<NcclBackend> | null;
@@ -68,17 +75,11 @@ export class NcclCommunicator implements Communicator {
    * backend's stream only waits for it at `joinAllReduces()`.
    */
   launchAllReduce(t: Tensor, op: "sum" | "mean" = "sum"): void {
-    const n = this.backend.native;
     if (t.backend !== (this.backend as Backend)) throw new TypeError("nccl launchAllReduce: the tensor must live on this communicator's CUDA backend");
-    const dt = DT[t.dtype];
-    if (dt === undefined) throw new TypeError(`nccl allReduce: unsupported dtype ${t.dtype}`);
-    if (!n.ncclAllReduceSide) {
-      // An addon built before overlap existed: queued on the main stream, still in order.
-      n.ncclAllReduce(this.backend.ptr(t), t.size, dt, op === "mean" ? 1 : 0);
-      return;
-    }
-    n.ncclAllReduceSide(this.backend.ptr(t), t.size, dt, op === "mean" ? 1 : 0);
-    this.pending++;
+    // An addon built before overlap existed has no side stream: queued on the main stream, still in order.
+    const side = this.backend.native.ncclAllReduceSide !== undefined;
+    this.reduceOnDevice(t, op, side);
+    if (side) this.pending++;
   }
 
   async joinAllReduces(): Promise<void> {
@@ -91,17 +92,23 @@ export class NcclCommunicator implements Communicator {
     // Ordered after any side-stream reductions: NCCL operations on one communicator must not run
     // concurrently on two streams.
     await this.joinAllReduces();
-    const dt = DT[t.dtype];
-    if (dt === undefined) throw new TypeError(`nccl allReduce: unsupported dtype ${t.dtype}`);
     if (t.backend === (this.backend as Backend)) {
-      this.backend.native.ncclAllReduce(this.backend.ptr(t), t.size, dt, op === "mean" ? 1 : 0);
+      this.reduceOnDevice(t, op, false);
       return;
     }
-    // A host tensor (small statistics): through the device.
+    // A host tensor (small statistics): through the device, as f32 (its dtype is still checked).
+    ncclDtype(t);
     const d = this.backend.fromArray(t.backend.read(t) as Float32Array, [t.size], "f32");
-    this.backend.native.ncclAllReduce(this.backend.ptr(d), d.size, DT.f32!, op === "mean" ? 1 : 0);
+    this.reduceOnDevice(d, op, false);
     t.backend.write(t, this.backend.read(d) as Float32Array);
     d.dispose();
+  }
+
+  /** One NCCL all-reduce of a device tensor, on the backend's stream or the side stream. */
+  private reduceOnDevice(t: Tensor, op: "sum" | "mean", side: boolean): void {
+    const n = this.backend.native;
+    const reduce = side ? n.ncclAllReduceSide! : n.ncclAllReduce;
+    reduce.call(n, this.backend.ptr(t), t.size, ncclDtype(t), op === "mean" ? 1 : 0);
   }
 
   async broadcast(t: Tensor, root = 0): Promise<void> {
