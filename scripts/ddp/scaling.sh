@@ -25,12 +25,7 @@ if [ "$DEVICE" = cuda ] && [ "$ngpu" -lt 2 ]; then echo "ddp: needs ≥ 2 GPUs, 
 [ "$DEVICE" = cpu ] || [ -f "$MOSAICBERT_CUDA_ADDON" ] || { echo "ddp: no CUDA addon at $MOSAICBERT_CUDA_ADDON (run scripts/device.sh build first)" >&2; exit 1; }
 
 if [ ! -f "$WORK/data/train/index.json" ]; then
-  mkdir -p "$WORK/text"
-  for s in train val; do
-    xz -dc -T0 "$DATA/$s.txt.xz" > "$WORK/text/$s.txt" || exit 1
-    "${CLI[@]}" data convert --input "$WORK/text/$s.txt" --out "$WORK/data/$s" > /dev/null 2>&1 || { echo "ddp: data convert $s failed" >&2; exit 1; }
-  done
-  rm -rf "$WORK/text"
+  bash scripts/results/corpus-to-mds.sh "$DATA" "$WORK/data" > /dev/null || exit 1
 fi
 
 # A gentle schedule (lr 2e-4, 60 warm-up steps) so that 1 and 2 GPUs can be compared step by step

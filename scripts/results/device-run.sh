@@ -86,13 +86,7 @@ setup() {
   if [ ! -f "$WORK/data/train/index.json" ] || [ "$(cat "$WORK/data/.src-md5" 2>/dev/null)" != "$sum" ]; then
     local t=$(now)
     rm -rf "$WORK/data" "$WORK/text"
-    mkdir -p "$WORK/text"
-    for s in train val; do
-      xz -dc -T0 "$DATA/$s.txt.xz" > "$WORK/text/$s.txt" || return 1
-      "${CLI[@]}" data convert --input "$WORK/text/$s.txt" --out "$WORK/data/$s" 2>&1 | tr '\r' '\n' | tail -1
-      [ "${PIPESTATUS[0]}" = 0 ] || return 1
-    done
-    rm -rf "$WORK/text"
+    bash scripts/results/corpus-to-mds.sh "$DATA" "$WORK/data" || return 1
     echo "$sum" > "$WORK/data/.src-md5"
     log "corpus decompressed and converted to MDS in $(( $(now) - t )) s"
   else log "MDS dataset up to date"; fi
