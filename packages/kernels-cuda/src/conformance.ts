@@ -178,6 +178,7 @@ for (const dt of ["f32", "bf16"] as DType[]) {
 }
 
 // ---- attention ------------------------------------------------------------------------------------
+const LONG_MIX = [1, 17, 64, 127, 128, 129, 511, 512, 1000, 2048, 4097];
 interface AttnCfg { dt: DType; nh: number; dh: number; lens: number[]; maxSeqlen?: number; mask?: boolean; positions?: boolean; dropout?: number; alibi?: boolean }
 const attnCfgs: AttnCfg[] = [
   { dt: "bf16", nh: 2, dh: 64, lens: [1, 17, 64, 128, 5], alibi: true },
@@ -186,6 +187,13 @@ const attnCfgs: AttnCfg[] = [
   { dt: "bf16", nh: 2, dh: 64, lens: [20, 20], mask: true, positions: true },
   { dt: "bf16", nh: 2, dh: 64, lens: [9, 70], dropout: 0.2, alibi: true },
   { dt: "bf16", nh: 2, dh: 64, lens: [300, 7], alibi: true },
+  // Every length class of the tiled kernels in one packed batch: partial and full 64-row tiles,
+  // one row, and sequences of several thousand keys (head dims 32, 64 and 128; dropout on and off).
+  { dt: "bf16", nh: 2, dh: 32, lens: LONG_MIX, alibi: true },
+  { dt: "bf16", nh: 1, dh: 64, lens: LONG_MIX, alibi: true },
+  { dt: "bf16", nh: 2, dh: 64, lens: LONG_MIX, alibi: true, dropout: 0.1 },
+  { dt: "bf16", nh: 1, dh: 128, lens: LONG_MIX, alibi: true, dropout: 0.1 },
+  { dt: "bf16", nh: 2, dh: 128, lens: [129, 1, 64, 300], mask: true, positions: true, alibi: true },
   { dt: "f32", nh: 2, dh: 16, lens: [1, 9, 31], alibi: true },
   { dt: "f32", nh: 2, dh: 64, lens: [12, 12], mask: true, positions: true, dropout: 0.1 },
 ];
