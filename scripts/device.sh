@@ -30,7 +30,7 @@ if [ "${1:-}" = "pack" ]; then
   esb=$(ls -d node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
   # require() and __dirname for bundled CommonJS deps (@bokuweb/zstd-wasm reads zstd.wasm beside the bundle).
   banner='import { createRequire as __cr } from "node:module"; import { fileURLToPath as __fu } from "node:url"; import { dirname as __dn } from "node:path"; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);'
-  $esb packages/kernels-cuda/device/run.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+  $esb packages/trainer/src/checks/gpu-run.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=$build/run.mjs --log-level=warning
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=packages/trainer/dist-device/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"

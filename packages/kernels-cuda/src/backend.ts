@@ -170,6 +170,16 @@ export class CudaBackend implements Backend {
     this.allocator.peakBytes = this.allocator.allocatedBytes;
   }
 
+  /** Records CUDA event `i` (a small slot index) on the stream, for device-side timing. */
+  recordEvent(i: number): void {
+    this.native.eventRecord(i);
+  }
+
+  /** Device milliseconds between recorded events `i` and `j` (call after `synchronize`). */
+  elapsedMs(i: number, j: number): number {
+    return this.native.eventElapsed(i, j);
+  }
+
   // ---- embeddings ------------------------------------------------------------------------------
 
   embedding(ids: Tensor, table: Tensor, opts: { dtype?: DType } = {}): Tensor {

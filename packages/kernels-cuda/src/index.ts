@@ -5,10 +5,7 @@ export { CudaBackend, DT } from "./backend.js";
 export { CachingAllocator } from "./allocator.js";
 export { addonPath, loadNative, type NativeAddon } from "./native.js";
 export { conformanceCases, runCase, type CaseResult, type ConformanceCase } from "./conformance.js";
-export { GOLDEN_CASES, runGolden, type GoldenReport } from "./golden.js";
 export { PhaseProfiler, phaseOf } from "./profile.js";
-export { PEAK_FLOPS, benchBatch, trainBench, type TrainBenchOptions, type TrainBenchResult } from "./train-bench.js";
-export { BENCH_LENGTHS, BENCH_SEQ_LEN } from "./bench-lengths.js";
 
 let cached: CudaBackend | null = null;
 let why: string | null = null;

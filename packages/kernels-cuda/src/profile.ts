@@ -40,10 +40,10 @@ export class PhaseProfiler {
         return (...args: unknown[]) => {
           if (!self.enabled) return v.apply(target, args);
           const a = self.next++;
-          target.native.eventRecord(a);
+          target.recordEvent(a);
           const r = v.apply(target, args);
           const b = self.next++;
-          target.native.eventRecord(b);
+          target.recordEvent(b);
           self.marks.push({ op: name, a, b });
           return r;
         };
@@ -55,7 +55,7 @@ export class PhaseProfiler {
   begin(): void {
     this.marks = [];
     this.next = 1;
-    this.cuda.native.eventRecord(0);
+    this.cuda.recordEvent(0);
     this.enabled = true;
   }
 
@@ -63,14 +63,14 @@ export class PhaseProfiler {
   end(): { totalMs: number; phases: Record<string, number>; ops: Record<string, number> } {
     this.enabled = false;
     const last = this.next++;
-    this.cuda.native.eventRecord(last);
+    this.cuda.recordEvent(last);
     this.cuda.synchronize();
-    const totalMs = this.cuda.native.eventElapsed(0, last);
+    const totalMs = this.cuda.elapsedMs(0, last);
     const phases: Record<string, number> = {};
     const ops: Record<string, number> = {};
     let busy = 0;
     for (const m of this.marks) {
-      const ms = this.cuda.native.eventElapsed(m.a, m.b);
+      const ms = this.cuda.elapsedMs(m.a, m.b);
       // Nested ops (cast inside matmul) are counted in their outer op only.
       phases[phaseOf(m.op)] = (phases[phaseOf(m.op)] ?? 0) + ms;
       ops[m.op] = (ops[m.op] ?? 0) + ms;

@@ -31,6 +31,11 @@ export { SocketCommunicator, type SocketCommOptions } from "./parallel/socket.js
 export { NcclCommunicator, hasNccl, type NcclBackend } from "./parallel/nccl.js";
 export { launch, type LaunchOptions } from "./parallel/launch.js";
 
+// Benchmarks and checks of a backend (the GPU machine runs them through scripts/device.sh)
+export { PEAK_FLOPS, benchBatch, trainBench, type TrainBenchOptions, type TrainBenchResult } from "./bench/train-bench.js";
+export { BENCH_LENGTHS, BENCH_SEQ_LEN } from "./bench/lengths.js";
+export { GOLDEN_CASES, runGolden, type GoldenReport } from "./checks/golden.js";
+
 // Plots
 export { plotRuns, type PlotOptions } from "./plot/plot.js";
 export { readSeries, paretoFrontier, type Series, type Point, type XAxis, type YAxis } from "./plot/series.js";

@@ -1,5 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { Option, type Command } from "commander";
+import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "../bench/lengths.js";
+import { trainBench } from "../bench/train-bench.js";
 
 interface BenchOpts { preset: string; device: string; steps: string; warmup: string; profile?: boolean; json?: string; mlm?: string }
 
@@ -27,8 +29,8 @@ export function register(program: Command): void {
       if (mlm !== undefined && !(mlm > 0 && mlm < 1)) throw new Error(`--mlm: expected a rate in (0, 1), got ${o.mlm}`);
       const k = await import("@mosaicbert/kernels-cuda");
       const cuda = k.loadCudaBackend();
-      const r = k.trainBench(cuda, {
-        preset: o.preset, lengths: k.BENCH_LENGTHS, seqLen: k.BENCH_SEQ_LEN, steps, warmup, profile: o.profile === true, mlmProb: mlm,
+      const r = trainBench(cuda, {
+        preset: o.preset, lengths: BENCH_LENGTHS, seqLen: BENCH_SEQ_LEN, steps, warmup, profile: o.profile === true, mlmProb: mlm,
         log: (l) => process.stderr.write(`bench: ${l}\n`),
       });
       const line = `${r.preset}: ${(r.tokensPerSec / 1e3).toFixed(1)}k tokens/s, MFU ${(100 * r.mfu).toFixed(1)}%, step ${r.stepMs.toFixed(2)} ms (mean ${r.meanStepMs.toFixed(2)}), ` +

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "./bench-lengths.js";
+import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "./lengths.js";
 import { benchBatch } from "./train-bench.js";
 
 describe("benchBatch (the peers' benchmark batch)", () => {

@@ -1,7 +1,6 @@
 import { DecoupledAdamW, createModel, preset, type Batch } from "@mosaicbert/layers";
 import { Rng, type Backend, type Tensor } from "@mosaicbert/tensor";
-import type { CudaBackend } from "./backend.js";
-import { PhaseProfiler } from "./profile.js";
+import { PhaseProfiler, type CudaBackend } from "@mosaicbert/kernels-cuda";
 
 /** H100/H200 dense bf16 peak, the MFU denominator used by the paper and the PyTorch peers. */
 export const PEAK_FLOPS = 989e12;
@@ -103,17 +102,17 @@ export function trainBench(cuda: CudaBackend, o: TrainBenchOptions): TrainBenchR
   // CUDA events 0..steps at the step starts (the profiler reuses the indices after they are read).
   const EV = 0;
   for (let i = 0; i < steps; i++) {
-    cuda.native.eventRecord(EV + i);
+    cuda.recordEvent(EV + i);
     step();
     if ((i + 1) % 100 === 0 || i === steps - 1) {
       const m = cuda.memoryStats();
       memory.push({ step: stepNo, allocated: m.allocatedBytes, reserved: m.reservedBytes });
     }
   }
-  cuda.native.eventRecord(EV + steps);
+  cuda.recordEvent(EV + steps);
   cuda.synchronize();
   const times: number[] = [];
-  for (let i = 0; i < steps; i++) times.push(cuda.native.eventElapsed(EV + i, EV + i + 1));
+  for (let i = 0; i < steps; i++) times.push(cuda.elapsedMs(EV + i, EV + i + 1));
   const sorted = [...times].sort((a, b) => a - b);
   const stepMs = sorted[Math.floor(sorted.length / 2)]!;
   const meanStepMs = times.reduce((a, b) => a + b, 0) / times.length;

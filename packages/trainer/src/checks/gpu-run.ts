@@ -1,10 +1,12 @@
-// GPU-machine runner (bundled by scripts/device.sh into .device-build/run.mjs; no node_modules there).
+// GPU-machine runner (bundled by scripts/device.sh into .device-build/run.mjs; no node_modules there): the
+// checks and benchmarks of the CUDA backend that need the model (goldens, training curves, bench).
 //   node run.mjs info | conformance [filter] | golden <dir> | train | bench <preset> [steps] [--profile] | compare <steps>
 import { writeFileSync } from "node:fs";
 import { cpu, relativeL2 } from "@mosaicbert/tensor";
-import {
-  BENCH_LENGTHS, BENCH_SEQ_LEN, GOLDEN_CASES, benchBatch, conformanceCases, loadCudaBackend, runCase, runGolden, trainBench,
-} from "../src/index.js";
+import { conformanceCases, loadCudaBackend, runCase } from "@mosaicbert/kernels-cuda";
+import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "../bench/lengths.js";
+import { benchBatch, trainBench } from "../bench/train-bench.js";
+import { GOLDEN_CASES, runGolden } from "./golden.js";
 import { DecoupledAdamW, createModel, preset } from "@mosaicbert/layers";
 import type { Backend } from "@mosaicbert/tensor";
 
