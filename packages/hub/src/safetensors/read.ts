@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { FormatError } from "../errors.js";
 import { readFileBytes } from "../read-file.js";
 import type { StoredDType } from "./dtypes.js";
-import { type SafetensorsHeader, type TensorInfo, parseHeaderJson, parseHeaderSize } from "./header.js";
+import { type SafetensorsHeader, type SafetensorsReadOptions, type TensorInfo, parseHeaderJson, parseHeaderSize } from "./header.js";
 
 /** One stored tensor: its dtype, shape and raw little-endian bytes (row-major, contiguous). */
 export interface SafetensorsEntry {
@@ -15,9 +15,9 @@ export interface SafetensorsEntry {
 export type TensorMap = Map<string, SafetensorsEntry>;
 
 /** Parses a whole safetensors file held in memory. Entries' `data` are views into `bytes` (no copy). */
-export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): { tensors: TensorMap; metadata: Record<string, string> | null } {
-  const headerSize = parseHeaderSize(bytes.subarray(0, 8), bytes.length, file);
-  const header = parseHeaderJson(bytes.subarray(8, 8 + headerSize), headerSize, bytes.length, file);
+export function parseSafetensors(bytes: Uint8Array, file = "<buffer>", o: SafetensorsReadOptions = {}): { tensors: TensorMap; metadata: Record<string, string> | null } {
+  const headerSize = parseHeaderSize(bytes.subarray(0, 8), bytes.length, file, o);
+  const header = parseHeaderJson(bytes.subarray(8, 8 + headerSize), headerSize, bytes.length, file, o);
   const tensors: TensorMap = new Map();
   for (const t of header.tensors) {
     tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data: bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end) });
@@ -26,9 +26,9 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): { tensor
 }
 
 /** Reads every tensor of a safetensors file (a path, or the file's bytes). */
-export function readSafetensors(source: string | Uint8Array): TensorMap {
-  if (typeof source === "string") return parseSafetensors(readFileBytes(source), source).tensors;
-  return parseSafetensors(source).tensors;
+export function readSafetensors(source: string | Uint8Array, o: SafetensorsReadOptions = {}): TensorMap {
+  if (typeof source === "string") return parseSafetensors(readFileBytes(source), source, o).tensors;
+  return parseSafetensors(source, "<buffer>", o).tensors;
 }
 
 /** Reads only the `__metadata__` string map (null when absent). */
@@ -38,7 +38,7 @@ export function readSafetensorsMetadata(source: string | Uint8Array): Record<str
 }
 
 /** Reads and validates only the header (a few kilobytes, whatever the file size). */
-export function readSafetensorsHeader(path: string): SafetensorsHeader {
+export function readSafetensorsHeader(path: string, o: SafetensorsReadOptions = {}): SafetensorsHeader {
   let fd: number;
   try {
     fd = fs.openSync(path, "r");
@@ -49,20 +49,20 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
     const size = fs.fstatSync(fd).size;
     const prefix = new Uint8Array(8);
     fs.readSync(fd, prefix, 0, Math.min(8, size), 0);
-    const headerSize = parseHeaderSize(prefix, size, path);
+    const headerSize = parseHeaderSize(prefix, size, path, o);
     const json = new Uint8Array(headerSize);
-    readFullySync(fd, json, 8);
-    return parseHeaderJson(json, headerSize, size, path);
+    readFullySync(fd, json, 8, path);
+    return parseHeaderJson(json, headerSize, size, path, o);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function readFullySync(fd: number, dst: Uint8Array, position: number): void {
+function readFullySync(fd: number, dst: Uint8Array, position: number, file: string): void {
   let done = 0;
   while (done < dst.length) {
     const n = fs.readSync(fd, dst, done, dst.length - done, position + done);
-    if (n === 0) throw new Error(`unexpected end of file at byte ${position + done}`);
+    if (n === 0) throw new FormatError(file, "header", `unexpected end of file at byte ${position + done} (truncated while open?)`);
     done += n;
   }
 }
@@ -79,8 +79,8 @@ export class SafetensorsFile {
     private readonly byName: Map<string, TensorInfo>,
   ) {}
 
-  static async open(path: string): Promise<SafetensorsFile> {
-    const header = readSafetensorsHeader(path);
+  static async open(path: string, o: SafetensorsReadOptions = {}): Promise<SafetensorsFile> {
+    const header = readSafetensorsHeader(path, o);
     const handle = await fs.promises.open(path, "r");
     return new SafetensorsFile(path, header, handle, new Map(header.tensors.map((t) => [t.name, t])));
   }
@@ -123,6 +123,6 @@ export class SafetensorsFile {
 }
 
 /** Opens a safetensors file for lazy per-tensor reads; close it when done. */
-export function openSafetensors(path: string): Promise<SafetensorsFile> {
-  return SafetensorsFile.open(path);
+export function openSafetensors(path: string, o: SafetensorsReadOptions = {}): Promise<SafetensorsFile> {
+  return SafetensorsFile.open(path, o);
 }

@@ -6,6 +6,51 @@ import type { SafetensorsEntry, TensorMap } from "../safetensors/read.js";
 import { PyGlobal, PyTuple, unpickle } from "./pickle.js";
 import { type ByteSource, bufferSource, fileSource } from "./source.js";
 import { ZipArchive, looksLikeZip } from "./zip.js";
+import { describeValue, shown } from "../text.js";
+
+/**
+ * Budgets of the .bin reader: a checkpoint is written by a stranger, so what it may cost is bounded
+ * before anything is allocated. Every limit has a default that real checkpoints stay far below.
+ */
+export interface TorchReadOptions {
+  /**
+   * Most bytes of tensor data the reader may produce, all tensors together (strided, stride-0 and
+   * overlapping views are copied out contiguous; compressed entries count as inflated). Default: twice
+   * the file size plus 64 MiB.
+   */
+  maxOutputBytes?: number;
+  /** Deepest nesting of dicts walked for tensors. Default 1000. */
+  maxDepth?: number;
+  /**
+   * Most tensor names produced: a dict reachable along several paths yields a name per path, so
+   * shared sub-dicts cannot multiply into 2^40 names. Default 1,000,000.
+   */
+  maxTensors?: number;
+}
+
+const DEFAULT_MAX_DEPTH = 1000;
+const DEFAULT_MAX_TENSORS = 1_000_000;
+/** Longest tensor name built by joining nested keys. */
+const MAX_NAME_CHARS = 1 << 16;
+
+interface Limits {
+  maxOutputBytes: number;
+  maxDepth: number;
+  maxTensors: number;
+}
+
+function limitsFor(o: TorchReadOptions, fileSize: number): Limits {
+  const pos = (v: number | undefined, name: string, def: number) => {
+    if (v === undefined) return def;
+    if (!(typeof v === "number" && v >= 0 && (Number.isSafeInteger(v) || v === Infinity))) throw new TypeError(`readPytorchBin: ${name}: expected a non-negative integer, got ${String(v)}`);
+    return v;
+  };
+  return {
+    maxOutputBytes: pos(o.maxOutputBytes, "maxOutputBytes", 2 * fileSize + 64 * 2 ** 20),
+    maxDepth: pos(o.maxDepth, "maxDepth", DEFAULT_MAX_DEPTH),
+    maxTensors: pos(o.maxTensors, "maxTensors", DEFAULT_MAX_TENSORS),
+  };
+}
 
 /** Raised for any global outside the tensor-rebuild allow-list: the pickle is never run. */
 export class UnsafePickleError extends FormatError {
@@ -45,7 +90,7 @@ function isInt(x: unknown): x is number {
 }
 
 function intTuple(x: unknown, file: string, what: string): number[] {
-  if (!Array.isArray(x) || !x.every(isInt)) throw new FormatError(file, what, `expected a tuple of non-negative integers, got ${String(x)}`);
+  if (!Array.isArray(x) || x.length > 64 || !x.every(isInt)) throw new FormatError(file, what, `expected a tuple of at most 64 non-negative integers, got ${describeValue(x)}`);
   return [...x];
 }
 
@@ -59,7 +104,7 @@ function makeHooks(file: string, where: string, storages: Map<string, Storage>, 
       throw new UnsafePickleError(file, full, where);
     },
     reduce(fn: unknown, args: unknown[]): unknown {
-      if (!(fn instanceof PyGlobal)) throw new FormatError(file, where, `refusing to call ${String(fn)}: only tensor-rebuild globals can be called`);
+      if (!(fn instanceof PyGlobal)) throw new FormatError(file, where, `refusing to call ${describeValue(fn)}: only tensor-rebuild globals can be called`);
       switch (fn.toString()) {
         case "torch._utils._rebuild_tensor_v2":
         case "torch._utils._rebuild_tensor": {
@@ -93,7 +138,7 @@ function makeHooks(file: string, where: string, storages: Map<string, Storage>, 
       throw new FormatError(file, where, "BUILD on an object that is neither a dict nor a tensor");
     },
     persistentLoad(pid: unknown): unknown {
-      if (!(pid instanceof PyTuple) || pid[0] !== "storage") throw new FormatError(file, where, `unsupported persistent id ${String(pid)} (expected ('storage', ...))`);
+      if (!(pid instanceof PyTuple) || pid[0] !== "storage") throw new FormatError(file, where, `unsupported persistent id ${describeValue(pid)} (expected ('storage', ...))`);
       const parsed = parsePid(pid);
       if (parsed instanceof Storage) return parsed;
       const { key, type, numel } = parsed;
@@ -112,7 +157,7 @@ function makeHooks(file: string, where: string, storages: Map<string, Storage>, 
 }
 
 function pidStorageType(x: unknown, file: string, where: string): StorageType {
-  if (!(x instanceof StorageType)) throw new FormatError(file, where, `persistent id names ${String(x)} where a torch.*Storage type was expected`);
+  if (!(x instanceof StorageType)) throw new FormatError(file, where, `persistent id names ${describeValue(x)} where a torch.*Storage type was expected`);
   return x;
 }
 
@@ -123,17 +168,55 @@ function swapBytes(b: Uint8Array, size: number): Uint8Array {
   return out;
 }
 
-/** Copies a strided view out of its storage into contiguous row-major bytes. */
-function materialize(t: TorchTensor, file: string, name: string): SafetensorsEntry {
+/** Element count of a shape, or null when it exceeds 2^53 (checked at every step, like the reference's checked_mul). */
+function elementCount(shape: number[]): number | null {
+  if (shape.includes(0)) return 0;
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) return null;
+  }
+  return n;
+}
+
+/** What a view needs from its storage: its element count and the last storage element it reads. */
+interface ViewPlan {
+  numel: number;
+  /** Index of the last storage element read (-1 for an empty view). */
+  last: number;
+}
+
+/**
+ * Checks a view against its storage's declared size before anything is read or allocated: the element
+ * count and the farthest element must be representable, and the farthest element inside the storage.
+ */
+function planView(t: TorchTensor, file: string, name: string): ViewPlan {
+  const { storage, offset, shape, stride } = t;
+  const field = `tensor '${name}'`;
+  const desc = () => `view (offset ${offset}, size [${shape.join(", ")}], stride [${stride.join(", ")}])`;
+  const numel = elementCount(shape);
+  if (numel === null) throw new FormatError(file, field, `${desc()}: the element count overflows`);
+  if (numel === 0) return { numel, last: -1 };
+  let last = offset;
+  for (let i = 0; i < shape.length; i++) {
+    last += (shape[i]! - 1) * stride[i]!;
+    if (!Number.isSafeInteger(last)) throw new FormatError(file, field, `${desc()} reaches past any storage`);
+  }
+  if (last >= storage.numel) {
+    throw new FormatError(file, field, `${desc()} reaches element ${last} but storage '${shown(storage.key, 60)}' holds ${storage.numel}`);
+  }
+  return { numel, last };
+}
+
+/** Copies a strided view (checked by planView) out of its storage into contiguous row-major bytes. */
+function materialize(t: TorchTensor, plan: ViewPlan, file: string, name: string): SafetensorsEntry {
   const { storage, offset, shape, stride } = t;
   const isz = storedItemsize(storage.dtype);
   const bytes = storage.bytes!;
-  const numel = shape.reduce((a, b) => a * b, 1);
-  const field = `tensor '${name}'`;
+  const { numel, last } = plan;
   if (numel === 0) return { dtype: storage.dtype, shape, data: new Uint8Array(0) };
-  const last = offset + shape.reduce((acc, d, i) => acc + (d - 1) * stride[i]!, 0);
   if ((last + 1) * isz > bytes.length) {
-    throw new FormatError(file, field, `view (offset ${offset}, size [${shape}], stride [${stride}]) reaches element ${last} but storage '${storage.key}' holds ${bytes.length / isz}`);
+    throw new FormatError(file, `tensor '${name}'`, `reaches element ${last} but storage '${shown(storage.key, 60)}' holds ${Math.floor(bytes.length / isz)}`);
   }
   let contiguous = true;
   for (let i = shape.length - 1, expect = 1; i >= 0; i--) {
@@ -157,72 +240,158 @@ function materialize(t: TorchTensor, file: string, name: string): SafetensorsEnt
   return { dtype: storage.dtype, shape, data: out };
 }
 
-/** Walks the unpickled object and collects tensors, nested dict keys joined with "." */
-function collect(value: unknown, file: string): TensorMap {
-  const out: TensorMap = new Map();
-  const done = new Map<TorchTensor, SafetensorsEntry>();
-  const walk = (v: unknown, prefix: string) => {
-    if (v instanceof TorchTensor) {
-      let e = done.get(v);
-      if (!e) done.set(v, (e = materialize(v, file, prefix)));
-      out.set(prefix, e);
-    } else if (v instanceof Map) {
-      for (const [k, x] of v) walk(x, prefix ? `${prefix}.${String(k)}` : String(k));
-    }
+/** A dict key as it appears in a tensor name (only scalar keys can name tensors). */
+function keyName(k: unknown, file: string): string {
+  if (typeof k === "string") return k;
+  if (typeof k === "number" || typeof k === "bigint" || typeof k === "boolean") return String(k);
+  if (k === null) return "None";
+  throw new FormatError(file, "data.pkl", `a dict key that is ${describeValue(k)} leads to tensors: only strings and numbers can name tensors`);
+}
+
+type Dict = Map<unknown, unknown>;
+type Named = Array<[string, TorchTensor]>;
+
+/**
+ * Finds the tensors of the unpickled object: nested dict keys joined with ".". The walk is iterative
+ * (no engine stack limit, however deep) and memoised per dict (a sub-dict shared by many parents is
+ * flattened once); a dict that contains itself, nesting past `maxDepth` and more than `maxTensors`
+ * names are refused. Each distinct view object appears once in the result's values (tied weights
+ * share one entry).
+ */
+function findTensors(value: unknown, file: string, limits: Limits): Map<string, TorchTensor> {
+  if (value instanceof TorchTensor) return new Map([["tensor", value]]);
+  if (!(value instanceof Map)) throw new FormatError(file, "data.pkl", `the checkpoint holds ${describeValue(value)}, not a dict of tensors`);
+  const flat = new Map<Dict, Named>();
+  const active = new Set<Dict>();
+  // Work done joining names, every level counted: bounds shared sub-dicts that multiply names.
+  let work = 0;
+  const workLimit = 16 * limits.maxTensors + 1024;
+  interface Frame { dict: Dict; it: Iterator<[unknown, unknown]>; out: Named; key: unknown }
+  const stack: Frame[] = [];
+  const enter = (dict: Dict, key: unknown) => {
+    if (active.has(dict)) throw new FormatError(file, "data.pkl", `a dict contains itself (through key ${describeValue(key)}): not a state dict`);
+    if (stack.length >= limits.maxDepth) throw new FormatError(file, "data.pkl", `dicts are nested deeper than ${limits.maxDepth} levels (limit maxDepth)`);
+    active.add(dict);
+    stack.push({ dict, it: dict.entries(), out: [], key: undefined });
   };
-  if (value instanceof TorchTensor) walk(value, "tensor");
-  else if (value instanceof Map) walk(value, "");
-  else throw new FormatError(file, "data.pkl", "the checkpoint holds no dict of tensors");
+  const add = (out: Named, name: string, t: TorchTensor) => {
+    if (name.length > MAX_NAME_CHARS) throw new FormatError(file, "data.pkl", `a tensor name is longer than ${MAX_NAME_CHARS} characters`);
+    if (out.length >= limits.maxTensors || ++work > workLimit) {
+      throw new FormatError(file, "data.pkl", `more than ${limits.maxTensors} tensor names (shared sub-dicts multiply names; limit maxTensors)`);
+    }
+    out.push([name, t]);
+  };
+  enter(value, undefined);
+  let result: Named = [];
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    const next = f.it.next();
+    if (next.done) {
+      stack.pop();
+      active.delete(f.dict);
+      flat.set(f.dict, f.out);
+      const parent = stack[stack.length - 1];
+      if (parent) {
+        const prefix = keyName(parent.key, file);
+        for (const [n, t] of f.out) add(parent.out, `${prefix}.${n}`, t);
+      } else result = f.out;
+      continue;
+    }
+    const [k, x] = next.value;
+    if (x instanceof TorchTensor) add(f.out, keyName(k, file), x);
+    else if (x instanceof Map) {
+      const done = flat.get(x);
+      if (done) {
+        if (done.length > 0) {
+          const prefix = keyName(k, file);
+          for (const [n, t] of done) add(f.out, `${prefix}.${n}`, t);
+        }
+      } else {
+        f.key = k;
+        enter(x, k);
+      }
+    }
+  }
+  const out = new Map<string, TorchTensor>();
+  for (const [name, t] of result) {
+    const prev = out.get(name);
+    if (prev !== undefined && prev !== t) throw new FormatError(file, `tensor '${name}'`, "two different tensors have this name (nested keys joined with '.' collide)");
+    out.set(name, t);
+  }
   if (out.size === 0) throw new FormatError(file, "data.pkl", "the checkpoint holds no tensors");
   return out;
 }
 
-function readZip(src: ByteSource): TensorMap {
+/**
+ * Checks every view against its storage and the output budget (before any storage is read), then
+ * returns what `finish` needs: the storages to load and a function that copies the views out.
+ */
+function planTensors(tensors: Map<string, TorchTensor>, file: string, limits: Limits): { storages: Set<Storage>; finish: () => TensorMap } {
+  const plans = new Map<TorchTensor, ViewPlan>();
+  let outBytes = 0;
+  for (const [name, t] of tensors) {
+    if (plans.has(t)) continue;
+    const p = planView(t, file, name);
+    plans.set(t, p);
+    outBytes += p.numel * storedItemsize(t.storage.dtype);
+    if (outBytes > limits.maxOutputBytes) {
+      throw new FormatError(file, `tensor '${name}'`, `the tensors need more than ${limits.maxOutputBytes} bytes (limit maxOutputBytes; stride-0 or overlapping views of small storages?)`);
+    }
+  }
+  const storages = new Set([...plans.keys()].map((t) => t.storage));
+  return {
+    storages,
+    finish: () => {
+      const done = new Map<TorchTensor, SafetensorsEntry>();
+      const out: TensorMap = new Map();
+      for (const [name, t] of tensors) {
+        let e = done.get(t);
+        if (!e) done.set(t, (e = materialize(t, plans.get(t)!, file, name)));
+        out.set(name, e);
+      }
+      return out;
+    },
+  };
+}
+
+function readZip(src: ByteSource, o: TorchReadOptions): TensorMap {
   const file = src.name;
+  const limits = limitsFor(o, src.size);
   const zip = new ZipArchive(src);
+  const budget = { left: limits.maxOutputBytes };
   const pklName = [...zip.entries.keys()].find((n) => n === "data.pkl" || /^[^/]+\/data\.pkl$/.test(n));
   if (!pklName) throw new FormatError(file, "data.pkl", "zip archive has no <name>/data.pkl: not a torch.save checkpoint");
   const prefix = pklName.slice(0, -"data.pkl".length);
-  const byteorderEntry = zip.entries.has(`${prefix}byteorder`) ? new TextDecoder().decode(zip.read(`${prefix}byteorder`)).trim() : "little";
+  const byteorderEntry = zip.entries.has(`${prefix}byteorder`) ? new TextDecoder().decode(zip.read(`${prefix}byteorder`, { budget })).trim() : "little";
   if (byteorderEntry !== "little" && byteorderEntry !== "big") throw new FormatError(file, `${prefix}byteorder`, `expected 'little' or 'big', got '${byteorderEntry}'`);
   const storages = new Map<string, Storage>();
   const where = pklName;
   const hooks = makeHooks(file, where, storages, (pid) => {
     const [, type, key, , numel] = pid;
-    if (typeof key !== "string" || !isInt(numel)) throw new FormatError(file, where, "storage persistent id must be ('storage', type, key: str, location, numel: int)");
-    return { key, type: pidStorageType(type, file, where), numel };
+    const st = pidStorageType(type, file, where);
+    if (typeof key !== "string" || !isInt(numel)) throw new FormatError(file, where, `storage persistent id must be ('storage', type, key: str, location, numel: int), got key ${describeValue(key)} and numel ${describeValue(numel)}`);
+    return { key, type: st, numel };
   });
-  const value = unpickle(zip.read(pklName), hooks, `${file}: ${pklName}`).value;
+  const value = unpickle(zip.read(pklName, { budget }), hooks, `${file}: ${pklName}`).value;
+  const plan = planTensors(findTensors(value, file, limits), file, limits);
   const loaded = new Map<string, Uint8Array>();
-  for (const s of allStorages(value)) {
+  for (const s of plan.storages) {
+    const entry = `${prefix}data/${s.key}`;
+    const need = s.numel * storedItemsize(s.dtype);
+    const declared = zip.entries.get(entry)?.size;
+    if (declared !== undefined && declared < need) {
+      throw new FormatError(file, entry, `storage holds ${declared} bytes, fewer than ${s.numel} ${s.dtype} elements`);
+    }
     let b = loaded.get(s.key);
     if (!b) {
-      const entry = `${prefix}data/${s.key}`;
-      b = zip.read(entry);
+      b = zip.read(entry, { budget });
       if (byteorderEntry === "big") b = swapBytes(b, storedItemsize(s.dtype));
       loaded.set(s.key, b);
     }
-    if (b.length < s.numel * storedItemsize(s.dtype)) {
-      throw new FormatError(file, `${prefix}data/${s.key}`, `storage holds ${b.length} bytes, fewer than ${s.numel} ${s.dtype} elements`);
-    }
+    if (b.length < need) throw new FormatError(file, entry, `storage holds ${b.length} bytes, fewer than ${s.numel} ${s.dtype} elements`);
     s.bytes = b;
   }
-  return collect(value, file);
-}
-
-/** Every storage a tensor of the object tree refers to (aliases included). */
-function allStorages(value: unknown): Set<Storage> {
-  const out = new Set<Storage>();
-  const seen = new Set<unknown>();
-  const walk = (v: unknown) => {
-    if (v === null || typeof v !== "object" || seen.has(v)) return;
-    seen.add(v);
-    if (v instanceof TorchTensor) out.add(v.storage);
-    else if (v instanceof Map) for (const x of v.values()) walk(x);
-    else if (Array.isArray(v)) for (const x of v) walk(x);
-  };
-  walk(value);
-  return out;
+  return plan.finish();
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -232,8 +401,9 @@ const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
  * object (storages as persistent ids), the sorted storage keys, and each storage as an int64
  * element count followed by its raw bytes.
  */
-function readLegacy(src: ByteSource): TensorMap {
+function readLegacy(src: ByteSource, o: TorchReadOptions): TensorMap {
   const file = src.name;
+  const limits = limitsFor(o, src.size);
   const data = src.read(0, src.size);
   const none = {
     findClass(module: string, name: string): never { throw new UnsafePickleError(file, `${module}.${name}`, "legacy header"); },
@@ -260,7 +430,7 @@ function readLegacy(src: ByteSource): TensorMap {
   }
   if (magic !== LEGACY_MAGIC) throw new FormatError(file, "format", "not a PyTorch checkpoint: neither a zip archive (torch.save since 1.6) nor the legacy pickle format");
   const version = next(none, "protocol version");
-  if (version !== 1001) throw new FormatError(file, "protocol version", `expected 1001, got ${String(version)}`);
+  if (version !== 1001) throw new FormatError(file, "protocol version", `expected 1001, got ${describeValue(version)}`);
   const sysInfo = next(none, "sys info");
   if (sysInfo instanceof Map && sysInfo.get("little_endian") === false) throw new FormatError(file, "sys info", "big-endian legacy checkpoints are not supported");
   const storages = new Map<string, Storage>();
@@ -281,28 +451,39 @@ function readLegacy(src: ByteSource): TensorMap {
     return { key, type: st, numel };
   });
   const value = next(hooks, "legacy pickle");
+  const plan = planTensors(findTensors(value, file, limits), file, limits);
   const keys = next(none, "storage keys");
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw new FormatError(file, "storage keys", "expected a list of storage keys");
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (const key of keys as string[]) {
     const s = storages.get(key);
-    if (!s) throw new FormatError(file, `storage ${key}`, "listed but never referenced");
-    if (pos + 8 > data.length) throw new FormatError(file, `storage ${key}`, "truncated before the element count");
+    const field = `storage ${shown(key, 60)}`;
+    if (!s) throw new FormatError(file, field, "listed but never referenced");
+    if (s.bytes) throw new FormatError(file, field, "listed twice");
+    if (pos + 8 > data.length) throw new FormatError(file, field, "truncated before the element count");
     const n = Number(dv.getBigInt64(pos, true));
-    const nbytes = n * storedItemsize(s.dtype);
+    const isz = storedItemsize(s.dtype);
     pos += 8;
-    if (n < 0 || pos + nbytes > data.length) throw new FormatError(file, `storage ${key}`, `${n} elements run past the end of the ${data.length}-byte file (truncated?)`);
-    s.bytes = data.subarray(pos, pos + nbytes);
-    pos += nbytes;
+    if (n < 0 || pos + n * isz > data.length) throw new FormatError(file, field, `${n} elements run past the end of the ${data.length}-byte file (truncated?)`);
+    if (n < s.numel) throw new FormatError(file, field, `holds ${n} elements but the pickle declares ${s.numel}`);
+    s.bytes = data.subarray(pos, pos + n * isz);
+    pos += n * isz;
   }
   for (const v of views) {
+    // The view's offset and size count elements of its dtype (torch multiplies both by the element size).
     const root = storages.get(v.root)!;
     const isz = storedItemsize(v.storage.dtype);
-    v.storage.bytes = root.bytes!.subarray(v.offset, v.offset + v.storage.numel * isz);
+    if (!root.bytes) continue; // reported below if a tensor uses it
+    if ((v.offset + v.storage.numel) * isz > root.bytes.length) {
+      throw new FormatError(file, `storage ${shown(v.root, 60)}`, `view ${shown(v.storage.key, 80)} (offset ${v.offset}, ${v.storage.numel} elements) reaches past the storage's ${Math.floor(root.bytes.length / isz)} elements`);
+    }
+    v.storage.bytes = root.bytes.subarray(v.offset * isz, (v.offset + v.storage.numel) * isz);
   }
-  for (const s of allStorages(value)) if (!s.bytes && storages.get(s.key)?.bytes) s.bytes = storages.get(s.key)!.bytes;
-  for (const s of allStorages(value)) if (!s.bytes) throw new FormatError(file, `storage ${s.key}`, "referenced but its data is missing");
-  return collect(value, file);
+  for (const s of plan.storages) {
+    if (!s.bytes) s.bytes = storages.get(s.key)?.bytes ?? null;
+    if (!s.bytes) throw new FormatError(file, `storage ${shown(s.key, 60)}`, "referenced but its data is missing");
+  }
+  return plan.finish();
 }
 
 /**
@@ -311,7 +492,7 @@ function readLegacy(src: ByteSource): TensorMap {
  * flattened with "." between keys; non-contiguous views come back contiguous; tied tensors
  * appear under each of their names.
  */
-export function readPytorchBin(source: string | Uint8Array): TensorMap {
+export function readPytorchBin(source: string | Uint8Array, options: TorchReadOptions = {}): TensorMap {
   let src: ByteSource;
   if (typeof source === "string") {
     try {
@@ -322,7 +503,11 @@ export function readPytorchBin(source: string | Uint8Array): TensorMap {
   } else src = bufferSource(source);
   try {
     if (src.size < 4) throw new FormatError(src.name, "format", `file is only ${src.size} bytes: not a PyTorch checkpoint`);
-    return looksLikeZip(src.read(0, 4)) ? readZip(src) : readLegacy(src);
+    return looksLikeZip(src.read(0, 4)) ? readZip(src, options) : readLegacy(src, options);
+  } catch (e) {
+    // Engine errors (stack, array length, ...) never escape without the file named.
+    if (e instanceof FormatError || e instanceof TypeError && /^readPytorchBin: /.test(e.message)) throw e;
+    throw new FormatError(src.name, "checkpoint", `cannot be read: ${e instanceof Error ? `${e.name}: ${e.message}` : describeValue(e)}`);
   } finally {
     src.close();
   }

@@ -112,9 +112,12 @@ export function unpickle(data: Uint8Array, hooks: PickleHooks, file: string, sta
     if (items.length % 2) fail("SETITEMS got an odd number of items");
     for (let i = 0; i < items.length; i += 2) (d as Map<unknown, unknown>).set(items[i], items[i + 1]);
   };
+  const codePoint = (n: number): string => (n <= 0x10ffff ? String.fromCodePoint(n) : fail(`\\U escape ${n.toString(16)} is not a code point`));
   const textInt = (s: string): number | bigint | boolean => {
     if (s === "01") return true;
     if (s === "00") return false;
+    // Python itself refuses integer literals longer than 4300 digits (int_max_str_digits); parsing them is quadratic.
+    if (s.length > 4300) fail(`integer literal of ${s.length} characters is too long`);
     const t = s.endsWith("L") ? s.slice(0, -1) : s;
     if (!/^[-+]?\d+$/.test(t)) fail(`bad integer literal '${s}'`);
     const b = BigInt(t);
@@ -156,7 +159,7 @@ export function unpickle(data: Uint8Array, hooks: PickleHooks, file: string, sta
       case 0x58: stack.push(utf8.decode(bytes(u32()))); break; // BINUNICODE
       case 0x8c: stack.push(utf8.decode(bytes(u8()))); break; // SHORT_BINUNICODE
       case 0x8d: stack.push(utf8.decode(bytes(u64()))); break; // BINUNICODE8
-      case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string, b: string) => String.fromCodePoint(parseInt(a ?? b, 16)))); break; // UNICODE
+      case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string, b: string) => codePoint(parseInt(a ?? b, 16)))); break; // UNICODE
       case 0x55: stack.push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
       case 0x54: { const n = i32(); if (n < 0) fail("negative BINSTRING length"); stack.push(latin1.decode(bytes(n))); break; }
       case 0x53: { const s = line().trim(); stack.push(s.slice(1, -1)); break; } // STRING (repr, quotes stripped)

@@ -6,6 +6,7 @@ import { zipSync } from "fflate";
 import { FormatError, UnsafePickleError, ZipArchive, crc32, readPytorchBin, readSafetensors, toFloat32 } from "../index.js";
 import { bufferSource } from "./source.js";
 import { PickleBuilder, f32bytes, legacyCheckpoint } from "./pickle-writer.test-util.js";
+import { craftZip } from "../testing/hostile.js";
 
 const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
 const BIN = golden("mosaic-tiny-mlm/pytorch_model.bin");
@@ -142,7 +143,9 @@ describe("tensor rebuilding", () => {
     const pkl = new PickleBuilder().proto(2).emptyDict().str("w")
       .tensor({ storage: "FloatStorage", key: "0", numel: 4, offset: 2, shape: [2, 2], stride: [2, 1] }).op(0x73).stop().bytes();
     expect(() => readPytorchBin(archive(pkl, { "0": f32bytes([1, 2, 3, 4]) }))).toThrow(/tensor 'w': view .* reaches element 5 but storage '0' holds 4/);
-    expect(() => readPytorchBin(archive(pkl, {}))).toThrow(/archive\/data\/0: entry missing from the zip archive/);
+    const inside = new PickleBuilder().proto(2).emptyDict().str("w")
+      .tensor({ storage: "FloatStorage", key: "0", numel: 4, offset: 0, shape: [2, 2], stride: [2, 1] }).op(0x73).stop().bytes();
+    expect(() => readPytorchBin(archive(inside, {}))).toThrow(/archive\/data\/0: entry missing from the zip archive/);
   });
 
   it("reads the legacy (pre-1.6) non-zip format", () => {
@@ -238,5 +241,39 @@ describe("zip containers", () => {
     for (let i = 0; i < 8; i += 4) for (let k = 0; k < 4; k++) be[i + k] = le[i + 3 - k]!;
     const bytes = zipSync({ "a/data.pkl": pkl, "a/byteorder": new TextEncoder().encode("big"), "a/data/0": be }, { level: 0 });
     expect(Array.from(toFloat32(readPytorchBin(bytes).get("w")!))).toEqual([1, -2]);
+  });
+});
+
+describe("budgets and shared structure", () => {
+  const T = (key: string, numel: number, shape: number[], stride: number[], offset = 0) => ({ storage: "FloatStorage", key, numel, offset, shape, stride });
+
+  it("names a sub-dict shared by two keys under both (memoised, flattened once)", () => {
+    const pkl = new PickleBuilder().proto(2).emptyDict().mark()
+      .str("a").emptyDict().str("w").tensor(T("0", 2, [2], [1])).op(0x73).op(0x94)
+      .str("b").op(0x68, 0).setitems().stop().bytes();
+    const t = readPytorchBin(archive(pkl, { "0": f32bytes([1, 2]) }));
+    expect([...t.keys()]).toEqual(["a.w", "b.w"]);
+    expect(t.get("a.w")).toBe(t.get("b.w"));
+  });
+
+  it("lets the caller set the limits", () => {
+    const pkl = new PickleBuilder().proto(2).emptyDict().str("w").tensor(T("0", 1, [1024, 1024], [0, 0])).op(0x73).stop().bytes();
+    const bytes = archive(pkl, { "0": f32bytes([3]) });
+    expect(Array.from(toFloat32(readPytorchBin(bytes).get("w")!)).every((x) => x === 3)).toBe(true);
+    expect(() => readPytorchBin(bytes, { maxOutputBytes: 1 << 20 })).toThrow(/need more than 1048576 bytes \(limit maxOutputBytes/);
+    const nested = new PickleBuilder().proto(2).emptyDict().str("a").emptyDict().str("b").emptyDict().str("w").tensor(T("0", 1, [1], [1])).op(0x73, 0x73, 0x73).stop().bytes();
+    expect([...readPytorchBin(archive(nested, { "0": f32bytes([3]) })).keys()]).toEqual(["a.b.w"]);
+    expect(() => readPytorchBin(archive(nested, { "0": f32bytes([3]) }), { maxDepth: 2 })).toThrow(/nested deeper than 2 levels/);
+    expect(() => readPytorchBin(bytes, { maxTensors: 0 })).toThrow(/more than 0 tensor names/);
+    expect(() => readPytorchBin(bytes, { maxDepth: -1 })).toThrow(/maxDepth: expected a non-negative integer/);
+  });
+
+  it("refuses duplicate zip entries and colliding tensor names", () => {
+    const pkl = new PickleBuilder().proto(2).emptyDict().str("w").tensor(T("0", 1, [1], [1])).op(0x73).stop().bytes();
+    const dup = craftZip([{ name: "archive/data.pkl", data: pkl }, { name: "archive/data.pkl", data: pkl }, { name: "archive/data/0", data: f32bytes([1]) }]);
+    expect(() => readPytorchBin(dup)).toThrow(/appears twice in the central directory/);
+    const clash = new PickleBuilder().proto(2).emptyDict().mark().str("a.w").tensor(T("0", 1, [1], [1]))
+      .str("a").emptyDict().str("w").tensor(T("0", 1, [1], [1])).op(0x73).setitems().stop().bytes();
+    expect(() => readPytorchBin(archive(clash, { "0": f32bytes([1]) }))).toThrow(/tensor 'a\.w': two different tensors have this name/);
   });
 });

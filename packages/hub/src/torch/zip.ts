@@ -1,6 +1,15 @@
 import { inflateSync } from "fflate";
 import { FormatError } from "../errors.js";
 import { crc32 } from "./crc32.js";
+import { shown } from "../text.js";
+
+/** Deflate cannot expand data more than about 1032:1; an entry claiming more is lying. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/** What reading entries may still cost in bytes, shared by all the reads of one archive. */
+export interface ReadBudget {
+  left: number;
+}
 import type { ByteSource } from "./source.js";
 
 export interface ZipEntry {
@@ -34,6 +43,8 @@ function u64(dv: DataView, off: number, file: string, field: string): number {
  */
 export class ZipArchive {
   readonly entries = new Map<string, ZipEntry>();
+  /** Where each entry's bytes must end: the next entry's local header, or the central directory. */
+  private readonly ends = new Map<string, number>();
 
   constructor(private readonly src: ByteSource) {
     const file = src.name;
@@ -62,6 +73,7 @@ export class ZipArchive {
       cdOffset = u64(rv, 48, file, "zip64 directory offset");
     }
     if (cdOffset + cdSize > src.size) throw new FormatError(file, "zip", `central directory [${cdOffset}, +${cdSize}] runs past the ${src.size}-byte file (truncated?)`);
+    if (count > cdSize / 46) throw new FormatError(file, "zip", `central directory of ${cdSize} bytes cannot hold ${count} entries`);
     const cd = src.read(cdOffset, cdSize);
     const cv = view(cd);
     let p = 0;
@@ -91,21 +103,48 @@ export class ZipArchive {
         }
         e += 4 + len;
       }
+      if (this.entries.has(name)) throw new FormatError(file, "zip", `entry '${shown(name)}' appears twice in the central directory`);
       this.entries.set(name, { name, method, crc, compressedSize, size, localHeaderOffset });
       p += 46 + nameLen + extraLen + commentLen;
     }
+    // Entries must not share bytes (each at least a local header and its data, all before the directory):
+    // overlapping entries would let a small file be read as many large ones.
+    const spans = [...this.entries.values()].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+    for (let i = 0; i < spans.length; i++) {
+      const e = spans[i]!;
+      const end = e.localHeaderOffset + 30 + e.compressedSize;
+      const limit = i + 1 < spans.length ? spans[i + 1]!.localHeaderOffset : cdOffset;
+      this.ends.set(e.name, limit);
+      if (end > limit) {
+        throw new FormatError(file, "zip", `entry '${shown(e.name)}' [${e.localHeaderOffset}, ${end}) overlaps ${i + 1 < spans.length ? `entry '${shown(spans[i + 1]!.name)}'` : "the central directory"}`);
+      }
+    }
   }
 
-  /** The bytes of one entry, checked against the size and CRC-32 recorded in the central directory. */
-  read(name: string, verify = true): Uint8Array {
+  /**
+   * The bytes of one entry, checked against the size and CRC-32 recorded in the central directory.
+   * Sizes are checked before anything is allocated: a stored entry must hold what it declares, a
+   * deflated one cannot claim more than deflate can produce, and both count against `budget`.
+   */
+  read(name: string, o: { verify?: boolean; budget?: ReadBudget } = {}): Uint8Array {
     const file = this.src.name;
+    const verify = o.verify ?? true;
     const ent = this.entries.get(name);
-    if (!ent) throw new FormatError(file, name, "entry missing from the zip archive");
+    if (!ent) throw new FormatError(file, shown(name), "entry missing from the zip archive");
+    if (ent.method === 0 && ent.size !== ent.compressedSize) throw new FormatError(file, shown(name), `stored entry declares ${ent.size} bytes but holds ${ent.compressedSize}`);
+    if (ent.method === 8 && ent.size > MAX_DEFLATE_RATIO * ent.compressedSize + 1024) {
+      throw new FormatError(file, shown(name), `deflated entry of ${ent.compressedSize} bytes claims ${ent.size} bytes, more than deflate can produce (a zip bomb?)`);
+    }
+    if (o.budget) {
+      if (ent.size > o.budget.left) throw new FormatError(file, shown(name), `entry of ${ent.size} bytes exceeds what is left of the read budget (${o.budget.left} bytes; limit maxOutputBytes)`);
+      o.budget.left -= ent.size;
+    }
     const lh = this.src.read(ent.localHeaderOffset, 30);
     const lv = view(lh);
     if (lh.length < 30 || lv.getUint32(0, true) !== LOCAL_SIG) throw new FormatError(file, name, "local zip header is corrupt");
     const start = ent.localHeaderOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
     if (start + ent.compressedSize > this.src.size) throw new FormatError(file, name, `entry data runs past the end of the ${this.src.size}-byte file (truncated?)`);
+    if (start + ent.compressedSize > (this.ends.get(name) ?? this.src.size)) throw new FormatError(file, name, "entry data runs into the next entry (overlapping entries)");
     const raw = this.src.read(start, ent.compressedSize);
     let data: Uint8Array;
     if (ent.method === 0) data = raw;
