@@ -134,9 +134,17 @@ export async function convertToMds(opts: ConvertOptions): Promise<number> {
   return written;
 }
 
-/** `data cat`: expected.jsonl-style lines of a dataset folder. */
-export async function* catLines(dir: string, limit = Infinity): AsyncGenerator<string> {
-  const r = new MDSReader(dir);
+/** Whether `dir` names a remote dataset (s3://, gs://, hf://, http(s)://, file://) rather than a folder. */
+export function isRemoteDataset(dir: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dir);
+}
+
+/**
+ * `data cat`: expected.jsonl-style lines of a dataset folder, or of a remote one (its shards are
+ * downloaded into `local`, default a cache folder, as they are reached).
+ */
+export async function* catLines(dir: string, limit = Infinity, local?: string): AsyncGenerator<string> {
+  const r = isRemoteDataset(dir) ? await StreamingDataset.create({ remote: dir, local }) : new MDSReader(dir);
   for (let i = 0; i < Math.min(r.size, limit); i++) yield renderSampleLine(i, await r.getRaw(i));
 }
 
@@ -146,6 +154,8 @@ export interface OrderOptions extends Pick<StreamingDatasetOptions, "shuffle" | 
   epoch: number;
   /** Ranks per node (default: all ranks on one node). */
   ranksPerNode?: number;
+  /** Cache folder for a remote dataset's index.json. */
+  local?: string;
 }
 
 /** `data order`: every rank's and worker's sample ids for one epoch (padding −1 left out). */
@@ -153,7 +163,7 @@ export async function epochOrder(dir: string, o: OrderOptions): Promise<{ epoch:
   const rpn = o.ranksPerNode ?? o.worldSize;
   if (!Number.isInteger(o.worldSize) || o.worldSize < 1 || o.worldSize % rpn) throw new Error(`order: --world-size must be a positive multiple of ranks per node, got ${o.worldSize}`);
   const ds = await StreamingDataset.create({
-    local: dir, shuffle: o.shuffle, shuffleAlgo: o.shuffleAlgo, shuffleSeed: o.shuffleSeed, shuffleBlockSize: o.shuffleBlockSize,
+    ...(isRemoteDataset(dir) ? { remote: dir, local: o.local } : { local: dir }), shuffle: o.shuffle, shuffleAlgo: o.shuffleAlgo, shuffleSeed: o.shuffleSeed, shuffleBlockSize: o.shuffleBlockSize,
     numCanonicalNodes: o.numCanonicalNodes, partitionAlgo: o.partitionAlgo, batchSize: o.batchSize,
     world: { numNodes: o.worldSize / rpn, ranksPerNode: rpn, rank: 0, workersPerRank: o.workers }, validateHash: false,
   });

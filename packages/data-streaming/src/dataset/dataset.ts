@@ -3,7 +3,7 @@
  * ranks / workers), mid-epoch resumption, shard download through a size-limited cache, and
  * background prefetch of upcoming shards while iterating.
  */
-import { decodeColumns } from "../mds/reader.js";
+import { decodeColumns, type RawSample } from "../mds/reader.js";
 import type { RawShard } from "../mds/shard.js";
 import { parseByteSize } from "../mds/sizes.js";
 import { getShuffle } from "../shuffle/algos.js";
@@ -297,12 +297,18 @@ export class StreamingDataset {
     return p;
   }
 
-  /** Decoded sample by global id. */
-  async get(id: number): Promise<Record<string, unknown>> {
+  /** Column bytes of a sample by global id (downloading its shard if needed); `file` names the shard. */
+  async getRaw(id: number): Promise<RawSample & { file: string }> {
     if (!Number.isInteger(id) || id < 0 || id >= this.size) throw new Error(`StreamingDataset: sample ${id} out of range 0..${this.size - 1}`);
     const { shard, indexInShard } = this.locate(id);
     const raw = await this.shardData(shard);
-    return decodeColumns({ shard, indexInShard, columns: raw.columns(indexInShard), entry: raw.entry }, `${raw.file} sample ${indexInShard}`);
+    return { shard, indexInShard, columns: raw.columns(indexInShard), entry: raw.entry, file: raw.file };
+  }
+
+  /** Decoded sample by global id. */
+  async get(id: number): Promise<Record<string, unknown>> {
+    const r = await this.getRaw(id);
+    return decodeColumns(r, `${r.file} sample ${r.indexInShard}`);
   }
 
   /**

@@ -3,4 +3,5 @@ export { StreamingDataset, type StreamingDatasetOptions, type StreamingState, ty
 export { Stream, type StreamOptions } from "./stream.js";
 export { download, joinRemote } from "./download.js";
 export { streamChoose, shardSampling, resample } from "./weights.js";
-export { convertToMds, catLines, epochOrder, type ConvertOptions, type OrderOptions } from "./cli-ops.js";
+export { convertToMds, catLines, epochOrder, isRemoteDataset, type ConvertOptions, type OrderOptions } from "./cli-ops.js";
+export { isObjectStoreUrl, openObjectUrl, parseObjectUrl, RemoteError, type ObjectStore, type ObjectInfo, type ObjectUrl } from "./remotes/index.js";

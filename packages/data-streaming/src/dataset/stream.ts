@@ -13,7 +13,10 @@ import { loadShard, type ValidateHash } from "../mds/shard-file.js";
 import { download, joinRemote, type DownloadOptions } from "./download.js";
 
 export interface StreamOptions {
-  /** Where shards come from: http(s):// URL, file:// URL or folder. Omit to read `local` directly. */
+  /**
+   * Where shards come from: s3://bucket/prefix, gs://bucket/prefix, hf://datasets/owner/name/path,
+   * http(s):// URL, file:// URL or folder. Omit to read `local` directly.
+   */
   remote?: string;
   /** Local folder (the cache when `remote` is set; default: a temp folder named by a hash of remote). */
   local?: string;
@@ -76,7 +79,8 @@ export class Stream {
     const entry = this.index.shards[s]!;
     if (this.remoteDir && !this.isLocal(entry)) {
       const info = entry.zip_data ?? entry.raw_data;
-      await download(joinRemote(this.remoteDir, info.basename), path.join(this.localDir, info.basename), this.dl);
+      // The size index.json declares bounds the transfer (object stores stop there); hashes are checked on load.
+      await download(joinRemote(this.remoteDir, info.basename), path.join(this.localDir, info.basename), { ...this.dl, maxBytes: info.bytes });
     }
     const shard = await loadShard(this.localDir, entry, this.opts.validateHash ?? "auto", !!this.remoteDir);
     if (this.remoteDir && entry.zip_data && !this.opts.keepZip) {

@@ -36,16 +36,17 @@ export function registerData(program: Command, io: { stdout: Writable; stderr: W
   data
     .command("cat")
     .description("Print one JSON line per sample ({index, shard, index_in_shard, sample}), as the goldens' expected.jsonl")
-    .argument("<dir>", "dataset folder holding index.json")
+    .argument("<dir>", "dataset folder holding index.json, or a remote: s3://bucket/path, gs://bucket/path, hf://datasets/owner/name/path, http(s)://")
+    .option("--local <dir>", "cache folder for a remote dataset's shards (default: a per-user cache)")
     .option("--limit <n>", "print at most n samples", int(0))
-    .action(async (dir: string, o: { limit?: number }) => {
-      for await (const line of catLines(dir, o.limit ?? Infinity)) io.stdout.write(line + "\n");
+    .action(async (dir: string, o: { limit?: number; local?: string }) => {
+      for await (const line of catLines(dir, o.limit ?? Infinity, o.local)) io.stdout.write(line + "\n");
     });
 
   data
     .command("order")
     .description("Print each rank's and worker's sample ids for one epoch, in mosaicml-streaming's order")
-    .argument("<dir>", "dataset folder holding index.json")
+    .argument("<dir>", "dataset folder holding index.json, or a remote (s3://, gs://, hf://, http(s)://)")
     .option("--no-shuffle", "keep the unshuffled order (still partitioned)")
     .option("--shuffle-algo <a>", "py1e, py1s, py2s, py1br or naive", "py1e")
     .option("--seed <s>", "shuffle seed", int(0), 9176)

@@ -1,0 +1,152 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { FakeS3 } from "../../testing/fake-s3.js";
+import { catLines, epochOrder } from "../cli-ops.js";
+import { download } from "../download.js";
+import { StreamingDataset } from "../dataset.js";
+import { openObjectUrl, parseObjectUrl, resetObjectStores } from "./index.js";
+
+const MDS = new URL("../../../../../../shared/data/mds/", import.meta.url).pathname;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "s3-remote-"));
+const s3 = new FakeS3();
+const saved = { ...process.env };
+const KEY = { accessKeyId: "AKIDFAKES3TEST", secretAccessKey: "fake-s3-secret-key" };
+
+/** Sets the environment a user would (endpoint, keys, nothing else of AWS reachable). */
+function useEnv(over: Record<string, string | undefined> = {}): void {
+  for (const k of Object.keys(process.env)) if (/^(AWS_|S3_)/.test(k)) delete process.env[k];
+  Object.assign(process.env, {
+    S3_ENDPOINT_URL: s3.url, AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: path.join(tmp, "none"), AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, "none"),
+  });
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  resetObjectStores();
+}
+
+/** Uploads a folder with the plain SDK (any S3 client), as a user would. */
+async function upload(dir: string, bucket: string, prefix: string): Promise<void> {
+  const c = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: "us-east-1", credentials: KEY });
+  await c.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  for (const f of walk(dir)) {
+    await c.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${path.relative(dir, f)}`, Body: fs.readFileSync(f) }));
+  }
+  c.destroy();
+}
+
+async function cat(url: string, local?: string): Promise<string> {
+  let out = "";
+  for await (const line of catLines(url, Infinity, local)) out += line + "\n";
+  return out;
+}
+
+beforeAll(async () => {
+  await s3.start();
+  useEnv();
+  for (const name of ["basic", "zstd", "tiny", "oversized-first", "c4-like"]) await upload(MDS + name, "bucket", name);
+});
+beforeEach(() => useEnv());
+afterAll(async () => {
+  process.env = saved;
+  resetObjectStores();
+  await s3.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("s3:// remotes", () => {
+  it("parses URLs and refuses malformed ones", () => {
+    expect(parseObjectUrl("s3://bucket/a/b/")).toEqual({ scheme: "s3", container: "bucket", key: "a/b" });
+    expect(parseObjectUrl("hf://datasets/me/c4@v1/train")).toEqual({ scheme: "hf", container: "me/c4", revision: "v1", key: "train" });
+    expect(() => parseObjectUrl("s3://Bad_Bucket!/x")).toThrow(/not a valid bucket name/);
+    expect(() => parseObjectUrl("s3://bucket/a/../b")).toThrow(/"\.\." path segments/);
+    expect(() => parseObjectUrl("hf://models/me/x")).toThrow(/expected hf:\/\/datasets\/OWNER\/NAME/);
+  });
+
+  it("data cat s3://bucket/NAME prints what the reference reader returned", async () => {
+    for (const name of ["basic", "zstd", "tiny", "oversized-first"]) {
+      expect(await cat(`s3://bucket/${name}`, path.join(tmp, "cache", name))).toBe(fs.readFileSync(`${MDS}${name}/expected.jsonl`, "utf8"));
+    }
+    // Every request was signed with the user's key.
+    expect(s3.requests.every((r) => r.auth === "ok")).toBe(true);
+  });
+
+  it("StreamingDataset reads a split, with a small cache limit evicting shards", async () => {
+    const local = path.join(tmp, "cache", "c4-train");
+    const ds = await StreamingDataset.create({ remote: "s3://bucket/c4-like", local, split: "train", cacheLimit: 4 * 90_000 });
+    const want = fs.readFileSync(`${MDS}c4-like/train/expected.jsonl`, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).sample.text);
+    for (let i = 0; i < ds.size; i += 97) expect((await ds.get(i)).text).toBe(want[i]);
+    const cached = fs.readdirSync(path.join(local, "train")).filter((f) => f.startsWith("shard."));
+    expect(cached.length).toBeLessThan(12);
+    const order = await epochOrder("s3://bucket/c4-like/val", { worldSize: 2, workers: 1, epoch: 0, shuffle: true, local: path.join(tmp, "cache", "order") });
+    expect(order.ranks.flatMap((r) => r.workers[0]!.sample_ids).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it("lists, heads and puts objects", async () => {
+    const { store } = await openObjectUrl("s3://bucket/");
+    const keys = (await store.list("basic/")).map((o) => o.key);
+    expect(keys).toContain("basic/index.json");
+    expect(keys.filter((k) => k.startsWith("basic/shard."))).toHaveLength(11);
+    s3.pageSize = 3; // pagination
+    expect((await store.list("basic/")).length).toBe(keys.length);
+    s3.pageSize = 1000;
+    expect(await store.head("basic/index.json")).toEqual({ key: "basic/index.json", size: fs.statSync(`${MDS}basic/index.json`).size });
+    expect(await store.head("basic/nothing")).toBeNull();
+    await store.put([["up/index.json", `${MDS}tiny/index.json`]]);
+    expect(s3.buckets.get("bucket")!.get("up/index.json")).toEqual(fs.readFileSync(`${MDS}tiny/index.json`));
+  });
+
+  it("a shard larger than index.json declares is cut off and refused", async () => {
+    const dest = path.join(tmp, "big");
+    await expect(download("s3://bucket/basic/shard.00000.mds", dest, { maxBytes: 100 })).rejects.toThrow(/s3:\/\/bucket\/basic\/shard\.00000\.mds: the object is \d+ bytes, more than the 100 bytes index.json declares/);
+    expect(fs.existsSync(dest)).toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith("big"))).toEqual([]);
+  });
+
+  it("wrong credentials, a missing bucket or object, no credentials: one clear line, no secret", async () => {
+    const fail = async (url: string) => {
+      const e = await cat(url, path.join(tmp, "cache", "fail")).then(() => null, (x: Error) => x);
+      expect(e).not.toBeNull();
+      expect(e!.message).not.toMatch(/\n/);
+      expect(e!.message).not.toContain("wrong-secret");
+      expect(e!.message).not.toContain(KEY.secretAccessKey);
+      return e!.message;
+    };
+    useEnv({ AWS_SECRET_ACCESS_KEY: "wrong-secret" });
+    expect(await fail("s3://bucket/tiny")).toMatch(/^s3:\/\/bucket\/tiny\/index\.json: access denied: the request signature does not match \(check AWS_SECRET_ACCESS_KEY\)$/);
+    useEnv({ AWS_ACCESS_KEY_ID: "AKIDNOBODY" });
+    expect(await fail("s3://bucket/tiny")).toMatch(/index\.json: access denied: the access key id was rejected/);
+    useEnv();
+    expect(await fail("s3://nobucket/tiny")).toBe(`s3://nobucket/tiny/index.json: no such bucket "nobucket" at ${s3.url}`);
+    expect(await fail("s3://bucket/nothing-here")).toBe("s3://bucket/nothing-here/index.json: no such object");
+    useEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+    expect(await fail("s3://bucket/tiny")).toMatch(/index\.json: access denied: no AWS credentials were found and the bucket does not allow anonymous access/);
+  });
+
+  it("a dead endpoint and a silent one fail in bounded time", async () => {
+    const dead = new FakeS3();
+    await dead.start();
+    const deadUrl = dead.url;
+    await dead.close();
+    useEnv({ S3_ENDPOINT_URL: deadUrl });
+    let t = performance.now();
+    await expect(download("s3://bucket/tiny/index.json", path.join(tmp, "x.json"), { retries: 1, timeoutMs: 2000 })).rejects.toThrow(
+      `s3://bucket/tiny/index.json: download failed after 2 attempt(s): cannot reach ${deadUrl} (ECONNREFUSED)`,
+    );
+    expect(performance.now() - t).toBeLessThan(3000);
+    useEnv();
+    s3.stall = true;
+    t = performance.now();
+    try {
+      await expect(download("s3://bucket/tiny/index.json", path.join(tmp, "x.json"), { retries: 1, timeoutMs: 300 })).rejects.toThrow(/download failed after 2 attempt\(s\): timed out after 300 ms/);
+    } finally {
+      s3.stall = false;
+    }
+    expect(performance.now() - t).toBeLessThan(3000);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * The small interface every object-store remote implements (s3://, gs://, hf://): get an object into
+ * a file with a byte limit, put a file, list a prefix, head one object. Keys are full object paths
+ * inside the bucket (or Hub repo); `where(key)` is how messages name an object.
+ */
+import fs from "node:fs";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+export interface GetOptions {
+  /** Refuse objects larger than this (the size index.json declares for a shard). */
+  maxBytes?: number;
+  /** Cancels the request and the body transfer (the per-attempt timeout). */
+  signal?: AbortSignal;
+}
+
+export interface ObjectStore {
+  /** The URL of `key`, e.g. s3://bucket/key (never with a secret). */
+  where(key: string): string;
+  /** Writes object `key` to the file `dest` (streamed; the caller renames it into place). */
+  get(key: string, dest: string, o?: GetOptions): Promise<void>;
+  /** Uploads several local files: [key, file] pairs, in order (hf:// commits them together). */
+  put(files: Array<[key: string, file: string]>, o?: { signal?: AbortSignal }): Promise<void>;
+  /** Objects whose key starts with `prefix`. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Size of object `key`, or null when there is none. */
+  head(key: string): Promise<ObjectInfo | null>;
+}
+
+/**
+ * A failed object-store operation. The message names the object and the cause in one line and never
+ * holds a secret; `permanent` errors (missing bucket or object, denied, bad credentials) are not retried.
+ */
+export class RemoteError extends Error {
+  constructor(message: string, readonly permanent: boolean) {
+    super(message);
+    this.name = "RemoteError";
+  }
+}
+
+/** Removes the secrets this process knows about from text shown to a user; caps its length. */
+export function scrubSecrets(text: string): string {
+  let out = text;
+  for (const k of ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "HF_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS_JSON"]) {
+    const v = process.env[k];
+    if (v && v.length >= 4) out = out.split(v).join("***");
+  }
+  out = out.replace(/\s+/g, " ").trim();
+  return out.length > 300 ? `${out.slice(0, 300)}…` : out;
+}
+
+/** Imports an optional SDK, or says which package to install. */
+export async function importSdk<T>(name: string, scheme: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      throw new RemoteError(`${scheme}:// remotes need the optional package ${name}: install it with \`npm install ${name}\``, true);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Streams `body` into `dest`, failing as soon as more than `maxBytes` arrive (a server that sends more
+ * than it should is cut off, not buffered).
+ */
+export async function writeBody(body: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, dest: string, where: string, maxBytes: number | undefined, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      n += chunk.length;
+      if (maxBytes !== undefined && n > maxBytes) done(new RemoteError(`${where}: the object is larger than the ${maxBytes} bytes index.json declares`, true));
+      else done(null, chunk);
+    },
+  });
+  await pipeline(body as NodeJS.ReadableStream, limit, fs.createWriteStream(dest), signal ? { signal } : {});
+  return n;
+}

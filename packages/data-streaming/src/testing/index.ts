@@ -1,0 +1,2 @@
+// Test helpers for code that reads or writes object storage: a local S3-compatible server.
+export { FakeS3, type FakeS3Request } from "./fake-s3.js";
