@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { HubError, httpError, scrub } from "./env.js";
+import { HubError, bodyDetail, httpError, isNetworkError, networkError, scrub } from "./env.js";
+import { fetchFollowing } from "./listing.js";
 
 export interface RemoteFile {
   path: string;
@@ -25,6 +26,11 @@ export interface DownloadOptions {
   /** Attempts after a dropped connection before giving up; each resumes where the last stopped. */
   retries?: number;
   onProgress?: (p: DownloadProgress) => void;
+  /**
+   * The only origin the token is sent to (the configured Hub endpoint); default: the url's origin.
+   * Redirects to other hosts (the LFS CDN, or anywhere a hostile server points) get no token.
+   */
+  authOrigin?: string;
 }
 
 /** Hashes that identify a file: sha256 for LFS files, the git blob sha1 otherwise. */
@@ -52,89 +58,127 @@ async function hashExisting(file: string, h: { update(b: Uint8Array): void }): P
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
 }
 
+/** Whether a file on disk has the hash the listing gives (true when the listing gives none). */
+export async function verifyFile(file: string, f: RemoteFile): Promise<boolean> {
+  const h = hashers(f);
+  await hashExisting(file, h);
+  try {
+    h.check(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** At most `max` bytes of an error response, as text (the rest is not read). */
+async function readSome(res: Response, max = 65536): Promise<string> {
+  if (!res.body) return "";
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+      chunks.push(c);
+      n += c.length;
+      if (n >= max) break;
+    }
+  } catch { /* a broken error body: keep what came */ }
+  await res.body.cancel().catch(() => {});
+  return Buffer.concat(chunks).toString("utf8").slice(0, max);
+}
+
+/** A failure that retrying cannot fix (the server lies about the size): ends the download at once. */
+class FatalDownloadError extends HubError {}
+
 /**
- * Downloads `f` to `dest` through `dest.part`: an existing .part is resumed with an HTTP Range
- * request, dropped connections are retried from where they stopped, and the finished file is checked
- * (size, then sha256 for LFS files or the git blob id otherwise) before it is renamed into place.
+ * Downloads `f` to `dest` through `dest.part`: a .part left by a killed run is resumed with an HTTP
+ * Range request, dropped connections are retried from where they stopped, and the finished file is
+ * checked (size, then sha256 for LFS files or the git blob id otherwise) before it is renamed into
+ * place. The server is never allowed to send more than the listed size, and on any failure the .part
+ * is removed.
  */
 export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptions): Promise<void> {
   const part = `${dest}.part`;
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   const doFetch = o.fetch ?? fetch;
   const retries = o.retries ?? 3;
+  const authOrigin = o.authOrigin ?? new URL(o.url).origin;
+  const what = `downloading ${f.path}`;
   let lastError: unknown;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-    if (have > f.size) {
-      fs.rmSync(part);
-      have = 0;
-    }
-    if (have === f.size && f.size > 0) break;
-    const headers: Record<string, string> = { "Accept-Encoding": "identity" };
-    if (o.token) headers.Authorization = `Bearer ${o.token}`;
-    if (have > 0) headers.Range = `bytes=${have}-`;
-    let res: Response;
-    try {
-      res = await doFetch(o.url, { headers, redirect: "follow" });
-    } catch (e) {
-      lastError = e;
-      continue;
-    }
-    if (res.status === 416) {
-      // The server has nothing past our offset: the .part is stale; start over.
-      fs.rmSync(part, { force: true });
-      continue;
-    }
-    if (res.status >= 500 && attempt < retries) {
-      // Transient server trouble: try again (resuming from the .part).
-      lastError = new HubError(`downloading ${f.path}: HTTP ${res.status}`, res.status);
-      await res.body?.cancel();
-      continue;
-    }
-    if (!res.ok) {
-      const detail = (await res.text().catch(() => "")).slice(0, 200);
-      throw httpError(`downloading ${f.path}`, res.status, detail, o.token);
-    }
-    if (have > 0 && res.status === 206) {
-      // Only append when the server resumes exactly where the .part ends.
-      const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
-      if (!start || Number(start[1]) !== have) {
-        await res.body?.cancel();
+  try {
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
+      if (have > f.size) {
+        fs.rmSync(part);
+        have = 0;
+      }
+      if (have === f.size && f.size > 0) break;
+      const headers: Record<string, string> = { "Accept-Encoding": "identity" };
+      if (have > 0) headers.Range = `bytes=${have}-`;
+      let res: Response;
+      try {
+        res = (await fetchFollowing(doFetch, o.url, { token: o.token, authOrigin, headers, what })).res;
+      } catch (e) {
+        if (!(e instanceof HubError && e.network)) throw e;
+        lastError = e;
+        continue;
+      }
+      if (res.status === 416) {
+        // The server has nothing past our offset: the .part is stale; start over.
+        await res.body?.cancel().catch(() => {});
         fs.rmSync(part, { force: true });
         continue;
       }
-    } else if (have > 0) have = 0; // server ignored the Range: rewrite from the start
-    const out = fs.openSync(part, have > 0 ? "a" : "w");
-    let done = have;
-    try {
-      o.onProgress?.({ file: f.path, done, total: f.size });
-      if (!res.body) throw new HubError(`downloading ${f.path}: empty response body`);
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        fs.writeSync(out, chunk);
-        done += chunk.length;
-        o.onProgress?.({ file: f.path, done, total: f.size });
+      if (res.status >= 500 && attempt < retries) {
+        // Transient server trouble: try again (resuming from the .part).
+        lastError = new HubError(`${what}: HTTP ${res.status}`, res.status);
+        await res.body?.cancel().catch(() => {});
+        continue;
       }
-    } catch (e) {
-      lastError = e;
-      continue;
-    } finally {
-      fs.closeSync(out);
+      if (!res.ok) throw httpError(what, res.status, bodyDetail(await readSome(res), o.token), o.token, res.headers.get("x-error-code"));
+      if (have > 0 && res.status === 206) {
+        // Only append when the server resumes exactly where the .part ends.
+        const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
+        if (!start || Number(start[1]) !== have) {
+          await res.body?.cancel().catch(() => {});
+          fs.rmSync(part, { force: true });
+          continue;
+        }
+      } else if (have > 0) have = 0; // server ignored the Range: rewrite from the start
+      const out = fs.openSync(part, have > 0 ? "a" : "w");
+      let done = have;
+      try {
+        o.onProgress?.({ file: f.path, done, total: f.size });
+        if (!res.body) throw new HubError(`${what}: empty response body`);
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          if (done + chunk.length > f.size) {
+            await res.body.cancel().catch(() => {});
+            throw new FatalDownloadError(`${what}: the server sent more than the ${f.size} bytes the listing declares; stopped`);
+          }
+          fs.writeSync(out, chunk);
+          done += chunk.length;
+          o.onProgress?.({ file: f.path, done, total: f.size });
+        }
+      } catch (e) {
+        if (e instanceof FatalDownloadError || !(isNetworkError(e) || e instanceof HubError)) throw e;
+        lastError = isNetworkError(e) ? networkError(what, o.url, e, o.token) : e;
+        continue;
+      } finally {
+        fs.closeSync(out);
+      }
+      if (done === f.size) break;
+      lastError = new HubError(`${what}: got ${done} of ${f.size} bytes`);
     }
-    if (done === f.size) break;
-    lastError = new HubError(`downloading ${f.path}: got ${done} of ${f.size} bytes`);
-  }
-  const size = fs.existsSync(part) ? fs.statSync(part).size : 0;
-  if (size !== f.size) {
-    const why = lastError instanceof Error ? lastError.message : String(lastError ?? "unknown error");
-    throw new HubError(scrub(`downloading ${f.path}: incomplete after ${retries + 1} attempts (${size} of ${f.size} bytes; ${why}); run again to resume`, o.token));
-  }
-  const h = hashers(f);
-  await hashExisting(part, h);
-  try {
+    const size = fs.existsSync(part) ? fs.statSync(part).size : 0;
+    if (size !== f.size) {
+      const why = lastError instanceof Error ? lastError.message : String(lastError ?? "unknown error");
+      throw new HubError(scrub(`${what}: incomplete after ${retries + 1} attempts (${size} of ${f.size} bytes; ${why})`, o.token), undefined, lastError instanceof HubError && lastError.network);
+    }
+    const h = hashers(f);
+    await hashExisting(part, h);
     h.check(part);
+    fs.renameSync(part, dest);
   } catch (e) {
     fs.rmSync(part, { force: true });
     throw e;
   }
-  fs.renameSync(part, dest);
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { HubError, loadModelFolder, pullModel, pushModel, saveModelFolder } from "../index.js";
+import { HubError, endpointKey, loadModelFolder, pullModel, pushModel, saveModelFolder } from "../index.js";
 import { FakeHub } from "../testing/fake-hub.js";
 
 const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
@@ -71,7 +71,7 @@ describe("push and pull against a local Hub", () => {
     const again = await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir });
     expect(again.cached.sort()).toEqual(filesOf(src));
     expect(hub.requests.slice(before).some((q) => q.path.includes("/resolve/"))).toBe(false);
-    expect(again.dir).toBe(path.join(cacheDir, "models--me--tiny", "snapshots", r.commit));
+    expect(again.dir).toBe(path.join(cacheDir, endpointKey(hub.url), "models--me--tiny", "snapshots", r.commit));
   });
 
   it("resumes a download cut midway with an HTTP Range request", async () => {
@@ -101,7 +101,7 @@ describe("push and pull against a local Hub", () => {
 
   it("continues a .part left by an earlier run, and rejects a corrupted one by its sha256", async () => {
     const cacheDir = path.join(root, "cache3");
-    const part = path.join(cacheDir, "models--me--tiny", "snapshots", commit, "model.safetensors.part");
+    const part = path.join(cacheDir, endpointKey(hub.url), "models--me--tiny", "snapshots", commit, "model.safetensors.part");
     const full = fs.readFileSync(path.join(src, "model.safetensors"));
     fs.mkdirSync(path.dirname(part), { recursive: true });
     fs.writeFileSync(part, full.subarray(0, 777_777));
@@ -112,7 +112,7 @@ describe("push and pull against a local Hub", () => {
     expect(fs.existsSync(part)).toBe(false);
 
     const cache4 = path.join(root, "cache4");
-    const bad = path.join(cache4, "models--me--tiny", "snapshots", commit, "model.safetensors.part");
+    const bad = path.join(cache4, endpointKey(hub.url), "models--me--tiny", "snapshots", commit, "model.safetensors.part");
     fs.mkdirSync(path.dirname(bad), { recursive: true });
     fs.writeFileSync(bad, Buffer.alloc(1000, 7));
     const err = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4, revision: commit }));
@@ -138,7 +138,7 @@ describe("push and pull against a local Hub", () => {
   it("keeps private repos private and reads HF_ENDPOINT / HF_TOKEN from the environment", async () => {
     await pushModel(src, "me/secret", { hubUrl: hub.url, token: TOKEN, private: true });
     const e = await errorOf(pullModel("me/secret", { hubUrl: hub.url, cacheDir: path.join(root, "cache6") }));
-    expect(e.message).toMatch(/HTTP 401: authentication required/);
+    expect(e.message).toMatch(/HTTP 401: repository not found .*set HF_TOKEN or pass --token/);
     const saved = { ep: process.env.HF_ENDPOINT, tok: process.env.HF_TOKEN };
     process.env.HF_ENDPOINT = hub.url;
     process.env.HF_TOKEN = TOKEN;
@@ -157,10 +157,15 @@ describe("push and pull against a local Hub", () => {
     await expect(pullModel("../etc", { hubUrl: hub.url })).rejects.toThrow(/repo: expected "owner\/name"/);
   });
 
-  it("serves a pulled revision from the cache when the Hub is unreachable", async () => {
+  it("serves a pulled revision from the cache when the Hub is unreachable, and says which host when nothing is cached", async () => {
     const cacheDir = path.join(root, "cache8");
-    await pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir });
-    const r = await pullModel("me/tiny", { hubUrl: "http://127.0.0.1:9", token: TOKEN, cacheDir });
+    const mirror = await new FakeHub(TOKEN).start();
+    await pushModel(src, "me/tiny", { hubUrl: mirror.url, token: TOKEN });
+    await pullModel("me/tiny", { hubUrl: mirror.url, token: TOKEN, cacheDir });
+    await mirror.close();
+    const r = await pullModel("me/tiny", { hubUrl: mirror.url, token: TOKEN, cacheDir });
     expect(r.cached.sort()).toEqual(filesOf(src));
+    const e = await errorOf(pullModel("me/other", { hubUrl: mirror.url, token: TOKEN, cacheDir }));
+    expect(e.message).toMatch(new RegExp(`resolving me/other@main: cannot reach ${new URL(mirror.url).host} \\(ECONNREFUSED`));
   });
 });

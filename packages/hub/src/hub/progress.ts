@@ -1,3 +1,5 @@
+import { shown } from "../text.js";
+
 /** Minimal progress bars for a terminal stream (stderr): one line per file, redrawn in place on a TTY. */
 export interface ProgressPrinter {
   update(file: string, done: number, total: number, label?: string): void;
@@ -20,7 +22,7 @@ export function createProgressPrinter(stream: NodeJS.WriteStream = process.stder
     const frac = total > 0 ? Math.min(1, done / total) : 1;
     const width = 24;
     const fill = Math.round(frac * width);
-    return `${label} ${file} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}% ${human(done)}/${human(total)}`;
+    return `${label} ${shown(file, 120)} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}% ${human(done)}/${human(total)}`;
   };
   return {
     update(file, done, total, label = "") {

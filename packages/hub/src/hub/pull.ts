@@ -1,19 +1,21 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HubApiError, listFiles } from "@huggingface/hub";
-import { type HubOptions, HubError, httpError, parseRepoId, resolveCacheDir, resolveHubUrl, resolveToken, scrub } from "./env.js";
-import { type DownloadProgress, type RemoteFile, downloadFile } from "./download.js";
+import { type HubOptions, HubError, bodyDetail, endpointKey, httpError, parseRepoId, resolveCacheDir, resolveHubUrl, resolveToken } from "./env.js";
+import { type DownloadProgress, type RemoteFile, downloadFile, verifyFile } from "./download.js";
+import { type HubLimits, fetchFollowing, hubLimits, listRepoFiles, readBody } from "./listing.js";
 
 export interface PullOptions extends HubOptions {
   /** Branch, tag or commit; default "main". */
   revision?: string;
   /** Copy the files into this folder (else the cached snapshot folder is returned). */
   to?: string;
-  /** Cache root; default $MOSAICBERT_CACHE or ~/.cache/mosaicbert/hub. */
+  /** Cache root; default $MOSAICBERT_CACHE or ~/.cache/mosaicbert/hub. Each endpoint gets its own folder inside. */
   cacheDir?: string;
   /** Only files whose repo path passes this filter. */
   include?: (repoPath: string) => boolean;
   onProgress?: (p: DownloadProgress) => void;
+  /** What a server may make this pull cost (listing size, file count); defaults in HubLimits. */
+  limits?: HubLimits;
 }
 
 export interface PullResult {
@@ -26,81 +28,68 @@ export interface PullResult {
   cached: string[];
 }
 
-function safeRelPath(p: string): string {
-  const norm = path.posix.normalize(p);
-  if (norm.startsWith("../") || norm === ".." || path.posix.isAbsolute(norm) || norm.includes("\0")) {
-    throw new HubError(`the Hub listed an unsafe file path '${p}'`);
-  }
-  return norm;
-}
-
-async function resolveRevision(hubUrl: string, repo: string, revision: string, token: string | undefined, doFetch: typeof fetch): Promise<string> {
+async function resolveRevision(hubUrl: string, repo: string, revision: string, token: string | undefined, doFetch: typeof fetch, limits: Required<HubLimits>): Promise<string> {
   const url = `${hubUrl}/api/models/${repo}/revision/${encodeURIComponent(revision)}`;
-  const res = await doFetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (!res.ok) {
-    const body = await res.text().catch(() => "");
-    let detail = body.slice(0, 200);
-    try { detail = (JSON.parse(body) as { error?: string }).error ?? detail; } catch { /* not JSON */ }
-    throw httpError(`resolving ${repo}@${revision}`, res.status, detail, token);
+  const what = `resolving ${repo}@${revision}`;
+  const { res } = await fetchFollowing(doFetch, url, { token, authOrigin: new URL(hubUrl).origin, what });
+  const body = await readBody(res, limits.maxListingBytes, what);
+  if (!res.ok) throw httpError(what, res.status, bodyDetail(body, token), token, res.headers.get("x-error-code"));
+  let sha: unknown;
+  try {
+    sha = (JSON.parse(body) as { sha?: unknown }).sha;
+  } catch {
+    throw new HubError(`${what}: the Hub answered with something that is not JSON`);
   }
-  const json = (await res.json()) as { sha?: unknown };
-  if (typeof json.sha !== "string" || !/^[0-9a-f]{40}$/.test(json.sha)) throw new HubError(`resolving ${repo}@${revision}: the Hub returned no commit sha`);
-  return json.sha;
-}
-
-function isNetworkError(e: unknown): boolean {
-  return e instanceof TypeError && /fetch failed/i.test(e.message);
+  if (typeof sha !== "string" || !/^[0-9a-f]{40}$/.test(sha)) throw new HubError(`${what}: the Hub returned no commit sha`);
+  return sha;
 }
 
 /**
- * Downloads a model repo revision into the local cache (`<cache>/models--owner--name/snapshots/<commit>`),
- * resuming partial downloads and verifying every file, then optionally copies it to `to`.
- * Offline, a revision already in the cache is served from there.
+ * Downloads a model repo revision into the local cache (`<cache>/<endpoint>/models--owner--name/snapshots/<commit>`),
+ * resuming partial downloads and verifying every file, then optionally copies it to `to`. A cached
+ * file is reused only when it still has the hash the listing gives (sha256 for LFS files, the git
+ * blob id otherwise); files listed without a hash are downloaded again. Offline, a revision already
+ * in the cache is served from there.
  */
 export async function pullModel(repo: string, o: PullOptions = {}): Promise<PullResult> {
   const { owner, name } = parseRepoId(repo);
   const hubUrl = resolveHubUrl(o);
   const token = resolveToken(o);
   const doFetch = o.fetch ?? fetch;
+  const limits = hubLimits(o.limits);
   const revision = o.revision ?? "main";
-  const repoDir = path.join(resolveCacheDir(o.cacheDir), `models--${owner}--${name}`);
+  const repoDir = path.join(resolveCacheDir(o.cacheDir), endpointKey(hubUrl), `models--${owner}--${name}`);
   const refFile = path.join(repoDir, "refs", revision.replace(/[^\w.-]/g, "_"));
   let commit: string;
   let files: RemoteFile[];
+  let offline = false;
   try {
-    commit = await resolveRevision(hubUrl, repo, revision, token, doFetch);
+    commit = await resolveRevision(hubUrl, repo, revision, token, doFetch, limits);
     files = [];
-    for await (const e of listFiles({ repo, revision: commit, recursive: true, hubUrl, accessToken: token, fetch: doFetch })) {
-      if (e.type !== "file") continue;
-      const p = safeRelPath(e.path);
-      if (o.include && !o.include(p)) continue;
-      files.push({ path: p, size: e.lfs?.size ?? e.size, oid: e.oid, lfsSha256: e.lfs?.oid });
+    for (const f of await listRepoFiles({ hubUrl, repo, commit, token, fetch: doFetch, limits })) {
+      if (o.include && !o.include(f.path)) continue;
+      files.push(f);
     }
   } catch (e) {
-    if (isNetworkError(e) && fs.existsSync(path.join(refFile + ".files.json"))) {
+    if (e instanceof HubError && e.network && fs.existsSync(refFile + ".files.json")) {
       // Offline: fall back to the snapshot recorded by the last successful pull of this revision.
       commit = fs.readFileSync(refFile, "utf8").trim();
       files = JSON.parse(fs.readFileSync(refFile + ".files.json", "utf8")) as RemoteFile[];
-    } else if (e instanceof HubApiError) {
-      throw httpError(`listing files of ${repo}@${revision}`, e.statusCode, e.message.replace(/\. URL: .*$/, ""), token);
-    } else if (e instanceof HubError) {
-      throw e;
-    } else {
-      throw new HubError(scrub(`pulling ${repo} from ${hubUrl}: ${(e as Error).message}`, token));
-    }
+      offline = true;
+    } else throw e;
   }
   const snapshot = path.join(repoDir, "snapshots", commit);
   const cached: string[] = [];
   for (const f of files) {
     const dest = path.join(snapshot, ...f.path.split("/"));
-    if (fs.existsSync(dest) && fs.statSync(dest).size === f.size) {
-      // Files only reach their final name after verification, so a present file is a good one.
+    if ((offline || f.lfsSha256 || f.oid) && fs.existsSync(dest) && fs.statSync(dest).isFile() && fs.statSync(dest).size === f.size && (await verifyFile(dest, f))) {
       cached.push(f.path);
       o.onProgress?.({ file: f.path, done: f.size, total: f.size });
       continue;
     }
+    if (offline) throw new HubError(`pulling ${repo}: ${f.path} is not in the cache and ${new URL(hubUrl).host} cannot be reached`, undefined, true);
     const url = `${hubUrl}/${repo}/resolve/${commit}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
-    await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress });
+    await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress, authOrigin: new URL(hubUrl).origin });
   }
   fs.mkdirSync(path.dirname(refFile), { recursive: true });
   fs.writeFileSync(refFile, commit + "\n");

@@ -28,6 +28,11 @@ export class FakeHub {
   cut: { path: string; after: number; times: number } | null = null;
   /** Answer the next `times` downloads of `path` with this HTTP status. */
   fail: { path: string; status: number; times: number } | null = null;
+  /**
+   * A hostile or unusual server: called first for every request; return true when it answered
+   * (tests use it for lying listings, foreign pagination links, oversized bodies...).
+   */
+  override: ((req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean | Promise<boolean>) | null = null;
   url = "";
   private server: http.Server;
   private counter = 0;
@@ -52,9 +57,9 @@ export class FakeHub {
     return new Promise((r) => this.server.close(() => r()));
   }
 
-  private json(res: http.ServerResponse, status: number, body: unknown): void {
+  private json(res: http.ServerResponse, status: number, body: unknown, errorCode?: string): void {
     const b = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length });
+    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length, ...(errorCode ? { "X-Error-Code": errorCode } : {}) });
     res.end(b);
   }
 
@@ -101,6 +106,7 @@ export class FakeHub {
     const auth = req.headers.authorization;
     const authorized = auth === undefined ? "none" : auth === `Bearer ${this.token}` ? "good" : "bad";
     this.requests.push({ method: req.method ?? "", path: p, range: req.headers.range, authorized });
+    if (this.override && (await this.override(req, res, p))) return;
     if (authorized === "bad") return this.json(res, 401, { error: "Invalid credentials in Authorization header" });
     const needAuth = () => {
       if (authorized !== "good") { this.json(res, 401, { error: "Invalid username or password." }); return true; }
@@ -162,7 +168,8 @@ export class FakeHub {
     }
     if (req.method === "GET" && (m = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(p))) {
       const repo = this.repos.get(m[1]!);
-      if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" });
+      // Like the Hub: a missing (or unreadable private) repo is a 401 with X-Error-Code: RepoNotFound.
+      if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" }, "RepoNotFound");
       const c = this.head(repo, m[3]!);
       if (!c) return this.json(res, 404, { error: `Invalid rev id: ${m[3]}` });
       if (m[2] === "revision") return this.json(res, 200, { id: m[1], sha: c.sha, siblings: [...c.files.keys()].map((rfilename) => ({ rfilename })) });
@@ -176,7 +183,7 @@ export class FakeHub {
     }
     if (req.method === "GET" && (m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(p))) {
       const repo = this.repos.get(m[1]!);
-      if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" });
+      if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" }, "RepoNotFound");
       const f = this.head(repo, m[2]!)?.files.get(m[3]!);
       if (!f) return this.json(res, 404, { error: "Entry not found" });
       if (f.lfs) {
