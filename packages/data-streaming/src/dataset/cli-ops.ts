@@ -2,6 +2,7 @@
  * The work behind `mosaicbert data convert | cat | order` (the CLI file only parses options).
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import zlib from "node:zlib";
@@ -10,6 +11,8 @@ import { renderSampleLine } from "../mds/render.js";
 import { MDSWriter } from "../mds/writer.js";
 import { BertTokenizer } from "../tokenizer/index.js";
 import { StreamingDataset, type StreamingDatasetOptions } from "./dataset.js";
+import { isObjectStoreUrl } from "./remotes/index.js";
+import { DatasetUploader } from "./remotes/upload.js";
 
 export interface ConvertOptions {
   inputs: string[];
@@ -85,8 +88,28 @@ export async function convertToMds(opts: ConvertOptions): Promise<number> {
   if (concat !== undefined && (!Number.isInteger(concat) || concat < 1)) throw new Error(`convert: --concat-tokens must be a positive integer, got ${concat}`);
   if (concat !== undefined && !opts.vocab) throw new Error("convert: --concat-tokens needs --vocab FILE (vocab.txt or tokenizer.json)");
   const tok = concat !== undefined ? BertTokenizer.fromFile(opts.vocab!) : null;
+  if (!isRemoteDataset(opts.out)) return writeMds(opts, tok, opts.out);
+  if (!isObjectStoreUrl(opts.out)) throw new Error(`convert: --out ${opts.out}: expected a folder or an s3://, gs:// or hf://datasets/… URL`);
+  // A remote --out: shards are staged in a temporary folder, uploaded as they are written, index.json last.
+  const uploader = await DatasetUploader.open(opts.out, { overwrite: opts.overwrite });
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), "mosaicbert-convert-"));
+  try {
+    const n = await writeMds(opts, tok, staging, (file) => uploader.add(file, path.basename(file)));
+    await uploader.finish(path.join(staging, "index.json"));
+    return n;
+  } catch (e) {
+    await uploader.abort();
+    throw e;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function writeMds(opts: ConvertOptions, tok: BertTokenizer | null, out: string, onShard?: (file: string) => Promise<void>): Promise<number> {
+  const concat = opts.concatTokens;
   const writer = new MDSWriter({
-    out: opts.out,
+    out,
+    onShard,
     columns: tok ? { tokens: "bytes" } : { text: "str", timestamp: "str", url: "str" },
     compression: opts.compression ?? null,
     sizeLimit: opts.sizeLimit,

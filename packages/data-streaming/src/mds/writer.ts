@@ -24,6 +24,8 @@ export interface MDSWriterOptions {
   /** Raw shard size limit in bytes or "64mb"; default 1<<26; null/0 = one shard. */
   sizeLimit?: number | string | null;
   overwrite?: boolean;
+  /** Called with the path of each shard file once written (uploads to a remote start here). */
+  onShard?: (file: string) => void | Promise<void>;
 }
 
 export const DEFAULT_SIZE_LIMIT = 1 << 26;
@@ -48,6 +50,7 @@ export class MDSWriter {
   private pending: Uint8Array[] = [];
   private pendingSize: number;
   private finished = false;
+  private readonly onShard: MDSWriterOptions["onShard"];
 
   constructor(opts: MDSWriterOptions) {
     this.out = opts.out;
@@ -89,6 +92,7 @@ export class MDSWriter {
       size_limit: this.storedSizeLimit,
       version: 2,
     };
+    this.onShard = opts.onShard;
     this.header = new TextEncoder().encode(pyDumps(this.config, true));
     this.pendingSize = 8 + this.header.length;
     if (fs.existsSync(path.join(this.out, "index.json")) && !opts.overwrite) {
@@ -145,6 +149,7 @@ export class MDSWriter {
     } else {
       fs.writeFileSync(path.join(this.out, basename), raw);
     }
+    await this.onShard?.(path.join(this.out, zipInfo?.basename ?? basename));
     // Key order does not matter: index.json is written with sorted keys, as the reference does.
     this.entries.push({ ...this.config, raw_data: rawInfo, samples: this.pending.length, zip_data: zipInfo });
     this.pending = [];

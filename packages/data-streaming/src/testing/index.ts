@@ -1,2 +1,4 @@
 // Test helpers for code that reads or writes object storage: a local S3-compatible server.
 export { FakeS3, type FakeS3Request } from "./fake-s3.js";
+// Object stores read their endpoint and credentials once per bucket: tests that change them reset.
+export { resetObjectStores } from "../dataset/remotes/index.js";

@@ -18,13 +18,13 @@ export function registerData(program: Command, io: { stdout: Writable; stderr: W
     .command("convert")
     .description("Convert json/jsonl/json.gz/txt files (C4 layout: text, timestamp, url) into MDS shards, in constant memory")
     .requiredOption("--input <files...>", "input files (.json, .jsonl, .json.gz, .txt: one text per line)")
-    .requiredOption("--out <dir>", "output folder")
+    .requiredOption("--out <dir>", "output folder, or a remote: s3://bucket/path, gs://bucket/path, hf://datasets/owner/name/path (shards uploaded as written, index.json last)")
     .option("--compression <c>", "zstd, zstd:7, gz, br, snappy (default: none)")
     .option("--size-limit <bytes>", 'shard size limit, e.g. 67108864 or "64mb"', "67108864")
     .option("--hashes <list>", "comma-separated hash names for index.json, e.g. sha1,xxh64")
     .option("--concat-tokens <n>", "pre-tokenize: write a `tokens` bytes column of n int64 ids per sample", int(1))
     .option("--vocab <file>", "vocab.txt or tokenizer.json for --concat-tokens")
-    .option("--overwrite", "replace an existing dataset in --out")
+    .option("--overwrite", "replace an existing dataset in --out (for a remote, its index.json is deleted first)")
     .action(async (o: { input: string[]; out: string; compression?: string; sizeLimit: string; concatTokens?: number; vocab?: string; overwrite?: boolean; hashes?: string }) => {
       const n = await convertToMds({
         inputs: o.input, out: o.out, compression: o.compression ?? null, sizeLimit: /^\d+$/.test(o.sizeLimit) ? Number(o.sizeLimit) : o.sizeLimit,

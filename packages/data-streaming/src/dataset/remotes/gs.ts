@@ -83,6 +83,12 @@ export class GcsStore implements ObjectStore {
     });
   }
 
+  async remove(key: string): Promise<void> {
+    await this.run(this.where(key), async (b) => {
+      await b.file(key).delete({ ignoreNotFound: true });
+    });
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     return this.run(this.where(key), async (b) => {
       const [exists] = await b.file(key).exists();

@@ -101,11 +101,18 @@ export class HubStore implements ObjectStore {
           if (f.type === "file" && f.path.startsWith(prefix)) out.push({ key: f.path, size: f.size });
         }
       } catch (e) {
-        if ((e as { statusCode?: number }).statusCode === 404 && dir) return out; // no such folder yet
+        if ((e as { statusCode?: number }).statusCode === 404) return out; // no such folder (or repo) yet
         throw e;
       }
       return out;
     });
+  }
+
+  async remove(key: string): Promise<void> {
+    const accessToken = process.env.HF_TOKEN;
+    if (!accessToken) throw new RemoteError(`${this.where(key)}: writing to the Hub needs a write token in HF_TOKEN`, true);
+    if (!(await this.head(key))) return;
+    await this.run(this.where(key), (hub) => hub.deleteFile({ ...this.params(), accessToken, path: key, branch: this.revision }).then(() => undefined));
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

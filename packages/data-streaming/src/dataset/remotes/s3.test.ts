@@ -20,7 +20,7 @@ function useEnv(over: Record<string, string | undefined> = {}): void {
   for (const k of Object.keys(process.env)) if (/^(AWS_|S3_)/.test(k)) delete process.env[k];
   Object.assign(process.env, {
     S3_ENDPOINT_URL: s3.url, AWS_ACCESS_KEY_ID: KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
-    AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: path.join(tmp, "none"), AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, "none"),
+    AWS_EC2_METADATA_DISABLED: "true", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", AWS_CONFIG_FILE: path.join(tmp, "none"), AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, "none"),
   });
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) delete process.env[k];

@@ -146,6 +146,10 @@ export class S3Store implements ObjectStore {
     return out;
   }
 
+  async remove(key: string): Promise<void> {
+    await this.send(this.where(key), (s3) => new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       const res = await this.send<S3.HeadObjectCommandOutput>(this.where(key), (s3) => new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -162,6 +166,8 @@ async function makeClient(s3: Sdk, unsigned: boolean): Promise<S3.S3Client> {
   const base: S3.S3ClientConfig = {
     // Our download loop retries (with its own timeout per attempt); the SDK makes one attempt.
     maxAttempts: 1,
+    // The SDK writes some failures to the console when given no logger; ours are reported as errors.
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
     followRegionRedirects: true,
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     // Unsigned: an empty identity (so the chain is not searched again) and a signer that adds nothing.

@@ -30,6 +30,8 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Size of object `key`, or null when there is none. */
   head(key: string): Promise<ObjectInfo | null>;
+  /** Deletes object `key` (no error when there is none). */
+  remove(key: string): Promise<void>;
 }
 
 /**
