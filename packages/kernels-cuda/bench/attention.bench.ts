@@ -16,7 +16,7 @@ function benchLengths(L: number, rows: number, seed: number): number[] {
   return Array.from({ length: rows }, () => (r.next() < 0.6 ? L : Math.floor(L / 8) + r.int(L - Math.floor(L / 8))));
 }
 
-interface Row { L: number; rows: number; dh: number; path: string; fwdMs: number; bwdMs: number; fwdTflops: number; bwdTflops: number }
+interface Row { L: number; rows: number; dh: number; path: string; dropout: number; fwdMs: number; bwdMs: number; fwdTflops: number; bwdTflops: number }
 
 function time(fn: () => void, reps: number): number {
   fn();
@@ -33,7 +33,8 @@ function time(fn: () => void, reps: number): number {
   return ms[Math.floor(ms.length / 2)]!;
 }
 
-function run(L: number, dh: number, path: "flash" | "generic"): Row {
+/** path: "generic", or "flash" with MOSAICBERT_FA_WARPS (forward,backward warps per CTA: "8,8" by default). */
+function run(L: number, dh: number, path: string, dropout = 0): Row {
   const nh = (12 * 64) / dh;
   const rows = Math.max(1, Math.floor(32768 / L));
   const lens = benchLengths(L, rows, 7 + L);
@@ -46,9 +47,10 @@ function run(L: number, dh: number, path: "flash" | "generic"): Row {
   const args = {
     numHeads: nh, cuSeqlens: be.fromArray(cu, [cu.length], "i32"), maxSeqlen: L,
     slopes: Array.from({ length: nh }, (_, h) => 2 ** (-8 * (h + 1) / nh)), keyMask: null, positions: null,
-    dropout: { p: 0.1, seed: 3, offset: 0 },
+    dropout: dropout > 0 ? { p: dropout, seed: 3, offset: 0 } : null,
   };
   process.env.MOSAICBERT_CUDA_GENERIC = path === "generic" ? "1" : "0";
+  process.env.MOSAICBERT_FA_WARPS = path.startsWith("flash ") ? path.slice(6) : "8,8";
   let r = be.attention(qkv, args);
   const reps = path === "generic" ? 3 : 20;
   const fwdMs = time(() => { r.out.dispose(); r.lse.dispose(); r = be.attention(qkv, args); }, reps);
@@ -57,16 +59,18 @@ function run(L: number, dh: number, path: "flash" | "generic"): Row {
   process.env.MOSAICBERT_CUDA_GENERIC = "0";
   const flops = 4 * lens.reduce((a, l) => a + l * l, 0) * H;
   for (const t of [qkv, dout, r.out, r.lse, g, args.cuSeqlens]) t.dispose();
-  return { L, rows, dh, path, fwdMs, bwdMs, fwdTflops: flops / fwdMs / 1e9, bwdTflops: (2.5 * flops) / bwdMs / 1e9 };
+  return { L, rows, dh, path, dropout, fwdMs, bwdMs, fwdTflops: flops / fwdMs / 1e9, bwdTflops: (2.5 * flops) / bwdMs / 1e9 };
 }
 
 const results: Row[] = [];
 const say = (r: Row): void => {
   results.push(r);
-  console.log(`attention L=${String(r.L).padStart(4)} rows=${String(r.rows).padStart(3)} dh=${String(r.dh).padStart(3)} ${r.path.padEnd(7)} fwd ${r.fwdMs.toFixed(3)} ms (${r.fwdTflops.toFixed(0)} TFLOP/s)  bwd ${r.bwdMs.toFixed(3)} ms (${r.bwdTflops.toFixed(0)} TFLOP/s)`);
+  console.log(`attention L=${String(r.L).padStart(4)} rows=${String(r.rows).padStart(3)} dh=${String(r.dh).padStart(3)} ${r.path.padEnd(9)} p=${r.dropout} fwd ${r.fwdMs.toFixed(3)} ms (${r.fwdTflops.toFixed(0)} TFLOP/s)  bwd ${r.bwdMs.toFixed(3)} ms (${r.bwdTflops.toFixed(0)} TFLOP/s)`);
 };
 say(run(128, 64, "generic"));
+for (const L of [128, 512, 2048]) for (const w of ["4,4", "8,8", "8,4", "4,8"]) say(run(L, 64, `flash ${w}`));
 for (const L of [128, 256, 512, 1024, 2048, 4096, 8192]) say(run(L, 64, "flash"));
+say(run(512, 64, "flash", 0.1));
 for (const dh of [32, 128]) for (const L of [128, 1024]) say(run(L, dh, "flash"));
 const json = process.argv.indexOf("--json");
 if (json > 0) writeFileSync(process.argv[json + 1]!, JSON.stringify(results, null, 1));

@@ -16,35 +16,35 @@
 // Memory is O(tokens × hidden) at every length: nothing of size length² is ever stored.
 #include "attention.cuh"
 #include "mma.cuh"
+#include <cstdlib>
 
 typedef __nv_bfloat16 bf16;
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
 
-constexpr int FA_WARPS = 4, FA_THREADS = FA_WARPS * 32;
 constexpr float LOG2E = 1.4426950408889634f, LN2 = 0.6931471805599453f;
 
 // Rows [row0, row0 + n) of a head's DH columns (from `col`) of a bf16 matrix with row stride ld into
 // ROWS shared rows of stride DH + 8 (16 bytes of padding: ldmatrix rows fall in distinct banks);
 // rows past n are zero-filled so that nothing unwritten (or NaN) is multiplied.
-template <int DH, int ROWS>
+template <int DH, int ROWS, int NT>
 __device__ __forceinline__ void load_tile(bf16* dst, const bf16* src, int64_t ld, int64_t row0, int col, int n) {
   constexpr int CH = DH / 8, LD = DH + 8;
-  for (int i = threadIdx.x; i < ROWS * CH; i += FA_THREADS) {
+  for (int i = threadIdx.x; i < ROWS * CH; i += NT) {
     const int r = i / CH, c = (i % CH) * 8;
     const bool ok = r < n;
     cp_async16(dst + r * LD + c, ok ? src + (row0 + r) * ld + col + c : src, ok);
   }
 }
 
-template <int DH> struct FwdTile {
-  static constexpr int BM = 16 * FA_WARPS, BN = 64, LD = DH + 8;
+template <int DH, int NW> struct FwdTile {
+  static constexpr int NT = NW * 32, BM = 16 * NW, BN = 64, LD = DH + 8;
   static constexpr size_t smem = (size_t)(BM + 4 * BN) * LD * 2 + 2 * BN * 8;
 };
 
-template <int DH>
-__global__ void __launch_bounds__(FA_THREADS) flash_fwd_k(AttnArgs a) {
-  using TL = FwdTile<DH>;
-  constexpr int BM = TL::BM, BN = TL::BN, LD = TL::LD;
+template <int DH, int NW>
+__global__ void __launch_bounds__(NW * 32) flash_fwd_k(AttnArgs a) {
+  using TL = FwdTile<DH, NW>;
+  constexpr int BM = TL::BM, BN = TL::BN, LD = TL::LD, NT = TL::NT;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Qs = reinterpret_cast<bf16*>(smem);
   bf16* Ks = Qs + BM * LD;        // [2 stages][BN][LD]
@@ -62,15 +62,15 @@ __global__ void __launch_bounds__(FA_THREADS) flash_fwd_k(AttnArgs a) {
 
   auto load_kv = [&](int jt, int st) {
     const int j0 = jt * BN, nk = min(BN, L - j0);
-    load_tile<DH, BN>(Ks + st * BN * LD, qkv, ld, ks + j0, H + h * DH, nk);
-    load_tile<DH, BN>(Vs + st * BN * LD, qkv, ld, ks + j0, 2 * H + h * DH, nk);
-    for (int r = threadIdx.x; r < BN; r += FA_THREADS) {
+    load_tile<DH, BN, NT>(Ks + st * BN * LD, qkv, ld, ks + j0, H + h * DH, nk);
+    load_tile<DH, BN, NT>(Vs + st * BN * LD, qkv, ld, ks + j0, 2 * H + h * DH, nk);
+    for (int r = threadIdx.x; r < BN; r += NT) {
       const int j = j0 + r;
       kpos[st * BN + r] = j < L ? attn_pos(a, ks + j, j) : 0;
       kneg[st * BN + r] = j < L && key_ok(a, ks + j) ? 0.0f : -INFINITY;
     }
   };
-  load_tile<DH, BM>(Qs, qkv, ld, ks + q0, h * DH, min(BM, L - q0));
+  load_tile<DH, BM, NT>(Qs, qkv, ld, ks + q0, h * DH, min(BM, L - q0));
   load_kv(0, 0);
   cp_async_commit();
   cp_async_wait<0>();
@@ -228,19 +228,21 @@ __global__ void flash_bwd_dot_k(const bf16* dout, const bf16* out, float* D, int
   D[i] = d;
 }
 
-template <int DH> struct BwdTile {
-  static constexpr int BN = 16 * FA_WARPS;         // keys per CTA
+template <int DH, int NW> struct BwdTile {
+  static constexpr int NT = NW * 32, BN = 16 * NW;  // keys per CTA
   static constexpr int BM = DH == 128 ? 32 : 64;   // queries per step (registers bound it at DH 128)
   static constexpr int LD = DH + 8, LDS = BM + 8;
   static constexpr size_t smem = (size_t)(2 * BN + 4 * BM) * LD * 2 + (size_t)BN * LDS * 2 + 2 * BM * 12;
 };
 
-template <int DH>
-__global__ void __launch_bounds__(FA_THREADS) flash_bwd_k(AttnArgs a, const bf16* dout, bf16* dqkv, float* dq, const float* Dg) {
-  using TL = BwdTile<DH>;
-  constexpr int BN = TL::BN, BM = TL::BM, LD = TL::LD, LDS = TL::LDS;
-  // dQ of a BM-query tile is split among the 4 warps: RT row tiles of 16, DW columns each.
-  constexpr int RT = BM / 16, DW = DH * RT / FA_WARPS;
+// single: the CTA holds every key of every sequence (maxSeqlen ≤ BN), so each query's dQ is complete
+// here and goes straight into dqkv as bf16 (no fp32 accumulator, no atomics, no finishing pass).
+template <int DH, int NW, bool SINGLE>
+__global__ void __launch_bounds__(NW * 32) flash_bwd_k(AttnArgs a, const bf16* dout, bf16* dqkv, float* dq, const float* Dg) {
+  using TL = BwdTile<DH, NW>;
+  constexpr int BN = TL::BN, BM = TL::BM, LD = TL::LD, LDS = TL::LDS, NT = TL::NT;
+  // dQ of a BM-query tile is split among the NW warps: RT row tiles of 16, DW columns each.
+  constexpr int RT = BM / 16, DW = DH * RT / NW;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Ks = reinterpret_cast<bf16*>(smem);
   bf16* Vs = Ks + BN * LD;
@@ -261,9 +263,9 @@ __global__ void __launch_bounds__(FA_THREADS) flash_bwd_k(AttnArgs a, const bf16
 
   auto load_q = [&](int it, int st) {
     const int i0 = it * BM, nq = min(BM, L - i0);
-    load_tile<DH, BM>(Qs + st * BM * LD, qkv, ld, ks + i0, h * DH, nq);
-    load_tile<DH, BM>(dOs + st * BM * LD, dout, H, ks + i0, h * DH, nq);
-    for (int r = threadIdx.x; r < BM; r += FA_THREADS) {
+    load_tile<DH, BM, NT>(Qs + st * BM * LD, qkv, ld, ks + i0, h * DH, nq);
+    load_tile<DH, BM, NT>(dOs + st * BM * LD, dout, H, ks + i0, h * DH, nq);
+    for (int r = threadIdx.x; r < BM; r += NT) {
       const int i = i0 + r;
       const bool ok = i < L;
       const float lse = ok ? a.lse[(int64_t)(ks + i) * a.nh + h] : INFINITY;
@@ -272,8 +274,8 @@ __global__ void __launch_bounds__(FA_THREADS) flash_bwd_k(AttnArgs a, const bf16
       qD[st * BM + r] = ok ? Dg[(int64_t)(ks + i) * a.nh + h] : 0.0f;
     }
   };
-  load_tile<DH, BN>(Ks, qkv, ld, ks + j0, H + h * DH, min(BN, L - j0));
-  load_tile<DH, BN>(Vs, qkv, ld, ks + j0, 2 * H + h * DH, min(BN, L - j0));
+  load_tile<DH, BN, NT>(Ks, qkv, ld, ks + j0, H + h * DH, min(BN, L - j0));
+  load_tile<DH, BN, NT>(Vs, qkv, ld, ks + j0, 2 * H + h * DH, min(BN, L - j0));
   load_q(0, 0);
   cp_async_commit();
 
@@ -398,8 +400,13 @@ __global__ void __launch_bounds__(FA_THREADS) flash_bwd_k(AttnArgs a, const bf16
 #pragma unroll
       for (int dt = 0; dt < DW / 8; dt++) {
         const int col = h * DH + d0 + dt * 8 + 2 * c4;
-        if (q0 < L) red_add2(dq + (int64_t)(ks + q0) * H + col, acc[dt][0] * a.scale, acc[dt][1] * a.scale);
-        if (q1 < L) red_add2(dq + (int64_t)(ks + q1) * H + col, acc[dt][2] * a.scale, acc[dt][3] * a.scale);
+        if (SINGLE) {
+          if (q0 < L) *reinterpret_cast<uint32_t*>(dqkv + (int64_t)(ks + q0) * ld + col) = pack_bf16(acc[dt][0] * a.scale, acc[dt][1] * a.scale);
+          if (q1 < L) *reinterpret_cast<uint32_t*>(dqkv + (int64_t)(ks + q1) * ld + col) = pack_bf16(acc[dt][2] * a.scale, acc[dt][3] * a.scale);
+        } else {
+          if (q0 < L) red_add2(dq + (int64_t)(ks + q0) * H + col, acc[dt][0] * a.scale, acc[dt][1] * a.scale);
+          if (q1 < L) red_add2(dq + (int64_t)(ks + q1) * H + col, acc[dt][2] * a.scale, acc[dt][3] * a.scale);
+        }
       }
     }
     // The next iteration's first barrier orders these reads of dSs and of stage st before any rewrite.
@@ -445,46 +452,74 @@ bool flash_ok(const AttnArgs& a, bool bwd, const void* dout, const void* dqkv) {
 // Query (forward) or key (backward) tiles per sequence: the grid's y extent.
 static unsigned tiles(int maxSeqlen, int per) { return (unsigned)((maxSeqlen + per - 1) / per); }
 
-template <int DH> static void fwd(const AttnArgs& a) {
+// Warps per CTA: MOSAICBERT_FA_WARPS="fwd,bwd" (4 or 8 each; a tuning knob of the benchmarks).
+static void warps(int& fwdW, int& bwdW) {
+  fwdW = 8;
+  bwdW = 8;
+  const char* e = getenv("MOSAICBERT_FA_WARPS");
+  if (e && (e[0] == '4' || e[0] == '8')) fwdW = e[0] - '0';
+  if (e && e[0] && e[1] == ',' && (e[2] == '4' || e[2] == '8')) bwdW = e[2] - '0';
+}
+
+template <int DH, int NW> static void fwd(const AttnArgs& a) {
+  using TL = FwdTile<DH, NW>;
   static bool init = false;
-  if (!init) { CK(cudaFuncSetAttribute(flash_fwd_k<DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)FwdTile<DH>::smem)); init = true; }
-  flash_fwd_k<DH><<<dim3(a.B, tiles(a.maxSeqlen, FwdTile<DH>::BM), a.nh), FA_THREADS, FwdTile<DH>::smem, S()>>>(a);
+  if (!init) { CK(cudaFuncSetAttribute(flash_fwd_k<DH, NW>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TL::smem)); init = true; }
+  flash_fwd_k<DH, NW><<<dim3(a.B, tiles(a.maxSeqlen, TL::BM), a.nh), TL::NT, TL::smem, S()>>>(a);
   CKL();
 }
 
-void flash_fwd(const AttnArgs& a) {
+template <int NW> static void fwd_dh(const AttnArgs& a) {
   switch (a.dh) {
-    case 32: fwd<32>(a); return;
-    case 64: fwd<64>(a); return;
-    default: fwd<128>(a); return;
+    case 32: fwd<32, NW>(a); return;
+    case 64: fwd<64, NW>(a); return;
+    default: fwd<128, NW>(a); return;
   }
+}
+
+void flash_fwd(const AttnArgs& a) {
+  int fw, bw;
+  warps(fw, bw);
+  fw == 4 ? fwd_dh<4>(a) : fwd_dh<8>(a);
 }
 
 // dQ accumulators [T, H] then D [T, nh].
 int64_t flash_bwd_scratch_floats(const AttnArgs& a) { return (int64_t)a.T * a.nh * a.dh + (int64_t)a.T * a.nh; }
 
-template <int DH> static void bwd(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* scratch) {
+template <int DH, int NW, bool SINGLE> static void bwd_launch(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* dq, const float* D) {
+  using TL = BwdTile<DH, NW>;
   static bool init = false;
-  if (!init) { CK(cudaFuncSetAttribute(flash_bwd_k<DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)BwdTile<DH>::smem)); init = true; }
+  if (!init) { CK(cudaFuncSetAttribute(flash_bwd_k<DH, NW, SINGLE>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TL::smem)); init = true; }
+  flash_bwd_k<DH, NW, SINGLE><<<dim3(a.B, tiles(a.maxSeqlen, TL::BN), a.nh), TL::NT, TL::smem, S()>>>(a, dout, dqkv, dq, D);
+  CKL();
+}
+
+template <int DH, int NW> static void bwd(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* scratch) {
   const int64_t H = (int64_t)a.nh * DH;
   float* dq = scratch;
   float* D = scratch + a.T * H;
-  CK(cudaMemsetAsync(dq, 0, a.T * H * sizeof(float), S()));
   const int64_t rows = (int64_t)a.T * a.nh;
   flash_bwd_dot_k<DH><<<(unsigned)((rows + 255) / 256), 256, 0, S()>>>(dout, static_cast<const bf16*>(a.out), D, a.T, a.nh);
   CKL();
-  flash_bwd_k<DH><<<dim3(a.B, tiles(a.maxSeqlen, BwdTile<DH>::BN), a.nh), FA_THREADS, BwdTile<DH>::smem, S()>>>(a, dout, dqkv, dq, D);
-  CKL();
+  if (a.maxSeqlen <= BwdTile<DH, NW>::BN) return bwd_launch<DH, NW, true>(a, dout, dqkv, dq, D);
+  CK(cudaMemsetAsync(dq, 0, a.T * H * sizeof(float), S()));
+  bwd_launch<DH, NW, false>(a, dout, dqkv, dq, D);
   flash_dq_finish_k<<<grid_for(a.T * H / 8, 256), 256, 0, S()>>>(dqkv, dq, a.T, H);
   CKL();
 }
 
+template <int NW> static void bwd_dh(const AttnArgs& a, const bf16* d, bf16* g, float* scratch) {
+  switch (a.dh) {
+    case 32: bwd<32, NW>(a, d, g, scratch); return;
+    case 64: bwd<64, NW>(a, d, g, scratch); return;
+    default: bwd<128, NW>(a, d, g, scratch); return;
+  }
+}
+
 void flash_bwd(const AttnArgs& a, const void* dout, void* dqkv, float* scratch) {
+  int fw, bw;
+  warps(fw, bw);
   const bf16* d = static_cast<const bf16*>(dout);
   bf16* g = static_cast<bf16*>(dqkv);
-  switch (a.dh) {
-    case 32: bwd<32>(a, d, g, scratch); return;
-    case 64: bwd<64>(a, d, g, scratch); return;
-    default: bwd<128>(a, d, g, scratch); return;
-  }
+  bw == 4 ? bwd_dh<4>(a, d, g, scratch) : bwd_dh<8>(a, d, g, scratch);
 }
