@@ -1,5 +1,5 @@
 // A small in-process imitation of the Hugging Face Hub HTTP API (the routes @huggingface/hub and
-// pullModel use), for tests: repo create, preupload, LFS batch + basic upload, ndjson commit,
+// pullModel and the hf:// dataset remote use), for tests: model and dataset repos, create, preupload, LFS batch + basic upload, ndjson commit,
 // revision info, recursive tree, resolve (LFS files redirect to a "CDN" route) with Range support.
 import * as http from "node:http";
 import { createHash } from "node:crypto";
@@ -19,6 +19,9 @@ export interface LoggedRequest {
   range?: string;
   authorized: "none" | "good" | "bad";
 }
+
+/** The key a repo is stored under: "owner/name" for models, "datasets/owner/name" for datasets. */
+const repoKey = (kind: string, name: string): string => (kind === "datasets/" ? `datasets/${name}` : name);
 
 export class FakeHub {
   readonly repos = new Map<string, Repo>();
@@ -78,8 +81,8 @@ export class FakeHub {
       this.fail.times--;
       return this.json(res, this.fail.status, { error: "temporarily unavailable" });
     }
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
-    const headers: Record<string, string | number> = { "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes" };
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    const headers: Record<string, string | number> = { "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes", ETag: `"${createHash("sha1").update(data).digest("hex")}"` };
     if (range) {
       const start = Number(range[1]);
       if (start >= data.length) {
@@ -87,8 +90,9 @@ export class FakeHub {
         res.end();
         return;
       }
-      res.writeHead(206, { ...headers, "Content-Length": data.length - start, "Content-Range": `bytes ${start}-${data.length - 1}/${data.length}` });
-      res.end(data.subarray(start));
+      const end = range[2] ? Math.min(Number(range[2]), data.length - 1) : data.length - 1;
+      res.writeHead(206, { ...headers, "Content-Length": end + 1 - start, "Content-Range": `bytes ${start}-${end}/${data.length}` });
+      res.end(data.subarray(start, end + 1));
       return;
     }
     res.writeHead(200, { ...headers, "Content-Length": data.length });
@@ -115,20 +119,21 @@ export class FakeHub {
     let m: RegExpExecArray | null;
     if (req.method === "POST" && p === "/api/repos/create") {
       if (needAuth()) return;
-      const b = JSON.parse((await this.body(req)).toString()) as { name: string; organization: string; visibility?: string };
-      const id = `${b.organization}/${b.name}`;
+      const b = JSON.parse((await this.body(req)).toString()) as { name: string; organization: string; visibility?: string; type?: string };
+      // Dataset repos are kept under "datasets/owner/name", as their URLs spell them.
+      const id = `${b.type === "dataset" ? "datasets/" : ""}${b.organization}/${b.name}`;
       if (this.repos.has(id)) return this.json(res, 409, { error: "You already created this model repo", url: `${this.url}/${id}` });
       this.repos.set(id, { private: b.visibility === "private", commits: [{ sha: this.sha("init" + id), files: new Map() }] });
       return this.json(res, 200, { url: `${this.url}/${id}`, id });
     }
-    if (req.method === "POST" && (m = /^\/api\/models\/([^/]+\/[^/]+)\/preupload\/([^/]+)$/.exec(p))) {
+    if (req.method === "POST" && (m = /^\/api\/(models\/|datasets\/)([^/]+\/[^/]+)\/preupload\/([^/]+)$/.exec(p))) {
       if (needAuth()) return;
       const b = JSON.parse((await this.body(req)).toString()) as { files: Array<{ path: string; size: number }> };
       return this.json(res, 200, {
         files: b.files.map((f) => ({ path: f.path, uploadMode: f.size > 10_000 || f.path.endsWith(".safetensors") ? "lfs" : "regular" })),
       });
     }
-    if (req.method === "POST" && (m = /^\/([^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/.exec(p))) {
+    if (req.method === "POST" && (m = /^\/((?:datasets\/)?[^/]+\/[^/]+)\.git\/info\/lfs\/objects\/batch$/.exec(p))) {
       if (needAuth()) return;
       const b = JSON.parse((await this.body(req)).toString()) as { objects: Array<{ oid: string; size: number }> };
       return this.json(res, 200, {
@@ -148,9 +153,10 @@ export class FakeHub {
       res.end();
       return;
     }
-    if (req.method === "POST" && (m = /^\/api\/models\/([^/]+\/[^/]+)\/commit\/([^/]+)$/.exec(p))) {
+    if (req.method === "POST" && (m = /^\/api\/(models\/|datasets\/)([^/]+\/[^/]+)\/commit\/([^/]+)$/.exec(p))) {
       if (needAuth()) return;
-      const repo = this.repos.get(m[1]!);
+      const id = repoKey(m[1]!, m[2]!);
+      const repo = this.repos.get(id);
       if (!repo) return this.json(res, 404, { error: "Repository not found" });
       const files = new Map(repo.commits[repo.commits.length - 1]!.files);
       for (const line of (await this.body(req)).toString().split("\n").filter(Boolean)) {
@@ -164,16 +170,21 @@ export class FakeHub {
       }
       const sha = this.sha(`commit${this.counter++}`);
       repo.commits.push({ sha, files });
-      return this.json(res, 200, { commitOid: sha, commitUrl: `${this.url}/${m[1]}/commit/${sha}` });
+      return this.json(res, 200, { commitOid: sha, commitUrl: `${this.url}/${id}/commit/${sha}` });
     }
-    if (req.method === "GET" && (m = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(p))) {
-      const repo = this.repos.get(m[1]!);
+    if (req.method === "GET" && (m = /^\/api\/(models\/|datasets\/)([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)(?:\/(.+))?$/.exec(p))) {
+      const id = repoKey(m[1]!, m[2]!);
+      const repo = this.repos.get(id);
       // Like the Hub: a missing (or unreadable private) repo is a 401 with X-Error-Code: RepoNotFound.
       if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" }, "RepoNotFound");
-      const c = this.head(repo, m[3]!);
-      if (!c) return this.json(res, 404, { error: `Invalid rev id: ${m[3]}` });
-      if (m[2] === "revision") return this.json(res, 200, { id: m[1], sha: c.sha, siblings: [...c.files.keys()].map((rfilename) => ({ rfilename })) });
-      return this.json(res, 200, [...c.files].map(([path, f]) => ({
+      const c = this.head(repo, m[4]!);
+      if (!c) return this.json(res, 404, { error: `Invalid rev id: ${m[4]}` });
+      if (m[3] === "revision") return this.json(res, 200, { id, sha: c.sha, siblings: [...c.files.keys()].map((rfilename) => ({ rfilename })) });
+      // tree/REV/FOLDER lists that folder (recursively here); a folder with no files is a 404.
+      const under = m[5] ? `${m[5]}/` : "";
+      const listed = [...c.files].filter(([path]) => path.startsWith(under));
+      if (under && !listed.length) return this.json(res, 404, { error: `Entry not found: ${m[5]}` }, "EntryNotFound");
+      return this.json(res, 200, listed.map(([path, f]) => ({
         type: "file",
         path,
         size: f.content.length,
@@ -181,15 +192,15 @@ export class FakeHub {
         ...(f.lfs ? { lfs: { oid: createHash("sha256").update(f.content).digest("hex"), size: f.content.length, pointerSize: 134 } } : {}),
       })));
     }
-    if (req.method === "GET" && (m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(p))) {
+    if (req.method === "GET" && (m = /^\/((?:datasets\/)?[^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(p))) {
       const repo = this.repos.get(m[1]!);
       if (!repo || (repo.private && authorized !== "good")) return this.json(res, 401, { error: "Repository not found" }, "RepoNotFound");
       const f = this.head(repo, m[2]!)?.files.get(m[3]!);
-      if (!f) return this.json(res, 404, { error: "Entry not found" });
+      if (!f) return this.json(res, 404, { error: "Entry not found" }, "EntryNotFound");
       if (f.lfs) {
         // Like the Hub: LFS content comes from another host via a redirect.
         const oid = createHash("sha256").update(f.content).digest("hex");
-        res.writeHead(302, { Location: `${this.url}/_cdn/${oid}?name=${encodeURIComponent(m[3]!)}` });
+        res.writeHead(302, { Location: `${this.url}/_cdn/${oid}?name=${encodeURIComponent(m[3]!)}`, "X-Linked-Size": f.content.length, "X-Linked-ETag": `"${oid}"` });
         res.end();
         return;
       }

@@ -1,11 +1,13 @@
 // `data convert --out s3://…`, `data cat s3://…` and `pretrain --data s3://…` against a local
-// S3-compatible server (FakeS3, which checks Signature V4) with the real AWS SDK as client.
+// S3-compatible server (FakeS3, which checks Signature V4) with the real AWS SDK as client; hf://datasets/…
+// against the project's fake Hub with @huggingface/hub as client.
 import { Command } from "commander";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { FakeS3, resetObjectStores } from "@mosaicbert/data-streaming/testing";
+import { FakeHub } from "@mosaicbert/hub/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanup, quiet, SMALL, tmp } from "../testing/pretrain-fixtures.js";
 import { pretrain } from "../train/pretrain.js";
@@ -13,6 +15,7 @@ import { registerData } from "./data.js";
 
 const MDS = new URL("../../../../../shared/data/mds/", import.meta.url).pathname;
 const s3 = new FakeS3();
+const hub = new FakeHub("hf_fake_write_token");
 const saved = { ...process.env };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "cli-data-remote-"));
 
@@ -36,6 +39,7 @@ function c4Input(split: string): string {
 
 beforeAll(async () => {
   await s3.start();
+  await hub.start();
   for (const k of Object.keys(process.env)) if (/^(AWS_|S3_)/.test(k)) delete process.env[k];
   Object.assign(process.env, {
     S3_ENDPOINT_URL: s3.url, AWS_ACCESS_KEY_ID: "AKIDFAKES3TEST", AWS_SECRET_ACCESS_KEY: "fake-s3-secret-key",
@@ -50,11 +54,12 @@ afterAll(async () => {
   process.env = saved;
   resetObjectStores();
   await s3.close();
+  await hub.close();
   cleanup();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-describe("mosaicbert data / pretrain on s3://", () => {
+describe("mosaicbert data / pretrain on s3:// and hf://", () => {
   it("convert --out s3:// uploads the reference's shards, index.json last; cat reads them back", async () => {
     const { err } = await cli(["convert", "--input", c4Input("val"), "--out", "s3://bucket/c4/val", "--compression", "zstd:7", "--size-limit", "65536", "--hashes", "sha1,xxh64"]);
     expect(err).toMatch(/wrote 200 samples to s3:\/\/bucket\/c4\/val/);
@@ -101,5 +106,33 @@ describe("mosaicbert data / pretrain on s3://", () => {
     expect(e).toBe(`s3://no-bucket/c4/val/index.json: no such bucket "no-bucket" at ${s3.url}`);
     const c = await cli(["convert", "--input", c4Input("val"), "--out", "s3://no-bucket/x"]).then(() => null, (x: Error) => x.message);
     expect(c).toBe(`s3://no-bucket/x/index.json: no such bucket "no-bucket" at ${s3.url}`);
+  });
+
+  it("hf://datasets/…: convert commits shards then index.json; cat and order read it; a bad token is one line", async () => {
+    Object.assign(process.env, { HF_ENDPOINT: hub.url, HF_TOKEN: "hf_fake_write_token" });
+    resetObjectStores();
+    try {
+      await cli(["convert", "--input", c4Input("val"), "--out", "hf://datasets/me/c4/val", "--compression", "zstd", "--size-limit", "65536"]);
+      const repo = hub.repos.get("datasets/me/c4")!;
+      // Commits: the repo's first (empty), the shards, then index.json alone.
+      expect([...repo.commits.at(-2)!.files.keys()].sort()).toEqual(["val/shard.00000.mds.zstd", "val/shard.00001.mds.zstd"]);
+      expect([...repo.commits.at(-1)!.files.keys()]).toContain("val/index.json");
+      delete process.env.HF_TOKEN; // a public dataset reads without a token
+      resetObjectStores();
+      const { out } = await cli(["cat", "hf://datasets/me/c4/val", "--local", path.join(work, "hf-cache")]);
+      expect(out).toBe(fs.readFileSync(`${MDS}c4-like/val/expected.jsonl`, "utf8"));
+      const order = JSON.parse((await cli(["order", "hf://datasets/me/c4/val", "--no-shuffle"])).out);
+      expect(order.ranks[0].workers[0].sample_ids).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      const missing = await cli(["cat", "hf://datasets/me/c4/nothing"]).then(() => null, (x: Error) => x.message);
+      expect(missing).toBe("hf://datasets/me/c4/nothing/index.json: no such file in the dataset repo");
+      process.env.HF_TOKEN = "hf_wrong_token_123";
+      resetObjectStores();
+      const bad = await cli(["cat", "hf://datasets/me/c4/val", "--local", path.join(work, "hf-cache2")]).then(() => null, (x: Error) => x.message);
+      expect(bad).toBe("hf://datasets/me/c4/val/index.json: access denied: the token was rejected (check HF_TOKEN)");
+    } finally {
+      delete process.env.HF_ENDPOINT;
+      delete process.env.HF_TOKEN;
+      resetObjectStores();
+    }
   });
 });

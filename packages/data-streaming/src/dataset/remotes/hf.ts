@@ -15,13 +15,20 @@ function loadSdk(): Promise<Sdk> {
   return sdk;
 }
 
+/** The Hub answers 401 "Repository not found" for a missing repo (and for a private one without access). */
+function isRepoNotFound(e: unknown): boolean {
+  const err = e as { statusCode?: number; message?: string; data?: { error?: string } };
+  return (err.statusCode === 401 || err.statusCode === 404) && /repository not found/i.test(`${err.data?.error ?? ""} ${err.message ?? ""}`);
+}
+
 function hubFailure(e: unknown, where: string): RemoteError {
   if (e instanceof RemoteError) return e;
   const err = e as { name?: string; statusCode?: number; message?: string; cause?: { code?: string } };
   const token = !!process.env.HF_TOKEN;
   let why: string;
   let permanent = true;
-  if (err.statusCode === 401) why = token ? "access denied: the token was rejected (check HF_TOKEN)" : "access denied: authentication required (set HF_TOKEN)";
+  if (isRepoNotFound(e)) why = `no such dataset repo (a private one needs HF_TOKEN${token ? " with read access" : ""})`;
+  else if (err.statusCode === 401) why = token ? "access denied: the token was rejected (check HF_TOKEN)" : "access denied: authentication required (set HF_TOKEN)";
   else if (err.statusCode === 403) why = "access denied: the token lacks permission for this dataset repo";
   else if (err.statusCode === 404) why = "not found (check the dataset repo, revision and path; private repos need HF_TOKEN)";
   else if (err.name === "TimeoutError" || err.name === "AbortError") {
@@ -101,7 +108,7 @@ export class HubStore implements ObjectStore {
           if (f.type === "file" && f.path.startsWith(prefix)) out.push({ key: f.path, size: f.size });
         }
       } catch (e) {
-        if ((e as { statusCode?: number }).statusCode === 404) return out; // no such folder (or repo) yet
+        if ((e as { statusCode?: number }).statusCode === 404 || isRepoNotFound(e)) return out; // no such folder (or repo) yet
         throw e;
       }
       return out;
