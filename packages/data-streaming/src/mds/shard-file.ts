@@ -59,8 +59,10 @@ export async function loadShard(dir: string, entry: ShardEntry, validateHash: Va
   await verifyFile(zip, entry.zip_data, entry, validateHash, zipFile);
   const data = await decompress(entry.compression, zip, zipFile, entry.raw_data.bytes);
   if (writeRaw) {
-    await fs.writeFile(rawFile + ".tmp", data);
-    await fs.rename(rawFile + ".tmp", rawFile);
+    // A temporary name of this process: ranks sharing a node's cache may decompress the same shard at once.
+    const tmp = `${rawFile}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, rawFile);
   }
   return new RawShard(data, `${zipFile} (decompressed)`, entry);
 }

@@ -20,7 +20,7 @@ function gcsFailure(e: unknown, where: string, bucket: string): RemoteError {
   const msg = err.message ?? String(e);
   let why: string;
   let permanent = true;
-  if (err.code === 404 && /bucket/i.test(msg)) why = `no such bucket "${bucket}"`;
+  if (err.code === 404 && /bucket does not exist/i.test(msg)) why = `no such bucket "${bucket}"`;
   else if (err.code === 404) why = "no such object";
   else if (err.code === 401) why = "access denied: the credentials were rejected (check GOOGLE_APPLICATION_CREDENTIALS)";
   else if (err.code === 403) why = "access denied (the credentials lack permission for this object)";
