@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "./lengths.js";
+import { BENCH_LENGTHS, BENCH_SEQ_LEN, benchLengths } from "./lengths.js";
 import { benchBatch } from "./train-bench.js";
+import { benchShape } from "../cli/bench.js";
 
 describe("benchBatch (the peers' benchmark batch)", () => {
   it("pads the shared lengths to 128 and masks about the requested share of real tokens", () => {
@@ -35,5 +36,34 @@ describe("benchBatch (the peers' benchmark batch)", () => {
 
   it("rejects a length outside [1, S] naming it", () => {
     expect(() => benchBatch([5, 0], 8, 30528, 0.3)).toThrow(/lengths\[1\] = 0, expected an integer in \[1, 8\]/);
+  });
+});
+
+describe("benchLengths (bench --seq-len)", () => {
+  it("draws 32768 / L rows, about 60% full and the rest in [L/8, L-1], the same for the same seed", () => {
+    for (const L of [128, 512, 1024, 2048, 8192]) {
+      const a = benchLengths(L);
+      expect(a.length).toBe(Math.floor(32768 / L));
+      expect(benchLengths(L)).toEqual(a);
+      for (const n of a) expect(n === L || (n >= Math.floor(L / 8) && n <= L - 1)).toBe(true);
+    }
+    const big = benchLengths(512, 4000);
+    const full = big.filter((n) => n === 512).length / big.length;
+    expect(Math.abs(full - 0.6)).toBeLessThan(0.04);
+    const rest = big.filter((n) => n < 512);
+    const mean = rest.reduce((s, n) => s + n, 0) / rest.length;
+    expect(Math.abs(mean - (64 + 511) / 2)).toBeLessThan(15);
+  });
+
+  it("refuses lengths and batches it cannot build, naming the flag", () => {
+    expect(() => benchLengths(1)).toThrow(/--seq-len/);
+    expect(() => benchLengths(512, 0)).toThrow(/--batch/);
+    expect(() => benchLengths(8192, 1e6)).toThrow(/--batch/);
+  });
+
+  it("bench's batch is the peers' 256 x 128 without --seq-len, seeded lengths with it", () => {
+    expect(benchShape({})).toEqual({ lengths: BENCH_LENGTHS, seqLen: 128 });
+    expect(benchShape({ seqLen: "1024", batch: "8" }).lengths.length).toBe(8);
+    expect(() => benchShape({ batch: "8" })).toThrow(/--batch needs --seq-len/);
   });
 });

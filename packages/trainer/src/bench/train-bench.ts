@@ -58,6 +58,8 @@ export interface TrainBenchResult {
   meanStepMs: number;
   tokensPerSec: number;
   mfu: number;
+  /** MFU counting the attention products too: 6·N per position plus 12·layers·H·Σ len² per step (fwd + bwd). */
+  mfuWithAttention: number;
   peakMemGiB: number;
   reservedGiB: number;
   losses: number[];
@@ -122,6 +124,7 @@ export function trainBench(cuda: CudaBackend, o: TrainBenchOptions): TrainBenchR
   const tokensPerSec = tokensPerStep / (stepMs / 1e3);
   const res: TrainBenchResult = {
     preset: o.preset, params, tokensPerStep, stepMs, meanStepMs, tokensPerSec, mfu: (6 * params * tokensPerSec) / PEAK_FLOPS,
+    mfuWithAttention: (6 * params * tokensPerSec + (12 * config.numHiddenLayers * config.hiddenSize * o.lengths.reduce((a, l) => a + l * l, 0)) / (stepMs / 1e3)) / PEAK_FLOPS,
     peakMemGiB: peak / 2 ** 30, reservedGiB: cuda.memoryStats().reservedBytes / 2 ** 30, losses: [], memory,
   };
   if (o.profile) {
