@@ -12,6 +12,7 @@
 #   train        tiny preset bf16-GPU vs f32-CPU loss curves; MosaicBERT-base loss going down over 50 steps
 #   sanitize     compute-sanitizer memcheck + racecheck on the attention cases
 #   bench        `mosaicbert bench` for mosaic-bert-base and bert-base (with the phase breakdown)
+#   long         bench --seq-len 512/1024/2048 (LONG_LENGTHS) with the peers on the same batch at ≤ 512
 #   peers        the PyTorch peers (.device/bench/torch_peers.py) and our figures over theirs
 #   attention    the attention kernels alone at lengths 128…8192 (packages/kernels-cuda/bench/attention.bench.ts)
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it
@@ -52,7 +53,7 @@ fi
 
 OUT=${OUT:-/tmp/mosaicbert-out}
 mkdir -p "$OUT"
-export MOSAICBERT_CUDA_ADDON=$root/packages/kernels-cuda/build/mosaicbert_cuda.node
+export MOSAICBERT_CUDA_ADDON=${MOSAICBERT_CUDA_ADDON:-$root/packages/kernels-cuda/build/mosaicbert_cuda.node}
 stages=${*:-build conformance golden train sanitize bench peers}
 status=0
 step() { echo "=== $1 ($(date +%T))"; }
@@ -63,7 +64,19 @@ for s in $stages; do
       t0=$(date +%s)
       bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1 || { status=1; tail -40 "$OUT/build.log"; }
       echo "build: $(( $(date +%s) - t0 )) s"; grep -E "error|warning" "$OUT/build.log" | head -20 ;;
-    conformance) step conformance; node $build/run.mjs conformance || status=1 ;;
+    conformance)
+      # CONFORMANCE_FILTER narrows the cases; 12 processes share them (the CPU reference is the slow part).
+      step conformance
+      n=12; pids=()
+      for i in $(seq 0 $((n - 1))); do
+        CONFORMANCE_SHARD=$i/$n node $build/run.mjs conformance "${CONFORMANCE_FILTER:-}" > "$OUT/conformance-$i.log" 2>&1 &
+        pids+=($!)
+      done
+      for p in "${pids[@]}"; do wait "$p" || status=1; done
+      cat "$OUT"/conformance-*.txt > "$OUT/conformance.txt"; rm -f "$OUT"/conformance-*.txt
+      grep -h FAIL "$OUT/conformance.txt"; cat "$OUT"/conformance-*.log | grep -v "^conformance:" | grep -v "^device:" | head -20
+      echo "conformance: $(grep -c ^PASS "$OUT/conformance.txt")/$(grep -c . "$OUT/conformance.txt") cases pass"
+      rm -f "$OUT"/conformance-*.log ;;
     golden) step golden; node $build/run.mjs golden $build/golden || status=1 ;;
     train) step train; node $build/run.mjs train || status=1 ;;
     sanitize)
@@ -82,6 +95,21 @@ for s in $stages; do
         # The trainer CLI (bundled inside its package folder, which it locates at start), else the runner.
         if node $cli --help > /dev/null 2>&1; then node $cli bench --preset $p --device cuda --profile --json "$OUT/bench-$p.json" || status=1
         else node $build/run.mjs bench $p 15 --profile || status=1; fi
+      done ;;
+    long)
+      # Longer sequences (bench --seq-len; BERT only up to its 512 learned positions), and the PyTorch
+      # peers on the very same batch at 512 and below.
+      step long
+      for L in ${LONG_LENGTHS:-512 1024 2048}; do
+        for p in mosaic-bert-base bert-base; do
+          if [ $p = bert-base ] && [ "$L" -gt 512 ]; then continue; fi
+          node $cli bench --preset $p --device cuda --seq-len "$L" --lengths-out "$OUT/lengths-$L.json" --profile \
+            --json "$OUT/bench-$p-$L.json" || status=1
+        done
+        if [ "$L" -le 512 ] && [ -z "${NO_PEERS:-}" ]; then
+          LENGTHS="$OUT/lengths-$L.json" PYTHONUNBUFFERED=1 python3 .device/bench/torch_peers.py hf hfc > "$OUT/peers-$L.jsonl" 2>> "$OUT/peers.err" || status=1
+          cat "$OUT/peers-$L.jsonl"
+        fi
       done ;;
     peers)
       step peers
@@ -107,7 +135,8 @@ PY
       rm -rf /tmp/mb-ptx80 && mkdir -p /tmp/mb-ptx80 && cp -r packages/kernels-cuda/native /tmp/mb-ptx80/
       MB_CUDA_ARCH="-gencode=arch=compute_80,code=compute_80" bash /tmp/mb-ptx80/native/build.sh > "$OUT/build-ptx80.log" 2>&1 \
         || { status=1; tail -20 "$OUT/build-ptx80.log"; }
-      MOSAICBERT_CUDA_ADDON=/tmp/mb-ptx80/build/mosaicbert_cuda.node node $build/run.mjs conformance "${AMPERE_FILTER:-attention}" || status=1 ;;
+      CONFORMANCE_FILTER=${AMPERE_FILTER:-attention} MOSAICBERT_CUDA_ADDON=/tmp/mb-ptx80/build/mosaicbert_cuda.node \
+        bash "$0" conformance || status=1 ;;
     compare) step compare; node $build/run.mjs compare 200 || status=1 ;;
     memory) step memory; node $build/run.mjs bench mosaic-bert-base 1000 || status=1 ;;
     ddp) step ddp; bash scripts/ddp/scaling.sh || status=1 ;;

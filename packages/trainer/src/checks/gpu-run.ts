@@ -16,13 +16,17 @@ const cuda = loadCudaBackend();
 let failures = 0;
 const say = (s: string): void => { process.stdout.write(`${s}\n`); };
 
+// CONFORMANCE_SHARD=i/n runs every n-th matching case from the i-th (device.sh runs n processes at
+// once: the CPU reference of the long attention cases is the slow part).
 function conformance(filter?: string): void {
   cuda.poison = true;
   const rows: string[] = [];
-  let n = 0;
+  let n = 0, seen = 0;
   const t0 = Date.now();
+  const [shard, shards] = (process.env.CONFORMANCE_SHARD ?? "0/1").split("/").map(Number) as [number, number];
   for (const c of conformanceCases) {
     if (filter && !c.name.includes(filter)) continue;
+    if (seen++ % shards !== shard) continue;
     n++;
     let r;
     try {
@@ -34,7 +38,7 @@ function conformance(filter?: string): void {
     rows.push(`${r.ok ? "PASS" : "FAIL"} ${r.error.toExponential(2)} ≤ ${c.tol}  ${c.name}${r.detail ? `  [${r.detail}]` : ""}`);
   }
   cuda.poison = false;
-  writeFileSync(`${out}/conformance.txt`, rows.join("\n") + "\n");
+  writeFileSync(`${out}/conformance${shards > 1 ? `-${shard}` : ""}.txt`, rows.join("\n") + "\n");
   for (const r of rows) if (r.startsWith("FAIL")) say(r);
   say(`conformance: ${n - failures}/${n} cases pass (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
 }
