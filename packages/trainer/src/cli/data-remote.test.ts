@@ -1,6 +1,8 @@
 // `data convert --out s3://…`, `data cat s3://…` and `pretrain --data s3://…` against a local
 // S3-compatible server (FakeS3, which checks Signature V4) with the real AWS SDK as client; hf://datasets/…
 // against the project's fake Hub with @huggingface/hub as client.
+import { spawn } from "node:child_process";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Command } from "commander";
 import fs from "node:fs";
 import os from "node:os";
@@ -27,6 +29,23 @@ async function cli(args: string[]): Promise<{ out: string; err: string }> {
   registerData(program, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
   await program.parseAsync(["data", ...args], { from: "user" });
   return { out, err };
+}
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+
+/** Runs the real CLI (TypeScript sources) with extra environment; resolves with exit code, stdout, stderr. */
+function spawnCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+    delete childEnv.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED; // as a user's shell: the CLI must keep stderr clean itself
+    const p = spawn(process.execPath, ["--import", path.join(here, "../testing/register-ts.mjs"), path.join(here, "../cli.ts"), ...args], { env: childEnv });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => (out += String(d)));
+    p.stderr.on("data", (d) => (err += String(d)));
+    p.on("error", reject);
+    p.on("close", (code) => resolve({ code, out, err }));
+  });
 }
 
 /** The golden's c4-like paragraphs of one split as a C4-style .jsonl input file. */
@@ -90,6 +109,20 @@ describe("mosaicbert data / pretrain on s3:// and hf://", () => {
     const resumed = await pretrain({ ...base, maxDuration: "2ba", saveFolder: run, resume: "auto" });
     expect(resumed.firstStep).toBe(1);
     expect(resumed.losses).toEqual(whole.losses.slice(1));
+  });
+
+  it("S3_ENDPOINT_URL=… mosaicbert data cat s3://bucket/basic (uploaded with the plain SDK) prints the reference's lines; the real CLI with a wrong key exits 1 with one line", async () => {
+    const c = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "AKIDFAKES3TEST", secretAccessKey: "fake-s3-secret-key" } });
+    await c.send(new CreateBucketCommand({ Bucket: "golden" }));
+    for (const f of fs.readdirSync(MDS + "basic")) await c.send(new PutObjectCommand({ Bucket: "golden", Key: `basic/${f}`, Body: fs.readFileSync(path.join(MDS, "basic", f)) }));
+    c.destroy();
+    const { out } = await cli(["cat", "s3://golden/basic", "--local", path.join(work, "golden")]);
+    expect(out).toBe(fs.readFileSync(`${MDS}basic/expected.jsonl`, "utf8"));
+    // One real process (a few seconds of start-up): exit code, and stderr holding our line and nothing of the SDK's.
+    const bad = await spawnCli(["data", "cat", "s3://golden/basic", "--local", path.join(work, "spawned")], { S3_ENDPOINT_URL: s3.url, AWS_SECRET_ACCESS_KEY: "a-wrong-secret" });
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe("");
+    expect(bad.err).toBe("mosaicbert: s3://golden/basic/index.json: access denied: the request signature does not match (check AWS_SECRET_ACCESS_KEY)\n");
   });
 
   it("bad credentials and a missing bucket: one clear line", async () => {
