@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .command("pretrain")
     .description("Pretrain a MosaicBERT / BERT masked-LM from scratch (no arguments: the tiny-cpu recipe on the shipped English sample)")
     .option("--config <recipe>", `recipe name (${recipeNames().join(", ")}) or path to a yaml`, "tiny-cpu")
-    .option("--data <dir>", "MDS dataset folder with train/ and val/ splits (column text); overrides data_local")
+    .option("--data <dir>", "MDS dataset with train/ and val/ splits (column text): a folder (sets data_local) or a remote s3://, gs://, hf://datasets/…, http(s):// (sets data_remote, cached per node)")
     .addOption(new Option("--device <device>", "compute device (auto: CUDA if available, else CPU)").choices(["auto", "cpu", "cuda"]))
     .option("--max-duration <dur>", 'training length: "2000ba" steps, "286720000sp" samples, "36e9tok" tokens, "2ep" epochs, "10min"/"2h" wall clock')
     .option("--save-folder <dir>", "where checkpoints and metrics.jsonl go (overrides save_folder)")

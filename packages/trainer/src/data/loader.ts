@@ -7,8 +7,8 @@ import { StreamingDataset, type StreamingState } from "@mosaicbert/data-streamin
  * through @mosaicbert/data-streaming's StreamingDataset with the reference loader's settings
  * (recipe.md §2: shuffle_algo py1s, shuffle_seed 9176, num_canonical_nodes 128, partition "orig",
  * batch_size = per-device batch), so the sample order — and which samples form each global batch,
- * for any number of processes — is mosaicml-streaming's. `remote` (http(s):// or file://) is
- * downloaded into `local` shard by shard.
+ * for any number of processes — is mosaicml-streaming's. `remote` (s3://, gs://, hf://datasets/…,
+ * http(s):// or file://) is downloaded into `local` shard by shard.
  */
 export interface SplitSource {
   local: string;

@@ -84,7 +84,7 @@ function overridesOf(o: PretrainOptions): string[] {
   const out = [...(o.overrides ?? [])];
   if (o.data !== undefined) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(o.data)) {
-      // A remote dataset (http(s):// or file://): shards are downloaded into a local cache folder.
+      // A remote dataset (s3://, gs://, hf://, http(s)://, file://): shards are downloaded into a local cache folder.
       out.push(`data_remote=${o.data}`, `data_local=${cacheFolderFor(o.data)}`);
     } else out.push(`data_local=${path.resolve(o.data)}`);
   }
