@@ -25,6 +25,10 @@ export type MetricRecord =
       device_allocations?: number;
       /** Milliseconds of this step on the host clock: batch wait, forward, backward, optimizer, logging (not evals or saves). Absent in older files. */
       step_ms?: number;
+      /** Non-padding tokens of the step's global batch (all ranks). Absent in older files. */
+      real_tokens?: number;
+      /** Positions the MLM loss predicted in the step's global batch (the masked tokens, all ranks). Absent in older files. */
+      masked_tokens?: number;
     }
   | {
       type: "eval";

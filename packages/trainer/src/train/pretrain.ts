@@ -361,6 +361,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       metrics?.write({
         type: "train", step, time: now, samples, tokens, epoch: position.epoch, loss: res.loss, lr, grad_norm: gradNorm,
         tokens_per_sec: tokPerSec, samples_per_sec: spPerSec, mfu, data_wait_ms: dataWaitMs, step_ms: stepMs,
+        real_tokens: res.cost.realTokens, masked_tokens: res.cost.predicted,
         ...deviceMemory(backend),
       });
       progress.update({ step, totalSteps, fraction, loss: res.loss, lr, tokensPerSec: tokPerSec, mfu, etaSeconds: eta, epoch: position.epoch });
