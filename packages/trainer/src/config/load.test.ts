@@ -18,8 +18,8 @@ function problemsOf(fn: () => unknown): string {
 }
 
 describe("shipped recipes", () => {
-  it("all five load and validate", () => {
-    expect(recipeNames()).toEqual(["bert-base", "bert-large", "mosaic-bert-base", "mosaic-bert-large", "tiny-cpu"]);
+  it("all of them load and validate", () => {
+    expect(recipeNames()).toEqual(["bert-base", "bert-large", "mosaic-bert-base", "mosaic-bert-base-1024", "mosaic-bert-base-512", "mosaic-bert-large", "tiny-cpu"]);
     for (const n of recipeNames()) expect(() => loadRecipe(n)).not.toThrow();
   });
 
@@ -40,6 +40,23 @@ describe("shipped recipes", () => {
     const total = durationToSteps(parseDuration(c.max_duration), { globalBatchSize: 4096, tokensPerSample: 128 });
     expect(total).toBe(70000);
     expect(durationToSteps(parseDuration(c.scheduler.t_warmup), { globalBatchSize: 4096, tokensPerSample: 128, totalSteps: total })).toBe(4200);
+  });
+
+  it("the longer-sequence variants raise max_seq_len and alibi_starting_size and keep the batch and duration in tokens", () => {
+    const base = loadRecipe("mosaic-bert-base").config;
+    for (const L of [512, 1024]) {
+      const { config: c } = loadRecipe(`mosaic-bert-base-${L}`);
+      expect(c.max_seq_len).toBe(L);
+      expect(c.train_loader.dataset.max_seq_len).toBe(L);
+      expect(c.eval_loader.dataset.max_seq_len).toBe(L);
+      expect(c.model.model_config.alibi_starting_size).toBe(L);
+      expect(c.global_train_batch_size * L).toBe(base.global_train_batch_size * 128);
+      expect(c.device_train_microbatch_size * L).toBe(base.device_train_microbatch_size * 128);
+      const samples = (d: string): number => Number(/^(\d+)sp$/.exec(d)![1]);
+      expect(samples(c.max_duration) * L).toBe(samples(base.max_duration) * 128);
+      expect({ ...c.optimizer, ...c.scheduler }).toEqual({ ...base.optimizer, ...base.scheduler });
+      expect(c.train_loader.dataset.mlm_probability).toBe(0.3);
+    }
   });
 
   it("bert-base is the HF baseline: 15% masking, attention dropout 0.1, no fused LayerNorm", () => {
