@@ -48,19 +48,25 @@ export interface GlueBatch {
  * of the cost for short tasks such as SST-2.
  */
 export function sliceBatch(set: EncodedSplit, start: number, end: number, regression: boolean, padId = 0): GlueBatch {
-  const B = end - start;
+  return gatherBatch(set, Int32Array.from({ length: end - start }, (_, i) => start + i), regression, padId);
+}
+
+/** The given rows (in that order) as a right-padded batch, padded to the longest of them. */
+export function gatherBatch(set: EncodedSplit, rows: ArrayLike<number>, regression: boolean, padId = 0): GlueBatch {
+  const B = rows.length;
   let S = 1;
-  for (let i = start; i < end; i++) S = Math.max(S, set.ids[i]!.length);
+  for (let r = 0; r < B; r++) S = Math.max(S, set.ids[rows[r]!]!.length);
   const inputIds = new Int32Array(B * S).fill(padId);
   const tokenTypeIds = new Int32Array(B * S);
   const attentionMask = new Int32Array(B * S);
   const labels = regression ? new Float32Array(B) : new Int32Array(B);
   for (let r = 0; r < B; r++) {
-    const ids = set.ids[start + r]!;
+    const i = rows[r]!;
+    const ids = set.ids[i]!;
     inputIds.set(ids, r * S);
     attentionMask.fill(1, r * S, r * S + ids.length);
-    tokenTypeIds.fill(1, r * S + set.typeStart[start + r]!, r * S + ids.length);
-    labels[r] = set.labels[start + r]!;
+    tokenTypeIds.fill(1, r * S + set.typeStart[i]!, r * S + ids.length);
+    labels[r] = set.labels[i]!;
   }
   return { inputIds, tokenTypeIds, attentionMask, labels, batchSize: B, seqLen: S };
 }

@@ -1,4 +1,5 @@
 import {
+  type AdamWState,
   BertForSequenceClassification,
   DecoupledAdamW,
   type ComputeDtype,
@@ -10,9 +11,9 @@ import {
   validateConfig,
 } from "@mosaicbert/layers";
 import type { Backend } from "@mosaicbert/tensor";
-import { type EncodedSplit, sliceBatch } from "./encode.js";
+import { type EncodedSplit, gatherBatch, sliceBatch } from "./encode.js";
 import { computeMetrics, type MetricValues } from "./score.js";
-import { GLUE_DEFAULTS, type TaskSpec } from "./tasks.js";
+import { GLUE_DEFAULTS, type LabelSpace } from "./tasks.js";
 
 /** Hyperparameters of one job; defaults are the task's Table S2 row. */
 export interface JobHyperparameters {
@@ -22,11 +23,40 @@ export interface JobHyperparameters {
   batchSize: number;
   /** Stop after this many optimizer steps (the schedule is laid over the capped run). */
   maxSteps?: number;
+  /** Share of the steps spent in linear warmup (default GLUE_DEFAULTS.warmupFraction, 0.06). */
+  warmupFraction?: number;
+  /**
+   * Visit the training examples in a new seeded order every epoch. Default false: file order every
+   * epoch, as the reference GLUE recipe does (its samplers do not shuffle).
+   */
+  shuffle?: boolean;
+}
+
+/** What a resumed job needs: the weights (classifier included), the optimizer moments and the step reached. */
+export interface TrainingSnapshot {
+  /** Optimizer steps done. */
+  step: number;
+  weights: StateDict;
+  optimizer: AdamWState;
+}
+
+/** Passed to `onEpoch` after each epoch's evaluation. */
+export interface EpochEnd {
+  /** 1-based. */
+  epoch: number;
+  step: number;
+  /** Metric values per evaluator (fractions). */
+  evals: Record<string, MetricValues>;
+  /** Mean training loss of the epoch's steps (of the steps run in this process, after a resume). */
+  trainLoss: number;
+  /** Copies the current state to the host (for a checkpoint or the best model so far). */
+  snapshot: () => TrainingSnapshot;
 }
 
 export interface FinetuneJob {
   backend: Backend;
-  task: TaskSpec;
+  /** A GLUE task, or any label space (see LabelSpace). */
+  task: LabelSpace;
   seed: number;
   /** Encoder config of the starting weights (num_labels and dropouts are set per task here). */
   baseConfig: ModelConfig;
@@ -41,7 +71,19 @@ export interface FinetuneJob {
   /** Return the final weights (MNLI → RTE/MRPC/STS-B). */
   keepState?: boolean;
   /** Called after every optimizer step. */
-  onStep?: (s: { step: number; totalSteps: number; loss: number; lr: number }) => void;
+  onStep?: (s: { step: number; totalSteps: number; epoch: number; loss: number; lr: number }) => void;
+  /**
+   * Evaluate on every eval split at the end of every epoch and call this with the metrics; returning
+   * "stop" ends the job there (early stopping). Without it, the job evaluates once, at the end.
+   */
+  onEpoch?: (e: EpochEnd) => "stop" | void;
+  /** Call `onCheckpoint` every this many steps (not at an epoch's last step: onEpoch covers that). */
+  checkpointEvery?: number;
+  onCheckpoint?: (s: TrainingSnapshot) => void;
+  /** Continue a job from a snapshot taken by onCheckpoint / onEpoch with the same data and hyperparameters. */
+  resume?: TrainingSnapshot;
+  /** Checked before every step: an aborted signal ends the job with its reason, as a kill would. */
+  signal?: AbortSignal;
 }
 
 export interface FinetuneResult {
@@ -50,6 +92,10 @@ export interface FinetuneResult {
   evals: Record<string, MetricValues>;
   steps: number;
   warmupSteps: number;
+  /** Epochs run to the end (fewer than planned after early stopping). */
+  epochs: number;
+  /** True when onEpoch ended the job early. */
+  stoppedEarly: boolean;
   /** Mean training loss over the last min(50, steps) steps. */
   finalLoss: number;
   seconds: number;
@@ -58,7 +104,7 @@ export interface FinetuneResult {
 }
 
 /** The job's model config: the starting encoder with the task's head and the reference's dropouts (recipe.md §5.1). */
-export function taskConfig(base: ModelConfig, task: TaskSpec): ModelConfig {
+export function taskConfig(base: ModelConfig, task: LabelSpace): ModelConfig {
   const regression = task.kind === "regression";
   return validateConfig({
     ...base,
@@ -94,33 +140,67 @@ export function plannedSteps(numExamples: number, h: JobHyperparameters): number
   return h.maxSteps === undefined ? full : Math.min(full, h.maxSteps);
 }
 
+/** The order of the training examples in an epoch: file order, or a Fisher–Yates shuffle seeded by (seed, epoch). */
+export function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  if (!shuffle) return order;
+  // splitmix32 over (seed, epoch): the same order on every machine and after a resume.
+  let x = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0;
+  const next = (): number => {
+    x = (x + 0x9e3779b9) >>> 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad) >>> 0;
+    z = Math.imul(z ^ (z >>> 15), 0x735a2d97) >>> 0;
+    return ((z ^ (z >>> 15)) >>> 0) / 2 ** 32;
+  };
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+function checkHparams(name: string, h: JobHyperparameters): void {
+  for (const [k, v] of [["lr", h.lr], ["weightDecay", h.weightDecay], ["epochs", h.epochs], ["batchSize", h.batchSize]] as const) {
+    if (!Number.isFinite(v) || v < 0 || ((k === "epochs" || k === "batchSize") && (!Number.isInteger(v) || v < 1))) {
+      throw new RangeError(`${name}: ${k} must be ${k === "epochs" || k === "batchSize" ? "a positive integer" : "a number ≥ 0"}, got ${v}`);
+    }
+  }
+  const w = h.warmupFraction;
+  if (w !== undefined && !(Number.isFinite(w) && w >= 0 && w <= 1)) throw new RangeError(`${name}: warmupFraction must be in [0, 1], got ${w}`);
+}
+
 /**
  * One fine-tuning job (task × seed), as the reference's GLUE job: model with a fresh classifier on the
  * starting weights, DecoupledAdamW (betas 0.9/0.98, eps 1e-6, decoupled weight decay on every
  * parameter), linear warmup over 6 % of the steps then linear decay to 0, training examples in file
- * order every epoch (no shuffling), dropout on, and one evaluation on every eval split at the end —
- * the metrics the reference reports are those of this final evaluation.
+ * order every epoch (unless `hparams.shuffle`), dropout on, and one evaluation on every eval split at
+ * the end — the metrics the reference reports are those of this final evaluation. With `onEpoch` it
+ * evaluates after every epoch instead and may stop early; with `onCheckpoint` / `resume` a killed job
+ * continues where its last snapshot left it, and ends with the same weights as an uninterrupted one
+ * (dropout masks and epoch orders derive from the seed and the step, not from the process).
  */
 export function finetune(job: FinetuneJob): FinetuneResult {
   const t0 = performance.now();
   const { backend: be, task, hparams: h } = job;
   const n = job.train.ids.length;
   if (n === 0) throw new Error(`${task.displayName}: no training examples`);
-  for (const [k, v] of [["lr", h.lr], ["weightDecay", h.weightDecay], ["epochs", h.epochs], ["batchSize", h.batchSize]] as const) {
-    if (!Number.isFinite(v) || v < 0 || ((k === "epochs" || k === "batchSize") && (!Number.isInteger(v) || v < 1))) {
-      throw new RangeError(`${task.displayName}: ${k} must be ${k === "epochs" || k === "batchSize" ? "a positive integer" : "a number ≥ 0"}, got ${v}`);
-    }
-  }
+  checkHparams(task.displayName, h);
   const regression = task.kind === "regression";
   const config = taskConfig(job.baseConfig, task);
   const model = buildModel(job, config);
   try {
-    if (job.init) {
+    if (job.resume) {
+      model.loadStateDict(job.resume.weights, { file: "resume snapshot" });
+    } else if (job.init) {
       // MLM checkpoints bring cls.* (ignored) and no pooler (fresh); an MNLI checkpoint brings its pooler.
       model.loadStateDict(withoutClassifier(job.init), { allowMissing: ["bert.pooler.", "classifier."], ignoreUnexpected: ["cls."] });
     }
     const totalSteps = plannedSteps(n, h);
-    const warmupSteps = Math.floor(GLUE_DEFAULTS.warmupFraction * totalSteps);
+    const perEpoch = Math.ceil(n / h.batchSize);
+    const warmupSteps = Math.floor((h.warmupFraction ?? GLUE_DEFAULTS.warmupFraction) * totalSteps);
     const schedule = makeSchedule({ kind: "linear_decay_with_warmup", warmupSteps, alphaF: 0 }, totalSteps);
     const flat = model.flat;
     const opt = new DecoupledAdamW(be, [{ param: flat.params, grad: flat.grads, lowp: flat.lowp }], {
@@ -129,13 +209,34 @@ export function finetune(job: FinetuneJob): FinetuneResult {
       eps: GLUE_DEFAULTS.eps,
       weightDecay: h.weightDecay,
     });
+    const snapshot = (): TrainingSnapshot => ({ step, weights: model.stateDictHost(), optimizer: opt.state() });
+    const evaluate = (): Record<string, MetricValues> => {
+      const out: Record<string, MetricValues> = {};
+      for (const e of job.evals) out[e.evaluator] = computeMetrics(task, predict(model, e.data, regression, job.evalBatchSize ?? 64), e.data.labels);
+      return out;
+    };
     const recent: number[] = [];
     let step = 0;
+    let evals: Record<string, MetricValues> | null = null;
+    let epochsDone = 0;
+    let stoppedEarly = false;
     try {
-      outer: for (let epoch = 0; epoch < h.epochs; epoch++) {
-        for (let start = 0; start < n; start += h.batchSize) {
-          if (step >= totalSteps) break outer;
-          const batch = sliceBatch(job.train, start, Math.min(n, start + h.batchSize), regression);
+      if (job.resume) {
+        const s = job.resume.step;
+        if (!Number.isInteger(s) || s < 0 || s > totalSteps) throw new Error(`${task.displayName}: cannot resume at step ${s}: this job has ${totalSteps} steps`);
+        opt.loadState(job.resume.optimizer);
+        step = s;
+      }
+      outer: for (let epoch = Math.floor(step / perEpoch); epoch < h.epochs; epoch++) {
+        if (step >= totalSteps) break;
+        const order = epochOrder(n, job.seed, epoch, h.shuffle ?? false);
+        let epochLoss = 0;
+        let epochSteps = 0;
+        for (let b = step - epoch * perEpoch; b < perEpoch; b++) {
+          if (step >= totalSteps) break;
+          if (job.signal?.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error(`${task.displayName}: aborted at step ${step}`);
+          const rows = order.subarray(b * h.batchSize, Math.min(n, (b + 1) * h.batchSize));
+          const batch = gatherBatch(job.train, rows, regression);
           model.zeroGrad();
           // A distinct dropout stream per (seed, step).
           const out = model.forward(batch, { training: true, seed: (Math.imul(job.seed, 0x9e3779b1) + step) >>> 0 });
@@ -151,22 +252,32 @@ export function finetune(job: FinetuneJob): FinetuneResult {
           step++;
           recent.push(loss);
           if (recent.length > 50) recent.shift();
-          job.onStep?.({ step, totalSteps, loss, lr });
+          epochLoss += loss;
+          epochSteps++;
+          job.onStep?.({ step, totalSteps, epoch: epoch + 1, loss, lr });
+          const epochEnd = b === perEpoch - 1 || step === totalSteps;
+          if (job.onCheckpoint && job.checkpointEvery && step % job.checkpointEvery === 0 && !epochEnd) job.onCheckpoint(snapshot());
+        }
+        epochsDone = epoch + 1;
+        if (job.onEpoch) {
+          evals = evaluate();
+          const verdict = job.onEpoch({ epoch: epoch + 1, step, evals, trainLoss: epochLoss / Math.max(1, epochSteps), snapshot });
+          if (verdict === "stop" && step < totalSteps) {
+            stoppedEarly = true;
+            break outer;
+          }
         }
       }
     } finally {
       opt.dispose();
     }
-    const evals: Record<string, MetricValues> = {};
-    for (const e of job.evals) {
-      const preds = predict(model, e.data, regression, job.evalBatchSize ?? 64);
-      evals[e.evaluator] = computeMetrics(task, preds, e.data.labels);
-    }
     const result: FinetuneResult = {
       seed: job.seed,
-      evals,
+      evals: evals ?? evaluate(),
       steps: step,
       warmupSteps,
+      epochs: epochsDone,
+      stoppedEarly,
       finalLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length),
       seconds: (performance.now() - t0) / 1000,
     };

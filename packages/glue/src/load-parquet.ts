@@ -9,7 +9,7 @@ import type { TaskSpec } from "./tasks.js";
 // hyparquet (pure JS) decodes UNCOMPRESSED and SNAPPY itself — what Hugging Face's parquet exports use.
 // GZIP and BROTLI come from node:zlib. ZSTD, LZ4 and LZO are not available without native code on
 // Node 20, so such files fail with an error that says how to convert them.
-const compressors: Compressors = {
+export const parquetCompressors: Compressors = {
   GZIP: (input) => new Uint8Array(gunzipSync(input)),
   BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
 };
@@ -19,7 +19,7 @@ export async function loadParquetSplit(task: TaskSpec, file: string, opts?: Load
   let rows: Record<string, unknown>[];
   try {
     const buf = await asyncBufferFromFile(file);
-    rows = await parquetReadObjects({ file: buf, columns: [...task.textColumns, "label"], compressors });
+    rows = await parquetReadObjects({ file: buf, columns: [...task.textColumns, "label"], compressors: parquetCompressors });
   } catch (err) {
     const msg = (err as Error).message;
     const hint = /compression codec/.test(msg)

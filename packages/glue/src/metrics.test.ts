@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { accuracy, averageRanks, binaryF1, matthewsCorrcoef, pearson, spearman } from "./metrics.js";
+import { accuracy, averageRanks, binaryF1, macroF1, matthewsCorrcoef, pearson, spearman } from "./metrics.js";
+import { epochOrder } from "./finetune.js";
 import { computeMetrics, glueAverage, taskScore } from "./score.js";
 import { TASKS } from "./tasks.js";
 
@@ -100,5 +101,25 @@ describe("task scores and the GLUE average (recipe.md §5.5)", () => {
     expect(part.complete).toBe(false);
     expect(part.missing).toEqual(["mnli", "qnli", "qqp", "cola", "mrpc", "stsb"]);
     expect(() => glueAverage({})).toThrow(/no task scores/);
+  });
+});
+
+describe("macroF1 and the epoch order of finetune", () => {
+  it("macro-F1 is the mean of the per-class F1 (sklearn f1_score(average='macro') values)", () => {
+    // Per class: 0: tp 2 fp 1 fn 0 → 0.8; 1: tp 1 fp 1 fn 1 → 0.5; 2: tp 0 fp 0 fn 1 → 0. Mean 1.3 / 3.
+    expect(macroF1([0, 0, 1, 0, 1], [0, 0, 1, 1, 2], 3)).toBeCloseTo(1.3 / 3, 12);
+    // A class seen nowhere counts as 0, as torchmetrics does.
+    expect(macroF1([0, 1], [0, 1], 3)).toBeCloseTo(2 / 3, 12);
+    expect(() => macroF1([0, 3], [0, 1], 3)).toThrow(/class ids must be integers in \[0, 3\)/);
+  });
+
+  it("epochOrder: file order unless shuffled; a seeded permutation, different per epoch and stable across calls", () => {
+    expect([...epochOrder(5, 19, 0, false)]).toEqual([0, 1, 2, 3, 4]);
+    const a = [...epochOrder(50, 19, 0, true)];
+    expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(a).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect([...epochOrder(50, 19, 0, true)]).toEqual(a);
+    expect([...epochOrder(50, 19, 1, true)]).not.toEqual(a);
+    expect([...epochOrder(50, 20, 0, true)]).not.toEqual(a);
   });
 });

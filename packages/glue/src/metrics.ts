@@ -41,6 +41,36 @@ export function binaryF1(preds: ArrayLike<number>, labels: ArrayLike<number>): n
 }
 
 /**
+ * Macro-averaged F1 over `numClasses` classes (torchmetrics MulticlassF1Score(average="macro")): the
+ * unweighted mean of each class's F1 = 2·tp / (2·tp + fp + fn). A class that appears neither among
+ * the labels nor the predictions has F1 0 and still counts in the mean, as torchmetrics does.
+ */
+export function macroF1(preds: ArrayLike<number>, labels: ArrayLike<number>, numClasses: number): number {
+  check("macroF1", preds, labels);
+  const tp = new Float64Array(numClasses);
+  const fp = new Float64Array(numClasses);
+  const fn = new Float64Array(numClasses);
+  for (let i = 0; i < preds.length; i++) {
+    const p = preds[i]!;
+    const l = labels[i]!;
+    if (!(Number.isInteger(p) && p >= 0 && p < numClasses && Number.isInteger(l) && l >= 0 && l < numClasses)) {
+      throw new Error(`macroF1: class ids must be integers in [0, ${numClasses}); got prediction ${p}, label ${l} at index ${i}`);
+    }
+    if (p === l) tp[p]!++;
+    else {
+      fp[p]!++;
+      fn[l]!++;
+    }
+  }
+  let sum = 0;
+  for (let k = 0; k < numClasses; k++) {
+    const d = 2 * tp[k]! + fp[k]! + fn[k]!;
+    sum += d === 0 ? 0 : (2 * tp[k]!) / d;
+  }
+  return sum / numClasses;
+}
+
+/**
  * Matthews correlation, multiclass form (torchmetrics MatthewsCorrCoef(task="multiclass"), as pinned by
  * the reference): from the confusion matrix with c = correct, s = total, t_k / p_k = true / predicted
  * counts of class k,

@@ -1,5 +1,5 @@
-import { accuracy, binaryF1, matthewsCorrcoef, pearson, spearman } from "./metrics.js";
-import { TASK_NAMES, type MetricName, type TaskName, type TaskSpec } from "./tasks.js";
+import { accuracy, binaryF1, macroF1, matthewsCorrcoef, pearson, spearman } from "./metrics.js";
+import { TASK_NAMES, type LabelSpace, type MetricName, type TaskName, type TaskSpec } from "./tasks.js";
 
 /** Metric values of one evaluation, as fractions / correlations (not ×100). */
 export type MetricValues = Partial<Record<MetricName, number>>;
@@ -8,11 +8,12 @@ export type MetricValues = Partial<Record<MetricName, number>>;
  * Every metric the task reports (score metrics and extras) for one eval split. `predictions` are class
  * ids (argmax of the logits) for classification, the raw regression output for STS-B.
  */
-export function computeMetrics(task: TaskSpec, predictions: ArrayLike<number>, labels: ArrayLike<number>): MetricValues {
+export function computeMetrics(task: LabelSpace, predictions: ArrayLike<number>, labels: ArrayLike<number>): MetricValues {
   const out: MetricValues = {};
   for (const m of [...task.scoreMetrics, ...task.extraMetrics]) {
     if (m === "accuracy") out.accuracy = accuracy(predictions, labels);
     else if (m === "f1") out.f1 = binaryF1(predictions, labels);
+    else if (m === "macro_f1") out.macro_f1 = macroF1(predictions, labels, task.numLabels);
     else if (m === "matthews") out.matthews = matthewsCorrcoef(predictions, labels, task.numLabels);
     else if (m === "pearson") out.pearson = pearson(predictions, labels);
     else out.spearman = spearman(predictions, labels);

@@ -8,7 +8,27 @@
 export const TASK_NAMES = ["mnli", "qnli", "qqp", "sst2", "cola", "rte", "mrpc", "stsb"] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
-export type MetricName = "accuracy" | "f1" | "matthews" | "pearson" | "spearman";
+export type MetricName = "accuracy" | "f1" | "macro_f1" | "matthews" | "pearson" | "spearman";
+
+/**
+ * What the fine-tuning engine needs to know of a task: its head (classes or one regression output),
+ * its label names and the metrics computed on each evaluation. A GLUE TaskSpec is one; so is the
+ * label space `mosaicbert finetune` derives from a user's files.
+ */
+export interface LabelSpace {
+  /** Name used in messages and reports ("SST-2", "reviews.csv"). */
+  displayName: string;
+  /** Classification with `labelNames.length` classes, or regression (one output, MSE). */
+  kind: "classification" | "regression";
+  /** 1 for regression. */
+  numLabels: number;
+  /** Class names in id order (empty for regression). */
+  labelNames: readonly string[];
+  /** Metrics computed on every eval split; the first is the one a score or early stopping reads. */
+  scoreMetrics: readonly MetricName[];
+  /** Metrics reported besides. */
+  extraMetrics: readonly MetricName[];
+}
 
 /** Column layout of a task's file in the original GLUE TSV distribution (`download_glue_data.py`). */
 export type TsvLayout =
@@ -39,25 +59,16 @@ export interface Hyperparameters {
   startFrom: "pretrained" | "mnli";
 }
 
-export interface TaskSpec {
+export interface TaskSpec extends LabelSpace {
   name: TaskName;
   /** Folder name in the GLUE TSV distribution ("SST-2"), also used in reports. */
   displayName: string;
-  /** Classification with `labelNames.length` classes, or regression (STS-B, one output, MSE). */
-  kind: "classification" | "regression";
-  /** 1 for regression. */
-  numLabels: number;
-  /** Hugging Face ClassLabel names in id order (empty for regression). */
-  labelNames: readonly string[];
   /** Hugging Face column names of the first and (for pairs) second text. */
   textColumns: readonly [string] | readonly [string, string];
   tsv: TsvLayout;
   train: { tsvName: string; officialRows: number };
   evals: readonly EvalSplit[];
-  /** Metrics computed on every eval split and averaged into the task score (recipe.md §5.5). */
-  scoreMetrics: readonly MetricName[];
-  /** Metrics reported besides (not part of the score). */
-  extraMetrics: readonly MetricName[];
+  /** Metrics averaged into the task score (recipe.md §5.5); extraMetrics are reported besides. */
   hparams: Hyperparameters;
 }
 

@@ -11,6 +11,12 @@ export { trainFlops, batchCost, type BatchCost } from "./train/flops.js";
 export { deriveSeed, SeedStream } from "./train/seeds.js";
 export { worldFromEnv, connectWorld, type WorldEnv } from "./train/world.js";
 
+// Fine-tuning on your own files
+export {
+  finetuneFiles, FINETUNE_DEFAULTS, FINETUNE_METRICS, FINETUNE_STATE_DIR, FINETUNE_RESULTS_FILE,
+  type FinetuneFilesOptions, type FinetuneSummary, type EpochRecord,
+} from "./finetune/run.js";
+
 // Recipes
 export { loadRecipe, buildConfig, parseOverride, recipeNames, resolveRecipe, crossChecks, type LoadOptions } from "./config/load.js";
 export { PRETRAIN_SCHEMA, type PretrainConfig, type LoaderConfig, type DatasetConfig } from "./config/pretrain-schema.js";

@@ -6,6 +6,7 @@ import { register as data } from "./data.js";
 import { register as pretrain } from "./pretrain.js";
 import { register as plot } from "./plot.js";
 import { register as glue } from "./glue.js";
+import { register as finetune } from "./finetune.js";
 import { register as bench } from "./bench.js";
 
 /**
@@ -19,6 +20,7 @@ export const commands: Array<(program: Command) => void> = [
   hub,
   infer,
   glue,
+  finetune,
   data,
   bench,
 ];
