@@ -55,6 +55,11 @@ export async function loadShard(dir: string, entry: ShardEntry, validateHash: Va
   if (!entry.zip_data || !entry.compression) throw new Error(`${rawFile}: shard file is missing`);
   const zipFile = path.join(dir, entry.zip_data.basename);
   const zip = await readIfExists(zipFile);
+  if (!zip) {
+    // Another process sharing this cache may have decompressed the shard meanwhile (and removed the zip).
+    const again = await readIfExists(rawFile);
+    if (again) return new RawShard(again, rawFile, entry);
+  }
   if (!zip) throw new Error(`${zipFile}: shard file is missing (neither it nor ${entry.raw_data.basename} exists)`);
   await verifyFile(zip, entry.zip_data, entry, validateHash, zipFile);
   const data = await decompress(entry.compression, zip, zipFile, entry.raw_data.bytes);

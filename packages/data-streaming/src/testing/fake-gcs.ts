@@ -3,7 +3,7 @@
 // prefix and pagination, delete; Google-style JSON errors (missing bucket, missing object).
 import { createHash } from "node:crypto";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import { LocalServer } from "./local-server.js";
 
 /** CRC-32C (Castagnoli) as Cloud Storage reports it: base64 of the big-endian value (the SDK checks uploads against it). */
 const CRC32C = Array.from({ length: 256 }, (_, n) => {
@@ -19,28 +19,12 @@ function crc32c(data: Buffer): string {
   return out.toString("base64");
 }
 
-export class FakeGcs {
+export class FakeGcs extends LocalServer {
   readonly buckets = new Map<string, Map<string, Buffer>>();
   readonly requests: Array<{ method: string; path: string }> = [];
   pageSize = 1000;
-  url = "";
-  private readonly server: http.Server;
-
-  constructor() {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: Error) => this.error(res, 500, e.message));
-    });
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
+  protected fail(res: http.ServerResponse, e: Error): void {
+    this.error(res, 500, e.message);
   }
 
   private send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -58,7 +42,7 @@ export class FakeGcs {
     return { kind: "storage#object", bucket, name, size: String(data.length), md5Hash: createHash("md5").update(data).digest("base64"), crc32c: crc32c(data), generation: "1", contentType: "application/octet-stream" };
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const u = new URL(req.url ?? "/", "http://x");
     this.requests.push({ method: req.method ?? "", path: u.pathname });
     const chunks: Buffer[] = [];

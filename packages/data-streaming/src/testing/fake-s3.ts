@@ -4,7 +4,7 @@
 // and never answer: a slow endpoint), `requests` (the log).
 import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import { LocalServer } from "./local-server.js";
 
 export interface FakeS3Request {
   method: string;
@@ -18,34 +18,20 @@ const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 const sha256 = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
 const hmac = (k: string | Buffer, s: string) => createHmac("sha256", k).update(s).digest();
 
-export class FakeS3 {
+export class FakeS3 extends LocalServer {
   readonly buckets = new Map<string, Map<string, Buffer>>();
   readonly requests: FakeS3Request[] = [];
   /** Never answer (the connection stays open): a slow endpoint. */
   stall = false;
   /** Keys per ListObjectsV2 page (small, so pagination is exercised). */
   pageSize = 1000;
-  url = "";
-  private readonly server: http.Server;
-
   constructor(readonly keys: Record<string, string> = { AKIDFAKES3TEST: "fake-s3-secret-key" }) {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: Error) => {
-        if (!res.headersSent) this.error(res, 500, "InternalError", e.message);
-        else res.destroy();
-      });
-    });
+    super();
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
+  protected fail(res: http.ServerResponse, e: Error): void {
+    if (!res.headersSent) this.error(res, 500, "InternalError", e.message);
+    else res.destroy();
   }
 
   private error(res: http.ServerResponse, status: number, code: string, message: string, extra = ""): void {
@@ -96,7 +82,7 @@ export class FakeS3 {
     return body;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const u = new URL(req.url ?? "/", "http://x");
     const [bucket = "", ...rest] = u.pathname.slice(1).split("/");
     const key = rest.map(decodeURIComponent).join("/");

@@ -3,33 +3,22 @@
 // against the project's fake Hub with @huggingface/hub as client.
 import { spawn } from "node:child_process";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { Command } from "commander";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { FakeS3, resetObjectStores } from "@mosaicbert/data-streaming/testing";
 import { FakeHub } from "@mosaicbert/hub/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanup, quiet, SMALL, tmp } from "../testing/pretrain-fixtures.js";
 import { pretrain } from "../train/pretrain.js";
-import { registerData } from "./data.js";
+import { c4Input as c4InputIn, dataCli, MDS_GOLDENS as MDS } from "../testing/data-cli.js";
 
-const MDS = new URL("../../../../../shared/data/mds/", import.meta.url).pathname;
 const s3 = new FakeS3();
 const hub = new FakeHub("hf_fake_write_token");
 const saved = { ...process.env };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "cli-data-remote-"));
 
-async function cli(args: string[]): Promise<{ out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) => new Writable({ write(c, _e, done) { f(String(c)); done(); } });
-  const program = new Command("mosaicbert").exitOverride().configureOutput({ writeErr: () => {} });
-  registerData(program, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  await program.parseAsync(["data", ...args], { from: "user" });
-  return { out, err };
-}
+const cli = dataCli;
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
@@ -48,13 +37,7 @@ function spawnCli(args: string[], env: Record<string, string>): Promise<{ code: 
   });
 }
 
-/** The golden's c4-like paragraphs of one split as a C4-style .jsonl input file. */
-function c4Input(split: string): string {
-  const f = path.join(work, `${split}.jsonl`);
-  const lines = fs.readFileSync(`${MDS}c4-like/${split}/expected.jsonl`, "utf8").trimEnd().split("\n");
-  fs.writeFileSync(f, lines.map((l) => JSON.stringify(JSON.parse(l).sample)).join("\n") + "\n");
-  return f;
-}
+const c4Input = (split: string): string => c4InputIn(work, split);
 
 beforeAll(async () => {
   await s3.start();

@@ -1,34 +1,17 @@
-import { Command } from "commander";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { bertBaseUncasedVocabPath, MDSReader } from "@mosaicbert/data-streaming";
 import { afterAll, describe, expect, it } from "vitest";
-import { registerData } from "./data.js";
+import { c4Input as c4InputIn, dataCli, MDS_GOLDENS } from "../testing/data-cli.js";
 import { buildProgram } from "./program.js";
 
-const MDS = new URL("../../../../../shared/data/mds/", import.meta.url).pathname;
+const MDS = MDS_GOLDENS;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cli-data-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) => new Writable({ write(c, _e, done) { f(String(c)); done(); } });
-  const program = new Command("mosaicbert").exitOverride().configureOutput({ writeErr: () => {} });
-  registerData(program, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
-  await program.parseAsync(["data", ...args], { from: "user" });
-  return { out, err };
-}
-
-/** The golden's c4-like/val paragraphs as a C4-style .jsonl input file. */
-function c4Input(): string {
-  const f = path.join(tmp, "val.jsonl");
-  const lines = fs.readFileSync(`${MDS}c4-like/val/expected.jsonl`, "utf8").trimEnd().split("\n");
-  fs.writeFileSync(f, lines.map((l) => JSON.stringify(JSON.parse(l).sample)).join("\n") + "\n");
-  return f;
-}
+const cli = dataCli;
+const c4Input = (): string => c4InputIn(tmp);
 
 describe("mosaicbert data", () => {
   it("is registered on the program", () => {

@@ -87,6 +87,29 @@ describe("s3:// remotes", () => {
     expect(order.ranks.flatMap((r) => r.workers[0]!.sample_ids).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
+  it("two nodes of two ranks share one remote, each node with its own cache, concurrently", async () => {
+    const want = fs.readFileSync(`${MDS}c4-like/train/expected.jsonl`, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).sample.text);
+    const seen = new Map<number, number>();
+    await Promise.all([0, 1, 2, 3].map(async (rank) => {
+      const node = Math.floor(rank / 2);
+      const ds = await StreamingDataset.create({
+        remote: "s3://bucket/c4-like", local: path.join(tmp, "nodes", `node${node}`), split: "train", shuffle: true, shuffleAlgo: "py1s",
+        numCanonicalNodes: 4, batchSize: 8, world: { numNodes: 2, ranksPerNode: 2, rank, workersPerRank: 1 },
+      });
+      for (const id of ds.rankOrder(0)) {
+        expect((await ds.get(id)).text).toBe(want[id]);
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+      }
+    }));
+    // Every sample of the epoch was read (the partition pads with repeats, so a few twice).
+    expect(seen.size).toBe(1800);
+    for (const node of ["node0", "node1"]) {
+      const files = fs.readdirSync(path.join(tmp, "nodes", node, "train"));
+      expect(files).toContain("index.json");
+      expect(files.filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    }
+  });
+
   it("lists, heads and puts objects", async () => {
     const { store } = await openObjectUrl("s3://bucket/");
     const keys = (await store.list("basic/")).map((o) => o.key);
