@@ -16,8 +16,8 @@ const only = opt("only", "")?.split(",").filter(Boolean) ?? [];
 
 const root = new URL("../packages/", import.meta.url);
 const MODULES = [
-  ["safetensors", "hub/src/safetensors/safetensors.fuzz-target.ts", ["safetensorsBytes", "safetensorsHeader"]],
-  ["torch", "hub/src/torch/torch.fuzz-target.ts", ["torchPickle", "torchZip", "torchLegacy", "torchForbidden"]],
+  ["safetensors", "hub/src/safetensors/safetensors.fuzz-target.ts", ["safetensorsBytes", "safetensorsHeader", "safetensorsStructure"]],
+  ["torch", "hub/src/torch/torch.fuzz-target.ts", ["torchPickle", "torchZip", "torchLegacy", "torchForbidden", "torchStructure"]],
   ["mds", "data-streaming/src/mds/mds.fuzz-target.ts", ["mdsIndexJson", "mdsIndexText", "mdsRawShard", "mdsCompressedShard", "mdsHashes", "mdsColumnValue"]],
   ["vocab", "data-streaming/src/tokenizer/vocab.fuzz-target.ts", ["vocabTxt", "tokenizerJson", "tokenizerJsonText"]],
   ["glue", "glue/src/load.fuzz-target.ts", ["glueTsv", "glueJsonl"]],

@@ -80,3 +80,62 @@ export const safetensorsHeader: FuzzTarget<{ plan: Plan; lie: number; truncate: 
   check,
   describe: describePlan,
 };
+
+/**
+ * Structure-aware inputs (#18): headers built to attack the parser's structure rather than mutated
+ * bytes: deep nesting (up to 300k levels, in an ignored field or in the shape), dimensions whose
+ * product overflows (with or without a 0 after the overflow), duplicate or lone-surrogate names, a BOM,
+ * and declared sizes (offsets, header length) that disagree with the data actually present.
+ */
+interface Structure {
+  depth: number;
+  nestIn: "extra" | "shape" | "metadata";
+  dims: number[];
+  dtype: "F32" | "U8" | "F64";
+  data: number;
+  declared: number;
+  names: Array<"w" | "w" | "dup" | "surrogate" | "__proto__" | "constructor">;
+  bom: boolean;
+  lie: number;
+}
+
+const structure: fc.Arbitrary<Structure> = fc.record({
+  depth: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 200, max: 300_000 })),
+  nestIn: fc.constantFrom("extra", "shape", "metadata"),
+  dims: fc.array(fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom(2 ** 16, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53)), { maxLength: 5 }),
+  dtype: fc.constantFrom("F32", "U8", "F64"),
+  data: fc.integer({ min: 0, max: 64 }),
+  declared: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(2 ** 32, 2 ** 53 - 1, 2 ** 53)),
+  names: fc.array(fc.constantFrom("w", "w", "dup", "surrogate", "__proto__", "constructor"), { minLength: 1, maxLength: 3 }),
+  bom: fc.boolean(),
+  lie: fc.constantFrom(0, 0, 0, -1, 1, 2 ** 20, 2 ** 40),
+});
+
+function structured(s: Structure): Uint8Array {
+  const nest = (inner: string) => `${"[".repeat(s.depth)}${inner}${"]".repeat(s.depth)}`;
+  const shape = s.nestIn === "shape" && s.depth > 0 ? nest(String(s.dims[0] ?? 1)) : `[${s.dims.join(",")}]`;
+  const entries: string[] = [];
+  let begin = 0;
+  s.names.forEach((n, i) => {
+    const name = n === "dup" ? "w" : n === "surrogate" ? "x\\udc00" : n === "w" ? `w${i}` : n;
+    const extra = s.nestIn === "extra" && s.depth > 0 ? `,"extra":${nest("0")}` : "";
+    entries.push(`"${name}":{"dtype":"${s.dtype}","shape":${shape},"data_offsets":[${begin},${begin + s.declared}]${extra}}`);
+    begin += s.declared;
+  });
+  if (s.nestIn === "metadata" && s.depth > 0) entries.push(`"__metadata__":{"m":${nest('"x"')}}`);
+  const head = new TextEncoder().encode(`${s.bom ? "\ufeff" : ""}{${entries.join(",")}}`);
+  const out = new Uint8Array(8 + head.length + s.data);
+  new DataView(out.buffer).setBigUint64(0, BigInt(Math.max(0, head.length + s.lie)), true);
+  out.set(head, 8);
+  return out;
+}
+
+export const safetensorsStructure: FuzzTarget<Structure> = {
+  name: "safetensors (structure: nesting, overflow, names, declared sizes)",
+  arbitrary: structure,
+  source: () => SOURCE,
+  field: /: (header size|header|data_offsets|__metadata__(\.\w+)?|tensor '.*'(\.\w+)?): /,
+  run: (s) => parseSafetensors(structured(s), SOURCE),
+  check,
+  describe: (s) => JSON.stringify(s),
+};

@@ -23,13 +23,13 @@ export interface TorchReadOptions {
   maxDepth?: number;
   /**
    * Most tensor names produced: a dict reachable along several paths yields a name per path, so
-   * shared sub-dicts cannot multiply into 2^40 names. Default 1,000,000.
+   * shared sub-dicts cannot multiply into 2^40 names. Default 100,000 (large models have a few thousand).
    */
   maxTensors?: number;
 }
 
 const DEFAULT_MAX_DEPTH = 1000;
-const DEFAULT_MAX_TENSORS = 1_000_000;
+const DEFAULT_MAX_TENSORS = 100_000;
 /** Longest tensor name built by joining nested keys. */
 const MAX_NAME_CHARS = 1 << 16;
 
@@ -252,66 +252,80 @@ type Dict = Map<unknown, unknown>;
 type Named = Array<[string, TorchTensor]>;
 
 /**
- * Finds the tensors of the unpickled object: nested dict keys joined with ".". The walk is iterative
- * (no engine stack limit, however deep) and memoised per dict (a sub-dict shared by many parents is
- * flattened once); a dict that contains itself, nesting past `maxDepth` and more than `maxTensors`
- * names are refused. Each distinct view object appears once in the result's values (tied weights
- * share one entry).
+ * An iterative, memoised post-order fold over nested dicts (no engine stack limit, however deep; a
+ * dict shared by many parents is folded once). Refuses a dict that contains itself and nesting past
+ * `maxDepth`. Values that are neither tensors nor dicts are ignored.
  */
-function findTensors(value: unknown, file: string, limits: Limits): Map<string, TorchTensor> {
-  if (value instanceof TorchTensor) return new Map([["tensor", value]]);
-  if (!(value instanceof Map)) throw new FormatError(file, "data.pkl", `the checkpoint holds ${describeValue(value)}, not a dict of tensors`);
-  const flat = new Map<Dict, Named>();
+function foldDicts<R>(root: Dict, file: string, maxDepth: number, f: { init(): R; tensor(acc: R, key: unknown, t: TorchTensor): void; child(acc: R, key: unknown, child: R): void }): R {
+  const done = new Map<Dict, R>();
   const active = new Set<Dict>();
-  // Work done joining names, every level counted: bounds shared sub-dicts that multiply names.
-  let work = 0;
-  const workLimit = 16 * limits.maxTensors + 1024;
-  interface Frame { dict: Dict; it: Iterator<[unknown, unknown]>; out: Named; key: unknown }
+  interface Frame { dict: Dict; it: Iterator<[unknown, unknown]>; acc: R; key: unknown }
   const stack: Frame[] = [];
   const enter = (dict: Dict, key: unknown) => {
     if (active.has(dict)) throw new FormatError(file, "data.pkl", `a dict contains itself (through key ${describeValue(key)}): not a state dict`);
-    if (stack.length >= limits.maxDepth) throw new FormatError(file, "data.pkl", `dicts are nested deeper than ${limits.maxDepth} levels (limit maxDepth)`);
+    if (stack.length >= maxDepth) throw new FormatError(file, "data.pkl", `dicts are nested deeper than ${maxDepth} levels (limit maxDepth)`);
     active.add(dict);
-    stack.push({ dict, it: dict.entries(), out: [], key: undefined });
+    stack.push({ dict, it: dict.entries(), acc: f.init(), key: undefined });
   };
-  const add = (out: Named, name: string, t: TorchTensor) => {
-    if (name.length > MAX_NAME_CHARS) throw new FormatError(file, "data.pkl", `a tensor name is longer than ${MAX_NAME_CHARS} characters`);
-    if (out.length >= limits.maxTensors || ++work > workLimit) {
-      throw new FormatError(file, "data.pkl", `more than ${limits.maxTensors} tensor names (shared sub-dicts multiply names; limit maxTensors)`);
-    }
-    out.push([name, t]);
-  };
-  enter(value, undefined);
-  let result: Named = [];
-  while (stack.length > 0) {
-    const f = stack[stack.length - 1]!;
-    const next = f.it.next();
+  enter(root, undefined);
+  for (;;) {
+    const top = stack[stack.length - 1]!;
+    const next = top.it.next();
     if (next.done) {
       stack.pop();
-      active.delete(f.dict);
-      flat.set(f.dict, f.out);
+      active.delete(top.dict);
+      done.set(top.dict, top.acc);
       const parent = stack[stack.length - 1];
-      if (parent) {
-        const prefix = keyName(parent.key, file);
-        for (const [n, t] of f.out) add(parent.out, `${prefix}.${n}`, t);
-      } else result = f.out;
+      if (!parent) return top.acc;
+      f.child(parent.acc, parent.key, top.acc);
       continue;
     }
     const [k, x] = next.value;
-    if (x instanceof TorchTensor) add(f.out, keyName(k, file), x);
+    if (x instanceof TorchTensor) f.tensor(top.acc, k, x);
     else if (x instanceof Map) {
-      const done = flat.get(x);
-      if (done) {
-        if (done.length > 0) {
-          const prefix = keyName(k, file);
-          for (const [n, t] of done) add(f.out, `${prefix}.${n}`, t);
-        }
-      } else {
-        f.key = k;
+      const memo = done.get(x);
+      if (memo !== undefined) f.child(top.acc, k, memo);
+      else {
+        top.key = k;
         enter(x, k);
       }
     }
   }
+}
+
+/**
+ * Finds the tensors of the unpickled object: nested dict keys joined with ".". Names are first only
+ * counted (memoised, so shared sub-dicts cost nothing) and refused past `maxTensors` before any is
+ * built: dicts sharing sub-dicts 40 levels deep would otherwise name 2^40 paths. Each distinct view
+ * object appears once among the values (tied weights share one entry).
+ */
+function findTensors(value: unknown, file: string, limits: Limits): Map<string, TorchTensor> {
+  if (value instanceof TorchTensor) return new Map([["tensor", value]]);
+  if (!(value instanceof Map)) throw new FormatError(file, "data.pkl", `the checkpoint holds ${describeValue(value)}, not a dict of tensors`);
+  const tooMany = () => new FormatError(file, "data.pkl", `more than ${limits.maxTensors} tensor names (shared sub-dicts multiply names; limit maxTensors)`);
+  const count = foldDicts(value, file, limits.maxDepth, {
+    init: () => ({ n: 0 }),
+    tensor: (acc) => { acc.n++; },
+    child: (acc, _k, c) => { acc.n += c.n; },
+  });
+  if (count.n > limits.maxTensors) throw tooMany();
+  // Joining names touches each name once per nesting level: bounded separately.
+  let work = 0;
+  const workLimit = 16 * limits.maxTensors + 1024;
+  const add = (out: Named, name: string, t: TorchTensor) => {
+    if (name.length > MAX_NAME_CHARS) throw new FormatError(file, "data.pkl", `a tensor name is longer than ${MAX_NAME_CHARS} characters`);
+    if (++work > workLimit) throw tooMany();
+    out.push([name, t]);
+  };
+  const result = foldDicts<Named>(value, file, limits.maxDepth, {
+    init: () => [],
+    tensor: (acc, k, t) => add(acc, keyName(k, file), t),
+    child: (acc, k, c) => {
+      if (c.length === 0) return;
+      const prefix = keyName(k, file);
+      for (const [n, t] of c) add(acc, `${prefix}.${n}`, t);
+    },
+  });
   const out = new Map<string, TorchTensor>();
   for (const [name, t] of result) {
     const prev = out.get(name);

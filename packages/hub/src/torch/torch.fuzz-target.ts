@@ -14,6 +14,7 @@ import { readPytorchBin } from "./load.js";
 import { PickleBuilder, f32bytes as f32, legacyCheckpoint } from "./pickle-writer.test-util.js";
 import { bufferSource } from "./source.js";
 import { ZipArchive } from "./zip.js";
+import { craftZip, deepDicts, sharedDicts, torchArchive } from "../testing/hostile.js";
 
 const BIN = new URL("../../../../../shared/data/golden/mosaic-tiny-mlm/pytorch_model.bin", import.meta.url).pathname;
 const SOURCE = "<buffer>";
@@ -162,4 +163,86 @@ export const torchForbidden: FuzzTarget<{ g: number; how: Encoding; where: Place
     throw new Error(`a pickle carrying ${FORBIDDEN[input.g]!.join(".")} (${input.how}, ${input.where}) was accepted`);
   },
   describe: (i) => `${JSON.stringify(FORBIDDEN[i.g]!.join("."))} via ${i.how} at ${i.where}, cut ${i.cut}`,
+};
+
+/**
+ * Structure-aware inputs (#18): checkpoints built to attack the reader's walk and its size checks,
+ * not mutated bytes: dicts sharing sub-dicts (up to 2^45 paths), a dict containing itself, nesting up to
+ * 250k levels, views with stride 0, overlapping or reaching past their storage, storages declaring more
+ * or fewer elements than their zip entry holds, zip entries overlapping one another, and deflated
+ * entries declaring sizes deflate cannot reach.
+ */
+type Structure =
+  | { kind: "shared"; depth: number }
+  | { kind: "cycle"; viaList: boolean }
+  | { kind: "deep"; levels: number }
+  | { kind: "views"; elements: number; declared: number; views: Array<{ offset: number; dims: Array<{ size: number; stride: number }> }> }
+  | { kind: "zip"; storages: number; overlap: number[]; declaredSize: number; deflated: boolean };
+
+const dim = fc.record({
+  size: fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(1024, 16384, 2 ** 20, 2 ** 31)),
+  stride: fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 0, 2 ** 20, 2 ** 40)),
+});
+const structure: fc.Arbitrary<Structure> = fc.oneof(
+  fc.record({ kind: fc.constant("shared" as const), depth: fc.integer({ min: 1, max: 45 }) }),
+  fc.record({ kind: fc.constant("cycle" as const), viaList: fc.boolean() }),
+  fc.record({ kind: fc.constant("deep" as const), levels: fc.oneof(fc.integer({ min: 1, max: 1200 }), fc.integer({ min: 1200, max: 250_000 })) }),
+  fc.record({
+    kind: fc.constant("views" as const),
+    elements: fc.integer({ min: 0, max: 64 }),
+    declared: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(2 ** 28, 2 ** 31)),
+    views: fc.array(fc.record({ offset: fc.oneof(fc.integer({ min: 0, max: 16 }), fc.constantFrom(2 ** 31 - 1)), dims: fc.array(dim, { maxLength: 4 }) }), { minLength: 1, maxLength: 64 }),
+  }),
+  fc.record({
+    kind: fc.constant("zip" as const),
+    storages: fc.integer({ min: 1, max: 32 }),
+    overlap: fc.array(fc.nat({ max: 31 }), { maxLength: 8 }),
+    declaredSize: fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 4096 }), fc.constantFrom(2 ** 30, 2 ** 32 - 1)),
+    deflated: fc.boolean(),
+  }),
+);
+
+const T = (key: string, numel: number, shape: number[], stride: number[], offset = 0) => ({ storage: "FloatStorage", key, numel, offset, shape, stride });
+const idx = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n, true); return b; };
+
+function structured(s: Structure): Uint8Array {
+  const two = { "0": f32([1, 2]) };
+  switch (s.kind) {
+    case "shared":
+      return torchArchive(sharedDicts(s.depth), two);
+    case "cycle": {
+      const pb = new PickleBuilder().proto(2).emptyDict().op(0x94).str("w").tensor(T("0", 2, [2], [1])).op(0x73);
+      if (s.viaList) pb.str("l").emptyList().op(0x68, 0).op(0x61).op(0x73); // a list holding the dict: not walked
+      else pb.str("self").op(0x68, 0).op(0x73);
+      return torchArchive(pb.stop().bytes(), two);
+    }
+    case "deep":
+      return torchArchive(deepDicts(s.levels), two);
+    case "views": {
+      const pb = new PickleBuilder().proto(2).emptyDict().mark();
+      s.views.forEach((v, i) => pb.str(`v${i}`).tensor(T("0", s.declared, v.dims.map((d) => d.size), v.dims.map((d) => d.stride), v.offset)));
+      return torchArchive(pb.setitems().stop().bytes(), { "0": f32(Array.from({ length: s.elements }, (_, i) => i)) });
+    }
+    case "zip": {
+      const pb = new PickleBuilder().proto(2).emptyDict().mark();
+      for (let i = 0; i < s.storages; i++) pb.str(`w${i}`).tensor(T(String(i), 16, [16], [1]));
+      const items: Parameters<typeof craftZip>[0] = [{ name: "archive/data.pkl", data: pb.setitems().stop().bytes() }];
+      for (let i = 0; i < s.storages; i++) {
+        const name = `archive/data/${i}`;
+        const lie = i === 0 && s.declaredSize >= 0 ? { declaredSize: s.declaredSize, method: (s.deflated ? 8 : 0) as 0 | 8 } : {};
+        if (i > 0 && s.overlap.includes(i)) items.push({ name, data: new Uint8Array(0), sameAs: "archive/data/0" });
+        else items.push({ name, data: f32(Array.from({ length: 16 }, (_, k) => k + i)), ...lie });
+      }
+      return craftZip(items);
+    }
+  }
+}
+
+export const torchStructure: FuzzTarget<Structure> = {
+  name: ".bin structure (shared/cyclic/deep dicts, views, declared sizes, zip overlaps)",
+  arbitrary: structure,
+  source: () => SOURCE,
+  run: (s) => readPytorchBin(structured(s)),
+  check,
+  describe: (s) => JSON.stringify(s),
 };
