@@ -225,11 +225,30 @@ function materialize(t: TorchTensor, plan: ViewPlan, file: string, name: string)
   }
   if (contiguous) return { dtype: storage.dtype, shape, data: copyBytes(bytes, offset * isz, (offset + numel) * isz) };
   const out = new Uint8Array(numel * isz);
-  const idx = new Array<number>(shape.length).fill(0);
+  // Walk the outer dimensions; copy each innermost row as one block when it is contiguous, else
+  // element by element (byte loops: no allocation per element, so a 64 MiB stride-0 view stays fast).
+  const nd = shape.length;
+  const rowLen = shape[nd - 1]!;
+  const rowStride = stride[nd - 1]!;
+  const rows = numel / rowLen;
+  const idx = new Array<number>(nd).fill(0);
   let src = offset;
-  for (let n = 0; n < numel; n++) {
-    out.set(bytes.subarray(src * isz, (src + 1) * isz), n * isz);
-    for (let d = shape.length - 1; d >= 0; d--) {
+  let dst = 0;
+  for (let r = 0; r < rows; r++) {
+    if (rowStride === 1) {
+      out.set(bytes.subarray(src * isz, (src + rowLen) * isz), dst);
+      dst += rowLen * isz;
+    } else if (rowStride === 0) {
+      // One element repeated (expand/broadcast): write it once, then double the filled span.
+      const start = dst;
+      out.set(bytes.subarray(src * isz, (src + 1) * isz), dst);
+      const end = start + rowLen * isz;
+      for (let filled = isz; filled < rowLen * isz; filled *= 2) out.copyWithin(start + filled, start, Math.min(start + filled, end - filled));
+      dst = end;
+    } else {
+      for (let j = 0, e = src * isz; j < rowLen; j++, e += rowStride * isz) for (let k = 0; k < isz; k++) out[dst++] = bytes[e + k]!;
+    }
+    for (let d = nd - 2; d >= 0; d--) {
       idx[d]!++;
       src += stride[d]!;
       if (idx[d]! < shape[d]!) break;

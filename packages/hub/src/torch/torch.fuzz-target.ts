@@ -243,6 +243,20 @@ export const torchStructure: FuzzTarget<Structure> = {
   arbitrary: structure,
   source: () => SOURCE,
   run: (s) => readPytorchBin(structured(s)),
-  check,
+  check: (t: TensorMap, s: Structure) => {
+    check(t);
+    if (s.kind !== "views") return;
+    // Storage element i holds the value i: each accepted view must read exactly offset + Σ index·stride.
+    s.views.forEach((v, i) => {
+      const got = toFloat32(t.get(`v${i}`)!);
+      const shape = v.dims.map((d) => d.size);
+      const idx = shape.map(() => 0);
+      for (let n = 0; n < got.length; n++) {
+        const want = v.offset + v.dims.reduce((a, d, k) => a + idx[k]! * d.stride, 0);
+        if (got[n] !== want) throw new Error(`view v${i} element ${n}: got ${got[n]}, the storage holds ${want} there`);
+        for (let k = shape.length - 1; k >= 0 && ++idx[k]! === shape[k]; k--) idx[k] = 0;
+      }
+    });
+  },
   describe: (s) => JSON.stringify(s),
 };
