@@ -74,6 +74,18 @@ export function unpickle(data: Uint8Array, hooks: PickleHooks, file: string, sta
     return Number(v);
   };
   const bytes = (n: number) => { need(n); const b = data.subarray(pos, pos + n); pos += n; return b; };
+  // Short ASCII strings (dict keys, storage keys) skip TextDecoder, which costs far more per call.
+  const text = (b: Uint8Array): string => {
+    if (b.length <= 64) {
+      let s = "";
+      for (let i = 0; i < b.length; i++) {
+        if (b[i]! >= 0x80) return utf8.decode(b);
+        s += String.fromCharCode(b[i]!);
+      }
+      return s;
+    }
+    return utf8.decode(b);
+  };
   const line = () => {
     const nl = data.indexOf(0x0a, pos);
     if (nl < 0) fail("truncated: text opcode has no terminating newline");
@@ -156,8 +168,8 @@ export function unpickle(data: Uint8Array, hooks: PickleHooks, file: string, sta
       }
       case 0x47: { need(8); stack.push(dv.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
       case 0x46: { const s = line(); const f = Number(s); if (Number.isNaN(f) && !/nan/i.test(s)) fail(`bad float literal '${s}'`); stack.push(f); break; }
-      case 0x58: stack.push(utf8.decode(bytes(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(utf8.decode(bytes(u8()))); break; // SHORT_BINUNICODE
+      case 0x58: stack.push(text(bytes(u32()))); break; // BINUNICODE
+      case 0x8c: stack.push(text(bytes(u8()))); break; // SHORT_BINUNICODE
       case 0x8d: stack.push(utf8.decode(bytes(u64()))); break; // BINUNICODE8
       case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string, b: string) => codePoint(parseInt(a ?? b, 16)))); break; // UNICODE
       case 0x55: stack.push(latin1.decode(bytes(u8()))); break; // SHORT_BINSTRING
@@ -178,7 +190,14 @@ export function unpickle(data: Uint8Array, hooks: PickleHooks, file: string, sta
       case 0x65: { const items = popMark(); const l = top(); if (!Array.isArray(l)) fail("APPENDS target is not a list"); for (const x of items) (l as unknown[]).push(x); break; }
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
       case 0x64: { const items = popMark(); const d = new Map(); setItems(d, items); stack.push(d); break; } // DICT
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
+      case 0x73: { // SETITEM
+        const v = pop();
+        const k = pop();
+        const d = top();
+        if (!(d instanceof Map)) fail("SETITEM(S) target is not a dict");
+        (d as Map<unknown, unknown>).set(k, v);
+        break;
+      }
       case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
       case 0x8f: stack.push(new Set()); break; // EMPTY_SET
       case 0x90: { const items = popMark(); const s = top(); if (!(s instanceof Set)) fail("ADDITEMS target is not a set"); for (const x of items) (s as Set<unknown>).add(x); break; }
