@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { HubError, bodyDetail, httpError, isNetworkError, networkError, scrub } from "./env.js";
-import { fetchFollowing } from "./listing.js";
+import { HubTimeoutError, fetchFollowing } from "./listing.js";
 
 export interface RemoteFile {
   path: string;
@@ -31,6 +31,8 @@ export interface DownloadOptions {
    * Redirects to other hosts (the LFS CDN, or anywhere a hostile server points) get no token.
    */
   authOrigin?: string;
+  /** A server silent this long (milliseconds) ends the download; default 8,000. */
+  timeoutMs?: number;
 }
 
 /** Hashes that identify a file: sha256 for LFS files, the git blob sha1 otherwise. */
@@ -116,7 +118,7 @@ export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptio
       if (have > 0) headers.Range = `bytes=${have}-`;
       let res: Response;
       try {
-        res = (await fetchFollowing(doFetch, o.url, { token: o.token, authOrigin, headers, what })).res;
+        res = (await fetchFollowing(doFetch, o.url, { token: o.token, authOrigin, headers, what, timeoutMs: o.timeoutMs })).res;
       } catch (e) {
         if (!(e instanceof HubError && e.network)) throw e;
         lastError = e;
@@ -159,7 +161,7 @@ export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptio
           o.onProgress?.({ file: f.path, done, total: f.size });
         }
       } catch (e) {
-        if (e instanceof FatalDownloadError || !(isNetworkError(e) || e instanceof HubError)) throw e;
+        if (e instanceof FatalDownloadError || e instanceof HubTimeoutError || !(isNetworkError(e) || e instanceof HubError)) throw e;
         lastError = isNetworkError(e) ? networkError(what, o.url, e, o.token) : e;
         continue;
       } finally {

@@ -256,6 +256,40 @@ describe("downloads and listings a server lies about", () => {
       .rejects.toThrow(/exceeds the 100-byte limit \(maxListingBytes\)/);
   });
 
+  it("gives up on a server that goes silent (no answer, or a body that stalls), without retrying", async () => {
+    const held: http.ServerResponse[] = [];
+    let downloads = 0;
+    hub.override = (_req, res, p) => {
+      if (p === "/api/models/me/h/revision/main") {
+        held.push(res); // never answered
+        return true;
+      }
+      return false;
+    };
+    try {
+      const t0 = Date.now();
+      const e = await errorOf(pullModel("me/h", { hubUrl: hub.url, token: TOKEN, cacheDir: freshCache(), limits: { timeoutMs: 300 } }));
+      expect(e.message).toMatch(/resolving me\/h@main: 127\.0\.0\.1:\d+ sent nothing for 0\.3 s \(timeoutMs\); giving up/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const cacheDir = freshCache();
+      hub.override = (_req, res, p) => {
+        if (!p.startsWith("/_cdn/")) return false;
+        downloads++;
+        res.writeHead(200, { "Content-Length": WEIGHTS.length });
+        res.write(WEIGHTS.subarray(0, 1000)); // then nothing more
+        held.push(res);
+        return true;
+      };
+      const e2 = await errorOf(pullModel("me/h", { hubUrl: hub.url, token: TOKEN, cacheDir, limits: { timeoutMs: 300 } }));
+      expect(e2.message).toMatch(/downloading model\.safetensors: 127\.0\.0\.1:\d+ sent nothing for 0\.3 s/);
+      expect(downloads).toBe(1);
+      expect(filesUnder(cacheDir).filter((f) => f.endsWith(".part"))).toEqual([]);
+    } finally {
+      hub.override = null;
+      for (const r of held) r.destroy();
+    }
+  });
+
   it("says a missing repo was not found, whether or not a token is given", async () => {
     const e1 = await errorOf(pullModel("me/nope", { hubUrl: hub.url, token: TOKEN, cacheDir: freshCache() }));
     expect(e1.message).toMatch(/resolving me\/nope@main failed with HTTP 401: repository not found/);

@@ -13,11 +13,21 @@ export interface HubLimits {
   maxFiles?: number;
   /** Most pages a listing may span; default 10,000. */
   maxPages?: number;
+  /**
+   * Longest wait for a server that sends nothing (no answer, or a body that stalls), milliseconds;
+   * default 8,000 (huggingface_hub waits 10 s). A stalled request fails at once: it is not retried.
+   */
+  timeoutMs?: number;
 }
 
+export const DEFAULT_TIMEOUT_MS = 8_000;
+
 export function hubLimits(l: HubLimits = {}): Required<HubLimits> {
-  return { maxListingBytes: l.maxListingBytes ?? 64 * 2 ** 20, maxFiles: l.maxFiles ?? 100_000, maxPages: l.maxPages ?? 10_000 };
+  return { maxListingBytes: l.maxListingBytes ?? 64 * 2 ** 20, maxFiles: l.maxFiles ?? 100_000, maxPages: l.maxPages ?? 10_000, timeoutMs: l.timeoutMs ?? DEFAULT_TIMEOUT_MS };
 }
+
+/** A server that went silent past the timeout: never retried. */
+export class HubTimeoutError extends HubError {}
 
 /** A response body as text, refused past `max` bytes (the stream is cancelled, nothing more is read). */
 export async function readBody(res: Response, max: number, what: string): Promise<string> {
@@ -40,6 +50,7 @@ export async function readBody(res: Response, max: number, what: string): Promis
     }
   } catch (e) {
     if (e instanceof HubError) throw e;
+    if (isNetworkError(e) === false && (e as { cause?: unknown })?.cause instanceof HubError) throw (e as { cause: HubError }).cause;
     throw new HubError(`${what}: the answer broke off (${printable(capText(e instanceof Error ? e.message : String(e), 200))})`, undefined, true);
   }
   return Buffer.concat(chunks).toString("utf8");
@@ -48,21 +59,51 @@ export async function readBody(res: Response, max: number, what: string): Promis
 /**
  * fetch with redirects followed by hand (at most 5): the Authorization header goes only to URLs on
  * `authOrigin` (the configured endpoint), never to a CDN or any other host a server redirects to.
+ * A request (and then its body) that receives nothing for `timeoutMs` is aborted with a HubTimeoutError.
  */
-export async function fetchFollowing(doFetch: typeof fetch, url: string, o: { token?: string; authOrigin: string; headers?: Record<string, string>; what: string }): Promise<{ res: Response; url: string }> {
+export async function fetchFollowing(
+  doFetch: typeof fetch,
+  url: string,
+  o: { token?: string; authOrigin: string; headers?: Record<string, string>; what: string; timeoutMs?: number },
+): Promise<{ res: Response; url: string }> {
+  const idleMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let current = url;
   for (let hop = 0; hop <= 5; hop++) {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token && new URL(current).origin === o.authOrigin) headers.Authorization = `Bearer ${o.token}`;
+    const host = new URL(current).host;
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => ac.abort(new HubTimeoutError(`${o.what}: ${host} sent nothing for ${idleMs / 1000} s (timeoutMs); giving up`)), idleMs);
+      timer.unref();
+    };
+    arm();
     let res: Response;
     try {
-      res = await doFetch(current, { headers, redirect: "manual" });
+      res = await doFetch(current, { headers, redirect: "manual", signal: ac.signal });
     } catch (e) {
+      clearTimeout(timer);
+      if (e instanceof HubTimeoutError) throw e;
+      if (ac.signal.aborted && ac.signal.reason instanceof HubTimeoutError) throw ac.signal.reason;
       if (isNetworkError(e)) throw networkError(o.what, current, e, o.token);
       throw e;
     }
     const loc = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
-    if (!loc) return { res, url: current };
+    if (!loc) {
+      if (!res.body) {
+        clearTimeout(timer);
+        return { res, url: current };
+      }
+      // Every chunk re-arms the timer; the end of the body disarms it.
+      const body = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) { arm(); ctl.enqueue(chunk); },
+        flush() { clearTimeout(timer); },
+      }));
+      return { res: new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers }), url: current };
+    }
+    clearTimeout(timer);
     await res.body?.cancel().catch(() => {});
     let next: URL;
     try {
@@ -138,7 +179,7 @@ export async function listRepoFiles(o: { hubUrl: string; repo: string; commit: s
   const seen = new Set<string>();
   for (let page = 0; url !== undefined; page++) {
     if (page >= o.limits.maxPages) throw new HubError(`${what}: more than ${o.limits.maxPages} pages (maxPages)`);
-    const { res, url: at } = await fetchFollowing(o.fetch, url, { token: o.token, authOrigin: origin, headers: { Accept: "application/json" }, what });
+    const { res, url: at } = await fetchFollowing(o.fetch, url, { token: o.token, authOrigin: origin, headers: { Accept: "application/json" }, what, timeoutMs: o.limits.timeoutMs });
     if (new URL(at).origin !== origin) throw new HubError(`${what}: the listing was redirected to another host (${new URL(at).host}); refusing it`);
     const body = await readBody(res, o.limits.maxListingBytes, what);
     if (!res.ok) throw httpError(what, res.status, bodyDetail(body, o.token), o.token, res.headers.get("x-error-code"));

@@ -31,7 +31,7 @@ export interface PullResult {
 async function resolveRevision(hubUrl: string, repo: string, revision: string, token: string | undefined, doFetch: typeof fetch, limits: Required<HubLimits>): Promise<string> {
   const url = `${hubUrl}/api/models/${repo}/revision/${encodeURIComponent(revision)}`;
   const what = `resolving ${repo}@${revision}`;
-  const { res } = await fetchFollowing(doFetch, url, { token, authOrigin: new URL(hubUrl).origin, what });
+  const { res } = await fetchFollowing(doFetch, url, { token, authOrigin: new URL(hubUrl).origin, what, timeoutMs: limits.timeoutMs });
   const body = await readBody(res, limits.maxListingBytes, what);
   if (!res.ok) throw httpError(what, res.status, bodyDetail(body, token), token, res.headers.get("x-error-code"));
   let sha: unknown;
@@ -89,7 +89,7 @@ export async function pullModel(repo: string, o: PullOptions = {}): Promise<Pull
     }
     if (offline) throw new HubError(`pulling ${repo}: ${f.path} is not in the cache and ${new URL(hubUrl).host} cannot be reached`, undefined, true);
     const url = `${hubUrl}/${repo}/resolve/${commit}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
-    await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress, authOrigin: new URL(hubUrl).origin });
+    await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress, authOrigin: new URL(hubUrl).origin, timeoutMs: limits.timeoutMs });
   }
   fs.mkdirSync(path.dirname(refFile), { recursive: true });
   fs.writeFileSync(refFile, commit + "\n");
