@@ -66,5 +66,7 @@ run g2-b$B2 2 "$B2" "$M2" "$BIG"
 grep -h -E "NCCL INFO (Channel|comm .* nRanks|Using network|.*via (P2P|SHM|NET))" "$WORK/g2-b$B1.log" 2>/dev/null | sort | uniq -c | sort -rn | head -12 > "$OUT/ddp-nccl.txt"
 
 node scripts/ddp/summary.mjs "$WORK" "b$B1" "b$B2" > "$OUT/ddp-summary.txt"
+summary_rc=$?
 cat "$OUT/ddp-summary.txt" "$OUT/ddp-nccl.txt"
 tar -C "$WORK" -czf "$OUT/ddp-runs.tar.gz" $(cd "$WORK" && ls -d *.log */metrics.jsonl 2>/dev/null)
+exit $summary_rc

@@ -1,14 +1,16 @@
 // GPU-machine runner (bundled by scripts/device.sh into .device-build/run.mjs; no node_modules there): the
 // checks and benchmarks of the CUDA backend that need the model (goldens, training curves, bench).
-//   node run.mjs info | conformance [filter] | golden <dir> | train | bench <preset> [steps] [--profile] | compare <steps>
+//   node run.mjs info | conformance [filter] | golden <dir> | train | bench <preset> [steps] [--profile] | compare <steps> | nccl
 import { writeFileSync } from "node:fs";
 import { cpu, relativeL2 } from "@mosaicbert/tensor";
 import { conformanceCases, loadCudaBackend, runCase } from "@mosaicbert/kernels-cuda";
 import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "../bench/lengths.js";
 import { benchBatch, trainBench } from "../bench/train-bench.js";
-import { GOLDEN_CASES, runGolden } from "./golden.js";
+import { BF16_BOUNDS, computeGolden, GOLDEN_CASES, judgeGolden } from "./golden.js";
+import { hasNccl, NcclCommunicator } from "../parallel/nccl.js";
+import { freePort } from "../parallel/port.js";
 import { DecoupledAdamW, createModel, preset } from "@mosaicbert/layers";
-import type { Backend } from "@mosaicbert/tensor";
+import type { Backend, Tensor } from "@mosaicbert/tensor";
 
 const out = process.env.OUT ?? ".";
 const [cmd, ...rest] = process.argv.slice(2);
@@ -46,15 +48,68 @@ function conformance(filter?: string): void {
 function golden(dir: string): void {
   for (const name of GOLDEN_CASES) {
     try {
-      const r = runGolden(cuda, dir, name);
+      const run = computeGolden(cuda, dir, name);
+      const r = judgeGolden(run);
       if (!r.ok) failures++;
       const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(", ");
-      say(`golden ${r.ok ? "PASS" : "FAIL"} ${name} (bf16, ≤ 2e-2): ${errs}; worst single param ${r.worstParam.name} ${r.worstParam.error.toExponential(2)}`);
+      say(`golden ${r.ok ? "PASS" : "FAIL"} ${name} (bf16; outputs ≤ ${BF16_BOUNDS.outputs}, each of ${r.params.length} parameter gradients ≤ ${BF16_BOUNDS.gradient}): ${errs}; worst parameter ${r.worstParam.name} ${r.worstParam.error.toExponential(2)}`);
+      for (const p of r.failed) say(`  FAIL gradient ${p.name}: ${p.error.toExponential(2)}${p.detail ? ` (${p.detail})` : ""}`);
+      writeFileSync(`${out}/golden-${name}.json`, JSON.stringify({ errors: r.errors, params: r.params }, null, 1));
+      // Self-test of the checker on this device's numbers: one parameter's gradient off by ±20% must fail, alone.
+      const smallest = [...run.ref].filter(([k]) => !/\.key\.bias$/.test(k)).sort((a, b) => a[1].length - b[1].length)[0]![0];
+      const broken = judgeGolden(run, { corrupt: smallest });
+      const caught = !broken.ok && broken.failed.length === 1 && broken.failed[0]!.name === smallest;
+      if (!caught) failures++;
+      say(`golden self-test ${caught ? "PASS" : "FAIL"} ${name}: ${smallest} corrupted by ±20% is ${caught ? "reported" : "NOT reported"} (whole-gradient error ${broken.errors.gradients!.toExponential(2)})`);
     } catch (e) {
       failures++;
       say(`golden FAIL ${name}: ${(e as Error).stack}`);
     }
   }
+}
+
+/** NCCL with one process: the communicator's calls on real device memory (f32, bf16, side stream, host tensors, broadcast). */
+async function nccl(): Promise<void> {
+  if (!hasNccl(cuda)) {
+    failures++;
+    say("nccl FAIL: the addon was built without NCCL");
+    return;
+  }
+  const port = await freePort();
+  const comm = await NcclCommunicator.create(cuda, { rank: 0, worldSize: 1, masterAddr: "127.0.0.1", masterPort: port });
+  const checks: Array<[string, boolean]> = [];
+  const x = Array.from({ length: 1000 }, (_, i) => (i % 17) - 8 + 0.25);
+  const same = (t: Tensor, want: number[]) => {
+    const got = Array.from(t.toArray() as ArrayLike<number>);
+    return got.length === want.length && got.every((v, i) => v === want[i]);
+  };
+  for (const op of ["sum", "mean"] as const) {
+    const t = cuda.fromArray(x, [x.length], "f32");
+    await comm.allReduce(t, op);
+    checks.push([`allReduce f32 ${op}`, same(t, x)]);
+    t.dispose();
+  }
+  const b = cuda.fromArray(x, [x.length], "bf16");
+  const bx = Array.from(b.toArray() as ArrayLike<number>);
+  await comm.allReduce(b, "sum");
+  checks.push(["allReduce bf16 sum", same(b, bx)]);
+  b.dispose();
+  const side = [cuda.fromArray(x, [x.length], "f32"), cuda.fromArray(x.slice(0, 300), [300], "f32")];
+  for (const t of side) comm.launchAllReduce(t, "mean");
+  await comm.joinAllReduces();
+  checks.push(["side-stream buckets", same(side[0]!, x) && same(side[1]!, x.slice(0, 300))]);
+  for (const t of side) t.dispose();
+  const host = cpu.fromArray([1.5, -2, 3], [3], "f32");
+  await comm.allReduce(host, "sum");
+  checks.push(["host tensor", same(host, [1.5, -2, 3])]);
+  const bc = cuda.fromArray(x, [x.length], "f32");
+  await comm.broadcast(bc, 0);
+  checks.push(["broadcast", same(bc, x)]);
+  bc.dispose();
+  await comm.barrier();
+  await comm.close();
+  for (const [what, ok] of checks) if (!ok) failures++;
+  say(`nccl ${checks.every(([, ok]) => ok) ? "PASS" : "FAIL"} (1 process, NCCL ${cuda.info.nccl}): ${checks.map(([w, ok]) => `${w} ${ok ? "ok" : "WRONG"}`).join(", ")}`);
 }
 
 /** Losses of `steps` training steps of a preset on a fixed batch on one backend. */
@@ -83,7 +138,8 @@ function train(): void {
   const g = curve(cuda, "tiny", lens, 64, 30, "bf16", 1e-3);
   const c = curve(cpu, "tiny", lens, 64, 30, "f32", 1e-3);
   const maxRel = Math.max(...g.map((v, i) => Math.abs(v - c[i]!) / c[i]!));
-  const ok1 = maxRel < 0.05 && g[29]! < g[0]! - 0.5;
+  // Recorded: 1.1e-3 (BENCHMARKS.md); 1e-2 leaves room for bf16 noise, not for a wrong kernel.
+  const ok1 = maxRel < 1e-2 && g[29]! < g[0]! - 0.5;
   if (!ok1) failures++;
   say(`train tiny ${ok1 ? "PASS" : "FAIL"}: bf16 GPU ${g[0]!.toFixed(3)} → ${g[29]!.toFixed(3)}, f32 CPU ${c[0]!.toFixed(3)} → ${c[29]!.toFixed(3)}, max rel diff ${maxRel.toExponential(2)} over 30 steps`);
   writeFileSync(`${out}/tiny-curve.json`, JSON.stringify({ gpu_bf16: g, cpu_f32: c }));
@@ -110,7 +166,10 @@ function compare(steps: number): void {
   const slow = curve(cuda, "mosaic-bert-base", [...BENCH_LENGTHS], BENCH_SEQ_LEN, steps, "bf16", 5e-4);
   delete process.env.MOSAICBERT_CUDA_GENERIC;
   const d = relativeL2(fast.slice(-20), slow.slice(-20));
-  say(`compare: loss after ${steps} steps fast ${fast[steps - 1]!.toFixed(4)} vs generic ${slow[steps - 1]!.toFixed(4)}; rel L2 of the last 20 losses ${d.toExponential(2)}`);
+  // Recorded: 8.8284 vs 8.8286 after 200 steps (2e-5); the two paths differ only in rounding.
+  const ok = fast.every(Number.isFinite) && slow.every(Number.isFinite) && d <= 1e-3;
+  if (!ok) failures++;
+  say(`compare ${ok ? "PASS" : "FAIL"}: loss after ${steps} steps fast ${fast[steps - 1]!.toFixed(4)} vs generic ${slow[steps - 1]!.toFixed(4)}; rel L2 of the last 20 losses ${d.toExponential(2)} (≤ 1e-3)`);
 }
 
 try {
@@ -122,6 +181,7 @@ try {
     case "train": train(); break;
     case "bench": bench(rest[0] ?? "mosaic-bert-base", Number(rest[1] ?? 15), rest.includes("--profile")); break;
     case "compare": compare(Number(rest[0] ?? 200)); break;
+    case "nccl": await nccl(); break;
     default: throw new Error(`unknown command ${cmd}`);
   }
 } catch (e) {

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Every GPU check in one command that exits non-zero when any of them fails (issue #22):
+#   build        the CUDA addon (nvcc)
+#   conformance  every op against the CPU reference
+#   golden       the PyTorch goldens in bf16: outputs ≤ 2e-2, each parameter's gradient ≤ 3e-2 on its own,
+#                and a self-test per case (one gradient corrupted by ±20% must be reported, alone)
+#   train        tiny preset bf16-GPU vs f32-CPU loss curves within 1% (recorded 0.11%); base loss falling
+#   sanitize     compute-sanitizer memcheck and racecheck exit codes (0 errors, 0 hazards)
+#   compare      optimised vs generic kernels: last 20 of 200 losses within 1e-3 relative L2
+#   nccl         a one-process NcclCommunicator on real device memory
+#   ddp          with ≥ 2 GPUs and the results bundle carried: 1 vs 2 GPUs, loss gap within 1% mean / 5% any step
+#
+# Here, once per commit:      bash scripts/device.sh pack
+# On the GPU machine (device tool, carrying .device and .device-build):
+#   source .device/boot.sh && bash scripts/gpu-check.sh
+# Output: $OUT/gpu-check.log (everything) and the stages' own files (conformance.txt, golden-*.json, …).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+OUT=${OUT:-/tmp/mosaicbert-out}
+mkdir -p "$OUT"
+export OUT
+stages=(build conformance golden train sanitize compare nccl)
+ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
+if [ "$ngpu" -ge 2 ] && [ -d .results-build ] && [ -d .results-data ]; then stages+=(ddp); fi
+failed=()
+for s in "${stages[@]}"; do
+  if ! bash scripts/device.sh "$s" 2>&1 | tee -a "$OUT/gpu-check.log"; then failed+=("$s"); fi
+  # Nothing else can run without the addon.
+  if [ "$s" = build ] && [ ${#failed[@]} -gt 0 ]; then break; fi
+done
+[ "$ngpu" -ge 2 ] || echo "ddp: skipped (this machine has $ngpu GPU)" | tee -a "$OUT/gpu-check.log"
+echo "=== gpu-check at $(git rev-parse --short HEAD 2>/dev/null || echo '?'): ${#failed[@]} failed stage(s)${failed[*]:+: ${failed[*]}}" | tee -a "$OUT/gpu-check.log"
+[ ${#failed[@]} -eq 0 ]
