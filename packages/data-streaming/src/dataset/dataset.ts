@@ -86,7 +86,7 @@ export class StreamingDataset {
     this.opts = opts;
     const base: StreamOptions = {
       remote: opts.remote, local: opts.local, split: opts.split, validateHash: opts.validateHash,
-      keepZip: opts.keepZip, downloadTimeoutMs: opts.downloadTimeoutMs, downloadRetry: opts.downloadRetry,
+      keepZip: opts.keepZip, downloadTimeoutMs: opts.downloadTimeoutMs, downloadRetry: opts.downloadRetry, maxShardBytes: opts.maxShardBytes,
     };
     this.streams = (opts.streams?.length ? opts.streams.map((s) => ({ ...base, ...s })) : [base]).map((s) => new Stream(s));
     const w = opts.world ?? {};
@@ -127,9 +127,12 @@ export class StreamingDataset {
         offset += e.samples;
       }
     });
+    // Sample ids are 32-bit (Uint32Array orders): a larger claim is refused before any order is built.
+    if (offset > 0xffffffff) throw new Error(`StreamingDataset: the streams' index.json files list ${offset} samples in all; at most ${0xffffffff} are supported`);
     const sizes = ds.streams.map((s) => s.numSamples);
     ds.streamChoose = streamChoose(ds.streams.map((s) => s.opts), sizes, opts.epochSize ?? null, ds.shuffleSeed);
     ds.epochSize = ds.streamChoose.reduce((a, b) => a + b, 0);
+    if (ds.epochSize > 0xffffffff) throw new Error(`StreamingDataset: an epoch of ${ds.epochSize} samples (stream weights × sizes); at most ${0xffffffff} are supported`);
     if (ds.cacheLimit !== null) {
       const biggest = Math.max(...ds.streams.flatMap((s) => s.index.shards.map((e) => e.raw_data.bytes + (e.zip_data?.bytes ?? 0))));
       if (ds.cacheLimit < 4 * biggest) {

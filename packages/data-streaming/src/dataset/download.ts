@@ -12,8 +12,27 @@ import { isObjectStoreUrl, openObjectUrl, RemoteError } from "./remotes/index.js
 export interface DownloadOptions {
   timeoutMs?: number;
   retries?: number;
-  /** Refuse objects larger than this (object stores stop the transfer there). */
+  /** Refuse objects larger than this (index.json's size for a shard): transfers stop there, nothing is stored. */
   maxBytes?: number;
+}
+
+/** A file larger than allowed: retrying would fetch the same bytes again. */
+function tooLong(msg: string): Error {
+  return Object.assign(new Error(msg), { code: "EFBIG" });
+}
+
+/** Reads a response body, stopping with an error as soon as it passes `maxBytes`. */
+async function boundedBody(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) throw tooLong(`the server sends ${declared} bytes, more than the ${maxBytes} expected`);
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of res.body ?? []) {
+    n += c.length;
+    if (n > maxBytes) throw tooLong(`the body runs past the ${maxBytes} bytes expected`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks, n);
 }
 
 export function joinRemote(remote: string, ...parts: string[]): string {
@@ -32,9 +51,11 @@ async function fetchOnce(src: string, dest: string, tmp: string, timeoutMs: numb
   } else if (/^https?:\/\//.test(src)) {
     const res = await fetch(src, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    await fs.writeFile(tmp, new Uint8Array(await res.arrayBuffer()));
+    await fs.writeFile(tmp, await boundedBody(res, maxBytes ?? Number.MAX_SAFE_INTEGER));
   } else {
     const file = src.startsWith("file://") ? fileURLToPath(src) : src;
+    const size = (await fs.stat(file)).size;
+    if (maxBytes !== undefined && size > maxBytes) throw tooLong(`${size} bytes, more than the ${maxBytes} expected`);
     await fs.copyFile(file, tmp);
   }
   await fs.rename(tmp, dest);
@@ -53,7 +74,8 @@ export async function download(src: string, dest: string, opts: DownloadOptions 
         return;
       } catch (e) {
         last = e;
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") break; // a missing file will not appear
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "EFBIG") break; // a missing file will not appear, an oversized one will not shrink
         if (e instanceof RemoteError && e.permanent) throw e; // already names the object and the cause
       }
     }

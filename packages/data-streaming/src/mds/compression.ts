@@ -69,30 +69,79 @@ export async function compress(spec: string, data: Uint8Array): Promise<Uint8Arr
   }
 }
 
+/** Raw bytes a stream may decompress to when the caller gives no bound. */
+const UNBOUNDED_DEFAULT = 1 << 30;
+
+function tooBig(max: number): Error {
+  return new Error(`decompresses to more than the ${max} bytes index.json declares`);
+}
+
+/*
+ * The bounded decoders write into one buffer of the declared size, allocated up front: the memory
+ * is only committed as it is written, so a stream that stops early costs what it produced, and a
+ * complete one is never copied again.
+ */
+
+/** Runs a zlib stream over `data` into a buffer of at most `max` bytes, stopping as soon as it would pass it. */
+function zlibBounded(stream: zlib.Gunzip | zlib.BrotliDecompress, data: Uint8Array, max: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const out = new Uint8Array(max);
+    let n = 0;
+    stream.on("data", (c: Buffer) => {
+      if (n + c.length > max) {
+        stream.destroy();
+        reject(tooBig(max));
+        return;
+      }
+      out.set(c, n);
+      n += c.length;
+    });
+    stream.on("error", reject);
+    stream.on("end", () => resolve(out.subarray(0, n)));
+    stream.end(data);
+  });
+}
+
+/** bzip2 through seek-bzip, writing into a buffer of `max` bytes and stopping at the first byte beyond. */
+function bunzipBounded(data: Uint8Array, max: number): Uint8Array {
+  const out = new Uint8Array(max);
+  let pos = 0;
+  const sink = {
+    writeByte(b: number) {
+      if (pos >= max) throw tooBig(max);
+      out[pos++] = b;
+    },
+  };
+  Bunzip.decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), sink);
+  return out.subarray(0, pos);
+}
+
 /**
  * Decompress; `file` names the shard in any error. `maxBytes` (the raw size index.json promises)
- * bounds the output, so a damaged or hostile stream cannot claim gigabytes.
+ * bounds the output of every codec, so a damaged or hostile stream cannot claim or produce more:
+ * each one stops at the first byte past it.
  */
 export async function decompress(spec: string, data: Uint8Array, file: string, maxBytes?: number): Promise<Uint8Array> {
   const { family } = parseCompression(spec);
-  const limit = maxBytes === undefined ? undefined : { maxOutputLength: Math.max(1, maxBytes) };
+  const max = maxBytes ?? UNBOUNDED_DEFAULT;
   try {
     switch (family) {
       case "zstd": {
         const size = zstdFrameContentSize(data);
-        if (size !== null && maxBytes !== undefined && size > maxBytes) throw new Error(`frame claims ${size} bytes, more than the ${maxBytes} expected`);
+        if (size !== null && size > max) throw new Error(`frame claims ${size} bytes, more than the ${max} expected`);
         await zstdInit();
-        return zstd.decompress(data, { defaultHeapSize: maxBytes ?? 1024 * 1024 });
+        // ZSTD_decompress writes at most this capacity (an error past it).
+        return zstd.decompress(data, { defaultHeapSize: Math.max(1, maxBytes ?? 1024 * 1024) });
       }
       case "gz":
-        return new Uint8Array(zlib.gunzipSync(data, limit));
+        return await zlibBounded(zlib.createGunzip(), data, max);
       case "br":
-        return new Uint8Array(zlib.brotliDecompressSync(data, limit));
+        return await zlibBounded(zlib.createBrotliDecompress(), data, max);
       case "snappy":
-        checkSnappyBlock(data, maxBytes ?? 2 ** 32);
+        checkSnappyBlock(data, max);
         return new Uint8Array(snappy.uncompress(Buffer.from(data)));
       case "bz2":
-        return new Uint8Array(Bunzip.decode(Buffer.from(data)));
+        return bunzipBounded(data, max);
     }
   } catch (e) {
     throw new Error(`${file}: cannot decompress as ${family}: ${(e as Error).message ?? e}`);

@@ -1,6 +1,7 @@
 /** index.json (version 2): types, validation with errors naming the file and field, writing. */
 import { getCodec } from "./encodings.js";
 import { parseCompression } from "./compression.js";
+import { MAX_INDEX_BYTES, MAX_RAW_SHARD_BYTES } from "./limits.js";
 
 export interface FileInfo {
   basename: string;
@@ -97,19 +98,30 @@ export function validateIndex(obj: unknown, file: string): MdsIndex {
       }
     }
     if (!Array.isArray(s.hashes) || !s.hashes.every((h) => typeof h === "string")) bad(`${f}.hashes`, "a list of hash names", s.hashes);
-    if (!isCount(s.samples)) bad(`${f}.samples`, "a non-negative integer", s.samples);
+    if (!isCount(s.samples) || !Number.isSafeInteger(s.samples)) bad(`${f}.samples`, "a non-negative integer", s.samples);
     if (s.size_limit !== null && !isCount(s.size_limit)) bad(`${f}.size_limit`, "null or a non-negative integer", s.size_limit);
     const checkInfo = (key: "raw_data" | "zip_data") => {
       const d = s[key];
       if (!isObj(d)) return bad(`${f}.${key}`, '{"basename", "bytes", "hashes"}', d);
       const why = checkBasename(d.basename);
       if (why) bad(`${f}.${key}.basename`, why, d.basename);
-      if (!isCount(d.bytes)) bad(`${f}.${key}.bytes`, "a non-negative integer", d.bytes);
+      if (!isCount(d.bytes) || !Number.isSafeInteger(d.bytes)) bad(`${f}.${key}.bytes`, "a non-negative integer", d.bytes);
       if (!isObj(d.hashes) || !Object.values(d.hashes).every((h) => typeof h === "string" && /^[0-9a-f]+$/i.test(h))) {
         bad(`${f}.${key}.hashes`, "an object of algorithm -> hex digest", d.hashes);
       }
     };
     checkInfo("raw_data");
+    // A raw shard is u32 count, u32 offsets[samples + 1], header, samples; its size is its last
+    // (u32) offset. So a claim of more samples than the bytes can index is refused here, before a
+    // dataset sizes anything by it.
+    const raw = (s.raw_data as Obj).bytes as number;
+    if (raw > MAX_RAW_SHARD_BYTES) bad(`${f}.raw_data.bytes`, `at most ${MAX_RAW_SHARD_BYTES} (MDS offsets are u32)`, raw);
+    const nVar = (sizes as Array<number | null>).filter((x) => x === null).length;
+    const perSample = 4 + 4 * nVar + (sizes as Array<number | null>).reduce<number>((a, x) => a + (x ?? 0), 0);
+    const least = 8 + (s.samples as number) * perSample;
+    if (least > raw) {
+      bad(`${f}.samples`, `at most ${Math.floor((raw - 8) / perSample)} for a ${raw}-byte shard (8 + samples × ${perSample} bytes ≤ raw_data.bytes)`, s.samples);
+    }
     if (s.compression === null) {
       if (s.zip_data !== null && s.zip_data !== undefined) bad(`${f}.zip_data`, "null for an uncompressed shard", s.zip_data);
     } else checkInfo("zip_data");
@@ -118,6 +130,7 @@ export function validateIndex(obj: unknown, file: string): MdsIndex {
 }
 
 export function parseIndexText(text: string, file: string): MdsIndex {
+  if (text.length > MAX_INDEX_BYTES) throw new Error(`${file}: ${text.length} characters, more than the ${MAX_INDEX_BYTES} an index.json may have`);
   let obj: unknown;
   try {
     obj = JSON.parse(text);

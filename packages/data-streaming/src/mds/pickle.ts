@@ -7,7 +7,7 @@
  * The result keeps Python's distinctions: ints are bigint, floats are PyFloat, dicts are Maps in
  * insertion order. `pickleToJs` turns that into everyday JS values.
  */
-import { PyFloat } from "./pyjson.js";
+import { PyFloat, setOwn } from "./pyjson.js";
 
 export type PickleValue =
   | null | boolean | bigint | PyFloat | string | Uint8Array
@@ -23,19 +23,46 @@ const REFUSED: Record<number, string> = {
   0x83: "EXT2", 0x84: "EXT4", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
 };
 
-const MARK = Symbol("mark");
-type Slot = PickleValue | typeof MARK;
+/** Container nesting a value may have (CPython's pickler and json stop near 1000 on recursion). */
+export const MAX_PICKLE_DEPTH = 1000;
 
 function tuple(items: PickleValue[]): PickleTuple {
   const t = new PickleTuple();
-  t.push(...items);
+  for (const x of items) t.push(x);
   return t;
 }
 
+/**
+ * The key Python's dict would file `k` under: equal ints, floats and bools are one key (1 == 1.0 ==
+ * True), strings apart from numbers. NaN is only equal to itself (the same object).
+ */
+function dictSlot(k: PickleKey): string | PyFloat {
+  if (typeof k === "string") return "s" + k;
+  if (typeof k === "bigint") return "i" + k;
+  if (typeof k === "boolean") return k ? "i1" : "i0";
+  if (k === null) return "N";
+  const x = k.value;
+  if (Number.isNaN(x)) return k;
+  if (Number.isInteger(x)) return "i" + BigInt(x);
+  return "f" + x;
+}
+
+const latin1 = new TextDecoder("latin1");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Reads one pickle. Work and memory are linear in its size: every opcode pushes at most one value,
+ * containers are filled by reference (a value shared through the memo is stored once), marks are
+ * kept on their own stack and dict keys are found through a hash index (no scan of existing keys).
+ */
 export function readPickle(b: Uint8Array): PickleValue {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const stack: Slot[] = [];
+  const stack: PickleValue[] = [];
+  /** Stack heights at each MARK (CPython's metastack): popping to a mark is O(items). */
+  const marks: number[] = [];
   const memo = new Map<number, PickleValue>();
+  /** Per dict: Python key identity -> the key object stored in the Map (the first one inserted). */
+  const keyIndex = new WeakMap<Map<PickleKey, PickleValue>, Map<string | PyFloat, PickleKey>>();
   let pos = 0;
   const fail = (msg: string): never => {
     throw new Error(`pickle: ${msg} (at byte ${pos} of ${b.length})`);
@@ -53,27 +80,24 @@ export function readPickle(b: Uint8Array): PickleValue {
   const line = () => {
     const end = b.indexOf(0x0a, pos);
     if (end < 0) fail("unterminated text opcode");
-    const s = new TextDecoder("latin1").decode(b.subarray(pos, end));
+    const s = latin1.decode(b.subarray(pos, end));
     pos = end + 1;
     return s;
   };
-  const utf8 = (s: Uint8Array) => new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(s);
+  const utf8 = (s: Uint8Array) => strictUtf8.decode(s);
+  const floor = () => (marks.length ? marks[marks.length - 1]! : 0);
   const pop = (): PickleValue => {
-    const v = stack.pop();
-    if (v === undefined || v === MARK) return fail("stack underflow");
-    return v;
+    if (stack.length <= floor()) return fail("stack underflow");
+    return stack.pop()!;
   };
   const popMark = (): PickleValue[] => {
-    const at = stack.lastIndexOf(MARK);
-    if (at < 0) fail("MARK missing");
-    const items = stack.splice(at) as PickleValue[];
-    items.shift();
-    return items;
+    const at = marks.pop();
+    if (at === undefined) return fail("MARK missing");
+    return stack.splice(at);
   };
   const top = (): PickleValue => {
-    const v = stack[stack.length - 1];
-    if (v === undefined || v === MARK) return fail("stack empty");
-    return v;
+    if (stack.length <= floor()) return fail("stack empty");
+    return stack[stack.length - 1]!;
   };
   const asList = (v: PickleValue): PickleValue[] => {
     if (!Array.isArray(v) || v instanceof PickleTuple) fail("APPEND target is not a list or set");
@@ -89,13 +113,16 @@ export function readPickle(b: Uint8Array): PickleValue {
   };
   const setKey = (d: Map<PickleKey, PickleValue>, k: PickleValue, v: PickleValue) => {
     const kk = key(k);
-    // Python treats equal ints/strings as the same key: find an existing equal key first.
-    for (const existing of d.keys()) {
-      if (existing === kk || (existing instanceof PyFloat && kk instanceof PyFloat && existing.value === kk.value)) {
-        d.set(existing, v);
-        return;
-      }
+    let index = keyIndex.get(d);
+    if (!index) keyIndex.set(d, (index = new Map()));
+    // Python keeps the first of equal keys and replaces its value.
+    const slot = dictSlot(kk);
+    const existing = index.get(slot);
+    if (existing !== undefined) {
+      d.set(existing, v);
+      return;
     }
+    index.set(slot, kk);
     d.set(kk, v);
   };
   const signedLE = (s: Uint8Array): bigint => {
@@ -122,6 +149,7 @@ export function readPickle(b: Uint8Array): PickleValue {
       case 0x80: u8(); break; // PROTO
       case 0x95: take(8); break; // FRAME: framing is transparent to a reader
       case 0x2e: { // STOP
+        if (marks.length) fail("MARK left open at STOP");
         const v = pop();
         if (stack.length) fail("data left on the stack at STOP");
         return v;
@@ -149,8 +177,8 @@ export function readPickle(b: Uint8Array): PickleValue {
       case 0x58: { need(4); const n = dv.getUint32(pos, true); pos += 4; stack.push(utf8(take(n))); break; }
       case 0x8d: stack.push(utf8(take(u64()))); break; // BINUNICODE8
       case 0x56: stack.push(line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a, c) => String.fromCodePoint(parseInt(a ?? c, 16)))); break; // UNICODE
-      case 0x55: stack.push(new TextDecoder("latin1").decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x54: { need(4); const n = dv.getInt32(pos, true); pos += 4; if (n < 0) fail("negative BINSTRING size"); stack.push(new TextDecoder("latin1").decode(take(n))); break; }
+      case 0x55: stack.push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
+      case 0x54: { need(4); const n = dv.getInt32(pos, true); pos += 4; if (n < 0) fail("negative BINSTRING size"); stack.push(latin1.decode(take(n))); break; }
       case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
       case 0x42: { need(4); const n = dv.getUint32(pos, true); pos += 4; stack.push(take(n).slice()); break; }
       case 0x8e: case 0x96: stack.push(take(u64()).slice()); break; // BINBYTES8, BYTEARRAY8
@@ -158,7 +186,7 @@ export function readPickle(b: Uint8Array): PickleValue {
       case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
       case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
       case 0x8f: stack.push([]); break; // EMPTY_SET (a set reads back as a list)
-      case 0x28: stack.push(MARK); break;
+      case 0x28: marks.push(stack.length); break; // MARK
       case 0x6c: stack.push(popMark()); break; // LIST
       case 0x74: stack.push(tuple(popMark())); break; // TUPLE
       case 0x91: stack.push(popMark()); break; // FROZENSET
@@ -173,7 +201,12 @@ export function readPickle(b: Uint8Array): PickleValue {
       case 0x86: { const y = pop(); const x = pop(); stack.push(tuple([x, y])); break; }
       case 0x87: { const z = pop(); const y = pop(); const x = pop(); stack.push(tuple([x, y, z])); break; }
       case 0x61: { const v = pop(); asList(top()).push(v); break; } // APPEND
-      case 0x65: case 0x90: { const items = popMark(); asList(top()).push(...items); break; } // APPENDS, ADDITEMS
+      case 0x65: case 0x90: { // APPENDS, ADDITEMS (a loop: spreading 100k+ items overflows the call)
+        const items = popMark();
+        const list = asList(top());
+        for (const x of items) list.push(x);
+        break;
+      }
       case 0x73: { const v = pop(); const k = pop(); setKey(asDict(top()), k, v); break; } // SETITEM
       case 0x75: { // SETITEMS
         const items = popMark();
@@ -181,7 +214,10 @@ export function readPickle(b: Uint8Array): PickleValue {
         for (let k = 0; k + 1 < items.length; k += 2) setKey(d, items[k]!, items[k + 1]!);
         break;
       }
-      case 0x30: pop(); break; // POP
+      case 0x30: // POP: the top value, or an open MARK when nothing is above it (as CPython)
+        if (stack.length <= floor() && marks.length) marks.pop();
+        else pop();
+        break;
       case 0x31: popMark(); break; // POP_MARK
       case 0x32: stack.push(top()); break; // DUP
       case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
@@ -204,18 +240,39 @@ export function readPickle(b: Uint8Array): PickleValue {
   }
 }
 
-/** Everyday JS: safe ints as numbers (others bigint), floats as numbers, str-keyed dicts as objects. */
+/**
+ * Everyday JS: safe ints as numbers (others bigint), floats as numbers, str-keyed dicts as objects
+ * (a "__proto__" key stays an ordinary own key). A container shared in the pickle is converted once
+ * and shared in the result (cycles included), so the work is linear in the pickle's size; nesting
+ * deeper than MAX_PICKLE_DEPTH is refused.
+ */
 export function pickleToJs(v: PickleValue): unknown {
-  if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  if (v instanceof PyFloat) return v.value;
-  if (Array.isArray(v)) return v.map(pickleToJs);
-  if (v instanceof Map) {
-    if ([...v.keys()].every((k) => typeof k === "string")) {
+  const done = new Map<object, unknown>();
+  const conv = (x: PickleValue, depth: number): unknown => {
+    if (typeof x === "bigint") return x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x;
+    if (x instanceof PyFloat) return x.value;
+    if (!Array.isArray(x) && !(x instanceof Map)) return x;
+    const seen = done.get(x);
+    if (seen !== undefined) return seen;
+    if (depth >= MAX_PICKLE_DEPTH) throw new Error(`pickle: containers nested more than ${MAX_PICKLE_DEPTH} deep`);
+    if (Array.isArray(x)) {
+      const out: unknown[] = x instanceof PickleTuple ? new PickleTuple() : [];
+      done.set(x, out);
+      for (const item of x) out.push(conv(item, depth + 1));
+      return out;
+    }
+    let allStrings = true;
+    for (const k of x.keys()) if (typeof k !== "string") { allStrings = false; break; }
+    if (allStrings) {
       const o: Record<string, unknown> = {};
-      for (const [k, x] of v) o[k as string] = pickleToJs(x);
+      done.set(x, o);
+      for (const [k, item] of x) setOwn(o, k as string, conv(item, depth + 1));
       return o;
     }
-    return new Map([...v].map(([k, x]) => [pickleToJs(k as PickleValue), pickleToJs(x)]));
-  }
-  return v;
+    const m = new Map<unknown, unknown>();
+    done.set(x, m);
+    for (const [k, item] of x) m.set(conv(k as PickleValue, depth + 1), conv(item, depth + 1));
+    return m;
+  };
+  return conv(v, 0);
 }

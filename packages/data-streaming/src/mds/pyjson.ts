@@ -94,13 +94,23 @@ export function pyDumps(value: PyJson, sortKeys = false): string {
   return "{" + entries.map(([k, v]) => pyJsonString(k) + ": " + pyDumps(v, sortKeys)).join(", ") + "}";
 }
 
+/** Nesting parsePyJson accepts (Python's json stops near 1000 on its recursion limit). */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Sets `o[k] = v` as an own data property, also for "__proto__" (which plain assignment would treat as the prototype). */
+export function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === "__proto__") Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
+}
+
 /**
  * Parse JSON keeping what Python's `json.loads` would keep: ints (bigint when beyond 2^53) apart
  * from floats (PyFloat), object key order (Map). `NaN`/`Infinity`/`-Infinity` are accepted as
  * Python does. Throws with the character offset on malformed text.
  */
-export function parsePyJson(text: string): PyJson {
+export function parsePyJson(text: string, maxDepth = MAX_JSON_DEPTH): PyJson {
   let i = 0;
+  let depth = 0;
   const fail = (what: string): never => {
     throw new Error(`invalid JSON at offset ${i}: ${what}`);
   };
@@ -110,12 +120,16 @@ export function parsePyJson(text: string): PyJson {
   const value = (): PyJson => {
     ws();
     const c = text[i];
+    // Counted before descending, so a value nested 200k deep is an error here, not the engine's stack.
+    if ((c === "{" || c === "[") && depth >= maxDepth) fail(`nested more than ${maxDepth} deep`);
     if (c === "{") {
+      depth++;
       i++;
       const m = new Map<string, PyJson>();
       ws();
       if (text[i] === "}") {
         i++;
+        depth--;
         return m;
       }
       for (;;) {
@@ -130,16 +144,19 @@ export function parsePyJson(text: string): PyJson {
         if (text[i] === ",") i++;
         else if (text[i] === "}") {
           i++;
+          depth--;
           return m;
         } else fail("expected ',' or '}'");
       }
     }
     if (c === "[") {
+      depth++;
       i++;
       const a: PyJson[] = [];
       ws();
       if (text[i] === "]") {
         i++;
+        depth--;
         return a;
       }
       for (;;) {
@@ -148,6 +165,7 @@ export function parsePyJson(text: string): PyJson {
         if (text[i] === ",") i++;
         else if (text[i] === "]") {
           i++;
+          depth--;
           return a;
         } else fail("expected ',' or ']'");
       }
@@ -211,12 +229,12 @@ export function pyJsonToJs(v: PyJson): unknown {
   if (Array.isArray(v)) return v.map(pyJsonToJs);
   if (v instanceof Map) {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of v) o[k] = pyJsonToJs(x);
+    for (const [k, x] of v) setOwn(o, k, pyJsonToJs(x));
     return o;
   }
   if (v !== null && typeof v === "object") {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = pyJsonToJs(x);
+    for (const [k, x] of Object.entries(v)) setOwn(o, k, pyJsonToJs(x));
     return o;
   }
   return v;

@@ -6,6 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { getCodec, type Codec } from "./encodings.js";
 import { parseIndexText, type MdsIndex, type ShardEntry } from "./index-file.js";
+import { MAX_INDEX_BYTES, maxShardBytes } from "./limits.js";
+import { setOwn } from "./pyjson.js";
 import type { RawShard } from "./shard.js";
 import { loadShard, type ValidateHash } from "./shard-file.js";
 
@@ -16,6 +18,8 @@ export interface MDSReaderOptions {
   validateHash?: ValidateHash;
   /** Decoded shards kept in memory (default 4). */
   cachedShards?: number;
+  /** Largest raw shard read (bytes or "1gb"; default 512 MiB or MOSAICBERT_MAX_SHARD_BYTES). */
+  maxShardBytes?: number | string;
 }
 
 export interface RawSample {
@@ -30,6 +34,8 @@ export interface RawSample {
 export function readIndexFile(file: string, name = file): MdsIndex {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_INDEX_BYTES) throw new Error(`${size} bytes, more than the ${MAX_INDEX_BYTES} an index.json may have`);
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
     throw new Error(`${file}: cannot read index: ${(e as Error).message}`);
@@ -45,6 +51,7 @@ export class MDSReader {
   readonly shardStarts: number[];
   private readonly validateHash: ValidateHash;
   private readonly maxCached: number;
+  private readonly maxShardBytes: number;
   private readonly cache = new Map<number, Promise<RawShard>>();
 
   constructor(dir: string, opts: MDSReaderOptions = {}) {
@@ -53,6 +60,7 @@ export class MDSReader {
     this.index = readIndexFile(this.indexFile);
     this.validateHash = opts.validateHash ?? "auto";
     this.maxCached = Math.max(1, opts.cachedShards ?? 4);
+    this.maxShardBytes = maxShardBytes(opts.maxShardBytes);
     this.shardStarts = [0];
     for (const s of this.index.shards) this.shardStarts.push(this.shardStarts.at(-1)! + s.samples);
   }
@@ -83,7 +91,7 @@ export class MDSReader {
       this.cache.set(s, p);
       return p;
     }
-    p = loadShard(this.dir, this.index.shards[s]!, this.validateHash);
+    p = loadShard(this.dir, this.index.shards[s]!, this.validateHash, false, this.maxShardBytes);
     p.catch(() => this.cache.delete(s));
     this.cache.set(s, p);
     while (this.cache.size > this.maxCached) this.cache.delete(this.cache.keys().next().value!);
@@ -121,7 +129,7 @@ export function decodeColumns(r: RawSample, where: string): Record<string, unkno
   const out: Record<string, unknown> = {};
   r.entry.column_names.forEach((name, c) => {
     try {
-      out[name] = codecFor(r.entry.column_encodings[c]!).decode(r.columns[c]!);
+      setOwn(out, name, codecFor(r.entry.column_encodings[c]!).decode(r.columns[c]!));
     } catch (e) {
       throw new Error(`${where}: column "${name}" (${r.entry.column_encodings[c]}): ${(e as Error).message}`);
     }

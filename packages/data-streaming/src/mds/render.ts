@@ -6,7 +6,7 @@
  */
 import { getCodec } from "./encodings.js";
 import type { NDArray } from "./ndarray.js";
-import { PickleTuple, readPickle, type PickleValue } from "./pickle.js";
+import { MAX_PICKLE_DEPTH, readPickle, type PickleValue } from "./pickle.js";
 import { parsePyJson, pyDumps, pyFloatRepr, PyFloat, type PyJson } from "./pyjson.js";
 import type { RawSample } from "./reader.js";
 
@@ -21,19 +21,53 @@ function floatValue(x: number): PyJson {
   return new PyFloat(x);
 }
 
-function pickleJson(v: PickleValue): PyJson {
-  if (v instanceof Uint8Array) return b64(v);
-  if (v instanceof PickleTuple || Array.isArray(v)) return [...v].map(pickleJson);
-  if (v instanceof Map) {
-    // json.dumps turns non-string keys into text: ints as digits, floats as repr, True -> "true".
-    const m = new Map<string, PyJson>();
-    for (const [k, x] of v) {
-      const key = typeof k === "string" ? k : k === null ? "null" : typeof k === "boolean" ? String(k) : k instanceof PyFloat ? pyFloatRepr(k.value) : k.toString();
-      m.set(key, pickleJson(x));
+/** Values (containers and scalars) one rendered pkl column may expand to. */
+export const MAX_RENDERED_PICKLE_VALUES = 1 << 21;
+
+/**
+ * How many values `root` prints as, counting a shared container at each place it appears (as
+ * json.dumps repeats it) — memoised per container, so it costs one visit each: forty levels of a
+ * list holding the next one twice are a few hundred bytes of pickle and 2^40 printed values. A
+ * container inside itself is refused as json.dumps refuses it ("Circular reference detected").
+ */
+function printedValues(root: PickleValue): number {
+  const memo = new Map<object, number>();
+  const open = new Set<object>();
+  const count = (v: PickleValue, depth: number): number => {
+    if (!Array.isArray(v) && !(v instanceof Map)) return 1;
+    const known = memo.get(v);
+    if (known !== undefined) return known;
+    if (open.has(v)) throw new Error("pickle value contains itself (circular reference); it cannot be printed as JSON");
+    if (depth >= MAX_PICKLE_DEPTH) throw new Error(`pickle: containers nested more than ${MAX_PICKLE_DEPTH} deep`);
+    open.add(v);
+    let n = 1;
+    for (const x of v instanceof Map ? v.values() : v) n += count(x, depth + 1);
+    open.delete(v);
+    memo.set(v, n);
+    return n;
+  };
+  return count(root, 0);
+}
+
+/** The JSON form of a pickle value, refused when it would print more than `budget` values (see printedValues). */
+function pickleJson(root: PickleValue, budget = MAX_RENDERED_PICKLE_VALUES): PyJson {
+  const n = printedValues(root);
+  if (n > budget) throw new Error(`pickle value expands to ${n} values when printed, more than ${budget} (shared containers repeated)`);
+  const conv = (v: PickleValue): PyJson => {
+    if (v instanceof Uint8Array) return b64(v);
+    if (Array.isArray(v)) return v.map(conv);
+    if (v instanceof Map) {
+      // json.dumps turns non-string keys into text: ints as digits, floats as repr, True -> "true".
+      const m = new Map<string, PyJson>();
+      for (const [k, x] of v) {
+        const key = typeof k === "string" ? k : k === null ? "null" : typeof k === "boolean" ? String(k) : k instanceof PyFloat ? pyFloatRepr(k.value) : k.toString();
+        m.set(key, conv(x));
+      }
+      return m;
     }
-    return m;
-  }
-  return v;
+    return v;
+  };
+  return conv(root);
 }
 
 /** One column's rendering (the encoding decides the JSON type). */

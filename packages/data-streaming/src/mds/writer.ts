@@ -8,6 +8,7 @@ import { compress, parseCompression } from "./compression.js";
 import { encodeValue, getCodec, type Codec } from "./encodings.js";
 import { hashHex, isSupportedHash, supportedHashes } from "./hashing.js";
 import type { FileInfo, ShardEntry } from "./index-file.js";
+import { readIndexFile } from "./reader.js";
 import { pyDumps, type PyJson } from "./pyjson.js";
 import { buildShard, packSample } from "./shard.js";
 import { parseByteSize } from "./sizes.js";
@@ -29,6 +30,60 @@ export interface MDSWriterOptions {
 }
 
 export const DEFAULT_SIZE_LIMIT = 1 << 26;
+
+/** Shard names a writer (this one or the reference) puts in a dataset folder, with their temp files. */
+const SHARD_NAME = /^shard\.\d{5}\.mds(\.(zstd|gz|br|bz2|snappy))?(\.tmp)?$/;
+
+/**
+ * The files of a dataset already in `dir`: index.json, every file it lists, and any shard-named
+ * file (a conversion killed before its index.json). Nothing else in the folder is touched.
+ */
+function oldDatasetFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out = new Set(names.filter((n) => SHARD_NAME.test(n)));
+  if (names.includes("index.json")) {
+    out.add("index.json");
+    try {
+      // Listed names are relative and free of ".." (validateIndex); those inside a sub-folder (merged
+      // indexes) are left alone, as the sub-folder could be a symlink to anywhere.
+      for (const s of readIndexFile(path.join(dir, "index.json")).shards) {
+        for (const info of [s.raw_data, s.zip_data]) if (info && !info.basename.includes("/")) out.add(info.basename);
+      }
+    } catch {
+      // An unreadable index: its shard-named files are still found above.
+    }
+  }
+  return [...out].sort((a, b) => (a === "index.json" ? -1 : b === "index.json" ? 1 : a < b ? -1 : 1));
+}
+
+/**
+ * Removes an old dataset before a new one is written: index.json first (so the folder never looks
+ * complete with stale shards), then each file — unlinked, never followed if it is a symlink, never
+ * recursed into if it is a folder. A raw shard left from an uncompressed dataset would otherwise be
+ * read in place of the new compressed one of the same name.
+ */
+function removeDataset(dir: string, files: string[]): void {
+  for (const f of files) {
+    const p = path.join(dir, f);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) throw new Error(`MDSWriter: ${p} is a folder where the old dataset had a file; remove it yourself`);
+    try {
+      fs.unlinkSync(p);
+    } catch (e) {
+      throw new Error(`MDSWriter: cannot remove ${p} of the old dataset: ${(e as Error).message}`);
+    }
+  }
+}
 
 /** What every shard's header stores; its index.json entry is this plus the shard's own fields. */
 type ShardConfig = Omit<ShardEntry, "raw_data" | "samples" | "zip_data">;
@@ -95,9 +150,12 @@ export class MDSWriter {
     this.onShard = opts.onShard;
     this.header = new TextEncoder().encode(pyDumps(this.config, true));
     this.pendingSize = 8 + this.header.length;
-    if (fs.existsSync(path.join(this.out, "index.json")) && !opts.overwrite) {
-      throw new Error(`MDSWriter: ${path.join(this.out, "index.json")} already exists (pass overwrite to replace the dataset)`);
+    const old = oldDatasetFiles(this.out);
+    if (old.length && !opts.overwrite) {
+      const what = old.includes("index.json") ? `${path.join(this.out, "index.json")} already exists` : `${this.out} holds shard files of an earlier conversion (${old[0]}, …)`;
+      throw new Error(`MDSWriter: ${what} (pass overwrite to replace the dataset)`);
     }
+    if (old.length) removeDataset(this.out, old);
     fs.mkdirSync(this.out, { recursive: true });
   }
 
