@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildConfig, loadRecipe, parseOverride, recipeNames } from "./load.js";
+import { buildConfig, loadRecipe, parseOverride, recipeNames, resolveRecipe } from "./load.js";
 import { ConfigError } from "./schema.js";
 import { durationToSteps, parseDuration } from "./duration.js";
 import { sampleCorpusDir } from "../paths.js";
@@ -138,5 +138,69 @@ describe("validation of recipe files", () => {
     const f2 = join(dir, "ref.yaml");
     writeFileSync(f2, "run_name: ${nope}\n");
     expect(problemsOf(() => loadRecipe(f2))).toMatch(/run_name: \$\{nope\} refers to a top-level key that does not exist/);
+  });
+});
+
+describe("hostile recipes (issue #18)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "recipe-hostile-"));
+  const tiny = readFileSync(resolveRecipe("tiny-cpu"), "utf8");
+  /** tiny-cpu with `drop` top-level keys removed and `extra` lines added (YAML refuses duplicate keys). */
+  const recipe = (name: string, extra: string, drop: string[] = []) => {
+    const f = join(dir, `${name}.yaml`);
+    const kept = tiny.split("\n").filter((l) => !drop.some((k) => l.startsWith(`${k}:`)));
+    writeFileSync(f, kept.join("\n") + "\n" + extra + "\n");
+    return f;
+  };
+
+  it("keys every object inherits (constructor, toString, __proto__) are unknown keys at any depth", () => {
+    const f = recipe("inherited", "constructor: 1\ntoString: x\n__proto__:\n  polluted: true\nhasOwnProperty: 2");
+    const m = problemsOf(() => loadRecipe(f));
+    for (const k of ["constructor", "toString", "__proto__", "hasOwnProperty"]) expect(m).toMatch(new RegExp(`  - ${k}: unknown key`));
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    const doc = { ...(loadRecipe("tiny-cpu").config as unknown as Record<string, unknown>) };
+    doc.optimizer = JSON.parse('{"name": "decoupled_adamw", "lr": 1, "betas": [0.9, 0.98], "eps": 1e-6, "weight_decay": 0, "__proto__": {"x": 1}, "constructor": 2}');
+    const m2 = problemsOf(() => buildConfig(doc, "doc"));
+    expect(m2).toMatch(/optimizer\.__proto__: unknown key/);
+    expect(m2).toMatch(/optimizer\.constructor: unknown key/);
+    expect(problemsOf(() => parseOverride("constructor=1"))).toMatch(/constructor: unknown key/);
+    expect(problemsOf(() => parseOverride("optimizer.__proto__.x=1"))).toMatch(/optimizer\.__proto__: unknown key/);
+    expect(problemsOf(() => parseOverride("toString=1"))).toMatch(/toString: unknown key/);
+  });
+
+  it("${constructor} and other inherited names never reach Object.prototype", () => {
+    const f = recipe("interp", "run_name: ${constructor}-${toString}", ["run_name"]);
+    const m = problemsOf(() => loadRecipe(f));
+    expect(m).toMatch(/run_name: \$\{constructor\} refers to a top-level key that does not exist/);
+    expect(m).toMatch(/run_name: \$\{toString\} refers to a top-level key that does not exist/);
+    expect(m).not.toMatch(/native code/);
+  });
+
+  it("references that multiply are capped", () => {
+    const chain = ["a0: xxxxxxxxxxxxxxxxxxxx"];
+    for (let i = 1; i <= 8; i++) chain.push(`a${i}: "${("${a" + (i - 1) + "}").repeat(10)}"`);
+    const f = recipe("laughs", chain.join("\n") + "\nrun_name: ${a8}", ["run_name"]);
+    expect(problemsOf(() => loadRecipe(f))).toMatch(/references expand to more than the 65536 characters/);
+  });
+
+  it("seeds above 2^32 − 1 (and so those YAML rounds past 2^53) are refused, not rounded", () => {
+    const m = problemsOf(() => loadRecipe(recipe("seed", "seed: 9007199254740993", ["seed"])));
+    expect(m).toMatch(/seed: expected an integer in \[0, 4294967295\], got 9007199254740992 \(integers beyond 2\^53 − 1 cannot be read exactly\)/);
+    expect(problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["seed=4294967296"] }))).toMatch(/seed: expected an integer in \[0, 4294967295\], got 4294967296/);
+    expect(loadRecipe("tiny-cpu", { overrides: ["seed=4294967295"] }).config.seed).toBe(4294967295);
+  });
+
+  it("out-of-range sizes name the key and the range", () => {
+    const m = problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["max_seq_len=1e9", "global_train_batch_size=1e12", "train_loader.num_workers=100000", "optimizer.lr=.inf"] }));
+    expect(m).toMatch(/  - max_seq_len: expected an integer in \[1, 65536\], got 1000000000/);
+    expect(m).toMatch(/  - global_train_batch_size: expected an integer in \[1, 1048576\], got 1000000000000/);
+    expect(m).toMatch(/  - train_loader\.num_workers: expected an integer in \[0, 1024\], got 100000/);
+    expect(m).toMatch(/  - optimizer\.lr: expected a finite number ≥ 0, got Infinity/);
+  });
+
+  it("a max_duration of zero is refused (it would save an untrained checkpoint)", () => {
+    for (const d of ["0ba", "0sp", "0.0min", "0tok"]) {
+      expect(problemsOf(() => loadRecipe("tiny-cpu", { overrides: [`max_duration=${d}`] }))).toMatch(/max_duration: expected a duration above zero \(e\.g\. "1ba"\), got "[^"]+": nothing would be trained/);
+    }
+    expect(loadRecipe("tiny-cpu", { overrides: ["max_duration=1sp"] }).config.max_duration).toBe("1sp");
   });
 });

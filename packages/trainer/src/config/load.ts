@@ -64,15 +64,18 @@ export function parseOverride(text: string, schema: Schema = PRETRAIN_SCHEMA): [
   return [key, value];
 }
 
+/** Sets a dotted key; every part is an own data property (parseOverride has checked it against the schema). */
 function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
   const parts = key.split(".");
+  const define = (o: Record<string, unknown>, k: string, v: unknown) =>
+    Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   let o = obj;
   for (const p of parts.slice(0, -1)) {
-    const next = o[p];
-    if (next === null || typeof next !== "object" || Array.isArray(next)) o[p] = {};
+    const next = Object.hasOwn(o, p) ? o[p] : undefined;
+    if (next === null || typeof next !== "object" || Array.isArray(next)) define(o, p, {});
     o = o[p] as Record<string, unknown>;
   }
-  o[parts[parts.length - 1]!] = value;
+  define(o, parts[parts.length - 1]!, value);
 }
 
 /** Values a recipe may reference that are not recipe keys. */
@@ -81,28 +84,60 @@ const BUILTINS: Record<string, () => string> = {
   sample_corpus: sampleCorpusDir,
 };
 
-/** Replaces `${key}` with the top-level value of `key` (whole-string references keep the value's type). */
-function interpolate(node: unknown, top: Record<string, unknown>, path: string, problems: Problem[], depth = 0): unknown {
-  if (typeof node === "string") {
-    const whole = /^\$\{([A-Za-z0-9_]+)\}$/.exec(node);
-    const look = (k: string): unknown => {
-      if (!(k in top) && k in BUILTINS) return BUILTINS[k]!();
-      if (!(k in top)) problems.push({ key: path, message: `\${${k}} refers to a top-level key that does not exist` });
-      // A referenced value may itself hold references (data_local: ${sample_corpus}).
-      if (depth > 8) {
-        problems.push({ key: path, message: `\${${k}}: references nest too deeply (a cycle?)` });
-        return top[k];
+/** Characters one interpolated string may expand to. */
+const MAX_INTERPOLATED = 1 << 16;
+
+/**
+ * Replaces `${key}` with the top-level value of `key` (whole-string references keep the value's type).
+ * Each referenced key is resolved once (memoised), a cycle is reported, and an expanded string is
+ * capped, so references of references cannot multiply into gigabytes or minutes.
+ */
+function interpolate(root: unknown, top: Record<string, unknown>, problems: Problem[]): unknown {
+  const resolved = new Map<string, unknown>();
+  const resolving = new Set<string>();
+  const walk = (node: unknown, path: string): unknown => {
+    if (typeof node === "string") {
+      const look = (k: string): unknown => {
+        // Own keys only: `${constructor}` must not reach Object.prototype.
+        const known = Object.hasOwn(top, k);
+        if (!known && Object.hasOwn(BUILTINS, k)) return BUILTINS[k]!();
+        if (!known) {
+          problems.push({ key: path, message: `\${${k}} refers to a top-level key that does not exist` });
+          return undefined;
+        }
+        if (resolved.has(k)) return resolved.get(k);
+        if (resolving.has(k)) {
+          problems.push({ key: path, message: `\${${k}}: references form a cycle` });
+          return undefined;
+        }
+        // A referenced value may itself hold references (data_local: ${sample_corpus}).
+        resolving.add(k);
+        const v = walk(top[k], k);
+        resolving.delete(k);
+        resolved.set(k, v);
+        return v;
+      };
+      const whole = /^\$\{([A-Za-z0-9_]+)\}$/.exec(node);
+      if (whole) return look(whole[1]!);
+      let out = "";
+      let last = 0;
+      for (const m of node.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)) {
+        out += node.slice(last, m.index) + String(look(m[1]!));
+        last = m.index + m[0].length;
+        if (out.length > MAX_INTERPOLATED) {
+          problems.push({ key: path, message: `\${…} references expand to more than the ${MAX_INTERPOLATED} characters a value may have` });
+          return "";
+        }
       }
-      return interpolate(top[k], top, path, problems, depth + 1);
-    };
-    if (whole) return look(whole[1]!);
-    return node.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, k: string) => String(look(k)));
-  }
-  if (Array.isArray(node)) return node.map((v, i) => interpolate(v, top, `${path}[${i}]`, problems));
-  if (node && typeof node === "object") {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolate(v, top, path ? `${path}.${k}` : k, problems)]));
-  }
-  return node;
+      return out + node.slice(last);
+    }
+    if (Array.isArray(node)) return node.map((v, i) => walk(v, `${path}[${i}]`));
+    if (node && typeof node === "object") {
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, path ? `${path}.${k}` : k)]));
+    }
+    return node;
+  };
+  return walk(root, "");
 }
 
 export interface LoadOptions {
@@ -141,7 +176,7 @@ export function buildConfig(doc: unknown, source: string, opts: LoadOptions = {}
       else throw e;
     }
   }
-  const cfg = interpolate(raw, raw, "", problems) as Record<string, unknown>;
+  const cfg = interpolate(raw, raw, problems) as Record<string, unknown>;
   problems.push(...validate(cfg, PRETRAIN_SCHEMA));
   if (problems.length === 0) problems.push(...crossChecks(cfg as unknown as PretrainConfig, opts.worldSize ?? 1));
   if (problems.length > 0) throw new ConfigError(source, problems);

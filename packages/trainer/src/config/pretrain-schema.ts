@@ -69,6 +69,20 @@ export interface PretrainConfig {
 }
 
 const int = (min = 0, extra: Partial<Field> = {}): Field => ({ type: "number", integer: true, min, ...extra }) as Field;
+
+/**
+ * Upper bounds: far above any real recipe, low enough that a typo (max_seq_len: 1e9) is named here
+ * instead of ending in an allocation failure inside the model or the data loader.
+ */
+export const LIMITS = {
+  /** Tokens per sample (ALiBi extrapolates past 512, but a sequence is held whole per row). */
+  seqLen: 65_536,
+  /** Samples per global or per-device batch. */
+  batch: 1 << 20,
+  /** Seeds: every draw derives from a 32-bit mix of the seed (and streaming's numpy seeds are 32-bit). */
+  seed: 2 ** 32 - 1,
+  workers: 1024,
+} as const;
 const num = (extra: Partial<Field> = {}): Field => ({ type: "number", ...extra }) as Field;
 const str = (extra: Partial<Field> = {}): Field => ({ type: "string", ...extra }) as Field;
 const bool: Field = { type: "boolean" };
@@ -94,16 +108,16 @@ const dataset: Field = {
     remote: str({ nullable: true, optional: true }),
     split: str(),
     tokenizer_name: str(),
-    max_seq_len: int(1),
+    max_seq_len: int(1, { max: LIMITS.seqLen }),
     shuffle: bool,
     mlm_probability: prob,
-    shuffle_seed: int(0, { optional: true }),
+    shuffle_seed: int(0, { optional: true, max: LIMITS.seed }),
   },
 };
 
 const loader: Field = {
   type: "object",
-  fields: { name: str({ enum: ["text"] }), dataset, drop_last: bool, num_workers: int(0) },
+  fields: { name: str({ enum: ["text"] }), dataset, drop_last: bool, num_workers: int(0, { max: LIMITS.workers }) },
 };
 
 export const PRETRAIN_SCHEMA: Schema = {
@@ -112,7 +126,7 @@ export const PRETRAIN_SCHEMA: Schema = {
     run_name: str(),
     data_local: str(),
     data_remote: str({ nullable: true, optional: true }),
-    max_seq_len: int(1),
+    max_seq_len: int(1, { max: LIMITS.seqLen }),
     tokenizer_name: str(),
     mlm_probability: prob,
     model: {
@@ -156,14 +170,14 @@ export const PRETRAIN_SCHEMA: Schema = {
         },
       },
     },
-    max_duration: dur(["ba", "sp", "tok", "ep", "s", "min", "h"]),
+    max_duration: dur(["ba", "sp", "tok", "ep", "s", "min", "h"], { positive: true }),
     eval_interval: dur(["ba", "sp", "tok", "ep"]),
     eval_subset_num_batches: int(-1),
-    global_train_batch_size: int(1),
-    global_eval_batch_size: int(1, { nullable: true, optional: true }),
-    device_train_microbatch_size: int(1),
+    global_train_batch_size: int(1, { max: LIMITS.batch }),
+    global_eval_batch_size: int(1, { nullable: true, optional: true, max: LIMITS.batch }),
+    device_train_microbatch_size: int(1, { max: LIMITS.batch }),
     precision: str({ enum: ["amp_bf16", "fp32"] }),
-    seed: int(0),
+    seed: int(0, { max: LIMITS.seed }),
     device: str({ enum: ["auto", "cpu", "cuda"] }),
     progress_bar: bool,
     log_to_console: bool,
@@ -171,7 +185,7 @@ export const PRETRAIN_SCHEMA: Schema = {
     callbacks: {
       type: "object",
       fields: {
-        speed_monitor: { type: "object", nullable: true, optional: true, fields: { window_size: int(1) } },
+        speed_monitor: { type: "object", nullable: true, optional: true, fields: { window_size: int(1, { max: LIMITS.batch }) } },
         lr_monitor: empty,
       },
     },

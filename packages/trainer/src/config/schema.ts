@@ -8,7 +8,7 @@ export type Schema =
   | { type: "number"; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean; nullable?: boolean; doc?: string }
   | { type: "string"; enum?: readonly string[]; nullable?: boolean; doc?: string }
   | { type: "boolean"; doc?: string }
-  | { type: "duration"; units: readonly DurationUnit[]; nullable?: boolean; doc?: string }
+  | { type: "duration"; units: readonly DurationUnit[]; nullable?: boolean; positive?: boolean; doc?: string }
   | { type: "array"; items: Schema; length?: number; doc?: string }
   | { type: "object"; fields: Record<string, Field>; nullable?: boolean; doc?: string };
 
@@ -82,11 +82,16 @@ export function validate(value: unknown, schema: Schema, path = ""): Problem[] {
         bad(`expected ${expected(schema)}, got ${describe(value)}`);
         break;
       }
-      if (schema.integer && !Number.isInteger(value)) bad(`expected an integer, got ${value}`);
-      if (schema.min !== undefined && (schema.exclusiveMin ? value <= schema.min : value < schema.min)) {
-        bad(`expected a number ${schema.exclusiveMin ? ">" : "≥"} ${schema.min}, got ${value}`);
+      if (!Number.isFinite(value)) bad(`expected ${range(schema)}, got ${value}`);
+      else if (schema.integer && !Number.isInteger(value)) bad(`expected an integer, got ${value}`);
+      // Past 2^53 a YAML integer has already been rounded to a neighbour: refuse it rather than run with another value.
+      else if (schema.integer && !Number.isSafeInteger(value)) bad(`expected ${range(schema)}, got ${value} (integers beyond 2^53 − 1 cannot be read exactly)`);
+      else if (
+        (schema.min !== undefined && (schema.exclusiveMin ? value <= schema.min : value < schema.min)) ||
+        (schema.max !== undefined && value > schema.max)
+      ) {
+        bad(`expected ${range(schema)}, got ${value}`);
       }
-      if (schema.max !== undefined && value > schema.max) bad(`expected a number ≤ ${schema.max}, got ${value}`);
       break;
     }
     case "string":
@@ -104,6 +109,7 @@ export function validate(value: unknown, schema: Schema, path = ""): Problem[] {
       try {
         const d = parseDuration(value, path);
         if (!schema.units.includes(d.unit)) bad(`unit "${d.unit}" not allowed here: expected one of ${schema.units.join(", ")}`);
+        else if (schema.positive && d.value === 0) bad(`expected a duration above zero (e.g. "1ba"), got ${JSON.stringify(value)}: nothing would be trained`);
       } catch (e) {
         bad((e as Error).message.replace(`${path}: `, ""));
       }
@@ -124,11 +130,12 @@ export function validate(value: unknown, schema: Schema, path = ""): Problem[] {
       }
       const obj = value as Record<string, unknown>;
       const known = Object.keys(schema.fields);
+      // Own keys only: "constructor", "toString" or "__proto__" are not fields because every object inherits them.
       for (const k of Object.keys(obj)) {
-        if (!(k in schema.fields)) out.push({ key: join(path, k), message: `unknown key${suggest(k, known)}; known keys here: ${known.join(", ")}` });
+        if (!Object.hasOwn(schema.fields, k)) out.push({ key: join(path, k), message: `unknown key${suggest(k, known)}; known keys here: ${known.join(", ")}` });
       }
       for (const [k, f] of Object.entries(schema.fields)) {
-        if (!(k in obj) || obj[k] === undefined) {
+        if (!Object.hasOwn(obj, k) || obj[k] === undefined) {
           if (!f.optional) out.push({ key: join(path, k), message: `missing: expected ${expected(f)}` });
           continue;
         }
@@ -138,6 +145,17 @@ export function validate(value: unknown, schema: Schema, path = ""): Problem[] {
     }
   }
   return out;
+}
+
+/** A number schema's accepted values, e.g. "an integer in [1, 65536]" or "a number ≥ 0". */
+export function range(s: Extract<Schema, { type: "number" }>): string {
+  const what = s.integer ? "an integer" : "a finite number";
+  const lo = s.min === undefined ? null : `${s.min}`;
+  const hi = s.max === undefined ? (s.integer ? "2^53 − 1" : null) : `${s.max}`;
+  if (lo !== null && hi !== null) return `${what} in ${s.exclusiveMin ? "(" : "["}${lo}, ${hi}]`;
+  if (lo !== null) return `${what} ${s.exclusiveMin ? ">" : "≥"} ${lo}`;
+  if (hi !== null) return `${what} ≤ ${hi}`;
+  return what;
 }
 
 /** Human form of what a schema accepts. */
@@ -167,7 +185,7 @@ export function schemaAt(root: Schema, key: string): Schema | Problem {
     const p = parts[i]!;
     const here = parts.slice(0, i + 1).join(".");
     if (s.type !== "object") return { key: here, message: `'${parts.slice(0, i).join(".")}' is ${expected(s)}, it has no key '${p}'` };
-    const f: Field | undefined = s.fields[p];
+    const f: Field | undefined = Object.hasOwn(s.fields, p) ? s.fields[p] : undefined;
     if (!f) return { key: here, message: `unknown key${suggest(p, Object.keys(s.fields))}; known keys here: ${Object.keys(s.fields).join(", ")}` };
     s = f;
   }
