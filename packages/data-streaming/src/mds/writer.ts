@@ -32,7 +32,7 @@ export interface MDSWriterOptions {
 export const DEFAULT_SIZE_LIMIT = 1 << 26;
 
 /** Shard names a writer (this one or the reference) puts in a dataset folder, with their temp files. */
-const SHARD_NAME = /^shard\.\d{5}\.mds(\.(zstd|gz|br|bz2|snappy))?(\.tmp)?$/;
+const SHARD_NAME = /^shard\.\d{5}\.mds(\.(zstd|gz|br|bz2|snappy))?(\.\d+)?(\.tmp)?$/;
 
 /**
  * The files of a dataset already in `dir`: index.json, every file it lists, and any shard-named
