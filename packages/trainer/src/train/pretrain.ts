@@ -48,6 +48,11 @@ export interface PretrainOptions {
    * where the backend's own threads already use every core.
    */
   dataWorkers?: number;
+  /**
+   * The clock every duration of the run is measured with, in milliseconds (default performance.now):
+   * time-boxed durations, the schedule's projected steps, step times. Tests pass a simulated one.
+   */
+  clock?: () => number;
 }
 
 export type RunStatus = "completed" | "interrupted" | "nan";
@@ -77,7 +82,7 @@ interface Timing {
   offset: number;
 }
 
-const elapsed = (t: Timing): number => t.offset + (performance.now() - t.start) / 1000;
+const elapsedBy = (now: () => number) => (t: Timing): number => t.offset + (now() - t.start) / 1000;
 
 /** Applies the CLI's shortcut options on top of the overrides, as `--set` keys. */
 function overridesOf(o: PretrainOptions): string[] {
@@ -100,6 +105,8 @@ function overridesOf(o: PretrainOptions): string[] {
  * exact resume, data parallelism across processes. See the package README.
  */
 export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary> {
+  const clock = o.clock ?? (() => performance.now());
+  const elapsed = elapsedBy(clock);
   const world = worldFromEnv();
   const worldSize = o.comm?.worldSize ?? world.worldSize;
   const rank = o.comm?.rank ?? world.rank;
@@ -179,7 +186,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   let step = 0;
   let samples = 0;
   let tokens = 0;
-  const timing: Timing = { start: performance.now(), offset: 0 };
+  const timing: Timing = { start: clock(), offset: 0 };
   let resumedFrom: string | null = null;
   let resumedProgress: number | null = null;
   if (o.resume) {
@@ -316,9 +323,9 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       if (totalSteps !== null && step >= totalSteps) break;
       if (maxSeconds !== null && elapsed(timing) >= maxSeconds) break;
       // The step's own wall time: from asking for its batch to its metrics line (evals and saves are overhead).
-      const stepStart = performance.now();
+      const stepStart = clock();
       const batch = await producer.next();
-      const dataWaitMs = performance.now() - stepStart;
+      const dataWaitMs = clock() - stepStart;
       const rows = batch.rows;
       model.zeroGrad();
       const res = await forwardBackward(model, rows, { microbatchSize: M, seed: cfg.seed, step, rank, comm, bucketElements: 1 << 22 });
@@ -357,7 +364,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       const mfu = device.peakFlops && window.length > 1 ? flopsPerSec / (device.peakFlops * worldSize) : null;
       const fraction = totalSteps !== null ? step / totalSteps : Math.min(1, now / maxSeconds!);
       const eta = totalSteps !== null ? (window.length > 1 ? ((totalSteps - step) * span) / (window.length - 1) : NaN) : maxSeconds! - now;
-      const stepMs = performance.now() - stepStart;
+      const stepMs = clock() - stepStart;
       metrics?.write({
         type: "train", step, time: now, samples, tokens, epoch: position.epoch, loss: res.loss, lr, grad_norm: gradNorm,
         tokens_per_sec: tokPerSec, samples_per_sec: spPerSec, mfu, data_wait_ms: dataWaitMs, step_ms: stepMs,
@@ -368,7 +375,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       timeBox?.recordStep(stepMs / 1000);
       hostTime.dataWaitMs += dataWaitMs;
       hostTime.stepMs += stepMs;
-      const overheadStart = performance.now();
+      const overheadStart = clock();
 
       if (step % evalEvery === 0) {
         await runEval();
@@ -381,14 +388,14 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       // Let the event loop run (signal handlers, I/O): the step itself only awaits settled promises.
       await new Promise<void>((r) => setImmediate(r));
       // Evaluation, checkpoint writes and this sync: time between steps, amortised over them.
-      timeBox?.recordOverhead((performance.now() - overheadStart) / 1000);
+      timeBox?.recordOverhead((clock() - overheadStart) / 1000);
       const next = timeBox ? [timeBox.progress(step, elapsed(timing))] : [];
-      const syncStart = performance.now();
+      const syncStart = clock();
       // Every rank must agree to stop (a signal may reach one process only).
       const [stop, pSum] = await allReduceHost(comm, backend, [stopSignal ? 1 : 0, ...next]);
       if (timeBox) {
         p = Math.min(1, pSum! / worldSize);
-        timeBox.recordOverhead((performance.now() - syncStart) / 1000);
+        timeBox.recordOverhead((clock() - syncStart) / 1000);
       }
       if (stop! > 0) {
         status = "interrupted";
