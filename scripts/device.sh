@@ -14,6 +14,8 @@
 #   sanitize     compute-sanitizer memcheck + racecheck on the attention cases
 #   bench        `mosaicbert bench` for mosaic-bert-base and bert-base (with the phase breakdown)
 #   long         bench --seq-len 512/1024/2048 (LONG_LENGTHS) with the peers on the same batch at ≤ 512
+#   memlinear    peak memory of 16 rows at 512…4096 tokens
+#   pretrain-long  200 steps of mosaicbert pretrain --config mosaic-bert-base-1024 on .long-data (real text)
 #   peers        the PyTorch peers (.device/bench/torch_peers.py) and our figures over theirs
 #   attention    the attention kernels alone at lengths 128…8192 (packages/kernels-cuda/bench/attention.bench.ts)
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it
@@ -118,6 +120,27 @@ for s in $stages; do
           cat "$OUT/peers-$L.jsonl"
         fi
       done ;;
+    memlinear)
+      # Peak memory at a fixed 16 rows as the length grows: O(tokens × hidden), never O(length²).
+      step memlinear
+      for L in 512 1024 2048 4096; do
+        node $cli bench --preset mosaic-bert-base --device cuda --seq-len "$L" --batch 16 --steps 3 --warmup 2 2>/dev/null | head -1
+      done ;;
+    pretrain-long)
+      # mosaicbert pretrain --config mosaic-bert-base-1024 on real text (.long-data: ~5,200-character
+      # documents from shared/data/text, made by `data convert`), 200 steps of 16 × 1024, loss logged.
+      step pretrain-long
+      rm -rf /tmp/long-run
+      node $cli pretrain --config mosaic-bert-base-1024 --data .long-data --device cuda --max-duration 200ba \
+        --set global_train_batch_size=16 --set device_train_microbatch_size=16 --set eval_interval=100ba \
+        --set eval_subset_num_batches=2 --save-folder /tmp/long-run > "$OUT/pretrain-long.log" 2>&1 || { status=1; tail -20 "$OUT/pretrain-long.log"; }
+      cp /tmp/long-run/metrics.jsonl "$OUT/pretrain-1024-metrics.jsonl"
+      node -e '
+        const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+        const tr = rows.filter((r) => r.type === "train" && r.loss !== undefined), ev = rows.filter((r) => r.mlm_accuracy !== undefined);
+        const avg = (a) => a.reduce((s, r) => s + r.loss, 0) / a.length;
+        console.log(`pretrain-1024: ${tr.length} steps, loss ${avg(tr.slice(0, 10)).toFixed(3)} (first 10) -> ${avg(tr.slice(-10)).toFixed(3)} (last 10); eval acc ${ev.map((r) => r.mlm_accuracy.toFixed(3)).join(" ")}; peak ${Math.max(...tr.map((r) => r.reserved_gib ?? 0)).toFixed(2)} GiB reserved`);
+      ' "$OUT/pretrain-1024-metrics.jsonl" || status=1 ;;
     peers)
       step peers
       PYTHONUNBUFFERED=1 python3 .device/bench/torch_peers.py > "$OUT/peers.jsonl" 2> "$OUT/peers.err" || status=1
