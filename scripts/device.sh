@@ -167,6 +167,13 @@ PY
         || { status=1; tail -20 "$OUT/build-ptx80.log"; }
       CONFORMANCE_FILTER=${AMPERE_FILTER:-attention} MOSAICBERT_CUDA_ADDON=/tmp/mb-ptx80/build/mosaicbert_cuda.node \
         bash "$0" conformance || status=1 ;;
+    wrongarch)
+      # An addon built for another GPU only (sm_100): loading it must name this GPU, its compute
+      # capability and the architectures built.
+      step wrongarch
+      rm -rf /tmp/mb-sm100 && mkdir -p /tmp/mb-sm100 && cp -r packages/kernels-cuda/native /tmp/mb-sm100/
+      MB_CUDA_ARCH="-gencode=arch=compute_100,code=sm_100" bash /tmp/mb-sm100/native/build.sh > "$OUT/build-sm100.log" 2>&1 || tail -5 "$OUT/build-sm100.log"
+      MOSAICBERT_CUDA_ADDON=/tmp/mb-sm100/build/mosaicbert_cuda.node node $build/run.mjs info 2>&1 | grep -E "cannot run|unavailable|Error" | head -3 ;;
     compare) step compare; node $build/run.mjs compare 200 || status=1 ;;
     nccl) step nccl; node $build/run.mjs nccl || status=1 ;;
     memory) step memory; node $build/run.mjs bench mosaic-bert-base 1000 || status=1 ;;

@@ -99,6 +99,7 @@ static napi_value dispatch(napi_env env, napi_callback_info info) {
 static void ensure_init() {
   if (g_stream) return;
   CK(cudaSetDevice(0));
+  mb_check_arch();
   CK(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
   CK(cudaMalloc(&g_flag, sizeof(int)));
   CK(cudaMemset(g_flag, 0, sizeof(int)));

@@ -22,6 +22,7 @@ enum {
 [[noreturn]] void mb_throw(const char* what);
 
 void* mb_stream();       // cudaStream_t of the backend
+void mb_check_arch();    // arch.cu: throws, naming the GPU and the architectures built, if no kernel can run
 int* mb_error_flag();    // device int
 
 // elementwise.cu
