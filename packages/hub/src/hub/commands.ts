@@ -1,5 +1,6 @@
 import { createProgressPrinter } from "./progress.js";
 import { pullModel } from "./pull.js";
+import type { HubLimits } from "./listing.js";
 import { pushModel } from "./push.js";
 
 /** Where a command writes: results on stdout, progress and notes on stderr (injectable for tests). */
@@ -13,7 +14,7 @@ const defaultIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.st
 /** `mosaicbert hub pull`: downloads a repo with progress bars on stderr, prints the folder on stdout. */
 export async function hubPullCommand(
   repo: string,
-  o: { revision?: string; to?: string; hubUrl?: string; token?: string; cacheDir?: string },
+  o: { revision?: string; to?: string; hubUrl?: string; token?: string; cacheDir?: string; limits?: HubLimits },
   io: CommandIO = defaultIO(),
 ): Promise<string> {
   const bars = createProgressPrinter(io.stderr as NodeJS.WriteStream);

@@ -31,7 +31,7 @@ export interface DownloadOptions {
    * Redirects to other hosts (the LFS CDN, or anywhere a hostile server points) get no token.
    */
   authOrigin?: string;
-  /** A server silent this long (milliseconds) ends the download; default 8,000. */
+  /** A server silent this long (milliseconds) ends the download; default 5,000. */
   timeoutMs?: number;
 }
 

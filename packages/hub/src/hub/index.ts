@@ -4,3 +4,4 @@ export * from "./pull.js";
 export * from "./push.js";
 export * from "./progress.js";
 export * from "./commands.js";
+export { type HubLimits, HubTimeoutError, DEFAULT_TIMEOUT_MS, safeRelPath } from "./listing.js";

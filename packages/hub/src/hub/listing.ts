@@ -15,12 +15,13 @@ export interface HubLimits {
   maxPages?: number;
   /**
    * Longest wait for a server that sends nothing (no answer, or a body that stalls), milliseconds;
-   * default 8,000 (huggingface_hub waits 10 s). A stalled request fails at once: it is not retried.
+   * default 5,000 (huggingface_hub waits 10 s; 5 s keeps a whole CLI run against a silent server under
+   * 10 s). A stalled request fails at once: it is not retried.
    */
   timeoutMs?: number;
 }
 
-export const DEFAULT_TIMEOUT_MS = 8_000;
+export const DEFAULT_TIMEOUT_MS = 5_000;
 
 export function hubLimits(l: HubLimits = {}): Required<HubLimits> {
   return { maxListingBytes: l.maxListingBytes ?? 64 * 2 ** 20, maxFiles: l.maxFiles ?? 100_000, maxPages: l.maxPages ?? 10_000, timeoutMs: l.timeoutMs ?? DEFAULT_TIMEOUT_MS };
@@ -144,7 +145,12 @@ function toRemoteFile(item: unknown, where: string): RemoteFile | null {
   const e = item as { type?: unknown; path?: unknown; size?: unknown; oid?: unknown; lfs?: unknown };
   if (e.type === "directory") return null;
   if (e.type !== "file") throw new HubError(`${where}: entry type ${typeof e.type === "string" ? `'${printable(capText(e.type, 40))}'` : typeof e.type} is neither file nor directory`);
-  const p = safeRelPath(e.path);
+  let p: string;
+  try {
+    p = safeRelPath(e.path);
+  } catch (err) {
+    throw new HubError(`${where}: ${(err as Error).message}`);
+  }
   const lfs = e.lfs as { oid?: unknown; size?: unknown } | undefined | null;
   const size = lfs ? lfs.size : e.size;
   if (!isSize(size)) throw new HubError(`${where}: '${p}' has no valid size`);

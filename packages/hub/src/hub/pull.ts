@@ -89,7 +89,13 @@ export async function pullModel(repo: string, o: PullOptions = {}): Promise<Pull
     }
     if (offline) throw new HubError(`pulling ${repo}: ${f.path} is not in the cache and ${new URL(hubUrl).host} cannot be reached`, undefined, true);
     const url = `${hubUrl}/${repo}/resolve/${commit}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
-    await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress, authOrigin: new URL(hubUrl).origin, timeoutMs: limits.timeoutMs });
+    try {
+      await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress, authOrigin: new URL(hubUrl).origin, timeoutMs: limits.timeoutMs });
+    } catch (e) {
+      // Name the repo and commit: the file name alone does not say where it came from.
+      if (e instanceof HubError) throw new HubError(`pulling ${repo}@${commit.slice(0, 12)}: ${e.message}`, e.status, e.network);
+      throw e;
+    }
   }
   fs.mkdirSync(path.dirname(refFile), { recursive: true });
   fs.writeFileSync(refFile, commit + "\n");

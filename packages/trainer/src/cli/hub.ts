@@ -1,4 +1,10 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(n > 0) || n > 86_400) throw new InvalidArgumentError(`expected a number of seconds (0 < s <= 86400), got "${value}"`);
+  return n;
+}
 import { type CommandIO, hubPullCommand, hubPushCommand } from "@mosaicbert/hub";
 
 /** `mosaicbert hub pull|push`: option parsing only; the work lives in @mosaicbert/hub. */
@@ -12,8 +18,10 @@ export function registerHub(program: Command, io?: CommandIO): void {
     .option("--to <dir>", "copy the files into this folder")
     .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
     .option("--token <token>", "access token (default: $HF_TOKEN)")
-    .action(async (repo: string, opts: { revision: string; to?: string; hubUrl?: string; token?: string }) => {
-      await hubPullCommand(repo, opts, io);
+    .option("--timeout <seconds>", "give up on a server that sends nothing for this long", seconds, 5)
+    .action(async (repo: string, opts: { revision: string; to?: string; hubUrl?: string; token?: string; timeout: number }) => {
+      const { timeout, ...rest } = opts;
+      await hubPullCommand(repo, { ...rest, limits: { timeoutMs: timeout * 1000 } }, io);
     });
   hub
     .command("push")
