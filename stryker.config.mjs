@@ -30,6 +30,10 @@ export default {
     "packages/trainer/src/checkpoint/checkpoint.ts",
   ],
   coverageAnalysis: "perTest",
+  // Reuses the results of the last run for mutants whose code and covering tests did not change
+  // (`pnpm test:mutation --force` re-runs everything).
+  incremental: true,
+  incrementalFile: "reports/mutation/stryker-incremental.json",
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
   timeoutMS: 60_000,
   reporters: ["json", "clear-text", "progress-append-only"],

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -62,6 +62,12 @@ describe("loadTsvSplit on the real GLUE files", () => {
     expect(train.examples.length).toBe(480);
     expect(train.examples[0]!.a).toBe("Well, he showed them.");
     for (const id of [0, 1, 2]) expect(train.examples.filter((e) => e.label === id).length).toBe(160);
+    // The class ids of Hugging Face's glue/mnli (ClassLabel entailment, neutral, contradiction), row by row
+    // against the raw file's gold_label column: balanced counts alone would pass any permutation.
+    expect(train.examples.slice(0, 4).map((e) => e.label)).toEqual([1, 2, 2, 0]);
+    const hf: Record<string, number> = { entailment: 0, neutral: 1, contradiction: 2 };
+    const gold = readFileSync(join(GLUE_DATA, "MNLI/train.partial.tsv"), "utf8").split("\n").slice(1).filter(Boolean).map((l) => hf[l.split("\t").at(-1)!]);
+    expect(train.examples.map((e) => e.label)).toEqual(gold);
   });
 
   it("rejects QQP's known malformed upstream row with file and line, or skips it when asked", () => {

@@ -73,11 +73,28 @@ describe("flat parameter store", () => {
     const twice = step(1);
     m.zeroGrad();
     const half = step(0.5);
-    for (const i of [0, 100, 5000, once.length - 1]) {
-      expect(twice[i]).toBeCloseTo(2 * once[i]!, 6);
-      expect(half[i]).toBeCloseTo(0.5 * once[i]!, 6);
+    // Probes inside parameters (first and last element of each), never in the alignment padding
+    // between them, which is zero whatever backward does.
+    let nonzero = 0;
+    for (const p of m.parameters().values()) {
+      for (const i of [p.offset, p.offset + p.size - 1]) {
+        expect(twice[i]).toBeCloseTo(2 * once[i]!, 6);
+        expect(half[i]).toBeCloseTo(0.5 * once[i]!, 6);
+        if (once[i] !== 0) nonzero++;
+      }
     }
-    expect(once.some((x) => x !== 0)).toBe(true);
+    expect(nonzero).toBeGreaterThan(10);
+    const rel = (a: Float32Array, b: Float32Array, f: number) => {
+      let d = 0;
+      let n = 0;
+      for (let i = 0; i < a.length; i++) {
+        d += (a[i]! - f * b[i]!) ** 2;
+        n += (f * b[i]!) ** 2;
+      }
+      return Math.sqrt(d / n);
+    };
+    expect(rel(twice, once, 2)).toBeLessThan(1e-6);
+    expect(rel(half, once, 0.5)).toBeLessThan(1e-6);
     m.dispose();
   });
 });
