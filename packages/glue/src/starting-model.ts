@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { BertTokenizer, bertBaseUncased } from "@mosaicbert/data-streaming";
+import { type BertTokenizer, bertBaseUncased, modelFolderTokenizer } from "@mosaicbert/data-streaming";
 import { loadModelFolder, toFloat32 } from "@mosaicbert/hub";
 import { type ModelConfig, type StateDict, fromHfConfig, preset } from "@mosaicbert/layers";
 
@@ -30,9 +30,8 @@ export function loadStartingModel(dir: string): StartingModel {
   const { config, warnings } = fromHfConfig(folder.config, { file: join(dir, "config.json") });
   const weights: StateDict = new Map();
   for (const [name, entry] of folder.tensors) weights.set(name, { shape: [...entry.shape], data: toFloat32(entry) });
-  const vocab = ["vocab.txt", "tokenizer.json"].map((f) => join(dir, f)).find((f) => existsSync(f));
-  const tokenizer = vocab ? BertTokenizer.fromFile(vocab) : bertBaseUncased();
-  checkVocab(tokenizer, config, vocab ?? "bert-base-uncased");
+  const { tokenizer, file } = modelFolderTokenizer(dir);
+  checkVocab(tokenizer, config, file ?? "bert-base-uncased");
   return { config, weights, source: `${dir} (${folder.weights.join(", ")})`, tokenizer, warnings: [...warnings] };
 }
 

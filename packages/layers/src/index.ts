@@ -13,7 +13,3 @@ export {
 export * from "./factory.js";
 export * from "./optim/index.js";
 export * from "./io.js";
-export * from "./infer.js";
-export * from "./fill-mask.js";
-export * from "./class-probs.js";
-export * from "./infer-format.js";

@@ -5,7 +5,7 @@ export { pretrain, type PretrainOptions, type PretrainSummary, type RunStatus } 
 export { forwardBackward, evaluate, allReduceHost, type StepResult, type EvalResult } from "./train/step.js";
 export { tokenizeAndMask, sliceRows, sampleSeeds, type MlmRows } from "./train/batches.js";
 export { BatchProducer, dataWorkers, type PreparedBatch, type ProducerOptions } from "./train/prefetch.js";
-export { resolveDevice, type Device } from "./train/device.js";
+export { resolveDevice, parseDevice, DEVICE_FORMS, type Device, type DeviceChoice } from "./device.js";
 export { modelConfigOf } from "./train/model-config.js";
 export { trainFlops, batchCost, type BatchCost } from "./train/flops.js";
 export { deriveSeed, SeedStream } from "./train/seeds.js";

@@ -1,5 +1,6 @@
 export { BertTokenizer, type EncodeOptions, type Encoding } from "./bert-tokenizer.js";
 export { bertBaseUncased, bertBaseUncasedVocabPath } from "./bert-base-uncased.js";
+export { modelFolderTokenizer } from "./model-folder.js";
 export { bertNormalize } from "./normalize.js";
 export { longestFirstLengths } from "./truncate.js";
 export {

@@ -2,6 +2,8 @@ import { writeFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { BENCH_LENGTHS, BENCH_SEQ_LEN, benchLengths } from "../bench/lengths.js";
 import { trainBench } from "../bench/train-bench.js";
+import { resolveDevice } from "../device.js";
+import { deviceOption } from "./device-option.js";
 
 interface BenchOpts {
   preset: string; device: string; steps: string; warmup: string; profile?: boolean; json?: string; mlm?: string;
@@ -29,7 +31,7 @@ export function register(program: Command): void {
     .command("bench")
     .description("Training throughput on the peers' 256×128 batch (or --seq-len L): tokens/s, MFU, step time, memory, phases")
     .addOption(new Option("--preset <name>", "model preset").default("mosaic-bert-base"))
-    .addOption(new Option("--device <device>", "where to run").choices(["cuda"]).default("cuda"))
+    .addOption(deviceOption("where to run: a GPU", "cuda"))
     .option("--steps <n>", "timed steps", "15")
     .option("--warmup <n>", "warm-up steps", "4")
     .option("--mlm <p>", "masking rate (default 0.3 MosaicBERT, 0.15 BERT)")
@@ -46,8 +48,8 @@ export function register(program: Command): void {
       if (mlm !== undefined && !(mlm > 0 && mlm < 1)) throw new Error(`--mlm: expected a rate in (0, 1), got ${o.mlm}`);
       const shape = benchShape(o);
       if (o.lengthsOut) writeFileSync(o.lengthsOut, `${JSON.stringify({ max_seq_len: shape.seqLen, lengths: shape.lengths })}\n`);
-      const k = await import("@mosaicbert/kernels-cuda");
-      const cuda = k.loadCudaBackend();
+      const { cuda } = await resolveDevice(o.device);
+      if (!cuda) throw new Error(`--device ${o.device}: the benchmark times CUDA events; expected cuda or cuda:N`);
       const r = trainBench(cuda, {
         preset: o.preset, lengths: shape.lengths, seqLen: shape.seqLen, steps, warmup, profile: o.profile === true, mlmProb: mlm,
         log: (l) => process.stderr.write(`bench: ${l}\n`),

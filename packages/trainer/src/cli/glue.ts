@@ -8,7 +8,8 @@ import {
   runGlue,
   writeReport,
 } from "@mosaicbert/glue";
-import { resolveDevice } from "../train/device.js";
+import { resolveDevice } from "../device.js";
+import { deviceOption } from "./device-option.js";
 
 function positiveInt(flag: string) {
   return (value: string): number => {
@@ -42,7 +43,7 @@ interface GlueCliOptions {
   data: string;
   tasks: string;
   seeds?: number | number[];
-  device: "auto" | "cpu" | "cuda";
+  device: string;
   out: string;
   maxSeqLen: number;
   maxTrainExamples?: number;
@@ -73,7 +74,7 @@ export function registerGlue(program: Command, io: GlueIo): void {
     .requiredOption("--data <dir>", "folder with one subfolder per task: GLUE TSV layout (SST-2/train.tsv, dev.tsv, …) or Hugging Face exports (sst2/train.jsonl, validation.jsonl, *.parquet)")
     .option("--tasks <list>", "all, or a comma list of mnli,qnli,qqp,sst2,cola,rte,mrpc,stsb", "all")
     .option("--seeds <n|list>", "seeds per task: a count (reference seeds first) or a comma list (default: each task's reference seeds)", seedsArg)
-    .addOption(new Option("--device <device>", "where to compute").choices(["auto", "cpu", "cuda"]).default("auto"))
+    .addOption(deviceOption("where to compute", "auto"))
     .option("--out <dir>", "where to write glue-report.json and glue-report.md", "glue-results")
     .option("--max-seq-len <n>", "truncate inputs to n tokens", positiveInt("--max-seq-len"), 256)
     .option("--max-train-examples <n>", "use only the first n training examples of each task", positiveInt("--max-train-examples"))
@@ -89,7 +90,7 @@ export function registerGlue(program: Command, io: GlueIo): void {
       const tasks = parseTaskList(opts.tasks);
       const start: StartingModel = opts.model ? loadStartingModel(opts.model) : freshStartingModel(opts.preset!);
       for (const w of start.warnings) io.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
-      const device = await resolveDevice(opts.device, 0, (m) => io.stderr.write(`${m}\n`));
+      const device = await resolveDevice(opts.device, { note: (m) => io.stderr.write(`${m}\n`) });
       io.stderr.write(`glue: ${start.source} on ${device.name}; tasks ${tasks.join(", ")}\n`);
       const report = await runGlue({
         backend: device.backend,

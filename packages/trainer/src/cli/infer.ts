@@ -1,7 +1,8 @@
-import { InvalidArgumentError, Option, type Command } from "commander";
-import { formatInferResult, runInfer, type Device } from "@mosaicbert/layers";
+import { InvalidArgumentError, type Command } from "commander";
+import { formatInferResult, modelFolderTokenizer, runInfer } from "@mosaicbert/inference";
 import type { Writable } from "node:stream";
-import { modelTokenizer } from "../infer/tokenizer.js";
+import { resolveDevice } from "../device.js";
+import { deviceOption } from "./device-option.js";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -18,7 +19,7 @@ interface InferCliOptions {
   output?: string;
   topK: number;
   json?: boolean;
-  device: Device;
+  device: string;
 }
 
 /** `mosaicbert infer`, printing predictions to `io.stdout` (injectable for tests). */
@@ -35,10 +36,10 @@ export function registerInfer(program: Command, io: { stdout: Writable; stderr: 
     .option("--top-k <n>", "tokens printed per [MASK]", positiveInt, 5)
     .option("--json", "print JSON lines instead of text")
     .option("--output <file>", "also write last_hidden_state and logits to this safetensors file")
-    .addOption(new Option("--device <device>", "where to compute").choices(["cpu", "cuda"]).default("cpu"))
+    .addOption(deviceOption("where to compute", "cpu"))
     .action(async (opts: InferCliOptions) => {
       // The folder's own vocab when it has one; it also names predicted ids for --input rows.
-      const { tokenizer } = modelTokenizer(opts.model);
+      const { tokenizer } = modelFolderTokenizer(opts.model);
       const res = await runInfer({
         modelDir: opts.model,
         input: opts.input,
@@ -46,9 +47,7 @@ export function registerInfer(program: Command, io: { stdout: Writable; stderr: 
         tokenizer,
         topK: opts.topK,
         output: opts.output,
-        device: opts.device,
-        // This package depends on the CUDA kernels; @mosaicbert/layers does not.
-        importCuda: () => import("@mosaicbert/kernels-cuda"),
+        backend: (await resolveDevice(opts.device, { note: (m) => io.stderr.write(`${m}\n`) })).backend,
       });
       for (const w of res.warnings) io.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
       for (const line of formatInferResult(res, opts.json)) io.stdout.write(`${line}\n`);

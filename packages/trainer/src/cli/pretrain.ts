@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
+import { deviceOption } from "./device-option.js";
 import { pretrain } from "../train/pretrain.js";
 import { launch } from "../parallel/launch.js";
 import { recipeNames } from "../config/load.js";
@@ -14,7 +15,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 export interface PretrainCliOptions {
   config: string;
   data?: string;
-  device?: "auto" | "cpu" | "cuda";
+  device?: string;
   maxDuration?: string;
   saveFolder?: string;
   resume?: string;
@@ -29,7 +30,7 @@ export function register(program: Command): void {
     .description("Pretrain a MosaicBERT / BERT masked-LM from scratch (no arguments: the tiny-cpu recipe on the shipped English sample)")
     .option("--config <recipe>", `recipe name (${recipeNames().join(", ")}) or path to a yaml`, "tiny-cpu")
     .option("--data <dir>", "MDS dataset with train/ and val/ splits (column text): a folder (sets data_local) or a remote s3://, gs://, hf://datasets/…, http(s):// (sets data_remote, cached per node)")
-    .addOption(new Option("--device <device>", "compute device (auto: CUDA if available, else CPU)").choices(["auto", "cpu", "cuda"]))
+    .addOption(deviceOption("compute device; auto: CUDA if available, else CPU"))
     .option("--max-duration <dur>", 'training length: "2000ba" steps, "286720000sp" samples, "36e9tok" tokens, "2ep" epochs, "10min"/"2h" wall clock')
     .option("--save-folder <dir>", "where checkpoints and metrics.jsonl go (overrides save_folder)")
     .option("--resume <auto|dir>", "auto: continue from the newest checkpoint of the save folder; or a checkpoint folder")

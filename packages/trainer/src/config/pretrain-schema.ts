@@ -1,5 +1,6 @@
 import type { Field, Schema } from "./schema.js";
 import type { DurationUnit } from "./duration.js";
+import { DEVICE_FORMS, DEVICE_PATTERN } from "../device.js";
 
 /**
  * The pretraining recipe, key for key the layout of the reference yamls
@@ -58,7 +59,8 @@ export interface PretrainConfig {
   device_train_microbatch_size: number;
   precision: "amp_bf16" | "fp32";
   seed: number;
-  device: "auto" | "cpu" | "cuda";
+  /** auto, cpu, cuda or cuda:N (../device.ts). */
+  device: string;
   progress_bar: boolean;
   log_to_console: boolean;
   console_log_interval: string;
@@ -178,7 +180,7 @@ export const PRETRAIN_SCHEMA: Schema = {
     device_train_microbatch_size: int(1, { max: LIMITS.batch }),
     precision: str({ enum: ["amp_bf16", "fp32"] }),
     seed: int(0, { max: LIMITS.seed }),
-    device: str({ enum: ["auto", "cpu", "cuda"] }),
+    device: str({ pattern: { re: DEVICE_PATTERN, forms: DEVICE_FORMS } }),
     progress_bar: bool,
     log_to_console: bool,
     console_log_interval: dur(["ba"]),

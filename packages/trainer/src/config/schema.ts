@@ -6,7 +6,7 @@ import { parseDuration, type DurationUnit } from "./duration.js";
  */
 export type Schema =
   | { type: "number"; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean; nullable?: boolean; doc?: string }
-  | { type: "string"; enum?: readonly string[]; nullable?: boolean; doc?: string }
+  | { type: "string"; enum?: readonly string[]; pattern?: { re: RegExp; forms: string }; nullable?: boolean; doc?: string }
   | { type: "boolean"; doc?: string }
   | { type: "duration"; units: readonly DurationUnit[]; nullable?: boolean; positive?: boolean; doc?: string }
   | { type: "array"; items: Schema; length?: number; doc?: string }
@@ -97,6 +97,7 @@ export function validate(value: unknown, schema: Schema, path = ""): Problem[] {
     case "string":
       if (typeof value !== "string") bad(`expected ${expected(schema)}, got ${describe(value)}`);
       else if (schema.enum && !schema.enum.includes(value)) bad(`expected one of ${schema.enum.join(", ")}, got ${JSON.stringify(value)}`);
+      else if (schema.pattern && !schema.pattern.re.test(value)) bad(`expected ${schema.pattern.forms}, got ${JSON.stringify(value)}`);
       break;
     case "boolean":
       if (typeof value !== "boolean") bad(`expected true or false, got ${describe(value)}`);
@@ -165,7 +166,7 @@ export function expected(s: Schema): string {
     case "number":
       return `${s.integer ? "an integer" : "a number"}${n}`;
     case "string":
-      return `${s.enum ? `one of ${s.enum.join(", ")}` : "a string"}${n}`;
+      return `${s.enum ? `one of ${s.enum.join(", ")}` : s.pattern ? s.pattern.forms : "a string"}${n}`;
     case "boolean":
       return "true or false";
     case "duration":

@@ -13,7 +13,7 @@ import type { Communicator } from "../parallel/communicator.js";
 import { cacheFolderFor, evalTexts, TrainTextLoader } from "../data/loader.js";
 import { tokenizeAndMask, sampleSeeds, type MlmRows } from "./batches.js";
 import { BatchProducer, dataWorkers } from "./prefetch.js";
-import { resolveDevice, type Device } from "./device.js";
+import { resolveDevice, type Device } from "../device.js";
 import { trainFlops } from "./flops.js";
 import { modelConfigOf } from "./model-config.js";
 import { SeedStream } from "./seeds.js";
@@ -30,7 +30,8 @@ export interface PretrainOptions {
   overrides?: readonly string[];
   /** Data folder holding the train/ and val/ MDS splits (sets data_local). */
   data?: string;
-  device?: "auto" | "cpu" | "cuda";
+  /** auto, cpu, cuda or cuda:N. */
+  device?: string;
   /** e.g. "2000ba", "286720000sp", "10min". */
   maxDuration?: string;
   saveFolder?: string;
@@ -120,7 +121,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
     if (lead) progress.log(msg);
   };
 
-  const device: Device = await resolveDevice(cfg.device, world.localRank, say);
+  const device: Device = await resolveDevice(cfg.device, { localRank: world.localRank, note: say });
   const backend = device.backend;
   const comm = o.comm ?? (await connectWorld({ ...world, worldSize, rank }, backend));
   const bf16 = cfg.precision === "amp_bf16" && device.kind === "cuda";

@@ -6,14 +6,14 @@ import { readSafetensors, toFloat32 } from "@mosaicbert/hub";
 import { afterAll, describe, expect, it } from "vitest";
 import { topKSoftmax } from "./fill-mask.js";
 import { runInfer } from "./infer.js";
-import { NO_MASK_NOTE, formatInferResult } from "./infer-format.js";
+import { NO_MASK_NOTE, formatInferResult } from "./format.js";
 
 const DATA = fileURLToPath(new URL("../../../../shared/data/", import.meta.url));
 const GOLDEN = `${DATA}golden/`;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "layers-fill-mask-"));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "inference-fill-mask-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-// Naming ids needs only the vocab's token list; this package does not depend on the tokenizer package.
+// Naming ids needs only the vocab's token list (maskId and idToToken), not a whole tokenizer.
 const vocab = fs.readFileSync(`${DATA}vocab/bert-base-uncased-vocab.txt`, "utf8").split("\n").slice(0, -1);
 const namer = { maskId: vocab.indexOf("[MASK]"), idToToken: (id: number) => vocab[id] };
 

@@ -1,4 +1,4 @@
-import type { ModelConfig } from "./config.js";
+import type { ModelConfig } from "@mosaicbert/layers";
 
 /** One row's classifier output, read the way its problem type is trained. */
 export interface RowClasses {

@@ -1,17 +1,11 @@
 import * as fs from "node:fs";
 import * as hub from "@mosaicbert/hub";
 import { type Backend, type Tensor, cpu } from "@mosaicbert/tensor";
-import type { Batch } from "./batch.js";
-import { InputError } from "./errors.js";
-import type { Task } from "./factory.js";
-import { loadPretrained, readConfig } from "./io.js";
-import type { ForMaskedLM } from "./mlm.js";
-import type { ForSequenceClassification } from "./cls.js";
-import type { EncoderModel } from "./model.js";
+import {
+  InputError, loadPretrained, readConfig, type Batch, type EncoderModel, type ForMaskedLM, type ForSequenceClassification, type Task,
+} from "@mosaicbert/layers";
 import { type FillMaskResult, type TextTokenizer, type TokenNamer, encodeTexts, masksFromLogits } from "./fill-mask.js";
 import { type RowClasses, classesFromLogits } from "./class-probs.js";
-
-export type Device = "cpu" | "cuda";
 
 export interface InferOptions {
   /** Folder with config.json and model.safetensors (or pytorch_model.bin). */
@@ -29,14 +23,11 @@ export interface InferOptions {
   topK?: number;
   /** safetensors file to write: last_hidden_state [B, L, H] and logits. Optional. */
   output?: string;
-  device?: Device;
-  /** Use this backend instead of the device's. */
-  backend?: Backend;
   /**
-   * How to import @mosaicbert/kernels-cuda for device "cuda" (the CLI passes its own import, since
-   * this package does not depend on the CUDA package).
+   * Where to compute (default: the CPU reference, `cpu` of @mosaicbert/tensor). For a GPU pass the
+   * CUDA backend (`loadCudaBackend()` of @mosaicbert/kernels-cuda); the CLI picks it from `--device`.
    */
-  importCuda?: () => Promise<unknown>;
+  backend?: Backend;
   /** Rows per forward pass (default: about 8192 tokens per chunk). */
   chunkRows?: number;
   /** Progress lines (default: stderr); shown when the input needs more than one chunk. */
@@ -70,26 +61,6 @@ function checkSource(opts: InferOptions): void {
   if (hasTexts && (!opts.tokenizer || !("textToIds" in opts.tokenizer))) throw new Error("infer: --text needs a tokenizer (InferOptions.tokenizer with textToIds)");
   const k = opts.topK ?? 5;
   if (!Number.isInteger(k) || k < 1) throw new Error(`infer: --top-k: expected a positive integer, got ${k}`);
-}
-
-/** Factory names the CUDA package may export; each returns a Backend or throws "CUDA backend unavailable: …". */
-const CUDA_FACTORIES = ["loadCudaBackend", "cudaBackend", "createCudaBackend"];
-
-/** Returns the backend for a device; "cuda" imports @mosaicbert/kernels-cuda or fails with a clear reason. */
-export async function backendFor(device: Device, importCuda?: () => Promise<unknown>): Promise<Backend> {
-  if (device === "cpu") return cpu;
-  if (device !== "cuda") throw new Error(`--device: expected cpu or cuda, got '${String(device)}'`);
-  let mod: Record<string, unknown>;
-  try {
-    const spec = "@mosaicbert/kernels-cuda";
-    mod = (await (importCuda ? importCuda() : import(spec))) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`CUDA backend unavailable: cannot load @mosaicbert/kernels-cuda (${(e as Error).message})`);
-  }
-  const name = CUDA_FACTORIES.find((n) => typeof mod[n] === "function");
-  if (!name) throw new Error(`CUDA backend unavailable: @mosaicbert/kernels-cuda exports no backend factory (${CUDA_FACTORIES.join(", ")})`);
-  const b = await (mod[name] as () => Backend | Promise<Backend>)();
-  return b;
 }
 
 function intMatrix(json: Record<string, unknown>, key: string, file: string, shape: [number, number] | null): { data: Int32Array; B: number; L: number } | null {
@@ -154,7 +125,7 @@ export async function runInfer(opts: InferOptions): Promise<InferResult> {
   const { config } = texts ? readConfig(opts.modelDir) : { config: null };
   // Texts are tokenized before the weights load, so a tokenizer/model vocab mismatch fails fast.
   const batch = texts ? encodeTexts(texts, opts.tokenizer as TextTokenizer, config!) : readInferInputs(opts.input!);
-  const backend = opts.backend ?? (await backendFor(opts.device ?? "cpu", opts.importCuda));
+  const backend = opts.backend ?? cpu;
   const { model, task, warnings } = loadPretrained(opts.modelDir, backend);
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   try {

@@ -1,8 +1,5 @@
 import type { Backend } from "@mosaicbert/tensor";
-import type { Batch } from "./batch.js";
-import type { ModelConfig } from "./config.js";
-import { InputError } from "./errors.js";
-import type { ForMaskedLM } from "./mlm.js";
+import { InputError, type Batch, type ForMaskedLM, type ModelConfig } from "@mosaicbert/layers";
 
 /**
  * What fill-mask needs of a WordPiece tokenizer. @mosaicbert/data-streaming's `BertTokenizer` has this
