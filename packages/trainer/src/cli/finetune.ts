@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
+import { deviceOption } from "./device-option.js";
 import type { MetricName, ProgressStream } from "@mosaicbert/glue";
 import { FINETUNE_DEFAULTS, FINETUNE_METRICS, FINETUNE_STATE_DIR, type FinetuneFilesOptions, finetuneFiles } from "../finetune/run.js";
 
@@ -61,7 +62,7 @@ export function registerFinetune(program: Command, io: { stderr: ProgressStream 
     .option("--resume", "continue the unfinished run in --out from its last snapshot")
     .option("--overwrite", "replace a model (or an unfinished run) already in --out")
     .addOption(new Option("--precision <p>", "compute precision (regression always runs f32, as the reference's STS-B)").choices(["f32", "bf16"]).default("f32"))
-    .addOption(new Option("--device <device>", "where to compute").choices(["auto", "cpu", "cuda"]).default("auto"))
+    .addOption(deviceOption("where to compute", "auto"))
     .action(async (opts: FinetuneCliOptions) => {
       const abort = new AbortController();
       const stop = (sig: NodeJS.Signals) => () =>

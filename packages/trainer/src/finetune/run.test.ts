@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
 import { Command } from "commander";
 import { loadModelFolder, saveModelFolder } from "@mosaicbert/hub";
-import { createModel, loadPretrained, preset, toHfConfig, runInfer } from "@mosaicbert/layers";
+import { runInfer } from "@mosaicbert/inference";
+import { createModel, loadPretrained, preset, toHfConfig } from "@mosaicbert/layers";
 import { bertBaseUncased } from "@mosaicbert/data-streaming";
 import { cpu } from "@mosaicbert/tensor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,7 +74,7 @@ describe("mosaicbert finetune on a real labelled file (SST-2 slice)", () => {
     for (const f of ["vocab.txt", "README.md"]) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     expect(fs.existsSync(path.join(out, FINETUNE_STATE_DIR))).toBe(false);
     // infer loads it: its class probabilities on the held-out rows give the accuracy the run reported.
-    const res = await runInfer({ modelDir: out, texts: held.map(([s]) => s), tokenizer: bertBaseUncased(), device: "cpu", log: () => {} });
+    const res = await runInfer({ modelDir: out, texts: held.map(([s]) => s), tokenizer: bertBaseUncased(), log: () => {} });
     expect(res.task).toBe("classification");
     const correct = res.classes!.filter((r, i) => {
       const [n0, p0] = r.labels[0]!;

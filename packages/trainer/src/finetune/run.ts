@@ -21,7 +21,7 @@ import { saveModelFolder } from "@mosaicbert/hub";
 import { type StateDict, toHfConfig } from "@mosaicbert/layers";
 import type { Backend } from "@mosaicbert/tensor";
 import { findLatest, loadCheckpoint, saveCheckpoint, type TrainerState } from "../checkpoint/checkpoint.js";
-import { resolveDevice } from "../train/device.js";
+import { resolveDevice } from "../device.js";
 import { loadTokenizer } from "../train/tokenizer.js";
 
 /**
@@ -79,7 +79,8 @@ export interface FinetuneFilesOptions extends LabelledOptions {
   resume?: boolean;
   overwrite?: boolean;
   precision?: "f32" | "bf16";
-  device?: "auto" | "cpu" | "cuda";
+  /** auto, cpu, cuda or cuda:N. */
+  device?: string;
   /** Use this backend instead of resolving `device`. */
   backend?: Backend;
   /** Progress and notes (default: process.stderr). */
@@ -245,7 +246,7 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
     note(`finetune: resuming at step ${ck.state.step} of ${totalSteps} from ${resumeDir}`);
   }
 
-  const device = o.backend ? { backend: o.backend, name: o.backend.name } : await resolveDevice(o.device ?? "auto", 0, note);
+  const device = o.backend ? { backend: o.backend, name: o.backend.name } : await resolveDevice(o.device ?? "auto", { note });
   const config = taskConfig(start.config, space);
   const hfConfig = toHfConfig(config);
   const tokFiles = tokenizerFiles(o.model);
