@@ -60,4 +60,27 @@ describe("other schedules", () => {
     expect(() => makeSchedule({ kind: "linear_decay_with_warmup", warmupSteps: 1, alphaF: 0 }, -1)).toThrow(/totalSteps/);
     expect(() => makeSchedule({ kind: "constant_with_warmup", warmupSteps: 0 }, 10).multiplier(-1)).toThrow(/step/);
   });
+
+  it("constant with a scale alpha; cosine clamps past T and never decays a run no longer than its warmup", () => {
+    const c = makeSchedule({ kind: "constant_with_warmup", warmupSteps: 4, alpha: 0.5 }, 100);
+    expect([0, 2, 4, 100].map((t) => c.multiplier(t))).toEqual([0, 0.25, 0.5, 0.5]);
+    const cos = makeSchedule({ kind: "cosine_with_warmup", warmupSteps: 10, alphaF: 0.1 }, 110);
+    expect(cos.multiplier(500)).toBeCloseTo(0.1, 12);
+    expect(makeSchedule({ kind: "cosine_with_warmup", warmupSteps: 10, alphaF: 0.1 }, 10).multiplier(10)).toBe(1);
+    expect(makeSchedule({ kind: "cosine_with_warmup", warmupSteps: 0, alphaF: 0.1 }, 10).multiplier(0)).toBe(1);
+    expect(cos.totalSteps).toBe(110);
+    expect(cos.spec).toEqual({ kind: "cosine_with_warmup", warmupSteps: 10, alphaF: 0.1 });
+  });
+
+  it("rejects non-finite, negative or fractional step counts and unknown kinds, by name", () => {
+    for (const bad of [NaN, Infinity, -1, 2.5]) {
+      expect(() => makeSchedule({ kind: "constant_with_warmup", warmupSteps: 0 }, bad)).toThrow(`schedule: totalSteps must be a non-negative integer number of steps, got ${bad}`);
+      expect(() => makeSchedule({ kind: "constant_with_warmup", warmupSteps: bad }, 10)).toThrow(`schedule: warmupSteps must be a non-negative integer number of steps, got ${bad}`);
+    }
+    expect(makeSchedule({ kind: "constant_with_warmup", warmupSteps: 0 }, 0).multiplier(0)).toBe(1);
+    expect(() => makeSchedule({ kind: "step", warmupSteps: 0 } as never, 10)).toThrow(/schedule: unknown kind 'step'/);
+    const s = makeSchedule({ kind: "constant_with_warmup", warmupSteps: 0 }, 10);
+    for (const bad of [NaN, Infinity, -0.5]) expect(() => s.multiplier(bad)).toThrow(`schedule: step must be ≥ 0, got ${bad}`);
+    expect(s.multiplier(0.5)).toBe(1);
+  });
 });
