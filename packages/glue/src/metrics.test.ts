@@ -123,3 +123,39 @@ describe("macroF1 and the epoch order of finetune", () => {
     expect([...epochOrder(50, 20, 0, true)]).not.toEqual(a);
   });
 });
+
+describe("metrics refuse what they cannot score", () => {
+  it("mismatched lengths and empty inputs, naming the metric", () => {
+    for (const [name, f] of [
+      ["accuracy", accuracy], ["binaryF1", binaryF1], ["matthewsCorrcoef", matthewsCorrcoef], ["pearson", pearson], ["spearman", spearman],
+    ] as const) {
+      expect(() => f([1, 0], [1]), name).toThrow(`${name}: predictions (2) and labels (1) differ in length; expected one prediction per label`);
+      expect(() => f([], []), name).toThrow(`${name}: no examples; expected at least one prediction`);
+    }
+    expect(() => macroF1([0], [0, 1], 2)).toThrow("macroF1: predictions (1) and labels (2) differ in length");
+  });
+
+  it("class ids outside [0, numClasses) or fractional, with the index", () => {
+    expect(() => macroF1([0, 3], [0, 1], 3)).toThrow("macroF1: class ids must be integers in [0, 3); got prediction 3, label 1 at index 1");
+    expect(() => macroF1([0, 1], [-1, 1], 3)).toThrow("got prediction 0, label -1 at index 0");
+    expect(() => macroF1([0.5], [0], 2)).toThrow("got prediction 0.5, label 0 at index 0");
+    expect(() => macroF1([0], [1.5], 2)).toThrow("got prediction 0, label 1.5 at index 0");
+    expect(() => matthewsCorrcoef([0, 2], [0, 1])).toThrow("matthewsCorrcoef: class ids must be integers in [0, 2); got prediction 2, label 1 at index 1");
+    expect(() => matthewsCorrcoef([0, 1], [0, -1])).toThrow("got prediction 1, label -1 at index 1");
+    expect(() => matthewsCorrcoef([0.5, 1], [0, 1])).toThrow("got prediction 0.5, label 0 at index 0");
+    expect(() => matthewsCorrcoef([0, 1], [0, 0.5])).toThrow("got prediction 1, label 0.5 at index 1");
+  });
+
+  it("non-finite regression outputs; perfect and inverted correlations are exactly ±1", () => {
+    expect(() => pearson([1, NaN, 3], [1, 2, 3])).toThrow("pearson: inputs contain NaN or Infinity; expected finite numbers");
+    expect(() => pearson([1, 2, 3], [1, Infinity, 3])).toThrow(/pearson: inputs contain NaN or Infinity/);
+    expect(pearson([1, 2, 3, 4], [2, 4, 6, 8])).toBe(1);
+    expect(pearson([1, 2, 3, 4], [8, 6, 4, 2])).toBe(-1);
+    expect(pearson([0.1, 0.2, 0.3], [0.3, 0.6, 0.9])).toBeLessThanOrEqual(1);
+    expect(spearman([1, 5, 2], [10, 50, 20])).toBe(1);
+    expect(() => spearman([1, NaN], [1, 2])).toThrow("spearman: inputs contain NaN or Infinity; expected finite numbers");
+    expect(() => spearman([1, 2], [1, -Infinity])).toThrow(/spearman: inputs contain NaN/);
+    expect(macroF1([0, 0, 1, 2], [0, 1, 1, 2], 4)).toBeCloseTo((2 / 3 + 2 / 3 + 1 + 0) / 4, 12);
+    expect(matthewsCorrcoef([0, 1, 2, 0], [0, 1, 2, 1], 3)).toBeCloseTo((3 * 4 - (1 * 2 + 2 * 1 + 1 * 1)) / Math.sqrt((16 - (4 + 1 + 1)) * (16 - (1 + 4 + 1))), 12);
+  });
+});
