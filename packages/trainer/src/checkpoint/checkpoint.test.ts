@@ -112,4 +112,79 @@ describe("checkpoints", () => {
     expect(() => checkSaveFolder(join(root, "proc", "sys"))).not.toThrow();
     expect(() => checkSaveFolder("/processing-nonexistent/run")).not.toThrow();
   });
+
+  it("orders checkpoints by step number, ignores other folders, keeps all with keep ≤ 0, re-saves a step whole", () => {
+    const save = join(root, "order");
+    for (const step of [9, 10, 2]) saveCheckpoint(save, checkpointName(0, step), payload(step), 0);
+    fs.mkdirSync(join(save, "checkpoints", "ep0-ba99"), { recursive: true }); // incomplete: no trainer_state.json
+    fs.mkdirSync(join(save, "checkpoints", "notes"), { recursive: true });
+    fs.writeFileSync(join(save, "checkpoints", "notes", "trainer_state.json"), "{}");
+    fs.mkdirSync(join(save, "checkpoints", "ep0-ba50x"), { recursive: true });
+    fs.writeFileSync(join(save, "checkpoints", "ep0-ba50x", "trainer_state.json"), "{}");
+    expect(listCheckpoints(save).map((c) => [c.name, c.step])).toEqual([["ep0-ba2", 2], ["ep0-ba9", 9], ["ep0-ba10", 10]]);
+    expect(listCheckpoints(save)[0]!.dir).toBe(join(save, "checkpoints", "ep0-ba2"));
+    expect(findLatest(save)).toBe(join(save, "checkpoints", "ep0-ba10"));
+    fs.writeFileSync(join(save, "checkpoints", "ep0-ba10", "stale.bin"), "x");
+    saveCheckpoint(save, checkpointName(0, 10), payload(10), 2);
+    expect(fs.existsSync(join(save, "checkpoints", "ep0-ba10", "stale.bin"))).toBe(false);
+    expect(listCheckpoints(save).map((c) => c.step)).toEqual([9, 10]);
+    expect(listCheckpoints(join(root, "nothing-here"))).toEqual([]);
+  });
+
+  it("falls back to the folder `latest` names only when it is a complete checkpoint", () => {
+    const save = join(root, "pointer");
+    const elsewhere = saveCheckpoint(join(root, "pointer-other"), checkpointName(0, 4), payload(4));
+    fs.mkdirSync(save, { recursive: true });
+    fs.writeFileSync(join(save, "latest"), `${elsewhere}\n`);
+    expect(findLatest(save)).toBe(elsewhere);
+    fs.writeFileSync(join(save, "latest"), "\n");
+    expect(findLatest(save)).toBeNull();
+    fs.writeFileSync(join(save, "latest"), "checkpoints/ep0-ba1\n");
+    expect(findLatest(save)).toBeNull();
+  });
+
+  it("refuses a checkpoint of another format, a missing moment, half-precision weights, each trainer number", () => {
+    const save = join(root, "bad-state");
+    const dir = saveCheckpoint(save, checkpointName(0, 3), payload(3));
+    const f = join(dir, "trainer_state.json");
+    const st = JSON.parse(fs.readFileSync(f, "utf8"));
+    fs.writeFileSync(f, JSON.stringify({ ...st, version: 2 }));
+    expect(() => loadCheckpoint(dir)).toThrow(/format: expected mosaicbert-trainer-state version 1, got mosaicbert-trainer-state 2/);
+    fs.writeFileSync(f, JSON.stringify({ ...st, format: "composer" }));
+    expect(() => loadCheckpoint(dir)).toThrow(/got composer 1/);
+    for (const k of ["samplesSeen", "tokensSeen", "seed", "elapsedSeconds"]) {
+      fs.writeFileSync(f, JSON.stringify({ ...st, [k]: null }));
+      expect(() => loadCheckpoint(dir)).toThrow(`${k}: expected a number, got null`);
+    }
+    fs.writeFileSync(f, JSON.stringify({ ...st, step: Infinity }));
+    expect(() => loadCheckpoint(dir)).toThrow(/step: expected a number/);
+    for (const sp of [null, 0, 1]) {
+      fs.writeFileSync(f, JSON.stringify({ ...st, scheduleProgress: sp }));
+      expect(loadCheckpoint(dir).state.step).toBe(3);
+    }
+    for (const sp of [-0.1, "0.5"]) {
+      fs.writeFileSync(f, JSON.stringify({ ...st, scheduleProgress: sp }));
+      expect(() => loadCheckpoint(dir)).toThrow(/scheduleProgress: expected a number in \[0, 1\]/);
+    }
+    fs.writeFileSync(f, JSON.stringify(st));
+    const two = { ...payload(3), optimizer: { step: 3, m: [Float32Array.of(1), Float32Array.of(2, 3)], v: [Float32Array.of(4), Float32Array.of(5, 6)] } };
+    const d2 = saveCheckpoint(join(root, "two-moments"), checkpointName(0, 3), two);
+    const ck = loadCheckpoint(d2);
+    expect(ck.optimizer.m.map((m) => Array.from(m))).toEqual([[1], [2, 3]]);
+    expect(ck.optimizer.v.map((v) => Array.from(v))).toEqual([[4], [5, 6]]);
+    expect(ck.dir).toBe(d2);
+    const half = { ...payload(3), tensors: new Map<string, TensorInput>([["w", { dtype: "f16", shape: [1], data: new Uint8Array(2) }]]) };
+    const d3 = saveCheckpoint(join(root, "half"), checkpointName(0, 3), half);
+    expect(() => loadCheckpoint(d3)).toThrow(`checkpoint: ${d3}: tensor 'w': expected F32 master weights, got f16`);
+  });
+
+  it("a failed write leaves no temp folder and says which checkpoint", () => {
+    const save = join(root, "failed-write");
+    const bad = { ...payload(1), optimizer: { step: 1, m: [Float32Array.of(1)], v: [] as Float32Array[] } };
+    const p = { ...bad, tensors: new Map<string, TensorInput>([["w", { dtype: "f32", shape: [3], data: new Float32Array(2) }]]) };
+    expect(() => saveCheckpoint(save, checkpointName(0, 1), p)).toThrow(`checkpoint: could not write ${join(save, "checkpoints", "ep0-ba1")}:`);
+    expect(fs.readdirSync(join(save, "checkpoints"))).toEqual([]);
+    expect(fs.existsSync(join(save, "latest"))).toBe(false);
+  });
 });
+
