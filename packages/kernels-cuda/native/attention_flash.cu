@@ -23,6 +23,23 @@ static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
 
 constexpr float LOG2E = 1.4426950408889634f, LN2 = 0.6931471805599453f;
 
+// 2^x on the special-function unit (flushes denormal results to 0; 2^−∞ = 0).
+__device__ __forceinline__ float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Where positions are the indices in the sequence: +1 when every column position of the tile
+// [c0, c0 + nc) is ≥ every row position of [r0, r0 + nr), −1 when every one is ≤, else 0. Then
+// |pr − pc| = side·(pc − pr) on the whole tile.
+__device__ __forceinline__ int alibi_side(bool linpos, int c0, int nc, int r0, int nr) {
+  if (!linpos) return 0;
+  if (c0 >= r0 + nr - 1) return 1;
+  if (c0 + nc - 1 <= r0) return -1;
+  return 0;
+}
+
 // Rows [row0, row0 + n) of a head's DH columns (from `col`) of a bf16 matrix with row stride ld into
 // ROWS shared rows of stride DH + 8 (16 bytes of padding: ldmatrix rows fall in distinct banks);
 // rows past n are zero-filled so that nothing unwritten (or NaN) is multiplied.
@@ -85,6 +102,7 @@ __global__ void __launch_bounds__(NW * 32) flash_fwd_k(AttnArgs a) {
   const float pq0 = qr0 < L ? (float)attn_pos(a, ks + qr0, qr0) : 0.0f;
   const float pq1 = qr1 < L ? (float)attn_pos(a, ks + qr1, qr1) : 0.0f;
   const float sc2 = a.scale * LOG2E, sl2 = (a.slopes ? a.slopes[h] : 0.0f) * LOG2E;
+  const bool linpos = a.positions == nullptr;
   float o[DH / 8][4];
 #pragma unroll
   for (int i = 0; i < DH / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
@@ -120,40 +138,64 @@ __global__ void __launch_bounds__(NW * 32) flash_fwd_k(AttnArgs a) {
       }
     }
 
+    // Score = t + rb: on a tile wholly on one side of the warp's rows (positions = indices), ALiBi's
+    // −slope·|pq − pk| splits into a column term folded into t's FMA and a row term rb.
+    float rb0 = 0.0f, rb1 = 0.0f;
+    const int side = alibi_side(linpos, jt * BN, BN, q0 + warp * 16, 16);
+    if (side != 0) {
+      const float sg = (float)side * sl2;
+      rb0 = sg * pq0;
+      rb1 = sg * pq1;
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          const int col = nt * 8 + 2 * c4 + e;
+          const float cb = kn[col] - sg * (float)kp[col];
+          s[nt][e] = fmaf(s[nt][e], sc2, cb);
+          s[nt][2 + e] = fmaf(s[nt][2 + e], sc2, cb);
+        }
+      }
+    } else {
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          const int col = nt * 8 + 2 * c4 + e;
+          const float pk = (float)kp[col], neg = kn[col];
+          s[nt][e] = s[nt][e] * sc2 - sl2 * fabsf(pq0 - pk) + neg;
+          s[nt][2 + e] = s[nt][2 + e] * sc2 - sl2 * fabsf(pq1 - pk) + neg;
+        }
+      }
+    }
     float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
     for (int nt = 0; nt < BN / 8; nt++) {
-#pragma unroll
-      for (int e = 0; e < 2; e++) {
-        const int col = nt * 8 + 2 * c4 + e;
-        const float pk = (float)kp[col], neg = kn[col];
-        s[nt][e] = s[nt][e] * sc2 - sl2 * fabsf(pq0 - pk) + neg;
-        s[nt][2 + e] = s[nt][2 + e] * sc2 - sl2 * fabsf(pq1 - pk) + neg;
-        mx0 = fmaxf(mx0, s[nt][e]);
-        mx1 = fmaxf(mx1, s[nt][2 + e]);
-      }
+      mx0 = fmaxf(mx0, fmaxf(s[nt][0], s[nt][1]));
+      mx1 = fmaxf(mx1, fmaxf(s[nt][2], s[nt][3]));
     }
 #pragma unroll
     for (int off = 1; off < 4; off <<= 1) {
       mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, off));
       mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, off));
     }
-    const float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+    const float mn0 = fmaxf(m0, mx0 + rb0), mn1 = fmaxf(m1, mx1 + rb1);
     // A row that has seen no valid key yet keeps max −∞; subtract 0 instead so exp2 gives 0, not NaN.
     const float mu0 = mn0 == -INFINITY ? 0.0f : mn0, mu1 = mn1 == -INFINITY ? 0.0f : mn1;
-    const float corr0 = exp2f(m0 - mu0), corr1 = exp2f(m1 - mu1);
+    const float corr0 = ex2(m0 - mu0), corr1 = ex2(m1 - mu1);
     m0 = mn0;
     m1 = mn1;
     l0 *= corr0;
     l1 *= corr1;
 #pragma unroll
     for (int i = 0; i < DH / 8; i++) { o[i][0] *= corr0; o[i][1] *= corr0; o[i][2] *= corr1; o[i][3] *= corr1; }
+    const float sub0 = mu0 - rb0, sub1 = mu1 - rb1;
 #pragma unroll
     for (int nt = 0; nt < BN / 8; nt++) {
 #pragma unroll
       for (int e = 0; e < 2; e++) {
-        s[nt][e] = exp2f(s[nt][e] - mu0);
-        s[nt][2 + e] = exp2f(s[nt][2 + e] - mu1);
+        s[nt][e] = ex2(s[nt][e] - sub0);
+        s[nt][2 + e] = ex2(s[nt][2 + e] - sub1);
         l0 += s[nt][e];
         l1 += s[nt][2 + e];
       }
@@ -286,7 +328,7 @@ __global__ void __launch_bounds__(NW * 32) flash_bwd_k(AttnArgs a, const bf16* d
   const float kn0 = kr0 < L && key_ok(a, ks + kr0) ? 0.0f : -INFINITY;
   const float kn1 = kr1 < L && key_ok(a, ks + kr1) ? 0.0f : -INFINITY;
   const float sc2 = a.scale * LOG2E, sl2 = (a.slopes ? a.slopes[h] : 0.0f) * LOG2E;
-  const bool drop = a.dropP > 0.0f;
+  const bool drop = a.dropP > 0.0f, linpos = a.positions == nullptr;
 
   float dk[DH / 8][4], dv[DH / 8][4];
 #pragma unroll
@@ -336,14 +378,20 @@ __global__ void __launch_bounds__(NW * 32) flash_bwd_k(AttnArgs a, const bf16* d
       }
     }
 
-    // P (dropped out: P̃) into s, dS into dp (without the scale, applied once at the end).
+    // P (dropped out: P̃) into s, dS into dp (without the scale, applied once at the end). Off the
+    // diagonal (positions = indices) the exponent is one FMA plus a key term and a query term.
+    const int side = alibi_side(linpos, it * BM, BM, j0 + warp * 16, 16);
+    const float sg = (float)side * sl2;
+    const float kt0 = sg * pk0 + kn0, kt1 = sg * pk1 + kn1;
 #pragma unroll
     for (int nt = 0; nt < BM / 8; nt++) {
 #pragma unroll
       for (int e = 0; e < 4; e++) {
         const int col = nt * 8 + 2 * c4 + (e & 1);
         const bool hi = e >= 2;
-        const float p = exp2f(s[nt][e] * sc2 - sl2 * fabsf(qp[col] - (hi ? pk1 : pk0)) + (hi ? kn1 : kn0) - ql[col]);
+        const float x = side != 0 ? fmaf(s[nt][e], sc2, -sg * qp[col] - ql[col]) + (hi ? kt1 : kt0)
+                                  : s[nt][e] * sc2 - sl2 * fabsf(qp[col] - (hi ? pk1 : pk0)) + (hi ? kn1 : kn0) - ql[col];
+        const float p = ex2(x);
         float mf = 1.0f;
         if (drop) mf = drop_keep(a, ks + it * BM + col, h, hi ? kr1 : kr0) ? a.dropInv : 0.0f;
         s[nt][e] = p * mf;
