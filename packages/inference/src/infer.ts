@@ -28,6 +28,11 @@ export interface InferOptions {
    * CUDA backend (`loadCudaBackend()` of @mosaicbert/kernels-cuda); the CLI picks it from `--device`.
    */
   backend?: Backend;
+  /**
+   * Compute precision (default f32). bf16 runs the weights and activations in bf16 with fp32 accumulation,
+   * as training does; on CUDA it takes the tensor-core kernels (attention at any length included).
+   */
+  computeDtype?: "f32" | "bf16";
   /** Rows per forward pass (default: about 8192 tokens per chunk). */
   chunkRows?: number;
   /** Progress lines (default: stderr); shown when the input needs more than one chunk. */
@@ -126,7 +131,7 @@ export async function runInfer(opts: InferOptions): Promise<InferResult> {
   // Texts are tokenized before the weights load, so a tokenizer/model vocab mismatch fails fast.
   const batch = texts ? encodeTexts(texts, opts.tokenizer as TextTokenizer, config!) : readInferInputs(opts.input!);
   const backend = opts.backend ?? cpu;
-  const { model, task, warnings } = loadPretrained(opts.modelDir, backend);
+  const { model, task, warnings } = loadPretrained(opts.modelDir, backend, { computeDtype: opts.computeDtype ?? "f32" });
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   try {
     const { batchSize: B, seqLen: L } = batch;

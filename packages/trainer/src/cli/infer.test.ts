@@ -32,6 +32,17 @@ describe("mosaicbert infer", () => {
     expect(relativeL2(toFloat32(got.get("logits")!), toFloat32(ref.get("logits")!))).toBeLessThan(1e-5);
   });
 
+  it("--precision bf16 computes in bf16: the golden logits within bf16 rounding, not bit-equal to f32", async () => {
+    const out = path.join(tmp, "bf16.safetensors");
+    await program().parseAsync(["infer", "--model", GOLDEN, "--input", `${GOLDEN}/inputs.json`, "--output", out, "--precision", "bf16"], { from: "user" });
+    const got = toFloat32(readSafetensors(out).get("logits")!);
+    const ref = toFloat32(readSafetensors(`${GOLDENS}mosaic-tiny-cls3/outputs.safetensors`).get("logits")!);
+    const err = relativeL2(got, ref);
+    expect(err).toBeLessThan(2e-2);
+    expect(err).toBeGreaterThan(1e-6);
+    await expect(program().parseAsync(["infer", "--model", GOLDEN, "--input", "x", "--precision", "f16"], { from: "user" })).rejects.toThrow(/f16/);
+  });
+
   it("--device cuda runs on a GPU, or fails with a clear 'unavailable' error", async () => {
     const out = path.join(tmp, "cuda.safetensors");
     const run = program().parseAsync(["infer", "--model", GOLDEN, "--input", `${GOLDEN}/inputs.json`, "--output", out, "--device", "cuda"], { from: "user" });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { formatInferResult, modelFolderTokenizer, runInfer } from "@mosaicbert/inference";
 import type { Writable } from "node:stream";
 import { resolveDevice } from "../device.js";
@@ -20,6 +20,7 @@ interface InferCliOptions {
   topK: number;
   json?: boolean;
   device: string;
+  precision: "f32" | "bf16";
 }
 
 /** `mosaicbert infer`, printing predictions to `io.stdout` (injectable for tests). */
@@ -37,6 +38,7 @@ export function registerInfer(program: Command, io: { stdout: Writable; stderr: 
     .option("--json", "print JSON lines instead of text")
     .option("--output <file>", "also write last_hidden_state and logits to this safetensors file")
     .addOption(deviceOption("where to compute", "cpu"))
+    .addOption(new Option("--precision <p>", "compute precision: bf16 takes the GPU's tensor-core kernels").choices(["f32", "bf16"]).default("f32"))
     .action(async (opts: InferCliOptions) => {
       // The folder's own vocab when it has one; it also names predicted ids for --input rows.
       const { tokenizer } = modelFolderTokenizer(opts.model);
@@ -47,6 +49,7 @@ export function registerInfer(program: Command, io: { stdout: Writable; stderr: 
         tokenizer,
         topK: opts.topK,
         output: opts.output,
+        computeDtype: opts.precision,
         backend: (await resolveDevice(opts.device, { note: (m) => io.stderr.write(`${m}\n`) })).backend,
       });
       for (const w of res.warnings) io.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
