@@ -16,9 +16,15 @@ import { checkSaveFolder } from "./save-folder.js";
  *   latest                           the name of the newest complete checkpoint
  *   metrics.jsonl                    per-step and per-eval metrics (see metrics.ts)
  *
+ *   run.json                         which run owns the folder (run-folder.ts): one run per save folder
+ *
  * A checkpoint is written into a hidden temp folder, every file fsynced, then renamed into place,
  * then `latest` is replaced atomically: a crash at any moment leaves the previous checkpoint and
- * pointer intact. Only the newest `keep` checkpoints are kept.
+ * pointer intact. Each checkpoint records its run (`runId`) and its place in the folder's write order
+ * (`saveSeq`); pruning keeps the newest `keep` written by this run — not the highest steps, which after
+ * a resume from an earlier step belong to the abandoned continuation. A folder leaves the checkpoint
+ * set by being renamed to a hidden `.deleting-…` name first, so a kill mid-prune never leaves a
+ * half-deleted folder under a checkpoint name.
  */
 
 export const CHECKPOINTS_DIR = "checkpoints";
@@ -50,6 +56,10 @@ export interface TrainerState {
   scheduleProgress?: number;
   /** When written (ISO time). */
   savedAt: string;
+  /** The run this checkpoint belongs to (kept across resumes; absent in older checkpoints). */
+  runId?: string;
+  /** Position in the save folder's write order (set by saveCheckpoint; absent in older checkpoints). */
+  saveSeq?: number;
 }
 
 export interface CheckpointPayload {
@@ -66,7 +76,31 @@ export function checkpointName(epoch: number, step: number): string {
   return `ep${epoch}-ba${step}`;
 }
 
-/** Writes a checkpoint atomically, points `latest` at it, prunes older ones beyond `keep` (≤ 0 keeps all). */
+/** Files a checkpoint folder must hold to count as one (the model, the optimizer, the state written last). */
+const REQUIRED = ["config.json", "model.safetensors", OPTIMIZER_FILE, TRAINER_STATE_FILE];
+
+let deleting = 0;
+
+/**
+ * Removes a folder so that it is never seen half-deleted under its own name: renamed to a hidden
+ * `.deleting-<name>-<pid>-<n>` first (atomic), then deleted. A kill in between leaves only the hidden
+ * folder, which removeStaleTemps clears at the next start.
+ */
+export function removeAtomically(dir: string): void {
+  const hidden = path.join(path.dirname(dir), `.deleting-${path.basename(dir)}-${process.pid}-${++deleting}`);
+  try {
+    fs.renameSync(dir, hidden);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  fs.rmSync(hidden, { recursive: true, force: true });
+}
+
+/**
+ * Writes a checkpoint atomically, points `latest` at it, then prunes this run's checkpoints beyond the
+ * newest `keep` written (≤ 0 keeps all). `p.state.runId` names the run; `saveSeq` is set here.
+ */
 export function saveCheckpoint(saveFolder: string, name: string, p: CheckpointPayload, keep = -1): string {
   checkSaveFolder(saveFolder);
   const root = path.join(saveFolder, CHECKPOINTS_DIR);
@@ -74,16 +108,17 @@ export function saveCheckpoint(saveFolder: string, name: string, p: CheckpointPa
   const final = path.join(root, name);
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
+  const saveSeq = Math.max(0, ...checkpointStates(saveFolder).map((c) => c.saveSeq)) + 1;
   try {
     saveModelFolder(tmp, { config: p.hfConfig, tensors: p.tensors, tokenizerFiles: p.files, modelCard: false });
     const opt = new Map<string, TensorInput>();
     p.optimizer.m.forEach((m, i) => opt.set(`m.${i}`, { dtype: "f32", shape: [m.length], data: m }));
     p.optimizer.v.forEach((v, i) => opt.set(`v.${i}`, { dtype: "f32", shape: [v.length], data: v }));
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), opt, { step: String(p.optimizer.step), count: String(p.optimizer.m.length) });
-    fs.writeFileSync(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify(p.state, null, 2) + "\n");
+    fs.writeFileSync(path.join(tmp, TRAINER_STATE_FILE), JSON.stringify({ ...p.state, saveSeq }, null, 2) + "\n");
     fsyncFiles(tmp);
-    // A checkpoint of the same name (a re-save at the same step) is replaced whole.
-    if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
+    // A checkpoint of the same name (a re-save at the same step) is replaced whole, never half-deleted.
+    removeAtomically(final);
     fs.renameSync(tmp, final);
     fsyncDir(root);
   } catch (e) {
@@ -91,42 +126,60 @@ export function saveCheckpoint(saveFolder: string, name: string, p: CheckpointPa
     throw new Error(`checkpoint: could not write ${final}: ${(e as Error).message}`);
   }
   writeFileDurable(path.join(saveFolder, LATEST_FILE), `${CHECKPOINTS_DIR}/${name}\n`);
-  if (keep > 0) prune(saveFolder, keep);
+  if (keep > 0) prune(saveFolder, keep, p.state.runId);
   return final;
 }
 
-/** Complete checkpoints of a save folder, oldest first (by step). */
+/** Complete checkpoints of a save folder (every required file present), oldest first (by step). */
 export function listCheckpoints(saveFolder: string): Array<{ name: string; dir: string; step: number }> {
   const root = path.join(saveFolder, CHECKPOINTS_DIR);
   if (!fs.existsSync(root)) return [];
   return fs
     .readdirSync(root)
     .map((name) => ({ name, m: /^ep(\d+)-ba(\d+)$/.exec(name) }))
-    .filter((x) => x.m && fs.existsSync(path.join(root, x.name, TRAINER_STATE_FILE)))
+    .filter((x) => x.m && REQUIRED.every((f) => fs.existsSync(path.join(root, x.name, f))))
     .map((x) => ({ name: x.name, dir: path.join(root, x.name), step: Number(x.m![2]) }))
     .sort((a, b) => a.step - b.step);
 }
 
-function prune(saveFolder: string, keep: number): void {
-  const all = listCheckpoints(saveFolder);
-  for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });
+/** Complete checkpoints with their run and write order (0 for older checkpoints without one), oldest written first. */
+export function checkpointStates(saveFolder: string): Array<{ name: string; dir: string; step: number; runId: string | null; saveSeq: number }> {
+  return listCheckpoints(saveFolder)
+    .map((c) => {
+      let st: Partial<TrainerState> = {};
+      try {
+        st = JSON.parse(fs.readFileSync(path.join(c.dir, TRAINER_STATE_FILE), "utf8")) as Partial<TrainerState>;
+      } catch {
+        // Unreadable state: loadCheckpoint reports it if this one is ever chosen.
+      }
+      const seq = typeof st.saveSeq === "number" && Number.isSafeInteger(st.saveSeq) ? st.saveSeq : 0;
+      return { ...c, runId: typeof st.runId === "string" ? st.runId : null, saveSeq: seq };
+    })
+    .sort((a, b) => a.saveSeq - b.saveSeq || a.step - b.step);
+}
+
+/** Removes this run's checkpoints beyond the newest `keep` written; other runs' checkpoints are never touched. */
+function prune(saveFolder: string, keep: number, runId: string | undefined): void {
+  const mine = checkpointStates(saveFolder).filter((c) => c.runId === (runId ?? null));
+  for (const c of mine.slice(0, Math.max(0, mine.length - keep))) removeAtomically(c.dir);
 }
 
 /**
- * The newest complete checkpoint of a save folder: the highest step among the checkpoint folders
- * (a folder only gets its final name once complete, so a crash between that rename and the update
- * of `latest` loses nothing), else the folder `latest` names. Null when there is none.
+ * The checkpoint `--resume auto` continues from: the complete one `latest` names — unless one was
+ * written after it (a crash between the rename of a new checkpoint and the update of `latest`), then
+ * that one. Without a usable pointer, the newest written. Null when there is none.
  */
 export function findLatest(saveFolder: string): string | null {
-  const all = listCheckpoints(saveFolder);
-  if (all.length) return all[all.length - 1]!.dir;
+  const all = checkpointStates(saveFolder);
+  if (!all.length) return null;
+  const newest = all[all.length - 1]!;
   const pointer = path.join(saveFolder, LATEST_FILE);
   if (fs.existsSync(pointer)) {
-    const rel = fs.readFileSync(pointer, "utf8").trim();
-    const dir = path.resolve(saveFolder, rel);
-    if (rel && fs.existsSync(path.join(dir, TRAINER_STATE_FILE))) return dir;
+    const dir = path.resolve(saveFolder, fs.readFileSync(pointer, "utf8").trim());
+    const named = all.find((c) => c.dir === dir);
+    if (named && !(newest.saveSeq > named.saveSeq && newest.runId === named.runId)) return named.dir;
   }
-  return null;
+  return newest.dir;
 }
 
 export interface LoadedCheckpoint {
@@ -161,6 +214,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   for (const k of ["step", "samplesSeen", "tokensSeen", "seed", "elapsedSeconds"] as const) {
     if (typeof state[k] !== "number" || !Number.isFinite(state[k])) throw new Error(`checkpoint: ${stateFile}: ${k}: expected a number, got ${JSON.stringify(state[k])}`);
   }
+  if (state.runId !== undefined && typeof state.runId !== "string") throw new Error(`checkpoint: ${stateFile}: runId: expected a string, got ${JSON.stringify(state.runId)}`);
   const sp = state.scheduleProgress;
   if (sp !== undefined && sp !== null && !(typeof sp === "number" && sp >= 0 && sp <= 1)) {
     throw new Error(`checkpoint: ${stateFile}: scheduleProgress: expected a number in [0, 1], got ${JSON.stringify(sp)}`);

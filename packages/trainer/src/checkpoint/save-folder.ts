@@ -67,14 +67,15 @@ export function removeStaleTemps(saveFolder: string, log?: (msg: string) => void
   if (!fs.existsSync(root)) return [];
   const removed: string[] = [];
   for (const ent of fs.readdirSync(root, { withFileTypes: true })) {
-    const m = /^\.tmp-.+-(\d+)$/.exec(ent.name);
+    // `.tmp-<name>-<pid>`: a checkpoint write; `.deleting-<name>-<pid>-<n>`: a prune or replacement.
+    const m = /^\.tmp-.+-(\d+)$/.exec(ent.name) ?? /^\.deleting-.+-(\d+)-\d+$/.exec(ent.name);
     if (!m || !ent.isDirectory()) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && alive(pid)) continue;
     const dir = path.join(root, ent.name);
     fs.rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
-    log?.(`removed ${dir}: the temp folder of a checkpoint write by process ${pid}, which is gone`);
+    log?.(`removed ${dir}: the temp folder of a checkpoint ${ent.name.startsWith(".tmp-") ? "write" : "removal"} by process ${pid}, which is gone`);
   }
   return removed;
 }

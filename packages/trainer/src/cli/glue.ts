@@ -113,6 +113,10 @@ export function registerGlue(program: Command, io: GlueIo): void {
       const paths = writeReport(report, opts.out);
       io.stdout.write(renderMarkdown(report));
       io.stderr.write(`glue: wrote ${paths.json} and ${paths.markdown}\n`);
+      if (!report.tasks.some((t) => t.status === "ran" || t.status === "failed")) {
+        const why = report.tasks.map((t) => `${t.task}: ${t.status}${t.notes.length ? ` (${t.notes.join("; ")})` : ""}`).join("; ");
+        throw new Error(`glue: no task ran from --data ${opts.data}: ${why}. Expected one subfolder per task: GLUE TSV layout (SST-2/train.tsv, dev.tsv, …) or Hugging Face exports (sst2/train.jsonl, validation.jsonl, …)`);
+      }
       const failed = report.tasks.filter((t) => t.status === "failed");
       if (failed.length) throw new Error(`glue: ${failed.map((t) => `${t.name} failed (${t.error})`).join("; ")}`);
     });

@@ -3,6 +3,7 @@ import { formatInferResult, modelFolderTokenizer, runInfer } from "@mosaicbert/i
 import type { Writable } from "node:stream";
 import { resolveDevice } from "../device.js";
 import { deviceOption } from "./device-option.js";
+import { checkFiniteOutputs } from "./finite-outputs.js";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -53,6 +54,7 @@ export function registerInfer(program: Command, io: { stdout: Writable; stderr: 
         backend: (await resolveDevice(opts.device, { note: (m) => io.stderr.write(`${m}\n`) })).backend,
       });
       for (const w of res.warnings) io.stderr.write(`warning: ${opts.model}/config.json: ${w}\n`);
+      checkFiniteOutputs(res, opts.model);
       for (const line of formatInferResult(res, opts.json)) io.stdout.write(`${line}\n`);
       if (opts.output !== undefined) {
         const shapes = Object.entries(res.tensors).map(([k, s]) => `${k} [${s.join(", ")}]`).join(", ");

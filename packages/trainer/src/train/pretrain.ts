@@ -6,6 +6,7 @@ import type { PretrainConfig } from "../config/pretrain-schema.js";
 import { durationSeconds, durationToSteps, parseDuration } from "../config/duration.js";
 import { checkpointName, findLatest, loadCheckpoint, saveCheckpoint, type TrainerState } from "../checkpoint/checkpoint.js";
 import { checkSaveFolder, removeStaleTemps } from "../checkpoint/save-folder.js";
+import { claimRun, refuseUsedSaveFolder } from "../checkpoint/run-folder.js";
 import { MetricsWriter } from "../log/metrics.js";
 import { Progress } from "../log/progress.js";
 import { fmtCount, fmtDuration } from "../log/format.js";
@@ -114,6 +115,8 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const { config: cfg, file: recipeFile } = loadRecipe(o.config ?? "tiny-cpu", { overrides: overridesOf(o), worldSize });
   // Before anything is created: a save folder under /proc would hang Node 20's recursive mkdir.
   if (cfg.save_folder) checkSaveFolder(cfg.save_folder);
+  // One run per save folder: a fresh run does not mix its checkpoints and metrics with an old run's.
+  if (cfg.save_folder && !o.resume && rank === 0) refuseUsedSaveFolder(cfg.save_folder);
   const stderr = o.stderr ?? process.stderr;
   const lead = rank === 0;
   const progress = new Progress(stderr, { bar: cfg.progress_bar, interval: durationToSteps(parseDuration(cfg.console_log_interval), { globalBatchSize: 1, tokensPerSample: 1 }) ?? 1, enabled: lead && cfg.log_to_console });
@@ -190,6 +193,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const timing: Timing = { start: clock(), offset: 0 };
   let resumedFrom: string | null = null;
   let resumedProgress: number | null = null;
+  let resumedRunId: string | undefined;
   if (o.resume) {
     let dir: string | null;
     if (o.resume === "auto") {
@@ -212,6 +216,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
       timing.offset = ck.state.elapsedSeconds;
       resumedProgress = ck.state.scheduleProgress ?? null;
       resumedFrom = dir;
+      resumedRunId = ck.state.runId;
     }
   } else if (worldSize > 1) {
     // Every rank starts from rank 0's weights (they are equal by seed already; this makes it certain).
@@ -222,6 +227,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   // Records past the resumed step were written by a run killed before its next checkpoint landed; with
   // --resume but no checkpoint yet, that is everything after step 0 (else those steps appear twice).
   const truncate = resumedFrom ? { truncateAfterStep: step } : o.resume ? { truncateAfterStep: 0 } : {};
+  const runId = lead && saveFolder ? claimRun(saveFolder, { runName: cfg.run_name, resumed: resumedFrom ? { dir: resumedFrom, runId: resumedRunId } : undefined }) : undefined;
   const metrics = lead && saveFolder ? new MetricsWriter(saveFolder, truncate) : null;
   const firstStep = step;
   // A fresh measurement per process (its first step is warm-up again); the saved progress is its floor.
@@ -263,6 +269,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
     lastLoss,
     ...(timeBox ? { scheduleProgress: p } : {}),
     savedAt: new Date().toISOString(),
+    ...(runId ? { runId } : {}),
   });
 
   const save = async (): Promise<void> => {
