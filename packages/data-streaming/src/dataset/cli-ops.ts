@@ -27,6 +27,8 @@ export interface ConvertOptions {
   /** Write a progress line to this stream (stderr in the CLI). */
   progress?: NodeJS.WritableStream;
   overwrite?: boolean;
+  /** For a remote --out: time limit of one request before it is cancelled and retried (see DatasetUploader). */
+  uploadTimeoutMs?: number;
 }
 
 /** Texts of one input file, one record at a time (constant memory for .jsonl/.json.gz/.txt). */
@@ -91,7 +93,7 @@ export async function convertToMds(opts: ConvertOptions): Promise<number> {
   if (!isRemoteDataset(opts.out)) return writeMds(opts, tok, opts.out);
   if (!isObjectStoreUrl(opts.out)) throw new Error(`convert: --out ${opts.out}: expected a folder or an s3://, gs:// or hf://datasets/… URL`);
   // A remote --out: shards are staged in a temporary folder, uploaded as they are written, index.json last.
-  const uploader = await DatasetUploader.open(opts.out, { overwrite: opts.overwrite });
+  const uploader = await DatasetUploader.open(opts.out, { overwrite: opts.overwrite, timeoutMs: opts.uploadTimeoutMs });
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), "mosaicbert-convert-"));
   try {
     const n = await writeMds(opts, tok, staging, (file) => uploader.add(file, path.basename(file)));

@@ -21,8 +21,8 @@ const hmac = (k: string | Buffer, s: string) => createHmac("sha256", k).update(s
 export class FakeS3 extends LocalServer {
   readonly buckets = new Map<string, Map<string, Buffer>>();
   readonly requests: FakeS3Request[] = [];
-  /** Never answer (the connection stays open): a slow endpoint. */
-  stall = false;
+  /** Never answer (the connection stays open): a slow endpoint; or only the requests this picks. */
+  stall: boolean | ((r: FakeS3Request) => boolean) = false;
   /** Keys per ListObjectsV2 page (small, so pagination is exercised). */
   pageSize = 1000;
   constructor(readonly keys: Record<string, string> = { AKIDFAKES3TEST: "fake-s3-secret-key" }) {
@@ -88,7 +88,7 @@ export class FakeS3 extends LocalServer {
     const key = rest.map(decodeURIComponent).join("/");
     const auth = this.checkAuth(req);
     this.requests.push({ method: req.method ?? "", bucket, key, auth });
-    if (this.stall) return; // never answer
+    if (this.stall === true || (typeof this.stall === "function" && this.stall(this.requests.at(-1)!))) return; // never answer
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (auth === "none") return this.error(res, 403, "AccessDenied", "Access Denied");

@@ -99,12 +99,12 @@ export class HubStore implements ObjectStore {
     });
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string, o: { signal?: AbortSignal } = {}): Promise<ObjectInfo[]> {
     const dir = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
     return this.run(this.where(prefix), async (hub) => {
       const out: ObjectInfo[] = [];
       try {
-        for await (const f of hub.listFiles({ ...this.params(), path: dir || undefined, recursive: true, revision: this.revision })) {
+        for await (const f of hub.listFiles({ ...this.params(o.signal), path: dir || undefined, recursive: true, revision: this.revision })) {
           if (f.type === "file" && f.path.startsWith(prefix)) out.push({ key: f.path, size: f.size });
         }
       } catch (e) {
@@ -115,11 +115,11 @@ export class HubStore implements ObjectStore {
     });
   }
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string, o: { signal?: AbortSignal } = {}): Promise<void> {
     const accessToken = process.env.HF_TOKEN;
     if (!accessToken) throw new RemoteError(`${this.where(key)}: writing to the Hub needs a write token in HF_TOKEN`, true);
     if (!(await this.head(key))) return;
-    await this.run(this.where(key), (hub) => hub.deleteFile({ ...this.params(), accessToken, path: key, branch: this.revision }).then(() => undefined));
+    await this.run(this.where(key), (hub) => hub.deleteFile({ ...this.params(o.signal), accessToken, path: key, branch: this.revision }).then(() => undefined));
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

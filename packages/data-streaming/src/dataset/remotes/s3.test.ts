@@ -4,7 +4,7 @@ import path from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FakeS3 } from "../../testing/fake-s3.js";
-import { catLines, epochOrder } from "../cli-ops.js";
+import { catLines, convertToMds, epochOrder } from "../cli-ops.js";
 import { download } from "../download.js";
 import { StreamingDataset } from "../dataset.js";
 import { openObjectUrl, parseObjectUrl, resetObjectStores } from "./index.js";
@@ -171,5 +171,24 @@ describe("s3:// remotes", () => {
       s3.stall = false;
     }
     expect(performance.now() - t).toBeLessThan(3000);
+  });
+
+  it("convert --out to a silent endpoint fails in bounded time, with no index.json written", async () => {
+    const input = path.join(tmp, "in.jsonl");
+    fs.writeFileSync(input, Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `document ${i} `.repeat(20) })).join("\n") + "\n");
+    let t = performance.now();
+    s3.stall = true;
+    try {
+      await expect(convertToMds({ inputs: [input], out: "s3://bucket/stalled", uploadTimeoutMs: 300 })).rejects.toThrow("s3://bucket/stalled/index.json: timed out");
+      expect(performance.now() - t).toBeLessThan(2000);
+      // Listing answers, uploads never do: each is cancelled and retried, then the conversion stops.
+      s3.stall = (r) => r.method === "PUT";
+      t = performance.now();
+      await expect(convertToMds({ inputs: [input], out: "s3://bucket/stalled", sizeLimit: 8192, uploadTimeoutMs: 300 })).rejects.toThrow(/^s3:\/\/bucket\/stalled\/shard\.\d{5}\.mds: timed out$/);
+      expect(performance.now() - t).toBeLessThan(5000);
+    } finally {
+      s3.stall = false;
+    }
+    expect(await (await openObjectUrl("s3://bucket/")).store.head("stalled/index.json")).toBeNull();
   });
 });

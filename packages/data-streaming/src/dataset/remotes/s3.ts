@@ -135,19 +135,19 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string, o: { signal?: AbortSignal } = {}): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const res = await this.send<S3.ListObjectsV2CommandOutput>(this.where(prefix), (s3) => new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const res = await this.send<S3.ListObjectsV2CommandOutput>(this.where(prefix), (s3) => new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }), o.signal);
       for (const c of res.Contents ?? []) if (c.Key !== undefined) out.push({ key: c.Key, size: c.Size ?? 0 });
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
     return out;
   }
 
-  async remove(key: string): Promise<void> {
-    await this.send(this.where(key), (s3) => new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  async remove(key: string, o: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.send(this.where(key), (s3) => new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }), o.signal);
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

@@ -27,11 +27,11 @@ export interface ObjectStore {
   /** Uploads several local files: [key, file] pairs, in order (hf:// commits them together). */
   put(files: Array<[key: string, file: string]>, o?: { signal?: AbortSignal }): Promise<void>;
   /** Objects whose key starts with `prefix`. */
-  list(prefix: string): Promise<ObjectInfo[]>;
+  list(prefix: string, o?: { signal?: AbortSignal }): Promise<ObjectInfo[]>;
   /** Size of object `key`, or null when there is none. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Deletes object `key` (no error when there is none). */
-  remove(key: string): Promise<void>;
+  remove(key: string, o?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /**

@@ -13,6 +13,11 @@ export interface UploaderOptions {
   concurrency?: number;
   /** Attempts per upload for transient failures (default 3). */
   attempts?: number;
+  /**
+   * Time limit of one request (listing, deleting, one upload) before it is cancelled and retried:
+   * this plus 2 s per MiB uploaded (default 120 s).
+   */
+  timeoutMs?: number;
 }
 
 export class DatasetUploader {
@@ -28,11 +33,12 @@ export class DatasetUploader {
     const { store, key } = await openObjectUrl(url);
     const prefix = key ? `${key}/` : "";
     const index = `${prefix}index.json`;
+    const signal = () => AbortSignal.timeout(o.timeoutMs ?? 120_000);
     // A listing, not a HEAD: a missing bucket or bad credentials fail here, before any conversion.
-    if ((await store.list(index)).some((o) => o.key === index)) {
+    if ((await store.list(index, { signal: signal() })).some((x) => x.key === index)) {
       if (!o.overwrite) throw new RemoteError(`${store.where(index)} already exists (pass --overwrite to replace the dataset)`, true);
       // Readers see no dataset while it is rewritten, never the old index over new shards.
-      await store.remove(index);
+      await store.remove(index, { signal: signal() });
     }
     return new DatasetUploader(url, store, prefix, o);
   }
@@ -45,7 +51,8 @@ export class DatasetUploader {
     const attempts = this.o.attempts ?? 3;
     for (let a = 1; ; a++) {
       try {
-        await this.store.put(files);
+        const bytes = files.reduce((a, [, f]) => a + fs.statSync(f).size, 0);
+        await this.store.put(files, { signal: AbortSignal.timeout((this.o.timeoutMs ?? 120_000) + Math.ceil((bytes / 2 ** 20) * 2000)) });
         return;
       } catch (e) {
         if ((e instanceof RemoteError && e.permanent) || a >= attempts) throw e;
