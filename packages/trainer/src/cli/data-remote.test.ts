@@ -87,6 +87,8 @@ describe("mosaicbert data / pretrain on s3:// and hf://", () => {
     expect(whole.losses.every(Number.isFinite)).toBe(true);
     const gets = s3.requests.filter((r) => r.method === "GET" && r.key.startsWith("c4/train/shard."));
     expect(gets.length).toBeGreaterThan(0);
+    // This node's cache: under the user's cache folder, named with the scheme.
+    expect(fs.readdirSync(path.join(work, ".cache", "mosaicbert", "data", "s3_bucket_c4", "train"))).toContain("index.json");
     const run = tmp();
     await pretrain({ ...base, maxDuration: "1ba", saveFolder: run });
     const resumed = await pretrain({ ...base, maxDuration: "2ba", saveFolder: run, resume: "auto" });
@@ -135,6 +137,8 @@ describe("mosaicbert data / pretrain on s3:// and hf://", () => {
       expect([...repo.commits.at(-1)!.files.keys()]).toContain("val/index.json");
       delete process.env.HF_TOKEN; // a public dataset reads without a token
       resetObjectStores();
+      const noToken = await cli(["convert", "--input", c4Input("val"), "--out", "hf://datasets/me/c4/again"]).then(() => null, (x: Error) => x.message);
+      expect(noToken).toBe("hf://datasets/me/c4/again/index.json: writing to the Hub needs a write token in HF_TOKEN");
       const { out } = await cli(["cat", "hf://datasets/me/c4/val", "--local", path.join(work, "hf-cache")]);
       expect(out).toBe(fs.readFileSync(`${MDS}c4-like/val/expected.jsonl`, "utf8"));
       const order = JSON.parse((await cli(["order", "hf://datasets/me/c4/val", "--no-shuffle"])).out);

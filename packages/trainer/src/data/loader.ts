@@ -55,9 +55,14 @@ export async function readTexts(ds: StreamingDataset, ids: readonly number[]): P
   return texts;
 }
 
-/** The local cache folder for a remote dataset URL. */
+/**
+ * The local cache folder for a remote dataset URL (one per node: each machine has its own). The scheme
+ * is part of the name, so s3://b/c4 and gs://b/c4 never share a cache.
+ */
 export function cacheFolderFor(remote: string): string {
-  return path.join(os.homedir(), ".cache", "mosaicbert", "data", remote.replace(/^[a-z]+:\/\//i, "").replace(/[^A-Za-z0-9._-]+/g, "_"));
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(remote);
+  const name = m ? `${m[1]!.toLowerCase()}_${m[2]}` : remote;
+  return path.join(os.homedir(), ".cache", "mosaicbert", "data", name.replace(/[^A-Za-z0-9._-]+/g, "_"));
 }
 
 /**

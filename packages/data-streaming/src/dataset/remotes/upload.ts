@@ -33,6 +33,8 @@ export class DatasetUploader {
     const { store, key } = await openObjectUrl(url);
     const prefix = key ? `${key}/` : "";
     const index = `${prefix}index.json`;
+    // Said before converting, not after the first shard.
+    if (url.startsWith("hf://") && !process.env.HF_TOKEN) throw new RemoteError(`${store.where(index)}: writing to the Hub needs a write token in HF_TOKEN`, true);
     const signal = () => AbortSignal.timeout(o.timeoutMs ?? 120_000);
     // A listing, not a HEAD: a missing bucket or bad credentials fail here, before any conversion.
     if ((await store.list(index, { signal: signal() })).some((x) => x.key === index)) {
