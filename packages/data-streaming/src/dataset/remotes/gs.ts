@@ -48,7 +48,8 @@ export class GcsStore implements ObjectStore {
   }
 
   private async run<T>(where: string, f: (b: GCS.Bucket) => Promise<T>): Promise<T> {
-    this.storage ??= loadSdk().then((g) => new g.Storage({ retryOptions: { autoRetry: false } }));
+    // Our callers retry; every HTTP request of the SDK gives up after 2 minutes (it takes no AbortSignal).
+    this.storage ??= loadSdk().then((g) => new g.Storage({ retryOptions: { autoRetry: false }, timeout: 120_000 }));
     const storage = await this.storage;
     try {
       return await f(storage.bucket(this.bucket));
