@@ -106,6 +106,10 @@ describe("DecoupledAdamW", () => {
     expect(m[0]).toBeCloseTo(0.1 * 3 / 5, 6);
     expect(m[1]).toBeCloseTo(0.1 * 4 / 5, 6);
     expect(() => clipGradNorm(cpu, [grad], 0)).toThrow(/maxNorm/);
+    // No clipping: the norm alone (what the trainer logs), and no coefficient to scale by.
+    const measured = clipGradNorm(cpu, [grad], null);
+    expect(measured.norm.item()).toBeCloseTo(5, 6);
+    expect(measured.coefficient).toBeNull();
   });
 
   it("rejects bad hyper-parameters and mismatched buffers by name", () => {
