@@ -7,10 +7,11 @@ import {
   validateScatterRows, validateSumRows, validateUnary, validateUnaryBackward,
 } from "@mosaicbert/tensor";
 import type {
-  AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionPlan, AttentionResult, Backend, CrossEntropyOptions,
+  AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionPlan, AttentionResult, Backend, CollectiveGroup, Communicator, CrossEntropyOptions,
   DType, DropoutOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads,
 } from "@mosaicbert/tensor";
 import { CachingAllocator, type Block } from "./allocator.js";
+import { connectCudaCollectives } from "./collectives.js";
 import type { NativeAddon } from "./native.js";
 
 /** dtype codes shared with native/kernels.h. */
@@ -168,6 +169,11 @@ export class CudaBackend implements Backend {
   /** Restarts peak tracking at the current allocation. */
   resetPeak(): void {
     this.allocator.peakBytes = this.allocator.allocatedBytes;
+  }
+
+  /** NCCL all-reduce / broadcast between the processes of a run (the host channel without an NCCL build). */
+  connectCollectives(group: CollectiveGroup): Promise<Communicator> {
+    return connectCudaCollectives(this, group);
   }
 
   /** Records CUDA event `i` (a small slot index) on the stream, for device-side timing. */

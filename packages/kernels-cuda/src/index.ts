@@ -3,6 +3,7 @@ import { loadNative } from "./native.js";
 
 export { CudaBackend, DT } from "./backend.js";
 export { CachingAllocator } from "./allocator.js";
+export { NcclCommunicator, connectCudaCollectives } from "./collectives.js";
 export { addonPath, loadNative, type NativeAddon } from "./native.js";
 export { conformanceCases, runCase, type CaseResult, type ConformanceCase } from "./conformance.js";
 export { PhaseProfiler, phaseOf } from "./profile.js";

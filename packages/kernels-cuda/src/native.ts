@@ -50,10 +50,13 @@ export interface NativeAddon {
   ncclUniqueId(): Uint8Array;
   ncclInit(nranks: number, rank: number, id: Uint8Array): void;
   ncclAllReduce(ptr: number, n: number, dt: number, average: number): void;
-  /** Like ncclAllReduce, on a side stream that starts once the backend's stream reaches this point. */
-  ncclAllReduceSide(ptr: number, n: number, dt: number, average: number): void;
+  /**
+   * Like ncclAllReduce, on a side stream that starts once the backend's stream reaches this point.
+   * Absent in addons built before overlap existed: then reductions stay on the main stream.
+   */
+  ncclAllReduceSide?(ptr: number, n: number, dt: number, average: number): void;
   /** The backend's stream waits for every ncclAllReduceSide launched so far. */
-  ncclJoin(): void;
+  ncclJoin?(): void;
   ncclDestroy(): void;
 }
 

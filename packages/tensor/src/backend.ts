@@ -1,3 +1,4 @@
+import type { CollectiveGroup, Communicator } from "./collectives.js";
 import type { DType } from "./dtype.js";
 import type { Tensor } from "./tensor.js";
 
@@ -206,6 +207,14 @@ export interface Backend {
   memoryStats(): MemoryStats;
   /** Starts a new peak measurement: peakBytes ← allocatedBytes. */
   resetPeak(): void;
+
+  // ---- collectives ---------------------------------------------------------------------------
+  /**
+   * The all-reduce / broadcast of a multi-process run on this backend's tensors: the device's own
+   * library where it has one (NCCL on CUDA), else the host channel it is given (`group.bootstrap`).
+   * Optional: a backend without it gets the host channel.
+   */
+  connectCollectives?(group: CollectiveGroup): Promise<Communicator>;
 
   // ---- embeddings ----------------------------------------------------------------------------
   /** table[ids] : ids i32 [N], table [V, H] → [N, H]. */

@@ -2,6 +2,7 @@ export * from "./dtype.js";
 export * from "./errors.js";
 export * from "./tensor.js";
 export * from "./backend.js";
+export * from "./collectives.js";
 export * from "./checks.js";
 export * from "./validate/index.js";
 export * from "./random.js";

@@ -34,7 +34,6 @@ export { packageRoot, recipesDir, sampleCorpusDir } from "./paths.js";
 // Data parallelism
 export { SingleProcessCommunicator, allReduceBuckets, GradBuckets, type Communicator } from "./parallel/communicator.js";
 export { SocketCommunicator, type SocketCommOptions } from "./parallel/socket.js";
-export { NcclCommunicator, hasNccl, type NcclBackend } from "./parallel/nccl.js";
 export { launch, type LaunchOptions } from "./parallel/launch.js";
 
 // Benchmarks and checks of a backend (the GPU machine runs them through scripts/device.sh)

@@ -1,4 +1,5 @@
 import { type DType, decodeBf16, decodeF16, isFloat, itemsize, rawArray, type RawArray } from "../dtype.js";
+import type { CollectiveGroup, Communicator } from "../collectives.js";
 import { OpError } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import { expectTensor } from "../checks.js";
@@ -156,6 +157,11 @@ export class CpuBackend implements Backend {
   }
 
   synchronize(): void {}
+
+  /** CPU tensors are host memory: the collectives are the host channel itself (TCP through rank 0). */
+  async connectCollectives(group: CollectiveGroup): Promise<Communicator> {
+    return group.bootstrap;
+  }
 
   memoryStats(): MemoryStats {
     return { allocatedBytes: this.allocated, peakBytes: this.peak, reservedBytes: this.allocated };

@@ -1,33 +1,8 @@
-import type { Tensor } from "@mosaicbert/tensor";
+import type { Communicator, Tensor } from "@mosaicbert/tensor";
 
-/**
- * Collective operations between the processes of a data-parallel run (one process per device).
- * Every rank calls the same operations in the same order. Tensors are float32 (gradients, losses,
- * metrics); operations are in place.
- */
-export interface Communicator {
-  readonly rank: number;
-  readonly worldSize: number;
-  /** Human name of the transport ("single", "socket", "nccl"). */
-  readonly kind: string;
-  /** t ← Σ over ranks of t (op "sum") or the mean (op "mean", the DDP gradient average). */
-  allReduce(t: Tensor, op?: "sum" | "mean"): Promise<void>;
-  /** t ← root's t on every rank. */
-  broadcast(t: Tensor, root?: number): Promise<void>;
-  /**
-   * Optional: starts t's all-reduce without waiting, on a side channel that runs while later work
-   * proceeds (NCCL's side stream). t must not be written until `joinAllReduces()`.
-   */
-  launchAllReduce?(t: Tensor, op?: "sum" | "mean"): void;
-  /** false turns overlapping off where launchAllReduce exists (MOSAICBERT_DDP_OVERLAP=0, to measure it). */
-  readonly overlap?: boolean;
-  /** With launchAllReduce: everything queued after this sees every launched reduction's result. */
-  joinAllReduces?(): Promise<void>;
-  /** Returns once every rank has reached it. */
-  barrier(): Promise<void>;
-  /** Closes connections (idempotent). */
-  close(): Promise<void>;
-}
+// The collectives contract is @mosaicbert/tensor's (each backend implements it: NCCL on CUDA, the
+// host channel of socket.ts on the CPU); this file adds the one-process case and DDP's buckets.
+export type { Communicator };
 
 /** The one-process communicator: every collective is the identity. */
 export class SingleProcessCommunicator implements Communicator {

@@ -1,6 +1,6 @@
+import type { Backend } from "@mosaicbert/tensor";
 import { SingleProcessCommunicator, type Communicator } from "../parallel/communicator.js";
 import { SocketCommunicator } from "../parallel/socket.js";
-import { hasNccl, NcclCommunicator } from "../parallel/nccl.js";
 
 export interface WorldEnv {
   rank: number;
@@ -34,11 +34,13 @@ export function worldFromEnv(): WorldEnv {
 }
 
 /**
- * The communicator of this process: single-process for a world of 1; otherwise NCCL through the
- * CUDA backend when it offers one, else TCP through rank 0 (CPU runs, or GPUs without NCCL).
+ * The communicator of this process: single-process for a world of 1; otherwise the backend's own
+ * collectives (NCCL on CUDA) over a TCP channel through rank 0, which is also what they are
+ * without a backend that has its own (the CPU: host tensors over TCP).
  */
-export async function connectWorld(w: WorldEnv, backend: unknown = null): Promise<Communicator> {
+export async function connectWorld(w: WorldEnv, backend: Backend | null = null): Promise<Communicator> {
   if (w.worldSize === 1) return new SingleProcessCommunicator();
-  if (hasNccl(backend)) return NcclCommunicator.create(backend, w);
-  return SocketCommunicator.connect({ rank: w.rank, worldSize: w.worldSize, masterAddr: w.masterAddr, masterPort: w.masterPort });
+  const bootstrap = await SocketCommunicator.connect({ rank: w.rank, worldSize: w.worldSize, masterAddr: w.masterAddr, masterPort: w.masterPort });
+  if (!backend?.connectCollectives) return bootstrap;
+  return backend.connectCollectives({ rank: w.rank, worldSize: w.worldSize, bootstrap });
 }

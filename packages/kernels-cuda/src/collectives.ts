@@ -1,42 +1,29 @@
-import { cpu, type Backend, type Tensor } from "@mosaicbert/tensor";
-import type { Communicator } from "./communicator.js";
-import { SocketCommunicator } from "./socket.js";
+import { cpu, type Backend, type CollectiveGroup, type Communicator, type DType, type Tensor } from "@mosaicbert/tensor";
+import { DT, type CudaBackend } from "./backend.js";
 
-/** What this communicator needs from @mosaicbert/kernels-cuda's CudaBackend (its native addon and device pointers). */
-export interface NcclBackend extends Backend {
-  native: {
-    ncclUniqueId(): Uint8Array;
-    ncclInit(nranks: number, rank: number, id: Uint8Array): void;
-    ncclAllReduce(ptr: number, n: number, dt: number, average: number): void;
-    /** Absent in addons built before overlap existed: then reductions stay on the main stream. */
-    ncclAllReduceSide?(ptr: number, n: number, dt: number, average: number): void;
-    ncclJoin?(): void;
-    ncclDestroy(): void;
-  };
-  info: { nccl: number };
-  ptr(t: Tensor): number;
-}
-
-const DT: Record<string, number> = { f32: 0, bf16: 1, f16: 2, i32: 3 };
+/** The dtypes native/nccl.cc maps to NCCL types (its codes are the backend's DT codes). */
+const NCCL_DTYPES: ReadonlySet<DType> = new Set(["f32", "bf16", "f16", "i32"]);
 
 /** The addon's dtype code for an all-reduce of t; unsupported dtypes are refused by name. */
 function ncclDtype(t: Tensor): number {
-  const dt = DT[t.dtype];
-  if (dt === undefined) throw new TypeError(`nccl allReduce: unsupported dtype ${t.dtype}`);
-  return dt;
-}
-
-/** True when a backend is the CUDA backend built with NCCL. */
-export function hasNccl(b: unknown): b is NcclBackend {
-  const x = b as Partial<NcclBackend> | null;
-  return !!x && typeof x.ptr === "function" && typeof x.native?.ncclInit === "function" && (x.info?.nccl ?? 0) > 0;
+  if (!NCCL_DTYPES.has(t.dtype)) throw new TypeError(`nccl allReduce: unsupported dtype ${t.dtype}`);
+  return DT[t.dtype];
 }
 
 /**
- * All-reduce on the GPUs through NCCL (kernels-cuda's addon), on the backend's stream, so it is
- * ordered after the backward kernels that produced the gradients without a host sync. The NCCL
- * unique id travels from rank 0 over the TCP bootstrap (MASTER_ADDR:MASTER_PORT), which then
- * serves barriers. Broadcast is an all-reduce of the root's values with zeros elsewhere.
+ * The CUDA backend's collectives: NCCL when the addon was built with it, else the host channel
+ * (tensors go through host memory over TCP).
+ */
+export async function connectCudaCollectives(backend: CudaBackend, group: CollectiveGroup): Promise<Communicator> {
+  if ((backend.info.nccl ?? 0) > 0) return NcclCommunicator.create(backend, group);
+  return group.bootstrap;
+}
+
+/**
+ * All-reduce on the GPUs through NCCL, on the backend's stream, so it is ordered after the backward
+ * kernels that produced the gradients without a host sync. The NCCL unique id travels from rank 0
+ * over the group's host channel (TCP through rank 0), which then serves barriers. Broadcast is an
+ * all-reduce of the root's values with zeros elsewhere.
  */
 export class NcclCommunicator implements Communicator {
   readonly kind = "nccl";
@@ -47,8 +34,8 @@ export class NcclCommunicator implements Communicator {
   private pending = 0;
 
   private constructor(
-    private readonly backend: NcclBackend,
-    private readonly boot: SocketCommunicator,
+    private readonly backend: CudaBackend,
+    private readonly boot: Communicator,
   ) {}
 
   get rank(): number {
@@ -59,14 +46,14 @@ export class NcclCommunicator implements Communicator {
     return this.boot.worldSize;
   }
 
-  static async create(backend: NcclBackend, w: { rank: number; worldSize: number; masterAddr: string; masterPort: number }): Promise<NcclCommunicator> {
-    const boot = await SocketCommunicator.connect({ rank: w.rank, worldSize: w.worldSize, masterAddr: w.masterAddr, masterPort: w.masterPort });
+  static async create(backend: CudaBackend, group: CollectiveGroup): Promise<NcclCommunicator> {
+    const boot = group.bootstrap;
     // The 128-byte id as 128 floats holding 0..255 (exact; raw bit patterns could be NaN-canonicalised).
-    const idT = cpu.fromArray(w.rank === 0 ? Array.from(backend.native.ncclUniqueId()) : new Array<number>(128).fill(0), [128], "f32");
+    const idT = cpu.fromArray(group.rank === 0 ? Array.from(backend.native.ncclUniqueId()) : new Array<number>(128).fill(0), [128], "f32");
     await boot.broadcast(idT, 0);
     const id = Uint8Array.from(idT.toArray() as Float32Array);
     idT.dispose();
-    backend.native.ncclInit(w.worldSize, w.rank, id);
+    backend.native.ncclInit(group.worldSize, group.rank, id);
     return new NcclCommunicator(backend, boot);
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { cpu, type Tensor } from "@mosaicbert/tensor";
-import { hasNccl, NcclCommunicator, type NcclBackend } from "./nccl.js";
-import { freePort } from "./port.js";
+import { cpu, type Communicator, type Tensor } from "@mosaicbert/tensor";
+import type { CudaBackend } from "./backend.js";
+import { connectCudaCollectives, NcclCommunicator } from "./collectives.js";
 
 // NcclCommunicator against a fake addon on the CPU backend: what it asks the addon to do (pointers,
 // element counts, dtype codes, mean/sum, main or side stream, joins, in which order), with the
@@ -9,12 +9,14 @@ import { freePort } from "./port.js";
 
 type Call = { op: string; args: unknown[] };
 
-function fakeBackend(opts: { side?: boolean; ranks?: number; id?: number[] } = {}): NcclBackend & { calls: Call[]; tensorAt(p: number): Tensor } {
+type FakeCuda = CudaBackend & { calls: Call[]; tensorAt(p: number): Tensor };
+
+function fakeBackend(opts: { side?: boolean; ranks?: number; id?: number[]; nccl?: number } = {}): FakeCuda {
   const calls: Call[] = [];
   const ptrs = new Map<Tensor, number>();
   const byPtr = new Map<number, Tensor>();
   const ranks = opts.ranks ?? 1;
-  const be = Object.create(cpu) as NcclBackend & { calls: Call[]; tensorAt(p: number): Tensor };
+  const be = Object.create(cpu) as FakeCuda;
   const reduce = (op: string) => (ptr: number, n: number, dt: number, average: number) => {
     calls.push({ op, args: [ptr, n, dt, average] });
     const t = byPtr.get(ptr)!;
@@ -24,7 +26,7 @@ function fakeBackend(opts: { side?: boolean; ranks?: number; id?: number[] } = {
   };
   Object.assign(be, {
     calls,
-    info: { nccl: 22703 },
+    info: { nccl: opts.nccl ?? 22703 },
     ptr(t: Tensor): number {
       let p = ptrs.get(t);
       if (p === undefined) {
@@ -49,25 +51,65 @@ function fakeBackend(opts: { side?: boolean; ranks?: number; id?: number[] } = {
 
 const ops = (be: { calls: Call[] }) => be.calls.map((c) => c.op);
 
-async function oneProcess(be: NcclBackend): Promise<NcclCommunicator> {
-  return NcclCommunicator.create(be, { rank: 0, worldSize: 1, masterAddr: "127.0.0.1", masterPort: await freePort() });
+/**
+ * In-process host channels of `worldSize` ranks: broadcast hands the root's values to the others,
+ * as the trainer's TCP bootstrap does between processes.
+ */
+function hostChannels(worldSize: number): Array<Communicator & { closed: number }> {
+  const rounds: Array<{ values?: Float32Array; ready: Promise<void>; resolve: () => void }> = [];
+  const round = (i: number) => {
+    if (!rounds[i]) {
+      let resolve!: () => void;
+      const ready = new Promise<void>((r) => (resolve = r));
+      rounds[i] = { ready, resolve };
+    }
+    return rounds[i]!;
+  };
+  return Array.from({ length: worldSize }, (_, rank) => {
+    let n = 0;
+    return {
+      rank, worldSize, kind: "host", closed: 0,
+      async allReduce(): Promise<void> {
+        throw new Error("the NCCL communicator reduces on the device, not over the host channel");
+      },
+      async broadcast(t: Tensor, root = 0): Promise<void> {
+        const r = round(n++);
+        if (rank === root) {
+          r.values = Float32Array.from(t.toArray() as Float32Array);
+          r.resolve();
+        } else {
+          await r.ready;
+          t.backend.write(t, r.values!);
+        }
+      },
+      async barrier(): Promise<void> {},
+      async close(): Promise<void> {
+        this.closed++;
+      },
+    };
+  });
+}
+
+async function oneProcess(be: CudaBackend): Promise<NcclCommunicator> {
+  return NcclCommunicator.create(be, { rank: 0, worldSize: 1, bootstrap: hostChannels(1)[0]! });
 }
 
 describe("NcclCommunicator (fake addon)", () => {
-  it("is recognised only with an NCCL build", () => {
-    expect(hasNccl(fakeBackend())).toBe(true);
-    expect(hasNccl(cpu)).toBe(false);
-    expect(hasNccl(Object.assign(fakeBackend(), { info: { nccl: 0 } }))).toBe(false);
+  it("is the CUDA backend's collectives with an NCCL build; without one, the host channel", async () => {
+    const [boot] = hostChannels(1);
+    expect(await connectCudaCollectives(fakeBackend(), { rank: 0, worldSize: 1, bootstrap: boot! })).toBeInstanceOf(NcclCommunicator);
+    expect(await connectCudaCollectives(fakeBackend({ nccl: 0 }), { rank: 0, worldSize: 1, bootstrap: boot! })).toBe(boot);
+    expect(await cpu.connectCollectives({ rank: 0, worldSize: 1, bootstrap: boot! })).toBe(boot);
   });
 
-  it("passes rank 0's unique id to every rank's init, byte for byte, over the TCP bootstrap", async () => {
+  it("passes rank 0's unique id to every rank's init, byte for byte, over the host channel", async () => {
     const id = Array.from({ length: 128 }, (_, i) => (255 - i * 7) & 255);
     const b0 = fakeBackend({ id, ranks: 2 });
     const b1 = fakeBackend({ id: new Array<number>(128).fill(9), ranks: 2 });
-    const port = await freePort();
+    const [h0, h1] = hostChannels(2);
     const [c0, c1] = await Promise.all([
-      NcclCommunicator.create(b0, { rank: 0, worldSize: 2, masterAddr: "127.0.0.1", masterPort: port }),
-      NcclCommunicator.create(b1, { rank: 1, worldSize: 2, masterAddr: "127.0.0.1", masterPort: port }),
+      NcclCommunicator.create(b0, { rank: 0, worldSize: 2, bootstrap: h0! }),
+      NcclCommunicator.create(b1, { rank: 1, worldSize: 2, bootstrap: h1! }),
     ]);
     expect(b0.calls).toEqual([{ op: "init", args: [2, 0, id] }]);
     expect(b1.calls).toEqual([{ op: "init", args: [2, 1, id] }]);
@@ -79,6 +121,7 @@ describe("NcclCommunicator (fake addon)", () => {
     expect(b1.calls.at(-1)).toEqual({ op: "allReduce", args: [b1.ptr(t1), 3, 0, 0] });
     expect(Array.from(t1.toArray() as Float32Array)).toEqual([0, 0, 0]); // the fake's "other rank" is a copy of these zeros
     await Promise.all([c0.close(), c1.close()]);
+    expect([h0!.closed, h1!.closed]).toEqual([1, 1]);
   });
 
   it("reduces a device tensor in place on the main stream: its pointer, element count, dtype code and mean flag", async () => {
