@@ -1,10 +1,20 @@
 import { defineConfig } from "vitest/config";
+// @ts-expect-error: a plain .mjs helper without declarations
+import { resolveSource } from "./scripts/workspace-sources.mjs";
 
-// One vitest run over every package. Workspace packages resolve to their TypeScript sources
-// through the "source" export condition, so tests never need a prior build.
+// One vitest run over every package. Workspace packages (and their subpaths) resolve to their TypeScript
+// sources through the `paths` of tsconfig.base.json, so tests never need a prior build; the published
+// `exports` of each package.json name dist/ only.
+const workspaceSources = {
+  name: "mosaicbert-workspace-sources",
+  enforce: "pre" as const,
+  resolveId(id: string): string | null {
+    return (resolveSource as (s: string) => string | null)(id);
+  },
+};
+
 export default defineConfig({
-  resolve: { conditions: ["source"] },
-  ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
+  plugins: [workspaceSources],
   test: {
     include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 120_000,

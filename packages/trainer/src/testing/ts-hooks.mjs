@@ -1,15 +1,17 @@
 // Node module hooks that run this monorepo's TypeScript sources directly (no build): workspace
-// packages resolve through their "source" export condition, `./x.js` imports find `./x.ts`, and
-// .ts files are transpiled with the TypeScript compiler on load. Used by tests that must run the
+// packages resolve to their sources through tsconfig.base.json's `paths` (scripts/workspace-sources.mjs),
+// `./x.js` imports find `./x.ts`, and .ts files are transpiled with the TypeScript compiler on load. Used by tests that must run the
 // trainer in a real child process (kill -9 mid-run, multi-process data parallelism).
 import { readFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
+import { resolveSource } from "../../../../scripts/workspace-sources.mjs";
 
 export async function resolve(specifier, context, next) {
-  const conditions = [...new Set(["source", ...(context.conditions ?? [])])];
+  const source = resolveSource(specifier);
+  if (source) return { url: pathToFileURL(source).href, shortCircuit: true, format: "module" };
   try {
-    return await next(specifier, { ...context, conditions });
+    return await next(specifier, context);
   } catch (e) {
     if ((specifier.startsWith(".") || specifier.startsWith("/")) && specifier.endsWith(".js") && context.parentURL) {
       const ts = new URL(specifier.replace(/\.js$/, ".ts"), context.parentURL);
