@@ -64,15 +64,26 @@ export interface NativeAddon {
 export function addonPath(): string {
   const env = process.env.MOSAICBERT_CUDA_ADDON;
   if (env) return path.resolve(env);
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, "..", "build", "mosaicbert_cuda.node");
+  return path.join(packageDir(), "build", "mosaicbert_cuda.node");
+}
+
+/** This package's folder (the parent of src/ or dist/). */
+const packageDir = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** How to build the addon, for the context this package runs in: an npm install or the monorepo checkout. */
+export function buildHint(): string {
+  const pkg = packageDir();
+  const log = path.join(pkg, "build", "build.log");
+  if (existsSync(path.join(pkg, "src", "index.ts"))) return "run `pnpm --filter @mosaicbert/kernels-cuda build:native` on a machine with CUDA";
+  const failed = existsSync(log) ? `the install-time build failed (see ${log}); fix the cause, then ` : "on a machine with the CUDA toolkit (nvcc, cuBLASLt, NCCL) ";
+  return `${failed}run \`npm rebuild @mosaicbert/kernels-cuda\``;
 }
 
 /** Loads the addon or returns why it cannot be loaded. */
 export function loadNative(): { addon: NativeAddon } | { reason: string } {
   const file = addonPath();
   if (!existsSync(file)) {
-    return { reason: `addon not built (${file} is missing; run \`pnpm --filter @mosaicbert/kernels-cuda build:native\` on a machine with CUDA)` };
+    return { reason: `addon not built (${file} is missing; ${buildHint()})` };
   }
   try {
     const req = createRequire(import.meta.url);

@@ -1,4 +1,5 @@
 import { ConfigError } from "./errors.js";
+import { MOSAIC_AUTO_MAP, MOSAIC_MODEL_TYPE, hfArchitectures } from "./remote-code.js";
 
 /** Which architecture a config describes. */
 export type Arch = "mosaic-bert" | "bert";
@@ -7,7 +8,9 @@ export type ProblemType = "regression" | "single_label_classification" | "multi_
 
 /**
  * A model configuration in camelCase. `fromHfConfig` reads it from a Hugging Face config.json
- * (MosaicBERT is recognised by the presence of `alibi_starting_size`), `toHfConfig` writes it back.
+ * (MosaicBERT: `model_type` "mosaic_bert", or "bert" with `alibi_starting_size` as the reference's folders
+ * have it), `toHfConfig` writes it back (MosaicBERT with model_type "mosaic_bert" and an `auto_map` to the
+ * PyTorch code of remote-code.ts).
  */
 export interface ModelConfig {
   arch: Arch;
@@ -105,10 +108,10 @@ export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedCon
     if (opts.strict) throw new ConfigError(k, msg.replace("; ignored", ""), file);
     warnings.push(`${k}: ${msg}`);
   }
-  if (j.model_type !== undefined && j.model_type !== "bert") {
-    throw new ConfigError("model_type", `expected "bert" (MosaicBERT and the BERT baseline both use it), got ${JSON.stringify(j.model_type)}`, file);
+  if (j.model_type !== undefined && j.model_type !== "bert" && j.model_type !== MOSAIC_MODEL_TYPE) {
+    throw new ConfigError("model_type", `expected "${MOSAIC_MODEL_TYPE}" (MosaicBERT) or "bert" (BERT, or MosaicBERT in the reference's folders), got ${JSON.stringify(j.model_type)}`, file);
   }
-  const arch: Arch = j.alibi_starting_size !== undefined && j.alibi_starting_size !== null ? "mosaic-bert" : "bert";
+  const arch: Arch = j.model_type === MOSAIC_MODEL_TYPE || (j.alibi_starting_size !== undefined && j.alibi_starting_size !== null) ? "mosaic-bert" : "bert";
   const hiddenAct = j.hidden_act ?? "gelu";
   if (hiddenAct !== "gelu") throw new ConfigError("hidden_act", `only "gelu" (exact erf GELU) is supported, got ${JSON.stringify(hiddenAct)}`, file);
   const pet = j.position_embedding_type;
@@ -192,11 +195,17 @@ function checkAllocatable(c: ModelConfig, file?: string): void {
   throw new ConfigError(field, `the model would have about ${total.toPrecision(3)} parameters (${sizes}), more than the ${MAX_PARAMETERS} that can be allocated`, file);
 }
 
-/** Writes a config.json object the reference (and transformers) can read. */
+/**
+ * Writes a config.json object transformers can read: BERT as model_type "bert"; MosaicBERT as "mosaic_bert"
+ * with MosaicBert* architectures and an `auto_map` to the Python files of remoteCodeFiles(), which must be
+ * written beside it (savePretrained and the trainer's checkpoints do).
+ */
 export function toHfConfig(c: ModelConfig): Record<string, unknown> {
+  const mosaic = c.arch === "mosaic-bert";
   const out: Record<string, unknown> = {
-    architectures: c.architectures,
-    model_type: "bert",
+    architectures: hfArchitectures(mosaic, c.architectures),
+    model_type: mosaic ? MOSAIC_MODEL_TYPE : "bert",
+    ...(mosaic ? { auto_map: { ...MOSAIC_AUTO_MAP } } : {}),
     vocab_size: c.vocabSize,
     hidden_size: c.hiddenSize,
     num_hidden_layers: c.numHiddenLayers,

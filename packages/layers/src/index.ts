@@ -1,5 +1,6 @@
 export * from "./errors.js";
 export * from "./config.js";
+export * from "./remote-code.js";
 export * from "./presets.js";
 export * from "./alibi.js";
 export * from "./params.js";

@@ -4,6 +4,7 @@ import * as hub from "@mosaicbert/hub";
 import type { Backend } from "@mosaicbert/tensor";
 import type { StateDict } from "./checkpoint.js";
 import { type ModelConfig, fromHfConfig, toHfConfig } from "./config.js";
+import { remoteCodeFiles } from "./remote-code.js";
 import { type AnyModel, type Task, createModel, detectTask } from "./factory.js";
 import type { ModelOptions } from "./model.js";
 import type { LoadOptions } from "./checkpoint.js";
@@ -65,11 +66,15 @@ export function loadPretrained(dir: string, backend: Backend, opts: LoadPretrain
   return { model, task, warnings };
 }
 
-/** Writes config.json, model.safetensors (float32, tied decoder omitted as transformers does) and a model card. */
+/**
+ * Writes config.json, model.safetensors (float32, tied decoder omitted as transformers does), a model card and,
+ * for MosaicBERT, the PyTorch code its config's auto_map names (remote-code.ts).
+ */
 export function savePretrained(model: AnyModel, dir: string, opts: { architectures?: string[]; modelCard?: false } = {}): string[] {
   const config = { ...model.config };
   if (opts.architectures) config.architectures = opts.architectures;
   const tensors = new Map<string, { dtype: "f32"; shape: number[]; data: Float32Array }>();
   for (const [name, e] of model.stateDictHost()) tensors.set(name, { dtype: "f32", shape: [...e.shape], data: e.data });
-  return hub.saveModelFolder(dir, { config: toHfConfig(config), tensors, ...(opts.modelCard === false ? { modelCard: false } : {}) });
+  const hf = toHfConfig(config);
+  return hub.saveModelFolder(dir, { config: hf, tensors, tokenizerFiles: remoteCodeFiles(hf), ...(opts.modelCard === false ? { modelCard: false } : {}) });
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadModelFolder, readSafetensors, saveModelFolder, writeSafetensors, type TensorInput } from "@mosaicbert/hub";
-import type { AdamWState } from "@mosaicbert/layers";
+import { type AdamWState, remoteCodeFiles } from "@mosaicbert/layers";
 import { fsyncDir, fsyncFiles, writeFileDurable } from "./fsync.js";
 import { checkSaveFolder } from "./save-folder.js";
 
@@ -110,7 +110,8 @@ export function saveCheckpoint(saveFolder: string, name: string, p: CheckpointPa
   fs.rmSync(tmp, { recursive: true, force: true });
   const saveSeq = Math.max(0, ...checkpointStates(saveFolder).map((c) => c.saveSeq)) + 1;
   try {
-    saveModelFolder(tmp, { config: p.hfConfig, tensors: p.tensors, tokenizerFiles: p.files, modelCard: false });
+    // MosaicBERT folders carry the PyTorch code their config.json's auto_map names (transformers, trust_remote_code).
+    saveModelFolder(tmp, { config: p.hfConfig, tensors: p.tensors, tokenizerFiles: { ...p.files, ...remoteCodeFiles(p.hfConfig) }, modelCard: false });
     const opt = new Map<string, TensorInput>();
     p.optimizer.m.forEach((m, i) => opt.set(`m.${i}`, { dtype: "f32", shape: [m.length], data: m }));
     p.optimizer.v.forEach((v, i) => opt.set(`v.${i}`, { dtype: "f32", shape: [v.length], data: v }));
