@@ -77,15 +77,22 @@ export function renderModelCard(o: ModelCardOptions): string {
     `${o.datasets?.length ? ` Data: ${o.datasets.join(", ")}.` : ""}\n\n${trainingRows}${o.trainingNotes ? `\n${o.trainingNotes}\n` : ""}`;
   const results = o.results && Object.keys(o.results).length ? `## Results\n\n${table(o.results)}\n` : "";
   const autoClass = mlm ? "AutoModelForMaskedLM" : "AutoModelForSequenceClassification";
+  // Our MosaicBERT folders name their own model type and ship the PyTorch code; the reference's use model_type bert.
+  const ownCode = c.model_type === "mosaic_bert";
   const py = mosaic
     ? "```python\n" +
       `from transformers import AutoTokenizer, ${autoClass}\n\n` +
-      `tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")\n` +
+      `tokenizer = AutoTokenizer.from_pretrained("${ownCode ? repo : "bert-base-uncased"}")\n` +
       `model = ${autoClass}.from_pretrained("${repo}", trust_remote_code=True)\n` +
       "```\n\n" +
-      "MosaicBERT is not built into `transformers`: `trust_remote_code=True` loads the model code named by the " +
-      "`auto_map` entry of `config.json` (the reference `bert_layers.py` / `configuration_bert.py`, e.g. from " +
-      "`mosaicml/mosaic-bert-base`). Review that code before running it.\n"
+      (ownCode
+        ? "MosaicBERT is not built into `transformers`: `config.json` names the model type `mosaic_bert` and its " +
+          "`auto_map` points at `configuration_mosaic_bert.py` and `modeling_mosaic_bert.py` in this repository " +
+          "(plain PyTorch, written by mosaicbert-ts), which `trust_remote_code=True` runs: read them first. Without " +
+          "it `transformers` refuses to load the model.\n"
+        : "MosaicBERT is not built into `transformers`: `trust_remote_code=True` loads the model code named by the " +
+          "`auto_map` entry of `config.json` (the reference `bert_layers.py` / `configuration_bert.py`, e.g. from " +
+          "`mosaicml/mosaic-bert-base`). Review that code before running it.\n")
     : "```python\n" +
       `from transformers import AutoTokenizer, ${arch}\n\n` +
       `tokenizer = AutoTokenizer.from_pretrained("${repo}")\n` +
@@ -96,6 +103,14 @@ export function renderModelCard(o: ModelCardOptions): string {
     `const dir = await pullModel("${repo}");\n` +
     "const { config, tensors } = loadModelFolder(dir);\n" +
     "```\n";
+  const example = mlm ? 'the capital of france is [MASK] .' : "a sentence to classify";
+  const cli = "```sh\n" +
+    `npx -p @mosaicbert/trainer mosaicbert hub pull ${repo} --to ./model\n` +
+    `npx -p @mosaicbert/trainer mosaicbert infer --model ./model --text "${example}"\n` +
+    "```\n\n" +
+    (mlm ? "prints the most probable tokens for each `[MASK]`" : "prints each text's class probabilities") +
+    " (`--json` for JSON lines, `--output out.safetensors` for the hidden states and logits).\n";
   return `${front}\n# ${o.title ?? (o.repo ? o.repo.split("/").pop() : mosaic ? "MosaicBERT" : "BERT")}\n\n${desc}\n\n` +
-    `${training}\n${results}## How to use\n\nWith Python \`transformers\`:\n\n${py}\nFrom Node.js:\n\n${ts}`;
+    `${training}\n${results}## How to use\n\nFrom the command line ([mosaicbert-ts](https://www.npmjs.com/package/@mosaicbert/trainer), Node.js ≥ 20.19):\n\n${cli}\n` +
+    `With Python \`transformers\`:\n\n${py}\nFrom Node.js:\n\n${ts}`;
 }

@@ -1,2 +1,3 @@
 export * from "./folder.js";
 export * from "./card.js";
+export * from "./publish.js";

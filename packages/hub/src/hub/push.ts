@@ -19,6 +19,10 @@ export interface PushOptions extends HubOptions {
   onProgress?: (p: PushProgress) => void;
   /** Called when the commit request is sent (after every large file is uploaded). */
   onCommit?: () => void;
+  /** Upload only these files of the folder (relative paths; default: listUploadFiles). */
+  files?: string[];
+  /** Files to upload that are not in the folder (e.g. a generated README.md): repo path → contents. */
+  extraFiles?: Record<string, string | Uint8Array>;
 }
 
 export interface PushResult {
@@ -60,7 +64,11 @@ export async function pushModel(dir: string, repo: string, o: PushOptions = {}):
   if (!token) throw new HubError("pushing needs a Hugging Face write token: pass --token or set HF_TOKEN");
   if (!/^hf_/.test(token)) throw new HubError("the token does not look like a Hugging Face token (expected it to start with 'hf_')");
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HubError(`${dir}: not a folder`);
-  const files = listUploadFiles(dir);
+  const files = o.files ? [...o.files] : listUploadFiles(dir);
+  for (const f of files) {
+    if (path.isAbsolute(f) || f.split(/[\\/]/).includes("..") || !fs.existsSync(path.join(dir, f))) throw new HubError(`${dir}: '${f}' is not a file of the folder`);
+  }
+  for (const f of Object.keys(o.extraFiles ?? {})) files.push(f);
   if (files.length === 0) throw new HubError(`${dir}: nothing to upload (the folder is empty)`);
   try {
     await createRepo({ repo, visibility: o.private ? "private" : undefined, hubUrl, accessToken: token, fetch: o.fetch });
@@ -71,6 +79,13 @@ export async function pushModel(dir: string, repo: string, o: PushOptions = {}):
   const sizes = new Map<string, number>();
   const operations: CommitOperation[] = [];
   for (const f of files) {
+    const extra = o.extraFiles?.[f];
+    if (extra !== undefined) {
+      const bytes = typeof extra === "string" ? Buffer.from(extra, "utf8") : extra;
+      sizes.set(f, bytes.length);
+      operations.push({ operation: "addOrUpdate", path: f, content: new Blob([bytes]) });
+      continue;
+    }
     const full = path.join(dir, ...f.split("/"));
     sizes.set(f, fs.statSync(full).size);
     operations.push({ operation: "addOrUpdate", path: f, content: await fs.openAsBlob(full) });

@@ -6,6 +6,7 @@ function seconds(value: string): number {
   return n;
 }
 import { type CommandIO, hubPullCommand, hubPushCommand } from "@mosaicbert/hub";
+import { checkpointCardFacts } from "../checkpoint/card.js";
 
 /** `mosaicbert hub pull|push`: option parsing only; the work lives in @mosaicbert/hub. */
 export function registerHub(program: Command, io?: CommandIO): void {
@@ -25,15 +26,21 @@ export function registerHub(program: Command, io?: CommandIO): void {
     });
   hub
     .command("push")
-    .description("Upload a model folder (config.json, model.safetensors, tokenizer, README.md) in one commit; prints the commit URL")
-    .argument("<dir>", "the model folder")
+    .description(
+      "Publish a model folder in one commit: config.json, the weights, tokenizer files, the Python code config.json's auto_map names, " +
+        "and README.md (a model card generated from the run's trainer_state.json and metrics.jsonl when the folder has none); prints the commit URL. " +
+        "Optimizer and trainer state stay local unless --include-training-state; a folder without config.json (e.g. a save folder) is refused",
+    )
+    .argument("<dir>", "the model folder, e.g. a checkpoint: runs/x/checkpoints/ep0-ba500")
     .argument("<repo>", 'model repo id, "owner/name" (created if missing)')
     .option("--private", "create the repo private")
     .option("--message <text>", "commit message")
+    .option("--dry-run", "list what would be published and what stays local; contacts nothing")
+    .option("--include-training-state", "also publish optimizer.safetensors and trainer_state.json (to resume training elsewhere)")
     .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
     .option("--token <token>", "write token (default: $HF_TOKEN)")
-    .action(async (dir: string, repo: string, opts: { private?: boolean; message?: string; hubUrl?: string; token?: string }) => {
-      await hubPushCommand(dir, repo, opts, io);
+    .action(async (dir: string, repo: string, opts: { private?: boolean; message?: string; hubUrl?: string; token?: string; dryRun?: boolean; includeTrainingState?: boolean }) => {
+      await hubPushCommand(dir, repo, { ...opts, card: checkpointCardFacts(dir) }, io);
     });
 }
 
