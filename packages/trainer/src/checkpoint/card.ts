@@ -28,7 +28,7 @@ function metricsFile(dir: string): string | null {
   return candidates.find((f) => fs.existsSync(f)) ?? null;
 }
 
-const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+const pct = (x: number): string => `${+(100 * x).toFixed(2)}%`;
 
 /**
  * The model-card facts of a folder the trainer wrote: training (steps, samples, tokens, wall clock, batch,

@@ -116,7 +116,7 @@ describe("mosaicbert hub", () => {
       expect(card).toContain("8 parameters");
       expect(card).toContain("| optimizer steps | 3 |");
       expect(card).toContain("| data | the English sample corpus shipped with @mosaicbert/trainer |");
-      expect(card).toContain("| held-out MLM accuracy (15% masking) | 12.50% |"); // step 2: the eval after the checkpoint is not this model's
+      expect(card).toContain("| held-out MLM accuracy (15% masking) | 12.5% |"); // step 2: the eval after the checkpoint is not this model's
       expect(card).toContain("| evaluated at step | 2 |");
       expect(card).toContain('mosaicbert infer --model ./model --text "the capital of france is [MASK] ."');
       expect(card).toContain('AutoModelForMaskedLM.from_pretrained("me/tiny", trust_remote_code=True)');
