@@ -40,5 +40,6 @@ export async function startRegistry(tarballs) {
     res.writeHead(200, { "content-type": "application/json" }).end(body);
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => server.close(r)) };
+  // npm keeps connections alive: close them, or close() would wait for them.
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }) };
 }
