@@ -57,6 +57,12 @@ console.log(`pack-check: packed ${tarballs.map((t) => `${t.manifest.name} (${(fs
 /** Every published entry point: "@mosaicbert/x" and "@mosaicbert/x/sub". */
 const entryPoints = tarballs.flatMap((t) => Object.keys(t.manifest.exports ?? {}).map((sub) => (sub === "." ? t.manifest.name : `${t.manifest.name}/${sub.slice(2)}`)));
 
+const SHIPPED = {
+  "@mosaicbert/kernels-cuda": [/^scripts\/install\.mjs$/, /^native\/build\.sh$/, /^native\/\w+\.cu$/, /^native\/addon\.cc$/],
+  "@mosaicbert/trainer": [/^recipes\/tiny-cpu\.yaml$/, /^recipes\/mosaic-bert-base\.yaml$/, /^assets\/sample-corpus\//],
+  "@mosaicbert/data-streaming": [/^assets\/.*vocab\.txt$/],
+};
+
 // 2. The manifests: exports name shipped files (types first, then import, then default), no workspace: ranges.
 step("manifests", () => {
   const errs = [];
@@ -70,6 +76,8 @@ step("manifests", () => {
     }
     for (const [bin, target] of Object.entries(m.bin ?? {})) if (!has(target)) errs.push(`${m.name} bin ${bin}: ${target} is not in the tarball`);
     for (const [dep, range] of Object.entries({ ...m.dependencies, ...m.peerDependencies })) if (/^workspace:/.test(range)) errs.push(`${m.name}: ${dep} ${range}`);
+    // What runs from the package at install or at run time, beside dist/.
+    for (const re of SHIPPED[m.name] ?? []) if (!listing.some((p) => re.test(p))) errs.push(`${m.name}: nothing in the tarball matches ${re}`);
   }
   if (errs.length) throw new Error(errs.join("\n"));
 });

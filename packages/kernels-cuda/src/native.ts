@@ -75,8 +75,9 @@ export function buildHint(): string {
   const pkg = packageDir();
   const log = path.join(pkg, "build", "build.log");
   if (existsSync(path.join(pkg, "src", "index.ts"))) return "run `pnpm --filter @mosaicbert/kernels-cuda build:native` on a machine with CUDA";
-  const failed = existsSync(log) ? `the install-time build failed (see ${log}); fix the cause, then ` : "on a machine with the CUDA toolkit (nvcc, cuBLASLt, NCCL) ";
-  return `${failed}run \`npm rebuild @mosaicbert/kernels-cuda\``;
+  if (existsSync(log)) return `the install-time build failed (see ${log}); fix the cause, then run \`npm rebuild @mosaicbert/kernels-cuda\``;
+  return "on a machine with the CUDA toolkit (nvcc, cuBLASLt, NCCL) run `npm rebuild @mosaicbert/kernels-cuda` " +
+    "(if npm skipped the package's install script, allow it first: `npm install-scripts approve @mosaicbert/kernels-cuda`)";
 }
 
 /** Loads the addon or returns why it cannot be loaded. */

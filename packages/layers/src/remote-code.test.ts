@@ -9,6 +9,7 @@ import { createModel } from "./factory.js";
 import { loadPretrained, readConfig, savePretrained } from "./io.js";
 import { preset } from "./presets.js";
 import { MOSAIC_AUTO_MAP, REMOTE_CODE_FILES, remoteCodeFiles } from "./remote-code.js";
+import { PYTHON_FILES } from "./remote-code-files.js";
 
 const GOLDEN = fileURLToPath(new URL("../../../../shared/data/golden/mosaic-tiny-mlm", import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "remote-code-"));
@@ -36,6 +37,12 @@ describe("MosaicBERT folders transformers can load (model_type mosaic_bert + our
     expect(reference.arch).toBe("mosaic-bert");
     expect(fromHfConfig({ ...toHfConfig(reference), model_type: "mosaic_bert", alibi_starting_size: undefined }).config.arch).toBe("mosaic-bert");
     expect(() => fromHfConfig({ ...toHfConfig(reference), model_type: "roberta" }, { file: "x/config.json" })).toThrow(/model_type.*"mosaic_bert".*"bert".*roberta/);
+  });
+
+  it("the embedded Python files are python/*.py as they are now", () => {
+    const dir = fileURLToPath(new URL("../python", import.meta.url));
+    const onDisk = Object.fromEntries(fs.readdirSync(dir).filter((f) => f.endsWith(".py")).map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+    expect(PYTHON_FILES, "python/ changed: run node packages/layers/scripts/embed-python.mjs").toEqual(onDisk);
   });
 
   it("every auto_map target is a class of the shipped Python files", () => {

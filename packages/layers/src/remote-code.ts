@@ -1,10 +1,9 @@
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { PYTHON_FILES } from "./remote-code-files.js";
 
 /**
  * MosaicBERT is not built into Hugging Face transformers: a MosaicBERT folder names its own model type
- * ("mosaic_bert") and carries the PyTorch code for it (python/ of this package, written for this project),
+ * ("mosaic_bert") and carries the PyTorch code for it (python/ of this package, written for this project,
+ * embedded in remote-code-files.ts by scripts/embed-python.mjs),
  * which `AutoModel*.from_pretrained(folder, trust_remote_code=True)` loads through `auto_map`. Without
  * trust_remote_code transformers refuses the folder instead of building a plain BERT.
  */
@@ -23,15 +22,8 @@ export function hfArchitectures(mosaic: boolean, architectures: string[]): strin
   return architectures.map((a) => (mosaic ? a.replace(/^(Mosaic)?Bert/, "MosaicBert") : a.replace(/^MosaicBert/, "Bert")));
 }
 
-let cache: Record<string, string> | null = null;
-
 /** The Python files a folder with this config.json needs beside its weights: name → contents (none for BERT). */
 export function remoteCodeFiles(hfConfig: Record<string, unknown>): Record<string, string> {
   if (hfConfig.model_type !== MOSAIC_MODEL_TYPE) return {};
-  if (!cache) {
-    // python/ sits beside src/ (tests) and dist/ (the published package).
-    const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "python");
-    cache = Object.fromEntries(REMOTE_CODE_FILES.map((f) => [f, readFileSync(path.join(dir, f), "utf8")]));
-  }
-  return { ...cache };
+  return Object.fromEntries(REMOTE_CODE_FILES.map((f) => [f, PYTHON_FILES[f]!]));
 }
