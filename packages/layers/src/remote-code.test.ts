@@ -67,7 +67,7 @@ describe("MosaicBERT folders transformers can load (model_type mosaic_bert + our
     const { model, task } = loadPretrained(dir, cpu);
     expect(task).toBe("mlm");
     expect(model.config.arch).toBe("mosaic-bert");
-    expect(Array.from(model.flat.params.toArray())).toEqual(Array.from(m.flat.params.toArray()));
+    expect(Array.from(model.flat.params.toArray() as Float32Array)).toEqual(Array.from(m.flat.params.toArray() as Float32Array));
     model.dispose();
     m.dispose();
   });
