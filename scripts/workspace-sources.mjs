@@ -22,8 +22,10 @@ export function resolveSource(specifier, paths = sourcePaths()) {
   if (!specifier.startsWith("@mosaicbert/")) return null;
   const exact = paths[specifier];
   if (exact) return resolve(repoRoot, exact[0]);
-  for (const [pattern, targets] of Object.entries(paths)) {
-    if (!pattern.endsWith("/*") || !specifier.startsWith(pattern.slice(0, -1))) continue;
+  // Like tsc: the longest matching prefix first ("@mosaicbert/hub/*" before "@mosaicbert/*").
+  const patterns = Object.entries(paths).filter(([p]) => p.endsWith("/*")).sort(([a], [b]) => b.length - a.length);
+  for (const [pattern, targets] of patterns) {
+    if (!specifier.startsWith(pattern.slice(0, -1))) continue;
     const rest = specifier.slice(pattern.length - 1);
     for (const t of targets) {
       const file = resolve(repoRoot, t.replace("*", rest));
