@@ -10,7 +10,7 @@ classifier made from each (the checkpoint plus a seeded pooler and classifier, i
     weights); without it transformers must refuse it, never build a plain BERT; the BERT folder loads as is.
 Exits non-zero on any failure. Needs torch, transformers and safetensors; no network.
 
-  python3 scripts/hf-compat/check.py --cli packages/trainer/dist-device/cli.mjs [--work DIR] [--mosaic DIR] [--bert DIR]
+  python3 scripts/hf-compat/check.py --cli .results-build/dist/mosaicbert.mjs [--work DIR] [--mosaic DIR] [--bert DIR]
 """
 import argparse
 import json

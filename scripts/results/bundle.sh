@@ -14,8 +14,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=.results-build
-grep -qx '/.results-build/' .git/info/exclude 2>/dev/null || echo '/.results-build/' >> .git/info/exclude
-grep -qx '/.results-data/' .git/info/exclude 2>/dev/null || echo '/.results-data/' >> .git/info/exclude
+exclude=$(git rev-parse --git-path info/exclude)   # .git is a file in a worktree
+grep -qx '/.results-build/' "$exclude" 2>/dev/null || echo '/.results-build/' >> "$exclude"
+grep -qx '/.results-data/' "$exclude" 2>/dev/null || echo '/.results-data/' >> "$exclude"
 rm -rf "$out"
 mkdir -p "$out/dist" "$out/recipes" "$out/assets"
 esb=$(ls -d node_modules/.pnpm/esbuild@*/node_modules/esbuild/bin/esbuild | head -1)
