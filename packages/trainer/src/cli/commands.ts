@@ -7,6 +7,7 @@ import { register as pretrain } from "./pretrain.js";
 import { register as plot } from "./plot.js";
 import { register as glue } from "./glue.js";
 import { register as finetune } from "./finetune.js";
+import { register as embed } from "./embed.js";
 import { register as bench } from "./bench.js";
 
 /**
@@ -21,6 +22,7 @@ export const commands: Array<(program: Command) => void> = [
   infer,
   glue,
   finetune,
+  embed,
   data,
   bench,
 ];

@@ -1,0 +1,235 @@
+import { type ComputeDtype, type EncoderModel, InputError, loadPretrained } from "@mosaicbert/layers";
+import type { Backend, Tensor } from "@mosaicbert/tensor";
+import type { TextTokenizer } from "./fill-mask.js";
+
+export type Pooling = "mean" | "cls";
+
+/** Longest input a MosaicBERT embeds (ALiBi has no learned table; this bounds the allocation). */
+export const MOSAIC_MAX_SEQ_LEN = 8192;
+/** Padded positions per forward pass by default. */
+export const DEFAULT_TOKEN_BUDGET = 16384;
+
+export interface EncodeOptions {
+  /** "mean" (default): the mean of the last hidden states of the text's tokens ([CLS] and [SEP] included); "cls": the [CLS] row. */
+  pooling?: Pooling;
+  /** Scale each embedding to unit L2 norm. */
+  normalize?: boolean;
+  /** Truncate texts to this many tokens, [CLS] and [SEP] included (default: min(512, the model's limit)). */
+  maxSeqLen?: number;
+  /** Padded positions per forward pass (rows × longest row; a longer text runs alone); texts are sorted by length so padding stays small. */
+  tokenBudget?: number;
+  /** At most this many texts per forward pass. */
+  maxBatchRows?: number;
+  /** "rows" (default): one Float32Array per text; "matrix": one row-major [n, hidden] Float32Array. */
+  format?: "rows" | "matrix";
+  /** Called after every forward pass with the texts and real tokens done so far. */
+  onProgress?: (p: { texts: number; totalTexts: number; tokens: number; totalTokens: number }) => void;
+}
+
+export interface EmbedderOptions {
+  backend: Backend;
+  /** Tokenizes texts (ids must fit the model's vocab_size). */
+  tokenizer: TextTokenizer;
+  /** "bf16" on a GPU for speed; default "f32". Pooling always accumulates in float32. */
+  computeDtype?: ComputeDtype;
+}
+
+/** Rows in input order with their lengths → batches of input indices, longest texts first, each within the budget. */
+export function planBatches(lengths: ArrayLike<number>, tokenBudget: number, maxRows = Infinity): number[][] {
+  const order = Array.from({ length: lengths.length }, (_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+  const batches: number[][] = [];
+  let cur: number[] = [];
+  let longest = 0;
+  for (const i of order) {
+    const L = Math.max(longest, lengths[i]!);
+    if (cur.length > 0 && ((cur.length + 1) * L > tokenBudget || cur.length >= maxRows)) {
+      batches.push(cur);
+      cur = [];
+    }
+    if (cur.length === 0) longest = lengths[i]!;
+    cur.push(i);
+  }
+  if (cur.length) batches.push(cur);
+  return batches;
+}
+
+/**
+ * Sentence embeddings from an encoder: `encode(texts)` tokenizes, sorts the texts by length, runs
+ * them in batches within a token budget (MosaicBERT computes only the real tokens; sorting keeps the
+ * padded batch small for BERT too), pools each text's last hidden states on the device (mean over
+ * its tokens, or the [CLS] row) and returns the embeddings in input order.
+ */
+export class Embedder {
+  readonly hiddenSize: number;
+  /** The longest input this model takes (BERT: max_position_embeddings; MosaicBERT: MOSAIC_MAX_SEQ_LEN). */
+  readonly maxSeqLen: number;
+
+  constructor(readonly model: EncoderModel, readonly tokenizer: TextTokenizer) {
+    const c = model.config;
+    this.hiddenSize = c.hiddenSize;
+    this.maxSeqLen = c.arch === "bert" ? c.maxPositionEmbeddings : MOSAIC_MAX_SEQ_LEN;
+  }
+
+  /** Loads the encoder of a model folder (MLM checkpoint, classifier or bare encoder: heads are skipped). */
+  static load(modelDir: string, o: EmbedderOptions): Embedder {
+    const { model } = loadPretrained(modelDir, o.backend, { task: "encoder", computeDtype: o.computeDtype });
+    return new Embedder(model as EncoderModel, o.tokenizer);
+  }
+
+  /** [CLS] text [SEP], truncated to maxSeqLen; throws InputError naming the text when an id does not fit the vocabulary. */
+  tokenize(texts: readonly string[], maxSeqLen: number): Int32Array[] {
+    const V = this.model.config.vocabSize;
+    const t = this.tokenizer;
+    return texts.map((text, i) => {
+      if (typeof text !== "string") throw new InputError("texts", `expected a string, got ${typeof text}`, i);
+      const body = t.textToIds(text).slice(0, maxSeqLen - 2);
+      const ids = Int32Array.from([t.clsId, ...body, t.sepId]);
+      const bad = ids.findIndex((id) => id >= V);
+      if (bad >= 0) {
+        throw new InputError(
+          "texts",
+          `token '${t.idToToken(ids[bad]!)}' has id ${ids[bad]}, outside the model's vocab_size ${V}; expected the tokenizer of the model (its vocab.txt or tokenizer.json)`,
+          i,
+        );
+      }
+      return ids;
+    });
+  }
+
+  private maxLen(o: EncodeOptions): number {
+    const m = o.maxSeqLen ?? Math.min(512, this.maxSeqLen);
+    if (!Number.isInteger(m) || m < 2 || m > this.maxSeqLen) {
+      throw new RangeError(`maxSeqLen: expected an integer in [2, ${this.maxSeqLen}] (this model's limit), got ${m}`);
+    }
+    return m;
+  }
+
+  /** Embeddings of texts, in input order. */
+  encode(texts: readonly string[], o: EncodeOptions & { format: "matrix" }): Float32Array;
+  encode(texts: readonly string[], o?: EncodeOptions & { format?: "rows" }): Float32Array[];
+  encode(texts: readonly string[], o?: EncodeOptions): Float32Array[] | Float32Array;
+  encode(texts: readonly string[], o: EncodeOptions = {}): Float32Array[] | Float32Array {
+    return this.encodeIds(this.tokenize(texts, this.maxLen(o)), o);
+  }
+
+  /**
+   * Embeddings of token id rows ([CLS] … [SEP] each, as `tokenize` makes them), in input order. Rows
+   * longer than maxSeqLen are refused rather than cut (ids come from elsewhere: a benchmark file, a
+   * user's own tokenizer).
+   */
+  encodeIds(rows: readonly Int32Array[], o: EncodeOptions & { format: "matrix" }): Float32Array;
+  encodeIds(rows: readonly Int32Array[], o?: EncodeOptions): Float32Array[] | Float32Array;
+  encodeIds(rows: readonly Int32Array[], o: EncodeOptions = {}): Float32Array[] | Float32Array {
+    const maxLen = this.maxLen(o);
+    const pooling = o.pooling ?? "mean";
+    if (pooling !== "mean" && pooling !== "cls") throw new RangeError(`pooling: expected mean or cls, got ${String(pooling)}`);
+    const budget = o.tokenBudget ?? DEFAULT_TOKEN_BUDGET;
+    if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`tokenBudget: expected a positive integer, got ${budget}`);
+    const maxRows = o.maxBatchRows ?? Infinity;
+    if (maxRows !== Infinity && !(Number.isInteger(maxRows) && maxRows >= 1)) throw new RangeError(`maxBatchRows: expected a positive integer, got ${maxRows}`);
+    const n = rows.length;
+    const H = this.hiddenSize;
+    const lengths = rows.map((r, i) => {
+      if (r.length < 1 || r.length > maxLen) throw new InputError("ids", `length ${r.length}: expected 1 to ${maxLen} tokens`, i);
+      return r.length;
+    });
+    const out = new Float32Array(n * H);
+    const totalTokens = lengths.reduce((a, b) => a + b, 0);
+    let doneTexts = 0;
+    let doneTokens = 0;
+    for (const batch of planBatches(lengths, budget, maxRows)) {
+      const pooled = this.forwardPooled(batch.map((i) => rows[i]!), pooling);
+      batch.forEach((i, r) => {
+        const v = pooled.subarray(r * H, (r + 1) * H);
+        if (o.normalize) {
+          let s = 0;
+          for (let h = 0; h < H; h++) s += v[h]! * v[h]!;
+          const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+          for (let h = 0; h < H; h++) v[h] = v[h]! * inv;
+        }
+        out.set(v, i * H);
+        doneTokens += lengths[i]!;
+      });
+      doneTexts += batch.length;
+      o.onProgress?.({ texts: doneTexts, totalTexts: n, tokens: doneTokens, totalTokens });
+    }
+    if (o.format === "matrix") return out;
+    return Array.from({ length: n }, (_, i) => out.slice(i * H, (i + 1) * H));
+  }
+
+  /** One padded batch through the encoder; pooled [B, H] float32 on the host. */
+  private forwardPooled(rows: Int32Array[], pooling: Pooling): Float32Array {
+    const be = this.model.backend;
+    const B = rows.length;
+    const S = Math.max(...rows.map((r) => r.length));
+    const H = this.hiddenSize;
+    const inputIds = new Int32Array(B * S).fill(this.tokenizer.padId);
+    const attentionMask = new Int32Array(B * S);
+    rows.forEach((r, b) => {
+      inputIds.set(r, b * S);
+      attentionMask.fill(1, b * S, b * S + r.length);
+    });
+    const { lastHiddenState } = this.model.forward({ inputIds, attentionMask, tokenTypeIds: new Int32Array(B * S), batchSize: B, seqLen: S });
+    const flat = lastHiddenState.reshape([B * S, H]);
+    const owned: Tensor[] = [lastHiddenState];
+    try {
+      if (pooling === "cls") {
+        const idx = be.fromArray(Int32Array.from({ length: B }, (_, b) => b * S), [B], "i32");
+        owned.push(idx);
+        const first = be.gatherRows(flat, idx);
+        owned.push(first);
+        const f32 = first.dtype === "f32" ? first : be.cast(first, "f32");
+        if (f32 !== first) owned.push(f32);
+        return (be.read(f32) as Float32Array).slice();
+      }
+      // Mean: gather the real tokens, sum them per text on the device (float32), divide on the host.
+      const T = rows.reduce((a, r) => a + r.length, 0);
+      const pos = new Int32Array(T);
+      const seg = new Int32Array(T);
+      let t = 0;
+      rows.forEach((r, b) => {
+        for (let s = 0; s < r.length; s++, t++) {
+          pos[t] = b * S + s;
+          seg[t] = b;
+        }
+      });
+      const posT = be.fromArray(pos, [T], "i32");
+      const segT = be.fromArray(seg, [T], "i32");
+      owned.push(posT, segT);
+      const tokens = be.gatherRows(flat, posT);
+      owned.push(tokens);
+      const f32 = tokens.dtype === "f32" ? tokens : be.cast(tokens, "f32");
+      if (f32 !== tokens) owned.push(f32);
+      const sums = be.zeros([B, H], "f32");
+      owned.push(sums);
+      be.scatterAddRows(f32, segT, sums);
+      const host = (be.read(sums) as Float32Array).slice();
+      rows.forEach((r, b) => {
+        const inv = 1 / r.length;
+        for (let h = 0; h < H; h++) host[b * H + h] = host[b * H + h]! * inv;
+      });
+      return host;
+    } finally {
+      for (const x of owned) x.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * One-shot embeddings: loads `model` (a folder) or uses an Embedder, encodes `texts`, and disposes
+ * what it loaded. For many calls, keep an Embedder (`Embedder.load`) instead.
+ */
+export function encode(texts: readonly string[], o: EncodeOptions & { model: string | Embedder } & Partial<EmbedderOptions>): Float32Array[] | Float32Array {
+  if (typeof o.model !== "string") return o.model.encode(texts, o);
+  if (!o.backend || !o.tokenizer) throw new Error("encode: loading a model folder needs `backend` and `tokenizer` (or pass an Embedder as `model`)");
+  const e = Embedder.load(o.model, { backend: o.backend, tokenizer: o.tokenizer, computeDtype: o.computeDtype });
+  try {
+    return e.encode(texts, o);
+  } finally {
+    e.dispose();
+  }
+}

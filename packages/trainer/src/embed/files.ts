@@ -1,0 +1,74 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { writeSafetensors } from "@mosaicbert/hub";
+
+/** Reads the texts to embed: a .jsonl file (one object per line, the text in `textColumn`) or plain text, one text per line. */
+export function readTexts(file: string, textColumn = "text"): string[] {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  if (raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
+  const lines = raw.split("\n");
+  // The newline that ends the last line does not start another text.
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  const jsonl = /\.(jsonl|ndjson)$/i.test(file);
+  const texts: string[] = [];
+  lines.forEach((l0, i) => {
+    const l = l0.endsWith("\r") ? l0.slice(0, -1) : l0;
+    if (!jsonl) {
+      // Every line is a text (an empty one too): output row i is input line i + 1.
+      texts.push(l);
+      return;
+    }
+    if (l.trim() === "") return;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(l);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message}); expected one JSON object per line`);
+    }
+    const v = rec !== null && typeof rec === "object" && !Array.isArray(rec) ? (rec as Record<string, unknown>)[textColumn] : undefined;
+    if (typeof v !== "string") {
+      const what = rec === null || typeof rec !== "object" || Array.isArray(rec) ? "not a JSON object" : v === undefined ? `has no column "${textColumn}"` : `column "${textColumn}" is ${v === null ? "null" : typeof v}`;
+      throw new Error(`${file}:${i + 1}: ${what}; expected {"${textColumn}": "…"} (name the column with --text-column)`);
+    }
+    texts.push(v);
+  });
+  if (texts.length === 0) throw new Error(`${file}: no texts; expected one text per line${jsonl ? ` (JSON objects with a "${textColumn}" string)` : ""}`);
+  return texts;
+}
+
+/** A NumPy .npy file (format 1.0) of a float32 [rows, cols] C-order matrix. */
+export function npyBytes(data: Float32Array, rows: number, cols: number): Uint8Array {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  // Magic (6) + version (2) + length (2) + header + "\n", padded with spaces to a multiple of 64.
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  header = header.padEnd(total - 10 - 1, " ") + "\n";
+  const out = new Uint8Array(total + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(Buffer.from(header, "latin1"), 10);
+  // Little-endian hosts (every platform Node supports here) store float32 as .npy wants it.
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), total);
+  return out;
+}
+
+/**
+ * Writes embeddings [rows, cols]: `.npy` by extension, else safetensors with one tensor `embeddings`
+ * and `metadata` (model, pooling, …) in the header. Written to a temp file, then renamed.
+ */
+export function writeEmbeddings(file: string, data: Float32Array, rows: number, cols: number, metadata: Record<string, string>): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    if (/\.npy$/i.test(file)) fs.writeFileSync(tmp, npyBytes(data, rows, cols));
+    else writeSafetensors(tmp, new Map([["embeddings", { dtype: "f32" as const, shape: [rows, cols], data }]]), { format: "pt", ...metadata });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`${file}: cannot write the embeddings: ${(e as Error).message}`);
+  }
+}
