@@ -17,6 +17,9 @@
 #   memlinear    peak memory of 16 rows at 512…4096 tokens
 #   pretrain-long  200 steps of mosaicbert pretrain --config mosaic-bert-base-1024 on .long-data (real text)
 #   peers        the PyTorch peers (.device/bench/torch_peers.py) and our figures over theirs
+#   embed        embedding tokens/s (mosaicbert embed's Embedder) for mosaic-bert-base and bert-base against HF
+#                BertModel (bf16, SDPA, eager and torch.compile) on the same ids files: GLUE sentences at 128,
+#                documents at 512 (written by pack into .device-build/embed/)
 #   attention    the attention kernels alone at lengths 128…8192 (packages/kernels-cuda/bench/attention.bench.ts)
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it
 #   compare      loss after 200 steps: optimised vs generic kernels (last 20 losses within 1e-3)
@@ -41,6 +44,10 @@ if [ "${1:-}" = "pack" ]; then
     --banner:js="$banner" --outfile=$build/run.mjs --log-level=warning
   $esb packages/kernels-cuda/bench/attention.bench.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=$build/attention.mjs --log-level=warning
+  $esb packages/trainer/src/bench/embed-bench.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+    --banner:js="$banner" --outfile=$build/embed.mjs --log-level=warning
+  [ -f $build/embed/ids-512.json ] || node --import ./packages/trainer/src/testing/register-ts.mjs packages/trainer/src/bench/embed-bench.ts \
+    prepare ../shared/data $build/embed
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=packages/trainer/dist-device/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
   zstd_wasm=$(ls -d node_modules/.pnpm/@bokuweb+zstd-wasm@*/node_modules/@bokuweb/zstd-wasm/dist/common/zstd.wasm | head -1)
@@ -157,6 +164,28 @@ for p in ["mosaic-bert-base", "bert-base"]:
     print(f"ours {p}: {r['tokensPerSec']/1e3:.1f}k tok/s, MFU {100*r['mfu']:.1f}%, peak {r['peakMemGiB']:.2f} GiB | vs {ratios}")
 PY
       ;;
+    embed)
+      step embed
+      for L in 128 512; do
+        f=$build/embed/ids-$L.json
+        for p in mosaic-bert-base bert-base; do
+          node $build/embed.mjs run "$f" $p --device cuda --passes "${EMBED_PASSES:-5}" --json "$OUT/embed-$p-$L.json" || status=1
+        done
+        PASSES=${EMBED_PASSES:-5} PYTHONUNBUFFERED=1 python3 packages/trainer/src/bench/embed_peer.py "$f" eager compile \
+          > "$OUT/embed-peers-$L.jsonl" 2>> "$OUT/embed-peers.err" || status=1
+        cat "$OUT/embed-peers-$L.jsonl"
+        python3 - "$OUT" "$L" <<'PY'
+import json, sys, os
+out, L = sys.argv[1], sys.argv[2]
+peers = [json.loads(l) for l in open(f"{out}/embed-peers-{L}.jsonl") if l.strip().startswith("{")]
+for p in ["mosaic-bert-base", "bert-base"]:
+    f = f"{out}/embed-{p}-{L}.json"
+    if not os.path.exists(f): continue
+    r = json.load(open(f))
+    ratios = ", ".join(f"{q['impl']}: {r['tokens_per_s'] / q['tokens_per_s']:.2f}x" for q in peers if 'tokens_per_s' in q)
+    print(f"embed {L}: ours {p} {r['tokens_per_s']/1e3:.1f}k tok/s | vs {ratios}")
+PY
+      done ;;
     attention) step attention; node $build/attention.mjs --json "$OUT/attention.json" || status=1 ;;
     ampere)
       # The portable path alone: compute_80 PTX only, JIT-compiled by the driver (no sm_90 machine code,
