@@ -20,6 +20,8 @@
 #   embed        embedding tokens/s (mosaicbert embed's Embedder) for mosaic-bert-base and bert-base against HF
 #                BertModel (bf16, SDPA, eager and torch.compile) on the same ids files: GLUE sentences at 128,
 #                documents at 512 (written by pack into .device-build/embed/)
+#   hfcheck      `finetune` folders (BERT, MosaicBERT; made by pack in .device-build/finetuned/) loaded in PyTorch:
+#                transformers' probabilities (f32 CPU, bf16 GPU) against ours (packages/trainer/src/checks/finetuned_hf.py)
 #   attention    the attention kernels alone at lengths 128…8192 (packages/kernels-cuda/bench/attention.bench.ts)
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it
 #   compare      loss after 200 steps: optimised vs generic kernels (last 20 losses within 1e-3)
@@ -48,6 +50,8 @@ if [ "${1:-}" = "pack" ]; then
     --banner:js="$banner" --outfile=$build/embed.mjs --log-level=warning
   [ -f $build/embed/ids-512.json ] || node --import ./packages/trainer/src/testing/register-ts.mjs packages/trainer/src/bench/embed-bench.ts \
     prepare ../shared/data $build/embed
+  [ -f $build/finetuned/mosaic-bert.jsonl ] || node --import ./packages/trainer/src/testing/register-ts.mjs \
+    packages/trainer/src/checks/finetuned-fixture.ts ../shared/data $build/finetuned
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=packages/trainer/dist-device/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
   zstd_wasm=$(ls -d node_modules/.pnpm/@bokuweb+zstd-wasm@*/node_modules/@bokuweb/zstd-wasm/dist/common/zstd.wasm | head -1)
@@ -185,6 +189,11 @@ for p in ["mosaic-bert-base", "bert-base"]:
     ratios = ", ".join(f"{q['impl']}: {r['tokens_per_s'] / q['tokens_per_s']:.2f}x" for q in peers if 'tokens_per_s' in q)
     print(f"embed {L}: ours {p} {r['tokens_per_s']/1e3:.1f}k tok/s | vs {ratios}")
 PY
+      done ;;
+    hfcheck)
+      step hfcheck
+      for a in bert mosaic-bert; do
+        python3 packages/trainer/src/checks/finetuned_hf.py $build/finetuned/$a $build/finetuned/$a.jsonl 2>> "$OUT/hfcheck.err" || status=1
       done ;;
     attention) step attention; node $build/attention.mjs --json "$OUT/attention.json" || status=1 ;;
     ampere)

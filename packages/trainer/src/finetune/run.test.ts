@@ -94,6 +94,28 @@ describe("mosaicbert finetune on a real labelled file (SST-2 slice)", () => {
   }, 240_000);
 });
 
+describe("finetune regression on text pairs (STS-B slice, TSV)", () => {
+  it("detects float labels, trains with MSE, reports Spearman/Pearson and writes a regression head infer reads as scores", async () => {
+    const stsb = fileURLToPath(new URL("../../../../../shared/data/glue/STS-B/train.tsv", import.meta.url));
+    const lines = fs.readFileSync(stsb, "utf8").trim().split("\n");
+    const train = path.join(tmp, "sts-train.tsv");
+    const evalFile = path.join(tmp, "sts-eval.tsv");
+    fs.writeFileSync(train, [lines[0], ...lines.slice(1, 65)].join("\n") + "\n");
+    fs.writeFileSync(evalFile, [lines[0], ...lines.slice(3000, 3032)].join("\n") + "\n");
+    const out = path.join(tmp, "sts-model");
+    const s = await finetuneFiles({ model, train, eval: evalFile, out, labelColumn: "score", backend: cpu, epochs: 1, batchSize: 16, maxSeqLen: 64, stderr: quiet });
+    expect(s.task).toBe("regression");
+    expect(s.metric).toBe("spearman");
+    expect(Object.keys(s.saved.metrics).sort()).toEqual(["pearson", "spearman"]);
+    const cfg = loadModelFolder(out).config;
+    expect(cfg.problem_type).toBe("regression");
+    expect(loadModelFolder(out).tensors.get("classifier.weight")!.shape).toEqual([1, 64]);
+    const res = await runInfer({ modelDir: out, texts: ["a man is playing a guitar ."], tokenizer: bertBaseUncased(), device: "cpu", log: () => {} });
+    expect(res.classes![0]!.kind).toBe("score");
+    expect(Number.isFinite(res.classes![0]!.labels[0]![1])).toBe(true);
+  }, 120_000);
+});
+
 describe("finetune resume and output folder rules", () => {
   const rows = sst2.slice(1000, 1064);
   const train = path.join(tmp, "small.tsv");
