@@ -4,7 +4,7 @@
  *   node --import ./packages/trainer/src/testing/register-ts.mjs packages/trainer/src/checks/finetuned-fixture.ts <shared/data> <out-dir>
  *
  * For BERT and MosaicBERT (small, hidden 128, 2 layers, the bert-base-uncased vocabulary, fresh
- * weights): `finetune` on 480 SST-2 rows for 1 epoch into <out-dir>/<arch>/, then our class
+ * weights): `finetune` on 480 SST-2 rows for 3 epochs into <out-dir>/<arch>/, then our class
  * probabilities for 32 held-out SST-2 sentences (infer, float32, CPU) into <out-dir>/<arch>.jsonl.
  */
 import * as fs from "node:fs";
@@ -41,7 +41,7 @@ for (const arch of ["bert", "mosaic-bert"] as const) {
   });
   m.dispose();
   const dir = path.join(out, arch);
-  await finetuneFiles({ model: start, train, eval: evalFile, out: dir, overwrite: true, epochs: 1, lr: 1e-3, maxSeqLen: 128, backend: cpu });
+  await finetuneFiles({ model: start, train, eval: evalFile, out: dir, overwrite: true, epochs: 3, lr: 1e-3, maxSeqLen: 64, backend: cpu });
   const res = await runInfer({ modelDir: dir, texts, tokenizer: bertBaseUncased(), device: "cpu", log: () => {} });
   fs.writeFileSync(path.join(out, `${arch}.jsonl`), res.classes!.map((r) => JSON.stringify({ text: r.text, probs: Object.fromEntries(r.labels) })).join("\n") + "\n");
   console.log(`${dir}: fine-tuned; our probabilities for ${texts.length} texts in ${dir}.jsonl`);
