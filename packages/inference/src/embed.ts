@@ -118,6 +118,7 @@ export class Embedder {
    * user's own tokenizer).
    */
   encodeIds(rows: readonly Int32Array[], o: EncodeOptions & { format: "matrix" }): Float32Array;
+  encodeIds(rows: readonly Int32Array[], o?: EncodeOptions & { format?: "rows" }): Float32Array[];
   encodeIds(rows: readonly Int32Array[], o?: EncodeOptions): Float32Array[] | Float32Array;
   encodeIds(rows: readonly Int32Array[], o: EncodeOptions = {}): Float32Array[] | Float32Array {
     const maxLen = this.maxLen(o);

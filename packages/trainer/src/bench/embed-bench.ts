@@ -13,8 +13,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bertBaseUncased } from "@mosaicbert/data-streaming";
-import { Embedder, type EncoderModel, createModel, planBatches, preset } from "@mosaicbert/layers";
-import { resolveDevice } from "../train/device.js";
+import { Embedder, planBatches } from "@mosaicbert/inference";
+import { type EncoderModel, createModel, preset } from "@mosaicbert/layers";
+import { resolveDevice } from "../device.js";
 
 interface IdsFile {
   name: string;
@@ -95,7 +96,7 @@ function prepare(data: string, outDir: string): void {
 async function run(file: string, presetName: string, args: Map<string, string>): Promise<void> {
   const spec = JSON.parse(fs.readFileSync(file, "utf8")) as IdsFile;
   const rows = spec.ids.map((r) => Int32Array.from(r));
-  const device = await resolveDevice((args.get("device") as "cuda" | "cpu") ?? "cuda");
+  const device = await resolveDevice(args.get("device") ?? "cuda");
   const passes = Number(args.get("passes") ?? 5);
   const budget = Number(args.get("budget") ?? 32768);
   const computeDtype = device.kind === "cuda" ? "bf16" : "f32";

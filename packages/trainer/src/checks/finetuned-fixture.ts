@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bertBaseUncased } from "@mosaicbert/data-streaming";
 import { saveModelFolder } from "@mosaicbert/hub";
-import { runInfer } from "@mosaicbert/layers";
+import { runInfer } from "@mosaicbert/inference";
 import { createModel, preset, toHfConfig } from "@mosaicbert/layers";
 import { cpu } from "@mosaicbert/tensor";
 import { finetuneFiles } from "../finetune/run.js";
@@ -42,7 +42,7 @@ for (const arch of ["bert", "mosaic-bert"] as const) {
   m.dispose();
   const dir = path.join(out, arch);
   await finetuneFiles({ model: start, train, eval: evalFile, out: dir, overwrite: true, epochs: 3, lr: 1e-3, maxSeqLen: 64, backend: cpu });
-  const res = await runInfer({ modelDir: dir, texts, tokenizer: bertBaseUncased(), device: "cpu", log: () => {} });
+  const res = await runInfer({ modelDir: dir, texts, tokenizer: bertBaseUncased(), log: () => {} });
   fs.writeFileSync(path.join(out, `${arch}.jsonl`), res.classes!.map((r) => JSON.stringify({ text: r.text, probs: Object.fromEntries(r.labels) })).join("\n") + "\n");
   console.log(`${dir}: fine-tuned; our probabilities for ${texts.length} texts in ${dir}.jsonl`);
 }

@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { Command } from "commander";
 import { bertBaseUncased } from "@mosaicbert/data-streaming";
 import { readSafetensors, toFloat32 } from "@mosaicbert/hub";
-import { Embedder, encode, planBatches } from "@mosaicbert/inference";
+import { Embedder, encode } from "@mosaicbert/inference";
 import { cpu } from "@mosaicbert/tensor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pretrain } from "../train/pretrain.js";
@@ -109,7 +109,7 @@ describe("mosaicbert embed on a model folder that pretrain wrote", () => {
     );
   }, 120_000);
 
-  it("encode(): rows or one matrix, the same numbers; one-shot from a folder; batches planned longest first within the budget", () => {
+  it("encode(): rows or one matrix, the same numbers; one-shot from a folder", () => {
     const e = Embedder.load(model, { backend: cpu, tokenizer: bertBaseUncased() });
     try {
       const rows = e.encode(texts, { tokenBudget: 256 });
@@ -125,9 +125,6 @@ describe("mosaicbert embed on a model folder that pretrain wrote", () => {
     }
     const once = encode(texts.slice(0, 2), { model, backend: cpu, tokenizer: bertBaseUncased(), pooling: "cls" }) as Float32Array[];
     expect(relErr(once[1]!, expectedCls[1]!)).toBeLessThan(1e-5);
-    expect(planBatches([5, 9, 3, 9, 1], 20)).toEqual([[1, 3], [0, 2, 4]]);
-    expect(planBatches([5, 9, 3, 9, 1], 14)).toEqual([[1], [3], [0, 2], [4]]);
-    expect(planBatches([5, 9, 3, 9, 1], 100, 2)).toEqual([[1, 3], [0, 2], [4]]);
   });
 
   it("npyBytes writes a 64-byte aligned v1.0 header", () => {

@@ -110,7 +110,7 @@ describe("finetune regression on text pairs (STS-B slice, TSV)", () => {
     const cfg = loadModelFolder(out).config;
     expect(cfg.problem_type).toBe("regression");
     expect(loadModelFolder(out).tensors.get("classifier.weight")!.shape).toEqual([1, 64]);
-    const res = await runInfer({ modelDir: out, texts: ["a man is playing a guitar ."], tokenizer: bertBaseUncased(), device: "cpu", log: () => {} });
+    const res = await runInfer({ modelDir: out, texts: ["a man is playing a guitar ."], tokenizer: bertBaseUncased(), log: () => {} });
     expect(res.classes![0]!.kind).toBe("score");
     expect(Number.isFinite(res.classes![0]!.labels[0]![1])).toBe(true);
   }, 120_000);
