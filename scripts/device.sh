@@ -175,20 +175,10 @@ PY
         for p in mosaic-bert-base bert-base; do
           node $build/embed.mjs run "$f" $p --device cuda --passes "${EMBED_PASSES:-5}" --json "$OUT/embed-$p-$L.json" || status=1
         done
-        PASSES=${EMBED_PASSES:-5} PYTHONUNBUFFERED=1 python3 packages/trainer/src/bench/embed_peer.py "$f" eager compile \
-          > "$OUT/embed-peers-$L.jsonl" 2>> "$OUT/embed-peers.err" || status=1
+        # The peer prints its JSON lines, then ours over each of its modes (OURS: our results files).
+        OURS="$OUT/embed-mosaic-bert-base-$L.json $OUT/embed-bert-base-$L.json" PASSES=${EMBED_PASSES:-5} PYTHONUNBUFFERED=1 \
+          python3 packages/trainer/src/bench/embed_peer.py "$f" eager compile > "$OUT/embed-peers-$L.jsonl" 2>> "$OUT/embed-peers.err" || status=1
         cat "$OUT/embed-peers-$L.jsonl"
-        python3 - "$OUT" "$L" <<'PY'
-import json, sys, os
-out, L = sys.argv[1], sys.argv[2]
-peers = [json.loads(l) for l in open(f"{out}/embed-peers-{L}.jsonl") if l.strip().startswith("{")]
-for p in ["mosaic-bert-base", "bert-base"]:
-    f = f"{out}/embed-{p}-{L}.json"
-    if not os.path.exists(f): continue
-    r = json.load(open(f))
-    ratios = ", ".join(f"{q['impl']}: {r['tokens_per_s'] / q['tokens_per_s']:.2f}x" for q in peers if 'tokens_per_s' in q)
-    print(f"embed {L}: ours {p} {r['tokens_per_s']/1e3:.1f}k tok/s | vs {ratios}")
-PY
       done ;;
     hfcheck)
       step hfcheck

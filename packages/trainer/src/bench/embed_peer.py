@@ -1,7 +1,9 @@
 """PyTorch peer of the embedding benchmark (embed-bench.ts): Hugging Face BertModel (bert-base config,
 random weights, bf16, SDPA attention) embedding the very same token ids file, batched the same way.
 
-  python3 embed_peer.py ids-128.json [eager] [compile]      PASSES=5 BUDGET=32768 (env)
+  python3 embed_peer.py ids-128.json [eager] [compile]      PASSES=5 BUDGET=32768 OURS="a.json b.json" (env)
+
+With OURS (result files of embed-bench.ts run), a last line per file gives our tokens/s over each mode's.
 
 Batches: rows sorted by length (longest first), as many per batch as keep rows x longest <= BUDGET,
 padded to the batch's longest row. The padded id/mask tensors are built on the host before timing
@@ -69,6 +71,13 @@ def run(name, compile_):
     except Exception as e:
         r = dict(impl=name, error=f'{type(e).__name__}: {str(e)[:300]}')
     print(json.dumps(r), flush=True)
+    return r
 
-if 'eager' in modes: run('hf bert-base (bf16, sdpa, eager)', False)
-if 'compile' in modes: run('hf bert-base (bf16, sdpa, torch.compile dynamic)', True)
+results = []
+if 'eager' in modes: results.append(run('hf bert-base (bf16, sdpa, eager)', False))
+if 'compile' in modes: results.append(run('hf bert-base (bf16, sdpa, torch.compile dynamic)', True))
+for f in os.environ.get('OURS', '').split():
+    if not os.path.exists(f): continue
+    o = json.load(open(f))
+    ratios = ', '.join(f"{q['impl']}: {o['tokens_per_s'] / q['tokens_per_s']:.2f}x" for q in results if 'tokens_per_s' in q)
+    print(f"embed {spec['max_seq_len']}: {o['impl']} {o['tokens_per_s'] / 1e3:.1f}k tok/s | vs {ratios}", flush=True)
