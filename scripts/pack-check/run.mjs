@@ -93,6 +93,11 @@ step("npm install of the tarballs", () => {
   if (/npm (ERR|error)/.test(out)) throw new Error(out);
 });
 
+step("npm rebuild @mosaicbert/kernels-cuda runs the addon's install script", () => {
+  const out = sh("npm", ["rebuild", "@mosaicbert/kernels-cuda", "--foreground-scripts"]);
+  if (!out.includes("@mosaicbert/kernels-cuda: MOSAICBERT_SKIP_CUDA_BUILD=1")) throw new Error(`the install script did not run:\n${out}`);
+});
+
 // 4. Every entry point with import and with require (Node ≥ 20.19 loads ES modules through require).
 step("import every entry point", () => {
   const code = `for (const s of ${JSON.stringify(entryPoints)}) { const m = await import(s); if (Object.keys(m).length === 0) throw new Error(s + ": no exports"); }`;
