@@ -18,7 +18,7 @@ const RSS = path.join(root, "packages/trainer/src/testing/report-rss.mjs");
 const CLI = fromSrc ? path.join(root, "packages/trainer/src/cli.ts") : path.join(root, "packages/trainer/dist/cli.js");
 if (fromSrc) (await import("node:module")).register(new URL("../packages/trainer/src/testing/ts-hooks.mjs", import.meta.url));
 const testing = await import(fromSrc ? "../packages/hub/src/testing/index.ts" : "../packages/hub/dist/testing/index.js");
-const { FakeHub, hostileBins, hostileSafetensors } = testing;
+const { FakeHub, hostileBins, hostileSafetensors, sendJson: json } = testing;
 const CONFIG = path.join(root, "../shared/data/golden/mosaic-tiny-mlm/config.json");
 const TOKEN = "hf_hostile_cli_token_0123456789";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-cli-"));
@@ -61,12 +61,6 @@ for (const c of [...hostileBins(), ...hostileSafetensors()].filter((x) => x.refu
 // A hostile Hub: the fake Hub answering some routes the way an attacker would.
 const hub = await new FakeHub(TOKEN).start();
 const sha = "b".repeat(40);
-const json = (res, status, body, headers = {}) => {
-  const b = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length, ...headers });
-  res.end(b);
-  return true;
-};
 const listing = (items, headers) => (req, res, p) => {
   if (p === "/api/models/me/evil/revision/main") return json(res, 200, { sha });
   if (p.startsWith("/api/models/me/evil/tree/")) return json(res, 200, items, headers);

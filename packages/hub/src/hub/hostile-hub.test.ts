@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import type * as http from "node:http";
 import { HubError, endpointKey, pullModel, pushModel } from "../index.js";
-import { FakeHub } from "../testing/fake-hub.js";
+import { FakeHub, failureOf, sendJson } from "../testing/fake-hub.js";
 
 // pullModel against a hostile (or merely unusual) server: the fake Hub with `override` answering
 // some routes the way an attacker would.
@@ -17,21 +17,8 @@ const src = path.join(root, "src");
 const CONFIG = '{"model_type":"bert","hidden_size":4}\n';
 const WEIGHTS = new Uint8Array(30_000).map((_, i) => (i * 7) % 251);
 
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a failure");
-}
+const errorOf = failureOf;
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
-  const b = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length, ...headers });
-  res.end(b);
-  return true;
-}
 
 const blobId = (b: Uint8Array) => createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
 const other = () => hub.url.replace("127.0.0.1", "localhost"); // same server, another origin

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HubError, endpointKey, loadModelFolder, pullModel, pushModel, saveModelFolder } from "../index.js";
-import { FakeHub } from "../testing/fake-hub.js";
+import { FakeHub, failureOf } from "../testing/fake-hub.js";
 
 const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
 const TOKEN = "hf_test_secret_token_123";
@@ -16,14 +16,7 @@ function filesOf(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
 }
 
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a failure");
-}
+const errorOf = failureOf;
 
 beforeAll(async () => {
   hub = await new FakeHub(TOKEN).start();

@@ -23,6 +23,24 @@ export interface LoggedRequest {
 /** The key a repo is stored under: "owner/name" for models, "datasets/owner/name" for datasets. */
 const repoKey = (kind: string, name: string): string => (kind === "datasets/" ? `datasets/${name}` : name);
 
+/** Answers with a JSON body (and optional extra headers); returns true so an `override` can end with it. */
+export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
+  const b = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length, ...headers });
+  res.end(b);
+  return true;
+}
+
+/** The error a promise rejects with (a test failure when it resolves instead). */
+export async function failureOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a failure");
+}
+
 export class FakeHub {
   readonly repos = new Map<string, Repo>();
   readonly lfs = new Map<string, Buffer>();
@@ -61,9 +79,7 @@ export class FakeHub {
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown, errorCode?: string): void {
-    const b = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length, ...(errorCode ? { "X-Error-Code": errorCode } : {}) });
-    res.end(b);
+    sendJson(res, status, body, errorCode ? { "X-Error-Code": errorCode } : {});
   }
 
   private async body(req: http.IncomingMessage): Promise<Buffer> {

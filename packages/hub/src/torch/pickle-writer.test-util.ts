@@ -29,6 +29,13 @@ export class PickleBuilder {
   global(mod: string, name: string): this { return this.op(0x63).raw(enc.encode(`${mod}\n${name}\n`)); }
   stackGlobal(mod: string, name: string): this { return this.str(mod).str(name).op(0x93); }
   str(s: string): this {
+    if (/^[\x00-\x7f]*$/.test(s)) {
+      // ASCII: its UTF-8 bytes are its char codes (no encoder call: deep hostile pickles use 10^5 of these).
+      const n = s.length;
+      this.parts.push(0x58, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24);
+      for (let i = 0; i < n; i++) this.parts.push(s.charCodeAt(i));
+      return this;
+    }
     const b = enc.encode(s);
     return this.op(0x58, b.length & 0xff, (b.length >> 8) & 0xff, (b.length >> 16) & 0xff, b.length >>> 24).raw(b);
   }

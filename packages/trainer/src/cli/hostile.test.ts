@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
 import { Command } from "commander";
-import { FakeHub, hostileBins, hostileSafetensors } from "@mosaicbert/hub/testing";
+import { FakeHub, hostileBins, hostileSafetensors, sendJson } from "@mosaicbert/hub/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerHub } from "./hub.js";
 import { register as registerInferCmd } from "./infer.js";
@@ -91,12 +91,6 @@ describe("mosaicbert infer --model <hostile weights>", () => {
   }, 120_000);
 });
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
-  const b = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": b.length, ...headers });
-  res.end(b);
-  return true;
-}
 
 describe("mosaicbert hub pull <hostile server>", () => {
   const pull = (repo: string, extra: string[] = []) => ["hub", "pull", repo, "--hub-url", hub.url, "--token", TOKEN, ...extra];
