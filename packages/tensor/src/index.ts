@@ -7,4 +7,5 @@ export * from "./checks.js";
 export * from "./validate/index.js";
 export * from "./random.js";
 export { CpuBackend, cpu } from "./cpu/backend.js";
+export { FastCpuBackend, defaultCpuBackend, fastCpu } from "./fast/backend.js";
 export * from "./testing.js";

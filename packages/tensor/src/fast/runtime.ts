@@ -1,0 +1,218 @@
+import { availableParallelism } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { Worker } from "node:worker_threads";
+import { OpError } from "../errors.js";
+import { KERNELS_FMA_BASE64, KERNELS_SIMD_BASE64 } from "./kernels.wasm.js";
+
+/**
+ * The WebAssembly side of the fast CPU backend: one module (wasm/kernels.c), one shared linear
+ * memory, and worker threads that instantiate the same module on the same memory.
+ *
+ * The op contract is synchronous, so a parallel call posts each worker its arguments, runs the
+ * first share on the calling thread, then blocks in Atomics.wait until every worker has signalled.
+ * Kernels take only pointers and numbers and keep no state, so any thread may run any call.
+ *
+ * Memory: [0, CONTROL) is the module's own (it declares no data and uses no stack); CONTROL holds
+ * the completion counter; scratch for one op starts at HEAP and is reused by the next op (ops run
+ * one at a time). The memory grows on demand up to 4 GiB.
+ */
+
+const PAGE = 65536;
+/** Byte offset of the Int32 completion counter and error flag. */
+const CONTROL = 60 * 1024;
+/** First byte of the scratch area (the module's data and stack end well below). */
+export const HEAP = 64 * 1024;
+const MAX_PAGES = 65536;
+
+export type KernelArg = number;
+
+// The few WebAssembly JS API types used here (the package compiles without lib.dom).
+interface WasmModule {
+  readonly __wasmModule?: never;
+}
+interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+};
+type Exports = Record<string, (...args: number[]) => number>;
+
+/** Which build runs: relaxed-SIMD fused multiply-add where V8 accepts it, else plain simd128. */
+export type KernelVariant = "fma" | "simd";
+
+let flagsSet = false;
+
+/**
+ * V8 settings the kernels are tuned for, set once per process before the module is compiled:
+ * relaxed SIMD (default from Node 22; Node 20 has it behind a flag), and no TurboFan loop unrolling
+ * of wasm loops, which makes V8 hoist the micro-kernel's loads and spill its accumulators (~30%
+ * slower GEMM measured). Both affect WebAssembly only.
+ */
+function setV8Flags(): void {
+  if (flagsSet) return;
+  flagsSet = true;
+  setFlagsFromString("--experimental-wasm-relaxed-simd");
+  setFlagsFromString("--no-wasm-loop-unrolling");
+}
+
+function compile(): { module: WasmModule; variant: KernelVariant } {
+  setV8Flags();
+  const want = process.env.MOSAICBERT_CPU_WASM;
+  if (want !== undefined && want !== "" && want !== "fma" && want !== "simd") {
+    throw new OpError("FastCpuBackend", "MOSAICBERT_CPU_WASM", `expected 'fma' or 'simd', got '${want}'`);
+  }
+  const fma = Buffer.from(KERNELS_FMA_BASE64, "base64");
+  if (want !== "simd" && WebAssembly.validate(fma)) return { module: new WebAssembly.Module(fma), variant: "fma" };
+  if (want === "fma") throw new OpError("FastCpuBackend", "MOSAICBERT_CPU_WASM", "relaxed SIMD (fma) is not supported by this Node.js");
+  const simd = Buffer.from(KERNELS_SIMD_BASE64, "base64");
+  if (!WebAssembly.validate(simd)) throw new OpError("FastCpuBackend", "wasm", "this Node.js does not support WebAssembly SIMD (simd128)");
+  return { module: new WebAssembly.Module(simd), variant: "simd" };
+}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { module, memory, control } = workerData;
+const exp = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const ctl = new Int32Array(memory.buffer, control, 2);
+parentPort.on("message", (m) => {
+  try {
+    exp[m.fn](...m.args);
+  } catch (e) {
+    Atomics.store(ctl, 1, 1);
+  }
+  Atomics.add(ctl, 0, 1);
+  Atomics.notify(ctl, 0);
+});
+`;
+
+/** MOSAICBERT_CPU_THREADS, else every core. */
+export function defaultThreads(): number {
+  const raw = process.env.MOSAICBERT_CPU_THREADS;
+  if (raw === undefined || raw === "") return availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new OpError("FastCpuBackend", "MOSAICBERT_CPU_THREADS", `expected an integer in [1, 256], got '${raw}'`);
+  }
+  return n;
+}
+
+export class WasmRuntime {
+  private readonly memory: WasmMemory;
+  readonly variant: KernelVariant;
+  private readonly module: WasmModule;
+  private readonly exports: Exports;
+  private workers: Worker[] = [];
+  private nThreads: number;
+  private f32view: Float32Array;
+  private u16view: Uint16Array;
+  private i32view: Int32Array;
+
+  constructor(threads = defaultThreads()) {
+    const { module, variant } = compile();
+    this.module = module;
+    this.variant = variant;
+    this.memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES, shared: true });
+    this.exports = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as Exports;
+    this.nThreads = 1;
+    this.f32view = new Float32Array(0);
+    this.u16view = new Uint16Array(0);
+    this.i32view = new Int32Array(0);
+    this.refreshViews();
+    this.setThreads(threads);
+  }
+
+  get threads(): number {
+    return this.nThreads;
+  }
+
+  /** Threads used by parallel kernels (the calling thread counts as one). */
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new OpError("setThreads", "n", `expected an integer in [1, 256], got ${String(n)}`);
+    this.nThreads = n;
+    while (this.workers.length > n - 1) void this.workers.pop()!.terminate();
+  }
+
+  private worker(i: number): Worker {
+    while (this.workers.length <= i) {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.module, memory: this.memory, control: CONTROL } });
+      w.unref();
+      this.workers.push(w);
+    }
+    return this.workers[i]!;
+  }
+
+  private refreshViews(): void {
+    const buf = this.memory.buffer;
+    if (this.f32view.buffer === buf && this.f32view.byteLength === buf.byteLength) return;
+    this.f32view = new Float32Array(buf);
+    this.u16view = new Uint16Array(buf);
+    this.i32view = new Int32Array(buf);
+  }
+
+  /** Makes [0, bytes) addressable; views taken before must be re-read (f32/u16/i32 below). */
+  reserve(bytes: number): void {
+    const need = Math.ceil(bytes / PAGE);
+    const have = this.memory.buffer.byteLength / PAGE;
+    if (need > MAX_PAGES) throw new OpError("FastCpuBackend", "memory", `an op needs ${bytes} bytes of WebAssembly scratch, more than the 4 GiB limit`);
+    if (need > have) this.memory.grow(need - have);
+    this.refreshViews();
+  }
+
+  get f32(): Float32Array {
+    this.refreshViews();
+    return this.f32view;
+  }
+  get u16(): Uint16Array {
+    this.refreshViews();
+    return this.u16view;
+  }
+  get i32(): Int32Array {
+    this.refreshViews();
+    return this.i32view;
+  }
+
+  /** Runs one kernel on the calling thread. */
+  call(fn: string, ...args: KernelArg[]): number {
+    return this.exports[fn]!(...args);
+  }
+
+  /**
+   * Runs fn once per argument list, in parallel: the first on this thread, the others on workers;
+   * returns when all are done.
+   */
+  parallel(fn: string, argLists: readonly (readonly KernelArg[])[]): void {
+    if (argLists.length === 0) return;
+    if (argLists.length === 1) {
+      this.exports[fn]!(...argLists[0]!);
+      return;
+    }
+    const ctl = new Int32Array(this.memory.buffer, CONTROL, 2);
+    Atomics.store(ctl, 0, 0);
+    Atomics.store(ctl, 1, 0);
+    const others = argLists.length - 1;
+    for (let i = 0; i < others; i++) this.worker(i).postMessage({ fn, args: argLists[i + 1] });
+    let failure: unknown = null;
+    try {
+      this.exports[fn]!(...argLists[0]!);
+    } catch (e) {
+      failure = e;
+    }
+    for (;;) {
+      const finished = Atomics.load(ctl, 0);
+      if (finished >= others) break;
+      Atomics.wait(ctl, 0, finished);
+    }
+    if (failure !== null) throw failure;
+    if (Atomics.load(ctl, 1) !== 0) throw new OpError(fn, "threads", "a worker thread failed while running its share of the kernel");
+  }
+
+  /** Stops the worker threads (they are also unref'd, so they never keep a process alive). */
+  close(): void {
+    this.setThreads(1);
+  }
+}
