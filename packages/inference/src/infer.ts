@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as hub from "@mosaicbert/hub";
-import { type Backend, type Tensor, cpu } from "@mosaicbert/tensor";
+import { type Backend, type Tensor, defaultCpuBackend } from "@mosaicbert/tensor";
 import {
   InputError, loadPretrained, readConfig, type Batch, type EncoderModel, type ForMaskedLM, type ForSequenceClassification, type Task,
 } from "@mosaicbert/layers";
@@ -24,7 +24,7 @@ export interface InferOptions {
   /** safetensors file to write: last_hidden_state [B, L, H] and logits. Optional. */
   output?: string;
   /**
-   * Where to compute (default: the CPU reference, `cpu` of @mosaicbert/tensor). For a GPU pass the
+   * Where to compute (default: `defaultCpuBackend()` of @mosaicbert/tensor, the fast CPU backend). For a GPU pass the
    * CUDA backend (`loadCudaBackend()` of @mosaicbert/kernels-cuda); the CLI picks it from `--device`.
    */
   backend?: Backend;
@@ -130,7 +130,7 @@ export async function runInfer(opts: InferOptions): Promise<InferResult> {
   const { config } = texts ? readConfig(opts.modelDir) : { config: null };
   // Texts are tokenized before the weights load, so a tokenizer/model vocab mismatch fails fast.
   const batch = texts ? encodeTexts(texts, opts.tokenizer as TextTokenizer, config!) : readInferInputs(opts.input!);
-  const backend = opts.backend ?? cpu;
+  const backend = opts.backend ?? defaultCpuBackend();
   const { model, task, warnings } = loadPretrained(opts.modelDir, backend, { computeDtype: opts.computeDtype ?? "f32" });
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   try {

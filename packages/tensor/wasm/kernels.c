@@ -211,3 +211,253 @@ __attribute__((export_name("gemm_work_floats")))
 int gemm_work_floats(int N) {
   return MC * KC + KC * ((N + NR - 1) / NR * NR) + MR * NR;
 }
+
+// ---- exp -------------------------------------------------------------------------------------
+// exp(x) for 4 lanes (Cephes expf: range reduction by ln 2 in two parts, degree-6 polynomial;
+// relative error ~1e-7); 0 below -87.3 (where float32 underflows), so exp(-inf) = 0.
+
+static inline v128_t exp4(v128_t x) {
+  const v128_t lo = wasm_f32x4_splat(-87.33f);
+  v128_t under = wasm_f32x4_lt(x, lo);
+  x = wasm_f32x4_max(wasm_f32x4_min(x, wasm_f32x4_splat(88.3f)), lo);
+  v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), wasm_f32x4_splat(0.5f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t y = wasm_f32x4_splat(1.9875691500e-4f);
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, r), wasm_f32x4_splat(1.3981999507e-3f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, r), wasm_f32x4_splat(8.3334519073e-3f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, r), wasm_f32x4_splat(4.1665795894e-2f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, r), wasm_f32x4_splat(1.6666665459e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_mul(y, r), wasm_f32x4_splat(5.0000001201e-1f));
+  y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(y, r), r), r), wasm_f32x4_splat(1.0f));
+  v128_t pow2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  y = wasm_f32x4_mul(y, pow2);
+  return wasm_v128_andnot(y, under);
+}
+
+static inline f32 exp1(f32 x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
+
+static inline f32 hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+static inline f32 hmax(v128_t v) {
+  f32 a = wasm_f32x4_extract_lane(v, 0), b = wasm_f32x4_extract_lane(v, 1);
+  f32 c = wasm_f32x4_extract_lane(v, 2), d = wasm_f32x4_extract_lane(v, 3);
+  a = a > b ? a : b;
+  c = c > d ? c : d;
+  return a > c ? a : c;
+}
+
+static inline f32 dot(const f32* x, const f32* y, int n) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
+  int d = 0;
+  for (; d + 8 <= n; d += 8) {
+    a0 = MADD(wasm_v128_load(x + d), wasm_v128_load(y + d), a0);
+    a1 = MADD(wasm_v128_load(x + d + 4), wasm_v128_load(y + d + 4), a1);
+  }
+  f32 s = hsum(wasm_f32x4_add(a0, a1));
+  for (; d < n; d++) s += x[d] * y[d];
+  return s;
+}
+
+/** y[0..n) += a·x[0..n) */
+static inline void axpy(f32* y, f32 a, const f32* x, int n) {
+  v128_t av = wasm_f32x4_splat(a);
+  int d = 0;
+  for (; d + 4 <= n; d += 4) wasm_v128_store(y + d, MADD(av, wasm_v128_load(x + d), wasm_v128_load(y + d)));
+  for (; d < n; d++) y[d] += a * x[d];
+}
+
+// ---- softmax cross-entropy -------------------------------------------------------------------
+// Rows [r0, r1) of logits x [n, C]: stats[3·i] = row max, stats[3·i+1] = Σ exp(x − max),
+// stats[3·i+2] = x[target] (the loss is max + log(sum) − x[target], finished by the caller).
+// With grad (may equal x): grad row = softmax·gs, minus gs at the target; ignored rows are zeroed.
+__attribute__((export_name("cross_entropy")))
+void cross_entropy(const f32* x, const int* targets, int r0, int r1, int C, int ignore, f32 gs, f32* grad, f32* stats) {
+  for (int i = r0; i < r1; i++) {
+    const f32* row = x + (long)i * C;
+    f32* g = grad ? grad + (long)i * C : 0;
+    int t = targets[i];
+    if (t == ignore) {
+      if (g) for (int j = 0; j < C; j++) g[j] = 0.0f;
+      stats[3 * i] = 0.0f; stats[3 * i + 1] = 1.0f; stats[3 * i + 2] = 0.0f;
+      continue;
+    }
+    v128_t mv = wasm_f32x4_splat(-__builtin_inff());
+    int j = 0;
+    for (; j + 4 <= C; j += 4) mv = wasm_f32x4_max(mv, wasm_v128_load(row + j));
+    f32 mx = hmax(mv);
+    for (; j < C; j++) mx = row[j] > mx ? row[j] : mx;
+    f32 target = row[t];
+    v128_t m4 = wasm_f32x4_splat(mx), s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+    j = 0;
+    if (g) {
+      for (; j + 8 <= C; j += 8) {
+        v128_t e0 = exp4(wasm_f32x4_sub(wasm_v128_load(row + j), m4));
+        v128_t e1 = exp4(wasm_f32x4_sub(wasm_v128_load(row + j + 4), m4));
+        wasm_v128_store(g + j, e0);
+        wasm_v128_store(g + j + 4, e1);
+        s0 = wasm_f32x4_add(s0, e0);
+        s1 = wasm_f32x4_add(s1, e1);
+      }
+    } else {
+      for (; j + 8 <= C; j += 8) {
+        s0 = wasm_f32x4_add(s0, exp4(wasm_f32x4_sub(wasm_v128_load(row + j), m4)));
+        s1 = wasm_f32x4_add(s1, exp4(wasm_f32x4_sub(wasm_v128_load(row + j + 4), m4)));
+      }
+    }
+    f32 sum = hsum(wasm_f32x4_add(s0, s1));
+    for (; j < C; j++) {
+      f32 e = exp1(row[j] - mx);
+      if (g) g[j] = e;
+      sum += e;
+    }
+    stats[3 * i] = mx; stats[3 * i + 1] = sum; stats[3 * i + 2] = target;
+    if (g) {
+      f32 k = gs / sum;
+      v128_t k4 = wasm_f32x4_splat(k);
+      j = 0;
+      for (; j + 4 <= C; j += 4) wasm_v128_store(g + j, wasm_f32x4_mul(wasm_v128_load(g + j), k4));
+      for (; j < C; j++) g[j] *= k;
+      g[t] -= gs;
+    }
+  }
+}
+
+// ---- column sums -----------------------------------------------------------------------------
+// out[j] = Σ_r x[r, j] for columns [c0, c1) of x [n, m].
+__attribute__((export_name("sum_rows")))
+void sum_rows(const f32* x, int n, int m, int c0, int c1, f32* out) {
+  int j = c0;
+  for (; j + 4 <= c1; j += 4) {
+    v128_t s = wasm_f32x4_splat(0.0f);
+    for (int r = 0; r < n; r++) s = wasm_f32x4_add(s, wasm_v128_load(x + (long)r * m + j));
+    wasm_v128_store(out + j, s);
+  }
+  for (; j < c1; j++) {
+    f32 s = 0.0f;
+    for (int r = 0; r < n; r++) s += x[(long)r * m + j];
+    out[j] = s;
+  }
+}
+
+// ---- attention -------------------------------------------------------------------------------
+// Unpadded ALiBi attention over qkv [T, 3H] (see backend.ts AttentionArgs), no dropout. Work items
+// are (sequence b, head h) pairs p = b·nh + h in [p0, p1). pos / kmask may be 0.
+
+typedef struct {
+  const f32* qkv;
+  const int* cu;
+  int nh, dh, H;
+  const f32* slopes;
+  const int* pos;
+  const int* kmask;
+  f32 scale;
+} Attn;
+
+/** Scores of query qi against keys ks..ks+len−1 into s; returns the max (−inf if none valid). */
+static f32 attn_scores(const Attn* a, int qi, int ks, int len, int h, f32* s) {
+  int C = 3 * a->H;
+  const f32* q = a->qkv + (long)qi * C + h * a->dh;
+  f32 slope = a->slopes[h];
+  int pq = a->pos ? a->pos[qi] : qi - ks;
+  f32 mx = -__builtin_inff();
+  for (int j = 0; j < len; j++) {
+    int kr = ks + j;
+    if (a->kmask && a->kmask[kr] == 0) {
+      s[j] = -__builtin_inff();
+      continue;
+    }
+    int pk = a->pos ? a->pos[kr] : j;
+    int dist = pq > pk ? pq - pk : pk - pq;
+    f32 v = a->scale * dot(q, a->qkv + (long)kr * C + a->H + h * a->dh, a->dh) - slope * (f32)dist;
+    s[j] = v;
+    mx = v > mx ? v : mx;
+  }
+  return mx;
+}
+
+// stats[2·(qi·nh + h)] = row max, [+1] = Σ exp (lse = max + log(sum), finished by the caller;
+// max = −inf for a query without a valid key). s: maxSeqlen floats of scratch.
+__attribute__((export_name("attention_fwd")))
+void attention_fwd(const f32* qkv, const int* cu, int nh, int dh, int H, const f32* slopes, const int* pos, const int* kmask,
+                   f32 scale, int p0, int p1, f32* out, f32* stats, f32* s) {
+  Attn a = {qkv, cu, nh, dh, H, slopes, pos, kmask, scale};
+  int C = 3 * H;
+  for (int p = p0; p < p1; p++) {
+    int b = p / nh, h = p % nh;
+    int ks = cu[b], len = cu[b + 1] - ks;
+    for (int i = 0; i < len; i++) {
+      int qi = ks + i;
+      f32 mx = attn_scores(&a, qi, ks, len, h, s);
+      f32* o = out + (long)qi * H + h * dh;
+      for (int d = 0; d < dh; d++) o[d] = 0.0f;
+      stats[2 * (qi * nh + h)] = mx;
+      if (mx == -__builtin_inff()) {
+        stats[2 * (qi * nh + h) + 1] = 0.0f;
+        continue;
+      }
+      v128_t m4 = wasm_f32x4_splat(mx), s4 = wasm_f32x4_splat(0.0f);
+      int j = 0;
+      for (; j + 4 <= len; j += 4) {
+        v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(s + j), m4));
+        wasm_v128_store(s + j, e);
+        s4 = wasm_f32x4_add(s4, e);
+      }
+      f32 sum = hsum(s4);
+      for (; j < len; j++) {
+        s[j] = exp1(s[j] - mx);
+        sum += s[j];
+      }
+      f32 inv = 1.0f / sum;
+      for (j = 0; j < len; j++) {
+        f32 pj = s[j] * inv;
+        if (pj != 0.0f) axpy(o, pj, qkv + (long)(ks + j) * C + 2 * H + h * dh, dh);
+      }
+      stats[2 * (qi * nh + h) + 1] = sum;
+    }
+  }
+}
+
+// dqkv [T, 3H] (only the rows/columns of the work items are written, zeroed first).
+__attribute__((export_name("attention_bwd")))
+void attention_bwd(const f32* qkv, const int* cu, int nh, int dh, int H, const f32* slopes, const int* pos, const int* kmask,
+                   f32 scale, int p0, int p1, const f32* dout, const f32* out, const f32* lse, f32* dqkv, f32* s) {
+  Attn a = {qkv, cu, nh, dh, H, slopes, pos, kmask, scale};
+  int C = 3 * H;
+  for (int p = p0; p < p1; p++) {
+    int b = p / nh, h = p % nh;
+    int ks = cu[b], len = cu[b + 1] - ks;
+    int qo = h * dh, ko = H + h * dh, vo = 2 * H + h * dh;
+    for (int r = ks; r < ks + len; r++) {
+      f32* g = dqkv + (long)r * C;
+      for (int d = 0; d < dh; d++) g[qo + d] = g[ko + d] = g[vo + d] = 0.0f;
+    }
+    for (int i = 0; i < len; i++) {
+      int qi = ks + i;
+      f32 l = lse[qi * nh + h];
+      if (l == __builtin_inff()) continue;
+      attn_scores(&a, qi, ks, len, h, s);
+      const f32* go = dout + (long)qi * H + h * dh;
+      f32 D = dot(go, out + (long)qi * H + h * dh, dh);
+      const f32* q = qkv + (long)qi * C + qo;
+      f32* dq = dqkv + (long)qi * C + qo;
+      v128_t l4 = wasm_f32x4_splat(l);
+      int j = 0;
+      for (; j + 4 <= len; j += 4) wasm_v128_store(s + j, exp4(wasm_f32x4_sub(wasm_v128_load(s + j), l4)));
+      for (; j < len; j++) s[j] = exp1(s[j] - l);
+      for (j = 0; j < len; j++) {
+        f32 pj = s[j];
+        if (pj == 0.0f) continue;
+        const f32* kr = qkv + (long)(ks + j) * C;
+        f32 dpv = dot(go, kr + vo, dh);
+        f32 dss = scale * pj * (dpv - D);
+        f32* gk = dqkv + (long)(ks + j) * C;
+        axpy(dq, dss, kr + ko, dh);
+        axpy(gk + ko, dss, q, dh);
+        axpy(gk + vo, pj, go, dh);
+      }
+    }
+  }
+}

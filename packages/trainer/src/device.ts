@@ -1,4 +1,4 @@
-import { cpu, type Backend } from "@mosaicbert/tensor";
+import { defaultCpuBackend, FastCpuBackend, type Backend } from "@mosaicbert/tensor";
 import type { CudaBackend } from "@mosaicbert/kernels-cuda";
 
 /**
@@ -108,7 +108,12 @@ export interface ResolveOptions {
  */
 export async function resolveDevice(want: string, o: ResolveOptions = {}): Promise<Device> {
   const choice = parseDevice(want);
-  const onCpu = (): Device => ({ backend: cpu, kind: "cpu", name: "cpu", peakFlops: envPeak(), cuda: null });
+  const onCpu = (): Device => {
+    // The fast backend (WebAssembly SIMD on every core), or the reference with MOSAICBERT_CPU_BACKEND=reference.
+    const backend = defaultCpuBackend();
+    const how = backend instanceof FastCpuBackend ? `fast, ${backend.threads} thread(s)` : "reference";
+    return { backend, kind: "cpu", name: `cpu (${how})`, peakFlops: envPeak(), cuda: null };
+  };
   if (choice.kind === "cpu") return onCpu();
   const r = await tryCuda(choice.index, o.localRank ?? 0, o.loadCuda ?? importCuda);
   if ("device" in r) return r.device;

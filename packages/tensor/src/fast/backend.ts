@@ -1,8 +1,11 @@
-import type { Backend, MatmulOptions } from "../backend.js";
+import type { AttentionArgs, AttentionResult, Backend, CrossEntropyOptions, LossResult, MatmulOptions } from "../backend.js";
 import { OpError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { CpuBackend, cpu } from "../cpu/backend.js";
+import { attention, attentionBackward } from "./attention.js";
+import { crossEntropy } from "./loss.js";
 import { matmul } from "./matmul.js";
+import { sumRows } from "./rows.js";
 import { defaultThreads, type KernelVariant, WasmRuntime } from "./runtime.js";
 
 /**
@@ -37,6 +40,22 @@ export class FastCpuBackend extends CpuBackend {
 
   override matmul(a: Tensor, b: Tensor, opts?: MatmulOptions): Tensor {
     return matmul(this, a, b, opts);
+  }
+
+  override sumRows(x: Tensor, opts?: { out?: Tensor | null; accumulate?: boolean }): Tensor {
+    return sumRows(this, x, opts);
+  }
+
+  override attention(qkv: Tensor, args: AttentionArgs): AttentionResult {
+    return attention(this, qkv, args);
+  }
+
+  override attentionBackward(dout: Tensor, qkv: Tensor, out: Tensor, lse: Tensor, args: AttentionArgs): Tensor {
+    return attentionBackward(this, dout, qkv, out, lse, args);
+  }
+
+  override crossEntropy(logits: Tensor, targets: Tensor, opts?: CrossEntropyOptions): LossResult {
+    return crossEntropy(this, logits, targets, opts);
   }
 }
 

@@ -4,6 +4,7 @@ import { validateMatmul } from "../validate/matmul.js";
 import { geluScalar } from "../cpu/erf.js";
 import { loadF32, storeF32 } from "../cpu/storage.js";
 import type { FastCpuBackend } from "./backend.js";
+import { splitRange } from "./runtime.js";
 import { Scratch } from "./scratch.js";
 
 /** Register tile of the micro-kernel (kernels.c MR × NR): thread shares are aligned to it. */
@@ -11,19 +12,6 @@ const MR = 6;
 const NR = 8;
 /** Products below this many flops run on one thread (a worker hand-off costs ~0.05 ms). */
 const MIN_PARALLEL_FLOPS = 4e6;
-
-/** Splits [0, n) into `parts` ranges aligned to `align` (the last takes the rest). */
-export function splitRange(n: number, parts: number, align: number): Array<[number, number]> {
-  const blocks = Math.ceil(n / align);
-  const p = Math.max(1, Math.min(parts, blocks));
-  const out: Array<[number, number]> = [];
-  for (let i = 0; i < p; i++) {
-    const b0 = Math.round((i * blocks) / p);
-    const b1 = Math.round(((i + 1) * blocks) / p);
-    if (b1 > b0) out.push([b0 * align, Math.min(n, b1 * align)]);
-  }
-  return out;
-}
 
 /**
  * matmul on the WebAssembly GEMM: operands copied into the shared memory as stored (bf16 widened

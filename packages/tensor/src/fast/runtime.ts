@@ -90,6 +90,19 @@ parentPort.on("message", (m) => {
 });
 `;
 
+/** Splits [0, n) into `parts` ranges aligned to `align` (the last takes the rest). */
+export function splitRange(n: number, parts: number, align: number): Array<[number, number]> {
+  const blocks = Math.ceil(n / align);
+  const p = Math.max(1, Math.min(parts, blocks));
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < p; i++) {
+    const b0 = Math.round((i * blocks) / p);
+    const b1 = Math.round(((i + 1) * blocks) / p);
+    if (b1 > b0) out.push([b0 * align, Math.min(n, b1 * align)]);
+  }
+  return out;
+}
+
 /** MOSAICBERT_CPU_THREADS, else every core. */
 export function defaultThreads(): number {
   const raw = process.env.MOSAICBERT_CPU_THREADS;
