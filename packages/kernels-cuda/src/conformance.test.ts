@@ -1,6 +1,5 @@
-import { cpu } from "@mosaicbert/tensor";
+import { conformanceCases, cpu, runCase } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
-import { conformanceCases, runCase } from "./conformance.js";
 import { cudaAvailable } from "./index.js";
 
 const cuda = cudaAvailable();

@@ -5,7 +5,8 @@ export { CudaBackend, DT } from "./backend.js";
 export { CachingAllocator } from "./allocator.js";
 export { NcclCommunicator, connectCudaCollectives } from "./collectives.js";
 export { addonPath, loadNative, type NativeAddon } from "./native.js";
-export { conformanceCases, runCase, type CaseResult, type ConformanceCase } from "./conformance.js";
+// The conformance cases live beside the op contract (@mosaicbert/tensor); re-exported for the GPU runner.
+export { conformanceCases, runCase, type CaseResult, type ConformanceCase } from "@mosaicbert/tensor";
 export { PhaseProfiler, phaseOf } from "./profile.js";
 
 let cached: CudaBackend | null = null;

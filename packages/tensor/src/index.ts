@@ -9,3 +9,4 @@ export * from "./random.js";
 export { CpuBackend, cpu } from "./cpu/backend.js";
 export { FastCpuBackend, defaultCpuBackend, fastCpu } from "./fast/backend.js";
 export * from "./testing.js";
+export { conformanceCases, runCase, type CaseResult, type ConformanceCase } from "./conformance.js";

@@ -48,6 +48,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     lines.push(`/** ${bytes.length} bytes. */`);
     lines.push(`export const KERNELS_${name.toUpperCase()}_BASE64 =\n  "${bytes.toString("base64")}";`);
   }
-  writeFileSync(out, lines.join("\n") + "\n");
-  console.log(`wrote ${out}`);
+  const text = lines.join("\n") + "\n";
+  if (process.argv.includes("--stdout")) process.stdout.write(text);
+  else {
+    writeFileSync(out, text);
+    console.log(`wrote ${out}`);
+  }
 }

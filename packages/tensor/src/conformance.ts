@@ -1,10 +1,15 @@
-import { Rng, relativeL2, type Backend, type DType, type Tensor } from "@mosaicbert/tensor";
+import type { Backend } from "./backend.js";
+import type { DType } from "./dtype.js";
+import { Rng } from "./random.js";
+import type { Tensor } from "./tensor.js";
+import { relativeL2 } from "./testing.js";
 
 /**
  * Conformance cases: every op of the contract on fresh random inputs, run on a backend under test
  * and on the CPU reference, outputs compared by relative L2 (1e-5 for f32 paths, 1e-2 for bf16).
- * Written once; run by vitest (conformance.test.ts, skipped without a GPU) and on the GPU machine
- * by the bundled runner (device/conformance.ts).
+ * Backend-agnostic and written once: run by vitest for the fast CPU backend (fast/conformance.test.ts)
+ * and the CUDA backend (kernels-cuda, skipped without a GPU), and on the GPU machine by the trainer's
+ * GPU runner (trainer/src/checks/gpu-run.ts).
  */
 export interface ConformanceCase {
   name: string;
@@ -12,6 +17,8 @@ export interface ConformanceCase {
   tol: number;
   /** Runs the op(s) on `be` from host data drawn by `rng` (the same seed on both backends). */
   run(be: Backend, rng: Rng): Tensor[];
+  /** The CPU reference needs minutes for it (sequences of thousands of tokens): device runs only, not CI. */
+  heavy?: boolean;
 }
 
 export interface CaseResult {
@@ -35,8 +42,8 @@ function ints(be: Backend, rng: Rng, n: number, lo: number, hi: number): Tensor 
 }
 
 const cases: ConformanceCase[] = [];
-const add = (name: string, tol: number, run: ConformanceCase["run"]): void => {
-  cases.push({ name, tol, run });
+const add = (name: string, tol: number, run: ConformanceCase["run"], heavy = false): void => {
+  cases.push({ name, tol, run, ...(heavy ? { heavy } : {}) });
 };
 
 // ---- memory and casts ---------------------------------------------------------------------------
@@ -195,6 +202,7 @@ const attnCfgs: AttnCfg[] = [
   { dt: "bf16", nh: 1, dh: 128, lens: LONG_MIX, alibi: true, dropout: 0.1 },
   { dt: "bf16", nh: 2, dh: 128, lens: [129, 1, 64, 300], mask: true, positions: true, alibi: true },
   { dt: "f32", nh: 2, dh: 16, lens: [1, 9, 31], alibi: true },
+  { dt: "f32", nh: 2, dh: 64, lens: [1, 200, 600], alibi: true },
   { dt: "f32", nh: 2, dh: 64, lens: [12, 12], mask: true, positions: true, dropout: 0.1 },
 ];
 for (const c of attnCfgs) {
@@ -219,7 +227,7 @@ for (const c of attnCfgs) {
     const r = be.attention(qkv, args);
     const dq = be.attentionBackward(dout, qkv, r.out, r.lse, args);
     return [r.out, r.lse, dq];
-  });
+  }, c.lens === LONG_MIX);
 }
 
 // ---- losses ---------------------------------------------------------------------------------------
