@@ -85,8 +85,50 @@ static void pack_rows_contig(const f32* src, int ks, int rows, int kc, int P, f3
   }
 }
 
+// Rows contiguous along k (ks == 1: A not transposed, B transposed): 4×4 blocks transposed in
+// registers, remaining rows and k scalar.
+static void pack_k_contig(const f32* src, int rs, int rows, int kc, int P, f32* dst) {
+  for (int r0 = 0; r0 < rows; r0 += P) {
+    int n = rows - r0 < P ? rows - r0 : P;
+    int r4 = n & ~3;
+    int k4 = kc & ~3;
+    for (int rg = 0; rg < r4; rg += 4) {
+      const f32* s0 = src + (long)(r0 + rg) * rs;
+      const f32* s1 = s0 + rs;
+      const f32* s2 = s1 + rs;
+      const f32* s3 = s2 + rs;
+      for (int k = 0; k < k4; k += 4) {
+        v128_t a = wasm_v128_load(s0 + k), b = wasm_v128_load(s1 + k);
+        v128_t c = wasm_v128_load(s2 + k), d = wasm_v128_load(s3 + k);
+        v128_t ab0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+        v128_t cd0 = wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), cd1 = wasm_i32x4_shuffle(c, d, 2, 6, 3, 7);
+        f32* o = dst + k * P + rg;
+        wasm_v128_store(o, wasm_i64x2_shuffle(ab0, cd0, 0, 2));
+        wasm_v128_store(o + P, wasm_i64x2_shuffle(ab0, cd0, 1, 3));
+        wasm_v128_store(o + 2 * P, wasm_i64x2_shuffle(ab1, cd1, 0, 2));
+        wasm_v128_store(o + 3 * P, wasm_i64x2_shuffle(ab1, cd1, 1, 3));
+      }
+      for (int k = k4; k < kc; k++) {
+        f32* o = dst + k * P + rg;
+        o[0] = s0[k]; o[1] = s1[k]; o[2] = s2[k]; o[3] = s3[k];
+      }
+    }
+    for (int r = r4; r < P; r++) {
+      f32* o = dst + r;
+      if (r < n) {
+        const f32* sr = src + (long)(r0 + r) * rs;
+        for (int k = 0; k < kc; k++) o[k * P] = sr[k];
+      } else {
+        for (int k = 0; k < kc; k++) o[k * P] = 0.0f;
+      }
+    }
+    dst += P * kc;
+  }
+}
+
 static void pack_any(const void* src, int half, int rs, int ks, int rows, int kc, int P, f32* dst) {
   if (!half && rs == 1) pack_rows_contig((const f32*)src, ks, rows, kc, P, dst);
+  else if (!half && ks == 1) pack_k_contig((const f32*)src, rs, rows, kc, P, dst);
   else pack(src, half, rs, ks, rows, kc, P, dst);
 }
 

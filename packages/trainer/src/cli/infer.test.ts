@@ -8,7 +8,7 @@ import { BertTokenizer, bertBaseUncased } from "@mosaicbert/data-streaming";
 import { readSafetensors, toFloat32 } from "@mosaicbert/hub";
 import { NO_MASK_NOTE, fillMask } from "@mosaicbert/inference";
 import { type ForMaskedLM, loadPretrained } from "@mosaicbert/layers";
-import { cpu, relativeL2 } from "@mosaicbert/tensor";
+import { cpu, defaultCpuBackend, relativeL2 } from "@mosaicbert/tensor";
 import { afterAll, describe, expect, it } from "vitest";
 import { register, registerInfer } from "./infer.js";
 
@@ -117,8 +117,8 @@ describe("mosaicbert infer --text (fill-mask)", () => {
         expect(probs.reduce((a, p) => a + p, 0)).toBeLessThanOrEqual(1);
         expect([...probs].sort((a, b) => b - a)).toEqual(probs);
       }
-      // The library call gives the same, from an already loaded model.
-      const { model: loaded } = loadPretrained(model, cpu);
+      // The library call gives the same, from an already loaded model on the backend the CLI uses.
+      const { model: loaded } = loadPretrained(model, defaultCpuBackend());
       try {
         const lib = fillMask(loaded as ForMaskedLM, [long, short], bertBaseUncased(), 4);
         expect(lib.masks.map((m) => [m.row, m.position, ...m.top.map((t) => t.prob)])).toEqual(got.map((g) => [g.row, g.position, ...g.top.map((t) => t.prob)]));
