@@ -1,4 +1,4 @@
-import { cpu } from "@mosaicbert/tensor";
+import { cpu, fastCpu } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
 import { parseDevice, resolveDevice } from "./device.js";
 
@@ -21,10 +21,21 @@ describe("parseDevice", () => {
 });
 
 describe("resolveDevice", () => {
-  it("cpu is the CPU reference backend and never loads CUDA", async () => {
+  it("cpu is the fast CPU backend (the reference with MOSAICBERT_CPU_BACKEND=reference) and never loads CUDA", async () => {
     const d = await resolveDevice("cpu", { loadCuda: missing });
-    expect(d.backend).toBe(cpu);
-    expect([d.kind, d.name, d.cuda]).toEqual(["cpu", "cpu", null]);
+    expect(d.backend).toBe(fastCpu());
+    expect([d.kind, d.name, d.cuda]).toEqual(["cpu", `cpu (fast, ${fastCpu().threads} thread(s))`, null]);
+    const before = process.env.MOSAICBERT_CPU_BACKEND;
+    try {
+      process.env.MOSAICBERT_CPU_BACKEND = "reference";
+      const r = await resolveDevice("cpu", { loadCuda: missing });
+      expect([r.backend, r.name]).toEqual([cpu, "cpu (reference)"]);
+      process.env.MOSAICBERT_CPU_BACKEND = "blas";
+      await expect(resolveDevice("cpu", { loadCuda: missing })).rejects.toThrow(/MOSAICBERT_CPU_BACKEND: expected 'fast' or 'reference', got 'blas'/);
+    } finally {
+      if (before === undefined) delete process.env.MOSAICBERT_CPU_BACKEND;
+      else process.env.MOSAICBERT_CPU_BACKEND = before;
+    }
   });
 
   it("auto falls back to the CPU and says why", async () => {
