@@ -33,7 +33,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=.device-build
-cli=packages/trainer/dist-device/cli.mjs
+cli=packages/trainer/dist-device/bin/cli.mjs
 
 if [ "${1:-}" = "pack" ]; then
   set -e
@@ -53,9 +53,15 @@ if [ "${1:-}" = "pack" ]; then
   [ -f $build/finetuned/mosaic-bert.jsonl ] || node --import ./packages/trainer/src/testing/register-ts.mjs \
     packages/trainer/src/checks/finetuned-fixture.ts ../shared/data $build/finetuned
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
-    --banner:js="$banner" --outfile=packages/trainer/dist-device/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
+    --banner:js="$banner" --outfile=packages/trainer/dist-device/bin/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
+  # The data workers' entry beside the CLI (else tokenizing runs on the training thread), and the
+  # bert-base-uncased vocab where the bundled tokenizer looks for it (assets/ one folder above the bundle).
+  $esb packages/trainer/src/train/batch-worker.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
+    --banner:js="$banner" --outfile=packages/trainer/dist-device/bin/batch-worker.js --log-level=warning
+  mkdir -p packages/trainer/dist-device/assets
+  cp packages/data-streaming/assets/bert-base-uncased-vocab.txt packages/trainer/dist-device/assets/
   zstd_wasm=$(ls -d node_modules/.pnpm/@bokuweb+zstd-wasm@*/node_modules/@bokuweb/zstd-wasm/dist/common/zstd.wasm | head -1)
-  cp "$zstd_wasm" packages/trainer/dist-device/
+  cp "$zstd_wasm" packages/trainer/dist-device/bin/
   cp "$zstd_wasm" $build/
   grep -qx '/packages/trainer/dist-device/' .git/info/exclude || echo '/packages/trainer/dist-device/' >> .git/info/exclude
   for c in mosaic-tiny-mlm bert-tiny-mlm mosaic-tiny-cls3; do
