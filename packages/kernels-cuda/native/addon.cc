@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 #include "kernels.h"
+#include "attn_pack.h"
 
 static cudaStream_t g_stream = nullptr;
 static int* g_flag = nullptr;
@@ -111,14 +112,14 @@ static void ensure_init() {
 static AttnArgs attn_from(const Args& a, size_t k) {
   size_t n;
   const double* f = a.f64(k, &n);
-  if (n < 20) throw MbError("attention argument pack too short");
+  if (n < ATTN_SLOTS) throw MbError("attention argument pack too short");
   AttnArgs r{};
-  r.dt = (int)f[0]; r.qkv = (const void*)(uintptr_t)f[1]; r.out = (void*)(uintptr_t)f[2]; r.lse = (float*)(uintptr_t)f[3];
-  r.cu = (const int32_t*)(uintptr_t)f[4]; r.positions = (const int32_t*)(uintptr_t)f[5]; r.dtMask = (int)f[6];
-  r.keyMask = (const void*)(uintptr_t)f[7]; r.slopes = (const float*)(uintptr_t)f[8];
-  r.B = (int)f[9]; r.T = (int)f[10]; r.nh = (int)f[11]; r.dh = (int)f[12]; r.maxSeqlen = (int)f[13];
-  r.scale = (float)f[14]; r.dropP = (float)f[15]; r.dropKey = (uint32_t)f[16]; r.dropOffset = (uint32_t)f[17];
-  r.dtO = (int)f[18]; r.dtDo = (int)f[19];
+  r.dt = (int)f[ATTN_DT]; r.qkv = (const void*)(uintptr_t)f[ATTN_QKV]; r.out = (void*)(uintptr_t)f[ATTN_OUT]; r.lse = (float*)(uintptr_t)f[ATTN_LSE];
+  r.cu = (const int32_t*)(uintptr_t)f[ATTN_CU_SEQLENS]; r.positions = (const int32_t*)(uintptr_t)f[ATTN_POSITIONS]; r.dtMask = (int)f[ATTN_DT_MASK];
+  r.keyMask = (const void*)(uintptr_t)f[ATTN_KEY_MASK]; r.slopes = (const float*)(uintptr_t)f[ATTN_SLOPES];
+  r.B = (int)f[ATTN_BATCH]; r.T = (int)f[ATTN_TOKENS]; r.nh = (int)f[ATTN_HEADS]; r.dh = (int)f[ATTN_HEAD_DIM]; r.maxSeqlen = (int)f[ATTN_MAX_SEQLEN];
+  r.scale = (float)f[ATTN_SCALE]; r.dropP = (float)f[ATTN_DROP_P]; r.dropKey = (uint32_t)f[ATTN_DROP_KEY]; r.dropOffset = (uint32_t)f[ATTN_DROP_OFFSET];
+  r.dtO = (int)f[ATTN_DT_OUT]; r.dtDo = (int)f[ATTN_DT_DOUT];
   return r;
 }
 

@@ -11,6 +11,7 @@ import type {
   DType, DropoutOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads,
 } from "@mosaicbert/tensor";
 import { CachingAllocator, type Block } from "./allocator.js";
+import { ATTN, attnPack } from "./attn-pack.js";
 import { connectCudaCollectives } from "./collectives.js";
 import type { NativeAddon } from "./native.js";
 
@@ -387,19 +388,18 @@ export class CudaBackend implements Backend {
     return t;
   }
 
-  /** The kernel's argument pack (out, lse and the dtypes of slots 2, 3, 18, 19 are filled by the caller). */
+  /** The kernel's argument pack (src/attn-pack.ts); the caller fills out, lse and their dtypes. */
   private attnPack(op: string, qkv: Tensor, args: AttentionArgs, v: AttentionPlan): Float64Array {
     const { T, numHeads: nh, headDim: dh, maxSeqlen, scale, positions, keyMask, dropout } = v;
     // A limit of this backend's kernels, checked after the contract's own checks.
     if (dh > 128) throw new OpError(op, "qkv", `head dim ${dh} > 128 is not supported by the CUDA backend`);
     const slopes = this.slopesTensor(v.slopes);
-    const pack = new Float64Array(20);
-    pack[0] = DT[qkv.dtype]; pack[1] = this.ptr(qkv); pack[4] = this.ptr(args.cuSeqlens); pack[5] = this.p(positions);
-    pack[6] = keyMask ? DT[keyMask.dtype] : 0; pack[7] = this.p(keyMask); pack[8] = this.p(slopes);
-    pack[9] = args.cuSeqlens.size - 1; pack[10] = T; pack[11] = nh; pack[12] = dh; pack[13] = maxSeqlen;
-    pack[14] = scale; pack[15] = dropout?.p ?? 0; pack[16] = dropout ? seedKey(dropout.seed) : 0;
-    pack[17] = dropout ? dropout.offset % 4294967296 : 0;
-    return pack;
+    return attnPack({
+      dt: DT[qkv.dtype], qkv: this.ptr(qkv), cuSeqlens: this.ptr(args.cuSeqlens), positions: this.p(positions),
+      dtMask: keyMask ? DT[keyMask.dtype] : 0, keyMask: this.p(keyMask), slopes: this.p(slopes),
+      batch: args.cuSeqlens.size - 1, tokens: T, heads: nh, headDim: dh, maxSeqlen,
+      scale, dropP: dropout?.p ?? 0, dropKey: dropout ? seedKey(dropout.seed) : 0, dropOffset: dropout ? dropout.offset % 4294967296 : 0,
+    });
   }
 
   attention(qkv: Tensor, args: AttentionArgs): AttentionResult {
@@ -407,7 +407,7 @@ export class CudaBackend implements Backend {
     const pack = this.attnPack("attention", qkv, args, v);
     const out = this.empty([v.T, v.H], qkv.dtype);
     const lse = this.empty([v.T, v.numHeads], "f32");
-    pack[2] = this.ptr(out); pack[3] = this.ptr(lse); pack[18] = DT[out.dtype];
+    pack[ATTN.out] = this.ptr(out); pack[ATTN.lse] = this.ptr(lse); pack[ATTN.dtOut] = DT[out.dtype];
     this.native.attention(pack);
     return { out, lse };
   }
@@ -415,7 +415,7 @@ export class CudaBackend implements Backend {
   attentionBackward(dout: Tensor, qkv: Tensor, out: Tensor, lse: Tensor, args: AttentionArgs): Tensor {
     const v = validateAttentionBackward(this, dout, qkv, out, lse, args);
     const pack = this.attnPack("attentionBackward", qkv, args, v);
-    pack[2] = this.ptr(out); pack[3] = this.ptr(lse); pack[18] = DT[out.dtype]; pack[19] = DT[dout.dtype];
+    pack[ATTN.out] = this.ptr(out); pack[ATTN.lse] = this.ptr(lse); pack[ATTN.dtOut] = DT[out.dtype]; pack[ATTN.dtDout] = DT[dout.dtype];
     const dqkv = this.empty([v.T, 3 * v.H], dout.dtype);
     const floats = this.native.attentionBackwardScratch(pack, this.ptr(dout));
     const scratch = floats > 0 ? this.empty([floats], "f32") : null;
