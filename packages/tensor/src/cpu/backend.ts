@@ -26,7 +26,7 @@ import { loadF32, rawOf, storeF32 } from "./storage.js";
 import { matmul, sumRows } from "./matmul.js";
 import { GemmPool } from "./parallel.js";
 import * as ew from "./elementwise.js";
-import { addLayerNorm, layerNorm, layerNormBackward } from "./norm.js";
+import { addLayerNorm, layerNorm, layerNormBackward } from "./layernorm.js";
 import { gatherRows, scatterAddRows, scatterRows } from "./rows.js";
 import { embedding, embeddingBackward } from "./embedding.js";
 import { attention, attentionBackward } from "./attention.js";

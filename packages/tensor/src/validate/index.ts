@@ -8,7 +8,7 @@ export * from "./memory.js";
 export * from "./embedding.js";
 export * from "./matmul.js";
 export * from "./elementwise.js";
-export * from "./norm.js";
+export * from "./layernorm.js";
 export * from "./rows.js";
 export * from "./attention.js";
 export * from "./loss.js";

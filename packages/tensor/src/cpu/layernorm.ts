@@ -1,6 +1,6 @@
 import type { AddLayerNormResult, LayerNormResult, NormGrads } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { validateAddLayerNorm, validateLayerNorm, validateLayerNormBackward } from "../validate/norm.js";
+import { validateAddLayerNorm, validateLayerNorm, validateLayerNormBackward } from "../validate/layernorm.js";
 import type { CpuBackend } from "./backend.js";
 import { loadF32, outF32, storeF32 } from "./storage.js";
 
