@@ -48,9 +48,9 @@ if [ "${1:-}" = "pack" ]; then
     --banner:js="$banner" --outfile=$build/attention.mjs --log-level=warning
   $esb packages/trainer/src/bench/embed-bench.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=$build/embed.mjs --log-level=warning
-  [ -f $build/embed/ids-512.json ] || node --import ./packages/trainer/src/testing/register-ts.mjs packages/trainer/src/bench/embed-bench.ts \
+  [ -f $build/embed/ids-512.json ] || node --import ./packages/trainer/src/from-source/register-ts.mjs packages/trainer/src/bench/embed-bench.ts \
     prepare ../shared/data $build/embed
-  [ -f $build/finetuned/mosaic-bert.jsonl ] || node --import ./packages/trainer/src/testing/register-ts.mjs \
+  [ -f $build/finetuned/mosaic-bert.jsonl ] || node --import ./packages/trainer/src/from-source/register-ts.mjs \
     packages/trainer/src/checks/finetuned-fixture.ts ../shared/data $build/finetuned
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=packages/trainer/dist-device/bin/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"

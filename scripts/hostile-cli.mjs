@@ -13,10 +13,10 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fromSrc = process.argv.includes("--src");
-const HOOKS = path.join(root, "packages/trainer/src/testing/register-ts.mjs");
+const HOOKS = path.join(root, "packages/trainer/src/from-source/register-ts.mjs");
 const RSS = path.join(root, "packages/trainer/src/testing/report-rss.mjs");
 const CLI = fromSrc ? path.join(root, "packages/trainer/src/cli.ts") : path.join(root, "packages/trainer/dist/cli.js");
-if (fromSrc) (await import("node:module")).register(new URL("../packages/trainer/src/testing/ts-hooks.mjs", import.meta.url));
+if (fromSrc) (await import("node:module")).register(new URL("../packages/trainer/src/from-source/ts-hooks.mjs", import.meta.url));
 const testing = await import(fromSrc ? "../packages/hub/src/testing/index.ts" : "../packages/hub/dist/testing/index.js");
 const { FakeHub, hostileBins, hostileSafetensors, sendJson: json } = testing;
 const CONFIG = path.join(root, "../shared/data/golden/mosaic-tiny-mlm/config.json");

@@ -1,6 +1,6 @@
 // The monorepo's source map: which TypeScript file an `@mosaicbert/*` import means inside the workspace.
 // One table, the `paths` of tsconfig.base.json, serves tsc, esbuild (it reads tsconfig paths), vitest
-// (vitest.config.ts) and the Node hooks that run sources in child processes (trainer/src/testing/ts-hooks.mjs).
+// (vitest.config.ts) and the Node hooks that run sources in child processes (trainer/src/from-source/ts-hooks.mjs).
 // Published packages resolve through their package.json `exports` (dist/ only) instead.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";

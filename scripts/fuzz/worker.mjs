@@ -5,7 +5,7 @@ import { register } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
 
 // Workspace TypeScript sources load without a build through the trainer's source hooks.
-register(new URL("../../packages/trainer/src/testing/ts-hooks.mjs", import.meta.url));
+register(new URL("../../packages/trainer/src/from-source/ts-hooks.mjs", import.meta.url));
 const fc = (await import("fast-check")).default;
 const { targetUrl, exportNames, seed, runs, state, rssLimitBytes } = workerData;
 const mod = await import(targetUrl);

@@ -94,7 +94,7 @@ function main() {
   const rankList = arg("ranks", "1,8").split(",").map(Number);
   const timeoutS = Number(arg("timeout-s", "600"));
   const self = fileURLToPath(import.meta.url);
-  const hook = fileURLToPath(new URL("../../trainer/src/testing/register-ts.mjs", import.meta.url));
+  const hook = fileURLToPath(new URL("../../trainer/src/from-source/register-ts.mjs", import.meta.url));
   const useTime = existsSync("/usr/bin/time");
   console.log(`epoch order, py1s / 128 canonical nodes / orig, global batch ${GLOBAL_BATCH}, node ${process.version}`);
   for (const n of cases) {

@@ -1,7 +1,7 @@
 // Diagnostic: does a small post-LN BERT leave the unigram plateau on CPU, against MosaicBERT with
 // the same data and optimiser? Real text (Jane Austen), bert-base-uncased word pieces remapped to
 // the K most frequent ones (+ [UNK]) so the MLM head is cheap on a CPU.
-// node --import ./packages/trainer/src/testing/register-ts.mjs packages/trainer/scripts/bert-plateau.ts \
+// node --import ./packages/trainer/src/from-source/register-ts.mjs packages/trainer/scripts/bert-plateau.ts \
 //   arch=bert steps=300 lr=2e-3 warmup=0.06 attn=0.1 seed=17 dtype=f32
 import * as fs from "node:fs";
 import { bertBaseUncased, MlmCollator } from "@mosaicbert/data-streaming";

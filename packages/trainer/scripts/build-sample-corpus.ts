@@ -1,6 +1,6 @@
 // Regenerates packages/trainer/assets/sample-corpus (the data `mosaicbert pretrain` uses with no
 // arguments) from the public-domain texts in ../shared/data/text:
-//   cd packages/trainer && node --import ./src/testing/register-ts.mjs scripts/build-sample-corpus.ts [TEXT…]
+//   cd packages/trainer && node --import ./src/from-source/register-ts.mjs scripts/build-sample-corpus.ts [TEXT…]
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSampleCorpus } from "../src/data/sample-corpus.js";

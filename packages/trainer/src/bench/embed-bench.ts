@@ -2,7 +2,7 @@
  * Embedding throughput: our encoders (Embedder.encodeIds) on token ids of real texts, against the
  * PyTorch peer (embed_peer.py, Hugging Face BertModel) fed the very same ids file.
  *
- *   node --import ./packages/trainer/src/testing/register-ts.mjs packages/trainer/src/bench/embed-bench.ts prepare <shared/data> <out-dir>
+ *   node --import ./packages/trainer/src/from-source/register-ts.mjs packages/trainer/src/bench/embed-bench.ts prepare <shared/data> <out-dir>
  *                                                     ids-128.json (GLUE sentences), ids-512.json (documents)
  *   node embed.mjs run <ids.json> <preset> [--device cuda|cpu] [--passes 5] [--budget 32768] [--json file]
  *

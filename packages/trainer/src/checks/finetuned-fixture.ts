@@ -1,7 +1,7 @@
 /**
  * Fine-tuned folders for the PyTorch load check (finetuned_hf.py), made on the CPU at pack time:
  *
- *   node --import ./packages/trainer/src/testing/register-ts.mjs packages/trainer/src/checks/finetuned-fixture.ts <shared/data> <out-dir>
+ *   node --import ./packages/trainer/src/from-source/register-ts.mjs packages/trainer/src/checks/finetuned-fixture.ts <shared/data> <out-dir>
  *
  * For BERT and MosaicBERT (small, hidden 128, 2 layers, the bert-base-uncased vocabulary, fresh
  * weights): `finetune` on 480 SST-2 rows for 3 epochs into <out-dir>/<arch>/, then our class

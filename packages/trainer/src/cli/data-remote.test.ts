@@ -27,7 +27,7 @@ function spawnCli(args: string[], env: Record<string, string>): Promise<{ code: 
   return new Promise((resolve, reject) => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
     delete childEnv.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED; // as a user's shell: the CLI must keep stderr clean itself
-    const p = spawn(process.execPath, ["--import", path.join(here, "../testing/register-ts.mjs"), path.join(here, "../cli.ts"), ...args], { env: childEnv });
+    const p = spawn(process.execPath, ["--import", path.join(here, "../from-source/register-ts.mjs"), path.join(here, "../cli.ts"), ...args], { env: childEnv });
     let out = "";
     let err = "";
     p.stdout.on("data", (d) => (out += String(d)));

@@ -18,7 +18,7 @@ import { register as registerInferCmd } from "./infer.js";
 // runs all of them that way and times them (docs/reliability.md).
 const here = fileURLToPath(new URL(".", import.meta.url));
 const CLI = path.join(here, "../cli.ts");
-const HOOKS = path.join(here, "../testing/register-ts.mjs");
+const HOOKS = path.join(here, "../from-source/register-ts.mjs");
 const RSS = path.join(here, "../testing/report-rss.mjs");
 const CONFIG = fileURLToPath(new URL("../../../../../shared/data/golden/mosaic-tiny-mlm/config.json", import.meta.url));
 const TOKEN = "hf_cli_hostile_token_abcdef0123456789";

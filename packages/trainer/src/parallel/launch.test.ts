@@ -18,7 +18,7 @@ describe("data-parallel pretraining over 2 CPU processes", () => {
     const multi = tmp();
     const code = await launch({
       nprocs: 2,
-      execArgv: ["--import", join(here, "../testing/register-ts.mjs")],
+      execArgv: ["--import", join(here, "../from-source/register-ts.mjs")],
       args: [join(here, "../testing/run-pretrain.ts"), JSON.stringify({ ...opts, saveFolder: multi, stderr: undefined })],
     });
     expect(code).toBe(0);

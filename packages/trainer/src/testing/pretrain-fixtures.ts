@@ -53,7 +53,7 @@ export function child(
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ["--import", join(here, "register-ts.mjs"), join(here, "run-pretrain.ts"), JSON.stringify(opts)], {
+    const p = spawn(process.execPath, ["--import", join(here, "../from-source/register-ts.mjs"), join(here, "run-pretrain.ts"), JSON.stringify(opts)], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";

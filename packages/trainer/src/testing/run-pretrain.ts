@@ -1,4 +1,4 @@
-// Child-process entry for tests: `node --import ./register-ts.mjs run-pretrain.ts '<PretrainOptions JSON>'`.
+// Child-process entry for tests: `node --import ../from-source/register-ts.mjs run-pretrain.ts '<PretrainOptions JSON>'`.
 // Runs pretrain() with the given options and exits with its exit code.
 import { pretrain, type PretrainOptions } from "../train/pretrain.js";
 

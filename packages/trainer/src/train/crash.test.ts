@@ -20,7 +20,7 @@ const KILLS = Number(process.env.CRASH_KILLS ?? 2);
 const STEPS = Number(process.env.CRASH_STEPS ?? 6);
 const here = fileURLToPath(new URL(".", import.meta.url));
 const CLI = path.join(here, "../cli.ts");
-const HOOKS = path.join(here, "../testing/register-ts.mjs");
+const HOOKS = path.join(here, "../from-source/register-ts.mjs");
 const ARGS = ["--config", "tiny-cpu", "--device", "cpu", "--max-duration", `${STEPS}ba`, ...[...SMALL, "save_interval=1ba", "save_num_checkpoints_to_keep=-1"].flatMap((s) => ["--set", s])];
 
 /** Small seeded PRNG (mulberry32) so the kill schedule is reproducible. */

@@ -60,7 +60,7 @@ export function dataWorkers(env: NodeJS.ProcessEnv = process.env): number {
 function workerEntry(): { url: URL; execArgv: string[] } | null {
   const self = import.meta.url;
   const e = self.endsWith(".ts")
-    ? { url: new URL("./batch-worker.ts", self), execArgv: ["--import", fileURLToPath(new URL("../testing/register-ts.mjs", self))] }
+    ? { url: new URL("./batch-worker.ts", self), execArgv: ["--import", fileURLToPath(new URL("../from-source/register-ts.mjs", self))] }
     : { url: new URL("./batch-worker.js", self), execArgv: [] };
   return e.url.protocol === "file:" && existsSync(fileURLToPath(e.url)) ? e : null;
 }

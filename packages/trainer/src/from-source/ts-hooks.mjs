@@ -1,7 +1,9 @@
 // Node module hooks that run this monorepo's TypeScript sources directly (no build): workspace
 // packages resolve to their sources through tsconfig.base.json's `paths` (scripts/workspace-sources.mjs),
-// `./x.js` imports find `./x.ts`, and .ts files are transpiled with the TypeScript compiler on load. Used by tests that must run the
-// trainer in a real child process (kill -9 mid-run, multi-process data parallelism).
+// `./x.js` imports find `./x.ts`, and .ts files are transpiled with the TypeScript compiler on load.
+// Used when the trainer runs from its sources: the batch producer's worker threads (train/prefetch.ts),
+// scripts, and tests that run the trainer in a real child process (kill -9 mid-run, multi-process data
+// parallelism). Built packages (dist/) never load it.
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
