@@ -13,7 +13,7 @@
 # Here, once per commit:      bash scripts/device.sh pack
 # On the GPU machine (device tool, carrying .device and .device-build):
 #   source .device/boot.sh && bash scripts/gpu-check.sh
-# Output: $OUT/gpu-check.log (everything) and the stages' own files (conformance.txt, golden-*.json, …).
+# Output: $OUT/gpu-check.log (everything) and the stages' own files (conformance.txt, build.log, sanitizer logs, …).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -54,7 +54,6 @@ function golden(dir: string): void {
       const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(", ");
       say(`golden ${r.ok ? "PASS" : "FAIL"} ${name} (bf16; outputs ≤ ${BF16_BOUNDS.outputs}, each of ${r.params.length} parameter gradients ≤ ${BF16_BOUNDS.gradient}): ${errs}; worst parameter ${r.worstParam.name} ${r.worstParam.error.toExponential(2)}`);
       for (const p of r.failed) say(`  FAIL gradient ${p.name}: ${p.error.toExponential(2)}${p.detail ? ` (${p.detail})` : ""}`);
-      writeFileSync(`${out}/golden-${name}.json`, JSON.stringify({ errors: r.errors, params: r.params }, null, 1));
       // Self-test of the checker on this device's numbers: one parameter's gradient off by ±20% must fail, alone.
       const smallest = [...run.ref].filter(([k]) => !/\.key\.bias$/.test(k)).sort((a, b) => a[1].length - b[1].length)[0]![0];
       const broken = judgeGolden(run, { corrupt: smallest });
