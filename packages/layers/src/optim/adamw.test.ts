@@ -118,4 +118,39 @@ describe("DecoupledAdamW", () => {
     expect(() => new DecoupledAdamW(cpu, [{ param: p.param, grad: cpu.zeros([3], "f32") }])).toThrow(/params\[0\] has 2 values but its grad 3/);
     expect(() => new DecoupledAdamW(cpu, [p]).step(-1)).toThrow(/lrT/);
   });
+
+  it("refuses each out-of-range hyper-parameter, non-f32 buffers and a state of another layout, by name", () => {
+    const p = () => ({ param: cpu.zeros([2], "f32"), grad: cpu.zeros([2], "f32") });
+    const bad: Array<[object, string]> = [
+      [{ lr: -1 }, "DecoupledAdamW: lr must be a number ≥ 0, got -1"],
+      [{ lr: NaN }, "DecoupledAdamW: lr must be a number ≥ 0, got NaN"],
+      [{ betas: [-0.1, 0.9] }, "DecoupledAdamW: betas[0] must be a number in [0, 1), got -0.1"],
+      [{ betas: [1, 0.9] }, "DecoupledAdamW: betas[0] must be a number in [0, 1), got 1"],
+      [{ betas: [0.9, -0.5] }, "DecoupledAdamW: betas[1] must be a number in [0, 1), got -0.5"],
+      [{ eps: -1e-8 }, "DecoupledAdamW: eps must be a number ≥ 0, got -1e-8"],
+      [{ weightDecay: -0.1 }, "DecoupledAdamW: weightDecay must be a number ≥ 0, got -0.1"],
+    ];
+    for (const [o, msg] of bad) expect(() => new DecoupledAdamW(cpu, [p()], o)).toThrow(msg);
+    // The edges are allowed.
+    expect(() => new DecoupledAdamW(cpu, [p()], { lr: 0, betas: [0, 0], eps: 0, weightDecay: 0 })).not.toThrow();
+    expect(() => new DecoupledAdamW(cpu, [])).toThrow("DecoupledAdamW: expected at least one parameter tensor");
+    expect(() => new DecoupledAdamW(cpu, [{ param: cpu.zeros([2], "bf16"), grad: cpu.zeros([2], "f32") }])).toThrow("DecoupledAdamW: params[0] must be float32 param and grad, got bf16/f32");
+    expect(() => new DecoupledAdamW(cpu, [{ param: cpu.zeros([2], "f32"), grad: cpu.zeros([2], "bf16") }])).toThrow("got f32/bf16");
+    const opt = new DecoupledAdamW(cpu, [p(), p()]);
+    const ok = { step: 1, m: [new Float32Array(2), new Float32Array(2)], v: [new Float32Array(2), new Float32Array(2)] };
+    expect(() => opt.loadState({ ...ok, step: -1 })).toThrow("DecoupledAdamW.loadState: step must be an integer ≥ 0, got -1");
+    expect(() => opt.loadState({ ...ok, step: 1.5 })).toThrow("got 1.5");
+    expect(() => opt.loadState({ ...ok, m: [new Float32Array(2)] })).toThrow("DecoupledAdamW.loadState: expected 2 moment pairs, got 1/2");
+    expect(() => opt.loadState({ ...ok, v: [new Float32Array(2)] })).toThrow("expected 2 moment pairs, got 2/1");
+    expect(() => opt.loadState({ ...ok, v: [new Float32Array(2), new Float32Array(3)] })).toThrow("DecoupledAdamW.loadState: moments[1] expected 2 values, got 2/3");
+    opt.loadState({ ...ok, step: 0 });
+    expect(opt.stepCount).toBe(0);
+    // With a peak lr of 0 the decay factor is 1 (Composer), so weight decay still applies.
+    const q = p();
+    cpu.write(q.param, [1, -2]);
+    const z = new DecoupledAdamW(cpu, [q], { lr: 0, weightDecay: 0.5 });
+    z.step(0);
+    expect(Array.from(q.param.toArray() as Float32Array)).toEqual([0.5, -1]);
+  });
 });
+
