@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { Command } from "commander";
 import { loadModelFolder, saveModelFolder } from "@mosaicbert/hub";
 import { runInfer } from "@mosaicbert/inference";
-import { createModel, loadPretrained, preset, toHfConfig } from "@mosaicbert/layers";
+import { createModel, loadPretrained, preset, remoteCodeFiles, toHfConfig } from "@mosaicbert/layers";
 import { bertBaseUncased } from "@mosaicbert/data-streaming";
 import { cpu } from "@mosaicbert/tensor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -66,7 +66,12 @@ describe("mosaicbert finetune on a real labelled file (SST-2 slice)", () => {
     expect(log).toMatch(/classification, 2 labels \(0, 1\); 480 training rows/);
     // A Hugging Face classifier folder: config with the labels, weights under transformers' names, tokenizer, card.
     const folder = loadModelFolder(out);
-    expect(folder.config.architectures).toEqual(["BertForSequenceClassification"]);
+    // MosaicBERT: our class names, model_type and the PyTorch code its auto_map names (transformers, trust_remote_code).
+    expect(folder.config.architectures).toEqual(["MosaicBertForSequenceClassification"]);
+    expect(folder.config.model_type).toBe("mosaic_bert");
+    const code = Object.keys(remoteCodeFiles(folder.config));
+    expect(code.length).toBeGreaterThan(0);
+    for (const f of code) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     expect(folder.config.id2label).toEqual({ 0: "0", 1: "1" });
     expect(folder.config.label2id).toEqual({ 0: 0, 1: 1 });
     expect(folder.tensors.get("classifier.weight")!.shape).toEqual([2, 64]);

@@ -18,7 +18,7 @@ import {
   taskConfig,
 } from "@mosaicbert/glue";
 import { saveModelFolder } from "@mosaicbert/hub";
-import { type StateDict, toHfConfig } from "@mosaicbert/layers";
+import { type StateDict, remoteCodeFiles, toHfConfig } from "@mosaicbert/layers";
 import type { Backend } from "@mosaicbert/tensor";
 import { findLatest, loadCheckpoint, saveCheckpoint, type TrainerState } from "../checkpoint/checkpoint.js";
 import { resolveDevice } from "../device.js";
@@ -256,7 +256,8 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
     saveModelFolder(o.out, {
       config: hfConfig,
       tensors,
-      tokenizerFiles: tokFiles,
+      // MosaicBERT: the PyTorch code config.json's auto_map names, so transformers loads it (trust_remote_code).
+      tokenizerFiles: { ...tokFiles, ...remoteCodeFiles(hfConfig) },
       modelCard: {
         description: `Fine-tuned with mosaicbert-ts from ${path.basename(path.resolve(o.model))} on ${path.basename(o.train)} (${labelsNote}).`,
         training: { "training rows": train.ids.length, epochs: `${e.epoch} of ${hparams.epochs}`, "learning rate": lr, "batch size": hparams.batchSize, "max sequence length": maxSeqLen },
