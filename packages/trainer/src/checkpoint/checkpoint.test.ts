@@ -123,20 +123,23 @@ describe("checkpoints", () => {
     fs.writeFileSync(join(save, "checkpoints", "ep0-ba50x", "trainer_state.json"), "{}");
     expect(listCheckpoints(save).map((c) => [c.name, c.step])).toEqual([["ep0-ba2", 2], ["ep0-ba9", 9], ["ep0-ba10", 10]]);
     expect(listCheckpoints(save)[0]!.dir).toBe(join(save, "checkpoints", "ep0-ba2"));
-    expect(findLatest(save)).toBe(join(save, "checkpoints", "ep0-ba10"));
+    // The newest is the last one written (what `latest` names and --resume auto takes), not the highest step.
+    expect(findLatest(save)).toBe(join(save, "checkpoints", "ep0-ba2"));
     fs.writeFileSync(join(save, "checkpoints", "ep0-ba10", "stale.bin"), "x");
     saveCheckpoint(save, checkpointName(0, 10), payload(10), 2);
     expect(fs.existsSync(join(save, "checkpoints", "ep0-ba10", "stale.bin"))).toBe(false);
-    expect(listCheckpoints(save).map((c) => c.step)).toEqual([9, 10]);
+    expect(findLatest(save)).toBe(join(save, "checkpoints", "ep0-ba10"));
+    // keep 2 keeps this run's two newest writes (ba2, then ba10 again): ba9 is the oldest write.
+    expect(listCheckpoints(save).map((c) => c.step)).toEqual([2, 10]);
     expect(listCheckpoints(join(root, "nothing-here"))).toEqual([]);
   });
 
-  it("falls back to the folder `latest` names only when it is a complete checkpoint", () => {
+  it("follows `latest` only to a complete checkpoint of its own folder", () => {
     const save = join(root, "pointer");
     const elsewhere = saveCheckpoint(join(root, "pointer-other"), checkpointName(0, 4), payload(4));
     fs.mkdirSync(save, { recursive: true });
     fs.writeFileSync(join(save, "latest"), `${elsewhere}\n`);
-    expect(findLatest(save)).toBe(elsewhere);
+    expect(findLatest(save)).toBeNull();
     fs.writeFileSync(join(save, "latest"), "\n");
     expect(findLatest(save)).toBeNull();
     fs.writeFileSync(join(save, "latest"), "checkpoints/ep0-ba1\n");
