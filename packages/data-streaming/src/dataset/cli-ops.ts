@@ -170,7 +170,17 @@ export function isRemoteDataset(dir: string): boolean {
  */
 export async function* catLines(dir: string, limit = Infinity, local?: string): AsyncGenerator<string> {
   const r = isRemoteDataset(dir) ? await StreamingDataset.create({ remote: dir, local }) : new MDSReader(dir);
-  for (let i = 0; i < Math.min(r.size, limit); i++) yield renderSampleLine(i, await r.getRaw(i));
+  for (let i = 0; i < Math.min(r.size, limit); i++) {
+    const raw = await r.getRaw(i);
+    let line: string;
+    try {
+      line = renderSampleLine(i, raw);
+    } catch (e) {
+      // The message names the shard by its basename: put the dataset in front, so it names the file.
+      throw new Error(`${dir.replace(/\/+$/, "")}/${(e as Error).message}`);
+    }
+    yield line;
+  }
 }
 
 export interface OrderOptions extends Pick<StreamingDatasetOptions, "shuffle" | "shuffleAlgo" | "shuffleSeed" | "shuffleBlockSize" | "numCanonicalNodes" | "partitionAlgo" | "batchSize"> {

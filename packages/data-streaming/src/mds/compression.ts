@@ -130,8 +130,13 @@ export async function decompress(spec: string, data: Uint8Array, file: string, m
         const size = zstdFrameContentSize(data);
         if (size !== null && size > max) throw new Error(`frame claims ${size} bytes, more than the ${max} expected`);
         await zstdInit();
-        // ZSTD_decompress writes at most this capacity (an error past it).
-        return zstd.decompress(data, { defaultHeapSize: Math.max(1, maxBytes ?? 1024 * 1024) });
+        // ZSTD_decompress writes at most this capacity; past it, error 70 (dstSize_tooSmall).
+        try {
+          return zstd.decompress(data, { defaultHeapSize: Math.max(1, maxBytes ?? 1024 * 1024) });
+        } catch (e) {
+          if (/code -70\b/.test((e as Error).message)) throw tooBig(max);
+          throw new Error(String((e as Error).message).replace("Failed to compress", "zstd error"));
+        }
       }
       case "gz":
         return await zlibBounded(zlib.createGunzip(), data, max);

@@ -103,9 +103,9 @@ async function zlibOfZeros(n: number, make: () => zlib.Gzip | zlib.BrotliCompres
     for (let left = n; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
   }
   const out: Buffer[] = [];
-  const z = make();
-  z.on("data", (c: Buffer) => out.push(c));
-  await pipeline(Readable.from(zeros()), z);
+  await pipeline(Readable.from(zeros()), make(), async (compressed: AsyncIterable<Buffer>) => {
+    for await (const c of compressed) out.push(c);
+  });
   return Buffer.concat(out);
 }
 
@@ -237,7 +237,7 @@ export async function buildHostileCorpus(root: string, opts: CorpusOptions = {})
     }),
   );
   await add(
-    { name: "zstd-bomb", what: `zstd frame without a content size that inflates to ${Math.min(bomb, 64 * 2 ** 20)} bytes`, expect: /shard\.00000\.mds\.zstd: cannot decompress as zstd: / },
+    { name: "zstd-bomb", what: `zstd frame without a content size that inflates to ${Math.min(bomb, 64 * 2 ** 20)} bytes`, expect: capped("zstd", "zstd") },
     zipped("zstd", () => zstdOfZerosNoSize(Math.min(bomb, 64 * 2 ** 20))),
   );
   await add({ name: "index-4e9-samples", what: "index.json claiming 4e9 samples in a 281-byte shard", expect: /index\.json: shards\[0\]\.samples: expected at most \d+ for a \d+-byte shard/ }, async (dir) => {

@@ -8,7 +8,9 @@ import { applyBytes, applyJson, applyText, bytePlan, describePlan, jsonPlan, tex
 import type { FuzzTarget } from "../../../../scripts/fuzz/target.d.mts";
 import { decompress } from "./compression.js";
 import { type ShardEntry, parseIndexText } from "./index-file.js";
+import { maxShardBytes } from "./limits.js";
 import { decodeColumns } from "./reader.js";
+import { renderColumn } from "./render.js";
 import { RawShard } from "./shard.js";
 import { verifyFile } from "./shard-file.js";
 
@@ -143,4 +145,136 @@ export const mdsColumnValue: FuzzTarget<Plan> = {
     return decodeColumns({ shard: 0, indexInShard: 0, columns: [applyBytes(bytes, p.ops)], entry }, `${SRC_SHARD} sample 0`);
   },
   describe: (p) => `${BASIC.entry.column_encodings[COLUMNS[p.base]!.col]} ${describePlan(p)}`,
+};
+
+// ---- structure-aware cases (issue #18): shared references, deep nesting, declared vs actual sizes ----
+
+/** A pickle program as a tree of containers whose children may refer back to earlier containers (the memo). */
+type PNode = { t: "int"; v: number } | { t: "str"; v: string } | { t: "list" | "dict" | "tuple"; kids: PNode[] } | { t: "ref"; back: number } | { t: "deep"; depth: number };
+
+const pnode: fc.Arbitrary<PNode> = fc.letrec<{ node: PNode }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.record({ t: fc.constant("int" as const), v: fc.integer({ min: -5, max: 300 }) }),
+    fc.record({ t: fc.constant("str" as const), v: fc.constantFrom("a", "__proto__", "constructor", "k", "toString", "1") }),
+    fc.record({ t: fc.constantFrom("list" as const, "dict" as const, "tuple" as const), kids: fc.array(tie("node"), { maxLength: 5 }) }),
+    fc.record({ t: fc.constant("ref" as const), back: fc.nat(40) }),
+    fc.record({ t: fc.constant("deep" as const), depth: fc.constantFrom(10, 999, 1001, 50_000) }),
+  ),
+})).node;
+
+/** Serializes a PNode tree; every container is memoised, a `ref` re-pushes an earlier one (sharing, or a cycle when it is an ancestor). */
+function assemble(root: PNode, doubling: number): Uint8Array {
+  const out: number[] = [0x80, 4];
+  let memo = 0;
+  const emit = (n: PNode): void => {
+    switch (n.t) {
+      case "int": out.push(0x4a, n.v & 0xff, (n.v >> 8) & 0xff, (n.v >> 16) & 0xff, (n.v >> 24) & 0xff); return;
+      case "str": { const b = Buffer.from(n.v); out.push(0x8c, b.length, ...b); return; }
+      case "ref": {
+        if (memo === 0) { out.push(0x4e); return; }
+        const i = n.back % memo;
+        out.push(0x6a, i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, (i >> 24) & 0xff);
+        return;
+      }
+      case "deep": {
+        for (let i = 0; i < n.depth; i++) out.push(0x5d);
+        for (let i = 1; i < n.depth; i++) out.push(0x61);
+        return;
+      }
+      case "tuple": out.push(0x28); for (const k of n.kids) emit(k); out.push(0x74, 0x94); memo++; return;
+      case "list": out.push(0x5d, 0x94); memo++; if (n.kids.length) { out.push(0x28); for (const k of n.kids) emit(k); out.push(0x65); } return;
+      case "dict": {
+        out.push(0x7d, 0x94); memo++;
+        if (n.kids.length) { out.push(0x28); n.kids.forEach((k, i) => { emit({ t: "str", v: i % 2 ? "__proto__" : `k${i}` }); emit(k); }); out.push(0x75); }
+        return;
+      }
+    }
+  };
+  emit(root);
+  // `doubling` levels of a list holding the previous value twice: 2^doubling printed paths.
+  for (let i = 0; i < doubling; i++) { out.push(0x94, 0x30, 0x28, 0x6a, memo & 0xff, (memo >> 8) & 0xff, 0, 0, 0x6a, memo & 0xff, (memo >> 8) & 0xff, 0, 0, 0x6c); memo++; }
+  out.push(0x2e);
+  return Uint8Array.from(out);
+}
+
+const PKL_ENTRY = { ...BASIC.entry, column_names: ["v"], column_encodings: ["pkl"], column_sizes: [null] } as ShardEntry;
+const JSON_ENTRY = { ...PKL_ENTRY, column_encodings: ["json"] } as ShardEntry;
+
+/** A decoded value must keep "__proto__" as an own key and never change a prototype. */
+function checkPlain(v: unknown, seen = new Set<unknown>()): void {
+  if (v === null || typeof v !== "object" || seen.has(v)) return;
+  seen.add(v);
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== Array.prototype && !(v instanceof Map) && !(v instanceof Uint8Array) && !Array.isArray(v)) {
+    throw new Error("a decoded value's prototype was replaced");
+  }
+  for (const x of v instanceof Map ? v.values() : Object.values(v)) checkPlain(x, seen);
+  if ((Object.prototype as Record<string, unknown>).polluted !== undefined) throw new Error("Object.prototype was polluted");
+}
+
+/** Pickle graphs: sharing, cycles, deep nesting, doubling expansions, __proto__ keys — decoded and printed. */
+export const mdsPickleStructure: FuzzTarget<{ root: PNode; doubling: number }> = {
+  name: "MDS pkl graphs (sharing, cycles, depth, expansion)",
+  arbitrary: fc.record({ root: pnode, doubling: fc.constantFrom(0, 0, 3, 30, 60) }),
+  source: () => SRC_SHARD,
+  field: /column "v"/,
+  run: ({ root, doubling }) => {
+    const bytes = assemble(root, doubling);
+    const decoded = decodeColumns({ shard: 0, indexInShard: 0, columns: [bytes], entry: PKL_ENTRY }, `${SRC_SHARD} sample 0`);
+    checkPlain(decoded);
+    try {
+      renderColumn("pkl", bytes);
+    } catch (e) {
+      throw new Error(`${SRC_SHARD} sample 0: column "v" (pkl): ${(e as Error).message}`);
+    }
+    return decoded;
+  },
+  describe: ({ root, doubling }) => `${JSON.stringify(root).slice(0, 300)} doubling ${doubling}`,
+};
+
+/** JSON values nested up to 300k deep, with __proto__ keys, decoded and printed. */
+export const mdsJsonStructure: FuzzTarget<{ depth: number; key: string; arrays: boolean }> = {
+  name: "MDS json nesting and keys",
+  arbitrary: fc.record({ depth: fc.oneof(fc.nat(1200), fc.constantFrom(300_000)), key: fc.constantFrom("a", "__proto__", "constructor"), arrays: fc.boolean() }),
+  source: () => SRC_SHARD,
+  field: /column "v"/,
+  run: ({ depth, key, arrays }) => {
+    const open = arrays ? "[" : `{"${key}": `;
+    const close = arrays ? "]" : "}";
+    const text = `${open.repeat(depth)}{"${key}": {"polluted": 1}}${close.repeat(depth)}`;
+    const decoded = decodeColumns({ shard: 0, indexInShard: 0, columns: [Buffer.from(text)], entry: JSON_ENTRY }, `${SRC_SHARD} sample 0`);
+    checkPlain(decoded);
+    return decoded;
+  },
+  describe: (p) => JSON.stringify(p),
+};
+
+/** index.json sizes and counts that lie (or not) about a real compressed shard: the claim must never drive an allocation. */
+export const mdsDeclaredSizes: FuzzTarget<{ base: number; samples: number; raw: number; zip: number }> = {
+  name: "MDS declared vs actual sizes (index.json claims)",
+  arbitrary: fc.record({
+    base: fc.nat(ZIPPED.length - 1),
+    samples: fc.oneof(fc.nat(300), fc.constantFrom(4e9, 2 ** 30, 2 ** 53 - 1)),
+    raw: fc.oneof(fc.nat(20_000), fc.constantFrom(2 ** 32 - 1, 2 ** 32, 3 * 2 ** 30, 2 ** 53)),
+    zip: fc.oneof(fc.nat(20_000), fc.constantFrom(2 ** 31, 2 ** 40)),
+  }),
+  source: () => SRC_INDEX,
+  run: async ({ base, samples, raw, zip }) => {
+    const seed = ZIPPED[base]!;
+    const e = seed.entry;
+    const doc = { shards: [{ ...e, samples, raw_data: { ...e.raw_data, bytes: raw, hashes: {} }, zip_data: { ...e.zip_data!, bytes: zip, hashes: {} }, hashes: [] }], version: 2 };
+    const idx = parseIndexText(JSON.stringify(doc), SRC_INDEX);
+    const entry = idx.shards[0]!;
+    if (entry.raw_data.bytes > maxShardBytes()) return 0; // loadShard refuses it before reading (hostile.test.ts)
+    try {
+      await verifyFile(seed.bytes, entry.zip_data!, entry, false, SRC_INDEX);
+      const data = await decompress(entry.compression!, seed.bytes, SRC_INDEX, entry.raw_data.bytes);
+      return readAll(data, entry, SRC_INDEX);
+    } catch (err) {
+      if ((err as Error).message.includes(SRC_INDEX)) throw err;
+      throw new Error(`${SRC_INDEX}: ${(err as Error).message}`);
+    }
+  },
+  describe: (p) => JSON.stringify(p),
 };

@@ -9,6 +9,7 @@ const TARGET = new URL("./mds.fuzz-target.ts", import.meta.url);
 const RUNS = {
   mdsIndexJson: fuzzRuns(300), mdsIndexText: fuzzRuns(300), mdsRawShard: fuzzRuns(300),
   mdsCompressedShard: fuzzRuns(300), mdsHashes: fuzzRuns(200), mdsColumnValue: fuzzRuns(300),
+  mdsPickleStructure: fuzzRuns(200), mdsJsonStructure: fuzzRuns(100), mdsDeclaredSizes: fuzzRuns(200),
 };
 
 fuzzSuite("MDS reader under fuzzing: a valid result or an error naming the file", TARGET, RUNS);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { recipesDir, sampleCorpusDir } from "../paths.js";
@@ -84,6 +84,46 @@ const BUILTINS: Record<string, () => string> = {
   sample_corpus: sampleCorpusDir,
 };
 
+/** A recipe file's size limit (the shipped ones are ~2 KB). */
+const MAX_RECIPE_BYTES = 1 << 20;
+
+/** Nesting of flow collections (`[`, `{`) or compact block entries (`- - -`) a recipe may have (the shipped ones use 2). */
+const MAX_FLOW_DEPTH = 64;
+
+/**
+ * Refuses deeply nested flow collections (`[[[[…`) and compact block entries (`- - - - …` on one
+ * line) before the YAML parser sees them: the parser recurses per level, and 20,000 levels (a 40 KB
+ * file) abort the whole process in the regex compiler. Quoted scalars and comments are skipped; the
+ * count only has to bound the parser's recursion. (Nesting by indentation costs quadratic bytes: the
+ * file size limit keeps it where the parser fails with an error of its own.)
+ */
+function checkFlowDepth(text: string): void {
+  let depth = 0;
+  let line = 1;
+  const compact = (at: number) => {
+    const m = /^[ \t]*((?:[-?:][ \t]+)*)/.exec(text.slice(at, at + 4 * MAX_FLOW_DEPTH + 8))!;
+    if (m[1]!.replace(/\s/g, "").length > MAX_FLOW_DEPTH) throw new Error(`line ${line}: entries nested more than ${MAX_FLOW_DEPTH} deep`);
+  };
+  compact(0);
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "\n") {
+      line++;
+      compact(i + 1);
+    }
+    else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i + 1 < text.length && text[i + 1] !== "\n") i++;
+    } else if (c === '"' || c === "'") {
+      for (i++; i < text.length && text[i] !== c; i++) {
+        if (text[i] === "\\" && c === '"') i++;
+        else if (text[i] === "\n") line++;
+      }
+    } else if (c === "[" || c === "{") {
+      if (++depth > MAX_FLOW_DEPTH) throw new Error(`line ${line}: collections nested more than ${MAX_FLOW_DEPTH} deep`);
+    } else if ((c === "]" || c === "}") && depth > 0) depth--;
+  }
+}
+
 /** Characters one interpolated string may expand to. */
 const MAX_INTERPOLATED = 1 << 16;
 
@@ -152,7 +192,11 @@ export function loadRecipe(nameOrPath: string, opts: LoadOptions = {}): { config
   const file = resolveRecipe(nameOrPath);
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, "utf8"));
+    const size = statSync(file).size;
+    if (size > MAX_RECIPE_BYTES) throw new Error(`${size} bytes, more than the ${MAX_RECIPE_BYTES} a recipe may have`);
+    const text = readFileSync(file, "utf8");
+    checkFlowDepth(text);
+    doc = parseYaml(text);
   } catch (e) {
     throw new ConfigError(file, [{ key: "", message: `not valid YAML: ${(e as Error).message}` }]);
   }
@@ -179,7 +223,11 @@ export function buildConfig(doc: unknown, source: string, opts: LoadOptions = {}
   const cfg = interpolate(raw, raw, problems) as Record<string, unknown>;
   problems.push(...validate(cfg, PRETRAIN_SCHEMA));
   if (problems.length === 0) problems.push(...crossChecks(cfg as unknown as PretrainConfig, opts.worldSize ?? 1));
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (problems.length > 0) {
+    // A referenced key is resolved where it is used and where it stands: report each problem once.
+    const seen = new Set<string>();
+    throw new ConfigError(source, problems.filter((p) => !seen.has(`${p.key}\0${p.message}`) && !!seen.add(`${p.key}\0${p.message}`)));
+  }
   return cfg as unknown as PretrainConfig;
 }
 
