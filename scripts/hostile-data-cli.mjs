@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The hostile MDS datasets and recipes of issue #18 through the real `mosaicbert` CLI, one process per
 // case: `data cat <dataset>` for every case of the generated corpus
-// (packages/data-streaming/src/mds/hostile-corpus.ts, bombs of 1 GiB) and `pretrain --config <recipe>`
+// (packages/data-streaming/src/testing/hostile-corpus.ts, bombs of 1 GiB) and `pretrain --config <recipe>`
 // for hostile recipes and recipes whose data is a hostile dataset. For each: exit code, wall time, peak
 // resident memory and the first line of the message. Exit code 1 when a hostile case ends otherwise than
 // with the CLI's own error naming the file in <= 10 s and <= 1 GiB, or a valid one does not load.
@@ -21,7 +21,7 @@ const RSS = path.join(root, "packages/trainer/src/testing/report-rss.mjs");
 const CLI = fromSrc ? path.join(root, "packages/trainer/src/cli.ts") : path.join(root, "packages/trainer/dist/cli.js");
 // The corpus builder is test support (not in dist): always read from the sources.
 register(new URL("../packages/trainer/src/testing/ts-hooks.mjs", import.meta.url));
-const { buildHostileCorpus } = await import("../packages/data-streaming/src/mds/hostile-corpus.ts");
+const { buildHostileCorpus } = await import("../packages/data-streaming/src/testing/hostile-corpus.ts");
 const { hostileRecipes } = await import("../packages/trainer/src/testing/hostile-recipes.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-data-cli-"));
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catLines } from "../dataset/cli-ops.js";
 import { decompress } from "./compression.js";
-import { buildHostileCorpus, wideDict, type HostileCase } from "./hostile-corpus.js";
+import { buildHostileCorpus, wideDict, type HostileCase } from "../testing/hostile-corpus.js";
 import { PickleTuple, pickleToJs, readPickle } from "./pickle.js";
 import { parsePyJson, pyJsonToJs } from "./pyjson.js";
 import { MDSReader } from "./reader.js";

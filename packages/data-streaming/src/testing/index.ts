@@ -3,3 +3,4 @@ export { FakeS3, type FakeS3Request } from "./fake-s3.js";
 // Object stores read their endpoint and credentials once per bucket: tests that change them reset.
 export { resetObjectStores } from "../dataset/remotes/index.js";
 export { FakeGcs } from "./fake-gcs.js";
+export { buildHostileCorpus, wideDict, type HostileCase, type CorpusOptions } from "./hostile-corpus.js";

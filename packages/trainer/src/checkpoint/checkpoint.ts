@@ -172,14 +172,16 @@ function prune(saveFolder: string, keep: number, runId: string | undefined): voi
  */
 export function findLatest(saveFolder: string): string | null {
   const all = checkpointStates(saveFolder);
-  if (!all.length) return null;
-  const newest = all[all.length - 1]!;
   const pointer = path.join(saveFolder, LATEST_FILE);
-  if (fs.existsSync(pointer)) {
-    const dir = path.resolve(saveFolder, fs.readFileSync(pointer, "utf8").trim());
-    const named = all.find((c) => c.dir === dir);
-    if (named && !(newest.saveSeq > named.saveSeq && newest.runId === named.runId)) return named.dir;
+  const rel = fs.existsSync(pointer) ? fs.readFileSync(pointer, "utf8").trim() : "";
+  const dir = rel ? path.resolve(saveFolder, rel) : null;
+  if (!all.length) {
+    // No checkpoint here: the one `latest` names (it may be elsewhere), when it is complete.
+    return dir && REQUIRED.every((f) => fs.existsSync(path.join(dir, f))) ? dir : null;
   }
+  const newest = all[all.length - 1]!;
+  const named = all.find((c) => c.dir === dir);
+  if (named && !(newest.saveSeq > named.saveSeq && newest.runId === named.runId)) return named.dir;
   return newest.dir;
 }
 

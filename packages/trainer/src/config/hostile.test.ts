@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildHostileCorpus, type HostileCase } from "../../../data-streaming/src/mds/hostile-corpus.js";
+import { buildHostileCorpus, type HostileCase } from "@mosaicbert/data-streaming/testing";
 import { hostileRecipes, type HostileRecipe } from "../testing/hostile-recipes.js";
 import { quiet } from "../testing/pretrain-fixtures.js";
 import { pretrain } from "../train/pretrain.js";

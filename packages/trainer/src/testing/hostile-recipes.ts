@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { HostileCase } from "../../../data-streaming/src/mds/hostile-corpus.js";
+import type { HostileCase } from "@mosaicbert/data-streaming/testing";
 import { recipesDir } from "../paths.js";
 
 export interface HostileRecipe {

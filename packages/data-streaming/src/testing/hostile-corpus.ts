@@ -11,9 +11,9 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import zlib from "node:zlib";
-import { compress } from "./compression.js";
-import { readIndexFile } from "./reader.js";
-import { MDSWriter } from "./writer.js";
+import { compress } from "../mds/compression.js";
+import { readIndexFile } from "../mds/reader.js";
+import { MDSWriter } from "../mds/writer.js";
 
 export interface HostileCase {
   name: string;
