@@ -66,8 +66,10 @@ export async function download(src: string, dest: string, opts: DownloadOptions 
   const retries = opts.retries ?? 2;
   const tmp = `${dest}.${process.pid}.${++tmpCounter}.tmp`;
   let last: unknown;
+  let tries = 0;
   try {
     for (let attempt = 0; attempt <= retries; attempt++) {
+      tries = attempt + 1;
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
       try {
         await fetchOnce(src, dest, tmp, timeoutMs, opts.maxBytes);
@@ -85,5 +87,5 @@ export async function download(src: string, dest: string, opts: DownloadOptions 
   const err = last as Error;
   let why = err?.name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : err instanceof RemoteError ? err.message.replace(`${src}: `, "") : err?.message ?? String(last);
   if (why === "timed out") why += ` after ${timeoutMs} ms`;
-  throw new Error(`${src}: download failed after ${retries + 1} attempt(s): ${why}`);
+  throw new Error(`${src}: download failed after ${tries} attempt(s): ${why}`);
 }
