@@ -16,11 +16,11 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fromSrc = process.argv.includes("--src");
-const HOOKS = path.join(root, "packages/trainer/src/testing/register-ts.mjs");
+const HOOKS = path.join(root, "packages/trainer/src/from-source/register-ts.mjs");
 const RSS = path.join(root, "packages/trainer/src/testing/report-rss.mjs");
 const CLI = fromSrc ? path.join(root, "packages/trainer/src/cli.ts") : path.join(root, "packages/trainer/dist/cli.js");
 // The corpus builder is test support (not in dist): always read from the sources.
-register(new URL("../packages/trainer/src/testing/ts-hooks.mjs", import.meta.url));
+register(new URL("../packages/trainer/src/from-source/ts-hooks.mjs", import.meta.url));
 const { buildHostileCorpus } = await import("../packages/data-streaming/src/testing/hostile-corpus.ts");
 const { hostileRecipes } = await import("../packages/trainer/src/testing/hostile-recipes.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-data-cli-"));

@@ -172,13 +172,11 @@ function prune(saveFolder: string, keep: number, runId: string | undefined): voi
  */
 export function findLatest(saveFolder: string): string | null {
   const all = checkpointStates(saveFolder);
+  if (!all.length) return null;
   const pointer = path.join(saveFolder, LATEST_FILE);
   const rel = fs.existsSync(pointer) ? fs.readFileSync(pointer, "utf8").trim() : "";
+  // Followed only to a checkpoint of this folder: a pointer elsewhere is not this run's.
   const dir = rel ? path.resolve(saveFolder, rel) : null;
-  if (!all.length) {
-    // No checkpoint here: the one `latest` names (it may be elsewhere), when it is complete.
-    return dir && REQUIRED.every((f) => fs.existsSync(path.join(dir, f))) ? dir : null;
-  }
   const newest = all[all.length - 1]!;
   const named = all.find((c) => c.dir === dir);
   if (named && !(newest.saveSeq > named.saveSeq && newest.runId === named.runId)) return named.dir;

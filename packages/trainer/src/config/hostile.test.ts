@@ -43,7 +43,7 @@ describe("the real CLI on a 1 GiB bz2 bomb", () => {
   it("`mosaicbert data cat` exits 1 with its own message naming the shard, within 1 GiB", async () => {
     const c = corpus.find((x) => x.name === "bz2-bomb")!;
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const p = spawn(process.execPath, ["--import", path.join(here, "../testing/register-ts.mjs"), "--import", path.join(here, "../testing/report-rss.mjs"), path.join(here, "../cli.ts"), "data", "cat", c.dir], { stdio: ["ignore", "ignore", "pipe"] });
+      const p = spawn(process.execPath, ["--import", path.join(here, "../from-source/register-ts.mjs"), "--import", path.join(here, "../testing/report-rss.mjs"), path.join(here, "../cli.ts"), "data", "cat", c.dir], { stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
       p.stderr.on("data", (d) => (stderr += String(d)));
       p.on("error", reject);
