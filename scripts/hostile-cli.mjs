@@ -5,17 +5,14 @@
 // when a case ends otherwise than with the CLI's own error in <= 10 s and <= 1 GiB (docs/reliability.md).
 //   pnpm build && node scripts/hostile-cli.mjs          # the built CLI (packages/trainer/dist/cli.js)
 //   node scripts/hostile-cli.mjs --src                  # from the TypeScript sources (slower start)
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { cliRunner } from "./hostile/run-cli.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fromSrc = process.argv.includes("--src");
-const HOOKS = path.join(root, "packages/trainer/src/from-source/register-ts.mjs");
-const RSS = path.join(root, "packages/trainer/src/testing/report-rss.mjs");
-const CLI = fromSrc ? path.join(root, "packages/trainer/src/cli.ts") : path.join(root, "packages/trainer/dist/cli.js");
 if (fromSrc) (await import("node:module")).register(new URL("../packages/trainer/src/from-source/ts-hooks.mjs", import.meta.url));
 const testing = await import(fromSrc ? "../packages/hub/src/testing/index.ts" : "../packages/hub/dist/testing/index.js");
 const { FakeHub, hostileBins, hostileSafetensors, sendJson: json } = testing;
@@ -23,21 +20,11 @@ const CONFIG = path.join(root, "../shared/data/golden/mosaic-tiny-mlm/config.jso
 const TOKEN = "hf_hostile_cli_token_0123456789";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-cli-"));
 
-function run(args, env = {}) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const pre = fromSrc ? ["--import", HOOKS] : [];
-    const p = spawn(process.execPath, [...pre, "--import", RSS, CLI, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, MOSAICBERT_CACHE: path.join(tmp, "cache"), ...env } });
-    let stderr = "";
-    p.stderr.on("data", (d) => (stderr += String(d)));
-    const killer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.on("close", (code, signal) => {
-      clearTimeout(killer);
-      const kib = Number(/\[maxrss-kib (\d+)\]/.exec(stderr)?.[1] ?? NaN);
-      const msg = stderr.split("\n").find((l) => l.startsWith("mosaicbert: ")) ?? stderr.trim().split("\n")[0] ?? "";
-      resolve({ code, signal, s: (Date.now() - t0) / 1000, mib: kib / 1024, msg });
-    });
-  });
+const runCli = cliRunner({ fromSrc, env: { MOSAICBERT_CACHE: path.join(tmp, "cache") } });
+async function run(args, env = {}) {
+  const r = await runCli(args, env);
+  const msg = r.stderr.split("\n").find((l) => l.startsWith("mosaicbert: ")) ?? r.stderr.trim().split("\n")[0] ?? "";
+  return { ...r, msg };
 }
 
 const rows = [];

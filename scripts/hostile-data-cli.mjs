@@ -7,41 +7,26 @@
 // with the CLI's own error naming the file in <= 10 s and <= 1 GiB, or a valid one does not load.
 //   pnpm build && node scripts/hostile-data-cli.mjs     # the built CLI (packages/trainer/dist/cli.js)
 //   node scripts/hostile-data-cli.mjs --src             # from the TypeScript sources (slower start)
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { register } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { cliRunner } from "./hostile/run-cli.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const fromSrc = process.argv.includes("--src");
-const HOOKS = path.join(root, "packages/trainer/src/from-source/register-ts.mjs");
-const RSS = path.join(root, "packages/trainer/src/testing/report-rss.mjs");
-const CLI = fromSrc ? path.join(root, "packages/trainer/src/cli.ts") : path.join(root, "packages/trainer/dist/cli.js");
 // The corpus builder is test support (not in dist): always read from the sources.
 register(new URL("../packages/trainer/src/from-source/ts-hooks.mjs", import.meta.url));
 const { buildHostileCorpus } = await import("../packages/data-streaming/src/testing/hostile-corpus.ts");
 const { hostileRecipes } = await import("../packages/trainer/src/testing/hostile-recipes.ts");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-data-cli-"));
 
-function run(args) {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const pre = fromSrc ? ["--import", HOOKS] : [];
-    const p = spawn(process.execPath, [...pre, "--import", RSS, CLI, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, XDG_CACHE_HOME: path.join(tmp, "cache") } });
-    let stderr = "";
-    p.stderr.on("data", (d) => (stderr += String(d)));
-    const killer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.on("close", (code, signal) => {
-      clearTimeout(killer);
-      const kib = Number(/\[maxrss-kib (\d+)\]/.exec(stderr)?.[1] ?? NaN);
-      // The CLI's own message: from "mosaicbert: " to the memory report (a config error spans lines).
-      const at = stderr.indexOf("mosaicbert: ");
-      const msg = at < 0 ? "" : stderr.slice(at).replace(/\n\[maxrss-kib \d+\]\n?$/, "").trim();
-      resolve({ code, signal, s: (Date.now() - t0) / 1000, mib: kib / 1024, msg });
-    });
-  });
+const runCli = cliRunner({ fromSrc, env: { XDG_CACHE_HOME: path.join(tmp, "cache") } });
+async function run(args) {
+  const r = await runCli(args);
+  // The CLI's own message: from "mosaicbert: " to the memory report (a config error spans lines).
+  const at = r.stderr.indexOf("mosaicbert: ");
+  const msg = at < 0 ? "" : r.stderr.slice(at).replace(/\n\[maxrss-kib \d+\]\n?$/, "").trim();
+  return { ...r, msg };
 }
 
 const rows = [];
