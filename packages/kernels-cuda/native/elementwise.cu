@@ -107,7 +107,15 @@ void k_gelu_bwd(int ddx, void* dx, int ddy, const void* dy, int dtx, const void*
 }
 
 // GeGLU on bf16 with 16-byte accesses (8 elements a thread): the FFN's largest elementwise pass.
-__global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t inter8) {
+// With p > 0 it also applies MosaicBERT's FFN dropout: element e of h (row-major [rows, inter]) is
+// kept iff mb_uniform(key, off + e) >= p, exactly the mask `k_dropout` draws for h, so the separate
+// dropout pass (and its backward) disappear. The backward applies the same mask to dh.
+__device__ __forceinline__ float drop_factor(float p, float inv, uint32_t key, uint32_t counter) {
+  return mb_uniform(key, counter) >= p ? inv : 0.0f;
+}
+
+template <bool DROP>
+__global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
   int64_t n = rows * inter8;
   GRID_LOOP(i, n) {
     int64_t r = i / inter8, c = i - r * inter8;
@@ -115,32 +123,39 @@ __global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t in
     const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
     const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
     __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&uo);
+    const uint32_t c0 = off + (uint32_t)(i * 8);
 #pragma unroll
     for (int k = 0; k < 4; k++) {
       float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]);
-      o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x, gelu_f(fa.y) * fb.y);
+      float m0 = 1.0f, m1 = 1.0f;
+      if (DROP) { m0 = drop_factor(p, inv, key, c0 + 2 * k); m1 = drop_factor(p, inv, key, c0 + 2 * k + 1); }
+      o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x * m0, gelu_f(fa.y) * fb.y * m1);
     }
     h[i] = uo;
   }
 }
-__global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter) {
+__global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv, uint32_t key, uint32_t off) {
   GRID_LOOP(i, rows * inter) {
     int64_t r = i / inter, c = i - r * inter;
-    stf(dth, h, i, gelu_f(ldf(dtg, g, r * 2 * inter + c)) * ldf(dtg, g, r * 2 * inter + inter + c));
+    float m = p > 0.0f ? drop_factor(p, inv, key, off + (uint32_t)i) : 1.0f;
+    stf(dth, h, i, gelu_f(ldf(dtg, g, r * 2 * inter + c)) * ldf(dtg, g, r * 2 * inter + inter + c) * m);
   }
 }
-void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter) {
+void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter, float p, uint32_t key, uint32_t off) {
   if (rows * inter == 0) return;
+  const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   if (dth == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(h) && aligned16(g)) {
     int64_t n = rows * inter / 8;
-    geglu_bf16_v8<<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8);
+    if (p > 0.0f) geglu_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+    else geglu_bf16_v8<false><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
   } else {
-    geglu_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(dth, h, dtg, g, rows, inter);
+    geglu_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(dth, h, dtg, g, rows, inter, p, inv, key, off);
   }
   CKL();
 }
 
-__global__ void geglu_bwd_bf16_v8(uint4* dg, const uint4* dh, const uint4* g, int64_t rows, int64_t inter8) {
+template <bool DROP>
+__global__ void geglu_bwd_bf16_v8(uint4* dg, const uint4* dh, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
   int64_t n = rows * inter8;
   GRID_LOOP(i, n) {
     int64_t r = i / inter8, c = i - r * inter8;
@@ -150,9 +165,11 @@ __global__ void geglu_bwd_bf16_v8(uint4* dg, const uint4* dh, const uint4* g, in
     const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
     __nv_bfloat162* oa2 = reinterpret_cast<__nv_bfloat162*>(&oa);
     __nv_bfloat162* ob2 = reinterpret_cast<__nv_bfloat162*>(&ob);
+    const uint32_t c0 = off + (uint32_t)(i * 8);
 #pragma unroll
     for (int k = 0; k < 4; k++) {
       float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]), fd = __bfloat1622float2(d2[k]);
+      if (DROP) { fd.x *= drop_factor(p, inv, key, c0 + 2 * k); fd.y *= drop_factor(p, inv, key, c0 + 2 * k + 1); }
       oa2[k] = __floats2bfloat162_rn(fd.x * fb.x * gelu_grad(fa.x), fd.y * fb.y * gelu_grad(fa.y));
       ob2[k] = __floats2bfloat162_rn(fd.x * gelu_f(fa.x), fd.y * gelu_f(fa.y));
     }
@@ -160,21 +177,25 @@ __global__ void geglu_bwd_bf16_v8(uint4* dg, const uint4* dh, const uint4* g, in
     dg[r * 2 * inter8 + inter8 + c] = ob;
   }
 }
-__global__ void geglu_bwd_k(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter) {
+__global__ void geglu_bwd_k(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv,
+                            uint32_t key, uint32_t off) {
   GRID_LOOP(i, rows * inter) {
     int64_t r = i / inter, c = i - r * inter;
-    float a = ldf(dtg, g, r * 2 * inter + c), b = ldf(dtg, g, r * 2 * inter + inter + c), d = ldf(ddh, dh, i);
+    float m = p > 0.0f ? drop_factor(p, inv, key, off + (uint32_t)i) : 1.0f;
+    float a = ldf(dtg, g, r * 2 * inter + c), b = ldf(dtg, g, r * 2 * inter + inter + c), d = ldf(ddh, dh, i) * m;
     stf(ddg, dg, r * 2 * inter + c, d * b * gelu_grad(a));
     stf(ddg, dg, r * 2 * inter + inter + c, d * gelu_f(a));
   }
 }
-void k_geglu_bwd(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter) {
+void k_geglu_bwd(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter, float p, uint32_t key, uint32_t off) {
   if (rows * inter == 0) return;
+  const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   if (ddg == DT_BF16 && ddh == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(dg) && aligned16(dh) && aligned16(g)) {
     int64_t n = rows * inter / 8;
-    geglu_bwd_bf16_v8<<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8);
+    if (p > 0.0f) geglu_bwd_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+    else geglu_bwd_bf16_v8<false><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
   } else {
-    geglu_bwd_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(ddg, dg, ddh, dh, dtg, g, rows, inter);
+    geglu_bwd_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(ddg, dg, ddh, dh, dtg, g, rows, inter, p, inv, key, off);
   }
   CKL();
 }

@@ -33,8 +33,9 @@ void k_axpy(int dtA, void* a, int dtB, const void* b, float alpha, int64_t n);
 void k_scale(int dt, void* x, float s, int64_t n);
 void k_gelu(int dtY, void* y, int dtX, const void* x, int64_t n);
 void k_gelu_bwd(int dtDx, void* dx, int dtDy, const void* dy, int dtX, const void* x, int64_t n);
-void k_geglu(int dtH, void* h, int dtG, const void* g, int64_t rows, int64_t inter);
-void k_geglu_bwd(int dtDg, void* dg, int dtDh, const void* dh, int dtG, const void* g, int64_t rows, int64_t inter);
+void k_geglu(int dtH, void* h, int dtG, const void* g, int64_t rows, int64_t inter, float p, uint32_t key, uint32_t offset);
+void k_geglu_bwd(int dtDg, void* dg, int dtDh, const void* dh, int dtG, const void* g, int64_t rows, int64_t inter, float p, uint32_t key,
+                 uint32_t offset);
 void k_tanh(int dtY, void* y, int dtX, const void* x, int64_t n);
 void k_tanh_bwd(int dtDx, void* dx, int dtDy, const void* dy, int dtY, const void* y, int64_t n);
 void k_dropout(int dtY, void* y, int dtX, const void* x, int64_t n, float p, uint32_t key, uint32_t offset);

@@ -8,7 +8,7 @@ import {
 } from "@mosaicbert/tensor";
 import type {
   AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionPlan, AttentionResult, Backend, CollectiveGroup, Communicator, CrossEntropyOptions,
-  DType, DropoutOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads,
+  DType, DropoutOptions, GegluOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads,
 } from "@mosaicbert/tensor";
 import { CachingAllocator, type Block } from "./allocator.js";
 import { ATTN, attnPack } from "./attn-pack.js";
@@ -279,17 +279,17 @@ export class CudaBackend implements Backend {
     return dx;
   }
 
-  geglu(g: Tensor): Tensor {
-    const { n, inner, outShape } = validateGeglu(this, g);
+  geglu(g: Tensor, opts?: GegluOptions): Tensor {
+    const { n, inner, outShape, dropout: d } = validateGeglu(this, g, opts);
     const h = this.empty(outShape, g.dtype);
-    this.native.geglu(DT[h.dtype], this.ptr(h), DT[g.dtype], this.ptr(g), n, inner);
+    this.native.geglu(DT[h.dtype], this.ptr(h), DT[g.dtype], this.ptr(g), n, inner, ...dropArgs(d));
     return h;
   }
 
-  gegluBackward(dh: Tensor, g: Tensor): Tensor {
-    const { n, inner } = validateGegluBackward(this, dh, g);
+  gegluBackward(dh: Tensor, g: Tensor, opts?: GegluOptions): Tensor {
+    const { n, inner, dropout: d } = validateGegluBackward(this, dh, g, opts);
     const dg = this.empty(g.shape, dh.dtype);
-    this.native.gegluBackward(DT[dg.dtype], this.ptr(dg), DT[dh.dtype], this.ptr(dh), DT[g.dtype], this.ptr(g), n, inner);
+    this.native.gegluBackward(DT[dg.dtype], this.ptr(dg), DT[dh.dtype], this.ptr(dh), DT[g.dtype], this.ptr(g), n, inner, ...dropArgs(d));
     return dg;
   }
 
@@ -481,4 +481,9 @@ export class CudaBackend implements Backend {
     });
     this.native.adamw(table, lr, b1, b2, eps, decay, 1 - b1 ** step, 1 - b2 ** step, gradScale, this.p(gradScaleTensor));
   }
+}
+
+/** A fused dropout's kernel arguments: p, the seed's key and the counter offset mod 2³² (zeros: none). */
+function dropArgs(d: { p: number; seed: number; offset: number } | null): [number, number, number] {
+  return d ? [d.p, seedKey(d.seed), d.offset % 4294967296] : [0, 0, 0];
 }

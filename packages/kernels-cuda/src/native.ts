@@ -24,8 +24,9 @@ export interface NativeAddon {
   scale(dt: number, x: number, s: number, n: number): void;
   gelu(dty: number, y: number, dtx: number, x: number, n: number): void;
   geluBackward(ddx: number, dx: number, ddy: number, dy: number, dtx: number, x: number, n: number): void;
-  geglu(dth: number, h: number, dtg: number, g: number, rows: number, inter: number): void;
-  gegluBackward(ddg: number, dg: number, ddh: number, dh: number, dtg: number, g: number, rows: number, inter: number): void;
+  /** p = 0: no dropout; else the fused FFN dropout (key = seedKey(seed), offset mod 2³²). */
+  geglu(dth: number, h: number, dtg: number, g: number, rows: number, inter: number, p: number, key: number, offset: number): void;
+  gegluBackward(ddg: number, dg: number, ddh: number, dh: number, dtg: number, g: number, rows: number, inter: number, p: number, key: number, offset: number): void;
   tanh(dty: number, y: number, dtx: number, x: number, n: number): void;
   tanhBackward(ddx: number, dx: number, ddy: number, dy: number, dty: number, y: number, n: number): void;
   dropout(dty: number, y: number, dtx: number, x: number, n: number, p: number, key: number, offset: number): void;

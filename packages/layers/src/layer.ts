@@ -1,6 +1,6 @@
 import type { AttentionArgs, Backend, Tensor } from "@mosaicbert/tensor";
 import type { ModelConfig } from "./config.js";
-import { type Run, applyDropout, dropoutAt, dropoutGrad, free, linear, linearBackward } from "./ops.js";
+import { type Run, applyDropout, dropoutAt, free, linear, linearBackward } from "./ops.js";
 import type { ParamSpec, ParameterStore } from "./params.js";
 
 /** Attention settings shared by every layer of one forward call (dropout is added per layer). */
@@ -151,7 +151,8 @@ export class EncoderLayer {
     let o2: Tensor;
     if (this.mosaic) {
       pre = linear(be, a, s.w(n.w1), null);
-      ffnIn = applyDropout(be, be.geglu(pre), ffnDrop);
+      // The FFN dropout rides the GeGLU pass (the same mask `dropout` would draw on its output).
+      ffnIn = be.geglu(pre, { dropout: ffnDrop });
       o2 = linear(be, ffnIn, s.w(n.w2), s.w(n.b2));
     } else {
       const I = c.intermediateSize;
@@ -185,9 +186,8 @@ export class EncoderLayer {
     let da: Tensor;
     if (this.mosaic) {
       const dffnIn = linearBackward(be, dsum2, sv.ffnIn, s.w(n.w2), s.g(n.w2), s.g(n.b2))!;
-      const dh = dropoutGrad(be, dffnIn, sv.ffnDrop);
-      const dg = be.gegluBackward(dh, sv.pre);
-      dh.dispose();
+      const dg = be.gegluBackward(dffnIn, sv.pre, { dropout: sv.ffnDrop });
+      dffnIn.dispose();
       da = linearBackward(be, dg, sv.a, s.w(n.w1), s.g(n.w1), null, { needDx: true, into: dsum2 })!;
       dg.dispose();
     } else {

@@ -49,14 +49,6 @@ export function applyDropout(be: Backend, x: Tensor, d: { p: number; seed: numbe
   return y;
 }
 
-/** Dropout backward (consuming dy) when active. */
-export function dropoutGrad(be: Backend, dy: Tensor, d: { p: number; seed: number } | null): Tensor {
-  if (!d) return dy;
-  const dx = be.dropoutBackward(dy, d);
-  dy.dispose();
-  return dx;
-}
-
 /** Disposes every tensor given (nulls skipped). */
 export function free(...ts: (Tensor | null | undefined)[]): void {
   for (const t of ts) t?.dispose();

@@ -94,6 +94,12 @@ export interface AttentionArgs {
   dropout?: DropoutOptions | null;
 }
 
+/** Options of `geglu` / `gegluBackward`. */
+export interface GegluOptions {
+  /** Dropout on the GeGLU output, fused into the same pass (null or absent: none). */
+  dropout?: DropoutOptions | null;
+}
+
 export interface AttentionResult {
   /** [T, H] in qkv's dtype. */
   out: Tensor;
@@ -237,10 +243,14 @@ export interface Backend {
   /** Exact GELU: x·Φ(x). */
   gelu(x: Tensor): Tensor;
   geluBackward(dy: Tensor, x: Tensor): Tensor;
-  /** GeGLU: g [N, 2I] → gelu(g[:, :I]) ⊙ g[:, I:] [N, I]. */
-  geglu(g: Tensor): Tensor;
-  /** → dg [N, 2I]. */
-  gegluBackward(dh: Tensor, g: Tensor): Tensor;
+  /**
+   * GeGLU: g [N, 2I] → gelu(g[:, :I]) ⊙ g[:, I:] [N, I]. With `dropout`, the same pass applies
+   * dropout to the result as `dropout` would (element i of h, in row-major order, kept iff
+   * uniform(seed, offset + i) ≥ p, scaled by 1/(1−p)), rounded once: MosaicBERT's FFN dropout.
+   */
+  geglu(g: Tensor, opts?: GegluOptions): Tensor;
+  /** → dg [N, 2I]; with `dropout`, dh first goes through the forward's mask (same options). */
+  gegluBackward(dh: Tensor, g: Tensor, opts?: GegluOptions): Tensor;
   tanh(x: Tensor): Tensor;
   /** Takes the forward output y: dx = dy·(1 − y²). */
   tanhBackward(dy: Tensor, y: Tensor): Tensor;

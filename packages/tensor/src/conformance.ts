@@ -135,6 +135,15 @@ for (const dt of ["f32", "bf16"] as DType[]) {
       return [be.geglu(g), be.gegluBackward(dh, g)];
     });
   }
+  // MosaicBERT's FFN dropout, fused into GeGLU (the mask is indexed by h's element, as in `dropout`).
+  for (const [n, inner] of [[3, 7], [130, 3072]]) {
+    add(`geglu+dropout ${dt} [${n}, 2×${inner}]`, tolOf(dt), (be, rng) => {
+      const g = randn(be, rng, [n, 2 * inner], dt);
+      const dh = randn(be, rng, [n, inner], dt);
+      const d = { p: 0.1, seed: 4321, offset: 3 };
+      return [be.geglu(g, { dropout: d }), be.gegluBackward(dh, g, { dropout: d })];
+    });
+  }
 }
 
 // ---- normalisation --------------------------------------------------------------------------------

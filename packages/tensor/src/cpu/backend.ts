@@ -13,6 +13,7 @@ import type {
   Backend,
   CrossEntropyOptions,
   DropoutOptions,
+  GegluOptions,
   HostArray,
   HostData,
   LayerNormResult,
@@ -201,11 +202,11 @@ export class CpuBackend implements Backend {
   geluBackward(dy: Tensor, x: Tensor): Tensor {
     return ew.geluBackward(this, dy, x);
   }
-  geglu(g: Tensor): Tensor {
-    return ew.geglu(this, g);
+  geglu(g: Tensor, opts?: GegluOptions): Tensor {
+    return ew.geglu(this, g, opts);
   }
-  gegluBackward(dh: Tensor, g: Tensor): Tensor {
-    return ew.gegluBackward(this, dh, g);
+  gegluBackward(dh: Tensor, g: Tensor, opts?: GegluOptions): Tensor {
+    return ew.gegluBackward(this, dh, g, opts);
   }
   tanh(x: Tensor): Tensor {
     return ew.tanh(this, x);

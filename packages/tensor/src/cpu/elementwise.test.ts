@@ -48,6 +48,25 @@ describe("elementwise forward ops", () => {
     expect(() => cpu.geglu(cpu.zeros([2, 3], "f32"))).toThrow(/geglu: g: expected an even last dimension/);
   });
 
+  it("geglu with fused dropout = dropout(geglu(g)), and its backward = gegluBackward(dropoutBackward(dh))", () => {
+    const [n, inner] = [6, 40];
+    const g = cpu.fromArray(rng.normalArray(n * 2 * inner), [n, 2 * inner], "f32");
+    const dh = cpu.fromArray(rng.normalArray(n * inner), [n, inner], "f32");
+    const d = { p: 0.25, seed: 99, offset: 5 };
+    const fused = arr(cpu.geglu(g, { dropout: d }));
+    const composed = arr(cpu.dropout(cpu.geglu(g), d));
+    expect(relativeL2(fused, composed)).toBeLessThan(1e-7);
+    // The mask really drops: about p of the outputs are zero, exactly where the counter says.
+    for (let i = 0; i < n * inner; i++) expect(fused[i] === 0).toBe(uniformAt(99, 5 + i) < 0.25);
+    const bFused = arr(cpu.gegluBackward(dh, g, { dropout: d }));
+    const bComposed = arr(cpu.gegluBackward(cpu.dropoutBackward(dh, d), g));
+    expect(relativeL2(bFused, bComposed)).toBeLessThan(1e-7);
+    expect(relativeL2(arr(cpu.geglu(g, { dropout: { p: 0, seed: 1 } })), arr(cpu.geglu(g)))).toBe(0);
+    expect(relativeL2(arr(cpu.geglu(g, { dropout: null })), arr(cpu.geglu(g)))).toBe(0);
+    expect(() => cpu.geglu(g, { dropout: { p: 1, seed: 1 } })).toThrow(/geglu: p: expected a drop probability in \[0, 1\)/);
+    expect(() => cpu.gegluBackward(dh, g, { dropout: { p: 0.1, seed: 1.5 } })).toThrow(/gegluBackward: seed: expected an integer seed/);
+  });
+
   it("add, addInPlace, scaleInPlace and tanh", () => {
     const a = cpu.fromArray([1, 2, 3], [3], "f32");
     const b = cpu.fromArray([10, 20, 30], [3], "f32");

@@ -1,5 +1,5 @@
 import { seedKey, uniformAtKey } from "../random.js";
-import type { DropoutOptions } from "../backend.js";
+import type { DropoutOptions, GegluOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 import {
   validateAdd, validateAddInPlace, validateDropout, validateGeglu, validateGegluBackward, validateScaleInPlace, validateUnary,
@@ -61,22 +61,32 @@ export function geluBackward(be: CpuBackend, dy: Tensor, x: Tensor): Tensor {
   });
 }
 
-export function geglu(be: CpuBackend, g: Tensor): Tensor {
-  const { n, inner, outShape } = validateGeglu(be, g);
+/** The fused dropout's per-element factor (0 or 1/(1−p)) for h's element i; 1 without dropout. */
+function dropFactor(d: { p: number; seed: number; offset: number } | null): (i: number) => number {
+  if (!d) return () => 1;
+  const key = seedKey(d.seed);
+  const scale = 1 / (1 - d.p);
+  return (i) => (uniformAtKey(key, d.offset + i) >= d.p ? scale : 0);
+}
+
+export function geglu(be: CpuBackend, g: Tensor, opts?: GegluOptions): Tensor {
+  const { n, inner, outShape, dropout: drop } = validateGeglu(be, g, opts);
   const gv = loadF32(g);
+  const m = dropFactor(drop);
   return produce(be, outShape, g, (h) => {
     for (let r = 0; r < n; r++) {
       const gi = r * 2 * inner;
       const hi = r * inner;
-      for (let j = 0; j < inner; j++) h[hi + j] = geluScalar(gv[gi + j]!) * gv[gi + inner + j]!;
+      for (let j = 0; j < inner; j++) h[hi + j] = geluScalar(gv[gi + j]!) * gv[gi + inner + j]! * m(hi + j);
     }
   });
 }
 
-export function gegluBackward(be: CpuBackend, dh: Tensor, g: Tensor): Tensor {
-  const { n, inner } = validateGegluBackward(be, dh, g);
+export function gegluBackward(be: CpuBackend, dh: Tensor, g: Tensor, opts?: GegluOptions): Tensor {
+  const { n, inner, dropout: drop } = validateGegluBackward(be, dh, g, opts);
   const gv = loadF32(g);
   const dv = loadF32(dh);
+  const m = dropFactor(drop);
   return produce(be, g.shape, dh, (dg) => {
     for (let r = 0; r < n; r++) {
       const gi = r * 2 * inner;
@@ -84,7 +94,7 @@ export function gegluBackward(be: CpuBackend, dh: Tensor, g: Tensor): Tensor {
       for (let j = 0; j < inner; j++) {
         const u = gv[gi + j]!;
         const v = gv[gi + inner + j]!;
-        const d = dv[hi + j]!;
+        const d = dv[hi + j]! * m(hi + j);
         dg[gi + j] = d * v * geluGradScalar(u);
         dg[gi + inner + j] = d * geluScalar(u);
       }

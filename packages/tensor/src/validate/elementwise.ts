@@ -1,6 +1,6 @@
 import { asMatrix, expectNumber, expectSameShape, expectShape } from "../checks.js";
 import { OpError } from "../errors.js";
-import type { Backend, DropoutOptions } from "../backend.js";
+import type { Backend, DropoutOptions, GegluOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 import { dropoutArgs, floatArg, outArg } from "./args.js";
 
@@ -46,20 +46,38 @@ function gegluShape(op: string, g: Tensor): [number, number] {
   return [n, c / 2];
 }
 
-/** geglu: g [..., 2I] → { n rows, inner I, outShape [..., I] }. */
-export function validateGeglu(be: Backend, g: Tensor): { n: number; inner: number; outShape: number[] } {
+/** The fused dropout of geglu / gegluBackward: null when absent, null or p = 0. */
+function gegluDropout(op: string, opts: GegluOptions | undefined): { p: number; seed: number; offset: number } | null {
+  if (opts === undefined) return null;
+  if (opts === null || typeof opts !== "object") throw new OpError(op, "opts", "expected { dropout?: { p, seed, offset? } | null }");
+  if (opts.dropout === undefined || opts.dropout === null) return null;
+  const d = dropoutArgs(op, opts.dropout);
+  return d.p === 0 ? null : d;
+}
+
+/** geglu: g [..., 2I] → { n rows, inner I, outShape [..., I], dropout }. */
+export function validateGeglu(
+  be: Backend,
+  g: Tensor,
+  opts?: GegluOptions,
+): { n: number; inner: number; outShape: number[]; dropout: { p: number; seed: number; offset: number } | null } {
   floatArg(be, "geglu", "g", g);
   const [n, inner] = gegluShape("geglu", g);
-  return { n, inner, outShape: [...g.shape.slice(0, -1), inner] };
+  return { n, inner, outShape: [...g.shape.slice(0, -1), inner], dropout: gegluDropout("geglu", opts) };
 }
 
 /** gegluBackward: dh [..., I] against g [..., 2I]. */
-export function validateGegluBackward(be: Backend, dh: Tensor, g: Tensor): { n: number; inner: number } {
+export function validateGegluBackward(
+  be: Backend,
+  dh: Tensor,
+  g: Tensor,
+  opts?: GegluOptions,
+): { n: number; inner: number; dropout: { p: number; seed: number; offset: number } | null } {
   floatArg(be, "gegluBackward", "dh", dh);
   floatArg(be, "gegluBackward", "g", g);
   const [n, inner] = gegluShape("gegluBackward", g);
   expectShape("gegluBackward", "dh", dh, [...g.shape.slice(0, -1), inner]);
-  return { n, inner };
+  return { n, inner, dropout: gegluDropout("gegluBackward", opts) };
 }
 
 /** dropout / dropoutBackward (the same map): the input (x or dy) and the options. */
