@@ -175,11 +175,21 @@ static void merge_row(f32* crow, v128_t x0, v128_t x1, int first, int last, f32 
   wasm_v128_store(crow + 4, x1);
 }
 
+// V8 (Node 20) unrolls small innermost wasm loops, which hoists the micro-kernel's loads and spills
+// its accumulators (~25% slower); --no-wasm-loop-unrolling cannot be set once the process runs.
+// A call in the loop, behind a test that never passes (address 16 holds 0: the module keeps no data),
+// makes V8 leave the loop as written, for one compare per k step.
+__attribute__((noinline)) static void never_called(void) { *(volatile int*)32 = 1; }
+#define NO_V8_UNROLL(k, guard) \
+  if ((k) + 1 == (guard)) never_called();
+
 static void kernel(int kc, const f32* a, const f32* b, f32* c, int ldc, int mr, int nr, int first, int last,
                    const Epilogue* ep, const f32* bias, const f32* old, f32* tile) {
   FOR_ROWS(ROW)
+  int guard = *(volatile const int*)16;
 #pragma clang loop unroll_count(UNROLL)
   for (int k = 0; k < kc; k++) {
+    NO_V8_UNROLL(k, guard)
     v128_t b0 = wasm_v128_load(b);
     v128_t b1 = wasm_v128_load(b + 4);
     FOR_ROWS(STEP)

@@ -48,16 +48,16 @@ export type KernelVariant = "fma" | "simd";
 let flagsSet = false;
 
 /**
- * V8 settings the kernels are tuned for, set once per process before the module is compiled:
- * relaxed SIMD (default from Node 22; Node 20 has it behind a flag), and no TurboFan loop unrolling
- * of wasm loops, which makes V8 hoist the micro-kernel's loads and spill its accumulators (~30%
- * slower GEMM measured). Both affect WebAssembly only.
+ * V8 settings the kernels need, set once per process before the module is compiled: relaxed SIMD
+ * (default from Node 22; Node 20 has it behind a flag, which V8 still reads when a module is
+ * compiled). V8's wasm loop unrolling, which slows the GEMM micro-kernel by ~25%, cannot be turned
+ * off this way (--no-wasm-loop-unrolling is read at start-up only): kernels.c keeps V8 from
+ * unrolling that loop instead (NO_V8_UNROLL).
  */
 function setV8Flags(): void {
   if (flagsSet) return;
   flagsSet = true;
   setFlagsFromString("--experimental-wasm-relaxed-simd");
-  setFlagsFromString("--no-wasm-loop-unrolling");
 }
 
 function compile(): { module: WasmModule; variant: KernelVariant } {
