@@ -19,8 +19,8 @@
 #   peers        the PyTorch peers (.device/bench/torch_peers.py) and our figures over theirs
 #   embed        embedding tokens/s (mosaicbert embed's Embedder) for mosaic-bert-base and bert-base against HF
 #                BertModel (bf16, SDPA, eager and torch.compile) on the same ids files: GLUE sentences at 128,
-#                documents at 512 (written by pack into .device-build/embed/)
-#   hfcheck      `finetune` folders (BERT, MosaicBERT; made by pack in .device-build/finetuned/) loaded in PyTorch:
+#                documents at 512 (written by pack into .device-extra/embed/: carry .device-extra)
+#   hfcheck      `finetune` folders (BERT, MosaicBERT; made by pack in .device-extra/finetuned/; carry .device-extra) loaded in PyTorch:
 #                transformers' probabilities (f32 CPU, bf16 GPU) against ours (packages/trainer/src/checks/finetuned_hf.py)
 #   attention    the attention kernels alone at lengths 128…8192 (packages/kernels-cuda/bench/attention.bench.ts)
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it
@@ -33,6 +33,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=.device-build
+extra=.device-extra
 cli=packages/trainer/dist-device/bin/cli.mjs
 
 if [ "${1:-}" = "pack" ]; then
@@ -48,10 +49,13 @@ if [ "${1:-}" = "pack" ]; then
     --banner:js="$banner" --outfile=$build/attention.mjs --log-level=warning
   $esb packages/trainer/src/bench/embed-bench.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=$build/embed.mjs --log-level=warning
-  [ -f $build/embed/ids-512.json ] || node --import ./packages/trainer/src/from-source/register-ts.mjs packages/trainer/src/bench/embed-bench.ts \
-    prepare ../shared/data $build/embed
-  [ -f $build/finetuned/mosaic-bert.jsonl ] || node --import ./packages/trainer/src/from-source/register-ts.mjs \
-    packages/trainer/src/checks/finetuned-fixture.ts ../shared/data $build/finetuned
+  # The embed and hfcheck stages' inputs go to .device-extra/ (~23 MB), carried only by calls that run them:
+  # .device + .device-build (golden cases) + .device-extra together would pass the 64 MiB carry limit.
+  grep -qx '/.device-extra/' .git/info/exclude 2>/dev/null || echo '/.device-extra/' >> .git/info/exclude
+  [ -f $extra/embed/ids-512.json ] || node --import ./packages/trainer/src/from-source/register-ts.mjs packages/trainer/src/bench/embed-bench.ts \
+    prepare ../shared/data $extra/embed
+  [ -f $extra/finetuned/mosaic-bert.jsonl ] || node --import ./packages/trainer/src/from-source/register-ts.mjs \
+    packages/trainer/src/checks/finetuned-fixture.ts ../shared/data $extra/finetuned
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=packages/trainer/dist-device/bin/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
   # The data workers' entry beside the CLI (else tokenizing runs on the training thread), and the
@@ -68,7 +72,7 @@ if [ "${1:-}" = "pack" ]; then
     mkdir -p $build/golden/$c
     cp ../shared/data/golden/$c/{config.json,inputs.json,model.safetensors,outputs.safetensors} $build/golden/$c/
   done
-  du -sh $build .device
+  du -sh $build $extra .device
   exit 0
 fi
 
@@ -177,7 +181,7 @@ PY
     embed)
       step embed
       for L in 128 512; do
-        f=$build/embed/ids-$L.json
+        f=$extra/embed/ids-$L.json
         for p in mosaic-bert-base bert-base; do
           node $build/embed.mjs run "$f" $p --device cuda --passes "${EMBED_PASSES:-5}" --json "$OUT/embed-$p-$L.json" || status=1
         done
@@ -189,7 +193,7 @@ PY
     hfcheck)
       step hfcheck
       for a in bert mosaic-bert; do
-        python3 packages/trainer/src/checks/finetuned_hf.py $build/finetuned/$a $build/finetuned/$a.jsonl 2>> "$OUT/hfcheck.err" || status=1
+        python3 packages/trainer/src/checks/finetuned_hf.py $extra/finetuned/$a $extra/finetuned/$a.jsonl 2>> "$OUT/hfcheck.err" || status=1
       done ;;
     attention) step attention; node $build/attention.mjs --json "$OUT/attention.json" || status=1 ;;
     ampere)

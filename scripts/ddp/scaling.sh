@@ -18,6 +18,7 @@ CONFIG=${DDP_CONFIG:-mosaic-bert-base}
 STEPS=${DDP_STEPS:-300}
 BIG=${DDP_BIG_STEPS:-100}
 export MOSAICBERT_CUDA_ADDON=${MOSAICBERT_CUDA_ADDON:-$root/packages/kernels-cuda/build/mosaicbert_cuda.node}
+bash "$root/scripts/results/unbundle.sh" || { echo "cannot unpack .results-build (run scripts/results/bundle.sh here and carry it)" >&2; exit 2; }
 CLI=(node "$root/.results-build/dist/mosaicbert.mjs")
 mkdir -p "$OUT" "$WORK"
 ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)

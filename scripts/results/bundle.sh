@@ -9,7 +9,9 @@
 #   dist/prepare-corpus.mjs                text → documents of 126 word pieces (scripts/results/prepare-corpus.ts)
 #   dist/zstd.wasm                         @bokuweb/zstd-wasm's codec, which it reads from beside the bundle
 # The CUDA addon is not bundled: device-run.sh builds it and points MOSAICBERT_CUDA_ADDON at it.
-#   usage: bash scripts/results/bundle.sh        (from anywhere; ~1.7 MB of output)
+#   dist/*.xz: mosaicbert.mjs and batch-worker.js are left xz-compressed; `bash scripts/results/unbundle.sh`
+#   restores them (device-run.sh, anchor.sh, corpus-to-mds.sh and ddp/scaling.sh call it first).
+#   usage: bash scripts/results/bundle.sh        (from anywhere; ~2.3 MB of output)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -43,4 +45,7 @@ node -e '
   console.log(JSON.stringify({ commit, uncommitted: dirty, bundled_at: new Date().toISOString() }, null, 2));
 ' "$(git rev-parse HEAD)" "$(git status --porcelain -- packages)" > "$out/build.json"
 node "$out/dist/mosaicbert.mjs" --version > /dev/null
+# The two large bundles travel compressed (9.4 MB → ~2 MB: the device carry is 64 MiB in all, and the
+# anchor corpus alone takes 28 MB of it); scripts/results/unbundle.sh restores them on the GPU machine.
+xz -9 -T0 -f "$out/dist/mosaicbert.mjs" "$out/dist/batch-worker.js"
 du -sh "$out"

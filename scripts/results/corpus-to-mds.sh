@@ -6,6 +6,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=$1 out=$2
 tmp="$out.text"
+bash "$root/scripts/results/unbundle.sh" || exit 1
 mkdir -p "$tmp"
 for s in train val; do
   xz -dc -T0 "$data/$s.txt.xz" > "$tmp/$s.txt" || { echo "corpus-to-mds: cannot decompress $data/$s.txt.xz" >&2; exit 1; }

@@ -49,6 +49,7 @@ fi
 OUT=${OUT:-/tmp/results-out}
 DATA=${RESULTS_DATA:-.results-data}
 WORK=${RESULTS_WORK:-runs/results}
+bash "$root/scripts/results/unbundle.sh" || { echo "cannot unpack .results-build (run scripts/results/bundle.sh here and carry it)" >&2; exit 2; }
 CLI=(node "$root/.results-build/dist/mosaicbert.mjs")
 MINUTES=${RESULTS_MINUTES:-4}
 BATCH=${RESULTS_BATCH:-256}

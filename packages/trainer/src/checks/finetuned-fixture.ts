@@ -3,11 +3,12 @@
  *
  *   node --import ./packages/trainer/src/from-source/register-ts.mjs packages/trainer/src/checks/finetuned-fixture.ts <shared/data> <out-dir>
  *
- * For BERT and MosaicBERT (small, hidden 128, 2 layers, the bert-base-uncased vocabulary, fresh
- * weights): `finetune` on 480 SST-2 rows for 3 epochs into <out-dir>/<arch>/, then our class
+ * For BERT and MosaicBERT (small, hidden 64, 2 layers, the bert-base-uncased vocabulary, fresh
+ * weights: ~8 MB a folder, so both fit the GPU machine's carry): `finetune` on 480 SST-2 rows for 3 epochs into <out-dir>/<arch>/, then our class
  * probabilities for 32 held-out SST-2 sentences (infer, float32, CPU) into <out-dir>/<arch>.jsonl.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { bertBaseUncased } from "@mosaicbert/data-streaming";
 import { saveModelFolder } from "@mosaicbert/hub";
@@ -31,8 +32,9 @@ fs.writeFileSync(evalFile, `sentence,label\n${rows.slice(60000, 60100).map(([s, 
 const texts = rows.slice(61000, 61032).map(([s]) => s!);
 
 for (const arch of ["bert", "mosaic-bert"] as const) {
-  const config = preset(arch === "bert" ? "bert-base" : "mosaic-bert-base", { hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 256 });
-  const start = path.join(out, `${arch}-start`);
+  const config = preset(arch === "bert" ? "bert-base" : "mosaic-bert-base", { hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 128 });
+  // The starting weights are only finetune's input: kept outside <out-dir>, which is carried to the GPU machine.
+  const start = fs.mkdtempSync(path.join(os.tmpdir(), `${arch}-start-`));
   const m = createModel(config, "mlm", cpu, { seed: 1 });
   saveModelFolder(start, {
     config: toHfConfig({ ...config, architectures: ["BertForMaskedLM"] }),
@@ -44,5 +46,6 @@ for (const arch of ["bert", "mosaic-bert"] as const) {
   await finetuneFiles({ model: start, train, eval: evalFile, out: dir, overwrite: true, epochs: 3, lr: 1e-3, maxSeqLen: 64, backend: cpu });
   const res = await runInfer({ modelDir: dir, texts, tokenizer: bertBaseUncased(), log: () => {} });
   fs.writeFileSync(path.join(out, `${arch}.jsonl`), res.classes!.map((r) => JSON.stringify({ text: r.text, probs: Object.fromEntries(r.labels) })).join("\n") + "\n");
+  fs.rmSync(start, { recursive: true, force: true });
   console.log(`${dir}: fine-tuned; our probabilities for ${texts.length} texts in ${dir}.jsonl`);
 }

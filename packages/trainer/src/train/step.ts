@@ -23,7 +23,14 @@ export interface StepResult {
 export async function forwardBackward(
   model: ForMaskedLM,
   batch: MlmRows,
-  o: { microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number },
+  o: {
+    microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number;
+    /**
+     * Launched after the gradients are final and before the host reads the losses (the gradient
+     * norm): the device then goes straight on to it, and the host waits once per step, not twice.
+     */
+    afterBackward?: () => void;
+  },
 ): Promise<StepResult> {
   const D = batch.batchSize;
   let loss = 0;
@@ -54,6 +61,7 @@ export async function forwardBackward(
     cost.predicted += c.predicted;
   }
   await buckets.finish();
+  o.afterBackward?.();
   // Same summation order as reading them one by one, so the logged loss is bit-identical.
   for (const p of pending) {
     loss += p.loss.item() * p.weight;
