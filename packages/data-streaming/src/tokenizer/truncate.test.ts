@@ -83,8 +83,8 @@ describe("pairs of real texts cut longest-first (Hugging Face ids of each text)"
   });
 });
 
-// Long RTE pairs encoded by Hugging Face itself (scripts/goldens/tokenizer-long-pairs.py, run where
-// `transformers` is installed): the file is committed once generated; until then this block is skipped.
+// Long RTE pairs encoded by Hugging Face's Rust tokenizers itself (scripts/goldens/tokenizer-long-pairs.mjs
+// through its npm binding, or the .py twin where Python `tokenizers` is installed); committed.
 const RTE_GOLDENS = fileURLToPath(new URL("./fixtures/rte-long-pairs.jsonl", import.meta.url));
 describe.skipIf(!existsSync(RTE_GOLDENS))("long RTE pairs (Hugging Face goldens)", () => {
   it("match Hugging Face at max lengths 128 and 64", () => {
