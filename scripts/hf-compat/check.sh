@@ -14,6 +14,7 @@ if [ "${1:-}" = pack ]; then
   echo "hf-compat: .results-build/ ready (carry it to the GPU machine)"
   exit 0
 fi
+[ -d .results-build/dist ] && bash scripts/results/unbundle.sh
 cli=.results-build/dist/mosaicbert.mjs
 [ -f "$cli" ] || cli=packages/trainer/dist/cli.js
 [ -f "$cli" ] || { echo "hf-compat: no CLI: run \`bash scripts/hf-compat/check.sh pack\` (or \`pnpm build\`) first" >&2; exit 2; }
