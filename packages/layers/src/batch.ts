@@ -1,7 +1,12 @@
 import type { ModelConfig } from "./config.js";
 import { InputError } from "./errors.js";
 
-/** A batch as the data pipeline produces it: row-major [B, S] typed arrays. */
+/**
+ * A batch as the data pipeline produces it: row-major [B, S] typed arrays. `@mosaicbert/data-streaming`'s
+ * `MlmCollator` fills every field, the unpadded layout and masked positions included (its `MlmBatch` is
+ * this shape), and the model then uses them as they are; a batch without them (inference, GLUE) has its
+ * layout derived from `attentionMask` once, at the start of the forward pass.
+ */
 export interface Batch {
   inputIds: Int32Array;
   /** 1 = real token, 0 = padding. Default: all ones. */
@@ -12,6 +17,14 @@ export interface Batch {
   labels?: Int32Array | Float32Array | null;
   batchSize: number;
   seqLen: number;
+  /** The unpadded layout: [B+1] cumulative real-token counts (with `indices` and `maxSeqlen`, or none of them). */
+  cuSeqlens?: Int32Array | null;
+  /** Flat padded position (b·S + s) of each real token, row-major. */
+  indices?: Int32Array | null;
+  /** Longest row, in real tokens. */
+  maxSeqlen?: number | null;
+  /** MLM: the flat positions whose label is not −100, increasing. */
+  maskedPositions?: Int32Array | null;
 }
 
 /** Host-side description of the unpadded layout: token t of the packed [T, H] matrix is padded slot indices[t]. */
@@ -74,6 +87,7 @@ export function validateBatch(batch: Batch, config: ModelConfig, task: "mlm" | "
       if (n === 0) throw new InputError("attentionMask", "row has no real token (all zeros)", b);
     }
   }
+  validateLayout(batch);
   if (config.arch === "bert" && S > config.maxPositionEmbeddings) {
     throw new InputError("seqLen", `${S} exceeds max_position_embeddings ${config.maxPositionEmbeddings} of this BERT model (learned positions)`);
   }
@@ -90,6 +104,7 @@ export function validateBatch(batch: Batch, config: ModelConfig, task: "mlm" | "
         throw new InputError("labels", `position ${i % S}: label ${l} on a padded position (attentionMask 0)`, row);
       }
     }
+    if (batch.maskedPositions) validateMaskedPositions(batch.maskedPositions, labels, S);
     return;
   }
   checkLength("labels", labels, B, `one per row (batchSize ${B})`);
@@ -102,6 +117,94 @@ export function validateBatch(batch: Batch, config: ModelConfig, task: "mlm" | "
       throw new InputError("labels", `class ${l} is outside [0, ${C}) (num_labels ${C})`, b);
     }
   }
+}
+
+/**
+ * A batch's own layout (cuSeqlens, indices, maxSeqlen) must describe its attention mask exactly: rows of
+ * 1…S real tokens, each row's indices increasing inside the row, and a real token wherever the mask is 1.
+ */
+function validateLayout(batch: Batch): void {
+  const { cuSeqlens: cu, indices, maxSeqlen } = batch;
+  const given = [cu, indices, maxSeqlen].filter((v) => v !== undefined && v !== null).length;
+  if (given === 0) return;
+  if (given !== 3) throw new InputError("cuSeqlens", "the unpadded layout needs cuSeqlens, indices and maxSeqlen together (or none of them)");
+  const { batchSize: B, seqLen: S } = batch;
+  checkLength("cuSeqlens", cu!, B + 1, `batchSize ${B} + 1`);
+  if (cu![0] !== 0) throw new InputError("cuSeqlens", `expected 0 first, got ${cu![0]}`);
+  let longest = 0;
+  for (let b = 0; b < B; b++) {
+    const n = cu![b + 1]! - cu![b]!;
+    if (!(n >= 1 && n <= S)) throw new InputError("cuSeqlens", `row length ${n} is outside [1, seqLen ${S}]`, b);
+    longest = Math.max(longest, n);
+  }
+  if (!(Number.isInteger(maxSeqlen) && maxSeqlen! >= longest && maxSeqlen! <= S)) {
+    throw new InputError("maxSeqlen", `expected an integer in [${longest} (the longest row), ${S}], got ${maxSeqlen}`);
+  }
+  checkLength("indices", indices!, cu![B]!, "cuSeqlens[batchSize] real tokens");
+  const mask = batch.attentionMask;
+  let k = 0;
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < S; s++) {
+      const i = b * S + s;
+      const real = k < cu![b + 1]! && indices![k] === i;
+      if (real) k++;
+      if ((mask ? mask[i] === 1 : true) !== real) {
+        throw new InputError("indices", `position ${s}: ${real ? "listed as a real token" : "not listed"} but attentionMask is ${mask ? mask[i] : "absent (all ones)"}`, b);
+      }
+    }
+    if (k !== cu![b + 1]) throw new InputError("indices", `expected ${cu![b + 1]! - cu![b]!} increasing positions inside the row (cuSeqlens)`, b);
+  }
+}
+
+/** `maskedPositions` must be exactly the positions whose label is not −100, increasing. */
+function validateMaskedPositions(positions: Int32Array, labels: Int32Array | Float32Array, S: number): void {
+  let k = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const listed = k < positions.length && positions[k] === i;
+    if (listed) k++;
+    if (listed !== (labels[i] !== -100)) {
+      throw new InputError("maskedPositions", `position ${i % S}: ${listed ? "listed but its label is −100" : `label ${labels[i]} not listed`} (expected the labelled positions, increasing)`, Math.floor(i / S));
+    }
+  }
+  if (k !== positions.length) throw new InputError("maskedPositions", `entry ${k} (${positions[k]}) is out of order or outside [0, ${labels.length})`);
+}
+
+/**
+ * The layout the encoder runs on. MosaicBERT: the batch's own (collator) layout when it has one, else the
+ * one `unpad` derives from the attention mask; BERT runs every padded position (identity layout).
+ */
+export function batchLayout(batch: Batch, arch: ModelConfig["arch"]): Unpadding {
+  const { batchSize: B, seqLen: S } = batch;
+  if (arch === "bert") return identityLayout(B, S);
+  if (batch.cuSeqlens && batch.indices) return fromLayout(batch.cuSeqlens, batch.indices, batch.maxSeqlen!, B, S);
+  return unpad(batch.attentionMask, B, S);
+}
+
+/** Every padded position, in order (BERT's layout). */
+export function identityLayout(B: number, S: number): Unpadding {
+  const indices = new Int32Array(B * S);
+  const positions = new Int32Array(B * S);
+  for (let i = 0; i < B * S; i++) {
+    indices[i] = i;
+    positions[i] = i % S;
+  }
+  const cuSeqlens = Int32Array.from({ length: B + 1 }, (_, b) => b * S);
+  return { batchSize: B, seqLen: S, total: B * S, indices, cuSeqlens, positions, rightPadded: true, maxSeqlen: S };
+}
+
+/** An Unpadding from a given (validated) layout: positions from the indices, no scan of the mask. */
+function fromLayout(cuSeqlens: Int32Array, indices: Int32Array, maxSeqlen: number, B: number, S: number): Unpadding {
+  const total = indices.length;
+  const positions = new Int32Array(total);
+  let rightPadded = true;
+  for (let b = 0; b < B; b++) {
+    for (let t = cuSeqlens[b]!, end = cuSeqlens[b + 1]!; t < end; t++) {
+      const s = indices[t]! - b * S;
+      positions[t] = s;
+      if (s !== t - cuSeqlens[b]!) rightPadded = false;
+    }
+  }
+  return { batchSize: B, seqLen: S, total, indices, cuSeqlens, positions, rightPadded, maxSeqlen: rightPadded ? maxSeqlen : S };
 }
 
 /** Computes the unpadded layout from the attention mask (all ones when absent). */

@@ -1,5 +1,5 @@
 import type { Backend, Tensor } from "@mosaicbert/tensor";
-import type { Batch } from "./batch.js";
+import { type Batch, batchLayout } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { ConfigError, InputError } from "./errors.js";
 import { ClassifierHead, classifierSpecs } from "./heads.js";
@@ -46,7 +46,7 @@ export class ForSequenceClassification extends ModelBase {
     const run = this.run(opts);
     const labels = batch.labels ?? null;
     if (run.keep && !labels) throw new InputError("labels", "required to compute gradients (forward with grad or training)");
-    const { hidden, layout } = this.encoder.forward(batch, run);
+    const { hidden, layout } = this.encoder.forward(batch, batchLayout(batch, this.config.arch), run);
     const { batchSize: B, seqLen: S } = layout;
     const H = this.config.hiddenSize;
     const mosaic = this.config.arch === "mosaic-bert";

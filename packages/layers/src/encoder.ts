@@ -1,6 +1,6 @@
 import type { Tensor } from "@mosaicbert/tensor";
 import { alibiSlopes } from "./alibi.js";
-import { type Batch, type Unpadding, unpad } from "./batch.js";
+import type { Batch, Unpadding } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { EncoderLayer, type SharedAttention, layerSpecs } from "./layer.js";
 import { type Run, applyDropout, dropoutAt, free } from "./ops.js";
@@ -48,17 +48,6 @@ interface Saved {
   device: Tensor[];
 }
 
-function identityLayout(B: number, S: number): Unpadding {
-  const indices = new Int32Array(B * S);
-  const positions = new Int32Array(B * S);
-  for (let i = 0; i < B * S; i++) {
-    indices[i] = i;
-    positions[i] = i % S;
-  }
-  const cuSeqlens = Int32Array.from({ length: B + 1 }, (_, b) => b * S);
-  return { batchSize: B, seqLen: S, total: B * S, indices, cuSeqlens, positions, rightPadded: true, maxSeqlen: S };
-}
-
 /**
  * Embeddings + encoder layers with explicit forward/backward. MosaicBERT runs on the unpadded
  * tokens (attention in the padded frame through ALiBi positions); BERT runs every padded position
@@ -78,16 +67,15 @@ export class Encoder {
   }
 
   /**
-   * The batch must be validated already. `lastLayerRows`, given the layout, may name the packed
-   * rows the last layer should output (then `hidden` has one row per index, in that order).
+   * Runs the validated batch on `layout` (`batchLayout(batch, arch)`). `lastLayerRows` may name the
+   * packed rows the last layer should output (then `hidden` has one row per index, in that order).
    */
-  forward(batch: Batch, run: Run, lastLayerRows?: (layout: Unpadding) => Int32Array | null): EncoderResult {
+  forward(batch: Batch, layout: Unpadding, run: Run, lastLayerRows: Int32Array | null = null): EncoderResult {
     const be = run.backend;
     const s = this.store;
     const c = this.config;
-    const { batchSize: B, seqLen: S } = batch;
+    const B = layout.batchSize;
     const mosaic = c.arch === "mosaic-bert";
-    const layout = mosaic ? unpad(batch.attentionMask, B, S) : identityLayout(B, S);
     const T = layout.total;
     const idsHost = new Int32Array(T);
     const typesHost = new Int32Array(T);
@@ -131,8 +119,7 @@ export class Encoder {
     free(e, te);
     const drop = dropoutAt(run, c.hiddenDropoutProb, "bert.embeddings.dropout");
     let x = applyDropout(be, ln.y, drop);
-    const rowsHost = lastLayerRows ? lastLayerRows(layout) : null;
-    const subset = rowsHost ? be.fromArray(rowsHost, [rowsHost.length], "i32") : null;
+    const subset = lastLayerRows ? be.fromArray(lastLayerRows, [lastLayerRows.length], "i32") : null;
     if (subset) device.push(subset);
     const layerSaved: unknown[] = [];
     for (const layer of this.layers) {

@@ -1,6 +1,7 @@
 import { cpu } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
-import type { Batch } from "./batch.js";
+import { type Batch, batchLayout, unpad } from "./batch.js";
+import { predictedRows } from "./mlm.js";
 import { createModel } from "./factory.js";
 import { preset } from "./presets.js";
 
@@ -61,5 +62,46 @@ describe("bad inputs are rejected with the field and row named", () => {
   it("gradients need labels", () => {
     const { labels: _, ...b } = ok();
     expect(() => model.forward(b, { grad: true })).toThrow(/labels: required/);
+  });
+});
+
+/** ok() with the layout and masked positions a collator would attach (computed here by `unpad`, the model's own fallback). */
+function withLayout(b: Batch): Batch {
+  const u = unpad(b.attentionMask, b.batchSize, b.seqLen);
+  const maskedPositions = Int32Array.from([...b.labels!.keys()].filter((i) => b.labels![i] !== -100));
+  return { ...b, cuSeqlens: u.cuSeqlens, indices: u.indices, maxSeqlen: u.maxSeqlen, maskedPositions };
+}
+
+describe("a batch that carries its unpadded layout (the collator's MlmBatch shape)", () => {
+  it("is run on that layout as it is, with the same loss and logits as the mask-derived one", () => {
+    const plain = ok();
+    const given = withLayout(plain);
+    const layout = batchLayout(given, "mosaic-bert");
+    expect(layout.indices).toBe(given.indices);
+    expect(layout.cuSeqlens).toBe(given.cuSeqlens);
+    const a = model.forward(plain);
+    const b = model.forward(given);
+    expect(b.loss!.item()).toBe(a.loss!.item());
+    expect(Array.from(b.logits!.toArray() as Float32Array)).toEqual(Array.from(a.logits!.toArray() as Float32Array));
+    expect(Array.from(b.predictedPositions!)).toEqual([1, 5]);
+    // BERT runs every padded position whatever layout the batch carries.
+    expect(batchLayout(given, "bert").total).toBe(8);
+  });
+  it("the head's rows come from maskedPositions: MosaicBERT predicts label > 0 only", () => {
+    const b = ok();
+    b.labels![2] = 0;
+    expect(Array.from(predictedRows(withLayout(b), batchLayout(withLayout(b), "mosaic-bert"), true))).toEqual([1, 5]);
+    expect(Array.from(predictedRows(withLayout(b), batchLayout(withLayout(b), "bert"), false))).toEqual([1, 2, 5]);
+    expect(Array.from(predictedRows(b, batchLayout(b, "bert"), false))).toEqual([1, 2, 5]);
+  });
+  it("a layout that does not describe the attention mask is refused, naming the field and row", () => {
+    const g = withLayout(ok());
+    expect(() => model.forward({ ...g, indices: Int32Array.from([0, 1, 2, 3, 4, 5, 7]) })).toThrow(/indices \(row 1\): position 2: not listed but attentionMask is 1/);
+    expect(() => model.forward({ ...g, cuSeqlens: Int32Array.from([0, 4, 8]) })).toThrow(/indices: expected 8 elements/);
+    expect(() => model.forward({ ...g, cuSeqlens: Int32Array.from([0, 5, 7]) })).toThrow(/cuSeqlens \(row 0\): row length 5 is outside \[1, seqLen 4\]/);
+    expect(() => model.forward({ ...g, maxSeqlen: 2 })).toThrow(/maxSeqlen: expected an integer in \[4 \(the longest row\), 4\], got 2/);
+    expect(() => model.forward({ ...g, indices: null })).toThrow(/cuSeqlens: the unpadded layout needs cuSeqlens, indices and maxSeqlen together/);
+    expect(() => model.forward({ ...g, maskedPositions: Int32Array.from([1]) })).toThrow(/maskedPositions \(row 1\): position 1: label 11 not listed/);
+    expect(() => model.forward({ ...g, maskedPositions: Int32Array.from([1, 3, 5]) })).toThrow(/maskedPositions \(row 0\): position 3: listed but its label is −100/);
   });
 });

@@ -1,5 +1,5 @@
 import type { Backend, Tensor } from "@mosaicbert/tensor";
-import type { Batch, Unpadding } from "./batch.js";
+import { type Batch, type Unpadding, batchLayout } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { InputError } from "./errors.js";
 import { MlmHead, mlmHeadSpecs } from "./heads.js";
@@ -55,20 +55,12 @@ export class ForMaskedLM extends ModelBase {
     const labels = batch.labels ?? null;
     if (run.keep && !labels) throw new InputError("labels", "required to compute gradients (forward with grad or training)");
     const mosaic = this.config.arch === "mosaic-bert";
-    // The rows the head predicts: MosaicBERT label > 0 (reference), BERT label ≠ −100 (transformers).
-    let rowsHost: Int32Array | null = null;
-    const select = (layout: Unpadding): Int32Array => {
-      const rows: number[] = [];
-      for (let t = 0; t < layout.total; t++) {
-        const l = labels![layout.indices[t]!]!;
-        if (mosaic ? l > 0 : l !== -100) rows.push(t);
-      }
-      rowsHost = Int32Array.from(rows);
-      return rowsHost;
-    };
+    const layout = batchLayout(batch, this.config.arch);
+    // The packed rows the head predicts, chosen before the encoder runs.
+    const selected = labels ? predictedRows(batch, layout, mosaic) : null;
     // Without a full hidden-state output, the last layer runs only on the predicted rows (spec §3.5).
-    const subsetLast = labels !== null && !opts.outputHiddenStates;
-    const { hidden, layout } = this.encoder.forward(batch, run, subsetLast ? (l) => (select(l).length > 0 ? rowsHost : null) : undefined);
+    const subsetLast = selected !== null && !opts.outputHiddenStates;
+    const { hidden } = this.encoder.forward(batch, layout, run, subsetLast && selected.length > 0 ? selected : null);
     let lastHiddenState: Tensor | null = null;
     let indices: Tensor | null = null;
     const needIndices = mosaic && (opts.outputHiddenStates || !labels);
@@ -85,10 +77,9 @@ export class ForMaskedLM extends ModelBase {
       return { loss: null, logits: withShape(be, logits, [B, S, V]), predictedPositions: null, numPredicted: 0, lastHiddenState };
     }
     indices?.dispose();
-    const selected: Int32Array = rowsHost ?? select(layout);
-    const n = selected.length;
-    const targetsHost = Int32Array.from(selected, (t) => labels[layout.indices[t]!]!);
-    const predictedPositions = Int32Array.from(selected, (t) => layout.indices[t]!);
+    const n = selected!.length;
+    const predictedPositions = Int32Array.from(selected!, (t) => layout.indices[t]!);
+    const targetsHost = Int32Array.from(predictedPositions, (p) => labels[p]!);
     if (n === 0) {
       // Nothing to predict: zero loss and no gradient (PyTorch would give NaN).
       hidden.dispose();
@@ -100,7 +91,7 @@ export class ForMaskedLM extends ModelBase {
     }
     // With the last-layer subset the encoder already returned exactly the predicted rows.
     const gathered = hidden.shape[0] !== n || !subsetLast;
-    const rows = gathered ? be.fromArray(selected, [n], "i32") : null;
+    const rows = gathered ? be.fromArray(selected!, [n], "i32") : null;
     const h = rows ? be.gatherRows(hidden, rows) : hidden;
     if (h !== hidden) hidden.dispose();
     const logits = this.head.forward(h, run);
@@ -153,6 +144,30 @@ export class ForMaskedLM extends ModelBase {
     this.head.release();
     this.encoder.release();
   }
+}
+
+/**
+ * The packed rows (indices into `layout`) the MLM head predicts, in order: MosaicBERT label > 0 (the
+ * reference), BERT label ≠ −100 (transformers). From the batch's `maskedPositions` when it has them (the
+ * collator's), else from a scan of the labels.
+ */
+export function predictedRows(batch: Batch, layout: Unpadding, mosaic: boolean): Int32Array {
+  const labels = batch.labels!;
+  const keep = (p: number) => (mosaic ? labels[p]! > 0 : labels[p] !== -100);
+  const rows: number[] = [];
+  const masked = batch.maskedPositions;
+  if (masked) {
+    // Both lists increase: one walk maps each masked position to its packed row.
+    const idx = layout.indices;
+    for (let k = 0, t = 0; k < masked.length; k++) {
+      const p = masked[k]!;
+      while (idx[t]! < p) t++;
+      if (keep(p)) rows.push(t);
+    }
+  } else {
+    for (let t = 0; t < layout.total; t++) if (keep(layout.indices[t]!)) rows.push(t);
+  }
+  return Int32Array.from(rows);
 }
 
 function assertArch(config: ModelConfig, arch: ModelConfig["arch"], cls: string): void {

@@ -1,5 +1,5 @@
 import type { Backend, Tensor } from "@mosaicbert/tensor";
-import { type Batch, type Unpadding, validateBatch } from "./batch.js";
+import { type Batch, type Unpadding, batchLayout, validateBatch } from "./batch.js";
 import { type LoadOptions, type StateDict, loadInto } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
 import { Encoder, encoderSpecs } from "./encoder.js";
@@ -145,7 +145,7 @@ export class EncoderModel extends ModelBase {
     this.check(batch, "none");
     this.release();
     const run = this.run(opts);
-    const { hidden, layout } = this.encoder.forward(batch, run);
+    const { hidden, layout } = this.encoder.forward(batch, batchLayout(batch, this.config.arch), run);
     const indices = this.backend.fromArray(layout.indices, [layout.total], "i32");
     const out = this.repad(hidden, layout, indices);
     hidden.dispose();

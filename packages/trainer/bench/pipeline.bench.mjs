@@ -18,7 +18,7 @@ if (!existsSync(fileURLToPath(dist))) {
   console.error("pipeline.bench: packages/trainer/dist/index.js is missing; run `pnpm build` first");
   process.exit(1);
 }
-const { TrainTextLoader, BatchProducer, tokenizeAndMask, sampleSeeds, SeedStream, sampleCorpusDir, forwardBackward, SingleProcessCommunicator } = await import(dist.href);
+const { TrainTextLoader, BatchProducer, tokenizeAndMask, mlmCollator, sampleSeeds, SeedStream, sampleCorpusDir, forwardBackward, SingleProcessCommunicator } = await import(dist.href);
 const { bertBaseUncased } = await import("@mosaicbert/data-streaming");
 const { createModel, preset } = await import("@mosaicbert/layers");
 const { cpu } = await import("@mosaicbert/tensor");
@@ -42,6 +42,7 @@ const corpora = [
 ];
 const open = (local) => TrainTextLoader.create({ local, split: "train" }, { globalBatchSize: B, rank: 0, worldSize: 1, shuffle: true, shuffleSeed: 9176 });
 const tokenizer = bertBaseUncased();
+const collator = mlmCollator(tokenizer, P);
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const deviceStep = () => Atomics.wait(sleeper, 0, 0, STEP_MS); // blocks this thread, as a stream synchronize does
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -52,7 +53,7 @@ for (const c of corpora) {
   const loader = await open(c.local);
   for (let i = 0; i < 3; i++) {
     const b = await loader.next();
-    tokenizeAndMask(b.texts, tokenizer, S, P, sampleSeeds(SEED, SeedStream.trainMask, b.epoch, b.ids));
+    tokenizeAndMask(b.texts, tokenizer, S, collator, sampleSeeds(SEED, SeedStream.trainMask, b.epoch, b.ids));
   }
   const read = [];
   const prep = [];
@@ -60,7 +61,7 @@ for (const c of corpora) {
     const t0 = performance.now();
     const b = await loader.next();
     const t1 = performance.now();
-    tokenizeAndMask(b.texts, tokenizer, S, P, sampleSeeds(SEED, SeedStream.trainMask, b.epoch, b.ids));
+    tokenizeAndMask(b.texts, tokenizer, S, collator, sampleSeeds(SEED, SeedStream.trainMask, b.epoch, b.ids));
     prep.push(performance.now() - t1);
     read.push(t1 - t0);
   }
@@ -102,7 +103,7 @@ for (const c of corpora) {
   model.backward = () => (events.push("B"), bwd());
   const loader = await open(sampleCorpusDir());
   const b = await loader.next();
-  const rows = tokenizeAndMask(b.texts.slice(0, 8), tokenizer, 32, P, sampleSeeds(SEED, SeedStream.trainMask, b.epoch, b.ids.slice(0, 8)));
+  const rows = tokenizeAndMask(b.texts.slice(0, 8), tokenizer, 32, collator, sampleSeeds(SEED, SeedStream.trainMask, b.epoch, b.ids.slice(0, 8)));
   model.zeroGrad();
   await forwardBackward(model, rows, { microbatchSize: 4, seed: SEED, step: 0, rank: 0, comm: new SingleProcessCommunicator(), bucketElements: 1 << 20 });
   const lastB = events.lastIndexOf("B");

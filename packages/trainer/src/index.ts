@@ -3,7 +3,7 @@ export { buildProgram } from "./cli/program.js";
 // Training
 export { pretrain, type PretrainOptions, type PretrainSummary, type RunStatus } from "./train/pretrain.js";
 export { forwardBackward, evaluate, allReduceHost, type StepResult, type EvalResult } from "./train/step.js";
-export { tokenizeAndMask, sliceRows, sampleSeeds, type MlmRows } from "./train/batches.js";
+export { tokenizeAndMask, mlmCollator, sliceRows, sampleSeeds } from "./train/batches.js";
 export { BatchProducer, dataWorkers, type PreparedBatch, type ProducerOptions } from "./train/prefetch.js";
 export { resolveDevice, parseDevice, DEVICE_FORMS, type Device, type DeviceChoice } from "./device.js";
 export { modelConfigOf } from "./train/model-config.js";

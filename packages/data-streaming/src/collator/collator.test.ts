@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { bertBaseUncased } from "../tokenizer/bert-base-uncased.js";
 import { classificationBatch, encodeBatch, padBatch } from "./batch.js";
-import { IGNORE_INDEX, MlmCollator, mlmOptionsFor } from "./mlm.js";
+import { IGNORE_INDEX, MlmCollator, mlmOptionsFor, sliceMlmBatch } from "./mlm.js";
 
 const tok = bertBaseUncased();
 const SPECIAL = new Set([0, 100, 101, 102, 103]);
@@ -21,7 +21,8 @@ function expectRate(count: number, trials: number, p: number): void {
   expect(Math.abs(count - trials * p)).toBeLessThan(5 * sd);
 }
 
-const same = (x: Int32Array, y: Int32Array): boolean => Buffer.from(x.buffer).equals(Buffer.from(y.buffer));
+const same = (x: Int32Array, y: Int32Array): boolean =>
+  Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
 
 function stats(p: number, seed: number) {
   const out = new MlmCollator({ ...mlmOptionsFor(tok), mlmProbability: p, seed }).collate(batch);
@@ -143,6 +144,43 @@ describe("MlmCollator on real WikiText-2 text", () => {
     expect(out.maxSeqlen).toBe(128);
     const masked = [...out.labels.keys()].filter((i) => out.labels[i]! >= 0);
     expect(Array.from(out.maskedPositions)).toEqual(masked);
+  });
+
+  it("with row seeds, masks each row as a fresh collator with that seed masks the row alone", () => {
+    const rows = 40;
+    const sub = { ...batch, batchSize: rows, inputIds: batch.inputIds.subarray(0, rows * 128), tokenTypeIds: batch.tokenTypeIds.subarray(0, rows * 128), attentionMask: batch.attentionMask.subarray(0, rows * 128) };
+    const seeds = Array.from({ length: rows }, (_, r) => 1000 + 7 * r);
+    const col = new MlmCollator({ ...mlmOptionsFor(tok) });
+    const out = col.collate(sub, seeds);
+    expect(same(col.collate(sub, seeds).labels, out.labels)).toBe(true); // the collator's own stream is not used
+    for (let r = 0; r < rows; r++) {
+      const one = new MlmCollator({ ...mlmOptionsFor(tok), seed: seeds[r]! }).collate({
+        inputIds: sub.inputIds.subarray(r * 128, (r + 1) * 128), tokenTypeIds: sub.tokenTypeIds.subarray(r * 128, (r + 1) * 128),
+        attentionMask: sub.attentionMask.subarray(r * 128, (r + 1) * 128), batchSize: 1, seqLen: 128,
+      });
+      expect(same(out.inputIds.subarray(r * 128, (r + 1) * 128), one.inputIds)).toBe(true);
+      expect(same(out.labels.subarray(r * 128, (r + 1) * 128), one.labels)).toBe(true);
+    }
+    expect(Array.from(out.maskedPositions)).toEqual([...out.labels.keys()].filter((i) => out.labels[i]! >= 0));
+    expect(() => col.collate(sub, seeds.slice(1))).toThrow(/rowSeeds has 39 entries, expected one per row \(batchSize 40\)/);
+  });
+
+  it("slices a batch into microbatches whose layout and masked positions are re-based, not recomputed", () => {
+    const { out } = stats(0.3, 9);
+    const S = out.seqLen;
+    for (const [r0, r1] of [[0, 1], [3, 17], [1190, 1200], [0, 1200]] as const) {
+      const m = sliceMlmBatch(out, r0, r1);
+      const alone = new MlmCollator({ mlmProbability: 0 }).collate({
+        inputIds: m.inputIds, tokenTypeIds: m.tokenTypeIds, attentionMask: m.attentionMask, batchSize: r1 - r0, seqLen: S,
+      });
+      expect([m.batchSize, m.seqLen, m.maxSeqlen]).toEqual([r1 - r0, S, alone.maxSeqlen]);
+      expect(Array.from(m.cuSeqlens)).toEqual(Array.from(alone.cuSeqlens));
+      expect(Array.from(m.indices)).toEqual(Array.from(alone.indices));
+      expect(Array.from(m.maskedPositions)).toEqual([...m.labels.keys()].filter((i) => m.labels[i]! >= 0));
+      expect(m.inputIds.buffer).toBe(out.inputIds.buffer); // the padded fields are views
+    }
+    expect(() => sliceMlmBatch(out, 5, 5)).toThrow(/rows \[5, 5\) are not a non-empty range inside \[0, 1200\)/);
+    expect(() => sliceMlmBatch(out, 0, 1201)).toThrow(/not a non-empty range/);
   });
 
   it("rejects bad options and mismatched batches", () => {

@@ -6,7 +6,10 @@ import { MaskRng } from "./rng.js";
 /** Label value of positions the MLM loss ignores (PyTorch's ignore_index). */
 export const IGNORE_INDEX = -100;
 
-/** An MLM batch: the shared padded fields, labels, and the unpadded layout. */
+/**
+ * An MLM batch: the shared padded fields, labels, the masked positions and the unpadded layout, computed
+ * once here. `@mosaicbert/layers` models take it as it is (their `Batch` has the same optional fields).
+ */
 export interface MlmBatch extends TokenBatch, UnpaddedLayout {
   /** Original id at masked positions, −100 elsewhere; [batchSize, seqLen]. */
   labels: Int32Array;
@@ -58,22 +61,39 @@ export class MlmCollator {
     this.rng = new MaskRng(seed);
   }
 
-  /** Masks a batch (its arrays are not modified) and adds labels and the unpadded layout. */
-  collate(batch: TokenBatch): MlmBatch {
+  /**
+   * Masks a batch (its arrays are not modified) and adds labels, the masked positions and the unpadded
+   * layout: the one batch shape the model consumes as it is. With `rowSeeds` (one per row) row r is
+   * masked by its own stream seeded `rowSeeds[r]` — exactly what a fresh collator with that seed gives
+   * the row alone — so a sample's masks do not depend on which batch, microbatch or process holds it;
+   * without, the collator's own stream advances across rows and batches.
+   */
+  collate(batch: TokenBatch, rowSeeds?: readonly number[]): MlmBatch {
     const { batchSize, seqLen } = batch;
     const n = batchSize * seqLen;
     for (const f of ["inputIds", "tokenTypeIds", "attentionMask"] as const) {
       if (batch[f].length !== n) throw new RangeError(`MlmCollator.collate: ${f} has ${batch[f].length} entries, expected batchSize*seqLen = ${n}`);
     }
+    if (rowSeeds !== undefined && rowSeeds.length !== batchSize) {
+      throw new RangeError(`MlmCollator.collate: rowSeeds has ${rowSeeds.length} entries, expected one per row (batchSize ${batchSize})`);
+    }
     const inputIds = Int32Array.from(batch.inputIds);
     const labels = new Int32Array(n).fill(IGNORE_INDEX);
     const mask = batch.attentionMask;
+    const chosen: number[] = [];
+    for (let r = 0; r < batchSize; r++) {
+      const rng = rowSeeds === undefined ? this.rng : new MaskRng(rowSeeds[r]!);
+      this.maskRange(inputIds, labels, mask, r * seqLen, (r + 1) * seqLen, rng, chosen);
+    }
+    return mlmBatch({ ...batch, inputIds, tokenTypeIds: Int32Array.from(batch.tokenTypeIds), attentionMask: Int32Array.from(mask) }, labels, Int32Array.from(chosen));
+  }
+
+  /** Masks positions [start, end) in place with `rng`, appending the chosen ones to `chosen`. */
+  private maskRange(inputIds: Int32Array, labels: Int32Array, mask: Int32Array, start: number, end: number, rng: MaskRng, chosen: number[]): void {
     const special = this.special;
     const nSpecial = special.length;
     const p = this.mlmProbability;
-    const rng = this.rng;
-    const chosen: number[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < end; i++) {
       const id = inputIds[i]!;
       if (mask[i] === 0 || (id < nSpecial && special[id] === 1)) continue;
       if (rng.next() >= p) continue;
@@ -84,16 +104,61 @@ export class MlmCollator {
       else if (r < 0.9) inputIds[i] = rng.int(this.vocabSize);
       // else: kept unchanged, still predicted
     }
-    const layout = unpaddedLayout(mask, batchSize, seqLen);
-    return {
-      inputIds,
-      tokenTypeIds: Int32Array.from(batch.tokenTypeIds),
-      attentionMask: Int32Array.from(mask),
-      labels,
-      batchSize,
-      seqLen,
-      ...layout,
-      maskedPositions: Int32Array.from(chosen),
-    };
   }
+}
+
+/**
+ * An MLM batch from ids already masked and their labels (−100 = not predicted): the unpadded layout and
+ * the masked positions are added (`maskedPositions` when the caller has them, else from the labels). The
+ * arrays are taken as they are, not copied. `MlmCollator.collate` ends here.
+ */
+export function mlmBatch(batch: TokenBatch, labels: Int32Array, maskedPositions?: Int32Array): MlmBatch {
+  const { batchSize, seqLen } = batch;
+  if (labels.length !== batchSize * seqLen) {
+    throw new RangeError(`mlmBatch: labels has ${labels.length} entries, expected batchSize*seqLen = ${batchSize * seqLen}`);
+  }
+  const masked = maskedPositions ?? Int32Array.from([...labels.keys()].filter((i) => labels[i] !== IGNORE_INDEX));
+  return { ...batch, labels, ...unpaddedLayout(batch.attentionMask, batchSize, seqLen), maskedPositions: masked };
+}
+
+/**
+ * Rows [r0, r1) of an MLM batch as a batch of its own (microbatches): the padded fields are views, the
+ * layout and masked positions are the batch's own, re-based to the slice (no scan of the mask).
+ */
+export function sliceMlmBatch(b: MlmBatch, r0: number, r1: number): MlmBatch {
+  const S = b.seqLen;
+  if (!(Number.isInteger(r0) && Number.isInteger(r1) && 0 <= r0 && r0 < r1 && r1 <= b.batchSize)) {
+    throw new RangeError(`sliceMlmBatch: rows [${r0}, ${r1}) are not a non-empty range inside [0, ${b.batchSize})`);
+  }
+  const t0 = b.cuSeqlens[r0]!;
+  const t1 = b.cuSeqlens[r1]!;
+  const cuSeqlens = Int32Array.from(b.cuSeqlens.subarray(r0, r1 + 1), (c) => c - t0);
+  let maxSeqlen = 0;
+  for (let r = 0; r < r1 - r0; r++) maxSeqlen = Math.max(maxSeqlen, cuSeqlens[r + 1]! - cuSeqlens[r]!);
+  const lo = lowerBound(b.maskedPositions, r0 * S);
+  const hi = lowerBound(b.maskedPositions, r1 * S);
+  return {
+    inputIds: b.inputIds.subarray(r0 * S, r1 * S),
+    tokenTypeIds: b.tokenTypeIds.subarray(r0 * S, r1 * S),
+    attentionMask: b.attentionMask.subarray(r0 * S, r1 * S),
+    labels: b.labels.subarray(r0 * S, r1 * S),
+    batchSize: r1 - r0,
+    seqLen: S,
+    indices: Int32Array.from(b.indices.subarray(t0, t1), (i) => i - r0 * S),
+    cuSeqlens,
+    maxSeqlen,
+    maskedPositions: Int32Array.from(b.maskedPositions.subarray(lo, hi), (p) => p - r0 * S),
+  };
+}
+
+/** First index of a sorted array whose value is ≥ x. */
+function lowerBound(a: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

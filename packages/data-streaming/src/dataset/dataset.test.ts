@@ -24,6 +24,21 @@ async function collect(ds: StreamingDataset, limit = Infinity): Promise<Array<Re
 }
 
 describe("StreamingDataset", () => {
+  it("reopen: another thread's dataset from opened() reads the same samples in the same order without any index.json", async () => {
+    const dir = path.join(tmp, "reopen");
+    fs.cpSync(MDS + "c4-like", dir, { recursive: true });
+    const opts = { local: dir, split: "train", shuffle: true, shuffleAlgo: "py1s", numCanonicalNodes: 8, batchSize: 4 };
+    const ds = await StreamingDataset.create(opts);
+    const handed = structuredClone(ds.opened()); // what a worker thread receives
+    fs.rmSync(path.join(dir, "train", "index.json"));
+    const again = StreamingDataset.reopen(handed);
+    expect([again.size, again.epochSize]).toEqual([ds.size, ds.epochSize]);
+    expect(Array.from(again.rankOrder(1))).toEqual(Array.from(ds.rankOrder(1)));
+    for (const id of [0, 17, ds.size - 1]) expect((await again.get(id)).text).toBe((await ds.get(id)).text);
+    await expect(StreamingDataset.create(opts)).rejects.toThrow(/index\.json/);
+    expect(() => StreamingDataset.reopen({ ...handed, indexes: [] })).toThrow(/reopen: 0 indexes for 1 streams/);
+  });
+
   it("local split, no shuffle: samples in order, equal to expected.jsonl", async () => {
     const ds = await StreamingDataset.create({ local: MDS + "c4-like", split: "val", batchSize: 4 });
     expect(ds.size).toBe(200);

@@ -4,6 +4,7 @@
  * background prefetch of upcoming shards while iterating.
  */
 import { decodeColumns, type RawSample } from "../mds/reader.js";
+import type { MdsIndex } from "../mds/index-file.js";
 import type { RawShard } from "../mds/shard.js";
 import { parseByteSize } from "../mds/sizes.js";
 import { getShuffle } from "../shuffle/algos.js";
@@ -41,6 +42,16 @@ export interface StreamingDatasetOptions extends Omit<StreamOptions, "proportion
   cacheLimit?: number | string;
   /** Samples ahead of the yield position whose shards are prefetched (default 8 × batch size). */
   predownload?: number;
+}
+
+/**
+ * An opened dataset as another thread can take it (structured-clonable): the options it was created
+ * with and each stream's index.json as already fetched, parsed and checked. `StreamingDataset.reopen`
+ * builds the same dataset from it without reading or downloading any index again.
+ */
+export interface OpenedDataset {
+  options: StreamingDatasetOptions;
+  indexes: MdsIndex[];
 }
 
 export interface StreamingState {
@@ -118,6 +129,31 @@ export class StreamingDataset {
   static async create(opts: StreamingDatasetOptions): Promise<StreamingDataset> {
     const ds = new StreamingDataset(opts);
     await Promise.all(ds.streams.map((s) => s.init()));
+    ds.layOut();
+    return ds;
+  }
+
+  /** This dataset as another thread can take it (`reopen`): its options and its streams' parsed indexes. */
+  opened(): OpenedDataset {
+    return { options: this.opts, indexes: this.streams.map((s) => s.index) };
+  }
+
+  /**
+   * The dataset `opened()` describes, on this thread, without touching any index.json: the same sample
+   * ids, order and shards. Shards themselves are read (or downloaded) on demand, as by `create`.
+   */
+  static reopen(o: OpenedDataset): StreamingDataset {
+    const ds = new StreamingDataset(o.options);
+    if (o.indexes.length !== ds.streams.length) throw new Error(`StreamingDataset.reopen: ${o.indexes.length} indexes for ${ds.streams.length} streams`);
+    ds.streams.forEach((s, i) => s.adopt(o.indexes[i]!));
+    ds.layOut();
+    return ds;
+  }
+
+  /** Global shard table, stream sizes per epoch and cache usage, from the streams' indexes. */
+  private layOut(): void {
+    const ds = this;
+    const opts = this.opts;
     let offset = 0;
     ds.streams.forEach((st, sid) => {
       for (const e of st.index.shards) {
@@ -142,7 +178,6 @@ export class StreamingDataset {
         if (st.isLocal(e)) ds.cacheUsage += st.cacheBytes(e);
       }));
     }
-    return ds;
   }
 
   /** Underlying samples over all streams. */

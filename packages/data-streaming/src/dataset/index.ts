@@ -1,5 +1,5 @@
 /** StreamingDataset, streams, downloads. */
-export { StreamingDataset, type StreamingDatasetOptions, type StreamingState, type World } from "./dataset.js";
+export { StreamingDataset, type OpenedDataset, type StreamingDatasetOptions, type StreamingState, type World } from "./dataset.js";
 export { Stream, type StreamOptions } from "./stream.js";
 export { download, joinRemote } from "./download.js";
 export { streamChoose, shardSampling, resample } from "./weights.js";

@@ -71,6 +71,11 @@ export class Stream {
     }
   }
 
+  /** Takes an index another thread already fetched, parsed and checked (`StreamingDataset.opened`), instead of `init()`. */
+  adopt(index: MdsIndex): void {
+    this.index = index;
+  }
+
   get numSamples(): number {
     return this.index.shards.reduce((a, s) => a + s.samples, 0);
   }

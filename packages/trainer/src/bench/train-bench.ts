@@ -1,4 +1,5 @@
-import { DecoupledAdamW, createModel, preset, type Batch } from "@mosaicbert/layers";
+import { mlmBatch, type MlmBatch } from "@mosaicbert/data-streaming";
+import { DecoupledAdamW, createModel, preset } from "@mosaicbert/layers";
 import { Rng, type Backend, type Tensor } from "@mosaicbert/tensor";
 import { PhaseProfiler, type CudaBackend } from "@mosaicbert/kernels-cuda";
 
@@ -8,9 +9,10 @@ export const PEAK_FLOPS = 989e12;
 /**
  * The benchmark batch of the PyTorch peers (shared/bench/torch_peers.py): B sequences padded to S with
  * the given lengths, random ids in [1000, vocab − 2), a fraction `mlmProb` of real tokens masked
- * (replaced by [MASK] = 103, label = the original id, −100 elsewhere).
+ * (replaced by [MASK] = 103, label = the original id, −100 elsewhere). It has the shape of a training
+ * batch (the unpadded layout and masked positions attached), so a bench step is a training step.
  */
-export function benchBatch(lengths: readonly number[], S: number, vocab: number, mlmProb: number, seed = 0): Batch & { labels: Int32Array } {
+export function benchBatch(lengths: readonly number[], S: number, vocab: number, mlmProb: number, seed = 0): MlmBatch {
   const B = lengths.length;
   const rng = new Rng(seed);
   const inputIds = new Int32Array(B * S);
@@ -29,7 +31,7 @@ export function benchBatch(lengths: readonly number[], S: number, vocab: number,
       } else inputIds[i] = id;
     }
   }
-  return { inputIds, tokenTypeIds: new Int32Array(B * S), attentionMask, labels, batchSize: B, seqLen: S };
+  return mlmBatch({ inputIds, tokenTypeIds: new Int32Array(B * S), attentionMask, batchSize: B, seqLen: S }, labels);
 }
 
 export interface TrainBenchOptions {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { cpu } from "@mosaicbert/tensor";
-import { bertBaseUncased, encodeBatch } from "@mosaicbert/data-streaming";
+import { bertBaseUncased, encodeBatch, mlmBatch, type MlmBatch } from "@mosaicbert/data-streaming";
 import { createModel, preset, type ForMaskedLM } from "@mosaicbert/layers";
 import { SingleProcessCommunicator } from "../parallel/communicator.js";
 import { SocketCommunicator } from "../parallel/socket.js";
 import { freePort } from "../parallel/port.js";
 import { MDSReader } from "@mosaicbert/data-streaming";
 import { sampleCorpusDir } from "../paths.js";
-import { sliceRows, tokenizeAndMask, type MlmRows } from "./batches.js";
+import { mlmCollator, sliceRows, tokenizeAndMask } from "./batches.js";
 import { forwardBackward } from "./step.js";
 
 // The tiny preset without dropout, so microbatching cannot change any random draw.
@@ -22,7 +22,7 @@ async function corpusTexts(n: number): Promise<string[]> {
 }
 
 /** A real batch where every row predicts exactly `k` positions (1..k): microbatch means then equal the batch mean. */
-async function evenBatch(rows: number, k: number): Promise<MlmRows> {
+async function evenBatch(rows: number, k: number): Promise<MlmBatch> {
   const tb = encodeBatch(await corpusTexts(rows), undefined, S, bertBaseUncased());
   const labels = new Int32Array(rows * S).fill(-100);
   const inputIds = Int32Array.from(tb.inputIds);
@@ -32,7 +32,7 @@ async function evenBatch(rows: number, k: number): Promise<MlmRows> {
       inputIds[r * S + s] = 103; // [MASK]
     }
   }
-  return { ...tb, inputIds, labels, batchSize: rows, seqLen: S };
+  return mlmBatch({ ...tb, inputIds }, labels);
 }
 
 const grads = (m: ForMaskedLM) => Float32Array.from(m.flat.grads.toArray() as Float32Array);
@@ -69,7 +69,7 @@ describe("gradient accumulation", () => {
   it("weights each microbatch's mean loss by its share of the samples (Composer), not by its masked tokens", async () => {
     const texts = await corpusTexts(6);
     const tok = bertBaseUncased();
-    const batch = tokenizeAndMask(texts, tok, S, 0.3, [1, 2, 3, 4, 5, 6]);
+    const batch = tokenizeAndMask(texts, tok, S, mlmCollator(tok, 0.3), [1, 2, 3, 4, 5, 6]);
     const m = createModel(config, "mlm", cpu, { seed: 17 });
     m.zeroGrad();
     const acc = await forwardBackward(m, batch, { ...opts, microbatchSize: 2 });
@@ -97,8 +97,8 @@ describe("data parallelism", () => {
     const tok = bertBaseUncased();
     const texts = await corpusTexts(4);
     const seeds = [11, 12, 13, 14];
-    const batch = tokenizeAndMask(texts, tok, S, 0.3, seeds);
-    const rankRows = (r: number) => tokenizeAndMask([texts[r]!, texts[r + 2]!], tok, S, 0.3, [seeds[r]!, seeds[r + 2]!]);
+    const batch = tokenizeAndMask(texts, tok, S, mlmCollator(tok, 0.3), seeds);
+    const rankRows = (r: number) => tokenizeAndMask([texts[r]!, texts[r + 2]!], tok, S, mlmCollator(tok, 0.3), [seeds[r]!, seeds[r + 2]!]);
     const single = createModel(withDropout, "mlm", cpu, { seed: 17 });
     single.zeroGrad();
     const big = await forwardBackward(single, batch, { ...opts, microbatchSize: 1 });

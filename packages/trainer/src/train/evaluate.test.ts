@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createModel, preset, type ForMaskedLM } from "@mosaicbert/layers";
 import { cpu, type Tensor } from "@mosaicbert/tensor";
 import { SingleProcessCommunicator, type Communicator } from "../parallel/communicator.js";
-import type { MlmRows } from "./batches.js";
+import { mlmBatch, type MlmBatch } from "@mosaicbert/data-streaming";
 import { evaluate } from "./step.js";
 
 // The held-out MLM accuracy and loss behind every quality figure, against a hand computation from the
@@ -12,25 +12,19 @@ const V = 40;
 const S = 8;
 const config = preset("tiny", { vocabSize: V, hiddenSize: 16, numAttentionHeads: 2, intermediateSize: 12, numHiddenLayers: 2, initializerRange: 0.5 });
 
-/** Rows of ids (0 = padding) with every 2nd real position predicted (label set later). */
-function rows(ids: number[][]): MlmRows {
+/** Rows of ids (0 = padding) with every 2nd real position predicted (label values set later), or none. */
+function rows(ids: number[][], predict = true): MlmBatch {
   const B = ids.length;
-  const b: MlmRows = {
-    inputIds: new Int32Array(B * S),
-    tokenTypeIds: new Int32Array(B * S),
-    attentionMask: new Int32Array(B * S),
-    labels: new Int32Array(B * S).fill(-100),
-    batchSize: B,
-    seqLen: S,
-  };
+  const b = { inputIds: new Int32Array(B * S), tokenTypeIds: new Int32Array(B * S), attentionMask: new Int32Array(B * S), batchSize: B, seqLen: S };
+  const labels = new Int32Array(B * S).fill(-100);
   ids.forEach((r, i) =>
     r.forEach((id, s) => {
       b.inputIds[i * S + s] = id;
       b.attentionMask[i * S + s] = 1;
-      if (s % 2 === 1) b.labels[i * S + s] = 1;
+      if (predict && s % 2 === 1) labels[i * S + s] = 1;
     }),
   );
-  return b;
+  return mlmBatch(b, labels);
 }
 
 interface Hand {
@@ -38,7 +32,7 @@ interface Hand {
   logits: Map<number, Float64Array>;
 }
 
-function logitsByPosition(model: ForMaskedLM, b: MlmRows): Hand {
+function logitsByPosition(model: ForMaskedLM, b: MlmBatch): Hand {
   const out = model.forward(b, { training: false, grad: false, returnLogits: true });
   const l = out.logits!.toArray() as Float32Array;
   const pos = out.predictedPositions!;
@@ -65,7 +59,7 @@ const crossEntropy = (x: Float64Array, label: number): number => {
  * Sets the labels of `b` so that the model's top-1 is right at the predicted positions whose index
  * satisfies `right(k)` and wrong elsewhere; returns the hand-computed loss sum, correct count, count.
  */
-function label(b: MlmRows, hand: Hand, right: (k: number) => boolean): { lossSum: number; correct: number; count: number } {
+function label(b: MlmBatch, hand: Hand, right: (k: number) => boolean): { lossSum: number; correct: number; count: number } {
   let lossSum = 0;
   let correct = 0;
   let k = 0;
@@ -134,8 +128,7 @@ describe("evaluate (held-out MLM loss and accuracy)", () => {
   });
 
   it("skips microbatches without predicted tokens and sums the ranks before dividing", async () => {
-    const none = rows([[2, 3, 4]]);
-    none.labels.fill(-100);
+    const none = rows([[2, 3, 4]], false);
     const other = [7 * 2.5, 3, 7]; // the other rank: 7 tokens, 3 right, mean loss 2.5
     const comm = new TwoRanks(other);
     const r = await evaluate(model, [none, b1, b2], comm, 2);
@@ -146,8 +139,7 @@ describe("evaluate (held-out MLM loss and accuracy)", () => {
   });
 
   it("reports NaN, not 0 or 1, when nothing is predicted", async () => {
-    const none = rows([[2, 3, 4]]);
-    none.labels.fill(-100);
+    const none = rows([[2, 3, 4]], false);
     const r = await evaluate(model, [none], new SingleProcessCommunicator(), 4);
     expect(r.tokens).toBe(0);
     expect(r.accuracy).toBeNaN();

@@ -1,26 +1,23 @@
+import type { MlmBatch } from "@mosaicbert/data-streaming";
 import type { ModelConfig } from "@mosaicbert/layers";
 
-/** What a batch costs, from its mask: real tokens, Σ(sequence length²) and predicted positions. */
+/** What a batch costs, from its layout: real tokens, Σ(sequence length²) and predicted positions (label > 0). */
 export interface BatchCost {
   realTokens: number;
   sumSqLen: number;
   predicted: number;
 }
 
-export function batchCost(attentionMask: Int32Array, labels: Int32Array, batchSize: number, seqLen: number): BatchCost {
-  let realTokens = 0;
+export function batchCost(batch: Pick<MlmBatch, "batchSize" | "cuSeqlens" | "labels" | "maskedPositions">): BatchCost {
+  const { batchSize, cuSeqlens, labels, maskedPositions } = batch;
   let sumSqLen = 0;
-  let predicted = 0;
   for (let b = 0; b < batchSize; b++) {
-    let n = 0;
-    for (let s = 0; s < seqLen; s++) {
-      n += attentionMask[b * seqLen + s]!;
-      if (labels[b * seqLen + s]! > 0) predicted++;
-    }
-    realTokens += n;
+    const n = cuSeqlens[b + 1]! - cuSeqlens[b]!;
     sumSqLen += n * n;
   }
-  return { realTokens, sumSqLen, predicted };
+  let predicted = 0;
+  for (const p of maskedPositions) if (labels[p]! > 0) predicted++;
+  return { realTokens: cuSeqlens[batchSize]!, sumSqLen, predicted };
 }
 
 /**

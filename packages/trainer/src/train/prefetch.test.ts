@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { TrainTextLoader } from "../data/loader.js";
-import { sampleSeeds, tokenizeAndMask, type MlmRows } from "./batches.js";
+import type { MlmBatch } from "@mosaicbert/data-streaming";
+import { mlmCollator, sampleSeeds, tokenizeAndMask } from "./batches.js";
 import { BatchProducer, dataWorkers } from "./prefetch.js";
 import { SeedStream } from "./seeds.js";
 import { loadTokenizer } from "./tokenizer.js";
@@ -23,10 +24,10 @@ const openLoader = () => TrainTextLoader.create({ local, split: "val" }, { globa
 /** The trainer's batches without prefetching: read, then tokenize and mask on this thread. */
 async function reference(n: number) {
   const loader = await openLoader();
-  const out: Array<{ rows: MlmRows; ids: number[]; epoch: number; after: unknown }> = [];
+  const out: Array<{ rows: MlmBatch; ids: number[]; epoch: number; after: unknown }> = [];
   for (let i = 0; i < n; i++) {
     const { texts, ids, epoch } = await loader.next();
-    out.push({ rows: tokenizeAndMask(texts, tokenizer, S, P, sampleSeeds(SEED, SeedStream.trainMask, epoch, ids)), ids, epoch, after: loader.state() });
+    out.push({ rows: tokenizeAndMask(texts, tokenizer, S, mlmCollator(tokenizer, P), sampleSeeds(SEED, SeedStream.trainMask, epoch, ids)), ids, epoch, after: loader.state() });
   }
   return out;
 }
@@ -41,9 +42,13 @@ afterEach(async () => {
   for (const p of producers.splice(0)) await p.close();
 });
 
-const same = (a: MlmRows, b: MlmRows) => {
+const same = (a: MlmBatch, b: MlmBatch) => {
   expect(a.batchSize).toBe(b.batchSize);
   expect(a.seqLen).toBe(b.seqLen);
+  expect(a.maxSeqlen).toBe(b.maxSeqlen);
+  expect(a.cuSeqlens).toEqual(b.cuSeqlens);
+  expect(a.indices).toEqual(b.indices);
+  expect(a.maskedPositions).toEqual(b.maskedPositions);
   expect(a.inputIds).toEqual(b.inputIds);
   expect(a.labels).toEqual(b.labels);
   expect(a.attentionMask).toEqual(b.attentionMask);

@@ -2,15 +2,15 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { BertTokenizer } from "@mosaicbert/data-streaming";
+import type { BertTokenizer, MlmBatch, MlmCollator } from "@mosaicbert/data-streaming";
 import type { LoaderState, SplitSource, TrainTextLoader } from "../data/loader.js";
-import { sampleSeeds, tokenizeAndMask, type MlmRows } from "./batches.js";
-import type { BatchJob, BatchReply } from "./batch-worker.js";
+import { mlmCollator, sampleSeeds, tokenizeAndMask } from "./batches.js";
+import type { BatchJob, BatchReply, BatchWorkerData } from "./batch-worker.js";
 import { SeedStream } from "./seeds.js";
 
 /** A training batch ready for the device, with where the loader stands once it is consumed. */
 export interface PreparedBatch {
-  rows: MlmRows;
+  rows: MlmBatch;
   /** Global sample ids of the rows, in order. */
   ids: number[];
   epoch: number;
@@ -32,9 +32,9 @@ export interface ProducerOptions {
   /** worker_threads that tokenize and mask; 0 = on the calling thread. Default: dataWorkers(). */
   workers?: number;
   /**
-   * The loader's split. When it is local, the workers also read the texts (their own handle on the
-   * split: shard decompression leaves the training thread too); a remote split is read here, so
-   * only one reader downloads into the cache.
+   * The loader's split. When it is local, the workers also read the texts (from the split as the
+   * loader opened it, handed over once: shard decompression leaves the training thread too); a remote
+   * split is read here, so only one reader downloads into the cache.
    */
   source?: SplitSource;
 }
@@ -66,7 +66,7 @@ function workerEntry(): { url: URL; execArgv: string[] } | null {
 }
 
 interface Pending {
-  resolve: (r: MlmRows) => void;
+  resolve: (r: MlmBatch) => void;
   reject: (e: Error) => void;
 }
 
@@ -87,6 +87,8 @@ export class BatchProducer {
   private failure: Error | null = null;
   private closed = false;
   private readonly workerReads: boolean;
+  /** Masks batches prepared on this thread (no workers). */
+  private collator: MlmCollator | null = null;
   readonly depth: number;
   /** Why fewer workers run than asked (null when none is missing). */
   readonly note: string | null = null;
@@ -106,7 +108,8 @@ export class BatchProducer {
     if (entry && n > 0) {
       const { url, execArgv } = entry;
       for (let i = 0; i < n; i++) {
-        const w = new Worker(url, { workerData: { tokenizerName: o.tokenizerName, source: this.workerReads ? o.source : null }, execArgv });
+        const data: BatchWorkerData = { tokenizerName: o.tokenizerName, mlmProbability: o.mlmProbability, dataset: this.workerReads ? loader.ds.opened() : null };
+        const w = new Worker(url, { workerData: data, execArgv });
         w.on("message", (m: BatchReply) => this.onReply(m));
         w.on("error", (e) => this.fail(new Error(`data worker ${i}: ${e.message}`)));
         w.on("exit", (code) => {
@@ -159,15 +162,16 @@ export class BatchProducer {
     }
   }
 
-  private prepare(texts: string[] | undefined, ids: number[], seeds: number[]): Promise<MlmRows> {
+  private prepare(texts: string[] | undefined, ids: number[], seeds: number[]): Promise<MlmBatch> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.workers.length === 0) {
-      return Promise.resolve(tokenizeAndMask(texts!, this.o.tokenizer, this.o.seqLen, this.o.mlmProbability, seeds));
+      this.collator ??= mlmCollator(this.o.tokenizer, this.o.mlmProbability);
+      return Promise.resolve(tokenizeAndMask(texts!, this.o.tokenizer, this.o.seqLen, this.collator, seeds));
     }
     const job = this.jobs++;
-    return new Promise<MlmRows>((resolve, reject) => {
+    return new Promise<MlmBatch>((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
-      const msg: BatchJob = { job, ...(texts ? { texts } : { ids }), seeds, seqLen: this.o.seqLen, mlmProbability: this.o.mlmProbability };
+      const msg: BatchJob = { job, ...(texts ? { texts } : { ids }), seeds, seqLen: this.o.seqLen };
       this.workers[job % this.workers.length]!.postMessage(msg);
     });
   }
@@ -177,7 +181,7 @@ export class BatchProducer {
     if (!p) return;
     this.pending.delete(m.job);
     if ("error" in m) p.reject(new Error(`data worker: tokenize/mask failed: ${m.error}`));
-    else p.resolve({ inputIds: m.inputIds, tokenTypeIds: m.tokenTypeIds, attentionMask: m.attentionMask, labels: m.labels, batchSize: m.batchSize, seqLen: m.seqLen });
+    else p.resolve(m.batch);
   }
 
   private fail(e: Error): void {

@@ -7,7 +7,7 @@ import { loadCheckpoint } from "../checkpoint/checkpoint.js";
 import { TrainTextLoader } from "../data/loader.js";
 import { readMetrics } from "../log/metrics.js";
 import { cleanup, quiet, SMALL, tmp } from "../testing/pretrain-fixtures.js";
-import { sampleSeeds, sliceRows, tokenizeAndMask } from "./batches.js";
+import { mlmCollator, sampleSeeds, sliceRows, tokenizeAndMask } from "./batches.js";
 import { modelConfigOf } from "./model-config.js";
 import { pretrain } from "./pretrain.js";
 import { SeedStream } from "./seeds.js";
@@ -75,7 +75,7 @@ describe("pretrain follows its recipe", () => {
       const loader = await TrainTextLoader.create({ local: ds.local, remote: null, split: ds.split }, { globalBatchSize: 6, rank: 0, worldSize: 1, shuffle: ds.shuffle, shuffleSeed: ds.shuffle_seed ?? 9176 });
       const first = await loader.next();
       const { tokenizer } = loadTokenizer(cfg.tokenizer_name);
-      const rows = tokenizeAndMask(first.texts, tokenizer, 32, 0.3, sampleSeeds(cfg.seed, SeedStream.trainMask, first.epoch, first.ids));
+      const rows = tokenizeAndMask(first.texts, tokenizer, 32, mlmCollator(tokenizer, 0.3), sampleSeeds(cfg.seed, SeedStream.trainMask, first.epoch, first.ids));
       const model = createModel(modelConfigOf(cfg), "mlm", cpu, { seed: cfg.seed });
       const g = new Float64Array(model.flat.grads.size);
       let loss = 0;

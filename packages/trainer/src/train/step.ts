@@ -2,7 +2,8 @@ import type { ForMaskedLM } from "@mosaicbert/layers";
 import type { Backend, Tensor } from "@mosaicbert/tensor";
 import { type Communicator, GradBuckets } from "../parallel/communicator.js";
 import { type BatchCost, batchCost } from "./flops.js";
-import { type MlmRows, sliceRows } from "./batches.js";
+import type { MlmBatch } from "@mosaicbert/data-streaming";
+import { sliceRows } from "./batches.js";
 import { deriveSeed, SeedStream } from "./seeds.js";
 
 export interface StepResult {
@@ -22,7 +23,7 @@ export interface StepResult {
  */
 export async function forwardBackward(
   model: ForMaskedLM,
-  batch: MlmRows,
+  batch: MlmBatch,
   o: {
     microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number;
     /**
@@ -55,7 +56,7 @@ export async function forwardBackward(
     });
     pending.push({ loss: out.loss!, weight });
     model.backward(r1 === D ? { onGradsReady: (frontier) => buckets.ready(frontier) } : {});
-    const c = batchCost(mb.attentionMask, mb.labels, mb.batchSize, mb.seqLen);
+    const c = batchCost(mb);
     cost.realTokens += c.realTokens;
     cost.sumSqLen += c.sumSqLen;
     cost.predicted += c.predicted;
@@ -97,7 +98,7 @@ export interface EvalResult {
 }
 
 /** Evaluates fixed, pre-masked batches (no dropout, no gradients); sums are reduced across ranks. */
-export async function evaluate(model: ForMaskedLM, batches: readonly MlmRows[], comm: Communicator, microbatchSize: number): Promise<EvalResult> {
+export async function evaluate(model: ForMaskedLM, batches: readonly MlmBatch[], comm: Communicator, microbatchSize: number): Promise<EvalResult> {
   const be = model.backend;
   let lossSum = 0;
   let correct = 0;

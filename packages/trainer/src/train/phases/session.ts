@@ -7,7 +7,7 @@ import type { Device } from "../../device.js";
 import type { MetricsWriter } from "../../log/metrics.js";
 import type { Progress } from "../../log/progress.js";
 import type { Communicator } from "../../parallel/communicator.js";
-import type { MlmRows } from "../batches.js";
+import type { MlmBatch } from "@mosaicbert/data-streaming";
 import type { BatchProducer } from "../prefetch.js";
 import type { EvalResult } from "../step.js";
 import type { TimeBoxProgress } from "../time-box.js";
@@ -100,7 +100,7 @@ export interface Data {
   source: SplitSource;
   loader: TrainTextLoader;
   /** Fixed evaluation batches (masks keyed on the document). */
-  evalBatches: MlmRows[];
+  evalBatches: MlmBatch[];
 }
 
 export interface Trainee {

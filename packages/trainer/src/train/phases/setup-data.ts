@@ -1,5 +1,6 @@
 import { evalTexts, TrainTextLoader, type SplitSource } from "../../data/loader.js";
-import { sampleSeeds, tokenizeAndMask, type MlmRows } from "../batches.js";
+import type { MlmBatch } from "@mosaicbert/data-streaming";
+import { mlmCollator, sampleSeeds, tokenizeAndMask } from "../batches.js";
 import { BatchProducer, dataWorkers } from "../prefetch.js";
 import { SeedStream } from "../seeds.js";
 import { loadTokenizer } from "../tokenizer.js";
@@ -20,11 +21,12 @@ export async function setUpData(w: World): Promise<Data> {
     globalBatchSize: G, rank, worldSize, shuffle: trainDs.shuffle, shuffleSeed: trainDs.shuffle_seed ?? 9176,
   });
   const GE = cfg.global_eval_batch_size ?? G;
-  const evalBatches: MlmRows[] = (await evalTexts(sourceOf(evalDs), { globalBatchSize: GE, numBatches: cfg.eval_subset_num_batches, rank, worldSize }))
+  const collator = mlmCollator(tokenizer, evalDs.mlm_probability);
+  const evalBatches: MlmBatch[] = (await evalTexts(sourceOf(evalDs), { globalBatchSize: GE, numBatches: cfg.eval_subset_num_batches, rank, worldSize }))
     .filter((b) => b.texts.length > 0)
     // Fixed masks keyed on the document: the same positions are predicted at every evaluation, by
     // whichever process holds the document (and in every run of this seed).
-    .map((b) => tokenizeAndMask(b.texts, tokenizer, evalDs.max_seq_len, evalDs.mlm_probability, sampleSeeds(cfg.seed, SeedStream.evalMask, 0, b.ids)));
+    .map((b) => tokenizeAndMask(b.texts, tokenizer, evalDs.max_seq_len, collator, sampleSeeds(cfg.seed, SeedStream.evalMask, 0, b.ids)));
   return { tokenizer, tokenizerFiles, source, loader, evalBatches };
 }
 
