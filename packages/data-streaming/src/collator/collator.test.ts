@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { bertBaseUncased } from "../tokenizer/bert-base-uncased.js";
 import { classificationBatch, encodeBatch, padBatch } from "./batch.js";
 import { IGNORE_INDEX, MlmCollator, mlmOptionsFor, sliceMlmBatch } from "./mlm.js";
+import { MaskRng } from "./rng.js";
 
 const tok = bertBaseUncased();
 const SPECIAL = new Set([0, 100, 101, 102, 103]);
@@ -188,3 +189,100 @@ describe("MlmCollator on real WikiText-2 text", () => {
     expect(() => new MlmCollator().collate({ ...batch, seqLen: 64 })).toThrow(/inputIds has .* expected batchSize\*seqLen/);
   });
 });
+
+describe("MlmCollator's options and edges", () => {
+  const vocabFile = fileURLToPath(new URL("../../../../../shared/data/vocab/bert-base-uncased-vocab.txt", import.meta.url));
+  const vocab = readFileSync(vocabFile, "utf8").split("\n");
+  if (vocab.at(-1) === "") vocab.pop();
+
+  /** One row of `ids`, attention 1 on the first `real` positions. */
+  const row = (ids: number[], real = ids.length) => ({
+    inputIds: Int32Array.from(ids),
+    tokenTypeIds: new Int32Array(ids.length),
+    attentionMask: Int32Array.from(ids, (_, i) => (i < real ? 1 : 0)),
+    batchSize: 1,
+    seqLen: ids.length,
+  });
+
+  it("mlmOptionsFor takes the size, [MASK] and special ids from the tokenizer's vocabulary file", () => {
+    const o = mlmOptionsFor(tok, { mlmProbability: 0.15, seed: 3 });
+    expect(o.vocabSize).toBe(vocab.length);
+    expect(o.vocabSize).toBe(30522);
+    expect(vocab[o.maskId!]).toBe("[MASK]");
+    expect([...o.specialIds!].sort((a, b) => a - b).map((i) => vocab[i])).toEqual(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]);
+    expect([o.mlmProbability, o.seed]).toEqual([0.15, 3]);
+    // A collator built from them masks with [MASK] and keeps the special tokens.
+    const out = new MlmCollator({ ...o, mlmProbability: 1 }).collate(batch);
+    const firstReal = batch.inputIds.findIndex((id, i) => batch.attentionMask[i] === 1 && !SPECIAL.has(id));
+    expect(out.labels[firstReal]).toBe(batch.inputIds[firstReal]);
+    expect(out.inputIds.includes(vocab.indexOf("[MASK]"))).toBe(true);
+  });
+
+  it("accepts the probabilities 0 and 1: nothing chosen, every real non-special position chosen", () => {
+    const none = new MlmCollator({ mlmProbability: 0, seed: 1 }).collate(batch);
+    expect(none.maskedPositions.length).toBe(0);
+    expect(none.labels.every((l) => l === IGNORE_INDEX)).toBe(true);
+    expect(same(none.inputIds, batch.inputIds)).toBe(true);
+    const all = new MlmCollator({ mlmProbability: 1, seed: 1 }).collate(batch);
+    const eligible = [...batch.inputIds.keys()].filter((i) => batch.attentionMask[i] === 1 && !SPECIAL.has(batch.inputIds[i]!));
+    expect(Array.from(all.maskedPositions)).toEqual(eligible);
+    expect(eligible.every((i) => all.labels[i] === batch.inputIds[i])).toBe(true);
+  });
+
+  it("a probability of 0 chooses nothing even when a draw is exactly 0 (chosen when draw < p)", () => {
+    // The seed whose first draw is 0: the generator's state after one golden-ratio step must be 0, so its
+    // mixed seed is −0x9e3779b9 mod 2³²; undo the MurmurHash3 finaliser (xor-shifts and odd multipliers).
+    const M = 2n ** 32n;
+    const inv = (a: bigint): bigint => {
+      let [r0, r1, s0, s1] = [a, M, 1n, 0n];
+      while (r1 !== 0n) {
+        const q = r0 / r1;
+        [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+      }
+      return ((s0 % M) + M) % M;
+    };
+    const unshift = (x: number, k: number): number => {
+      let y = x;
+      for (let i = 0; i < 32 / k; i++) y = (x ^ (y >>> k)) >>> 0;
+      return y;
+    };
+    const mul = (x: number, c: number): number => Number((BigInt(x) * inv(BigInt(c))) % M);
+    let x = (2 ** 32 - 0x9e3779b9) >>> 0;
+    x = unshift(x, 16);
+    x = mul(x, 0xc2b2ae35);
+    x = unshift(x, 13);
+    x = mul(x, 0x85ebca6b);
+    x = unshift(x, 16);
+    const seed = (x ^ 0x5bd1e995) >>> 0;
+    expect(new MaskRng(seed).next()).toBe(0);
+    const out = new MlmCollator({ mlmProbability: 0, seed }).collate(row([101, 2000, 2001, 102]));
+    expect(Array.from(out.labels)).toEqual([IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]);
+  });
+
+  it("excludes exactly the given special ids and the positions outside the attention mask", () => {
+    // Special ids [7]: ids below and above it are ordinary tokens (here 1…6 and 8…10).
+    const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const out = new MlmCollator({ mlmProbability: 1, specialIds: [7], vocabSize: 11, maskId: 7 }).collate(row(ids));
+    expect(Array.from(out.maskedPositions)).toEqual([0, 1, 2, 3, 4, 5, 7, 8, 9]);
+    expect(Array.from(out.labels)).toEqual([1, 2, 3, 4, 5, 6, IGNORE_INDEX, 8, 9, 10]);
+    // Padding is what the attention mask says, whatever id it holds (a pad id outside the special list).
+    const padded = new MlmCollator({ mlmProbability: 1, specialIds: [101, 102] }).collate(row([101, 2000, 2001, 102, 5, 5], 4));
+    expect(Array.from(padded.maskedPositions)).toEqual([1, 2]);
+    expect(Array.from(padded.inputIds.subarray(4))).toEqual([5, 5]);
+  });
+
+  it("refuses probabilities outside [0, 1] and vocabulary sizes that are not positive integers; size 1 replaces with id 0", () => {
+    for (const p of [-0.1, -1e-9, 1 + 1e-9, NaN, Infinity]) {
+      expect(() => new MlmCollator({ mlmProbability: p })).toThrow(`MlmCollator: mlmProbability must be in [0, 1] (0.3 MosaicBERT, 0.15 BERT), got ${p}`);
+    }
+    for (const v of [0, -3, 2.5, NaN]) {
+      expect(() => new MlmCollator({ vocabSize: v })).toThrow(`MlmCollator: vocabSize must be a positive integer, got ${v}`);
+    }
+    // Random replacements are uniform in [0, vocabSize): with one id they are all 0.
+    const out = new MlmCollator({ mlmProbability: 1, vocabSize: 1, seed: 2 }).collate(batch);
+    const replaced = [...out.maskedPositions].map((i) => out.inputIds[i]!).filter((id, k) => id !== tok.maskId && id !== batch.inputIds[out.maskedPositions[k]!]);
+    expect(replaced.length).toBeGreaterThan(1000);
+    expect(new Set(replaced)).toEqual(new Set([0]));
+  });
+});
+

@@ -152,5 +152,55 @@ describe("DecoupledAdamW", () => {
     z.step(0);
     expect(Array.from(q.param.toArray() as Float32Array)).toEqual([0.5, -1]);
   });
-});
 
+  it("scales gradients by gradScale (1/worldSize after a summing all-reduce): the first moment is (1 − β1)·g·scale", () => {
+    const param = cpu.fromArray([0.25, -0.5], [2], "f32");
+    const grad = cpu.fromArray([3, -8], [2], "f32");
+    const opt = new DecoupledAdamW(cpu, [{ param, grad }], { lr: 1e-3, weightDecay: 0 });
+    opt.step(1e-3, { gradScale: 0.25 });
+    const { m, v } = opt.state();
+    expect(m[0]![0]).toBeCloseTo(0.1 * 3 * 0.25, 7);
+    expect(m[0]![1]).toBeCloseTo(0.1 * -8 * 0.25, 7);
+    expect(v[0]![1]).toBeCloseTo(0.02 * (8 * 0.25) ** 2, 6);
+  });
+
+  it("refreshes the bf16 copy of each parameter after the step (round to nearest even of the new f32 weights)", () => {
+    // Hand bf16 rounding of a float32: keep the top 16 bits, ties to even.
+    const bf16 = (x: number): number => {
+      const bits = new Uint32Array(Float32Array.of(x).buffer)[0]!;
+      const r = ((bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000) >>> 0;
+      return new Float32Array(Uint32Array.of(r).buffer)[0]!;
+    };
+    const param = cpu.fromArray([1.00390625, -2.5, 0.1], [3], "f32");
+    const grad = cpu.fromArray([0.5, -0.25, 1], [3], "f32");
+    const lowp = cpu.zeros([3], "bf16");
+    const opt = new DecoupledAdamW(cpu, [{ param, grad, lowp }], { lr: 1e-2, weightDecay: 0 });
+    opt.step(1e-2);
+    const p = Array.from(param.toArray() as Float32Array);
+    // The step moved every weight (Adam's first step is ±lr), and the copy follows.
+    expect(p.map((x, i) => Math.abs(x - [1.00390625, -2.5, 0.1][i]!))).toEqual(p.map(() => expect.closeTo(1e-2, 6)));
+    expect(Array.from(lowp.toArray() as ArrayLike<number>)).toEqual(p.map(bf16));
+    expect(p.map(bf16)).not.toEqual([0, 0, 0]);
+  });
+
+  it("names lrT in its refusal, refuses first moments of another size, and frees its moments on dispose", () => {
+    const mk = () => ({ param: cpu.zeros([2], "f32"), grad: cpu.zeros([2], "f32") });
+    const opt = new DecoupledAdamW(cpu, [mk()]);
+    expect(() => opt.step(-1)).toThrow("DecoupledAdamW: lrT must be a number ≥ 0, got -1");
+    expect(() => opt.step(Infinity)).toThrow("DecoupledAdamW: lrT must be a number ≥ 0, got Infinity");
+    expect(() => opt.loadState({ step: 1, m: [new Float32Array(3)], v: [new Float32Array(2)] })).toThrow(
+      "DecoupledAdamW.loadState: moments[0] expected 2 values, got 3/2",
+    );
+    const before = cpu.memoryStats().allocatedBytes;
+    const big = { param: cpu.zeros([1000], "f32"), grad: cpu.zeros([1000], "f32") };
+    const afterParams = cpu.memoryStats().allocatedBytes;
+    const o2 = new DecoupledAdamW(cpu, [big]);
+    // m and v: two float32 buffers of the parameter's size.
+    expect(cpu.memoryStats().allocatedBytes - afterParams).toBeGreaterThanOrEqual(2 * 4000);
+    o2.dispose();
+    expect(cpu.memoryStats().allocatedBytes).toBe(afterParams);
+    big.param.dispose();
+    big.grad.dispose();
+    expect(cpu.memoryStats().allocatedBytes).toBe(before);
+  });
+});

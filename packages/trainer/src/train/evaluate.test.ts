@@ -145,4 +145,12 @@ describe("evaluate (held-out MLM loss and accuracy)", () => {
     expect(r.accuracy).toBeNaN();
     expect(r.loss).toBeNaN();
   });
+
+  it("leaves no tensor behind: evaluation keeps no activations for a backward pass", async () => {
+    const before = cpu.memoryStats().allocatedBytes;
+    const r = await evaluate(model, [b1, b2], new SingleProcessCommunicator(), 3);
+    expect(r.tokens).toBe(16);
+    expect(cpu.memoryStats().allocatedBytes).toBe(before);
+  });
 });
+
