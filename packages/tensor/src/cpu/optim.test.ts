@@ -56,7 +56,33 @@ describe("adamw", () => {
   });
 });
 
+describe("adamw without the optional inputs, and where eps matters", () => {
+  it("runs with gradScaleTensor null and no bf16 copy (lowp null or absent); eps counts against a tiny √v", () => {
+    // g = 1e-6 with eps = 1e-6: the first step moves by lr·ĝ/(|ĝ| + eps) = lr/2 (a sign error on eps would divide by ~0).
+    const o = { lr: 0.1, b1: 0.9, b2: 0.999, eps: 1e-6, decay: 0 };
+    for (const lowp of [null, undefined]) {
+      const param = cpu.fromArray([1, -1], [2], "f32");
+      const grad = cpu.fromArray([0.5e-6, -1.5e-6], [2], "f32");
+      const m = cpu.zeros([2], "f32");
+      const v = cpu.zeros([2], "f32");
+      const entry = lowp === null ? { param, grad, m, v, lowp } : { param, grad, m, v };
+      cpu.adamw([entry], { lr: o.lr, beta1: o.b1, beta2: o.b2, eps: o.eps, decay: o.decay, step: 1, gradScale: 2, gradScaleTensor: null });
+      expect(arr(param)[0]).toBeCloseTo(1 - 0.05, 6);
+      expect(arr(param)[1]).toBeCloseTo(-1 + 0.1 * (3e-6 / (3e-6 + 1e-6)), 6);
+      expect(arr(param)[0]).toBeCloseTo(handAdamW(1, [1e-6], o).p, 6);
+    }
+  });
+});
+
 describe("globalNorm and clipCoefficient", () => {
+  it("adds 1e-6 to the norm as torch.nn.utils.clip_grad_norm_ does (visible when the norm is that small)", () => {
+    const n = cpu.globalNorm([cpu.fromArray([0.6e-6, 0.8e-6], [2], "f32")]);
+    expect(n.item()).toBeCloseTo(1e-6, 12);
+    // maxNorm / (1e-6 + 1e-6) = 0.5: clipped by half although the norm does not exceed maxNorm.
+    expect(cpu.clipCoefficient(n, 1e-6).item()).toBeCloseTo(0.5, 6);
+    expect(cpu.clipCoefficient(n, 1e-6).shape).toEqual([1]);
+  });
+
   it("computes √Σx² over tensors of any float dtype and the clipping multiplier", () => {
     const n = cpu.globalNorm([cpu.fromArray([3, 0], [2], "f32"), cpu.fromArray([4], [1], "bf16"), cpu.fromArray([12], [1, 1], "f32")]);
     expect(n.item()).toBe(13);

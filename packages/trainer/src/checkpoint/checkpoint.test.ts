@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { TensorInput } from "@mosaicbert/hub";
-import { checkpointName, findLatest, listCheckpoints, loadCheckpoint, saveCheckpoint, type TrainerState } from "./checkpoint.js";
+import { readSafetensorsMetadata, writeSafetensors, type TensorInput } from "@mosaicbert/hub";
+import { checkpointName, checkpointStates, findLatest, listCheckpoints, loadCheckpoint, removeAtomically, saveCheckpoint, type TrainerState } from "./checkpoint.js";
 import { checkSaveFolder, removeStaleTemps } from "./save-folder.js";
 
 const root = mkdtempSync(join(tmpdir(), "ckpt-"));
@@ -188,6 +188,110 @@ describe("checkpoints", () => {
     expect(() => saveCheckpoint(save, checkpointName(0, 1), p)).toThrow(`checkpoint: could not write ${join(save, "checkpoints", "ep0-ba1")}:`);
     expect(fs.readdirSync(join(save, "checkpoints"))).toEqual([]);
     expect(fs.existsSync(join(save, "latest"))).toBe(false);
+  });
+
+  /** payload(step) written by run `runId`. */
+  const ofRun = (step: number, runId: string) => {
+    const p = payload(step);
+    return { ...p, state: { ...p.state, runId } };
+  };
+  /** Rewrites fields of a checkpoint's trainer_state.json (undefined removes one). */
+  const patchState = (dir: string, fields: Record<string, unknown>) => {
+    const f = join(dir, "trainer_state.json");
+    fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, "utf8")), ...fields }));
+  };
+
+  it("follows `latest` past another run's newer checkpoint and in folders written before runs and write order", () => {
+    const save = join(root, "runs-latest");
+    saveCheckpoint(save, checkpointName(0, 1), ofRun(1, "run-a"));
+    const a2 = saveCheckpoint(save, checkpointName(0, 2), ofRun(2, "run-a"));
+    // Another run wrote the newest checkpoint, but `latest` names run-a's: run-a's is the one to resume.
+    const b3 = saveCheckpoint(save, checkpointName(0, 3), ofRun(3, "run-b"));
+    expect(findLatest(save)).toBe(b3);
+    fs.writeFileSync(join(save, "latest"), "checkpoints/ep0-ba2\n");
+    expect(findLatest(save)).toBe(a2);
+    expect(checkpointStates(save).map((c) => [c.name, c.runId, c.saveSeq])).toEqual([
+      ["ep0-ba1", "run-a", 1],
+      ["ep0-ba2", "run-a", 2],
+      ["ep0-ba3", "run-b", 3],
+    ]);
+    // Checkpoints of older versions carry neither: all are write 0 of no run, ordered by step; `latest` decides.
+    const old = join(root, "legacy-latest");
+    for (const step of [5, 7]) patchState(saveCheckpoint(old, checkpointName(0, step), payload(step)), { saveSeq: undefined, runId: undefined });
+    fs.writeFileSync(join(old, "latest"), "checkpoints/ep0-ba5\n");
+    expect(findLatest(old)).toBe(join(old, "checkpoints", "ep0-ba5"));
+    expect(checkpointStates(old).map((c) => [c.step, c.runId, c.saveSeq])).toEqual([[5, null, 0], [7, null, 0]]);
+    fs.rmSync(join(old, "latest"));
+    expect(findLatest(old)).toBe(join(old, "checkpoints", "ep0-ba7"));
+  });
+
+  it("counts a write order that is not a safe integer as 0 and a runId that is not a string as none", () => {
+    const save = join(root, "odd-state");
+    const d1 = saveCheckpoint(save, checkpointName(0, 1), ofRun(1, "run-a"));
+    const d2 = saveCheckpoint(save, checkpointName(0, 2), ofRun(2, "run-a"));
+    patchState(d2, { saveSeq: 2.5 });
+    patchState(d1, { runId: 5 });
+    expect(checkpointStates(save).map((c) => [c.name, c.runId, c.saveSeq])).toEqual([
+      ["ep0-ba2", "run-a", 0],
+      ["ep0-ba1", null, 1],
+    ]);
+    fs.rmSync(join(save, "latest"));
+    expect(findLatest(save)).toBe(d1);
+    patchState(d2, { saveSeq: 2 ** 60 });
+    expect(checkpointStates(save)[0]!.name).toBe("ep0-ba2");
+    // loadCheckpoint refuses the odd runId by name.
+    expect(() => loadCheckpoint(d1)).toThrow(`checkpoint: ${join(d1, "trainer_state.json")}: runId: expected a string, got 5`);
+  });
+
+  it("prunes only this run's checkpoints", () => {
+    const save = join(root, "runs-prune");
+    for (const step of [1, 2]) saveCheckpoint(save, checkpointName(0, step), ofRun(step, "run-a"), 1);
+    expect(listCheckpoints(save).map((c) => c.name)).toEqual(["ep0-ba2"]);
+    for (const step of [3, 4, 5]) saveCheckpoint(save, checkpointName(0, step), ofRun(step, "run-b"), 2);
+    expect(listCheckpoints(save).map((c) => c.name)).toEqual(["ep0-ba2", "ep0-ba4", "ep0-ba5"]);
+  });
+
+  it("lists only folders named ep<E>-ba<B> exactly that hold every required file", () => {
+    const save = join(root, "names");
+    const src = saveCheckpoint(save, checkpointName(0, 1), payload(1));
+    const ck = join(save, "checkpoints");
+    for (const name of ["ep10-ba5", "xep0-ba7", "ep0-ba8.bak", "ep0-ba9"]) fs.cpSync(src, join(ck, name), { recursive: true });
+    for (const f of ["config.json", "model.safetensors", "optimizer.safetensors"]) {
+      const d = join(ck, `ep0-ba2${f.length}`);
+      fs.cpSync(src, d, { recursive: true });
+      fs.rmSync(join(d, f));
+    }
+    expect(listCheckpoints(save).map((c) => [c.name, c.step])).toEqual([["ep0-ba1", 1], ["ep10-ba5", 5], ["ep0-ba9", 9]]);
+  });
+
+  it("writes the files its header lists (no model card), the optimizer's step and count in metadata, over a leftover temp of its own", () => {
+    const save = join(root, "files");
+    const ck = join(save, "checkpoints");
+    // An earlier failed save of this process left a temp folder with content behind.
+    fs.mkdirSync(join(ck, `.tmp-ep0-ba4-${process.pid}`, "sub"), { recursive: true });
+    fs.writeFileSync(join(ck, `.tmp-ep0-ba4-${process.pid}`, "sub", "junk"), "x");
+    const dir = saveCheckpoint(save, checkpointName(0, 4), payload(4));
+    expect(fs.readdirSync(dir).sort()).toEqual(["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json", "vocab.txt"]);
+    expect(fs.readdirSync(ck)).toEqual(["ep0-ba4"]);
+    expect(readSafetensorsMetadata(join(dir, "optimizer.safetensors"))).toEqual({ step: "4", count: "1" });
+  });
+
+  it("removeAtomically: a missing folder is nothing to do, any other failure is thrown", () => {
+    const base = join(root, "remove");
+    fs.mkdirSync(base, { recursive: true });
+    expect(() => removeAtomically(join(base, "absent"))).not.toThrow();
+    fs.writeFileSync(join(base, "file"), "x");
+    expect(() => removeAtomically(join(base, "file", "sub"))).toThrow(/ENOTDIR/);
+    fs.mkdirSync(join(base, "d", "e"), { recursive: true });
+    removeAtomically(join(base, "d"));
+    expect(fs.readdirSync(base)).toEqual(["file"]);
+  });
+
+  it("refuses an optimizer file whose second moment is missing", () => {
+    const dir = saveCheckpoint(join(root, "no-v"), checkpointName(0, 2), payload(2));
+    const f = join(dir, "optimizer.safetensors");
+    writeSafetensors(f, new Map<string, TensorInput>([["m.0", { dtype: "f32", shape: [2], data: Float32Array.of(1, 2) }]]), { step: "2", count: "1" });
+    expect(() => loadCheckpoint(dir)).toThrow(`checkpoint: ${f}: tensor 'v.0' is missing`);
   });
 });
 
