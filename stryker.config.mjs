@@ -43,6 +43,6 @@ export default {
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
-  ignorePatterns: ["reports", "runs", "corpora", "docs", "BENCHMARKS.md", "packages/kernels-cuda/native"],
+  ignorePatterns: ["reports", "runs", "corpora", "docs", "BENCHMARKS.md", "packages/kernels-cuda/native", ".mutation-why"],
   thresholds: { high: 90, low: 80, break: null },
 };

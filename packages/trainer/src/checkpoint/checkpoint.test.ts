@@ -210,6 +210,7 @@ describe("checkpoints", () => {
     expect(findLatest(save)).toBe(b3);
     fs.writeFileSync(join(save, "latest"), "checkpoints/ep0-ba2\n");
     expect(findLatest(save)).toBe(a2);
+    expect(loadCheckpoint(a2).state.runId).toBe("run-a");
     expect(checkpointStates(save).map((c) => [c.name, c.runId, c.saveSeq])).toEqual([
       ["ep0-ba1", "run-a", 1],
       ["ep0-ba2", "run-a", 2],
