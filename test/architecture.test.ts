@@ -94,3 +94,34 @@ describe("the layering check itself", () => {
     expect([...t].map(([k, v]) => [k, [...v]])).toEqual([["a", []], ["b", ["a"]]]);
   });
 });
+
+describe("op families: one name in validate/, cpu/ (fast/) and kernels-cuda/native/", () => {
+  const tensorSrc = join(ROOT, "packages", "tensor", "src");
+  const nativeDir = join(ROOT, "packages", "kernels-cuda", "native");
+  const ts = (dir: string) => readdirSync(join(tensorSrc, dir)).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).map((f) => f.slice(0, -3));
+  // memory: tensors themselves (cpu/storage.ts, cpu/convert.ts; the addon's own copies); args: shared argument checks.
+  const families = ts("validate").filter((f) => !["index", "args", "memory"].includes(f));
+  const natives = readdirSync(nativeDir).filter((f) => /\.(cu|cc)$/.test(f)).map((f) => f.replace(/\.(cu|cc)$/, ""));
+
+  it("every family of validate/ has its cpu/ file and its native/ kernel file of the same name", () => {
+    expect(families.length).toBeGreaterThanOrEqual(8);
+    for (const f of families) {
+      expect(ts("cpu"), `cpu/${f}.ts`).toContain(f);
+      expect(natives, `kernels-cuda/native/${f}.cu or .cc`).toContain(f);
+    }
+  });
+
+  it("each op's validator is called from its own family's file in cpu/ (or fast/), nowhere else", () => {
+    const wrong: string[] = [];
+    for (const f of families) {
+      const validators = [...readFileSync(join(tensorSrc, "validate", `${f}.ts`), "utf8").matchAll(/^export function (validate\w+)/gm)].map((m) => m[1]!);
+      for (const dir of ["cpu", "fast"]) {
+        for (const file of ts(dir)) {
+          const code = readFileSync(join(tensorSrc, dir, `${file}.ts`), "utf8");
+          for (const v of validators) if (file !== f && new RegExp(`\\b${v}\\(`).test(code)) wrong.push(`${dir}/${file}.ts calls ${v} (family ${f})`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});

@@ -11,6 +11,7 @@
 #include <vector>
 #include "kernels.h"
 #include "attn_pack.h"
+#include "matmul_pack.h"
 
 static cudaStream_t g_stream = nullptr;
 static int* g_flag = nullptr;
@@ -208,8 +209,8 @@ static const Entry ENTRIES[] = {
   {"copy", [](Args& a) -> napi_value { k_copy(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4)); return undef(a.env); }},
   {"fill", [](Args& a) -> napi_value { k_fill(a.dt(0), a.p(1), a.i(2), a.d(3)); return undef(a.env); }},
   {"add", [](Args& a) -> napi_value { k_add(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.i(6)); return undef(a.env); }},
-  {"axpy", [](Args& a) -> napi_value { k_axpy(a.dt(0), a.p(1), a.dt(2), a.p(3), a.f(4), a.i(5)); return undef(a.env); }},
-  {"scale", [](Args& a) -> napi_value { k_scale(a.dt(0), a.p(1), a.f(2), a.i(3)); return undef(a.env); }},
+  {"addInPlace", [](Args& a) -> napi_value { k_axpy(a.dt(0), a.p(1), a.dt(2), a.p(3), a.f(4), a.i(5)); return undef(a.env); }},
+  {"scaleInPlace", [](Args& a) -> napi_value { k_scale(a.dt(0), a.p(1), a.f(2), a.i(3)); return undef(a.env); }},
   {"gelu", [](Args& a) -> napi_value { k_gelu(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4)); return undef(a.env); }},
   {"geluBackward", [](Args& a) -> napi_value { k_gelu_bwd(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.i(6)); return undef(a.env); }},
   {"geglu", [](Args& a) -> napi_value { k_geglu(a.dt(0), a.p(1), a.dt(2), a.p(3), a.i(4), a.i(5), a.f(6), (uint32_t)a.d(7), (uint32_t)a.d(8)); return undef(a.env); }},
@@ -266,14 +267,16 @@ static const Entry ENTRIES[] = {
   {"attention", [](Args& a) -> napi_value { k_attention_fwd(attn_from(a, 0)); return undef(a.env); }},
   {"attentionBackwardScratch", [](Args& a) -> napi_value { return num(a.env, (double)k_attention_bwd_scratch_floats(attn_from(a, 0), a.p(1))); }},
   {"attentionBackward", [](Args& a) -> napi_value { k_attention_bwd(attn_from(a, 0), a.p(1), a.p(2), (float*)a.p(3)); return undef(a.env); }},
-  {"gemm", [](Args& a) -> napi_value {
+  {"matmul", [](Args& a) -> napi_value {
     size_t n; const double* f = a.f64(0, &n);
-    if (n < 15) throw MbError("gemm argument pack too short");
+    if (n < MATMUL_SLOTS) throw MbError("matmul argument pack too short");
     GemmArgs g{};
-    g.dtA = (int)f[0]; g.dtB = (int)f[1]; g.dtOut = (int)f[2]; g.dtBias = (int)f[3];
-    g.A = (const void*)(uintptr_t)f[4]; g.B = (const void*)(uintptr_t)f[5]; g.D = (void*)(uintptr_t)f[6]; g.bias = (const void*)(uintptr_t)f[7];
-    g.M = (int64_t)f[8]; g.N = (int64_t)f[9]; g.K = (int64_t)f[10]; g.transA = (int)f[11]; g.transB = (int)f[12];
-    g.alpha = (float)f[13]; g.accumulate = (int)f[14];
+    g.dtA = (int)f[MATMUL_DT_A]; g.dtB = (int)f[MATMUL_DT_B]; g.dtOut = (int)f[MATMUL_DT_OUT]; g.dtBias = (int)f[MATMUL_DT_BIAS];
+    g.A = (const void*)(uintptr_t)f[MATMUL_A]; g.B = (const void*)(uintptr_t)f[MATMUL_B]; g.D = (void*)(uintptr_t)f[MATMUL_OUT];
+    g.bias = (const void*)(uintptr_t)f[MATMUL_BIAS];
+    g.M = (int64_t)f[MATMUL_M]; g.N = (int64_t)f[MATMUL_N]; g.K = (int64_t)f[MATMUL_K];
+    g.transA = (int)f[MATMUL_TRANS_A]; g.transB = (int)f[MATMUL_TRANS_B];
+    g.alpha = (float)f[MATMUL_ALPHA]; g.accumulate = (int)f[MATMUL_ACCUMULATE];
     mb_gemm(g);
     return undef(a.env);
   }},

@@ -1,5 +1,5 @@
 // The attention argument pack (a Float64Array from src/backend.ts): slot numbers by name. Its TypeScript
-// twin is src/attn-pack.ts; src/attn-pack.test.ts checks that the two agree slot by slot.
+// twin is src/attn-pack.ts; src/packs.test.ts checks that the two agree slot by slot.
 #pragma once
 
 enum AttnSlot {

@@ -52,6 +52,7 @@ else
 fi
 echo "build.sh: architectures from the $why: $(echo $ARCH)"
 FLAGS="-O3 -std=c++17 -Xcompiler -fPIC -Xcompiler -fvisibility=hidden -lineinfo $ARCH -I$NODE_INCLUDE_DIR ${NCCL_INCLUDE_DIR:+-I$NCCL_INCLUDE_DIR} $*"
+rm -f "$out"/obj/*.o   # objects of files since renamed or removed would otherwise be linked in too
 pids=()
 for src in "$here"/*.cu "$here"/*.cc; do
   obj="$out/obj/$(basename "$src").o"

@@ -91,7 +91,7 @@ void k_attention_fwd(const AttnArgs& a);
 void k_attention_bwd(const AttnArgs& a, const void* dout, void* dqkv, float* scratch);
 int64_t k_attention_bwd_scratch_floats(const AttnArgs& a, const void* dout);
 
-// gemm.cc (cuBLASLt)
+// matmul.cc (cuBLASLt GEMM; the matmul family)
 struct GemmArgs {
   int dtA, dtB, dtOut, dtBias;
   const void* A; const void* B; void* D; const void* bias;

@@ -1,6 +1,6 @@
 /**
  * The attention kernel's argument pack, slot by slot (native/attn_pack.h holds the same numbers for
- * addon.cc; attn-pack.test.ts checks that they agree). One Float64Array carries every argument, so an
+ * addon.cc; packs.test.ts checks that they agree). One Float64Array carries every argument, so an
  * attention call crosses into the addon once.
  */
 export const ATTN = {

@@ -12,6 +12,7 @@ import type {
 } from "@mosaicbert/tensor";
 import { CachingAllocator, type Block } from "./allocator.js";
 import { ATTN, attnPack } from "./attn-pack.js";
+import { MATMUL, MATMUL_SLOTS } from "./matmul-pack.js";
 import { connectCudaCollectives } from "./collectives.js";
 import type { NativeAddon } from "./native.js";
 
@@ -231,13 +232,15 @@ export class CudaBackend implements Backend {
     return y;
   }
 
-  private readonly gemmPack = new Float64Array(15);
+  /** One matmul pack, reused by every call (src/matmul-pack.ts names its slots). */
+  private readonly matmulPack = new Float64Array(MATMUL_SLOTS);
   private gemm(A: Tensor, B: Tensor, D: Tensor, bias: Tensor | null, M: number, N: number, K: number, tA: boolean, tB: boolean, alpha: number, acc: boolean): void {
-    const g = this.gemmPack;
-    g[0] = DT[A.dtype]; g[1] = DT[B.dtype]; g[2] = DT[D.dtype]; g[3] = bias ? DT[bias.dtype] : 0;
-    g[4] = this.ptr(A); g[5] = this.ptr(B); g[6] = this.ptr(D); g[7] = this.p(bias);
-    g[8] = M; g[9] = N; g[10] = K; g[11] = tA ? 1 : 0; g[12] = tB ? 1 : 0; g[13] = alpha; g[14] = acc ? 1 : 0;
-    this.native.gemm(g);
+    const g = this.matmulPack;
+    g[MATMUL.dtA] = DT[A.dtype]; g[MATMUL.dtB] = DT[B.dtype]; g[MATMUL.dtOut] = DT[D.dtype]; g[MATMUL.dtBias] = bias ? DT[bias.dtype] : 0;
+    g[MATMUL.a] = this.ptr(A); g[MATMUL.b] = this.ptr(B); g[MATMUL.out] = this.ptr(D); g[MATMUL.bias] = this.p(bias);
+    g[MATMUL.m] = M; g[MATMUL.n] = N; g[MATMUL.k] = K; g[MATMUL.transA] = tA ? 1 : 0; g[MATMUL.transB] = tB ? 1 : 0;
+    g[MATMUL.alpha] = alpha; g[MATMUL.accumulate] = acc ? 1 : 0;
+    this.native.matmul(g);
   }
 
   sumRows(x: Tensor, opts: { out?: Tensor | null; accumulate?: boolean } = {}): Tensor {
@@ -257,12 +260,12 @@ export class CudaBackend implements Backend {
 
   addInPlace(a: Tensor, b: Tensor, alpha = 1): void {
     validateAddInPlace(this, a, b, alpha);
-    this.native.axpy(DT[a.dtype], this.ptr(a), DT[b.dtype], this.ptr(b), alpha, a.size);
+    this.native.addInPlace(DT[a.dtype], this.ptr(a), DT[b.dtype], this.ptr(b), alpha, a.size);
   }
 
   scaleInPlace(x: Tensor, s: number): void {
     validateScaleInPlace(this, x, s);
-    this.native.scale(DT[x.dtype], this.ptr(x), s, x.size);
+    this.native.scaleInPlace(DT[x.dtype], this.ptr(x), s, x.size);
   }
 
   gelu(x: Tensor): Tensor {

@@ -20,8 +20,8 @@ export interface NativeAddon {
   copy(dtDst: number, dst: number, dtSrc: number, src: number, n: number): void;
   fill(dt: number, p: number, n: number, v: number): void;
   add(dto: number, o: number, da: number, a: number, db: number, b: number, n: number): void;
-  axpy(da: number, a: number, db: number, b: number, alpha: number, n: number): void;
-  scale(dt: number, x: number, s: number, n: number): void;
+  addInPlace(da: number, a: number, db: number, b: number, alpha: number, n: number): void;
+  scaleInPlace(dt: number, x: number, s: number, n: number): void;
   gelu(dty: number, y: number, dtx: number, x: number, n: number): void;
   geluBackward(ddx: number, dx: number, ddy: number, dy: number, dtx: number, x: number, n: number): void;
   /** p = 0: no dropout; else the fused FFN dropout (key = seedKey(seed), offset mod 2³²). */
@@ -47,7 +47,8 @@ export interface NativeAddon {
   attention(pack: Float64Array): void;
   attentionBackwardScratch(pack: Float64Array, dout: number): number;
   attentionBackward(pack: Float64Array, dout: number, dqkv: number, scratch: number): void;
-  gemm(pack: Float64Array): void;
+  /** The cuBLASLt GEMM behind matmul: one pack of MATMUL slots (src/matmul-pack.ts). */
+  matmul(pack: Float64Array): void;
   ncclUniqueId(): Uint8Array;
   ncclInit(nranks: number, rank: number, id: Uint8Array): void;
   ncclAllReduce(ptr: number, n: number, dt: number, average: number): void;

@@ -24,11 +24,11 @@ import type {
 } from "../backend.js";
 import { convertInto } from "./convert.js";
 import { loadF32, rawOf, storeF32 } from "./storage.js";
-import { matmul, sumRows } from "./matmul.js";
+import { matmul } from "./matmul.js";
 import { GemmPool } from "./parallel.js";
 import * as ew from "./elementwise.js";
 import { addLayerNorm, layerNorm, layerNormBackward } from "./layernorm.js";
-import { gatherRows, scatterAddRows, scatterRows } from "./rows.js";
+import { gatherRows, scatterAddRows, scatterRows, sumRows } from "./rows.js";
 import { embedding, embeddingBackward } from "./embedding.js";
 import { attention, attentionBackward } from "./attention.js";
 import { argmax, crossEntropy, mse } from "./loss.js";

@@ -131,13 +131,3 @@ describe("matmul on worker threads", () => {
     threaded.setThreads(1);
   });
 });
-
-describe("sumRows", () => {
-  it("sums columns into float32, with out and accumulate", () => {
-    const x = cpu.fromArray([1, 2, 3, 4, 5, 6], [3, 2], "bf16");
-    expect(Array.from(cpu.sumRows(x).toArray() as Float32Array)).toEqual([9, 12]);
-    const out = cpu.fromArray([1, 1], [2], "f32");
-    cpu.sumRows(x, { out, accumulate: true });
-    expect(Array.from(out.toArray() as Float32Array)).toEqual([10, 13]);
-  });
-});

@@ -1,6 +1,6 @@
 import type { MatmulOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { validateMatmul, validateSumRows } from "../validate/matmul.js";
+import { validateMatmul } from "../validate/matmul.js";
 import type { CpuBackend } from "./backend.js";
 import { geluScalar } from "./erf.js";
 import { gemmPacked, packA, packB } from "./gemm.js";
@@ -35,22 +35,5 @@ export function matmul(be: CpuBackend, a: Tensor, b: Tensor, opts: MatmulOptions
     for (let i = 0; i < c.length; i++) c[i] = c[i]! + prev[i]!;
   }
   storeF32(y, c);
-  return y;
-}
-
-/** Column sums of x [N, M] → float32 [M], accumulated in doubles. */
-export function sumRows(be: CpuBackend, x: Tensor, opts: { out?: Tensor | null; accumulate?: boolean } = {}): Tensor {
-  const { n, m, out, accumulate } = validateSumRows(be, x, opts);
-  const xv = loadF32(x);
-  const acc = new Float64Array(m);
-  for (let r = 0; r < n; r++) {
-    const base = r * m;
-    for (let j = 0; j < m; j++) acc[j] += xv[base + j]!;
-  }
-  const y = out ?? be.empty([m], "f32");
-  const res = new Float32Array(m);
-  const prev = accumulate ? loadF32(y) : null;
-  for (let j = 0; j < m; j++) res[j] = prev === null ? acc[j]! : acc[j]! + prev[j]!;
-  storeF32(y, res);
   return y;
 }

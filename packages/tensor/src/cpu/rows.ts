@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor.js";
-import { validateGatherRows, validateScatterAddRows, validateScatterRows } from "../validate/rows.js";
+import { validateGatherRows, validateScatterAddRows, validateScatterRows, validateSumRows } from "../validate/rows.js";
 import type { CpuBackend } from "./backend.js";
 import { i32Of, loadF32, outF32, rawOf, storeF32 } from "./storage.js";
 
@@ -42,4 +42,21 @@ export function scatterAddRows(be: CpuBackend, x: Tensor, indices: Tensor, out: 
     for (let j = 0; j < h; j++) ov[d + j] = ov[d + j]! + xv[s + j]!;
   }
   storeF32(out, ov);
+}
+
+/** Column sums of x [N, M] → float32 [M], accumulated in doubles. */
+export function sumRows(be: CpuBackend, x: Tensor, opts: { out?: Tensor | null; accumulate?: boolean } = {}): Tensor {
+  const { n, m, out, accumulate } = validateSumRows(be, x, opts);
+  const xv = loadF32(x);
+  const acc = new Float64Array(m);
+  for (let r = 0; r < n; r++) {
+    const base = r * m;
+    for (let j = 0; j < m; j++) acc[j] += xv[base + j]!;
+  }
+  const y = out ?? be.empty([m], "f32");
+  const res = new Float32Array(m);
+  const prev = accumulate ? loadF32(y) : null;
+  for (let j = 0; j < m; j++) res[j] = prev === null ? acc[j]! : acc[j]! + prev[j]!;
+  storeF32(y, res);
+  return y;
 }

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor.js";
-import { validateSumRows } from "../validate/matmul.js";
+import { validateSumRows } from "../validate/rows.js";
 import { loadF32, storeF32 } from "../cpu/storage.js";
 import type { FastCpuBackend } from "./backend.js";
 import { splitRange } from "./runtime.js";

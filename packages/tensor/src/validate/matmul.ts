@@ -65,19 +65,3 @@ export function validateMatmul(be: Backend, a: Tensor, b: Tensor, opts: MatmulOp
   if (!isFloat(outDtype)) throw new OpError(op, "dtype", `expected ${FLOAT_DTYPES.join(" or ")}, got ${String(outDtype)}`);
   return { M, N, K, transA, transB, outShape, outDtype, alpha, activation, bias, preActivation, out, accumulate };
 }
-
-/** Checks sumRows' arguments: x [n, m] → float32 [m]; a given `out` must be f32 [m]. */
-export function validateSumRows(
-  be: Backend,
-  x: Tensor,
-  opts: { out?: Tensor | null; accumulate?: boolean } = {},
-): { n: number; m: number; out: Tensor | null; accumulate: boolean } {
-  const op = "sumRows";
-  floatArg(be, op, "x", x);
-  const [n, m] = asMatrix(op, "x", x);
-  const out = outArg(be, op, opts.out, [m]);
-  const accumulate = accumulateArg(op, opts.accumulate, out);
-  // The contract makes the column sums float32 (they are bias gradients).
-  if (out !== null && out.dtype !== "f32") throw new OpError(op, "out", `expected dtype f32, got ${out.dtype}`);
-  return { n, m, out, accumulate };
-}

@@ -2,7 +2,7 @@ import { asMatrix, expectIndicesInRange, expectNumber, expectRank } from "../che
 import { OpError, fmtShape } from "../errors.js";
 import type { Backend } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { type ReadIndices, floatArg, indexArg } from "./args.js";
+import { type ReadIndices, accumulateArg, floatArg, indexArg, outArg } from "./args.js";
 
 /** gatherRows: x [n, h] (rank ≥ 2), indices i32 [T] (in [0, n) when readIndices is given). */
 export function validateGatherRows(
@@ -60,4 +60,20 @@ export function validateScatterAddRows(
   if (indices.size !== t) throw new OpError(op, "indices", `expected ${t} indices (one per row of x ${fmtShape(x.shape)}), got ${indices.size}`);
   if (readIndices) expectIndicesInRange(op, "indices", readIndices(indices), n);
   return { t, h, n };
+}
+
+/** Checks sumRows' arguments: x [n, m] → float32 [m]; a given `out` must be f32 [m]. */
+export function validateSumRows(
+  be: Backend,
+  x: Tensor,
+  opts: { out?: Tensor | null; accumulate?: boolean } = {},
+): { n: number; m: number; out: Tensor | null; accumulate: boolean } {
+  const op = "sumRows";
+  floatArg(be, op, "x", x);
+  const [n, m] = asMatrix(op, "x", x);
+  const out = outArg(be, op, opts.out, [m]);
+  const accumulate = accumulateArg(op, opts.accumulate, out);
+  // The contract makes the column sums float32 (they are bias gradients).
+  if (out !== null && out.dtype !== "f32") throw new OpError(op, "out", `expected dtype f32, got ${out.dtype}`);
+  return { n, m, out, accumulate };
 }
