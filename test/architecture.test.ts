@@ -125,3 +125,15 @@ describe("op families: one name in validate/, cpu/ (fast/) and kernels-cuda/nati
     expect(wrong).toEqual([]);
   });
 });
+
+describe("tensor's subpaths", () => {
+  it("only a backend imports @mosaicbert/tensor/backend-kit", () => {
+    const users: string[] = [];
+    for (const pkg of packages.filter((p) => p !== "tensor")) {
+      for (const file of sourceFiles(join(ROOT, "packages", pkg, "src"))) {
+        if (/["'`]@mosaicbert\/tensor\/backend-kit["'`]/.test(readFileSync(file, "utf8"))) users.push(pkg);
+      }
+    }
+    expect([...new Set(users)]).toEqual(["kernels-cuda"]);
+  });
+});

@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // The main entry and the two subpaths of package.json "exports".
+  entry: { index: "src/index.ts", "backend-kit": "src/backend-kit.ts", testing: "src/testing.ts" },
   format: ["esm"],
   dts: true,
   sourcemap: true,

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readSafetensors, toFloat32 } from "@mosaicbert/hub";
-import { relativeL2 } from "@mosaicbert/tensor";
+import { relativeL2 } from "@mosaicbert/tensor/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { runInfer } from "./infer.js";
 

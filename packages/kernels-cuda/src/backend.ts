@@ -1,15 +1,17 @@
+import { OpError, Tensor, cpu, decodeBf16, decodeF16, isFloat, itemsize } from "@mosaicbert/tensor";
 import {
-  OpError, Tensor, cpu, decodeBf16, decodeF16, expectTensor, isFloat, itemsize, seedKey,
-  validateAdamW, validateAdd, validateAddInPlace, validateAddLayerNorm, validateAlloc, validateArgmax, validateAttention,
-  validateAttentionBackward, validateClipCoefficient, validateCopy, validateCrossEntropy, validateDropout, validateEmbedding,
-  validateEmbeddingBackward, validateFill, validateGatherRows, validateGeglu, validateGegluBackward, validateGlobalNorm,
-  validateLayerNorm, validateLayerNormBackward, validateMatmul, validateMse, validateScaleInPlace, validateScatterAddRows,
-  validateScatterRows, validateSumRows, validateUnary, validateUnaryBackward,
-} from "@mosaicbert/tensor";
+  expectTensor, seedKey, validateAdamW, validateAdd, validateAddInPlace, validateAddLayerNorm, validateAlloc,
+  validateArgmax, validateAttention, validateAttentionBackward, validateClipCoefficient, validateCopy,
+  validateCrossEntropy, validateDropout, validateEmbedding, validateEmbeddingBackward, validateFill, validateGatherRows,
+  validateGeglu, validateGegluBackward, validateGlobalNorm, validateLayerNorm, validateLayerNormBackward,
+  validateMatmul, validateMse, validateScaleInPlace, validateScatterAddRows, validateScatterRows, validateSumRows,
+  validateUnary, validateUnaryBackward,
+} from "@mosaicbert/tensor/backend-kit";
 import type {
-  AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionPlan, AttentionResult, Backend, CollectiveGroup, Communicator, CrossEntropyOptions,
+  AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionResult, Backend, CollectiveGroup, Communicator, CrossEntropyOptions,
   DType, DropoutOptions, GegluOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads,
 } from "@mosaicbert/tensor";
+import type { AttentionPlan } from "@mosaicbert/tensor/backend-kit";
 import { CachingAllocator, type Block } from "./allocator.js";
 import { ATTN, attnPack } from "./attn-pack.js";
 import { MATMUL, MATMUL_SLOTS } from "./matmul-pack.js";

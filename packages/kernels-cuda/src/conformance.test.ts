@@ -1,4 +1,5 @@
-import { conformanceCases, cpu, runCase } from "@mosaicbert/tensor";
+import { cpu } from "@mosaicbert/tensor";
+import { conformanceCases, runCase } from "@mosaicbert/tensor/testing";
 import { describe, expect, it } from "vitest";
 import { cudaAvailable } from "./index.js";
 

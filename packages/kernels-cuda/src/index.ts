@@ -6,7 +6,6 @@ export { CachingAllocator } from "./allocator.js";
 export { NcclCommunicator, connectCudaCollectives } from "./collectives.js";
 export { addonPath, loadNative, type NativeAddon } from "./native.js";
 // The conformance cases live beside the op contract (@mosaicbert/tensor); re-exported for the GPU runner.
-export { conformanceCases, runCase, type CaseResult, type ConformanceCase } from "@mosaicbert/tensor";
 export { PhaseProfiler, phaseOf } from "./profile.js";
 
 let cached: CudaBackend | null = null;

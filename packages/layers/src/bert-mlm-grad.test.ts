@@ -1,4 +1,5 @@
-import { checkGradient, cpu } from "@mosaicbert/tensor";
+import { checkGradient } from "@mosaicbert/tensor/testing";
+import { cpu } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
 import type { Batch } from "./batch.js";
 import type { ModelConfig } from "./config.js";

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { readSafetensors, toFloat32 } from "@mosaicbert/hub";
-import { cpu, relativeL2 as relL2 } from "@mosaicbert/tensor";
+import { cpu } from "@mosaicbert/tensor";
+import { relativeL2 as relL2 } from "@mosaicbert/tensor/testing";
 import { describe, expect, it } from "vitest";
 import type { Batch } from "./batch.js";
 import { createModel } from "./factory.js";

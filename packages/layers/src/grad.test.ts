@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
-import { checkGradient, cpu, relativeL2 } from "@mosaicbert/tensor";
+import { cpu } from "@mosaicbert/tensor";
+import { checkGradient, relativeL2 } from "@mosaicbert/tensor/testing";
 import { describe, expect, it } from "vitest";
 import type { Batch } from "./batch.js";
 import type { ModelConfig } from "./config.js";

@@ -1,4 +1,5 @@
-import { cpu, relativeL2 } from "@mosaicbert/tensor";
+import { cpu } from "@mosaicbert/tensor";
+import { relativeL2 } from "@mosaicbert/tensor/testing";
 import { describe, expect, it } from "vitest";
 import { alibiSlopes } from "./alibi.js";
 import type { Batch } from "./batch.js";

@@ -99,3 +99,6 @@ export function hasNonFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(Number(a[i]))) return true;
   return false;
 }
+
+// The conformance suite: every op of the contract on several shapes and dtypes, a backend against the reference.
+export { conformanceCases, runCase, type CaseResult, type ConformanceCase } from "./conformance.js";

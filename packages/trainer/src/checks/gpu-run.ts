@@ -2,8 +2,9 @@
 // checks and benchmarks of the CUDA backend that need the model (goldens, training curves, bench).
 //   node run.mjs info | conformance [filter] | golden <dir> | train | bench <preset> [steps] [--profile] | compare <steps> | nccl
 import { writeFileSync } from "node:fs";
-import { cpu, relativeL2 } from "@mosaicbert/tensor";
-import { conformanceCases, loadCudaBackend, NcclCommunicator, runCase } from "@mosaicbert/kernels-cuda";
+import { cpu } from "@mosaicbert/tensor";
+import { conformanceCases, relativeL2, runCase } from "@mosaicbert/tensor/testing";
+import { loadCudaBackend, NcclCommunicator } from "@mosaicbert/kernels-cuda";
 import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "../bench/lengths.js";
 import { benchBatch, trainBench } from "../bench/train-bench.js";
 import { BF16_BOUNDS, computeGolden, GOLDEN_CASES, judgeGolden } from "./golden.js";
