@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { bertBaseUncased } from "../tokenizer/bert-base-uncased.js";
 import { classificationBatch, encodeBatch, padBatch } from "./batch.js";
-import { IGNORE_INDEX, MlmCollator, mlmOptionsFor, sliceMlmBatch } from "./mlm.js";
+import { IGNORE_INDEX, MlmCollator, mlmBatch, mlmOptionsFor, sliceMlmBatch } from "./mlm.js";
 import { MaskRng } from "./rng.js";
 
 const tok = bertBaseUncased();
@@ -283,6 +283,23 @@ describe("MlmCollator's options and edges", () => {
     const replaced = [...out.maskedPositions].map((i) => out.inputIds[i]!).filter((id, k) => id !== tok.maskId && id !== batch.inputIds[out.maskedPositions[k]!]);
     expect(replaced.length).toBeGreaterThan(1000);
     expect(new Set(replaced)).toEqual(new Set([0]));
+  });
+
+  it("mlmBatch finds the masked positions from the labels when not given, and refuses labels of another size", () => {
+    // Pre-tokenized rows without [CLS]: a row's first position can be predicted.
+    const tb = padBatch([[7, 8, 9], [10, 11, 12, 13]], 4);
+    const labels = Int32Array.from([IGNORE_INDEX, 8, IGNORE_INDEX, IGNORE_INDEX, 10, IGNORE_INDEX, 12, IGNORE_INDEX]);
+    const b = mlmBatch(tb, labels);
+    expect(Array.from(b.maskedPositions)).toEqual([1, 4, 6]);
+    expect(Array.from(b.cuSeqlens)).toEqual([0, 3, 7]);
+    expect(() => mlmBatch(tb, new Int32Array(7))).toThrow("mlmBatch: labels has 7 entries, expected batchSize*seqLen = 8");
+    // The second row alone: its first position (flat 4, the row's start) stays predicted, re-based to 0.
+    const second = sliceMlmBatch(b, 1, 2);
+    expect(Array.from(second.maskedPositions)).toEqual([0, 2]);
+    expect(Array.from(sliceMlmBatch(b, 0, 1).maskedPositions)).toEqual([1]);
+    for (const [r0, r1] of [[0.5, 2], [0, 1.5], [-1, 1], [1, 0]]) {
+      expect(() => sliceMlmBatch(b, r0!, r1!)).toThrow(`sliceMlmBatch: rows [${r0}, ${r1}) are not a non-empty range inside [0, 2)`);
+    }
   });
 });
 
