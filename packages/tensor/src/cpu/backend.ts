@@ -66,10 +66,15 @@ export class CpuBackend implements Backend {
 
   // ---- memory ----------------------------------------------------------------------------------
 
+  /** Zeroed storage for `size` elements of dtype (a backend may place it elsewhere). */
+  protected newStorage(dtype: DType, size: number): RawArray {
+    return rawArray(dtype, size);
+  }
+
   /** Wraps fresh storage in a tensor and counts its bytes. */
-  private alloc(op: string, shape: readonly number[], dtype: DType): Tensor {
+  protected alloc(op: string, shape: readonly number[], dtype: DType): Tensor {
     const size = validateAlloc(op, shape, dtype);
-    const t = new Tensor(this, [...shape], dtype, rawArray(dtype, size));
+    const t = new Tensor(this, [...shape], dtype, this.newStorage(dtype, size));
     this.allocated += size * itemsize(dtype);
     if (this.allocated > this.peak) this.peak = this.allocated;
     return t;

@@ -1,6 +1,7 @@
 import type { AttentionArgs, AttentionResult, Backend, CrossEntropyOptions, LossResult, MatmulOptions } from "../backend.js";
 import { OpError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
+import { type DType, itemsize, type RawArray } from "../dtype.js";
 import { CpuBackend, cpu } from "../cpu/backend.js";
 import { attention, attentionBackward } from "./attention.js";
 import { crossEntropy } from "./loss.js";
@@ -8,21 +9,58 @@ import { matmul } from "./matmul.js";
 import { sumRows } from "./rows.js";
 import { defaultThreads, type KernelVariant, WasmRuntime } from "./runtime.js";
 
+/** Tensors of at least this many bytes live in the WebAssembly memory (smaller ones stay host arrays). */
+const RESIDENT_BYTES = 1024;
+
 /**
  * The fast CPU backend: the reference backend's storage and op contract, with the hot ops run as
  * WebAssembly SIMD kernels (wasm/kernels.c) on worker threads sharing one WebAssembly memory.
- * Tensors are the same host typed arrays as on the reference backend; each fast op copies its
- * operands into the shared memory, runs, and copies the result out. Ops not listed here are the
- * reference implementations. Tested op by op against the reference (conformance.test.ts).
+ * Tensors are typed arrays as on the reference backend, but f32, bf16 and i32 tensors of 1 KiB or
+ * more are views of that shared memory, so the kernels read and write them in place (operands that
+ * live elsewhere are copied in and out). Their blocks return to the memory when the tensor is
+ * disposed, or else when the garbage collector drops it. When the memory (4 GiB) is full, new
+ * tensors are host arrays again. Ops not listed here are the reference implementations. Tested op
+ * by op against the reference (conformance.test.ts).
  *
  * Threads: MOSAICBERT_CPU_THREADS, else every core (`setThreads` changes it).
  */
 export class FastCpuBackend extends CpuBackend {
   readonly runtime: WasmRuntime;
+  /** Gives back the blocks of tensors dropped without dispose(). */
+  private readonly reclaim: FinalizationRegistry<number>;
 
   constructor(opts: { threads?: number } = {}) {
     super({ threads: 1 });
-    this.runtime = new WasmRuntime(opts.threads ?? defaultThreads());
+    const rt = new WasmRuntime(opts.threads ?? defaultThreads());
+    this.runtime = rt;
+    this.reclaim = new FinalizationRegistry((at) => rt.heap.release(at));
+  }
+
+  protected override newStorage(dtype: DType, size: number): RawArray {
+    const bytes = size * itemsize(dtype);
+    if (bytes < RESIDENT_BYTES || (dtype !== "f32" && dtype !== "bf16" && dtype !== "i32")) return super.newStorage(dtype, size);
+    const at = this.runtime.heap.alloc(bytes);
+    if (at < 0) return super.newStorage(dtype, size);
+    const buf = this.runtime.buffer;
+    const raw = dtype === "f32" ? new Float32Array(buf, at, size) : dtype === "i32" ? new Int32Array(buf, at, size) : new Uint16Array(buf, at, size);
+    raw.fill(0);
+    return raw;
+  }
+
+  protected override alloc(op: string, shape: readonly number[], dtype: DType): Tensor {
+    const t = super.alloc(op, shape, dtype);
+    const raw = t.storage as RawArray;
+    if (this.runtime.owns(raw)) this.reclaim.register(t, raw.byteOffset, t);
+    return t;
+  }
+
+  override free(t: Tensor): void {
+    super.free(t);
+    if (t.owner !== null) return;
+    const raw = t.storage as RawArray;
+    if (!this.runtime.owns(raw)) return;
+    this.reclaim.unregister(t);
+    this.runtime.heap.release(raw.byteOffset);
   }
 
   /** "fma" (relaxed-SIMD fused multiply-add) or "simd" (plain simd128). */

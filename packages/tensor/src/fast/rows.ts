@@ -10,14 +10,13 @@ export function sumRows(be: FastCpuBackend, x: Tensor, opts: { out?: Tensor | nu
   const { n, m, out, accumulate } = validateSumRows(be, x, opts);
   const rt = be.runtime;
   const s = new Scratch(rt);
-  const xAt = s.take(n * m * 4);
-  const oAt = s.take(m * 4);
+  const X = x.dtype === "f32" ? s.input(x) : s.floats(loadF32(x));
+  const O = s.take(m * 4);
   s.commit();
-  s.putF32(xAt, loadF32(x));
   const shares = splitRange(m, n * m < 1e5 ? 1 : rt.threads, 4);
-  rt.parallel("sum_rows", shares.map(([c0, c1]) => [xAt, n, m, c0, c1, oAt]));
+  rt.parallel("sum_rows", shares.map(([c0, c1]) => [X.at, n, m, c0, c1, O.at]));
   const y = out ?? be.empty([m], "f32");
-  const res = new Float32Array(s.f32(oAt, m));
+  const res = new Float32Array(s.f32(O, m));
   if (accumulate) {
     const prev = loadF32(y);
     for (let j = 0; j < m; j++) res[j] = res[j]! + prev[j]!;

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import { OpError } from "../errors.js";
+import { Heap } from "./heap.js";
 import { KERNELS_FMA_BASE64, KERNELS_SIMD_BASE64 } from "./kernels.wasm.js";
 
 /**
@@ -13,8 +14,9 @@ import { KERNELS_FMA_BASE64, KERNELS_SIMD_BASE64 } from "./kernels.wasm.js";
  * Kernels take only pointers and numbers and keep no state, so any thread may run any call.
  *
  * Memory: [0, CONTROL) is the module's own (it declares no data and uses no stack); CONTROL holds
- * the completion counter; scratch for one op starts at HEAP and is reused by the next op (ops run
- * one at a time). The memory grows on demand up to 4 GiB.
+ * the completion counter; from HEAP on, `heap` hands out blocks: tensor storage (the fast backend
+ * keeps its tensors here, so kernels read and write them in place) and one scratch block that ops
+ * reuse one after another (they run one at a time). The memory grows on demand up to 4 GiB.
  */
 
 const PAGE = 65536;
@@ -23,6 +25,8 @@ const CONTROL = 60 * 1024;
 /** First byte of the scratch area (the module's data and stack end well below). */
 export const HEAP = 64 * 1024;
 const MAX_PAGES = 65536;
+/** The heap stops short of 4 GiB by one page (byte offsets stay below 2^32 − 64 Ki). */
+const HEAP_LIMIT = (MAX_PAGES - 1) * PAGE;
 
 export type KernelArg = number;
 
@@ -124,6 +128,11 @@ export class WasmRuntime {
   private f32view: Float32Array;
   private u16view: Uint16Array;
   private i32view: Int32Array;
+  /** Every buffer object the memory has returned (one per growth): views on them are views of this memory. */
+  private readonly buffers = new WeakSet<object>();
+  /** Blocks of the memory from HEAP on. */
+  readonly heap: Heap;
+  private scratchAt = -1;
 
   constructor(threads = defaultThreads()) {
     const { module, variant } = compile();
@@ -135,6 +144,7 @@ export class WasmRuntime {
     this.f32view = new Float32Array(0);
     this.u16view = new Uint16Array(0);
     this.i32view = new Int32Array(0);
+    this.heap = new Heap(HEAP, HEAP_LIMIT, (end) => this.reserve(end));
     this.refreshViews();
     this.setThreads(threads);
   }
@@ -162,6 +172,7 @@ export class WasmRuntime {
   private refreshViews(): void {
     const buf = this.memory.buffer;
     if (this.f32view.buffer === buf && this.f32view.byteLength === buf.byteLength) return;
+    this.buffers.add(buf);
     this.f32view = new Float32Array(buf);
     this.u16view = new Uint16Array(buf);
     this.i32view = new Int32Array(buf);
@@ -174,6 +185,31 @@ export class WasmRuntime {
     if (need > MAX_PAGES) throw new OpError("FastCpuBackend", "memory", `an op needs ${bytes} bytes of WebAssembly scratch, more than the 4 GiB limit`);
     if (need > have) this.memory.grow(need - have);
     this.refreshViews();
+  }
+
+  /** The memory's current buffer (views on it stay valid when the memory grows: it is shared). */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    this.refreshViews();
+    return this.f32view.buffer;
+  }
+
+  /** Whether `a` is a view of this memory (its byteOffset is then its address). */
+  owns(a: ArrayBufferView): boolean {
+    return this.buffers.has(a.buffer);
+  }
+
+  /**
+   * Address of the scratch block, grown to at least `bytes`: one block that every op reuses (ops
+   * run one at a time), kept between ops. Throws when the memory cannot hold it.
+   */
+  scratch(bytes: number): number {
+    if (this.scratchAt >= 0 && this.heap.sizeOf(this.scratchAt) >= bytes) return this.scratchAt;
+    if (this.scratchAt >= 0) this.heap.release(this.scratchAt);
+    this.scratchAt = -1;
+    const at = this.heap.alloc(Math.max(bytes, 1 << 20));
+    if (at < 0) throw new OpError("FastCpuBackend", "memory", `an op needs ${bytes} bytes of WebAssembly scratch, more than the 4 GiB memory has left`);
+    this.scratchAt = at;
+    return at;
   }
 
   get f32(): Float32Array {

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { cpu } from "../cpu/backend.js";
+import { Rng } from "../random.js";
+import { relativeL2 } from "../testing.js";
+import { FastCpuBackend } from "./backend.js";
+import { ALIGN, Heap } from "./heap.js";
+
+describe("Heap (blocks of the WebAssembly memory)", () => {
+  const make = (limit = 1 << 20) => {
+    const grown: number[] = [];
+    return { heap: new Heap(100, limit, (end) => grown.push(end)), grown };
+  };
+
+  it("hands out aligned, disjoint blocks and grows the memory to cover them", () => {
+    const { heap, grown } = make();
+    const a = heap.alloc(10);
+    const b = heap.alloc(200);
+    expect(a).toBe(128);
+    expect(b).toBe(128 + ALIGN);
+    expect(b % ALIGN).toBe(0);
+    expect(grown).toEqual([128 + ALIGN, 128 + ALIGN + 256]);
+    expect(heap.liveBytes).toBe(ALIGN + 256);
+    expect(heap.sizeOf(b)).toBe(256);
+  });
+
+  it("reuses freed blocks first-fit and merges neighbours", () => {
+    const { heap } = make();
+    const a = heap.alloc(64);
+    const b = heap.alloc(64);
+    const c = heap.alloc(64);
+    heap.alloc(64);
+    heap.release(a);
+    heap.release(c);
+    // b alone between two free blocks: releasing it merges all three into one 192-byte block.
+    heap.release(b);
+    expect(heap.alloc(192)).toBe(a);
+    expect(heap.liveBytes).toBe(256);
+  });
+
+  it("takes back a free block at the top when growing", () => {
+    const { heap } = make();
+    heap.alloc(64);
+    const b = heap.alloc(64);
+    heap.release(b);
+    const c = heap.alloc(128);
+    expect(c).toBe(b);
+    expect(heap.end).toBe(b + 128);
+  });
+
+  it("returns -1 past its limit and refuses a release of an unknown block", () => {
+    const { heap } = make(1024);
+    expect(heap.alloc(2000)).toBe(-1);
+    const a = heap.alloc(512);
+    expect(a).toBeGreaterThan(0);
+    expect(heap.alloc(512)).toBe(-1);
+    expect(() => heap.release(a + 64)).toThrow(/not a live block/);
+    heap.release(a);
+    expect(() => heap.release(a)).toThrow(/not a live block/);
+  });
+});
+
+describe("fast backend tensors in the WebAssembly memory", () => {
+  const fast = new FastCpuBackend({ threads: 2 });
+
+  it("keeps f32/bf16/i32 tensors of 1 KiB or more in the memory, zeroed, and gives the block back on dispose", () => {
+    const rt = fast.runtime;
+    const before = rt.heap.liveBytes;
+    const t = fast.empty([16, 16], "f32");
+    const small = fast.zeros([8], "f32");
+    const u8 = fast.zeros([4096], "u8");
+    expect(rt.owns(t.storage as Float32Array)).toBe(true);
+    expect(rt.owns(small.storage as Float32Array)).toBe(false);
+    expect(rt.owns(u8.storage as Uint8Array)).toBe(false);
+    expect(Array.from(fast.read(t) as Float32Array).every((v) => v === 0)).toBe(true);
+    fast.fill(t, 3);
+    const at = (t.storage as Float32Array).byteOffset;
+    t.dispose();
+    expect(rt.heap.liveBytes).toBe(before);
+    // The block is reused, and a fresh tensor starts at zero again.
+    const u = fast.zeros([16, 16], "f32");
+    expect((u.storage as Float32Array).byteOffset).toBe(at);
+    expect(Array.from(fast.read(u) as Float32Array).every((v) => v === 0)).toBe(true);
+    u.dispose();
+    small.dispose();
+    u8.dispose();
+  });
+
+  it("computes the same product when the output overlaps an input (written through scratch)", () => {
+    const rng = new Rng(5);
+    const n = 40;
+    const ad = rng.normalArray(n * n);
+    const bd = rng.normalArray(n * n);
+    const a = fast.fromArray(ad, [n, n], "f32");
+    const b = fast.fromArray(bd, [n, n], "f32");
+    fast.matmul(a, b, { out: a, accumulate: true });
+    const ra = cpu.fromArray(ad, [n, n], "f32");
+    cpu.matmul(ra, cpu.fromArray(bd, [n, n], "f32"), { out: ra, accumulate: true });
+    expect(relativeL2(fast.read(a) as Float32Array, cpu.read(ra) as Float32Array)).toBeLessThan(1e-6);
+  });
+
+  it("uses operands kept in the memory in place, including views at an offset", () => {
+    const rng = new Rng(6);
+    const [M, K, N] = [30, 64, 20];
+    const big = rng.normalArray((M + 3) * K);
+    const bd = rng.normalArray(N * K);
+    const whole = fast.fromArray(big, [M + 3, K], "f32");
+    const a = whole.rows(3, M + 3);
+    const y = fast.matmul(a, fast.fromArray(bd, [N, K], "bf16"), { transB: true });
+    const ref = cpu.matmul(cpu.fromArray(big, [M + 3, K], "f32").rows(3, M + 3), cpu.fromArray(bd, [N, K], "bf16"), { transB: true });
+    expect(relativeL2(fast.read(y) as Float32Array, cpu.read(ref) as Float32Array)).toBeLessThan(1e-6);
+  });
+});
