@@ -9,19 +9,27 @@ import { KERNELS_FMA_BASE64, KERNELS_SIMD_BASE64 } from "./kernels.wasm.js";
  * The WebAssembly side of the fast CPU backend: one module (wasm/kernels.c), one shared linear
  * memory, and worker threads that instantiate the same module on the same memory.
  *
- * The op contract is synchronous, so a parallel call posts each worker its arguments, runs the
+ * The op contract is synchronous, so a parallel call writes each worker its kernel and arguments
+ * in the shared memory and wakes it (Atomics.notify: no message, no event loop turn), runs the
  * first share on the calling thread, then blocks in Atomics.wait until every worker has signalled.
  * Kernels take only pointers and numbers and keep no state, so any thread may run any call.
  *
  * Memory: [0, CONTROL) is the module's own (it declares no data and uses no stack); CONTROL holds
- * the completion counter; from HEAP on, `heap` hands out blocks: tensor storage (the fast backend
+ * the completion counter, the error flag and one wake-up counter per worker, ARGS one argument
+ * block per worker; from HEAP on, `heap` hands out blocks: tensor storage (the fast backend
  * keeps its tensors here, so kernels read and write them in place) and one scratch block that ops
  * reuse one after another (they run one at a time). The memory grows on demand up to 4 GiB.
  */
 
 const PAGE = 65536;
-/** Byte offset of the Int32 completion counter and error flag. */
-const CONTROL = 60 * 1024;
+/** Byte offset of the Int32 control words: [0] done count, [1] error flag, [2] workers started, [3 + i] worker i's wake-up count. */
+const CONTROL = 4096;
+/** Byte offset of the workers' argument blocks (Float64: kernel index, argument count, arguments). */
+const ARGS = 8192;
+const ARG_SLOTS = 24;
+const MAX_THREADS = 256;
+/** How long a new worker thread may take to start. */
+const WORKER_START_MS = 60_000;
 /** First byte of the scratch area (the module's data and stack end well below). */
 export const HEAP = 64 * 1024;
 const MAX_PAGES = 65536;
@@ -78,20 +86,34 @@ function compile(): { module: WasmModule; variant: KernelVariant } {
   return { module: new WebAssembly.Module(simd), variant: "simd" };
 }
 
+/** The kernels a worker may run, by index (the argument blocks name them by number). */
+const KERNELS = ["gemm", "cross_entropy", "sum_rows", "attention_fwd", "attention_bwd"];
+
+// A worker waits on its wake-up word; a negative value tells it to stop.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { module, memory, control } = workerData;
+const { workerData } = require("node:worker_threads");
+const { module, memory, control, args, slots, index, kernels } = workerData;
 const exp = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const ctl = new Int32Array(memory.buffer, control, 2);
-parentPort.on("message", (m) => {
+const fns = kernels.map((k) => exp[k]);
+const ctl = new Int32Array(memory.buffer, control, 3 + index + 1);
+const block = new Float64Array(memory.buffer, args + index * slots * 8, slots);
+const word = 3 + index;
+let seen = 0;
+Atomics.add(ctl, 2, 1);
+Atomics.notify(ctl, 2);
+for (;;) {
+  Atomics.wait(ctl, word, seen);
+  seen = Atomics.load(ctl, word);
+  if (seen < 0) break;
   try {
-    exp[m.fn](...m.args);
+    const n = block[1];
+    fns[block[0]](...block.subarray(2, 2 + n));
   } catch (e) {
     Atomics.store(ctl, 1, 1);
   }
   Atomics.add(ctl, 0, 1);
   Atomics.notify(ctl, 0);
-});
+}
 `;
 
 /** Splits [0, n) into `parts` ranges aligned to `align` (the last takes the rest). */
@@ -155,18 +177,50 @@ export class WasmRuntime {
 
   /** Threads used by parallel kernels (the calling thread counts as one). */
   setThreads(n: number): void {
-    if (!Number.isInteger(n) || n < 1 || n > 256) throw new OpError("setThreads", "n", `expected an integer in [1, 256], got ${String(n)}`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new OpError("setThreads", "n", `expected an integer in [1, ${MAX_THREADS}], got ${String(n)}`);
     this.nThreads = n;
-    while (this.workers.length > n - 1) void this.workers.pop()!.terminate();
+    const ctl = this.control();
+    while (this.workers.length > n - 1) {
+      const i = this.workers.length - 1;
+      Atomics.store(ctl, 3 + i, -1);
+      Atomics.notify(ctl, 3 + i);
+      Atomics.sub(ctl, 2, 1);
+      void this.workers.pop()!.terminate();
+    }
   }
 
-  private worker(i: number): Worker {
-    while (this.workers.length <= i) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.module, memory: this.memory, control: CONTROL } });
+  private control(): Int32Array {
+    return new Int32Array(this.memory.buffer, CONTROL, 3 + MAX_THREADS);
+  }
+
+  /**
+   * Starts workers until there are `count`, and waits until each runs (a worker that cannot start
+   * would otherwise leave the caller waiting forever). Workers take no Node.js options of the
+   * process (e.g. --input-type=module would make their script a module).
+   */
+  private spawn(count: number): void {
+    if (this.workers.length >= count) return;
+    const ctl = this.control();
+    while (this.workers.length < count) {
+      const index = this.workers.length;
+      Atomics.store(ctl, 3 + index, 0);
+      const workerData = { module: this.module, memory: this.memory, control: CONTROL, args: ARGS, slots: ARG_SLOTS, index, kernels: KERNELS };
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData, execArgv: [] });
       w.unref();
       this.workers.push(w);
     }
-    return this.workers[i]!;
+    const deadline = Date.now() + WORKER_START_MS;
+    for (;;) {
+      const started = Atomics.load(ctl, 2);
+      if (started >= count) return;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.setThreads(1);
+        Atomics.store(ctl, 2, 0);
+        throw new OpError("FastCpuBackend", "threads", `worker threads did not start within ${WORKER_START_MS / 1000} s (${started} of ${count})`);
+      }
+      Atomics.wait(ctl, 2, started, left);
+    }
   }
 
   private refreshViews(): void {
@@ -240,11 +294,25 @@ export class WasmRuntime {
       this.exports[fn]!(...argLists[0]!);
       return;
     }
-    const ctl = new Int32Array(this.memory.buffer, CONTROL, 2);
+    const kernel = KERNELS.indexOf(fn);
+    if (kernel < 0) throw new OpError("parallel", "fn", `'${fn}' is not a parallel kernel (${KERNELS.join(", ")})`);
+    const others = argLists.length - 1;
+    this.spawn(others);
+    const buf = this.memory.buffer;
+    const ctl = this.control();
     Atomics.store(ctl, 0, 0);
     Atomics.store(ctl, 1, 0);
-    const others = argLists.length - 1;
-    for (let i = 0; i < others; i++) this.worker(i).postMessage({ fn, args: argLists[i + 1] });
+    for (let i = 0; i < others; i++) {
+      const a = argLists[i + 1]!;
+      if (a.length > ARG_SLOTS - 2) throw new OpError(fn, "args", `at most ${ARG_SLOTS - 2} arguments, got ${a.length}`);
+      const block = new Float64Array(buf, ARGS + i * ARG_SLOTS * 8, ARG_SLOTS);
+      block[0] = kernel;
+      block[1] = a.length;
+      block.set(a, 2);
+      // Wake-up counts stay positive (a negative one means stop).
+      Atomics.store(ctl, 3 + i, (Atomics.load(ctl, 3 + i) % 0x3fffffff) + 1);
+      Atomics.notify(ctl, 3 + i);
+    }
     let failure: unknown = null;
     try {
       this.exports[fn]!(...argLists[0]!);
