@@ -15,6 +15,7 @@ import type { AttentionPlan } from "@mosaicbert/tensor/backend-kit";
 import { CachingAllocator, type Block } from "./allocator.js";
 import { ATTN, attnPack } from "./attn-pack.js";
 import { MATMUL, MATMUL_SLOTS } from "./matmul-pack.js";
+import { ADAMW_ROW, ADAMW_ROW_WIDTH, NORM_ROW, NORM_ROW_WIDTH } from "./optim-pack.js";
 import { connectCudaCollectives } from "./collectives.js";
 import type { NativeAddon } from "./native.js";
 
@@ -460,9 +461,10 @@ export class CudaBackend implements Backend {
 
   globalNorm(tensors: readonly Tensor[]): Tensor {
     validateGlobalNorm(this, tensors);
-    const table = new Float64Array(3 * tensors.length);
+    const table = new Float64Array(NORM_ROW_WIDTH * tensors.length);
     tensors.forEach((t, i) => {
-      table[3 * i] = this.ptr(t); table[3 * i + 1] = t.size; table[3 * i + 2] = DT[t.dtype];
+      const o = NORM_ROW_WIDTH * i;
+      table[o + NORM_ROW.ptr] = this.ptr(t); table[o + NORM_ROW.size] = t.size; table[o + NORM_ROW.dtype] = DT[t.dtype];
     });
     const out = this.empty([1], "f32");
     this.native.globalNorm(this.ptr(out), table, this.ptr(this.scratch));
@@ -478,11 +480,13 @@ export class CudaBackend implements Backend {
 
   adamw(params: readonly AdamWParam[], opts: AdamWOptions): void {
     const { lr, beta1: b1, beta2: b2, eps, decay, step, gradScale, gradScaleTensor } = validateAdamW(this, params, opts);
-    const table = new Float64Array(7 * params.length);
+    const table = new Float64Array(ADAMW_ROW_WIDTH * params.length);
     params.forEach((e, i) => {
-      const o = 7 * i;
-      table[o] = this.ptr(e.param); table[o + 1] = this.ptr(e.grad); table[o + 2] = this.ptr(e.m); table[o + 3] = this.ptr(e.v);
-      table[o + 4] = this.p(e.lowp); table[o + 5] = e.param.size; table[o + 6] = e.lowp ? DT[e.lowp.dtype] : 0;
+      const o = ADAMW_ROW_WIDTH * i;
+      table[o + ADAMW_ROW.param] = this.ptr(e.param); table[o + ADAMW_ROW.grad] = this.ptr(e.grad);
+      table[o + ADAMW_ROW.m] = this.ptr(e.m); table[o + ADAMW_ROW.v] = this.ptr(e.v);
+      table[o + ADAMW_ROW.lowp] = this.p(e.lowp); table[o + ADAMW_ROW.size] = e.param.size;
+      table[o + ADAMW_ROW.lowpDtype] = e.lowp ? DT[e.lowp.dtype] : 0;
     });
     this.native.adamw(table, lr, b1, b2, eps, decay, 1 - b1 ** step, 1 - b2 ** step, gradScale, this.p(gradScaleTensor));
   }

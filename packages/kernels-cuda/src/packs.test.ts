@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ATTN, ATTN_SLOTS, attnPack } from "./attn-pack.js";
 import { MATMUL, MATMUL_SLOTS } from "./matmul-pack.js";
+import { ADAMW_ROW, ADAMW_ROW_WIDTH, NORM_ROW, NORM_ROW_WIDTH } from "./optim-pack.js";
 
 // The addon's names and numbers, as TypeScript and native/ spell them, must agree: a slot or an entry
 // point renamed on one side only would read the wrong argument (or none) on the GPU, where CI cannot look.
@@ -28,6 +29,29 @@ describe.each(packs)("the $name argument pack: src/ and native/$header agree", (
     const addon = native("addon.cc");
     expect(addon).toContain(`#include "${header}"`);
     expect(addon).not.toMatch(new RegExp(`f\\[\\d+\\]`));
+  });
+});
+
+describe("the optimizer's tables: src/optim-pack.ts and what native/optim.cu reads", () => {
+  // optim.cu: `const double* e = table + WIDTH * k;` then `c.<field>[j] = … e[slot]` (or through a local `n`).
+  const cu = native("optim.cu");
+  const rows = [
+    { fn: "k_adamw", slots: ADAMW_ROW as Record<string, number>, width: ADAMW_ROW_WIDTH, field: { param: "p", grad: "g", m: "m", v: "v", lowp: "lowp", size: "n", lowpDtype: "lowpDt" } as Record<string, string> },
+    { fn: "k_global_norm", slots: NORM_ROW as Record<string, number>, width: NORM_ROW_WIDTH, field: { ptr: "x", size: "n", dtype: "dt" } as Record<string, string> },
+  ];
+  it.each(rows)("$fn: the row width and each slot", ({ fn, slots, width, field }) => {
+    const body = cu.slice(cu.indexOf(`void ${fn}(`), cu.indexOf("\n}\n", cu.indexOf(`void ${fn}(`)));
+    expect(body).toContain(`table + ${width} * k`);
+    const locals = new Map([...body.matchAll(/\b(\w+) = \([\w ]+\)e\[(\d+)\];/g)].map((m) => [m[1]!, Number(m[2])]));
+    const read = new Map<string, number>();
+    for (const m of body.matchAll(/c\.(\w+)\[j\] = ([^;]+);/g)) {
+      const slot = /e\[(\d+)\]/.exec(m[2]!)?.[1];
+      const viaLocal = locals.get(m[2]!.trim());
+      if (slot !== undefined) read.set(m[1]!, Number(slot));
+      else if (viaLocal !== undefined) read.set(m[1]!, viaLocal);
+    }
+    for (const [k, slot] of Object.entries(slots)) expect([k, read.get(field[k]!)]).toEqual([k, slot]);
+    expect([...Object.values(slots)].sort((a, b) => a - b)).toEqual(Array.from({ length: width }, (_, i) => i));
   });
 });
 
