@@ -172,6 +172,26 @@ function checkHparams(name: string, h: JobHyperparameters): void {
   if (w !== undefined && !(Number.isFinite(w) && w >= 0 && w <= 1)) throw new RangeError(`${name}: warmupFraction must be in [0, 1], got ${w}`);
 }
 
+/** A job in progress: the model, its optimizer and schedule, and how far it has come. */
+interface JobRun {
+  job: FinetuneJob;
+  model: ForSequenceClassification;
+  opt: DecoupledAdamW;
+  schedule: ReturnType<typeof makeSchedule>;
+  n: number;
+  totalSteps: number;
+  perEpoch: number;
+  warmupSteps: number;
+  regression: boolean;
+  /** Optimizer steps done. */
+  step: number;
+  /** The last 50 training losses (the reported final loss is their mean). */
+  recent: number[];
+  evals: Record<string, MetricValues> | null;
+  epochsDone: number;
+  stoppedEarly: boolean;
+}
+
 /**
  * One fine-tuning job (task × seed), as the reference's GLUE job: model with a fresh classifier on the
  * starting weights, DecoupledAdamW (betas 0.9/0.98, eps 1e-6, decoupled weight decay on every
@@ -184,13 +204,10 @@ function checkHparams(name: string, h: JobHyperparameters): void {
  */
 export function finetune(job: FinetuneJob): FinetuneResult {
   const t0 = performance.now();
-  const { backend: be, task, hparams: h } = job;
-  const n = job.train.ids.length;
-  if (n === 0) throw new Error(`${task.displayName}: no training examples`);
+  const { task, hparams: h } = job;
+  if (job.train.ids.length === 0) throw new Error(`${task.displayName}: no training examples`);
   checkHparams(task.displayName, h);
-  const regression = task.kind === "regression";
-  const config = taskConfig(job.baseConfig, task);
-  const model = buildModel(job, config);
+  const model = buildModel(job, taskConfig(job.baseConfig, task));
   try {
     if (job.resume) {
       model.loadStateDict(job.resume.weights, { file: "resume snapshot" });
@@ -198,87 +215,20 @@ export function finetune(job: FinetuneJob): FinetuneResult {
       // MLM checkpoints bring cls.* (ignored) and no pooler (fresh); an MNLI checkpoint brings its pooler.
       model.loadStateDict(withoutClassifier(job.init), { allowMissing: ["bert.pooler.", "classifier."], ignoreUnexpected: ["cls."] });
     }
-    const totalSteps = plannedSteps(n, h);
-    const perEpoch = Math.ceil(n / h.batchSize);
-    const warmupSteps = Math.floor((h.warmupFraction ?? GLUE_DEFAULTS.warmupFraction) * totalSteps);
-    const schedule = makeSchedule({ kind: "linear_decay_with_warmup", warmupSteps, alphaF: 0 }, totalSteps);
-    const flat = model.flat;
-    const opt = new DecoupledAdamW(be, [{ param: flat.params, grad: flat.grads, lowp: flat.lowp }], {
-      lr: h.lr,
-      betas: GLUE_DEFAULTS.betas,
-      eps: GLUE_DEFAULTS.eps,
-      weightDecay: h.weightDecay,
-    });
-    const snapshot = (): TrainingSnapshot => ({ step, weights: model.stateDictHost(), optimizer: opt.state() });
-    const evaluate = (): Record<string, MetricValues> => {
-      const out: Record<string, MetricValues> = {};
-      for (const e of job.evals) out[e.evaluator] = computeMetrics(task, predict(model, e.data, regression, job.evalBatchSize ?? 64), e.data.labels);
-      return out;
-    };
-    const recent: number[] = [];
-    let step = 0;
-    let evals: Record<string, MetricValues> | null = null;
-    let epochsDone = 0;
-    let stoppedEarly = false;
+    const r = startRun(job, model);
     try {
-      if (job.resume) {
-        const s = job.resume.step;
-        if (!Number.isInteger(s) || s < 0 || s > totalSteps) throw new Error(`${task.displayName}: cannot resume at step ${s}: this job has ${totalSteps} steps`);
-        opt.loadState(job.resume.optimizer);
-        step = s;
-      }
-      outer: for (let epoch = Math.floor(step / perEpoch); epoch < h.epochs; epoch++) {
-        if (step >= totalSteps) break;
-        const order = epochOrder(n, job.seed, epoch, h.shuffle ?? false);
-        let epochLoss = 0;
-        let epochSteps = 0;
-        for (let b = step - epoch * perEpoch; b < perEpoch; b++) {
-          if (step >= totalSteps) break;
-          if (job.signal?.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error(`${task.displayName}: aborted at step ${step}`);
-          const rows = order.subarray(b * h.batchSize, Math.min(n, (b + 1) * h.batchSize));
-          const batch = gatherBatch(job.train, rows, regression);
-          model.zeroGrad();
-          // A distinct dropout stream per (seed, step).
-          const out = model.forward(batch, { training: true, seed: (Math.imul(job.seed, 0x9e3779b1) + step) >>> 0 });
-          const loss = (be.read(out.loss!) as Float32Array)[0]!;
-          out.loss!.dispose();
-          out.logits.dispose();
-          if (!Number.isFinite(loss)) {
-            throw new Error(`${task.displayName} seed ${job.seed}: training loss became ${loss} at step ${step + 1}; lower the learning rate or check the starting weights`);
-          }
-          model.backward();
-          const lr = h.lr * schedule.multiplier(step);
-          opt.step(lr);
-          step++;
-          recent.push(loss);
-          if (recent.length > 50) recent.shift();
-          epochLoss += loss;
-          epochSteps++;
-          job.onStep?.({ step, totalSteps, epoch: epoch + 1, loss, lr });
-          const epochEnd = b === perEpoch - 1 || step === totalSteps;
-          if (job.onCheckpoint && job.checkpointEvery && step % job.checkpointEvery === 0 && !epochEnd) job.onCheckpoint(snapshot());
-        }
-        epochsDone = epoch + 1;
-        if (job.onEpoch) {
-          evals = evaluate();
-          const verdict = job.onEpoch({ epoch: epoch + 1, step, evals, trainLoss: epochLoss / Math.max(1, epochSteps), snapshot });
-          if (verdict === "stop" && step < totalSteps) {
-            stoppedEarly = true;
-            break outer;
-          }
-        }
-      }
+      runEpochs(r);
     } finally {
-      opt.dispose();
+      r.opt.dispose();
     }
     const result: FinetuneResult = {
       seed: job.seed,
-      evals: evals ?? evaluate(),
-      steps: step,
-      warmupSteps,
-      epochs: epochsDone,
-      stoppedEarly,
-      finalLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length),
+      evals: r.evals ?? evaluateAll(r),
+      steps: r.step,
+      warmupSteps: r.warmupSteps,
+      epochs: r.epochsDone,
+      stoppedEarly: r.stoppedEarly,
+      finalLoss: r.recent.reduce((a, b) => a + b, 0) / Math.max(1, r.recent.length),
       seconds: (performance.now() - t0) / 1000,
     };
     if (job.keepState) result.state = model.stateDictHost();
@@ -286,6 +236,98 @@ export function finetune(job: FinetuneJob): FinetuneResult {
   } finally {
     model.dispose();
   }
+}
+
+/** The optimizer and schedule over the planned steps; a resumed job's optimizer state and step. */
+function startRun(job: FinetuneJob, model: ForSequenceClassification): JobRun {
+  const { hparams: h } = job;
+  const n = job.train.ids.length;
+  const totalSteps = plannedSteps(n, h);
+  const warmupSteps = Math.floor((h.warmupFraction ?? GLUE_DEFAULTS.warmupFraction) * totalSteps);
+  const flat = model.flat;
+  const opt = new DecoupledAdamW(job.backend, [{ param: flat.params, grad: flat.grads, lowp: flat.lowp }], {
+    lr: h.lr,
+    betas: GLUE_DEFAULTS.betas,
+    eps: GLUE_DEFAULTS.eps,
+    weightDecay: h.weightDecay,
+  });
+  const r: JobRun = {
+    job, model, opt, n, totalSteps, warmupSteps, perEpoch: Math.ceil(n / h.batchSize),
+    schedule: makeSchedule({ kind: "linear_decay_with_warmup", warmupSteps, alphaF: 0 }, totalSteps),
+    regression: job.task.kind === "regression", step: 0, recent: [], evals: null, epochsDone: 0, stoppedEarly: false,
+  };
+  if (job.resume) {
+    const s = job.resume.step;
+    if (!Number.isInteger(s) || s < 0 || s > totalSteps) {
+      opt.dispose();
+      throw new Error(`${job.task.displayName}: cannot resume at step ${s}: this job has ${totalSteps} steps`);
+    }
+    opt.loadState(job.resume.optimizer);
+    r.step = s;
+  }
+  return r;
+}
+
+const snapshotOf = (r: JobRun): TrainingSnapshot => ({ step: r.step, weights: r.model.stateDictHost(), optimizer: r.opt.state() });
+
+function evaluateAll(r: JobRun): Record<string, MetricValues> {
+  const out: Record<string, MetricValues> = {};
+  for (const e of r.job.evals) out[e.evaluator] = computeMetrics(r.job.task, predict(r.model, e.data, r.regression, r.job.evalBatchSize ?? 64), e.data.labels);
+  return out;
+}
+
+/** The epochs from where the run stands; with `onEpoch`, an evaluation after each and maybe an early stop. */
+function runEpochs(r: JobRun): void {
+  const { job } = r;
+  for (let epoch = Math.floor(r.step / r.perEpoch); epoch < job.hparams.epochs; epoch++) {
+    if (r.step >= r.totalSteps) break;
+    const { lossSum, steps } = trainEpoch(r, epoch);
+    r.epochsDone = epoch + 1;
+    if (job.onEpoch) {
+      r.evals = evaluateAll(r);
+      const verdict = job.onEpoch({ epoch: epoch + 1, step: r.step, evals: r.evals, trainLoss: lossSum / Math.max(1, steps), snapshot: () => snapshotOf(r) });
+      if (verdict === "stop" && r.step < r.totalSteps) {
+        r.stoppedEarly = true;
+        break;
+      }
+    }
+  }
+}
+
+/** One epoch's batches (from where a resumed run stands inside it): forward, backward, optimizer step. */
+function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number } {
+  const { job, model, perEpoch } = r;
+  const { backend: be, task, hparams: h } = job;
+  const order = epochOrder(r.n, job.seed, epoch, h.shuffle ?? false);
+  let lossSum = 0;
+  let steps = 0;
+  for (let b = r.step - epoch * perEpoch; b < perEpoch; b++) {
+    if (r.step >= r.totalSteps) break;
+    if (job.signal?.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error(`${task.displayName}: aborted at step ${r.step}`);
+    const rows = order.subarray(b * h.batchSize, Math.min(r.n, (b + 1) * h.batchSize));
+    const batch = gatherBatch(job.train, rows, r.regression);
+    model.zeroGrad();
+    // A distinct dropout stream per (seed, step).
+    const out = model.forward(batch, { training: true, seed: (Math.imul(job.seed, 0x9e3779b1) + r.step) >>> 0 });
+    const loss = (be.read(out.loss!) as Float32Array)[0]!;
+    out.loss!.dispose();
+    out.logits.dispose();
+    if (!Number.isFinite(loss)) {
+      throw new Error(`${task.displayName} seed ${job.seed}: training loss became ${loss} at step ${r.step + 1}; lower the learning rate or check the starting weights`);
+    }
+    model.backward();
+    const lr = h.lr * r.schedule.multiplier(r.step);
+    r.opt.step(lr);
+    r.step++;
+    r.recent.push(loss);
+    if (r.recent.length > 50) r.recent.shift();
+    lossSum += loss;
+    steps++;
+    job.onStep?.({ step: r.step, totalSteps: r.totalSteps, epoch: epoch + 1, loss, lr });
+    const epochEnd = b === perEpoch - 1 || r.step === r.totalSteps;
+    if (job.onCheckpoint && job.checkpointEvery && r.step % job.checkpointEvery === 0 && !epochEnd) job.onCheckpoint(snapshotOf(r));
+  }
+  return { lossSum, steps };
 }
 
 /** Eval-mode predictions: argmax class ids, or the raw regression output. */

@@ -161,18 +161,26 @@ const isClassMetric = (m: MetricName): boolean => m === "accuracy" || m === "mac
 /** Metrics `--metric` accepts. */
 export const FINETUNE_METRICS: readonly MetricName[] = ["accuracy", "macro_f1", "f1", "matthews", "spearman", "pearson"];
 
-/**
- * Fine-tunes a model folder on a training file and evaluates on an eval file after every epoch
- * (packages/glue's engine: the GLUE recipe's optimizer, schedule and dropouts), with early stopping,
- * snapshots every `checkpointEvery` steps and at every epoch end (`resume` continues a killed run to
- * the same weights an uninterrupted one reaches), and writes the best (or last) epoch's model to `out`
- * as a Hugging Face folder: config.json with id2label / label2id, model.safetensors, the tokenizer, a
- * model card and finetune_results.json.
- */
-export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSummary> {
-  const t0 = performance.now();
-  const log = o.stderr ?? process.stderr;
-  const note = (s: string) => log.write(`${s}\n`);
+/** The run's settings once checked, and everything derived from the files before training starts. */
+interface Prepared {
+  start: ReturnType<typeof loadStartingModel>;
+  data: Awaited<ReturnType<typeof loadLabelledFiles>>;
+  space: LabelSpace;
+  metric: MetricName;
+  maxSeqLen: number;
+  train: EncodedSplit;
+  evalSet: EncodedSplit;
+  hparams: { lr: number; weightDecay: number; epochs: number; batchSize: number; maxSteps: number | undefined; warmupFraction: number; shuffle: boolean };
+  seed: number;
+  precision: "f32" | "bf16";
+  /** The options a resumed run must share with the run it continues. */
+  fingerprint: Record<string, unknown>;
+  totalSteps: number;
+  labelsNote: string;
+}
+
+/** Checks the numeric options; returns lr, weight decay and warmup with their defaults. */
+function checkOptions(o: FinetuneFilesOptions): { lr: number; weightDecay: number; warmup: number } {
   for (const [k, v, min] of [["epochs", o.epochs, 1], ["batch-size", o.batchSize, 1], ["max-seq-len", o.maxSeqLen, 3], ["max-steps", o.maxSteps, 1], ["patience", o.patience, 1], ["checkpoint-every", o.checkpointEvery, 1], ["eval-batch-size", o.evalBatchSize, 1], ["seed", o.seed, 0]] as const) checkInt(k, v, min);
   const lr = o.lr ?? FINETUNE_DEFAULTS.lr;
   if (!(Number.isFinite(lr) && lr > 0)) throw new RangeError(`--lr: expected a positive number, got ${lr}`);
@@ -180,8 +188,12 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
   if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw new RangeError(`--weight-decay: expected a number ≥ 0, got ${weightDecay}`);
   const warmup = o.warmup ?? FINETUNE_DEFAULTS.warmup;
   if (!(Number.isFinite(warmup) && warmup >= 0 && warmup <= 1)) throw new RangeError(`--warmup: expected a fraction of the steps in [0, 1], got ${warmup}`);
+  return { lr, weightDecay, warmup };
+}
 
-  const { stateDir, resumeDir } = prepareOut(o);
+/** The starting model, the labelled files (tokenized), the task, its metric and the hyperparameters. */
+async function prepare(o: FinetuneFilesOptions, checked: ReturnType<typeof checkOptions>, note: (s: string) => void): Promise<Prepared> {
+  const { lr, weightDecay, warmup } = checked;
   const start = loadStartingModel(o.model);
   for (const w of start.warnings) note(`warning: ${o.model}/config.json: ${w}`);
   const data = await loadLabelledFiles(o.train, o.eval, o);
@@ -223,49 +235,44 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
     metric,
     ...hparams,
   };
-  const totalSteps = plannedSteps(train.ids.length, hparams);
   const labelsNote = space.kind === "regression" ? "regression (float labels)" : `classification, ${space.numLabels} labels (${space.labelNames.join(", ")})`;
-  note(
-    `finetune: ${start.source}; ${labelsNote}; ${train.ids.length} training rows (${data.train.file}), ${evalSet.ids.length} eval rows (${data.eval.file}); ` +
-      `columns ${data.columns.text}${data.columns.pair ? ` + ${data.columns.pair}` : ""} → ${data.columns.label}`,
-  );
+  return { start, data, space, metric, maxSeqLen, train, evalSet, hparams, seed, precision, fingerprint, totalSteps: plannedSteps(train.ids.length, hparams), labelsNote };
+}
 
-  let progress: FinetuneProgress = { fingerprint, history: [], best: null };
-  let resume: TrainingSnapshot | undefined;
-  if (resumeDir) {
-    const ck = loadCheckpoint(resumeDir);
-    const saved = (ck.state as TrainerState & { finetune?: FinetuneProgress }).finetune;
-    if (!saved) throw new Error(`--resume: ${resumeDir} is not a finetune checkpoint (no finetune progress in trainer_state.json)`);
-    for (const [k, v] of Object.entries(fingerprint)) {
-      if (JSON.stringify(saved.fingerprint[k]) !== JSON.stringify(v)) {
-        throw new Error(`--resume: the run in ${o.out} was started with ${k} ${JSON.stringify(saved.fingerprint[k])}, now ${JSON.stringify(v)}; resume with the same options or pass --overwrite`);
-      }
+/** The progress and training state of the unfinished run in `resumeDir`, refused when its options differ. */
+function resumeFrom(resumeDir: string, p: Prepared, out: string): { progress: FinetuneProgress; resume: TrainingSnapshot } {
+  const ck = loadCheckpoint(resumeDir);
+  const saved = (ck.state as TrainerState & { finetune?: FinetuneProgress }).finetune;
+  if (!saved) throw new Error(`--resume: ${resumeDir} is not a finetune checkpoint (no finetune progress in trainer_state.json)`);
+  for (const [k, v] of Object.entries(p.fingerprint)) {
+    if (JSON.stringify(saved.fingerprint[k]) !== JSON.stringify(v)) {
+      throw new Error(`--resume: the run in ${out} was started with ${k} ${JSON.stringify(saved.fingerprint[k])}, now ${JSON.stringify(v)}; resume with the same options or pass --overwrite`);
     }
-    progress = { ...saved, fingerprint };
-    resume = { step: ck.state.step, weights: ck.tensors, optimizer: ck.optimizer };
-    note(`finetune: resuming at step ${ck.state.step} of ${totalSteps} from ${resumeDir}`);
   }
+  return { progress: { ...saved, fingerprint: p.fingerprint }, resume: { step: ck.state.step, weights: ck.tensors, optimizer: ck.optimizer } };
+}
 
-  const device = o.backend ? { backend: o.backend, name: o.backend.name } : await resolveDevice(o.device ?? "auto", { note });
-  const config = taskConfig(start.config, space);
+const f32Tensors = (weights: StateDict) => new Map([...weights].map(([k, v]) => [k, { dtype: "f32" as const, shape: [...v.shape], data: v.data }]));
+
+/** What a run writes: the output model folder (an epoch's weights) and the resumable snapshots. */
+function writers(o: FinetuneFilesOptions, p: Prepared, progress: FinetuneProgress, stateDir: string, t0: number) {
+  const config = taskConfig(p.start.config, p.space);
   const hfConfig = toHfConfig(config);
   const tokFiles = tokenizerFiles(o.model);
-  const t = (e: EpochRecord): Record<string, string> => Object.fromEntries(Object.entries(e.metrics).map(([k, v]) => [`eval ${k}`, v.toFixed(4)]));
+  const { hparams, train } = p;
   const writeModel = (weights: StateDict, e: EpochRecord): void => {
-    const tensors = new Map([...weights].map(([k, v]) => [k, { dtype: "f32" as const, shape: [...v.shape], data: v.data }]));
     saveModelFolder(o.out, {
       config: hfConfig,
-      tensors,
+      tensors: f32Tensors(weights),
       // MosaicBERT: the PyTorch code config.json's auto_map names, so transformers loads it (trust_remote_code).
       tokenizerFiles: { ...tokFiles, ...remoteCodeFiles(hfConfig) },
       modelCard: {
-        description: `Fine-tuned with mosaicbert-ts from ${path.basename(path.resolve(o.model))} on ${path.basename(o.train)} (${labelsNote}).`,
-        training: { "training rows": train.ids.length, epochs: `${e.epoch} of ${hparams.epochs}`, "learning rate": lr, "batch size": hparams.batchSize, "max sequence length": maxSeqLen },
-        results: t(e),
+        description: `Fine-tuned with mosaicbert-ts from ${path.basename(path.resolve(o.model))} on ${path.basename(o.train)} (${p.labelsNote}).`,
+        training: { "training rows": train.ids.length, epochs: `${e.epoch} of ${hparams.epochs}`, "learning rate": hparams.lr, "batch size": hparams.batchSize, "max sequence length": p.maxSeqLen },
+        results: Object.fromEntries(Object.entries(e.metrics).map(([k, v]) => [`eval ${k}`, v.toFixed(4)])),
       },
     });
   };
-  const better = (a: EpochRecord, b: EpochRecord | null): boolean => !b || (a.metrics[metric] ?? -Infinity) > (b.metrics[metric] ?? -Infinity);
   const checkpoint = (s: TrainingSnapshot, epoch: number): void => {
     const state = {
       format: "mosaicbert-trainer-state",
@@ -274,64 +281,99 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
       samplesSeen: Math.min(s.step * hparams.batchSize, train.ids.length * hparams.epochs),
       tokensSeen: 0,
       loader: { epoch },
-      seed,
+      seed: p.seed,
       elapsedSeconds: (performance.now() - t0) / 1000,
       worldSize: 1,
       runName: "finetune",
-      recipe: fingerprint,
+      recipe: p.fingerprint,
       lastLoss: null,
       savedAt: new Date().toISOString(),
       finetune: progress,
     } as TrainerState & { finetune: FinetuneProgress };
-    const tensors = new Map([...s.weights].map(([k, v]) => [k, { dtype: "f32" as const, shape: [...v.shape], data: v.data }]));
-    saveCheckpoint(stateDir, `ep${epoch}-ba${s.step}`, { hfConfig, tensors, optimizer: s.optimizer, state }, 1);
+    saveCheckpoint(stateDir, `ep${epoch}-ba${s.step}`, { hfConfig, tensors: f32Tensors(s.weights), optimizer: s.optimizer, state }, 1);
   };
+  return { writeModel, checkpoint };
+}
 
+/** The progress bar of each epoch and the end-of-epoch work: record, keep the best, save, snapshot, stop early. */
+function epochHooks(o: FinetuneFilesOptions, p: Prepared, progress: FinetuneProgress, w: ReturnType<typeof writers>, log: ProgressStream, note: (s: string) => void) {
   let bar: ProgressBar | null = null;
   let barEpoch = 0;
-  const perEpoch = Math.ceil(train.ids.length / hparams.batchSize);
-  const res = finetune({
-    backend: device.backend,
-    task: space,
-    seed,
-    baseConfig: start.config,
-    init: start.weights,
-    train,
-    evals: [{ evaluator: "eval", data: evalSet }],
-    hparams,
-    computeDtype: space.kind === "regression" ? "f32" : precision,
-    evalBatchSize: o.evalBatchSize ?? FINETUNE_DEFAULTS.evalBatchSize,
-    resume,
-    signal: o.signal,
-    checkpointEvery: o.checkpointEvery ?? FINETUNE_DEFAULTS.checkpointEvery,
-    onCheckpoint: (s) => checkpoint(s, Math.floor(s.step / perEpoch)),
-    onStep: (s) => {
+  const { hparams, metric } = p;
+  const perEpoch = Math.ceil(p.train.ids.length / hparams.batchSize);
+  const better = (a: EpochRecord, b: EpochRecord | null): boolean => !b || (a.metrics[metric] ?? -Infinity) > (b.metrics[metric] ?? -Infinity);
+  return {
+    onCheckpoint: (s: TrainingSnapshot) => w.checkpoint(s, Math.floor(s.step / perEpoch)),
+    onStep: (s: { step: number; totalSteps: number; epoch: number; loss: number; lr: number }) => {
       if (s.epoch !== barEpoch) {
         barEpoch = s.epoch;
-        const steps = Math.min(perEpoch, totalSteps - (s.epoch - 1) * perEpoch);
+        const steps = Math.min(perEpoch, p.totalSteps - (s.epoch - 1) * perEpoch);
         bar = new ProgressBar(log, `epoch ${s.epoch}/${hparams.epochs}`, steps);
       }
       bar!.update(s.step - (s.epoch - 1) * perEpoch, `loss ${s.loss.toFixed(4)}`);
       o.onStep?.(s);
     },
-    onEpoch: (e: EpochEnd) => {
+    onEpoch: (e: EpochEnd): "stop" | undefined => {
       const rec: EpochRecord = { epoch: e.epoch, step: e.step, trainLoss: e.trainLoss, metrics: e.evals.eval! };
       progress.history.push(rec);
       const improved = better(rec, progress.best);
       const snap = e.snapshot();
       if (improved) progress.best = rec;
-      if (o.save === "last" || improved) writeModel(snap.weights, rec);
+      if (o.save === "last" || improved) w.writeModel(snap.weights, rec);
       const m = Object.entries(rec.metrics).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}`).join(", ");
       const msg = `eval ${m}${improved ? " (best so far)" : ""}`;
       if (bar && barEpoch === e.epoch) bar.done(msg);
       else note(`epoch ${e.epoch}/${hparams.epochs}: ${msg}`);
-      checkpoint(snap, e.epoch);
+      w.checkpoint(snap, e.epoch);
       const stale = e.epoch - progress.best!.epoch;
       if (o.patience !== undefined && stale >= o.patience) {
         note(`finetune: early stop after epoch ${e.epoch}: no ${metric} improvement for ${stale} epoch${stale > 1 ? "s" : ""} (patience ${o.patience})`);
         return "stop";
       }
+      return undefined;
     },
+  };
+}
+
+/**
+ * Fine-tunes a model folder on a training file and evaluates on an eval file after every epoch
+ * (packages/glue's engine: the GLUE recipe's optimizer, schedule and dropouts), with early stopping,
+ * snapshots every `checkpointEvery` steps and at every epoch end (`resume` continues a killed run to
+ * the same weights an uninterrupted one reaches), and writes the best (or last) epoch's model to `out`
+ * as a Hugging Face folder: config.json with id2label / label2id, model.safetensors, the tokenizer, a
+ * model card and finetune_results.json.
+ */
+export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSummary> {
+  const t0 = performance.now();
+  const log = o.stderr ?? process.stderr;
+  const note = (s: string) => log.write(`${s}\n`);
+  const checked = checkOptions(o);
+  const { stateDir, resumeDir } = prepareOut(o);
+  const p = await prepare(o, checked, note);
+  const { data, space, metric, train, evalSet } = p;
+  note(
+    `finetune: ${p.start.source}; ${p.labelsNote}; ${train.ids.length} training rows (${data.train.file}), ${evalSet.ids.length} eval rows (${data.eval.file}); ` +
+      `columns ${data.columns.text}${data.columns.pair ? ` + ${data.columns.pair}` : ""} → ${data.columns.label}`,
+  );
+  const resumed = resumeDir ? resumeFrom(resumeDir, p, o.out) : null;
+  if (resumed) note(`finetune: resuming at step ${resumed.resume.step} of ${p.totalSteps} from ${resumeDir}`);
+  const progress: FinetuneProgress = resumed?.progress ?? { fingerprint: p.fingerprint, history: [], best: null };
+  const device = o.backend ? { backend: o.backend, name: o.backend.name } : await resolveDevice(o.device ?? "auto", { note });
+  const res = finetune({
+    backend: device.backend,
+    task: space,
+    seed: p.seed,
+    baseConfig: p.start.config,
+    init: p.start.weights,
+    train,
+    evals: [{ evaluator: "eval", data: evalSet }],
+    hparams: p.hparams,
+    computeDtype: space.kind === "regression" ? "f32" : p.precision,
+    evalBatchSize: o.evalBatchSize ?? FINETUNE_DEFAULTS.evalBatchSize,
+    resume: resumed?.resume,
+    signal: o.signal,
+    checkpointEvery: o.checkpointEvery ?? FINETUNE_DEFAULTS.checkpointEvery,
+    ...epochHooks(o, p, progress, writers(o, p, progress, stateDir, t0), log, note),
   });
   const saved = o.save === "last" ? progress.history[progress.history.length - 1]! : progress.best!;
   const summary: FinetuneSummary = {
@@ -343,11 +385,10 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
     saved,
     stoppedEarly: res.stoppedEarly,
     steps: res.steps,
-    resumedFrom: resume ? resume.step : null,
+    resumedFrom: resumed ? resumed.resume.step : null,
     seconds: (performance.now() - t0) / 1000,
   };
-  const report = { ...summary, options: fingerprint, device: device.name };
-  fs.writeFileSync(path.join(o.out, FINETUNE_RESULTS_FILE), JSON.stringify(report, null, 2) + "\n");
+  fs.writeFileSync(path.join(o.out, FINETUNE_RESULTS_FILE), JSON.stringify({ ...summary, options: p.fingerprint, device: device.name }, null, 2) + "\n");
   if (!o.keepCheckpoints) fs.rmSync(stateDir, { recursive: true, force: true });
   note(`finetune: saved epoch ${saved.epoch} (${metric} ${((saved.metrics[metric] ?? NaN) * 100).toFixed(2)}) to ${o.out}`);
   return summary;
