@@ -139,108 +139,131 @@ export async function runGlue(o: GlueRunOptions): Promise<GlueReport> {
   }
   if (o.lr !== undefined && !(Number.isFinite(o.lr) && o.lr > 0)) throw new RangeError(`--lr: expected a positive number, got ${o.lr}`);
   const reports: TaskReport[] = [];
-  let mnliState: StateDict | null = null;
-  const needMnli = tasks.some((t) => TASKS[t].hparams.startFrom === "mnli");
-
+  const mnli: MnliCarry = { state: null, needed: tasks.some((t) => TASKS[t].hparams.startFrom === "mnli") };
   for (const name of tasks) {
     const task = TASKS[name];
     const data = await loadTaskData(o.dataDir, task, { onMalformed: o.onMalformed });
-    const splits: SplitReport[] = [data.train, ...data.evals].map((s) => ({
-      split: s.split,
-      status: s.status,
-      file: s.data?.file,
-      format: s.data?.format,
-      rows: s.data ? s.data.examples.length + s.data.skipped.length : undefined,
-      officialRows: s.officialRows,
-      skippedRows: s.data?.skipped.length ? s.data.skipped.map((r) => r.line) : undefined,
-      note: s.note,
-    }));
-    const report: TaskReport = { task: name, name: task.displayName, status: "skipped", dataStatus: data.status, splits, notes: [], seeds: [] };
+    const report = openReport(name, data);
     reports.push(report);
-    for (const s of [data.train, ...data.evals]) {
-      if (s.status !== "complete") report.notes.push(`${s.split}: ${s.status}${s.note ? ` — ${s.note}` : ""}`);
-    }
-    if (data.unused.length && data.status !== "complete") report.notes.push(`files not in a recognised layout: ${data.unused.join(", ")}`);
     if (!data.runnable) {
       o.progress?.write(`${task.displayName}: skipped (${data.status}) — ${report.notes.join("; ")}\n`);
       continue;
     }
     try {
-      const trainEx = data.train.data!.examples.slice(0, o.maxTrainExamples ?? Infinity);
-      const train = encodeExamples(trainEx, o.start.tokenizer, maxSeqLen);
-      splits[0]!.used = trainEx.length;
-      const evals: Array<{ evaluator: string; data: EncodedSplit }> = [];
-      task.evals.forEach((e, i) => {
-        const sd = data.evals[i]!;
-        if (!sd.data) return;
-        const ex = sd.data.examples.slice(0, o.maxEvalExamples ?? Infinity);
-        splits[i + 1]!.used = ex.length;
-        evals.push({ evaluator: e.evaluator, data: encodeExamples(ex, o.start.tokenizer, maxSeqLen) });
-      });
-      // Caps are listed once for the run (GlueReport.caps); splits[].used holds the counts per task.
-      const hp = task.hparams;
-      const lr = o.lr ?? hp.lr;
-      const hparams: JobHyperparameters = {
-        lr,
-        weightDecay: hp.weightDecay * (lr / hp.lr),
-        epochs: o.epochs ?? hp.epochs,
-        batchSize: o.batchSize ?? hp.batchSize,
-        maxSteps: o.maxSteps,
-      };
-      const seeds = seedsFor(name, o.seeds);
-      report.hparams = { ...hparams, maxSeqLen, seeds };
-      let init: StateDict | null = o.start.weights;
-      report.startFrom = o.start.weights ? "pretrained" : "fresh";
-      if (hp.startFrom === "mnli") {
-        if (mnliState) {
-          init = mnliState;
-          report.startFrom = "mnli";
-        } else report.notes.push("started from the starting model: MNLI did not run in this call (the reference starts RTE/MRPC/STS-B from MNLI)");
-      }
-      const total = plannedSteps(train.ids.length, hparams);
-      const results: FinetuneResult[] = [];
-      for (const [k, seed] of seeds.entries()) {
-        const bar = o.progress ? new ProgressBar(o.progress, `${task.displayName} seed ${seed} (${k + 1}/${seeds.length})`, total) : null;
-        const res = finetune({
-          backend: o.backend,
-          task,
-          seed,
-          baseConfig: o.start.config,
-          init,
-          train,
-          evals,
-          hparams,
-          // The reference hard-codes STS-B to fp32 (torchmetrics Spearman issue under amp).
-          computeDtype: name === "stsb" ? "f32" : o.computeDtype,
-          keepState: name === "mnli" && k === 0 && needMnli,
-          onStep: bar ? (s) => bar.update(s.step, `loss ${s.loss.toFixed(4)}`) : undefined,
-        });
-        if (res.state) mnliState = res.state;
-        results.push(res);
-        const seedScore = taskScore(task, [{ seed, evals: res.evals }]).score;
-        report.seeds.push({
-          seed,
-          metrics: Object.fromEntries(Object.entries(res.evals).map(([ev, m]) => [ev, x100(m)])),
-          score: seedScore,
-          steps: res.steps,
-          warmupSteps: res.warmupSteps,
-          finalLoss: res.finalLoss,
-          seconds: res.seconds,
-        });
-        bar?.done(`score ${seedScore.toFixed(2)} after ${res.steps} steps`);
-      }
-      const ts = taskScore(task, results.map((r) => ({ seed: r.seed, evals: r.evals })));
-      report.score = ts.score;
-      report.std = ts.std;
-      report.metrics = ts.metrics;
-      report.status = "ran";
+      runTask(o, name, data, report, maxSeqLen, mnli);
     } catch (err) {
       report.status = "failed";
       report.error = (err as Error).message;
       o.progress?.write(`${task.displayName}: failed — ${report.error}\n`);
     }
   }
+  return summarize(o, tasks, reports, maxSeqLen);
+}
 
+/** The MNLI weights RTE, MRPC and STS-B start from, once MNLI has run in this call. */
+interface MnliCarry {
+  state: StateDict | null;
+  needed: boolean;
+}
+
+type TaskData = Awaited<ReturnType<typeof loadTaskData>>;
+
+/** A task's report before it runs: its splits as found, and notes on what is incomplete. */
+function openReport(name: TaskName, data: TaskData): TaskReport {
+  const splits: SplitReport[] = [data.train, ...data.evals].map((s) => ({
+    split: s.split,
+    status: s.status,
+    file: s.data?.file,
+    format: s.data?.format,
+    rows: s.data ? s.data.examples.length + s.data.skipped.length : undefined,
+    officialRows: s.officialRows,
+    skippedRows: s.data?.skipped.length ? s.data.skipped.map((r) => r.line) : undefined,
+    note: s.note,
+  }));
+  const report: TaskReport = { task: name, name: TASKS[name].displayName, status: "skipped", dataStatus: data.status, splits, notes: [], seeds: [] };
+  for (const s of [data.train, ...data.evals]) {
+    if (s.status !== "complete") report.notes.push(`${s.split}: ${s.status}${s.note ? ` — ${s.note}` : ""}`);
+  }
+  if (data.unused.length && data.status !== "complete") report.notes.push(`files not in a recognised layout: ${data.unused.join(", ")}`);
+  return report;
+}
+
+/** Tokenizes a runnable task (within the example caps), fine-tunes one job per seed and scores them into `report`. */
+function runTask(o: GlueRunOptions, name: TaskName, data: TaskData, report: TaskReport, maxSeqLen: number, mnli: MnliCarry): void {
+  const task = TASKS[name];
+  const splits = report.splits;
+  const trainEx = data.train.data!.examples.slice(0, o.maxTrainExamples ?? Infinity);
+  const train = encodeExamples(trainEx, o.start.tokenizer, maxSeqLen);
+  splits[0]!.used = trainEx.length;
+  const evals: Array<{ evaluator: string; data: EncodedSplit }> = [];
+  task.evals.forEach((e, i) => {
+    const sd = data.evals[i]!;
+    if (!sd.data) return;
+    const ex = sd.data.examples.slice(0, o.maxEvalExamples ?? Infinity);
+    splits[i + 1]!.used = ex.length;
+    evals.push({ evaluator: e.evaluator, data: encodeExamples(ex, o.start.tokenizer, maxSeqLen) });
+  });
+  // Caps are listed once for the run (GlueReport.caps); splits[].used holds the counts per task.
+  const hp = task.hparams;
+  const lr = o.lr ?? hp.lr;
+  const hparams: JobHyperparameters = {
+    lr,
+    weightDecay: hp.weightDecay * (lr / hp.lr),
+    epochs: o.epochs ?? hp.epochs,
+    batchSize: o.batchSize ?? hp.batchSize,
+    maxSteps: o.maxSteps,
+  };
+  const seeds = seedsFor(name, o.seeds);
+  report.hparams = { ...hparams, maxSeqLen, seeds };
+  let init: StateDict | null = o.start.weights;
+  report.startFrom = o.start.weights ? "pretrained" : "fresh";
+  if (hp.startFrom === "mnli") {
+    if (mnli.state) {
+      init = mnli.state;
+      report.startFrom = "mnli";
+    } else report.notes.push("started from the starting model: MNLI did not run in this call (the reference starts RTE/MRPC/STS-B from MNLI)");
+  }
+  const total = plannedSteps(train.ids.length, hparams);
+  const results: FinetuneResult[] = [];
+  for (const [k, seed] of seeds.entries()) {
+    const bar = o.progress ? new ProgressBar(o.progress, `${task.displayName} seed ${seed} (${k + 1}/${seeds.length})`, total) : null;
+    const res = finetune({
+      backend: o.backend,
+      task,
+      seed,
+      baseConfig: o.start.config,
+      init,
+      train,
+      evals,
+      hparams,
+      // The reference hard-codes STS-B to fp32 (torchmetrics Spearman issue under amp).
+      computeDtype: name === "stsb" ? "f32" : o.computeDtype,
+      keepState: name === "mnli" && k === 0 && mnli.needed,
+      onStep: bar ? (s) => bar.update(s.step, `loss ${s.loss.toFixed(4)}`) : undefined,
+    });
+    if (res.state) mnli.state = res.state;
+    results.push(res);
+    const seedScore = taskScore(task, [{ seed, evals: res.evals }]).score;
+    report.seeds.push({
+      seed,
+      metrics: Object.fromEntries(Object.entries(res.evals).map(([ev, m]) => [ev, x100(m)])),
+      score: seedScore,
+      steps: res.steps,
+      warmupSteps: res.warmupSteps,
+      finalLoss: res.finalLoss,
+      seconds: res.seconds,
+    });
+    bar?.done(`score ${seedScore.toFixed(2)} after ${res.steps} steps`);
+  }
+  const ts = taskScore(task, results.map((r) => ({ seed: r.seed, evals: r.evals })));
+  report.score = ts.score;
+  report.std = ts.std;
+  report.metrics = ts.metrics;
+  report.status = "ran";
+}
+
+/** The run's report: the average of the tasks that ran, the caps that depart from the recipe, and whether it is comparable. */
+function summarize(o: GlueRunOptions, tasks: TaskName[], reports: TaskReport[], maxSeqLen: number): GlueReport {
   const scores: Partial<Record<TaskName, number>> = {};
   for (const r of reports) if (r.status === "ran") scores[r.task] = r.score!;
   const average = Object.keys(scores).length ? glueAverage(scores) : null;
