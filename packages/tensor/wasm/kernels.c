@@ -513,3 +513,66 @@ void attention_bwd(const f32* qkv, const int* cu, int nh, int dh, int H, const f
     }
   }
 }
+
+// ---- optimizer -------------------------------------------------------------------------------
+// A list of float32 tensors as a table of entries; a thread takes elements [e0, e1) of their
+// concatenation. Arithmetic in doubles, operation for operation as the reference (cpu/optim.ts),
+// so the results are the reference's bit for bit.
+
+typedef struct {
+  f32* p;        // param (or the tensor whose squares are summed)
+  const f32* g;  // grad
+  f32* m;
+  f32* v;
+  int n;
+} OptEntry;
+
+// Decoupled AdamW (see cpu/optim.ts): step_size = lr / (1 − β1^t), sqrt_bc2 = √(1 − β2^t),
+// keep = 1 − decay, scale = the gradient multiplier.
+__attribute__((export_name("adamw")))
+void adamw(const OptEntry* t, int count, int e0, int e1, double scale, double b1, double b2, double step_size,
+           double sqrt_bc2, double eps, double keep) {
+  int base = 0;
+  for (int k = 0; k < count && base < e1; k++) {
+    int n = t[k].n;
+    int j0 = e0 > base ? e0 - base : 0;
+    int j1 = e1 - base < n ? e1 - base : n;
+    f32* p = t[k].p;
+    const f32* g = t[k].g;
+    f32* m = t[k].m;
+    f32* v = t[k].v;
+    for (int j = j0; j < j1; j++) {
+      double gj = (double)g[j] * scale;
+      double mj = b1 * (double)m[j] + (1.0 - b1) * gj;
+      double vj = b2 * (double)v[j] + (1.0 - b2) * gj * gj;
+      f32 m32 = (f32)mj, v32 = (f32)vj;
+      m[j] = m32;
+      v[j] = v32;
+      double pj = (double)(f32)((double)p[j] * keep);
+      p[j] = (f32)(pj - (step_size * (double)m32) / (__builtin_sqrt((double)v32) / sqrt_bc2 + eps));
+    }
+    base += n;
+  }
+}
+
+// *out = Σ x² over elements [e0, e1) of the tensors' concatenation (in doubles).
+__attribute__((export_name("sum_squares")))
+void sum_squares(const OptEntry* t, int count, int e0, int e1, double* out) {
+  int base = 0;
+  double s0 = 0.0, s1 = 0.0;
+  for (int k = 0; k < count && base < e1; k++) {
+    int n = t[k].n;
+    int j0 = e0 > base ? e0 - base : 0;
+    int j1 = e1 - base < n ? e1 - base : n;
+    const f32* x = t[k].p;
+    int j = j0;
+    for (; j + 2 <= j1; j += 2) {
+      double a = x[j], b = x[j + 1];
+      s0 += a * a;
+      s1 += b * b;
+    }
+    for (; j < j1; j++) s0 += (double)x[j] * x[j];
+    base += n;
+  }
+  *out = s0 + s1;
+}

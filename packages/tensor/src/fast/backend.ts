@@ -1,4 +1,4 @@
-import type { AttentionArgs, AttentionResult, Backend, CrossEntropyOptions, LossResult, MatmulOptions } from "../backend.js";
+import type { AdamWOptions, AdamWParam, AttentionArgs, AttentionResult, Backend, CrossEntropyOptions, LossResult, MatmulOptions } from "../backend.js";
 import { OpError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { type DType, itemsize, type RawArray } from "../dtype.js";
@@ -6,6 +6,7 @@ import { CpuBackend, cpu } from "../cpu/backend.js";
 import { attention, attentionBackward } from "./attention.js";
 import { crossEntropy } from "./loss.js";
 import { matmul } from "./matmul.js";
+import { adamw, globalNorm } from "./optim.js";
 import { sumRows } from "./rows.js";
 import { defaultThreads, type KernelVariant, WasmRuntime } from "./runtime.js";
 
@@ -90,6 +91,14 @@ export class FastCpuBackend extends CpuBackend {
 
   override attentionBackward(dout: Tensor, qkv: Tensor, out: Tensor, lse: Tensor, args: AttentionArgs): Tensor {
     return attentionBackward(this, dout, qkv, out, lse, args);
+  }
+
+  override adamw(params: readonly AdamWParam[], opts: AdamWOptions): void {
+    adamw(this, params, opts);
+  }
+
+  override globalNorm(tensors: readonly Tensor[]): Tensor {
+    return globalNorm(this, tensors);
   }
 
   override crossEntropy(logits: Tensor, targets: Tensor, opts?: CrossEntropyOptions): LossResult {

@@ -99,6 +99,11 @@ export class Scratch {
     return this.rt.f32.subarray(r.at >> 2, (r.at >> 2) + n);
   }
 
+  /** A live float64 view of n doubles of r (8-byte aligned: every region is). */
+  f64(r: Region, n: number): Float64Array {
+    return new Float64Array(this.rt.buffer, r.at, n);
+  }
+
   /** Copies an output region into t (nothing when the kernel wrote t in place). */
   store(r: Region, t: Tensor): void {
     if (!this.inPlace(r, t)) storeF32(t, this.f32(r, t.size));
