@@ -219,11 +219,13 @@ static void kernel(int kc, const f32* a, const f32* b, f32* c, int ldc, int mr, 
 
 // ---- GEMM ------------------------------------------------------------------------------------
 // C[M, N] (row stride ldc) = alpha·op(A)·op(B) + bias + old, with op(A)[i, k] = A[i·ars + k·aks]
-// and op(B)[k, j] = B[k·bks + j·bcs] (f32, or bf16 when a_half / b_half). Scratch: work must hold
-// MC·KC + KC·(N rounded up to NR) + MR·NR floats. Threads each call gemm on their own slice of C.
+// and op(B)[k, j] = B[k·bks + j·bcs] (f32, or bf16 when a_half / b_half); with `into`, C += op(A)·op(B)
+// instead (alpha 1, no bias or old: C's own values are added from the first k block on). Scratch:
+// work must hold MC·KC + KC·(N rounded up to NR) + MR·NR floats. Threads each call gemm on their own
+// slice of C.
 __attribute__((export_name("gemm")))
 void gemm(const void* A, int a_half, int ars, int aks, const void* B, int b_half, int bks, int bcs, f32* C, int ldc,
-          int M, int N, int K, f32 alpha, const f32* bias, const f32* old, f32* work) {
+          int M, int N, int K, f32 alpha, const f32* bias, const f32* old, f32* work, int into) {
   Epilogue ep = {alpha, bias, old};
   int Np = (N + NR - 1) / NR * NR;
   f32* pa = work;
@@ -231,6 +233,7 @@ void gemm(const void* A, int a_half, int ars, int aks, const void* B, int b_half
   f32* tile = pb + (long)KC * Np;
   int esa = a_half ? 2 : 4, esb = b_half ? 2 : 4;
   if (K == 0) {
+    if (into) return;
     // Empty sum: C = bias + old (alpha·0).
     for (int i = 0; i < M; i++)
       for (int j = 0; j < N; j++) C[(long)i * ldc + j] = (bias ? bias[j] : 0.0f) + (old ? old[(long)i * ldc + j] : 0.0f);
@@ -238,7 +241,7 @@ void gemm(const void* A, int a_half, int ars, int aks, const void* B, int b_half
   }
   for (int p0 = 0; p0 < K; p0 += KC) {
     int kc = K - p0 < KC ? K - p0 : KC;
-    int first = p0 == 0, last = p0 + kc >= K;
+    int first = p0 == 0 && !into, last = p0 + kc >= K;
     // B block [kc, N] → panels of NR columns (rows of the packed form are B's columns).
     pack_any((const char*)B + (long)p0 * bks * esb, b_half, bcs, bks, N, kc, NR, pb);
     for (int i0 = 0; i0 < M; i0 += MC) {

@@ -54,6 +54,26 @@ describe("fast CPU backend threads", () => {
     });
   }
 
+  it("accumulates a long product into an output kept in the memory (C += A·B over several k blocks) as the reference", () => {
+    const [M, K, N] = [61, 700, 80];
+    const rng = new Rng(8);
+    const ad = rng.normalArray(K * M);
+    const bd = rng.normalArray(K * N);
+    const od = rng.normalArray(M * N);
+    const run = (threads: number) => {
+      fast.setThreads(threads);
+      const out = fast.fromArray(od, [M, N], "f32");
+      fast.matmul(fast.fromArray(ad, [K, M], "f32"), fast.fromArray(bd, [K, N], "f32"), { transA: true, out, accumulate: true });
+      return fast.read(out) as Float32Array;
+    };
+    const one = run(1);
+    expect(run(2)).toEqual(one);
+    fast.setThreads(2);
+    const out = cpu.fromArray(od, [M, N], "f32");
+    cpu.matmul(cpu.fromArray(ad, [K, M], "f32"), cpu.fromArray(bd, [K, N], "f32"), { transA: true, out, accumulate: true });
+    expect(relativeL2(one, cpu.read(out) as Float32Array)).toBeLessThan(1e-6);
+  });
+
   it("rejects a bad thread count with a clear error", () => {
     expect(() => fast.setThreads(0)).toThrow(/setThreads: n: expected an integer in \[1, 256\], got 0/);
     expect(() => new FastCpuBackend({ threads: 1.5 })).toThrow(/expected an integer/);

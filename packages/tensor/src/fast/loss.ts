@@ -23,7 +23,7 @@ export function crossEntropy(be: FastCpuBackend, logits: Tensor, targets: Tensor
   const X = logits.dtype === "f32" ? s.input(logits) : s.floats(loadF32(logits));
   const tR = s.ints(tv);
   const statsR = s.take(n * 12);
-  const grad = !computeGrad ? null : inPlace ? logits : be.empty(logits.shape, logits.dtype);
+  const grad = !computeGrad ? null : inPlace ? logits : be.emptyForOutput(logits.shape, logits.dtype);
   // The kernel may write the gradient over the logits it reads (row by row).
   const G = grad === null ? null : inPlace && s.inPlace(X, logits) ? X : s.output(grad);
   s.commit();

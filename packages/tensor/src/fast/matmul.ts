@@ -26,7 +26,7 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
   const plan = validateMatmul(be, a, b, opts);
   const { M, N, K, transA, transB, outShape, outDtype, alpha, activation, bias, preActivation: pre, out, accumulate } = plan;
   const rt = be.runtime;
-  const y = out ?? be.empty(outShape, outDtype);
+  const y = out ?? be.emptyForOutput(outShape, outDtype);
   if (M === 0 || N === 0) return y;
 
   const s = new Scratch(rt);
@@ -38,9 +38,14 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
   const fused = pre === null && activation === "none";
   let C = fused ? s.output(y) : s.take(M * N * 4);
   let old: Region | null = null;
+  // C += A·B in place: the kernel adds C's own values from its first k block on.
+  let into = false;
   if (accumulate && fused) {
-    if (s.inPlace(C, y) && K > KC) C = s.take(M * N * 4);
-    old = s.inPlace(C, y) ? C : s.floats(loadF32(y));
+    if (s.inPlace(C, y) && K > KC) {
+      if (alpha === 1 && bias === null) into = true;
+      else C = s.take(M * N * 4);
+    }
+    if (!into) old = s.inPlace(C, y) ? C : s.floats(loadF32(y));
   }
 
   const flops = 2 * M * N * K;
@@ -65,6 +70,7 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
       biasR === null ? 0 : biasR.at + n0 * 4,
       old === null ? 0 : old.at + cOff,
       work[t]!.at,
+      into ? 1 : 0,
     ];
   });
   rt.parallel("gemm", args);
