@@ -12,6 +12,8 @@ export interface StartingModel {
   /** In words, for the report: the folder and weights file, or the preset. */
   source: string;
   tokenizer: BertTokenizer;
+  /** The folder's vocab.txt or tokenizer.json the tokenizer was read from; null for the shipped bert-base-uncased. */
+  tokenizerFile: string | null;
   /** Non-fatal remarks (unknown config fields, …). */
   warnings: string[];
 }
@@ -32,7 +34,7 @@ export function loadStartingModel(dir: string): StartingModel {
   for (const [name, entry] of folder.tensors) weights.set(name, { shape: [...entry.shape], data: toFloat32(entry) });
   const { tokenizer, file } = modelFolderTokenizer(dir);
   checkVocab(tokenizer, config, file ?? "bert-base-uncased");
-  return { config, weights, source: `${dir} (${folder.weights.join(", ")})`, tokenizer, warnings: [...warnings] };
+  return { config, weights, source: `${dir} (${folder.weights.join(", ")})`, tokenizer, tokenizerFile: file, warnings: [...warnings] };
 }
 
 /**
@@ -44,7 +46,7 @@ export function freshStartingModel(presetName: string): StartingModel {
   const config = preset(presetName);
   const tokenizer = bertBaseUncased();
   checkVocab(tokenizer, config, "bert-base-uncased");
-  return { config, weights: null, source: `preset ${presetName} (random initialisation, no pretrained weights)`, tokenizer, warnings: [] };
+  return { config, weights: null, source: `preset ${presetName} (random initialisation, no pretrained weights)`, tokenizer, tokenizerFile: null, warnings: [] };
 }
 
 function checkVocab(tok: BertTokenizer, config: ModelConfig, what: string): void {

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { loadModelFolder, saveModelFolder } from "@mosaicbert/hub";
 import { runInfer } from "@mosaicbert/inference";
 import { createModel, loadPretrained, preset, remoteCodeFiles, toHfConfig } from "@mosaicbert/layers";
-import { bertBaseUncased } from "@mosaicbert/data-streaming";
+import { bertBaseUncased, bertBaseUncasedVocabPath } from "@mosaicbert/data-streaming";
 import { cpu } from "@mosaicbert/tensor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerFinetune } from "../cli/finetune.js";
@@ -108,7 +108,13 @@ describe("finetune regression on text pairs (STS-B slice, TSV)", () => {
     fs.writeFileSync(train, [lines[0], ...lines.slice(1, 65)].join("\n") + "\n");
     fs.writeFileSync(evalFile, [lines[0], ...lines.slice(3000, 3032)].join("\n") + "\n");
     const out = path.join(tmp, "sts-model");
-    const s = await finetuneFiles({ model, train, eval: evalFile, out, labelColumn: "score", backend: cpu, epochs: 1, batchSize: 16, maxSeqLen: 64, stderr: quiet });
+    // A starting folder with its own tokenizer files: the output carries them (not the shipped vocab's).
+    const own = tinyModel(path.join(tmp, "tiny-own-tokenizer"));
+    fs.copyFileSync(bertBaseUncasedVocabPath(), path.join(own, "vocab.txt"));
+    const tokConfig = JSON.stringify({ do_lower_case: true, model_max_length: 64, note: "the starting folder's own" });
+    fs.writeFileSync(path.join(own, "tokenizer_config.json"), tokConfig);
+    const s = await finetuneFiles({ model: own, train, eval: evalFile, out, labelColumn: "score", backend: cpu, epochs: 1, batchSize: 16, maxSeqLen: 64, stderr: quiet });
+    expect(fs.readFileSync(path.join(out, "tokenizer_config.json"), "utf8")).toBe(tokConfig);
     expect(s.task).toBe("regression");
     expect(s.metric).toBe("spearman");
     expect(Object.keys(s.saved.metrics).sort()).toEqual(["pearson", "spearman"]);

@@ -17,7 +17,7 @@ import {
   plannedSteps,
   taskConfig,
 } from "@mosaicbert/glue";
-import { saveModelFolder } from "@mosaicbert/hub";
+import { saveModelFolder, TOKENIZER_FILES } from "@mosaicbert/hub";
 import { type StateDict, remoteCodeFiles, toHfConfig } from "@mosaicbert/layers";
 import type { Backend } from "@mosaicbert/tensor";
 import { findLatest, loadCheckpoint, saveCheckpoint, type TrainerState } from "../checkpoint/checkpoint.js";
@@ -120,12 +120,16 @@ export interface FinetuneSummary {
   seconds: number;
 }
 
-const TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
-
-/** The starting folder's tokenizer files, else the shipped bert-base-uncased (what the starting model was tokenized with). */
-function tokenizerFiles(modelDir: string): Record<string, Uint8Array> {
-  const own = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(modelDir, f)));
-  if (own.some((f) => f === "vocab.txt" || f === "tokenizer.json")) return Object.fromEntries(own.map((f) => [f, fs.readFileSync(path.join(modelDir, f))]));
+/**
+ * The tokenizer files the output folder carries: the starting folder's own when its tokenizer came from
+ * there (`start.tokenizerFile`, data-streaming's `modelFolderTokenizer` decides), else the shipped
+ * bert-base-uncased (what the starting model was tokenized with).
+ */
+function tokenizerFiles(modelDir: string, start: Prepared["start"]): Record<string, Uint8Array> {
+  if (start.tokenizerFile !== null) {
+    const own = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(modelDir, f)));
+    return Object.fromEntries(own.map((f) => [f, fs.readFileSync(path.join(modelDir, f))]));
+  }
   const shipped = loadTokenizer("bert-base-uncased").files;
   return Object.fromEntries(Object.entries(shipped).map(([k, v]) => [k, typeof v === "string" ? Buffer.from(v) : v]));
 }
@@ -258,7 +262,7 @@ const f32Tensors = (weights: StateDict) => new Map([...weights].map(([k, v]) => 
 function writers(o: FinetuneFilesOptions, p: Prepared, progress: FinetuneProgress, stateDir: string, t0: number) {
   const config = taskConfig(p.start.config, p.space);
   const hfConfig = toHfConfig(config);
-  const tokFiles = tokenizerFiles(o.model);
+  const tokFiles = tokenizerFiles(o.model, p.start);
   const { hparams, train } = p;
   const writeModel = (weights: StateDict, e: EpochRecord): void => {
     saveModelFolder(o.out, {
