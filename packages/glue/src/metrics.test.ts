@@ -144,6 +144,11 @@ describe("metrics refuse what they cannot score", () => {
     expect(() => matthewsCorrcoef([0, 1], [0, -1])).toThrow("got prediction 1, label -1 at index 1");
     expect(() => matthewsCorrcoef([0.5, 1], [0, 1])).toThrow("got prediction 0.5, label 0 at index 0");
     expect(() => matthewsCorrcoef([0, 1], [0, 0.5])).toThrow("got prediction 1, label 0.5 at index 1");
+    // Each bound on its own: a prediction below 0, a label at numClasses (not silently dropped from the counts).
+    expect(() => macroF1([-1, 0], [0, 0], 2)).toThrow("macroF1: class ids must be integers in [0, 2); got prediction -1, label 0 at index 0");
+    expect(() => macroF1([0, 1], [0, 2], 2)).toThrow("got prediction 1, label 2 at index 1");
+    expect(() => matthewsCorrcoef([-1, 1], [0, 1])).toThrow("got prediction -1, label 0 at index 0");
+    expect(() => matthewsCorrcoef([0, 1], [0, 2])).toThrow("got prediction 1, label 2 at index 1");
   });
 
   it("non-finite regression outputs; perfect and inverted correlations are exactly ±1", () => {
