@@ -49,6 +49,19 @@ describe("MDS column encodings", () => {
     expect(() => bytes("int32", 1.5)).toThrow("expected an integer (int32), got number 1.5");
     expect(() => bytes("int32", "1e3")).toThrow('expected an integer (int32), got string "1e3"');
     expect(() => bytes("int", null)).toThrow("expected an integer (int64), got object null");
+    // Decimal integer text is taken as numpy's int64("42") takes it (sign and surrounding spaces allowed).
+    expect(bytes("int32", "42")).toEqual([42, 0, 0, 0]);
+    expect(bytes("int16", " -7 ")).toEqual([0xf9, 0xff]);
+    expect(bytes("uint8", "+5")).toEqual([5]);
+    // What a refused value was, in the message: bytes by length, bigints with n, JSON cut to 40 characters, circular objects by type.
+    expect(() => bytes("str", Uint8Array.of(1, 2, 3))).toThrow("expected a string, got Uint8Array(3)");
+    expect(() => bytes("str", 5n)).toThrow("expected a string, got 5n");
+    expect(() => bytes("int32", "x".repeat(60))).toThrow(`expected an integer (int32), got string "${"x".repeat(39)}`);
+    expect(() => bytes("int32", "x".repeat(60))).not.toThrow("x".repeat(40));
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    expect(() => bytes("int32", loop)).toThrow(/expected an integer \(int32\), got object$/);
+    expect(() => bytes("str_decimal", ["1.5"])).toThrow(/expected decimal text/);
   });
 
   it("floats: IEEE little-endian; float16 rounds to half precision", () => {
