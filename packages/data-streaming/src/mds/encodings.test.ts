@@ -100,13 +100,18 @@ describe("MDS column encodings", () => {
     expect(() => bytes("str_decimal", true)).toThrow(/expected decimal text/);
     expect(back("str_decimal", [...new TextEncoder().encode("-sNaN")])).toBe("-sNaN");
     expect(() => back("str_decimal", [...new TextEncoder().encode("1.2.3")])).toThrow('str_decimal value is not a decimal: "1.2.3"');
+    // Refusals name the encoding and cut a long value to 40 characters.
+    expect(() => bytes("str_int", 1.5)).toThrow("expected an integer (str_int), got number 1.5");
+    const long = [...new TextEncoder().encode("y".repeat(60))];
+    expect(() => back("str_int", long)).toThrow(`str_int value is not an integer: "${"y".repeat(40)}"`);
+    expect(() => back("str_decimal", long)).toThrow(`str_decimal value is not a decimal: "${"y".repeat(40)}"`);
     expect(text("json", { a: [1, 2], b: "x" })).toBe('{"a": [1, 2], "b": "x"}');
     expect(back("json", [...new TextEncoder().encode('{"a": [1, 2.5, null]}')])).toEqual({ a: [1, 2.5, null] });
   });
 
   it("parses Python float text, and nothing else", () => {
     expect([" inf", "+inf", "Infinity", "-inf", "-Infinity", "nan", "-nan", "+NaN"].map(parsePyFloat)).toEqual([Infinity, Infinity, Infinity, -Infinity, -Infinity, NaN, NaN, NaN]);
-    expect(["1e5", ".5", "5.", "-0.25", "+3", "1E-2"].map(parsePyFloat)).toEqual([100000, 0.5, 5, -0.25, 3, 0.01]);
+    expect(["1e5", ".5", "5.", "-0.25", "+3", "1E-2", ".125", "-.75e1"].map(parsePyFloat)).toEqual([100000, 0.5, 5, -0.25, 3, 0.01, 0.125, -7.5]);
     for (const bad of ["abc", "", "1e", "0x10", "1,5", "--1"]) expect(() => parsePyFloat(bad)).toThrow(`not a Python float: "${bad}"`);
   });
 
@@ -126,6 +131,7 @@ describe("MDS column encodings", () => {
 
   it("names image and unknown encodings; ndarray sizes", () => {
     for (const e of ["jpeg", "png", "pil", "list[pil]", "jpeg_array"]) expect(() => getCodec(e)).toThrow(`image encoding "${e}" is not supported`);
+    expect(() => getCodec("png")).toThrow(`image encoding "png" is not supported by this reader/writer (no image codecs); supported: bytes, str, int, int8,`);
     expect(() => getCodec("float128")).toThrow(/unknown column encoding "float128"; supported: bytes, str, int, .*ndarray\[:dtype\[:shape\]\]/);
     expect(() => getCodec("toString")).toThrow(/unknown column encoding "toString"/);
     expect(supportedEncodings()).toContain("str_decimal");
