@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing of the modules listed in stryker.config.mjs (not part of CI: ~1 h on 2 cores).
+# Mutation testing of the modules listed in stryker.config.mjs (not part of CI: ~20 min on 2 cores with --concurrency 1).
 # The JSON report lands in reports/mutation/mutation.json. Extra arguments go to Stryker
 # (e.g. `pnpm test:mutation --mutate packages/glue/src/metrics.ts --concurrency 1`).
 set -euo pipefail
