@@ -96,9 +96,9 @@ CASES.push(
   },
   {
     why: "(extra) clipping threshold doubled",
-    file: "packages/trainer/src/train/phases/train-step.ts",
-    from: "plan.clip?.clipping_threshold ?? null",
-    to: "(plan.clip ? plan.clip.clipping_threshold * 2 : null)",
+    file: "packages/trainer/src/train/phases/plan.ts",
+    from: "clip: cfg.algorithms.gradient_clipping ?? null,",
+    to: "clip: cfg.algorithms.gradient_clipping ? { ...cfg.algorithms.gradient_clipping, clipping_threshold: 2 * cfg.algorithms.gradient_clipping.clipping_threshold } : null,",
     tests: ["packages/trainer/src/train/recipe.test.ts"],
   },
 );
