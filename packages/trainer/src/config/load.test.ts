@@ -110,9 +110,9 @@ describe("validation of recipe files", () => {
   it("a microbatch that does not divide the batch fails before training, key named", () => {
     const m = problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["device_train_microbatch_size=12", "global_train_batch_size=32"] }));
     expect(m).toMatch(/device_train_microbatch_size: 12 does not divide the per-device batch of 32/);
-    // Across processes: 16 / 4 = 4 per device, microbatch 8 too big.
-    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 4 }))).toMatch(/device_train_microbatch_size: 8 does not divide the per-device batch of 4/);
-    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 3 }))).toMatch(/global_train_batch_size: 16 is not divisible by the 3 processes/);
+    // Across processes: 8 / 4 = 2 per device, microbatch 8 too big.
+    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 4 }))).toMatch(/device_train_microbatch_size: 8 does not divide the per-device batch of 2/);
+    expect(problemsOf(() => loadRecipe("tiny-cpu", { worldSize: 3 }))).toMatch(/global_train_batch_size: 8 is not divisible by the 3 processes/);
   });
 
   it("unknown keys at any depth, bad durations and missing keys are all reported at once", () => {
