@@ -5,7 +5,8 @@
 //      run (its held-out MLM accuracy); default a 60 s slice.
 //   3. Forward (infer / embedding) tokens/s of a MosaicBERT-base encoder (random weights, 8 × 128 tokens).
 // Each GEMM is timed --reps times (default 7): best and median are printed, because the host may be shared.
-// Options: --reps N, --threads N (default MOSAICBERT_CPU_THREADS or every core), --full, --skip gemm,pretrain,infer.
+// Options: --reps N, --threads N (default MOSAICBERT_CPU_THREADS or every core), --full, --skip gemm,pretrain,infer,
+// --keep DIR (keep the pretrain run in DIR/run, e.g. for `mosaicbert infer`).
 // Needs `pnpm build` first.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -119,7 +120,8 @@ if (!skip.has("gemm")) {
 }
 
 if (!skip.has("pretrain")) {
-  const dir = mkdtempSync(join(tmpdir(), "bench-cpu-"));
+  const keep = arg("--keep", undefined);
+  const dir = keep ?? mkdtempSync(join(tmpdir(), "bench-cpu-"));
   const args = [join(root, "packages/trainer/dist/cli.js"), "pretrain", "--save-folder", join(dir, "run")];
   if (!full) args.push("--max-duration", "60s");
   console.log(`\n## mosaicbert pretrain (default tiny-cpu recipe${full ? "" : ", a 60 s slice: --full runs the whole default"})`);
@@ -127,15 +129,19 @@ if (!skip.has("pretrain")) {
   const r = spawnSync(process.execPath, args, { encoding: "utf8", cwd: root, env: { ...process.env } });
   const wall = (performance.now() - t0) / 1000;
   const text = `${r.stdout}\n${r.stderr}`;
-  const done = text.match(/done: (\d+) steps, (\d+) samples, ([\d.]+)(k?) tokens in (\d+):(\d+)/);
+  const done = text.match(/done: (\d+) steps, (\d+) samples, ([\d.]+)([kM]?) tokens in (\d+):(\d+)/);
   const acc = [...text.matchAll(/mlm_accuracy ([\d.]+)%/g)].pop();
   if (r.status !== 0 || !done) console.log(`pretrain failed (exit ${r.status}): ${text.trim().split("\n").slice(-3).join(" | ")}`);
   else {
-    const tokens = Number(done[3]) * (done[4] === "k" ? 1000 : 1);
+    // The summary rounds (e.g. "1.2M tokens"); metrics.jsonl's last train record has the exact count.
+    const records = readFileSync(join(dir, "run", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const last = records.filter((r) => r.type === "train").pop();
+    const tokens = last?.tokens ?? Number(done[3]) * (done[4] === "k" ? 1e3 : done[4] === "M" ? 1e6 : 1);
     const secs = Number(done[5]) * 60 + Number(done[6]);
     console.log(`${done[1]} steps, ${tokens} tokens in ${secs} s of training (${wall.toFixed(0)} s with start-up and evaluation): ${(tokens / secs).toFixed(0)} tokens/s; held-out MLM accuracy ${acc ? acc[1] + "%" : "n/a"}`);
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (keep === undefined) rmSync(dir, { recursive: true, force: true });
+  else console.log(`run kept in ${join(dir, "run")}`);
 }
 
 if (!skip.has("infer")) {
