@@ -129,7 +129,7 @@ if (!skip.has("pretrain")) {
   const r = spawnSync(process.execPath, args, { encoding: "utf8", cwd: root, env: { ...process.env } });
   const wall = (performance.now() - t0) / 1000;
   const text = `${r.stdout}\n${r.stderr}`;
-  const done = text.match(/done: (\d+) steps, (\d+) samples, ([\d.]+)([kM]?) tokens in (\d+):(\d+)/);
+  const done = text.match(/done: (\d+) steps, ([\d.]+[kM]?) samples, ([\d.]+)([kM]?) tokens in (\d+):(\d+)/);
   const acc = [...text.matchAll(/mlm_accuracy ([\d.]+)%/g)].pop();
   if (r.status !== 0 || !done) console.log(`pretrain failed (exit ${r.status}): ${text.trim().split("\n").slice(-3).join(" | ")}`);
   else {
