@@ -47,6 +47,17 @@ describe("Heap (blocks of the WebAssembly memory)", () => {
     expect(heap.end).toBe(b + 128);
   });
 
+  it("returns -1 when the memory cannot grow, and stays usable", () => {
+    let refuse = true;
+    const heap = new Heap(0, 1 << 20, () => {
+      if (refuse) throw new RangeError("WebAssembly.Memory.grow(): Maximum memory size exceeded");
+    });
+    expect(heap.alloc(100)).toBe(-1);
+    expect(heap.liveBytes).toBe(0);
+    refuse = false;
+    expect(heap.alloc(100)).toBe(0);
+  });
+
   it("returns -1 past its limit and refuses a release of an unknown block", () => {
     const { heap } = make(1024);
     expect(heap.alloc(2000)).toBe(-1);
@@ -83,6 +94,29 @@ describe("fast backend tensors in the WebAssembly memory", () => {
     u.dispose();
     small.dispose();
     u8.dispose();
+  });
+
+  it("makes host-array tensors when the memory is full, and computes on them through scratch", () => {
+    const full = new FastCpuBackend({ threads: 2 });
+    const heap = full.runtime.heap;
+    const alloc = heap.alloc.bind(heap);
+    const rng = new Rng(9);
+    const ad = rng.normalArray(64 * 80);
+    const bd = rng.normalArray(80 * 48);
+    // Scratch still fits (taken before the memory is "full"); tensors do not.
+    full.runtime.scratch(4 << 20);
+    heap.alloc = () => -1;
+    try {
+      const a = full.fromArray(ad, [64, 80], "f32");
+      const y = full.matmul(a, full.fromArray(bd, [80, 48], "f32"));
+      expect(full.runtime.owns(a.storage as Float32Array)).toBe(false);
+      expect(full.runtime.owns(y.storage as Float32Array)).toBe(false);
+      const ref = cpu.matmul(cpu.fromArray(ad, [64, 80], "f32"), cpu.fromArray(bd, [80, 48], "f32"));
+      expect(relativeL2(full.read(y) as Float32Array, cpu.read(ref) as Float32Array)).toBeLessThan(1e-6);
+    } finally {
+      heap.alloc = alloc;
+      full.runtime.close();
+    }
   });
 
   it("computes the same product when the output overlaps an input (written through scratch)", () => {

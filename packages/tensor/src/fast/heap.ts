@@ -1,7 +1,8 @@
 /**
  * A first-fit allocator over a byte range [start, limit) of the WebAssembly memory, with the free
  * blocks kept sorted by address and merged with their neighbours. Blocks are ALIGN-byte aligned.
- * `grow(end)` is called when the used range must reach `end` (the runtime grows the memory).
+ * `grow(end)` is called when the used range must reach `end` (the runtime grows the memory; if it
+ * throws, the allocation fails as if the limit were reached).
  * Pure bookkeeping: it never touches the memory itself.
  */
 export const ALIGN = 64;
@@ -50,7 +51,12 @@ export class Heap {
     const last = this.free[this.free.length - 1];
     const at = last !== undefined && last.at + last.size === this.top ? last.at : this.top;
     if (at + size > this.limit) return -1;
-    this.grow(at + size);
+    try {
+      this.grow(at + size);
+    } catch {
+      // The memory could not grow (the system refused the pages): as full.
+      return -1;
+    }
     if (at !== this.top) this.free.pop();
     this.top = at + size;
     return this.hand(at, size);
