@@ -1,4 +1,4 @@
-import type { AdamWOptions, AdamWParam, AttentionArgs, AttentionResult, Backend, CrossEntropyOptions, LossResult, MatmulOptions } from "../backend.js";
+import type { AdamWOptions, AdamWParam, AttentionArgs, GegluOptions, AttentionResult, Backend, CrossEntropyOptions, LossResult, MatmulOptions } from "../backend.js";
 import { OpError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { type DType, itemsize, type RawArray } from "../dtype.js";
@@ -7,6 +7,7 @@ import { attention, attentionBackward } from "./attention.js";
 import { crossEntropy } from "./loss.js";
 import { matmul } from "./matmul.js";
 import { adamw, globalNorm } from "./optim.js";
+import { geglu, gegluBackward } from "./geglu.js";
 import { sumRows } from "./rows.js";
 import { defaultThreads, type KernelVariant, WasmRuntime } from "./runtime.js";
 
@@ -107,6 +108,14 @@ export class FastCpuBackend extends CpuBackend {
 
   override attentionBackward(dout: Tensor, qkv: Tensor, out: Tensor, lse: Tensor, args: AttentionArgs): Tensor {
     return attentionBackward(this, dout, qkv, out, lse, args);
+  }
+
+  override geglu(g: Tensor, opts?: GegluOptions): Tensor {
+    return geglu(this, g, opts);
+  }
+
+  override gegluBackward(dh: Tensor, g: Tensor, opts?: GegluOptions): Tensor {
+    return gegluBackward(this, dh, g, opts);
   }
 
   override adamw(params: readonly AdamWParam[], opts: AdamWOptions): void {

@@ -39,7 +39,7 @@ describe("committed WebAssembly kernels (wasm/kernels.c → src/fast/kernels.was
       expect(bytes.subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
       const m = new W(bytes);
       expect(W.imports(m)).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
-      expect(W.exports(m).map((e) => e.name).sort()).toEqual(["adamw", "attention_bwd", "attention_fwd", "cross_entropy", "gemm", "gemm_work_floats", "sum_rows", "sum_squares"]);
+      expect(W.exports(m).map((e) => e.name).sort()).toEqual(["adamw", "attention_bwd", "attention_fwd", "cross_entropy", "geglu_bwd", "geglu_fwd", "gemm", "gemm_work_floats", "sum_rows", "sum_squares"]);
     }
   });
 

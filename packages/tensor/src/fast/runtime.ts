@@ -87,7 +87,7 @@ function compile(): { module: WasmModule; variant: KernelVariant } {
 }
 
 /** The kernels a worker may run, by index (the argument blocks name them by number). */
-const KERNELS = ["gemm", "cross_entropy", "sum_rows", "attention_fwd", "attention_bwd", "adamw", "sum_squares"];
+const KERNELS = ["gemm", "cross_entropy", "sum_rows", "attention_fwd", "attention_bwd", "adamw", "sum_squares", "geglu_fwd", "geglu_bwd"];
 
 // A worker waits on its wake-up word; a negative value tells it to stop.
 const WORKER_SOURCE = `
