@@ -7,7 +7,7 @@ import { attention, attentionBackward } from "./attention.js";
 import { crossEntropy } from "./loss.js";
 import { matmul } from "./matmul.js";
 import { adamw, globalNorm } from "./optim.js";
-import { geglu, gegluBackward } from "./geglu.js";
+import { geglu, gegluBackward } from "./elementwise.js";
 import { sumRows } from "./rows.js";
 import { defaultThreads, type KernelVariant, WasmRuntime } from "./runtime.js";
 
