@@ -37,7 +37,7 @@ const fast = T.fastCpu();
 const cpu = T.cpu;
 
 console.log(`# CPU benchmarks: ${cpus()[0]?.model ?? "cpu"}, ${availableParallelism()} cores, Node ${process.version}`);
-console.log(`# fast backend: ${fast.variant} kernels, ${fast.threads} thread(s); load average ${(await import("node:os")).loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+console.log(`# fast backend: ${fast.variant} kernels, f32 GEMM on ${fast.nativeGemm ? `the native ${fast.nativeGemm.isa()} path` : "WebAssembly (native GEMM not built or MOSAICBERT_CPU_NATIVE=0)"}, ${fast.threads} thread(s); load average ${(await import("node:os")).loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 
 const SHAPES = [
   { name: "base Wqkv fwd  [256×768]·[2304×768]ᵀ", M: 256, K: 768, N: 2304, transB: true },

@@ -6,6 +6,7 @@ import { CpuBackend, cpu } from "../cpu/backend.js";
 import { attention, attentionBackward } from "./attention.js";
 import { crossEntropy } from "./loss.js";
 import { matmul } from "./matmul.js";
+import { loadNativeGemm, type NativeGemm } from "./native.js";
 import { adamw, globalNorm } from "./optim.js";
 import { geglu, gegluBackward } from "./elementwise.js";
 import { sumRows } from "./rows.js";
@@ -31,10 +32,17 @@ export class FastCpuBackend extends CpuBackend {
   /** Gives back the blocks of tensors dropped without dispose(). */
   private readonly reclaim: FinalizationRegistry<number>;
 
-  constructor(opts: { threads?: number } = {}) {
+  /**
+   * The native AVX2/AVX-512 GEMM for f32 products when it was built at install (`fast/native.ts`), else null.
+   * `{ native: false }` or MOSAICBERT_CPU_NATIVE=0 keeps every product on the WebAssembly GEMM.
+   */
+  readonly nativeGemm: NativeGemm | null;
+
+  constructor(opts: { threads?: number; native?: boolean } = {}) {
     super({ threads: 1 });
     const rt = new WasmRuntime(opts.threads ?? defaultThreads());
     this.runtime = rt;
+    this.nativeGemm = opts.native === false ? null : loadNativeGemm();
     this.reclaim = new FinalizationRegistry((at) => rt.heap.release(at));
   }
 

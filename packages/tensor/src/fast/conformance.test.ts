@@ -17,6 +17,17 @@ describe("fast CPU backend conformance against the CPU reference", () => {
   }
 });
 
+// Where the native GEMM is built, f32 products above run on it: the product cases again on the WebAssembly GEMM.
+const wasmOnly = new FastCpuBackend({ threads: 2, native: false });
+describe("fast CPU backend conformance, WebAssembly GEMM only", () => {
+  for (const c of conformanceCases.filter((k) => /matmul|linear/i.test(k.name))) {
+    it.skipIf(c.heavy === true)(c.name, () => {
+      const r = runCase(c, wasmOnly, cpu, 7);
+      expect(r.ok, `${c.name}: ${r.detail} (worst ${r.error})`).toBe(true);
+    });
+  }
+});
+
 describe("fast CPU backend threads", () => {
   // Larger than the single-thread thresholds, with edges that are not multiples of the 6×8 tile
   // and K longer than one 256-deep cache block.

@@ -2,7 +2,7 @@ import type { MatmulOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 import { validateMatmul } from "../validate/matmul.js";
 import { geluScalar } from "../cpu/erf.js";
-import { loadF32, storeF32 } from "../cpu/storage.js";
+import { loadF32, rawOf, storeF32 } from "../cpu/storage.js";
 import type { FastCpuBackend } from "./backend.js";
 import { splitRange } from "./runtime.js";
 import { type Region, Scratch } from "./scratch.js";
@@ -28,6 +28,21 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
   const rt = be.runtime;
   const y = out ?? be.emptyForOutput(outShape, outDtype);
   if (M === 0 || N === 0) return y;
+
+  // f32 products without an activation go to the native AVX2/AVX-512 GEMM when it was built (fast/native.ts):
+  // 128-bit WebAssembly SIMD reaches a third of what these CPUs' wide FMAs do. It reads and writes the tensors
+  // where they are (a, b and y must not share storage: the WebAssembly path handles that case through scratch).
+  const nat = be.nativeGemm;
+  if (
+    nat !== null && a.dtype === "f32" && b.dtype === "f32" && y.dtype === "f32" && activation === "none" && pre === null &&
+    (bias === null || bias.dtype === "f32") && y.storage !== a.storage && y.storage !== b.storage
+  ) {
+    nat.gemm(
+      rawOf(a) as Float32Array, rawOf(b) as Float32Array, rawOf(y) as Float32Array, M, N, K, transA ? 1 : 0, transB ? 1 : 0, alpha,
+      accumulate ? 1 : 0, 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : rt.threads, bias === null ? null : (rawOf(bias) as Float32Array),
+    );
+    return y;
+  }
 
   const s = new Scratch(rt);
   const A = s.input(a);
