@@ -10,6 +10,10 @@
 #   nccl         a one-process NcclCommunicator on real device memory
 #   ddp          with ≥ 2 GPUs and the results bundle carried: 1 vs 2 GPUs, loss gap within 1% mean / 5% any step
 #
+#   --broken     instead: the addon built with -DMB_DELIBERATE_BUG (native/rows.cu: the MLM decoder bias's gradient
+#                20% high, no other parameter touched) must FAIL the golden stage naming that parameter; exits 0
+#                when it does, 1 when the check misses it (the proof that a single wrong gradient is caught)
+#
 # Here, once per commit:      bash scripts/device.sh pack
 # On the GPU machine (device tool, carrying .device and .device-build):
 #   source .device/boot.sh && bash scripts/gpu-check.sh
@@ -20,6 +24,20 @@ cd "$root"
 OUT=${OUT:-/tmp/mosaicbert-out}
 mkdir -p "$OUT"
 export OUT
+if [ "${1:-}" = "--broken" ]; then
+  broken=/tmp/mb-broken
+  rm -rf "$broken" && mkdir -p "$broken" && cp -r packages/kernels-cuda/native "$broken/"
+  bash "$broken/native/build.sh" -DMB_DELIBERATE_BUG > "$OUT/build-broken.log" 2>&1 || { tail -20 "$OUT/build-broken.log"; echo "gpu-check --broken: the broken build did not build"; exit 1; }
+  MOSAICBERT_CUDA_ADDON=$broken/build/mosaicbert_cuda.node bash scripts/device.sh golden > "$OUT/golden-broken.log" 2>&1
+  rc=$?
+  cat "$OUT/golden-broken.log"
+  if [ "$rc" -ne 0 ] && grep -q "predictions.*bias" "$OUT/golden-broken.log"; then
+    echo "=== gpu-check --broken: the deliberately broken build FAILS the golden stage, naming the decoder bias (as it must)"
+    exit 0
+  fi
+  echo "=== gpu-check --broken: the deliberately broken build was NOT caught (golden exit $rc)"
+  exit 1
+fi
 stages=(build conformance golden train sanitize compare nccl)
 ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
 if [ "$ngpu" -ge 2 ] && [ -d .results-build ] && [ -d .results-data ]; then stages+=(ddp); fi

@@ -91,6 +91,17 @@ __global__ void sum_rows_bf16_v8(float* out, const uint4* x, int64_t N, int64_t 
   }
 }
 
+// A build with -DMB_DELIBERATE_BUG (scripts/gpu-check.sh --broken) gets one parameter's gradient wrong: the
+// column sums over ≥ 30000 columns — only the MLM decoder bias [vocab] (cls.predictions.decoder.bias in MosaicBERT, cls.predictions.bias in BERT) — come out 20% high.
+// The GPU check must then fail naming that parameter; a normal build never defines it.
+static void deliberate_bug(float* out, int64_t M) {
+#ifdef MB_DELIBERATE_BUG
+  if (M >= 30000) k_scale(DT_F32, out, 1.2f, M);
+#else
+  (void)out; (void)M;
+#endif
+}
+
 void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate) {
   if (M == 0) return;
   if (!accumulate) CK(cudaMemsetAsync(out, 0, M * 4, S()));
@@ -103,6 +114,7 @@ void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int acc
     const int64_t rpb = (N + slabs - 1) / slabs;
     sum_rows_bf16_v8<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(out, (const uint4*)x, N, M8, rpb);
     CKL();
+    deliberate_bug(out, M);
     return;
   }
   int64_t colBlocks = (M + 31) / 32;
@@ -112,4 +124,5 @@ void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int acc
   int64_t rpb = (N + slabs - 1) / slabs;
   sum_rows_k<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(out, dt, x, N, M, rpb);
   CKL();
+  deliberate_bug(out, M);
 }
