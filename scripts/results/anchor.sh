@@ -72,9 +72,11 @@ cp "$DATA/corpus.json" "$OUT/anchor/corpus.json" 2>/dev/null
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const train = rows.filter((r) => r.type === "train"), ev = rows.filter((r) => r.type === "eval");
-  const evalSecs = rows.filter((r) => r.type === "eval").length;
   for (const e of ev) console.log(`eval step ${e.step}: mlm_accuracy ${e.mlm_accuracy.toFixed(4)} (time ${e.time.toFixed(1)} s)`);
   const last = train[train.length - 1];
-  if (last) console.log(`last train row: step ${last.step}, time ${last.time.toFixed(1)} s, ${Math.round(last.tokens_per_sec)} tokens/s`);
+  // time counts from the start of training and includes the evaluations in between; the sum of the step
+  // wall times (step_ms: from asking for the batch to the metrics line) excludes them.
+  const steps = train.reduce((s, r) => s + (r.step_ms ?? 0), 0) / 1000;
+  if (last) console.log(`last train row: step ${last.step}, time ${last.time.toFixed(1)} s (evaluations included), ${steps.toFixed(1)} s of training steps alone, ${Math.round(last.tokens_per_sec)} tokens/s`);
 ' "$OUT/anchor/metrics.jsonl" || true
 exit "$rc"
