@@ -231,8 +231,8 @@ __global__ void dropout_bf16_v8(uint4* y, const uint4* x, int64_t n8, float p, f
 #pragma unroll
     for (int k = 0; k < 4; k++) {
       float2 f = __bfloat1622float2(a2[k]);
-      float m0 = mb_uniform(key, c0 + 2 * k) >= p ? inv : 0.0f;
-      float m1 = mb_uniform(key, c0 + 2 * k + 1) >= p ? inv : 0.0f;
+      float m0 = drop_factor(p, inv, key, c0 + 2 * k);
+      float m1 = drop_factor(p, inv, key, c0 + 2 * k + 1);
       o2[k] = __floats2bfloat162_rn(f.x * m0, f.y * m1);
     }
     y[i] = o;

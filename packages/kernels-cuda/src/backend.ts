@@ -322,9 +322,9 @@ export class CudaBackend implements Backend {
   }
 
   private dropoutOp(op: "dropout" | "dropoutBackward", x: Tensor, opts: DropoutOptions): Tensor {
-    const { p, seed, offset } = validateDropout(this, op, x, opts);
+    const d = validateDropout(this, op, x, opts);
     const y = this.empty(x.shape, x.dtype);
-    this.native.dropout(DT[y.dtype], this.ptr(y), DT[x.dtype], this.ptr(x), x.size, p, seedKey(seed), offset % 4294967296);
+    this.native.dropout(DT[y.dtype], this.ptr(y), DT[x.dtype], this.ptr(x), x.size, ...dropArgs(d));
     return y;
   }
 
@@ -400,11 +400,12 @@ export class CudaBackend implements Backend {
     // A limit of this backend's kernels, checked after the contract's own checks.
     if (dh > 128) throw new OpError(op, "qkv", `head dim ${dh} > 128 is not supported by the CUDA backend`);
     const slopes = this.slopesTensor(v.slopes);
+    const [dropP, dropKey, dropOffset] = dropArgs(dropout);
     return attnPack({
       dt: DT[qkv.dtype], qkv: this.ptr(qkv), cuSeqlens: this.ptr(args.cuSeqlens), positions: this.p(positions),
       dtMask: keyMask ? DT[keyMask.dtype] : 0, keyMask: this.p(keyMask), slopes: this.p(slopes),
       batch: args.cuSeqlens.size - 1, tokens: T, heads: nh, headDim: dh, maxSeqlen,
-      scale, dropP: dropout?.p ?? 0, dropKey: dropout ? seedKey(dropout.seed) : 0, dropOffset: dropout ? dropout.offset % 4294967296 : 0,
+      scale, dropP, dropKey, dropOffset,
     });
   }
 
@@ -492,7 +493,7 @@ export class CudaBackend implements Backend {
   }
 }
 
-/** A fused dropout's kernel arguments: p, the seed's key and the counter offset mod 2³² (zeros: none). */
+/** A dropout's kernel arguments (dropout, GeGLU, attention): p, the seed's key and the counter offset mod 2³² (zeros: none). */
 function dropArgs(d: { p: number; seed: number; offset: number } | null): [number, number, number] {
   return d ? [d.p, seedKey(d.seed), d.offset % 4294967296] : [0, 0, 0];
 }
