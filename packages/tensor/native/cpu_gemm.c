@@ -84,7 +84,9 @@ static void* run_job(void* arg) {
   float* ap = (float*)aligned_alloc(64, sizeof(float) * KC * MR * mPanels);
   float acc[8 * 32];
   if (!bp || !ap) { free(bp); free(ap); return (void*)1; }
-  for (int64_t k0 = 0; k0 < K || (K == 0 && k0 == 0); k0 += KC) {
+  // One pass even when K = 0 (C = bias, or C unchanged when accumulating).
+  int64_t k0 = 0;
+  do {
     const int64_t kc = K - k0 < KC ? K - k0 : KC;
     const int first = k0 == 0;
     for (int64_t p = 0; p < mPanels; p++) {
@@ -96,9 +98,7 @@ static void* run_job(void* arg) {
       pack_b(j, bp, k0, kc, n0, nr, NR);
       for (int64_t p = 0; p < mPanels; p++) {
         const int64_t m0 = p * MR, mr = M - m0 < MR ? M - m0 : MR;
-        if (kc > 0) {
-          if (j->isa == 2) kernel512(ap + p * KC * MR, bp, kc, acc); else kernel256(ap + p * KC * MR, bp, kc, acc);
-        } else memset(acc, 0, sizeof acc);
+        if (j->isa == 2) kernel512(ap + p * KC * MR, bp, kc, acc); else kernel256(ap + p * KC * MR, bp, kc, acc);
         // C holds the partial sums between k blocks; the old C (accumulate) enters with the first.
         for (int64_t r = 0; r < mr; r++) {
           float* crow = j->c + (m0 + r) * N + n0;
@@ -112,8 +112,8 @@ static void* run_job(void* arg) {
         }
       }
     }
-    if (K == 0) break;
-  }
+    k0 += KC;
+  } while (k0 < K);
   free(bp); free(ap);
   return NULL;
 }
@@ -122,10 +122,12 @@ static int g_isa = -1;
 static int detect_isa(void) {
   if (g_isa >= 0) return g_isa;
   __builtin_cpu_init();
-  if (getenv("MOSAICBERT_CPU_NATIVE_ISA") && strcmp(getenv("MOSAICBERT_CPU_NATIVE_ISA"), "avx2") == 0) g_isa = 0;
-  else if (__builtin_cpu_supports("avx512f")) g_isa = 2;
+  // MOSAICBERT_CPU_NATIVE_ISA=avx2 runs the AVX2 kernel on an AVX-512 CPU (to test it there).
+  const char* want = getenv("MOSAICBERT_CPU_NATIVE_ISA");
+  const int forceAvx2 = want && strcmp(want, "avx2") == 0;
+  if (!forceAvx2 && __builtin_cpu_supports("avx512f")) g_isa = 2;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_isa = 1;
   else g_isa = 0;
-  if (g_isa == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) g_isa = 1;
   return g_isa;
 }
 
@@ -180,8 +182,6 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   if (threads < 1) threads = 1;
   if (threads > MAX_THREADS) threads = MAX_THREADS;
   if (threads > blocks) threads = (int)blocks;
-  // Few flops: one thread (starting threads costs more than it saves).
-  if ((double)M * N * K < 2e6) threads = 1;
   Job jobs[MAX_THREADS];
   pthread_t tids[MAX_THREADS];
   int started[MAX_THREADS] = {0};

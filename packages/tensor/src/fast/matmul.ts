@@ -32,6 +32,7 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
   // f32 products without an activation go to the native AVX2/AVX-512 GEMM when it was built (fast/native.ts):
   // 128-bit WebAssembly SIMD reaches a third of what these CPUs' wide FMAs do. It reads and writes the tensors
   // where they are (a, b and y must not share storage: the WebAssembly path handles that case through scratch).
+  const threads = 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : rt.threads;
   const nat = be.nativeGemm;
   if (
     nat !== null && a.dtype === "f32" && b.dtype === "f32" && y.dtype === "f32" && activation === "none" && pre === null &&
@@ -39,7 +40,7 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
   ) {
     nat.gemm(
       rawOf(a) as Float32Array, rawOf(b) as Float32Array, rawOf(y) as Float32Array, M, N, K, transA ? 1 : 0, transB ? 1 : 0, alpha,
-      accumulate ? 1 : 0, 2 * M * N * K < MIN_PARALLEL_FLOPS ? 1 : rt.threads, bias === null ? null : (rawOf(bias) as Float32Array),
+      accumulate ? 1 : 0, threads, bias === null ? null : (rawOf(bias) as Float32Array),
     );
     return y;
   }
@@ -63,8 +64,6 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
     if (!into) old = s.inPlace(C, y) ? C : s.floats(loadF32(y));
   }
 
-  const flops = 2 * M * N * K;
-  const threads = flops < MIN_PARALLEL_FLOPS ? 1 : rt.threads;
   const byCols = N >= M || N >= 64 * threads;
   const shares = byCols ? splitRange(N, threads, NR) : splitRange(M, threads, MR);
   const work = shares.map(([n0, n1]) => s.take(rt.call("gemm_work_floats", byCols ? n1 - n0 : N) * 4));
