@@ -21,14 +21,16 @@ export async function trainStep(x: Session, batch: PreparedBatch): Promise<StepD
   const { backend, cfg } = w;
   const grads = t.model.flat.grads;
   t.model.zeroGrad();
-  let clip: ReturnType<typeof clipGradNorm> | null = null;
+  // The gradient norm (and clip coefficient) is launched by forwardBackward once the gradients are final.
+  let clip: ReturnType<typeof clipGradNorm> | undefined;
   const res = await forwardBackward(t.model, batch.rows, {
     microbatchSize: plan.M, seed: cfg.seed, step: run.step, rank: w.rank, comm: w.comm, bucketElements: 1 << 22,
     afterBackward: () => { clip = clipGradNorm(backend, [grads], plan.clip?.clipping_threshold ?? null); },
   });
+  if (clip === undefined) throw new Error("trainStep: forwardBackward returned without launching the gradient norm");
   const at = plan.totalSteps !== null ? run.step : Math.min(VIRTUAL_STEPS, Math.floor(run.progress * VIRTUAL_STEPS));
   const lr = cfg.optimizer.lr * plan.schedule.multiplier(at);
-  const { norm, coefficient: coef } = clip ?? clipGradNorm(backend, [grads], plan.clip?.clipping_threshold ?? null);
+  const { norm, coefficient: coef } = clip;
   const gradNorm = norm.item();
   norm.dispose();
   if (!Number.isFinite(res.loss) || !Number.isFinite(gradNorm)) {
