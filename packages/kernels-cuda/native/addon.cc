@@ -277,6 +277,7 @@ static const Entry ENTRIES[] = {
     g.M = (int64_t)f[MATMUL_M]; g.N = (int64_t)f[MATMUL_N]; g.K = (int64_t)f[MATMUL_K];
     g.transA = (int)f[MATMUL_TRANS_A]; g.transB = (int)f[MATMUL_TRANS_B];
     g.alpha = (float)f[MATMUL_ALPHA]; g.accumulate = (int)f[MATMUL_ACCUMULATE];
+    g.biasGrad = (float*)(uintptr_t)f[MATMUL_BIAS_GRAD];
     mb_gemm(g);
     return undef(a.env);
   }},

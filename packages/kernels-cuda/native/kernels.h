@@ -99,6 +99,7 @@ struct GemmArgs {
   int transA, transB;
   float alpha;
   int accumulate;
+  float* biasGrad;  // f32 [M] or null: Σ over K of A (transA) beside the product, += when accumulating
 };
 void mb_gemm(const GemmArgs& g);
 int mb_cublaslt_version();

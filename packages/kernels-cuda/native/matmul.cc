@@ -6,6 +6,10 @@
 // batches change the token count (unpadded rows, masked rows) nearly every step, and timing every
 // new exact shape cost ≈ 50 ms of syncs per step; a new shape of a known class only checks that the
 // class's algorithm supports it (host-side) and uses it.
+// A weight-gradient product can also return its bias gradient (Σ over K of A, transA): cuBLASLt's
+// BGRADB epilogue sums Lt's B (our A) while the GEMM reads it, into a scratch vector that one small
+// kernel then adds (or copies) into the caller's float32 [M]; where no algorithm offers the epilogue,
+// or with MOSAICBERT_GEMM_BGRAD=0, a column-sum kernel does it after the plain product.
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cstdio>
@@ -47,11 +51,14 @@ static int align_of(const void* p) {
   return al;
 }
 
+// The epilogue a plan was made with.
+enum Epi { EPI_NONE = 0, EPI_BIAS = 1, EPI_BGRAD = 2 };
+
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
   cublasLtMatmulAlgo_t algo{};
-  bool epilogueBias = false;
+  Epi epi = EPI_NONE;
 };
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int, int, int, int, int, int, int, int, int, int, int>;
@@ -66,14 +73,47 @@ static int64_t size_class(int64_t n) {
   return (n + step - 1) / step * step;
 }
 
+// Where the BGRADB epilogue writes (aligned, never the caller's possibly offset gradient view).
+static float* g_bgrad = nullptr;
+static int64_t g_bgrad_cap = 0;
+
+static float* bgrad_scratch(int64_t m) {
+  if (m > g_bgrad_cap) {
+    if (g_bgrad) { ckc(cudaStreamSynchronize((cudaStream_t)mb_stream()), "gemm bias-gradient scratch"); cudaFree(g_bgrad); }
+    g_bgrad_cap = m > 65536 ? m : 65536;
+    ckc(cudaMalloc(&g_bgrad, (size_t)g_bgrad_cap * 4), "cudaMalloc(gemm bias-gradient scratch)");
+  }
+  return g_bgrad;
+}
+
+static bool bgrad_epilogue_enabled() {
+  const char* e = getenv("MOSAICBERT_GEMM_BGRAD");
+  return !(e && strcmp(e, "0") == 0);
+}
+
 void mb_gemm_init() {
   if (g_lt) return;
   ckb(cublasLtCreate(&g_lt), "create");
   ckc(cudaMalloc(&g_ws, WS_BYTES), "cudaMalloc(cuBLASLt workspace)");
+  bgrad_scratch(65536);
 }
 int mb_cublaslt_version() { return (int)cublasLtGetVersion(); }
 
-static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int alD, const Key& cls, Plan& p) {
+// Sets the epilogue attributes of a plan's descriptor (bias: type of g.bias; bias gradient: float32).
+static void set_epilogue(const GemmArgs& g, Epi epi, Plan& p) {
+  if (epi == EPI_NONE) return;
+  cublasLtEpilogue_t e = epi == EPI_BIAS ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_BGRADB;
+  ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e), "set epilogue");
+  cudaDataType_t bt = epi == EPI_BIAS ? cuda_type(g.dtBias) : CUDA_R_32F;
+  ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt), "set bias type");
+}
+
+// The vector the epilogue reads (bias) or writes (bias gradient, into the scratch).
+static const void* epilogue_pointer(const GemmArgs& g, Epi epi) {
+  return epi == EPI_BIAS ? g.bias : epi == EPI_BGRAD ? (const void*)bgrad_scratch(g.M) : nullptr;
+}
+
+static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, const Key& cls, Plan& p) {
   const cudaDataType_t ta = cuda_type(g.dtA), tb = cuda_type(g.dtB), td = cuda_type(g.dtOut);
   ckb(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "descCreate");
   // Lt's "A" is our B and Lt's "B" is our A (see the header comment).
@@ -81,12 +121,7 @@ static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int al
   cublasOperation_t opB = g.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
   ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opA, sizeof opA), "set transA");
   ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opB, sizeof opB), "set transB");
-  if (withBias) {
-    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
-    ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi), "set epilogue");
-    cudaDataType_t bt = cuda_type(g.dtBias);
-    ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt), "set bias type");
-  }
+  set_epilogue(g, epi, p);
   if (g.transB) ckb(cublasLtMatrixLayoutCreate(&p.la, tb, g.K, g.N, g.K), "layout A");
   else ckb(cublasLtMatrixLayoutCreate(&p.la, tb, g.N, g.K, g.N), "layout A");
   if (g.transA) ckb(cublasLtMatrixLayoutCreate(&p.lb, ta, g.M, g.K, g.M), "layout B");
@@ -99,7 +134,7 @@ static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int al
     if (cublasLtMatmulAlgoCheck(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, &known->second, &check) == CUBLAS_STATUS_SUCCESS &&
         check.workspaceSize <= WS_BYTES) {
       p.algo = known->second;
-      p.epilogueBias = withBias;
+      p.epi = epi;
       return true;
     }
   }
@@ -121,7 +156,7 @@ static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int al
     return false;
   }
   p.algo = res[0].algo;
-  p.epilogueBias = withBias;
+  p.epi = epi;
   const char* tune = getenv("MOSAICBERT_GEMM_TUNE");
   if (n > 1 && !(tune && strcmp(tune, "0") == 0) && g.M * g.N >= (1 << 16)) {
     // Time each candidate on a scratch output (so accumulating products are not disturbed).
@@ -131,8 +166,8 @@ static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int al
     cudaEvent_t e0, e1;
     cudaEventCreate(&e0); cudaEventCreate(&e1);
     float alpha = 1.0f, beta = 0.0f, best = 1e30f;
-    if (withBias) {
-      const void* bp = g.bias;
+    if (epi != EPI_NONE) {
+      const void* bp = epilogue_pointer(g, epi);
       cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp);
     }
     for (int i = 0; i < n; i++) {
@@ -157,39 +192,57 @@ static bool make_plan(const GemmArgs& g, bool withBias, int alA, int alB, int al
   return true;
 }
 
+// The plan of this exact shape (made on first use: the epilogue wanted, else the plain product).
+static Plan& plan_for(const GemmArgs& g, Epi want) {
+  const int alA = align_of(g.A), alB = align_of(g.B), alD = align_of(g.D);
+  const int dtEpi = want == EPI_BIAS ? g.dtBias : want == EPI_BGRAD ? DT_F32 : -1;
+  Key key{g.M, g.N, g.K, g.transA, g.transB, g.dtA, g.dtB, g.dtOut, dtEpi, alA, alB, alD, (int)want, 0};
+  auto it = g_plans.find(key);
+  if (it != g_plans.end()) return it->second;
+  Plan p;
+  bool ok = false;
+  Key cls{size_class(g.M), size_class(g.N), size_class(g.K), g.transA, g.transB, g.dtA, g.dtB, g.dtOut, dtEpi, alA, alB, alD, (int)want, 1};
+  Key clsPlain = cls;
+  std::get<8>(clsPlain) = -1;
+  std::get<12>(clsPlain) = EPI_NONE;
+  if (want != EPI_NONE) ok = make_plan(g, want, alA, alB, alD, cls, p);
+  if (!ok) ok = make_plan(g, EPI_NONE, alA, alB, alD, clsPlain, p);
+  if (!ok) mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
+  return g_plans.emplace(key, p).first->second;
+}
+
 void mb_gemm(const GemmArgs& g) {
   mb_gemm_init();
-  if (g.M == 0 || g.N == 0) return;
-  cudaStream_t s = (cudaStream_t)mb_stream();
-  if (g.K == 0) {
-    // Empty inner dimension: the product is zero.
-    if (!g.accumulate) k_fill(g.dtOut, g.D, g.M * g.N, 0.0);
-    if (g.bias) k_bias_act(g.dtOut, g.D, g.dtOut, g.D, g.dtBias, g.bias, g.M, g.N, 0, 0, nullptr, 0);
+  if (g.M == 0) return;
+  if (g.biasGrad && !g.transA) mb_throw("matmul: biasGrad needs transA");
+  if (g.N == 0 || g.K == 0) {
+    // An empty product: D is zero (or unchanged), and so is the sum over an empty K.
+    if (g.N > 0 && !g.accumulate) k_fill(g.dtOut, g.D, g.M * g.N, 0.0);
+    if (g.N > 0 && g.bias) k_bias_act(g.dtOut, g.D, g.dtOut, g.D, g.dtBias, g.bias, g.M, g.N, 0, 0, nullptr, 0);
+    if (g.biasGrad) {
+      if (g.K > 0) k_sum_rows(g.biasGrad, g.dtA, g.A, g.K, g.M, g.accumulate);
+      else if (!g.accumulate) k_fill(DT_F32, g.biasGrad, g.M, 0.0);
+    }
     return;
   }
-  const int alA = align_of(g.A), alB = align_of(g.B), alD = align_of(g.D);
-  const bool wantBias = g.bias != nullptr;
-  Key key{g.M, g.N, g.K, g.transA, g.transB, g.dtA, g.dtB, g.dtOut, wantBias ? g.dtBias : -1, alA, alB, alD,
-          wantBias && (align_of(g.bias) >= 16) ? 1 : 0, 0};
-  auto it = g_plans.find(key);
-  if (it == g_plans.end()) {
-    Plan p;
-    bool ok = false;
-    const int biasEpi = wantBias && (align_of(g.bias) >= 16) ? 1 : 0;
-    Key cls{size_class(g.M), size_class(g.N), size_class(g.K), g.transA, g.transB, g.dtA, g.dtB, g.dtOut, wantBias ? g.dtBias : -1, alA, alB, alD, biasEpi, 1};
-    Key clsPlain = cls;
-    std::get<12>(clsPlain) = 0;
-    if (biasEpi) ok = make_plan(g, true, alA, alB, alD, cls, p);
-    if (!ok) ok = make_plan(g, false, alA, alB, alD, clsPlain, p);
-    if (!ok) mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
-    it = g_plans.emplace(key, p).first;
-  }
-  Plan& p = it->second;
-  if (p.epilogueBias) {
-    const void* bp = g.bias;
+  cudaStream_t s = (cudaStream_t)mb_stream();
+  Epi want = EPI_NONE;
+  if (g.bias && align_of(g.bias) >= 16) want = EPI_BIAS;
+  else if (g.biasGrad && bgrad_epilogue_enabled()) want = EPI_BGRAD;
+  Plan& p = plan_for(g, want);
+  if (p.epi != EPI_NONE) {
+    const void* bp = epilogue_pointer(g, p.epi);
     ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp), "set bias");
   }
   float alpha = g.alpha, beta = g.accumulate ? 1.0f : 0.0f;
   ckb(cublasLtMatmul(g_lt, p.desc, &alpha, g.B, p.la, g.A, p.lb, &beta, g.D, p.lc, g.D, p.lc, &p.algo, g_ws, WS_BYTES, s), "matmul");
-  if (wantBias && !p.epilogueBias) k_bias_act(g.dtOut, g.D, g.dtOut, g.D, g.dtBias, g.bias, g.M, g.N, 0, 0, nullptr, 0);
+  if (g.bias && p.epi != EPI_BIAS) k_bias_act(g.dtOut, g.D, g.dtOut, g.D, g.dtBias, g.bias, g.M, g.N, 0, 0, nullptr, 0);
+  if (g.biasGrad) {
+    if (p.epi == EPI_BGRAD) {
+      if (g.accumulate) k_axpy(DT_F32, g.biasGrad, DT_F32, g_bgrad, 1.0f, g.M);
+      else k_copy(DT_F32, g.biasGrad, DT_F32, g_bgrad, g.M);
+    } else {
+      k_sum_rows(g.biasGrad, g.dtA, g.A, g.K, g.M, g.accumulate);
+    }
+  }
 }

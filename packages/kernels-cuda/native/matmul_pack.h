@@ -18,5 +18,6 @@ enum MatmulSlot {
   MATMUL_TRANS_B = 12,    // 1: B is [N, K]
   MATMUL_ALPHA = 13,      // scale of the product
   MATMUL_ACCUMULATE = 14, // 1: D += the product
-  MATMUL_SLOTS = 15,
+  MATMUL_BIAS_GRAD = 15,  // f32 [M]: Σ over K of A ([K, M], transA) beside the product (+= when accumulating), or 0
+  MATMUL_SLOTS = 16,
 };

@@ -208,7 +208,7 @@ export class CudaBackend implements Backend {
   // ---- dense -----------------------------------------------------------------------------------
 
   matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-    const { M, N, K, transA, transB, outShape, outDtype: dtype, alpha, activation, bias, preActivation: pre, out, accumulate } =
+    const { M, N, K, transA, transB, outShape, outDtype: dtype, alpha, activation, bias, preActivation: pre, out, accumulate, biasGrad } =
       validateMatmul(this, a, b, opts);
 
     // cuBLASLt wants one operand type: bring a mixed pair to the lower-precision one.
@@ -220,8 +220,11 @@ export class CudaBackend implements Backend {
     const y = out ?? this.empty(outShape, dtype);
     // The product may not be written over its own operands: compute aside when out shares storage.
     const aliased = out !== null && (out.storage === a.storage || out.storage === b.storage);
+    // The bias gradient rides the GEMM (cuBLASLt BGRADB) when a goes in as given; else its own column sums, first.
+    const fusedBiasGrad = biasGrad !== null && A === a && !aliased ? biasGrad : null;
+    if (biasGrad !== null && fusedBiasGrad === null) this.sumRows(a, { out: biasGrad, accumulate });
     if (activation === "none" && pre === null && !aliased) {
-      this.gemm(A, B, y, bias, M, N, K, transA, transB, alpha, accumulate);
+      this.gemm(A, B, y, bias, M, N, K, transA, transB, alpha, accumulate, fusedBiasGrad);
     } else {
       // Exact-erf GELU and "accumulate after the activation" are outside cuBLASLt's epilogues:
       // the product + bias goes to an f32 buffer, then one kernel applies the rest.
@@ -237,12 +240,15 @@ export class CudaBackend implements Backend {
 
   /** One matmul pack, reused by every call (src/matmul-pack.ts names its slots). */
   private readonly matmulPack = new Float64Array(MATMUL_SLOTS);
-  private gemm(A: Tensor, B: Tensor, D: Tensor, bias: Tensor | null, M: number, N: number, K: number, tA: boolean, tB: boolean, alpha: number, acc: boolean): void {
+  private gemm(
+    A: Tensor, B: Tensor, D: Tensor, bias: Tensor | null, M: number, N: number, K: number, tA: boolean, tB: boolean, alpha: number, acc: boolean,
+    biasGrad: Tensor | null = null,
+  ): void {
     const g = this.matmulPack;
     g[MATMUL.dtA] = DT[A.dtype]; g[MATMUL.dtB] = DT[B.dtype]; g[MATMUL.dtOut] = DT[D.dtype]; g[MATMUL.dtBias] = bias ? DT[bias.dtype] : 0;
     g[MATMUL.a] = this.ptr(A); g[MATMUL.b] = this.ptr(B); g[MATMUL.out] = this.ptr(D); g[MATMUL.bias] = this.p(bias);
     g[MATMUL.m] = M; g[MATMUL.n] = N; g[MATMUL.k] = K; g[MATMUL.transA] = tA ? 1 : 0; g[MATMUL.transB] = tB ? 1 : 0;
-    g[MATMUL.alpha] = alpha; g[MATMUL.accumulate] = acc ? 1 : 0;
+    g[MATMUL.alpha] = alpha; g[MATMUL.accumulate] = acc ? 1 : 0; g[MATMUL.biasGrad] = this.p(biasGrad);
     this.native.matmul(g);
   }
 

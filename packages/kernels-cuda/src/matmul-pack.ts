@@ -1,6 +1,7 @@
 /**
  * The matmul (cuBLASLt GEMM) argument pack, slot by slot (native/matmul_pack.h holds the same numbers for
- * addon.cc; packs.test.ts checks that they agree). D = alpha·op(A)·op(B) (+ bias) (+= D when accumulating).
+ * addon.cc; packs.test.ts checks that they agree). D = alpha·op(A)·op(B) (+ bias) (+= D when accumulating);
+ * biasGrad[m] (+)= Σₖ A[k, m] beside it (transA only).
  */
 export const MATMUL = {
   dtA: 0,
@@ -18,6 +19,7 @@ export const MATMUL = {
   transB: 12,
   alpha: 13,
   accumulate: 14,
+  biasGrad: 15,
 } as const;
 
-export const MATMUL_SLOTS = 15;
+export const MATMUL_SLOTS = 16;

@@ -18,15 +18,15 @@ export function linear(be: Backend, x: Tensor, w: Tensor, b: Tensor | null): Ten
 }
 
 /**
- * Linear backward: gW += dyᵀ·x, gb += Σ dy; returns dx = dy·W, or adds it into `dxInto` (and
- * returns that) when given, or skips it when `needDx` is false.
+ * Linear backward: gW += dyᵀ·x, gb += Σ dy (in the same matmul call, which a backend may fuse);
+ * returns dx = dy·W, or adds it into `dxInto` (and returns that) when given, or skips it when
+ * `needDx` is false.
  */
 export function linearBackward(
   be: Backend, dy: Tensor, x: Tensor, w: Tensor, gw: Tensor, gb: Tensor | null,
   dx: { needDx: boolean; into?: Tensor | null } = { needDx: true },
 ): Tensor | null {
-  be.matmul(dy, x, { transA: true, out: gw, accumulate: true });
-  if (gb) be.sumRows(dy, { out: gb, accumulate: true });
+  be.matmul(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb });
   if (!dx.needDx) return null;
   if (dx.into) {
     be.matmul(dy, w, { out: dx.into, accumulate: true });

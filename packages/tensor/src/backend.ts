@@ -27,6 +27,13 @@ export interface MatmulOptions {
   accumulate?: boolean;
   /** dtype of a newly allocated output (default: a's dtype). */
   dtype?: DType;
+  /**
+   * The bias gradient of a linear layer beside its weight gradient (gW = dyᵀ·x with a = dy): float32 [M]
+   * receives the column sums of a as stored [K, M], Σₖ a[k, m] — added to it with `accumulate`, else
+   * written. Needs transA, alpha 1, no bias and no activation. A backend may take it from the same pass
+   * over a as the product (the CUDA backend: cuBLASLt's BGRADB epilogue).
+   */
+  biasGrad?: Tensor | null;
 }
 
 export interface LayerNormResult {

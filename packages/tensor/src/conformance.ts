@@ -90,7 +90,26 @@ for (const dt of ["f32", "bf16"] as DType[]) {
       be.matmul(dy, x, { transA: true, out: gw, accumulate: true });
       return [gw];
     });
+    add(`matmul ${dt} M${M} K${K} N${N} weight grad + bias grad, accumulated`, tolOf(dt), (be, rng) => {
+      const dy = randn(be, rng, [M, N], dt);
+      const x = randn(be, rng, [M, K], dt);
+      const gw = randn(be, rng, [N, K], "f32");
+      const gb = randn(be, rng, [N], "f32");
+      be.matmul(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb });
+      return [gw, gb];
+    });
   }
+  // The bias gradient written (not accumulated), into views of one flat buffer at odd offsets (as a
+  // model's gradients are), on a linear layer's shape: the sums run over 1000 rows.
+  add(`matmul ${dt} weight grad + bias grad written into offset views`, tolOf(dt), (be, rng) => {
+    const dy = randn(be, rng, [1000, 192], dt);
+    const x = randn(be, rng, [1000, 72], dt);
+    const flat = be.zeros([1 + 192 * 72 + 3 + 192], "f32");
+    const gw = flat.view(1, [192, 72]);
+    const gb = flat.view(1 + 192 * 72 + 3, [192]);
+    be.matmul(dy, x, { transA: true, out: gw, biasGrad: gb });
+    return [flat];
+  });
   add(`matmul ${dt} mixed operand dtypes`, BF16_TOL, (be, rng) => {
     const a = randn(be, rng, [9, 24], dt);
     const b = randn(be, rng, [24, 10], dt === "f32" ? "bf16" : "f32");

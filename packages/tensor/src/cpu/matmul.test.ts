@@ -105,6 +105,32 @@ describe("matmul", () => {
     expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { accumulate: true })).toThrow(/accumulate requires an `out` tensor/);
     expect(() => cpu.matmul(a, cpu.zeros([3, 2], "f32"), { out: cpu.zeros([2, 3], "f32") })).toThrow(/matmul: out: expected shape \[2, 2\]/);
   });
+
+  it("returns the bias gradient Σ over dy's rows beside the weight gradient, written or accumulated", () => {
+    // dy [3 rows, 2 outputs], x [3 rows, 2 inputs]: gW = dyᵀ·x, gb = column sums of dy.
+    const dy = cpu.fromArray([1, 2, 3, -4, 0.5, 10], [3, 2], "f32");
+    const x = cpu.fromArray([1, 0, 0, 1, 2, 2], [3, 2], "f32");
+    const gw = cpu.zeros([2, 2], "f32");
+    const gb = cpu.fromArray([100, 200], [2], "f32");
+    cpu.matmul(dy, x, { transA: true, out: gw, biasGrad: gb });
+    expect(Array.from(gw.toArray())).toEqual([2, 4, 22, 16]);
+    expect(Array.from(gb.toArray())).toEqual([4.5, 8]);
+    cpu.matmul(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb });
+    expect(Array.from(gw.toArray())).toEqual([4, 8, 44, 32]);
+    expect(Array.from(gb.toArray())).toEqual([9, 16]);
+  });
+
+  it("refuses a bias gradient that is not a plain weight-gradient product's", () => {
+    const dy = cpu.zeros([3, 2], "f32");
+    const x = cpu.zeros([3, 4], "f32");
+    const gb = cpu.zeros([2], "f32");
+    expect(() => cpu.matmul(dy, x, { transA: true, biasGrad: cpu.zeros([4], "f32") })).toThrow(/matmul: biasGrad: expected shape \[2\], got \[4\]/);
+    expect(() => cpu.matmul(dy, x, { transA: true, biasGrad: cpu.zeros([2], "bf16") })).toThrow(/matmul: biasGrad: expected dtype f32, got bf16/);
+    expect(() => cpu.matmul(x, cpu.zeros([4, 2], "f32"), { biasGrad: cpu.zeros([3], "f32") })).toThrow(/matmul: biasGrad: needs transA/);
+    expect(() => cpu.matmul(dy, x, { transA: true, alpha: 2, biasGrad: gb })).toThrow(/matmul: biasGrad: needs alpha 1/);
+    expect(() => cpu.matmul(dy, x, { transA: true, bias: cpu.zeros([4], "f32"), biasGrad: gb })).toThrow(/cannot be combined with bias/);
+    expect(() => cpu.matmul(dy, x, { transA: true, biasGrad: dy.view(0, [2]) })).toThrow(/must not share storage with a/);
+  });
 });
 
 describe("matmul on worker threads", () => {

@@ -4,11 +4,14 @@ import { validateMatmul } from "../validate/matmul.js";
 import type { CpuBackend } from "./backend.js";
 import { geluScalar } from "./erf.js";
 import { gemmPacked, packA, packB } from "./gemm.js";
+import { sumRows } from "./rows.js";
 import { loadF32, outF32, storeF32 } from "./storage.js";
 
 export function matmul(be: CpuBackend, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const { M, N, K, transA, transB, outShape, outDtype: dtype, alpha, activation, bias, preActivation: pre, out, accumulate } =
+  const { M, N, K, transA, transB, outShape, outDtype: dtype, alpha, activation, bias, preActivation: pre, out, accumulate, biasGrad } =
     validateMatmul(be, a, b, opts);
+  // Before the product: out may share storage with a.
+  if (biasGrad !== null) sumRows(be, a, { out: biasGrad, accumulate });
   const biasv = bias === null ? null : loadF32(bias);
 
   const y = out ?? be.empty(outShape, dtype);

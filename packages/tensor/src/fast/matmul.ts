@@ -24,8 +24,10 @@ const KC = 256;
  */
 export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const plan = validateMatmul(be, a, b, opts);
-  const { M, N, K, transA, transB, outShape, outDtype, alpha, activation, bias, preActivation: pre, out, accumulate } = plan;
+  const { M, N, K, transA, transB, outShape, outDtype, alpha, activation, bias, preActivation: pre, out, accumulate, biasGrad } = plan;
   const rt = be.runtime;
+  // Before the product: out may share storage with a.
+  if (biasGrad !== null) be.sumRows(a, { out: biasGrad, accumulate });
   const y = out ?? be.emptyForOutput(outShape, outDtype);
   if (M === 0 || N === 0) return y;
 

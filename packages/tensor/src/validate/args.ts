@@ -30,14 +30,14 @@ export function indexArg(be: Backend, op: string, arg: string, t: unknown): Tens
 }
 
 /**
- * An optional output tensor: live, float, of exactly this shape. Errors name the argument "out"
- * whichever option it came from (matmul's preActivation too), as they always have.
+ * An optional output tensor: live, float, of exactly this shape. Errors name the argument `arg` ("out"
+ * by default, matmul's preActivation too, as they always have).
  */
-export function outArg(be: Backend, op: string, t: Tensor | null | undefined, shape: readonly number[]): Tensor | null {
+export function outArg(be: Backend, op: string, t: Tensor | null | undefined, shape: readonly number[], arg = "out"): Tensor | null {
   if (t === null || t === undefined) return null;
-  const x = floatArg(be, op, "out", t);
+  const x = floatArg(be, op, arg, t);
   if (x.shape.length !== shape.length || x.shape.some((d, i) => d !== shape[i])) {
-    throw new OpError(op, "out", `expected shape [${shape.join(", ")}], got [${x.shape.join(", ")}]`);
+    throw new OpError(op, arg, `expected shape [${shape.join(", ")}], got [${x.shape.join(", ")}]`);
   }
   return x;
 }

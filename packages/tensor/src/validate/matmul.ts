@@ -20,6 +20,8 @@ export interface MatmulPlan {
   preActivation: Tensor | null;
   out: Tensor | null;
   accumulate: boolean;
+  /** f32 [M]: receives Σₖ a[k, m] (see MatmulOptions.biasGrad). */
+  biasGrad: Tensor | null;
 }
 
 /** Checks every argument of matmul and returns the GEMM sizes and the resolved options. */
@@ -63,5 +65,25 @@ export function validateMatmul(be: Backend, a: Tensor, b: Tensor, opts: MatmulOp
   const accumulate = accumulateArg(op, opts.accumulate, out);
   const outDtype = out?.dtype ?? opts.dtype ?? a.dtype;
   if (!isFloat(outDtype)) throw new OpError(op, "dtype", `expected ${FLOAT_DTYPES.join(" or ")}, got ${String(outDtype)}`);
-  return { M, N, K, transA, transB, outShape, outDtype, alpha, activation, bias, preActivation, out, accumulate };
+  const biasGrad = biasGradArg(be, opts.biasGrad, { M, transA, alpha, activation, bias, a });
+  return { M, N, K, transA, transB, outShape, outDtype, alpha, activation, bias, preActivation, out, accumulate, biasGrad };
+}
+
+/** Checks MatmulOptions.biasGrad: float32 [M], only beside a plain weight-gradient product (transA, alpha 1). */
+function biasGradArg(
+  be: Backend,
+  t: Tensor | null | undefined,
+  p: { M: number; transA: boolean; alpha: number; activation: string; bias: Tensor | null; a: Tensor },
+): Tensor | null {
+  const op = "matmul";
+  if (t === null || t === undefined) return null;
+  const g = outArg(be, op, t, [p.M], "biasGrad")!;
+  if (g.dtype !== "f32") throw new OpError(op, "biasGrad", `expected dtype f32, got ${g.dtype}`);
+  if (!p.transA) {
+    throw new OpError(op, "biasGrad", `needs transA (a = dy stored [K, M]: the bias gradient is Σ over its K rows), got a ${fmtShape(p.a.shape)} without transA`);
+  }
+  if (p.alpha !== 1) throw new OpError(op, "biasGrad", `needs alpha 1 (the sums are not scaled), got alpha ${p.alpha}`);
+  if (p.bias !== null || p.activation !== "none") throw new OpError(op, "biasGrad", "cannot be combined with bias or an activation");
+  if (g.storage === p.a.storage) throw new OpError(op, "biasGrad", "must not share storage with a");
+  return g;
 }
