@@ -235,12 +235,12 @@ static const Entry ENTRIES[] = {
   {"sumRows", [](Args& a) -> napi_value { k_sum_rows((float*)a.p(0), a.dt(1), a.p(2), a.i(3), a.i(4), (int)a.i(5)); return undef(a.env); }},
   {"layerNorm", [](Args& a) -> napi_value {
     k_layernorm(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.p(6), a.dt(7), a.p(8), a.dt(9), a.p(10), (float*)a.p(11),
-                (float*)a.p(12), a.i(13), a.i(14), a.f(15));
+                (float*)a.p(12), a.i(13), a.i(14), a.f(15), a.f(16), (uint32_t)a.d(17), (uint32_t)a.d(18));
     return undef(a.env);
   }},
   {"layerNormBackward", [](Args& a) -> napi_value {
     k_layernorm_bwd(a.dt(0), a.p(1), a.dt(2), a.p(3), a.dt(4), a.p(5), a.dt(6), a.p(7), (const float*)a.p(8), (const float*)a.p(9),
-                    (float*)a.p(10), (float*)a.p(11), a.i(12), a.i(13));
+                    (float*)a.p(10), (float*)a.p(11), a.i(12), a.i(13), a.p(14), a.f(15), (uint32_t)a.d(16), (uint32_t)a.d(17));
     return undef(a.env);
   }},
   {"crossEntropy", [](Args& a) -> napi_value {

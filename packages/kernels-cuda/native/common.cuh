@@ -27,6 +27,15 @@ __device__ __forceinline__ void stf(int dt, void* p, int64_t i, float v) {
   }
 }
 
+// v rounded to what a store of dtype dt keeps (the value a later load would see).
+__device__ __forceinline__ float rndf(int dt, float v) {
+  switch (dt) {
+    case DT_BF16: return __bfloat162float(__float2bfloat16_rn(v));
+    case DT_F16: return __half2float(__float2half_rn(v));
+    default: return v;
+  }
+}
+
 // Any dtype, through double: used by copy/cast/fill, where generality matters more than speed.
 __device__ __forceinline__ double ldany(int dt, const void* p, int64_t i) {
   switch (dt) {

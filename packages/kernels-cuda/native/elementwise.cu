@@ -110,9 +110,6 @@ void k_gelu_bwd(int ddx, void* dx, int ddy, const void* dy, int dtx, const void*
 // With p > 0 it also applies MosaicBERT's FFN dropout: element e of h (row-major [rows, inter]) is
 // kept iff mb_uniform(key, off + e) >= p, exactly the mask `k_dropout` draws for h, so the separate
 // dropout pass (and its backward) disappear. The backward applies the same mask to dh.
-__device__ __forceinline__ float drop_factor(float p, float inv, uint32_t key, uint32_t counter) {
-  return mb_uniform(key, counter) >= p ? inv : 0.0f;
-}
 
 template <bool DROP>
 __global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {

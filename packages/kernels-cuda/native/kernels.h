@@ -52,10 +52,14 @@ void k_scatter_rows(int dt, void* out, const void* x, const int32_t* idx, int64_
 void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate);
 
 // layernorm.cu
+// With a residual and p > 0: LN(dropout(x) + residual), the dropout of k_dropout (key, off).
 void k_layernorm(int dtY, void* y, int dtX, const void* x, int dtR, const void* residual, void* sum,
-                 int dtW, const void* w, int dtB, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps);
+                 int dtW, const void* w, int dtB, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps,
+                 float p, uint32_t key, uint32_t off);
+// dxd (dx's dtype, or null): dx through that dropout's mask.
 void k_layernorm_bwd(int dtDx, void* dx, int dtDy, const void* dy, int dtX, const void* x, int dtW, const void* w,
-                     const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H);
+                     const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H, void* dxd, float p,
+                     uint32_t key, uint32_t off);
 
 // loss.cu
 void k_cross_entropy(float* loss, int dtL, const void* logits, const int32_t* targets, int64_t N, int64_t C,

@@ -1,15 +1,24 @@
-// Row-wise LayerNorm (optionally on x + residual, the post-LN block's add fused in) and its backward.
-// One warp per row; statistics in fp32 (two-pass variance, biased, as torch).
+// Row-wise LayerNorm (optionally on x + residual, the post-LN block's add fused in, and then optionally
+// on dropout(x) + residual: the block's dropout too) and its backward (which can also write dx through
+// that dropout's mask: the gradient of the dropped x). One warp per row; statistics in fp32 (two-pass
+// variance, biased, as torch). The mask is `dropout`'s: element e = row·H + col, kept iff
+// mb_uniform(key, off + e) >= p; the dropped x and the masked dx are rounded as `dropout` stores them.
 #include "common.cuh"
+#include "random.cuh"
 #include <algorithm>
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
+// The block's dropout as kernel arguments (p = 0: none).
+struct Drop {
+  float p, inv;
+  uint32_t key, off;
+};
 bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
-                      int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps);
+                      int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps, Drop d);
 bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
-                          const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H);
+                          const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H, void* dxd, Drop d);
 
 __global__ void ln_fwd_k(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
-                         int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps) {
+                         int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps, Drop d) {
   int lane = threadIdx.x & 31;
   int64_t row = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
   if (row >= N) return;
@@ -20,7 +29,9 @@ __global__ void ln_fwd_k(int dty, void* y, int dtx, const void* x, int dtr, cons
   for (int64_t c = lane; c < H; c += 32) {
     float v;
     if (res) {
-      stf(dtx, sum, base + c, ldf(dtx, x, base + c) + ldf(dtr, res, base + c));
+      float xv = ldf(dtx, x, base + c);
+      if (d.p > 0.0f) xv = rndf(dtx, xv * drop_factor(d.p, d.inv, d.key, d.off + (uint32_t)(base + c)));
+      stf(dtx, sum, base + c, xv + ldf(dtr, res, base + c));
       v = ldf(dtx, sum, base + c);
     } else {
       v = ldf(dtx, x, base + c);
@@ -39,15 +50,16 @@ __global__ void ln_fwd_k(int dty, void* y, int dtx, const void* x, int dtr, cons
 }
 
 void k_layernorm(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
-                 int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps) {
+                 int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps, float p, uint32_t key, uint32_t off) {
   if (N == 0) return;
-  if (k_layernorm_fast(dty, y, dtx, x, dtr, res, sum, dtw, w, dtb, b, mean, rstd, N, H, eps)) return;
-  ln_fwd_k<<<grid_for(N * 32, 256, 1LL << 30), 256, 0, S()>>>(dty, y, dtx, x, dtr, res, sum, dtw, w, dtb, b, mean, rstd, N, H, eps);
+  const Drop d{res ? p : 0.0f, p > 0.0f ? 1.0f / (1.0f - p) : 1.0f, key, off};
+  if (k_layernorm_fast(dty, y, dtx, x, dtr, res, sum, dtw, w, dtb, b, mean, rstd, N, H, eps, d)) return;
+  ln_fwd_k<<<grid_for(N * 32, 256, 1LL << 30), 256, 0, S()>>>(dty, y, dtx, x, dtr, res, sum, dtw, w, dtb, b, mean, rstd, N, H, eps, d);
   CKL();
 }
 
 __global__ void ln_bwd_dx_k(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
-                            const float* mean, const float* rstd, int64_t N, int64_t H) {
+                            const float* mean, const float* rstd, int64_t N, int64_t H, void* dxd, Drop d) {
   int lane = threadIdx.x & 31;
   int64_t row = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5;
   if (row >= N) return;
@@ -63,7 +75,9 @@ __global__ void ln_bwd_dx_k(int dtdx, void* dx, int dtdy, const void* dy, int dt
   for (int64_t c = lane; c < H; c += 32) {
     float g = ldf(dtdy, dy, base + c) * ldf(dtw, w, c);
     float xh = (ldf(dtx, x, base + c) - mu) * rs;
-    stf(dtdx, dx, base + c, rs * (g - a - xh * bsum));
+    const float o = rs * (g - a - xh * bsum);
+    stf(dtdx, dx, base + c, o);
+    if (dxd) stf(dtdx, dxd, base + c, rndf(dtdx, o) * drop_factor(d.p, d.inv, d.key, d.off + (uint32_t)(base + c)));
   }
 }
 
@@ -89,10 +103,12 @@ __global__ void ln_bwd_dw_k(float* dw, float* db, int dtdy, const void* dy, int 
 }
 
 void k_layernorm_bwd(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
-                     const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H) {
+                     const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H, void* dxd, float p, uint32_t key,
+                     uint32_t off) {
   if (N == 0 || H == 0) return;
-  if (k_layernorm_bwd_fast(dtdx, dx, dtdy, dy, dtx, x, dtw, w, mean, rstd, dw, db, N, H)) return;
-  ln_bwd_dx_k<<<grid_for(N * 32, 256, 1LL << 30), 256, 0, S()>>>(dtdx, dx, dtdy, dy, dtx, x, dtw, w, mean, rstd, N, H);
+  const Drop d{p, 1.0f / (1.0f - p), key, off};
+  if (k_layernorm_bwd_fast(dtdx, dx, dtdy, dy, dtx, x, dtw, w, mean, rstd, dw, db, N, H, dxd, d)) return;
+  ln_bwd_dx_k<<<grid_for(N * 32, 256, 1LL << 30), 256, 0, S()>>>(dtdx, dx, dtdy, dy, dtx, x, dtw, w, mean, rstd, N, H, dxd, d);
   CKL();
   int64_t colBlocks = (H + 31) / 32;
   int64_t slabs = (528 + colBlocks - 1) / colBlocks;
@@ -126,7 +142,7 @@ __device__ __forceinline__ uint4 pack8(const float* f) {
 
 template <int V>
 __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, const uint4* res, uint4* sum, int dtw, const void* w, int dtb,
-                                                   const void* b, float* mean, float* rstd, int64_t N, float eps) {
+                                                   const void* b, float* mean, float* rstd, int64_t N, float eps, Drop d) {
   constexpr int H = V * 256;
   const int lane = threadIdx.x & 31;
   const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
@@ -147,6 +163,12 @@ __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, con
       uint4 u = x[base + v * 32 + lane];
       unpack8(u, xv + v * 8);
       if (res) {
+        if (d.p > 0.0f) {
+          // Element (base + v·32 + lane)·8 + k of x: dropped, rounded to bf16 as `dropout` stores it.
+          const uint32_t c0 = d.off + (uint32_t)((base + v * 32 + lane) * 8);
+#pragma unroll
+          for (int k = 0; k < 8; k++) xv[v * 8 + k] = __bfloat162float(__float2bfloat16_rn(xv[v * 8 + k] * drop_factor(d.p, d.inv, d.key, c0 + k)));
+        }
         float r[8];
         unpack8(res[base + v * 32 + lane], r);
 #pragma unroll
@@ -178,7 +200,7 @@ __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, con
 // dx only (one warp per row, the row packed in registers); dweight/dbias come from ln_dw_bf16_v8.
 template <int V>
 __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w, const float* mean,
-                                                   const float* rstd, int64_t N) {
+                                                   const float* rstd, int64_t N, uint4* dxd, Drop d) {
   constexpr int H = V * 256;
   __shared__ float sw[H];
   for (int i = threadIdx.x; i < H; i += blockDim.x) sw[i] = ldf(dtw, w, i);
@@ -199,24 +221,33 @@ __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, c
     float a = 0.0f, bsum = 0.0f;
 #pragma unroll
     for (int v = 0; v < V; v++) {
-      float d[8], xx[8];
-      unpack8(ud[v], d);
+      float dd[8], xx[8];
+      unpack8(ud[v], dd);
       unpack8(ux[v], xx);
 #pragma unroll
       for (int k = 0; k < 8; k++) {
-        const float xh = (xx[k] - mu) * rs, g = d[k] * wv[v * 8 + k];
+        const float xh = (xx[k] - mu) * rs, g = dd[k] * wv[v * 8 + k];
         a += g; bsum += g * xh;
       }
     }
     a = warp_sum(a) * (1.0f / H); bsum = warp_sum(bsum) * (1.0f / H);
 #pragma unroll
     for (int v = 0; v < V; v++) {
-      float d[8], xx[8], o[8];
-      unpack8(ud[v], d);
+      float dd[8], xx[8], o[8];
+      unpack8(ud[v], dd);
       unpack8(ux[v], xx);
 #pragma unroll
-      for (int k = 0; k < 8; k++) o[k] = rs * (d[k] * wv[v * 8 + k] - a - (xx[k] - mu) * rs * bsum);
-      dx[base + v * 32 + lane] = pack8(o);
+      for (int k = 0; k < 8; k++) o[k] = rs * (dd[k] * wv[v * 8 + k] - a - (xx[k] - mu) * rs * bsum);
+      const uint4 packed = pack8(o);
+      dx[base + v * 32 + lane] = packed;
+      if (dxd) {
+        // The stored (rounded) dx through the forward's mask.
+        const uint32_t c0 = d.off + (uint32_t)((base + v * 32 + lane) * 8);
+        unpack8(packed, o);
+#pragma unroll
+        for (int k = 0; k < 8; k++) o[k] *= drop_factor(d.p, d.inv, d.key, c0 + k);
+        dxd[base + v * 32 + lane] = pack8(o);
+      }
     }
   }
 }
@@ -253,11 +284,11 @@ __global__ void ln_dw_bf16_v8(float* dw, float* db, const uint4* dy, const uint4
 static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 
 bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
-                      int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps) {
+                      int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps, Drop d) {
   if (dty != DT_BF16 || dtx != DT_BF16 || (res && dtr != DT_BF16) || H % 256 != 0 || H > 1024 || N == 0) return false;
   if (!a16(y) || !a16(x) || (res && (!a16(res) || !a16(sum)))) return false;
   const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
-#define LNF(V) ln_fwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps)
+#define LNF(V) ln_fwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps, d)
   switch (H / 256) { case 1: LNF(1); break; case 2: LNF(2); break; case 3: LNF(3); break; default: LNF(4); }
 #undef LNF
   CKL();
@@ -265,11 +296,11 @@ bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const v
 }
 
 bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
-                          const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H) {
+                          const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H, void* dxd, Drop d) {
   if (dtdx != DT_BF16 || dtdy != DT_BF16 || dtx != DT_BF16 || H % 256 != 0 || H > 1024 || N == 0) return false;
-  if (!a16(dx) || !a16(dy) || !a16(x)) return false;
+  if (!a16(dx) || !a16(dy) || !a16(x) || (dxd && !a16(dxd))) return false;
   const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
-#define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N)
+#define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d)
   switch (H / 256) { case 1: LNB(1); break; case 2: LNB(2); break; case 3: LNB(3); break; default: LNB(4); }
 #undef LNB
   CKL();

@@ -19,3 +19,9 @@ __host__ __device__ __forceinline__ float mb_uniform(uint32_t key, uint32_t coun
   uint32_t r = mb_mix32(mb_mix32(counter ^ key) + key);
   return (float)(r >> 8) * (1.0f / 16777216.0f);
 }
+
+// Inverted dropout's factor for one element: 1/(1 − p) (inv) when kept, 0 when dropped — the mask of
+// packages/tensor's `dropout` for the element whose counter is `counter` (offset + index).
+__device__ __forceinline__ float drop_factor(float p, float inv, uint32_t key, uint32_t counter) {
+  return mb_uniform(key, counter) >= p ? inv : 0.0f;
+}

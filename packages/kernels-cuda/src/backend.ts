@@ -8,6 +8,7 @@ import {
   validateUnary, validateUnaryBackward,
 } from "@mosaicbert/tensor/backend-kit";
 import type {
+  AddLayerNormOptions,
   AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionResult, Backend, CollectiveGroup, Communicator, CrossEntropyOptions,
   DType, DropoutOptions, GegluOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads,
 } from "@mosaicbert/tensor";
@@ -342,26 +343,27 @@ export class CudaBackend implements Backend {
     const mean = this.empty([n], "f32");
     const rstd = this.empty([n], "f32");
     this.native.layerNorm(DT[y.dtype], this.ptr(y), DT[x.dtype], this.ptr(x), 0, 0, 0, DT[weight.dtype], this.ptr(weight),
-      bias ? DT[bias.dtype] : 0, this.p(bias), this.ptr(mean), this.ptr(rstd), n, h, eps);
+      bias ? DT[bias.dtype] : 0, this.p(bias), this.ptr(mean), this.ptr(rstd), n, h, eps, ...dropArgs(null));
     return { y, mean, rstd };
   }
 
-  addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number): AddLayerNormResult {
-    const { n, h } = validateAddLayerNorm(this, x, residual, weight, bias, eps);
+  addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number, opts?: AddLayerNormOptions): AddLayerNormResult {
+    const { n, h, dropout: d } = validateAddLayerNorm(this, x, residual, weight, bias, eps, opts);
     const y = this.empty(x.shape, x.dtype);
     const sum = this.empty(x.shape, x.dtype);
     const mean = this.empty([n], "f32");
     const rstd = this.empty([n], "f32");
     this.native.layerNorm(DT[y.dtype], this.ptr(y), DT[x.dtype], this.ptr(x), DT[residual.dtype], this.ptr(residual), this.ptr(sum),
-      DT[weight.dtype], this.ptr(weight), bias ? DT[bias.dtype] : 0, this.p(bias), this.ptr(mean), this.ptr(rstd), n, h, eps);
+      DT[weight.dtype], this.ptr(weight), bias ? DT[bias.dtype] : 0, this.p(bias), this.ptr(mean), this.ptr(rstd), n, h, eps, ...dropArgs(d));
     return { y, mean, rstd, sum };
   }
 
   layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, grads: NormGrads): Tensor {
-    const { n, h } = validateLayerNormBackward(this, dy, x, weight, mean, rstd, grads);
+    const { n, h, dropoutGrad: dg } = validateLayerNormBackward(this, dy, x, weight, mean, rstd, grads);
     const dx = this.empty(dy.shape, dy.dtype);
     this.native.layerNormBackward(DT[dx.dtype], this.ptr(dx), DT[dy.dtype], this.ptr(dy), DT[x.dtype], this.ptr(x), DT[weight.dtype],
-      this.ptr(weight), this.ptr(mean), this.ptr(rstd), this.ptr(grads.dweight), this.ptr(grads.dbias), n, h);
+      this.ptr(weight), this.ptr(mean), this.ptr(rstd), this.ptr(grads.dweight), this.ptr(grads.dbias), n, h, this.p(dg?.out),
+      ...dropArgs(dg?.dropout ?? null));
     return dx;
   }
 

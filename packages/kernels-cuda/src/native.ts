@@ -36,8 +36,16 @@ export interface NativeAddon {
   gatherRows(dt: number, out: number, x: number, idx: number, T: number, N: number, H: number): void;
   scatterRows(dt: number, out: number, x: number, idx: number, T: number, N: number, H: number, add: number, dtx: number): void;
   sumRows(out: number, dt: number, x: number, N: number, M: number, acc: number): void;
-  layerNorm(dty: number, y: number, dtx: number, x: number, dtr: number, res: number, sum: number, dtw: number, w: number, dtb: number, b: number, mean: number, rstd: number, N: number, H: number, eps: number): void;
-  layerNormBackward(ddx: number, dx: number, ddy: number, dy: number, dtx: number, x: number, dtw: number, w: number, mean: number, rstd: number, dw: number, db: number, N: number, H: number): void;
+  /** With res and p > 0: LN(dropout(x) + res), the dropout of `dropout` (key = seedKey(seed), offset mod 2³²). */
+  layerNorm(
+    dty: number, y: number, dtx: number, x: number, dtr: number, res: number, sum: number, dtw: number, w: number, dtb: number, b: number,
+    mean: number, rstd: number, N: number, H: number, eps: number, p: number, key: number, offset: number,
+  ): void;
+  /** dxd (dx's dtype, or 0): dx through that dropout's mask. */
+  layerNormBackward(
+    ddx: number, dx: number, ddy: number, dy: number, dtx: number, x: number, dtw: number, w: number, mean: number, rstd: number, dw: number,
+    db: number, N: number, H: number, dxd: number, p: number, key: number, offset: number,
+  ): void;
   crossEntropy(loss: number, dtl: number, logits: number, targets: number, N: number, C: number, ignore: number, mean: number, dtg: number, grad: number, gradScale: number, scratch: number): void;
   mse(loss: number, dtp: number, pred: number, dtt: number, target: number, N: number, dtg: number, grad: number, gradScale: number): void;
   argmax(out: number, dt: number, x: number, N: number, C: number): void;

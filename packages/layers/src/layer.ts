@@ -1,6 +1,6 @@
 import type { AttentionArgs, Backend, Tensor } from "@mosaicbert/tensor";
 import type { ModelConfig } from "./config.js";
-import { type Run, applyDropout, dropoutAt, free, linear, linearBackward } from "./ops.js";
+import { type Run, dropoutAt, free, linear, linearBackward } from "./ops.js";
 import type { ParamSpec, ParameterStore } from "./params.js";
 
 /** Attention settings shared by every layer of one forward call (dropout is added per layer). */
@@ -141,8 +141,9 @@ export class EncoderLayer {
     const ctxRows = subset ? be.gatherRows(ctx, subset) : null;
     const xRows = subset ? be.gatherRows(x, subset) : null;
     const outDrop = dropoutAt(run, c.hiddenDropoutProb, `${this.p}attention.output.dropout`);
-    const o1 = applyDropout(be, linear(be, ctxRows ?? ctx, s.w(n.wo), s.w(n.bo)), outDrop);
-    const ln1 = be.addLayerNorm(o1, xRows ?? x, s.w(n.ln1w), s.w(n.ln1b), eps);
+    const o1 = linear(be, ctxRows ?? ctx, s.w(n.wo), s.w(n.bo));
+    // The output dropout rides the add + LayerNorm pass (the mask `dropout` would draw on o1).
+    const ln1 = be.addLayerNorm(o1, xRows ?? x, s.w(n.ln1w), s.w(n.ln1b), eps, { dropout: outDrop });
     o1.dispose();
     const a = ln1.y;
     const ffnDrop = dropoutAt(run, c.hiddenDropoutProb, `${this.p}ffn.dropout`);
@@ -158,9 +159,10 @@ export class EncoderLayer {
       const I = c.intermediateSize;
       pre = be.empty([a.shape[0]!, I], a.dtype);
       ffnIn = be.matmul(a, s.w(n.w1), { transB: true, bias: s.w(n.b1!), activation: "gelu", preActivation: pre });
-      o2 = applyDropout(be, linear(be, ffnIn, s.w(n.w2), s.w(n.b2)), ffnDrop);
+      o2 = linear(be, ffnIn, s.w(n.w2), s.w(n.b2));
     }
-    const ln2 = be.addLayerNorm(o2, a, s.w(n.ln2w), s.w(n.ln2b), eps);
+    // BERT's FFN dropout (on o2) rides the add + LayerNorm pass; MosaicBERT's was in the GeGLU pass.
+    const ln2 = be.addLayerNorm(o2, a, s.w(n.ln2w), s.w(n.ln2b), eps, { dropout: this.mosaic ? null : ffnDrop });
     o2.dispose();
     if (!run.keep) {
       free(qkv, ctx, lse, ctxRows, xRows, ln1.sum, ln1.mean, ln1.rstd, a, pre, ffnIn, ln2.sum, ln2.mean, ln2.rstd);
@@ -179,8 +181,12 @@ export class EncoderLayer {
   backward(dy: Tensor, sv: Saved, be: Backend): Tensor {
     const s = this.store;
     const n = this.names;
-    // FFN block: y = LN2(o2 + a).
-    const dsum2 = be.layerNormBackward(dy, sv.sum2, s.w(n.ln2w), sv.mean2, sv.rstd2, { dweight: s.g(n.ln2w), dbias: s.g(n.ln2b) });
+    // FFN block: y = LN2(o2 + a), BERT's o2 dropped inside: do2 is the gradient of o2 before the dropout.
+    const bertDrop = this.mosaic ? null : sv.ffnDrop;
+    const do2 = bertDrop ? be.empty(dy.shape, dy.dtype) : null;
+    const dsum2 = be.layerNormBackward(dy, sv.sum2, s.w(n.ln2w), sv.mean2, sv.rstd2, {
+      dweight: s.g(n.ln2w), dbias: s.g(n.ln2b), dropoutGrad: do2 && bertDrop ? { out: do2, dropout: bertDrop } : null,
+    });
     dy.dispose();
     free(sv.sum2, sv.mean2, sv.rstd2);
     let da: Tensor;
@@ -191,22 +197,23 @@ export class EncoderLayer {
       da = linearBackward(be, dg, sv.a, s.w(n.w1), s.g(n.w1), null, { needDx: true, into: dsum2 })!;
       dg.dispose();
     } else {
-      const do2 = dropoutGradKeep(be, dsum2, sv.ffnDrop);
-      const dinter = linearBackward(be, do2, sv.ffnIn, s.w(n.w2), s.g(n.w2), s.g(n.b2))!;
-      if (do2 !== dsum2) do2.dispose();
+      const dinter = linearBackward(be, do2 ?? dsum2, sv.ffnIn, s.w(n.w2), s.g(n.w2), s.g(n.b2))!;
+      do2?.dispose();
       const dpre = be.geluBackward(dinter, sv.pre);
       dinter.dispose();
       da = linearBackward(be, dpre, sv.a, s.w(n.w1), s.g(n.w1), s.g(n.b1!), { needDx: true, into: dsum2 })!;
       dpre.dispose();
     }
     free(sv.pre, sv.ffnIn, sv.a);
-    // Attention block: a = LN1(Dropout(ctx·Woᵀ + bo) + x).
-    const dsum1 = be.layerNormBackward(da, sv.sum1, s.w(n.ln1w), sv.mean1, sv.rstd1, { dweight: s.g(n.ln1w), dbias: s.g(n.ln1b) });
+    // Attention block: a = LN1(Dropout(ctx·Woᵀ + bo) + x); do1 is the gradient before the dropout.
+    const do1 = sv.outDrop ? be.empty(da.shape, da.dtype) : null;
+    const dsum1 = be.layerNormBackward(da, sv.sum1, s.w(n.ln1w), sv.mean1, sv.rstd1, {
+      dweight: s.g(n.ln1w), dbias: s.g(n.ln1b), dropoutGrad: do1 && sv.outDrop ? { out: do1, dropout: sv.outDrop } : null,
+    });
     da.dispose();
     free(sv.sum1, sv.mean1, sv.rstd1);
-    const do1 = dropoutGradKeep(be, dsum1, sv.outDrop);
-    let dctx = linearBackward(be, do1, sv.ctxRows ?? sv.ctx, s.w(n.wo), s.g(n.wo), s.g(n.bo))!;
-    if (do1 !== dsum1) do1.dispose();
+    let dctx = linearBackward(be, do1 ?? dsum1, sv.ctxRows ?? sv.ctx, s.w(n.wo), s.g(n.wo), s.g(n.bo))!;
+    do1?.dispose();
     const T = sv.x.shape[0]!;
     if (sv.subset) {
       // Rows outside the subset feed the loss only as keys/values: their ctx gradient is zero.
@@ -230,7 +237,3 @@ export class EncoderLayer {
   }
 }
 
-/** Dropout backward that leaves dy alive (returns dy itself when inactive). */
-function dropoutGradKeep(be: Backend, dy: Tensor, d: { p: number; seed: number } | null): Tensor {
-  return d ? be.dropoutBackward(dy, d) : dy;
-}

@@ -53,6 +53,19 @@ export interface NormGrads {
   dweight: Tensor;
   /** float32 [H], accumulated (+=). */
   dbias: Tensor;
+  /**
+   * After addLayerNorm with `dropout`: `out` (dy's shape and dtype) receives the gradient of its x,
+   * dropoutBackward(dx, dropout) — the returned dx (the residual's gradient) through the forward's mask.
+   */
+  dropoutGrad?: { out: Tensor; dropout: DropoutOptions } | null;
+}
+
+export interface AddLayerNormOptions {
+  /**
+   * Dropout on x before the add, exactly as `dropout(x, …)` would apply it (rounded to x's dtype): the
+   * post-LN block's LN(Dropout(x) + residual) in one pass. layerNormBackward's `dropoutGrad` undoes it.
+   */
+  dropout?: DropoutOptions | null;
 }
 
 export interface DropoutOptions {
@@ -270,7 +283,7 @@ export interface Backend {
   /** Row-wise LayerNorm of x [N, H] with weight, bias [H]. */
   layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): LayerNormResult;
   /** LayerNorm(x + residual), the post-LN block's residual add fused in. */
-  addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number): AddLayerNormResult;
+  addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number, opts?: AddLayerNormOptions): AddLayerNormResult;
   /** → dx; dweight/dbias accumulated. `x` is the LayerNorm input (the `sum` of addLayerNorm). */
   layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, grads: NormGrads): Tensor;
 

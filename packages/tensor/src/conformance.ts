@@ -181,6 +181,21 @@ for (const dt of ["f32", "bf16"] as DType[]) {
       const dx = be.layerNormBackward(dy, l2.sum, w, l2.mean, l2.rstd, { dweight, dbias });
       return [l1.y, l1.mean, l1.rstd, l2.y, l2.sum, l2.mean, l2.rstd, dx, dweight, dbias];
     });
+    // The post-LN block's dropout fused in: LN(dropout(x) + r), and the gradient of x beside dx.
+    add(`addLayerNorm dropout/backward dropoutGrad ${dt} [${n}, ${h}]`, tolOf(dt), (be, rng) => {
+      const x = randn(be, rng, [n, h], dt, 2);
+      const r = randn(be, rng, [n, h], dt);
+      const w = randn(be, rng, [h], "f32");
+      const b = randn(be, rng, [h], "f32");
+      const dy = randn(be, rng, [n, h], dt);
+      const d = { p: 0.1, seed: 987, offset: 5 };
+      const l = be.addLayerNorm(x, r, w, b, 1e-5, { dropout: d });
+      const dweight = randn(be, rng, [h], "f32");
+      const dbias = randn(be, rng, [h], "f32");
+      const out = be.empty([n, h], dt);
+      const dx = be.layerNormBackward(dy, l.sum, w, l.mean, l.rstd, { dweight, dbias, dropoutGrad: { out, dropout: d } });
+      return [l.y, l.sum, l.mean, l.rstd, dx, out, dweight, dbias];
+    });
   }
 }
 

@@ -5,6 +5,7 @@ import { Tensor } from "../tensor.js";
 import { expectTensor } from "../checks.js";
 import { validateAlloc, validateCopy, validateFill } from "../validate/index.js";
 import type {
+  AddLayerNormOptions,
   AddLayerNormResult,
   AdamWOptions,
   AdamWParam,
@@ -228,8 +229,8 @@ export class CpuBackend implements Backend {
   layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): LayerNormResult {
     return layerNorm(this, x, weight, bias, eps);
   }
-  addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number): AddLayerNormResult {
-    return addLayerNorm(this, x, residual, weight, bias, eps);
+  addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number, opts?: AddLayerNormOptions): AddLayerNormResult {
+    return addLayerNorm(this, x, residual, weight, bias, eps, opts);
   }
   layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, grads: NormGrads): Tensor {
     return layerNormBackward(this, dy, x, weight, mean, rstd, grads);

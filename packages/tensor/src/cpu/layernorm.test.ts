@@ -75,3 +75,49 @@ describe("layerNorm", () => {
     expect(() => cpu.layerNormBackward(x, x, w, mean, rstd, { dweight: cpu.zeros([4], "bf16"), dbias: w })).toThrow(/layerNormBackward: grads.dweight: expected dtype f32/);
   });
 });
+
+describe("addLayerNorm with the post-LN block's dropout fused in", () => {
+  it.each(["f32", "bf16"] as const)("%s: equals dropout → addLayerNorm forward, and layerNormBackward → dropoutBackward backward, bit for bit", (dt) => {
+    const [n, h] = [7, 40];
+    const t = (v: Float32Array, shape: number[], d: "f32" | "bf16" = dt) => cpu.fromArray(v, shape, d);
+    const x = t(rng.normalArray(n * h), [n, h]);
+    const r = t(rng.normalArray(n * h), [n, h]);
+    const w = t(rng.normalArray(h), [h], "f32");
+    const b = t(rng.normalArray(h), [h], "f32");
+    const dy = t(rng.normalArray(n * h), [n, h]);
+    const d = { p: 0.25, seed: 1234, offset: 77 };
+
+    const fused = cpu.addLayerNorm(x, r, w, b, 1e-5, { dropout: d });
+    const dropped = cpu.dropout(x, d);
+    const plain = cpu.addLayerNorm(dropped, r, w, b, 1e-5);
+    expect(Array.from(arr(fused.sum))).toEqual(Array.from(arr(plain.sum)));
+    expect(Array.from(arr(fused.y))).toEqual(Array.from(arr(plain.y)));
+    // About p of x's elements were dropped (280 draws: 70 ± 22 at 3σ).
+    const zeros = arr(dropped).filter((v) => v === 0).length;
+    expect(zeros).toBeGreaterThan(48);
+    expect(zeros).toBeLessThan(92);
+
+    const g = () => ({ dweight: cpu.zeros([h], "f32"), dbias: cpu.zeros([h], "f32") });
+    const out = cpu.empty([n, h], dt);
+    const g1 = g();
+    const dx = cpu.layerNormBackward(dy, fused.sum, w, fused.mean, fused.rstd, { ...g1, dropoutGrad: { out, dropout: d } });
+    const g2 = g();
+    const dx2 = cpu.layerNormBackward(dy, plain.sum, w, plain.mean, plain.rstd, g2);
+    expect(Array.from(arr(dx))).toEqual(Array.from(arr(dx2)));
+    expect(Array.from(arr(out))).toEqual(Array.from(arr(cpu.dropoutBackward(dx2, d))));
+    expect(Array.from(arr(g1.dweight))).toEqual(Array.from(arr(g2.dweight)));
+  });
+
+  it("refuses bad dropout options and an output that is not dy's shape and dtype, or aliases dy", () => {
+    const x = cpu.zeros([2, 4], "f32");
+    const w = cpu.zeros([4], "f32");
+    expect(() => cpu.addLayerNorm(x, x, w, w, 1e-5, { dropout: { p: 1, seed: 1 } })).toThrow(/addLayerNorm: p: expected a drop probability in \[0, 1\)/);
+    const mean = cpu.zeros([2], "f32");
+    const grads = { dweight: cpu.zeros([4], "f32"), dbias: cpu.zeros([4], "f32") };
+    const bwd = (out: ReturnType<typeof cpu.zeros>) =>
+      cpu.layerNormBackward(x, cpu.zeros([2, 4], "f32"), w, mean, mean, { ...grads, dropoutGrad: { out, dropout: { p: 0.1, seed: 1 } } });
+    expect(() => bwd(cpu.zeros([2, 3], "f32"))).toThrow(/layerNormBackward: grads.dropoutGrad.out: expected the shape of dy \[2, 4\], got \[2, 3\]/);
+    expect(() => bwd(cpu.zeros([2, 4], "bf16"))).toThrow(/layerNormBackward: grads.dropoutGrad.out: expected dtype f32, got bf16/);
+    expect(() => bwd(x)).toThrow(/must not share storage with dy or x/);
+  });
+});

@@ -1,7 +1,8 @@
-import type { AddLayerNormResult, LayerNormResult, NormGrads } from "../backend.js";
+import type { AddLayerNormOptions, AddLayerNormResult, LayerNormResult, NormGrads } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 import { validateAddLayerNorm, validateLayerNorm, validateLayerNormBackward } from "../validate/layernorm.js";
 import type { CpuBackend } from "./backend.js";
+import { dropout } from "./elementwise.js";
 import { loadF32, outF32, storeF32 } from "./storage.js";
 
 /** Row statistics in double precision (two passes: mean, then the biased variance), then the affine map. */
@@ -46,10 +47,20 @@ export function layerNorm(be: CpuBackend, x: Tensor, weight: Tensor, bias: Tenso
   return { y, mean, rstd };
 }
 
-export function addLayerNorm(be: CpuBackend, x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number): AddLayerNormResult {
-  const { n, h } = validateAddLayerNorm(be, x, residual, weight, bias, eps);
+/** LN(x + residual), or with opts.dropout LN(dropout(x) + residual): the dropped x rounded as `dropout` stores it. */
+export function addLayerNorm(
+  be: CpuBackend, x: Tensor, residual: Tensor, weight: Tensor, bias: Tensor, eps: number, opts: AddLayerNormOptions = {},
+): AddLayerNormResult {
+  const { n, h, dropout: drop } = validateAddLayerNorm(be, x, residual, weight, bias, eps, opts);
   const sum = be.empty(x.shape, x.dtype);
-  const xv = loadF32(x);
+  let xv: Float32Array;
+  if (drop === null) {
+    xv = loadF32(x);
+  } else {
+    const dropped = dropout(be, x, drop);
+    xv = loadF32(dropped);
+    dropped.dispose();
+  }
   const rv = loadF32(residual);
   const sv = outF32(sum);
   for (let i = 0; i < sv.length; i++) sv[i] = xv[i]! + rv[i]!;
@@ -62,7 +73,7 @@ export function addLayerNorm(be: CpuBackend, x: Tensor, residual: Tensor, weight
 
 /**
  * dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·weight and x̂ = (x − mean)·rstd;
- * dweight += Σ dy·x̂, dbias += Σ dy over rows.
+ * dweight += Σ dy·x̂, dbias += Σ dy over rows; with grads.dropoutGrad also dropoutBackward(dx) into its out.
  */
 export function layerNormBackward(
   be: CpuBackend,
@@ -73,7 +84,7 @@ export function layerNormBackward(
   rstd: Tensor,
   grads: NormGrads,
 ): Tensor {
-  const { n, h } = validateLayerNormBackward(be, dy, x, weight, mean, rstd, grads);
+  const { n, h, dropoutGrad } = validateLayerNormBackward(be, dy, x, weight, mean, rstd, grads);
   const xv = loadF32(x);
   const dv = loadF32(dy);
   const w = loadF32(weight);
@@ -112,6 +123,12 @@ export function layerNormBackward(
   for (let j = 0; j < h; j++) {
     dw[j] = dw[j]! + dwAcc[j]!;
     db[j] = db[j]! + dbAcc[j]!;
+  }
+  if (dropoutGrad !== null) {
+    // The stored (dtype-rounded) dx through the forward's mask.
+    const g = dropout(be, dx, dropoutGrad.dropout, "dropoutBackward");
+    be.copy(g, dropoutGrad.out);
+    g.dispose();
   }
   return dx;
 }

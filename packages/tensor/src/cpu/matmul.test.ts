@@ -113,11 +113,11 @@ describe("matmul", () => {
     const gw = cpu.zeros([2, 2], "f32");
     const gb = cpu.fromArray([100, 200], [2], "f32");
     cpu.matmul(dy, x, { transA: true, out: gw, biasGrad: gb });
-    expect(Array.from(gw.toArray())).toEqual([2, 4, 22, 16]);
-    expect(Array.from(gb.toArray())).toEqual([4.5, 8]);
+    expect(Array.from(gw.toArray() as Float32Array)).toEqual([2, 4, 22, 16]);
+    expect(Array.from(gb.toArray() as Float32Array)).toEqual([4.5, 8]);
     cpu.matmul(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb });
-    expect(Array.from(gw.toArray())).toEqual([4, 8, 44, 32]);
-    expect(Array.from(gb.toArray())).toEqual([9, 16]);
+    expect(Array.from(gw.toArray() as Float32Array)).toEqual([4, 8, 44, 32]);
+    expect(Array.from(gb.toArray() as Float32Array)).toEqual([9, 16]);
   });
 
   it("refuses a bias gradient that is not a plain weight-gradient product's", () => {

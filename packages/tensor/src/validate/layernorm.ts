@@ -1,8 +1,11 @@
 import { asMatrix, expectDtype, expectNumber, expectSameShape, expectShape } from "../checks.js";
 import { OpError } from "../errors.js";
-import type { Backend, NormGrads } from "../backend.js";
+import type { AddLayerNormOptions, Backend, NormGrads } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { floatArg } from "./args.js";
+import { dropoutArgs, floatArg } from "./args.js";
+
+/** Resolved dropout options: seed as an unsigned 32-bit integer, offset defaulted. */
+export type DropoutPlan = { p: number; seed: number; offset: number };
 
 /** x [n, h] with weight (and bias unless null) [h] and eps ≥ 0. */
 function normParams(be: Backend, op: string, x: Tensor, weight: Tensor, bias: Tensor | null, eps: number): { n: number; h: number } {
@@ -24,7 +27,7 @@ export function validateLayerNorm(be: Backend, x: Tensor, weight: Tensor, bias: 
   return normParams(be, "layerNorm", x, weight, bias, eps);
 }
 
-/** addLayerNorm: as layerNorm, and residual of x's shape. */
+/** addLayerNorm: as layerNorm, and residual of x's shape; opts.dropout as dropout's options. */
 export function validateAddLayerNorm(
   be: Backend,
   x: Tensor,
@@ -32,12 +35,15 @@ export function validateAddLayerNorm(
   weight: Tensor,
   bias: Tensor,
   eps: number,
-): { n: number; h: number } {
+  opts: AddLayerNormOptions = {},
+): { n: number; h: number; dropout: DropoutPlan | null } {
   const op = "addLayerNorm";
   const sizes = normParams(be, op, x, weight, bias, eps);
   floatArg(be, op, "residual", residual);
   expectSameShape(op, "residual", residual, x, "x");
-  return sizes;
+  if (opts === null || typeof opts !== "object") throw new OpError(op, "opts", "expected { dropout? }");
+  const dropout = opts.dropout === null || opts.dropout === undefined ? null : dropoutArgs(op, opts.dropout);
+  return { ...sizes, dropout };
 }
 
 /** layerNormBackward: dy like x [n, h]; mean, rstd float32 [n]; grads.dweight, grads.dbias float32 [h]. */
@@ -49,7 +55,7 @@ export function validateLayerNormBackward(
   mean: Tensor,
   rstd: Tensor,
   grads: NormGrads,
-): { n: number; h: number } {
+): { n: number; h: number; dropoutGrad: { out: Tensor; dropout: DropoutPlan } | null } {
   const op = "layerNormBackward";
   const { n, h } = normParams(be, op, x, weight, null, 0);
   floatArg(be, op, "dy", dy);
@@ -65,5 +71,24 @@ export function validateLayerNormBackward(
     expectDtype(op, name, t, ["f32"]);
     expectShape(op, name, t, [h]);
   }
-  return { n, h };
+  return { n, h, dropoutGrad: dropoutGradArg(be, op, grads.dropoutGrad, dy, x) };
+}
+
+/** grads.dropoutGrad: { out of dy's shape and dtype (sharing storage with neither dy nor x), dropout options }. */
+function dropoutGradArg(
+  be: Backend,
+  op: string,
+  d: NormGrads["dropoutGrad"],
+  dy: Tensor,
+  x: Tensor,
+): { out: Tensor; dropout: DropoutPlan } | null {
+  if (d === null || d === undefined) return null;
+  if (typeof d !== "object") throw new OpError(op, "grads.dropoutGrad", "expected { out, dropout }");
+  const out = floatArg(be, op, "grads.dropoutGrad.out", d.out);
+  expectSameShape(op, "grads.dropoutGrad.out", out, dy, "dy");
+  expectDtype(op, "grads.dropoutGrad.out", out, [dy.dtype]);
+  if (out.storage === dy.storage || out.storage === x.storage) {
+    throw new OpError(op, "grads.dropoutGrad.out", "must not share storage with dy or x");
+  }
+  return { out, dropout: dropoutArgs(op, d.dropout) };
 }
