@@ -125,7 +125,11 @@ for s in $stages; do
         # The trainer CLI (bundled inside its package folder, which it locates at start), else the runner.
         if node $cli --help > /dev/null 2>&1; then node $cli bench --preset $p --device cuda --profile --json "$OUT/bench-$p.json" || status=1
         else node $build/run.mjs bench $p 15 --profile || status=1; fi
-      done ;;
+      done
+      # The bias-gradient epilogue against the column-sum kernel it replaced (issue #17's A/B).
+      if node $cli --help > /dev/null 2>&1; then
+        MOSAICBERT_GEMM_BGRAD=0 node $cli bench --preset mosaic-bert-base --device cuda --json "$OUT/bench-mosaic-bert-base-no-bgrad.json" || status=1
+      fi ;;
     long)
       # Longer sequences (bench --seq-len; BERT only up to its 512 learned positions), and the PyTorch
       # peers on the very same batch at 512 and below.
