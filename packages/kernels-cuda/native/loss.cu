@@ -1,5 +1,5 @@
-// Softmax cross-entropy (one block per row, gradient written in place over the logits when asked),
-// mean squared error and argmax.
+// Softmax cross-entropy (one block per row, gradient written in place over the logits when asked;
+// bf16 rows held in registers), mean squared error and argmax.
 #include "common.cuh"
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
 
@@ -53,11 +53,105 @@ __global__ void ce_row_k(float* loss, int dtl, const void* logits, const int32_t
   }
 }
 
+// bf16 rows of C = 8·C8 logits (the MLM decoder's 30528): a row is read once, 16 bytes a load, into
+// registers (IT vectors a thread), the max, the sum and the gradient all come from there, and the
+// gradient is written once: one read and one write of the row instead of three reads and a write.
+typedef __nv_bfloat16 bf16;
+__device__ __forceinline__ void ce_unpack8(const uint4& u, float* f) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+#pragma unroll
+  for (int k = 0; k < 4; k++) { float2 t = __bfloat1622float2(h[k]); f[2 * k] = t.x; f[2 * k + 1] = t.y; }
+}
+
+constexpr int CE_THREADS = 512;
+
+template <int IT>
+__global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uint4* logits, const int32_t* tg, int64_t C8, int ignore, int mean,
+                                                          uint4* grad, float gradScale, const float* scratch, int* flag) {
+  __shared__ float sh[32];
+  const int64_t row = blockIdx.x, C = C8 * 8;
+  const int t = tg[row];
+  const bool ignored = t == ignore;
+  const bool bad = !ignored && (t < 0 || t >= C);
+  if (bad && threadIdx.x == 0) report(flag, ERR_CE_TARGET);
+  const uint4* x = logits + row * C8;
+  uint4 u[IT];
+  float m = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < IT; i++) {
+    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
+    if (c8 < C8) {
+      u[i] = x[c8];
+      float f[8];
+      ce_unpack8(u[i], f);
+#pragma unroll
+      for (int k = 0; k < 8; k++) m = fmaxf(m, f[k]);
+    }
+  }
+  // The target logit, from the registers of the thread that holds it (before anything is written).
+  float xt = 0.0f;
+  m = block_reduce(m, true, sh);
+  float s = 0.0f;
+#pragma unroll
+  for (int i = 0; i < IT; i++) {
+    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
+    if (c8 < C8) {
+      float f[8];
+      ce_unpack8(u[i], f);
+#pragma unroll
+      for (int k = 0; k < 8; k++) {
+        s += __expf(f[k] - m);
+        if (c8 * 8 + k == t) xt = f[k];
+      }
+    }
+  }
+  s = block_reduce(s, false, sh);
+  xt = block_reduce(xt, false, sh);  // one thread holds it, the others add 0
+  const float lse = m + logf(s);
+  const float denom = mean ? fmaxf(scratch[0], 1.0f) : 1.0f;
+  if (threadIdx.x == 0 && !ignored && !bad) atomicAdd(loss, (lse - xt) / denom);
+  if (!grad) return;
+  const float kk = (ignored || bad) ? 0.0f : gradScale / denom;
+#pragma unroll
+  for (int i = 0; i < IT; i++) {
+    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
+    if (c8 < C8) {
+      float f[8];
+      ce_unpack8(u[i], f);
+      uint4 o;
+      __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&o);
+#pragma unroll
+      for (int k = 0; k < 4; k++) {
+        const int64_t c = c8 * 8 + 2 * k;
+        const float g0 = kk * (__expf(f[2 * k] - lse) - (c == t ? 1.0f : 0.0f));
+        const float g1 = kk * (__expf(f[2 * k + 1] - lse) - (c + 1 == t ? 1.0f : 0.0f));
+        h[k] = __floats2bfloat162_rn(g0, g1);
+      }
+      grad[row * C8 + c8] = o;
+    }
+  }
+}
+
+// The register path when it applies: bf16 logits (and gradient), C a multiple of 8 up to 8·8·512, 16-byte aligned.
+static bool ce_bf16(float* loss, int dtl, const void* logits, const int32_t* targets, int64_t N, int64_t C, int ignore, int mean,
+                    int dtg, void* grad, float gradScale, const float* scratch) {
+  const int64_t C8 = C / 8;
+  if (dtl != DT_BF16 || (grad && dtg != DT_BF16) || C <= 0 || C % 8 != 0 || C8 > 8 * CE_THREADS) return false;
+  if (((uintptr_t)logits & 15) != 0 || ((uintptr_t)grad & 15) != 0) return false;
+  const int it = C8 <= CE_THREADS ? 1 : C8 <= 2 * CE_THREADS ? 2 : C8 <= 4 * CE_THREADS ? 4 : 8;
+#define CEB(I) ce_row_bf16<I><<<(unsigned)N, CE_THREADS, 0, S()>>>(loss, (const uint4*)logits, targets, C8, ignore, mean, (uint4*)grad, gradScale, scratch, mb_error_flag())
+  switch (it) { case 1: CEB(1); break; case 2: CEB(2); break; case 4: CEB(4); break; default: CEB(8); }
+#undef CEB
+  CKL();
+  return true;
+}
+
 void k_cross_entropy(float* loss, int dtl, const void* logits, const int32_t* targets, int64_t N, int64_t C, int ignore,
                      int mean, int dtg, void* grad, float gradScale, float* scratch) {
   ce_count_k<<<1, 1024, 0, S()>>>(scratch, loss, targets, N, ignore);
   CKL();
   if (N == 0) return;
+  if (ce_bf16(loss, dtl, logits, targets, N, C, ignore, mean, dtg, grad, gradScale, scratch)) return;
   ce_row_k<<<(unsigned)N, 512, 0, S()>>>(loss, dtl, logits, targets, C, ignore, mean, dtg, grad, gradScale, scratch, mb_error_flag());
   CKL();
 }
