@@ -241,6 +241,7 @@ void mb_gemm(const GemmArgs& g) {
     if (p.epi == EPI_BGRAD) {
       if (g.accumulate) k_axpy(DT_F32, g.biasGrad, DT_F32, g_bgrad, 1.0f, g.M);
       else k_copy(DT_F32, g.biasGrad, DT_F32, g_bgrad, g.M);
+      deliberate_bug(g.biasGrad, g.M);
     } else {
       k_sum_rows(g.biasGrad, g.dtA, g.A, g.K, g.M, g.accumulate);
     }

@@ -92,9 +92,10 @@ __global__ void sum_rows_bf16_v8(float* out, const uint4* x, int64_t N, int64_t 
 }
 
 // A build with -DMB_DELIBERATE_BUG (scripts/gpu-check.sh --broken) gets one parameter's gradient wrong: the
-// column sums over ≥ 30000 columns — only the MLM decoder bias [vocab] (cls.predictions.decoder.bias in MosaicBERT, cls.predictions.bias in BERT) — come out 20% high.
+// column sums over ≥ 30000 columns — only the MLM decoder bias [vocab] (cls.predictions.decoder.bias in MosaicBERT, cls.predictions.bias in BERT) — come out 20% high,
+// whether they come from here or from the weight-gradient GEMM (matmul.cc calls this too).
 // The GPU check must then fail naming that parameter; a normal build never defines it.
-static void deliberate_bug(float* out, int64_t M) {
+void deliberate_bug(float* out, int64_t M) {
 #ifdef MB_DELIBERATE_BUG
   if (M >= 30000) k_scale(DT_F32, out, 1.2f, M);
 #else
