@@ -35,11 +35,25 @@ describe("Embedder.encodeIds on the golden models' inputs", () => {
       });
       const e = Embedder.load(dir, { backend: cpu, tokenizer: ids });
       try {
+        const live = cpu.memoryStats().allocatedBytes;
+        // Any batching, and any number of embeddings kept on the device between reads (1: a read after
+        // every text; 3: reads mid-batch-sequence; default: one read at the end).
         for (const tokenBudget of [100, 1 << 16]) {
-          const got = e.encodeIds(rows, { tokenBudget, maxSeqLen: 128 });
-          expect(got).toHaveLength(B);
-          got.forEach((g, b) => g.forEach((x, k) => expect(Math.abs(x - mean[b]![k]!), `row ${b} budget ${tokenBudget}`).toBeLessThan(1e-4 * (1 + Math.abs(mean[b]![k]!)))));
+          for (const deviceRows of [1, 3, undefined]) {
+            const got = e.encodeIds(rows, { tokenBudget, maxSeqLen: 128, deviceRows });
+            expect(got).toHaveLength(B);
+            const what = `budget ${tokenBudget}, deviceRows ${deviceRows}`;
+            got.forEach((g, b) => g.forEach((x, k) => expect(Math.abs(x - mean[b]![k]!), `row ${b} ${what}`).toBeLessThan(1e-4 * (1 + Math.abs(mean[b]![k]!)))));
+          }
         }
+        const unit = e.encodeIds(rows, { tokenBudget: 100, maxSeqLen: 128, deviceRows: 2, normalize: true });
+        unit.forEach((g, b) => {
+          const norm = Math.hypot(...mean[b]!);
+          g.forEach((x, k) => expect(Math.abs(x - mean[b]![k]! / norm), `normalized row ${b}`).toBeLessThan(1e-4));
+        });
+        expect(() => e.encodeIds(rows, { deviceRows: 0 })).toThrow(/deviceRows: expected a positive integer, got 0/);
+        // Every chunk and batch tensor was given back.
+        expect(cpu.memoryStats().allocatedBytes).toBe(live);
         const cls = e.encodeIds(rows, { pooling: "cls", format: "matrix", maxSeqLen: 128 });
         for (let b = 0; b < B; b++) for (let k = 0; k < H; k++) expect(Math.abs(cls[b * H + k]! - hs[b * L * H + k]!)).toBeLessThan(1e-4 * (1 + Math.abs(hs[b * L * H + k]!)));
         expect(() => e.encodeIds([new Int32Array(129)], { maxSeqLen: 128 })).toThrow(/length 129: expected 1 to 128 tokens/);

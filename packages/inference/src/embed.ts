@@ -8,6 +8,8 @@ export type Pooling = "mean" | "cls";
 export const MOSAIC_MAX_SEQ_LEN = 8192;
 /** Padded positions per forward pass by default. */
 export const DEFAULT_TOKEN_BUDGET = 16384;
+/** Float32 values of pooled embeddings kept on the device between reads by default (64 MiB). */
+const DEVICE_FLOATS = 1 << 24;
 
 export interface EncodeOptions {
   /** "mean" (default): the mean of the last hidden states of the text's tokens ([CLS] and [SEP] included); "cls": the [CLS] row. */
@@ -22,8 +24,20 @@ export interface EncodeOptions {
   maxBatchRows?: number;
   /** "rows" (default): one Float32Array per text; "matrix": one row-major [n, hidden] Float32Array. */
   format?: "rows" | "matrix";
-  /** Called after every forward pass with the texts and real tokens done so far. */
+  /**
+   * Embeddings kept on the device before they are read back (default: 64 MiB of float32). A read waits
+   * for the device, so between reads the host prepares the next batches while the device computes.
+   */
+  deviceRows?: number;
+  /** Called after every forward pass is launched with the texts and real tokens launched so far. */
   onProgress?: (p: { texts: number; totalTexts: number; tokens: number; totalTokens: number }) => void;
+}
+
+/** Pooled sums of the texts launched since the last read, one float32 row each, on the device. */
+interface Chunk {
+  sums: Tensor;
+  /** Input index of each row. */
+  texts: number[];
 }
 
 export interface EmbedderOptions {
@@ -134,32 +148,72 @@ export class Embedder {
       if (r.length < 1 || r.length > maxLen) throw new InputError("ids", `length ${r.length}: expected 1 to ${maxLen} tokens`, i);
       return r.length;
     });
+    const deviceRows = o.deviceRows ?? Math.max(1, Math.floor(DEVICE_FLOATS / H));
+    if (!(Number.isInteger(deviceRows) && deviceRows >= 1)) throw new RangeError(`deviceRows: expected a positive integer, got ${deviceRows}`);
     const out = new Float32Array(n * H);
     const totalTokens = lengths.reduce((a, b) => a + b, 0);
     let doneTexts = 0;
     let doneTokens = 0;
-    for (const batch of planBatches(lengths, budget, maxRows)) {
-      const pooled = this.forwardPooled(batch.map((i) => rows[i]!), pooling);
-      batch.forEach((i, r) => {
-        const v = pooled.subarray(r * H, (r + 1) * H);
-        if (o.normalize) {
-          let s = 0;
-          for (let h = 0; h < H; h++) s += v[h]! * v[h]!;
-          const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-          for (let h = 0; h < H; h++) v[h] = v[h]! * inv;
+    let chunk: Chunk | null = null;
+    try {
+      for (const batch of planBatches(lengths, budget, maxRows)) {
+        if (chunk !== null && chunk.texts.length + batch.length > deviceRows) {
+          const full: Chunk = chunk;
+          chunk = null;
+          this.readChunk(full, lengths, pooling, o.normalize === true, out);
         }
-        out.set(v, i * H);
-        doneTokens += lengths[i]!;
-      });
-      doneTexts += batch.length;
-      o.onProgress?.({ texts: doneTexts, totalTexts: n, tokens: doneTokens, totalTokens });
+        // A batch larger than deviceRows (maxBatchRows above it) gets a chunk of its own.
+        chunk ??= { sums: this.model.backend.zeros([Math.max(batch.length, Math.min(deviceRows, n - doneTexts)), H], "f32"), texts: [] };
+        this.launchPooled(batch.map((i) => rows[i]!), pooling, chunk.sums, chunk.texts.length);
+        chunk.texts.push(...batch);
+        for (const i of batch) doneTokens += lengths[i]!;
+        doneTexts += batch.length;
+        o.onProgress?.({ texts: doneTexts, totalTexts: n, tokens: doneTokens, totalTokens });
+      }
+      if (chunk !== null) {
+        const last: Chunk = chunk;
+        chunk = null;
+        this.readChunk(last, lengths, pooling, o.normalize === true, out);
+      }
+    } finally {
+      // Only after an error: readChunk frees the chunks it reads.
+      chunk?.sums.dispose();
     }
     if (o.format === "matrix") return out;
     return Array.from({ length: n }, (_, i) => out.slice(i * H, (i + 1) * H));
   }
 
-  /** One padded batch through the encoder; pooled [B, H] float32 on the host. */
-  private forwardPooled(rows: Int32Array[], pooling: Pooling): Float32Array {
+  /** Reads a chunk's pooled rows (the one wait for the device), finishes them on the host into `out`, frees the chunk. */
+  private readChunk(chunk: Chunk, lengths: readonly number[], pooling: Pooling, normalize: boolean, out: Float32Array): void {
+    const H = this.hiddenSize;
+    // A copy: what read returns may be the backend's own storage, which dispose gives back.
+    let host: Float32Array;
+    try {
+      host = (this.model.backend.read(chunk.sums) as Float32Array).slice();
+    } finally {
+      chunk.sums.dispose();
+    }
+    chunk.texts.forEach((i, r) => {
+      const v = host.subarray(r * H, (r + 1) * H);
+      // Mean pooling summed the text's rows on the device; its length divides here.
+      const scale = pooling === "mean" ? 1 / lengths[i]! : 1;
+      let inv = scale;
+      if (normalize) {
+        let s = 0;
+        for (let h = 0; h < H; h++) s += v[h]! * v[h]!;
+        inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+      }
+      const o = i * H;
+      for (let h = 0; h < H; h++) out[o + h] = v[h]! * inv;
+    });
+  }
+
+  /**
+   * One padded batch through the encoder, pooled on the device into rows [row0, row0 + B) of `sums`
+   * (float32, zero there before): each text's token rows summed (mean pooling divides on the host), or
+   * its [CLS] row. Nothing is read back, so the host can go on to the next batch.
+   */
+  private launchPooled(rows: Int32Array[], pooling: Pooling, sums: Tensor, row0: number): void {
     const be = this.model.backend;
     const B = rows.length;
     const S = Math.max(...rows.map((r) => r.length));
@@ -174,42 +228,26 @@ export class Embedder {
     const flat = lastHiddenState.reshape([B * S, H]);
     const owned: Tensor[] = [lastHiddenState];
     try {
-      if (pooling === "cls") {
-        const idx = be.fromArray(Int32Array.from({ length: B }, (_, b) => b * S), [B], "i32");
-        owned.push(idx);
-        const first = be.gatherRows(flat, idx);
-        owned.push(first);
-        const f32 = first.dtype === "f32" ? first : be.cast(first, "f32");
-        if (f32 !== first) owned.push(f32);
-        return (be.read(f32) as Float32Array).slice();
-      }
-      // Mean: gather the real tokens, sum them per text on the device (float32), divide on the host.
-      const T = rows.reduce((a, r) => a + r.length, 0);
+      // Which padded rows go where: [CLS] rows, or every real token, each to its text's row of `sums`.
+      const cls = pooling === "cls";
+      const T = cls ? B : rows.reduce((a, r) => a + r.length, 0);
       const pos = new Int32Array(T);
       const seg = new Int32Array(T);
       let t = 0;
       rows.forEach((r, b) => {
-        for (let s = 0; s < r.length; s++, t++) {
+        for (let s = 0; s < (cls ? 1 : r.length); s++, t++) {
           pos[t] = b * S + s;
-          seg[t] = b;
+          seg[t] = row0 + b;
         }
       });
       const posT = be.fromArray(pos, [T], "i32");
       const segT = be.fromArray(seg, [T], "i32");
       owned.push(posT, segT);
-      const tokens = be.gatherRows(flat, posT);
-      owned.push(tokens);
-      const f32 = tokens.dtype === "f32" ? tokens : be.cast(tokens, "f32");
-      if (f32 !== tokens) owned.push(f32);
-      const sums = be.zeros([B, H], "f32");
-      owned.push(sums);
+      const picked = be.gatherRows(flat, posT);
+      owned.push(picked);
+      const f32 = picked.dtype === "f32" ? picked : be.cast(picked, "f32");
+      if (f32 !== picked) owned.push(f32);
       be.scatterAddRows(f32, segT, sums);
-      const host = (be.read(sums) as Float32Array).slice();
-      rows.forEach((r, b) => {
-        const inv = 1 / r.length;
-        for (let h = 0; h < H; h++) host[b * H + h] = host[b * H + h]! * inv;
-      });
-      return host;
     } finally {
       for (const x of owned) x.dispose();
     }
