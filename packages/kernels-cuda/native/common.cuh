@@ -36,6 +36,20 @@ __device__ __forceinline__ float rndf(int dt, float v) {
   }
 }
 
+// 8 bf16 values in one 16-byte vector ↔ 8 floats (the vectorised kernels' loads and stores).
+__device__ __forceinline__ void unpack8(const uint4& u, float* f) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+#pragma unroll
+  for (int k = 0; k < 4; k++) { float2 t = __bfloat1622float2(h[k]); f[2 * k] = t.x; f[2 * k + 1] = t.y; }
+}
+__device__ __forceinline__ uint4 pack8(const float* f) {
+  uint4 u;
+  __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&u);
+#pragma unroll
+  for (int k = 0; k < 4; k++) h[k] = __floats2bfloat162_rn(f[2 * k], f[2 * k + 1]);
+  return u;
+}
+
 // Any dtype, through double: used by copy/cast/fill, where generality matters more than speed.
 __device__ __forceinline__ double ldany(int dt, const void* p, int64_t i) {
   switch (dt) {

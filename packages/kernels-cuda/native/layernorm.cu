@@ -127,18 +127,6 @@ void k_layernorm_bwd(int dtdx, void* dx, int dtdy, const void* dy, int dtx, cons
 
 typedef __nv_bfloat16 bf16;
 
-__device__ __forceinline__ void unpack8(const uint4& u, float* f) {
-  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
-#pragma unroll
-  for (int k = 0; k < 4; k++) { float2 t = __bfloat1622float2(h[k]); f[2 * k] = t.x; f[2 * k + 1] = t.y; }
-}
-__device__ __forceinline__ uint4 pack8(const float* f) {
-  uint4 u;
-  __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&u);
-#pragma unroll
-  for (int k = 0; k < 4; k++) h[k] = __floats2bfloat162_rn(f[2 * k], f[2 * k + 1]);
-  return u;
-}
 
 template <int V>
 __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, const uint4* res, uint4* sum, int dtw, const void* w, int dtb,

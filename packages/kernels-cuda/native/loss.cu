@@ -56,13 +56,6 @@ __global__ void ce_row_k(float* loss, int dtl, const void* logits, const int32_t
 // bf16 rows of C = 8·C8 logits (the MLM decoder's 30528): a row is read once, 16 bytes a load, into
 // registers (IT vectors a thread), the max, the sum and the gradient all come from there, and the
 // gradient is written once: one read and one write of the row instead of three reads and a write.
-typedef __nv_bfloat16 bf16;
-__device__ __forceinline__ void ce_unpack8(const uint4& u, float* f) {
-  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
-#pragma unroll
-  for (int k = 0; k < 4; k++) { float2 t = __bfloat1622float2(h[k]); f[2 * k] = t.x; f[2 * k + 1] = t.y; }
-}
-
 constexpr int CE_THREADS = 512;
 
 template <int IT>
@@ -83,7 +76,7 @@ __global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uin
     if (c8 < C8) {
       u[i] = x[c8];
       float f[8];
-      ce_unpack8(u[i], f);
+      unpack8(u[i], f);
 #pragma unroll
       for (int k = 0; k < 8; k++) m = fmaxf(m, f[k]);
     }
@@ -97,7 +90,7 @@ __global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uin
     const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
     if (c8 < C8) {
       float f[8];
-      ce_unpack8(u[i], f);
+      unpack8(u[i], f);
 #pragma unroll
       for (int k = 0; k < 8; k++) {
         s += __expf(f[k] - m);
@@ -117,17 +110,10 @@ __global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uin
     const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
     if (c8 < C8) {
       float f[8];
-      ce_unpack8(u[i], f);
-      uint4 o;
-      __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&o);
+      unpack8(u[i], f);
 #pragma unroll
-      for (int k = 0; k < 4; k++) {
-        const int64_t c = c8 * 8 + 2 * k;
-        const float g0 = kk * (__expf(f[2 * k] - lse) - (c == t ? 1.0f : 0.0f));
-        const float g1 = kk * (__expf(f[2 * k + 1] - lse) - (c + 1 == t ? 1.0f : 0.0f));
-        h[k] = __floats2bfloat162_rn(g0, g1);
-      }
-      grad[row * C8 + c8] = o;
+      for (int k = 0; k < 8; k++) f[k] = kk * (__expf(f[k] - lse) - (c8 * 8 + k == t ? 1.0f : 0.0f));
+      grad[row * C8 + c8] = pack8(f);
     }
   }
 }
