@@ -58,6 +58,21 @@ __global__ void ce_row_k(float* loss, int dtl, const void* logits, const int32_t
 // gradient is written once: one read and one write of the row instead of three reads and a write.
 constexpr int CE_THREADS = 512;
 
+// Calls f(c8, v) for each 16-byte vector of the row this thread holds (c8: its index in the row; v: its
+// 8 values as floats, which f may change).
+template <int IT, typename F>
+__device__ __forceinline__ void each_vec(const uint4 (&u)[IT], int64_t C8, F&& f) {
+#pragma unroll
+  for (int i = 0; i < IT; i++) {
+    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
+    if (c8 < C8) {
+      float v[8];
+      unpack8(u[i], v);
+      f(c8, v);
+    }
+  }
+}
+
 template <int IT>
 __global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uint4* logits, const int32_t* tg, int64_t C8, int ignore, int mean,
                                                           uint4* grad, float gradScale, const float* scratch, int* flag) {
@@ -69,35 +84,26 @@ __global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uin
   if (bad && threadIdx.x == 0) report(flag, ERR_CE_TARGET);
   const uint4* x = logits + row * C8;
   uint4 u[IT];
+#pragma unroll
+  for (int i = 0; i < IT; i++) {
+    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
+    if (c8 < C8) u[i] = x[c8];
+  }
   float m = -INFINITY;
+  each_vec<IT>(u, C8, [&](int64_t, float* v) {
 #pragma unroll
-  for (int i = 0; i < IT; i++) {
-    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
-    if (c8 < C8) {
-      u[i] = x[c8];
-      float f[8];
-      unpack8(u[i], f);
-#pragma unroll
-      for (int k = 0; k < 8; k++) m = fmaxf(m, f[k]);
-    }
-  }
-  // The target logit, from the registers of the thread that holds it (before anything is written).
-  float xt = 0.0f;
+    for (int k = 0; k < 8; k++) m = fmaxf(m, v[k]);
+  });
   m = block_reduce(m, true, sh);
-  float s = 0.0f;
+  // The target logit comes from the registers of the thread that holds it (before anything is written).
+  float s = 0.0f, xt = 0.0f;
+  each_vec<IT>(u, C8, [&](int64_t c8, float* v) {
 #pragma unroll
-  for (int i = 0; i < IT; i++) {
-    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
-    if (c8 < C8) {
-      float f[8];
-      unpack8(u[i], f);
-#pragma unroll
-      for (int k = 0; k < 8; k++) {
-        s += __expf(f[k] - m);
-        if (c8 * 8 + k == t) xt = f[k];
-      }
+    for (int k = 0; k < 8; k++) {
+      s += __expf(v[k] - m);
+      if (c8 * 8 + k == t) xt = v[k];
     }
-  }
+  });
   s = block_reduce(s, false, sh);
   xt = block_reduce(xt, false, sh);  // one thread holds it, the others add 0
   const float lse = m + logf(s);
@@ -105,17 +111,11 @@ __global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uin
   if (threadIdx.x == 0 && !ignored && !bad) atomicAdd(loss, (lse - xt) / denom);
   if (!grad) return;
   const float kk = (ignored || bad) ? 0.0f : gradScale / denom;
+  each_vec<IT>(u, C8, [&](int64_t c8, float* v) {
 #pragma unroll
-  for (int i = 0; i < IT; i++) {
-    const int64_t c8 = threadIdx.x + (int64_t)i * CE_THREADS;
-    if (c8 < C8) {
-      float f[8];
-      unpack8(u[i], f);
-#pragma unroll
-      for (int k = 0; k < 8; k++) f[k] = kk * (__expf(f[k] - lse) - (c8 * 8 + k == t ? 1.0f : 0.0f));
-      grad[row * C8 + c8] = pack8(f);
-    }
-  }
+    for (int k = 0; k < 8; k++) v[k] = kk * (__expf(v[k] - lse) - (c8 * 8 + k == t ? 1.0f : 0.0f));
+    grad[row * C8 + c8] = pack8(v);
+  });
 }
 
 // The register path when it applies: bf16 logits (and gradient), C a multiple of 8 up to 8·8·512, 16-byte aligned.
