@@ -24,6 +24,7 @@
 static cublasLtHandle_t g_lt = nullptr;
 static void* g_ws = nullptr;
 static const size_t WS_BYTES = 64u << 20;
+static const int CANDIDATES = 32;  // algorithms the heuristic may propose per shape class, each timed once
 
 static void ckb(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) {
@@ -147,9 +148,11 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
   ckb(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &a2, sizeof a2), "pref alB");
   ckb(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &a3, sizeof a3), "pref alC");
   ckb(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &a3, sizeof a3), "pref alD");
-  cublasLtMatmulHeuristicResult_t res[8];
+  // Up to 32 candidates: beyond the heuristic's first few are the split-K and other tile shapes that can
+  // win on the weight-gradient products (small M·N, K = every token) and the MLM decoder's wide N.
+  cublasLtMatmulHeuristicResult_t res[CANDIDATES];
   int n = 0;
-  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, pref, 8, res, &n);
+  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, pref, CANDIDATES, res, &n);
   cublasLtMatmulPreferenceDestroy(pref);
   if (st != CUBLAS_STATUS_SUCCESS || n == 0) {
     cublasLtMatmulDescDestroy(p.desc); cublasLtMatrixLayoutDestroy(p.la); cublasLtMatrixLayoutDestroy(p.lb); cublasLtMatrixLayoutDestroy(p.lc);
