@@ -138,11 +138,7 @@ __global__ void attn_bwd_finish(int dt, void* dqkv, const float* scratch, int64_
   }
 }
 
-// MOSAICBERT_CUDA_GENERIC=1 forces the generic kernels (the reference path of the speed checks).
-static bool generic_forced() {
-  const char* g = getenv("MOSAICBERT_CUDA_GENERIC");
-  return g && g[0] == '1';
-}
+static bool generic_forced() { return mb_generic_forced(); }
 
 static void check_cu(const AttnArgs& a) {
   check_cu_k<<<1, 256, 0, S()>>>(a.cu, a.B, a.T, a.maxSeqlen, mb_error_flag());

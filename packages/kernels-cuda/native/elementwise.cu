@@ -7,6 +7,8 @@
 #define GRID_LOOP(i, n) for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
 static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
+// The 16-byte vector kernels may run (not with MOSAICBERT_CUDA_GENERIC=1).
+static bool vec_ok() { return !mb_generic_forced(); }
 
 __device__ __forceinline__ float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 __device__ __forceinline__ float gelu_grad(float x) {
@@ -97,7 +99,7 @@ __global__ void gelu_bwd_bf16_v8(uint4* dx, const uint4* dy, const uint4* x, int
 }
 void k_gelu_bwd(int ddx, void* dx, int ddy, const void* dy, int dtx, const void* x, int64_t n) {
   if (n == 0) return;
-  if (ddx == DT_BF16 && ddy == DT_BF16 && dtx == DT_BF16 && n % 8 == 0 && aligned16(dx) && aligned16(dy) && aligned16(x)) {
+  if (vec_ok() && ddx == DT_BF16 && ddy == DT_BF16 && dtx == DT_BF16 && n % 8 == 0 && aligned16(dx) && aligned16(dy) && aligned16(x)) {
     gelu_bwd_bf16_v8<<<grid_for(n / 8, 256), 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, n / 8);
     CKL();
     return;
@@ -141,7 +143,7 @@ __global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, 
 void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter, float p, uint32_t key, uint32_t off) {
   if (rows * inter == 0) return;
   const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-  if (dth == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(h) && aligned16(g)) {
+  if (vec_ok() && dth == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(h) && aligned16(g)) {
     int64_t n = rows * inter / 8;
     if (p > 0.0f) geglu_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
     else geglu_bf16_v8<false><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
@@ -187,7 +189,7 @@ __global__ void geglu_bwd_k(int ddg, void* dg, int ddh, const void* dh, int dtg,
 void k_geglu_bwd(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter, float p, uint32_t key, uint32_t off) {
   if (rows * inter == 0) return;
   const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-  if (ddg == DT_BF16 && ddh == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(dg) && aligned16(dh) && aligned16(g)) {
+  if (vec_ok() && ddg == DT_BF16 && ddh == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(dg) && aligned16(dh) && aligned16(g)) {
     int64_t n = rows * inter / 8;
     if (p > 0.0f) geglu_bwd_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
     else geglu_bwd_bf16_v8<false><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
@@ -238,7 +240,7 @@ __global__ void dropout_bf16_v8(uint4* y, const uint4* x, int64_t n8, float p, f
 void k_dropout(int dy, void* y, int dx, const void* x, int64_t n, float p, uint32_t key, uint32_t off) {
   if (n == 0) return;
   if (p == 0.0f) { k_copy(dy, y, dx, x, n); return; }
-  if (dy == DT_BF16 && dx == DT_BF16 && n % 8 == 0 && aligned16(y) && aligned16(x)) {
+  if (vec_ok() && dy == DT_BF16 && dx == DT_BF16 && n % 8 == 0 && aligned16(y) && aligned16(x)) {
     dropout_bf16_v8<<<grid_for(n / 8, 256), 256, 0, S()>>>((uint4*)y, (const uint4*)x, n / 8, p, 1.0f / (1.0f - p), key, off);
     CKL();
     return;

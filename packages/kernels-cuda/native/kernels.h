@@ -2,6 +2,15 @@
 // without CUDA headers). Pointers are device addresses; n/rows/cols are element counts.
 #pragma once
 #include <cstdint>
+#include <cstdlib>
+
+// MOSAICBERT_CUDA_GENERIC=1: every op takes its plain kernel — no flash attention, no register or 16-byte
+// vector fast paths, bias gradients by column sums — the reference path of the speed checks (the `compare`
+// stage of packages/trainer/src/checks/gpu-run.ts, the attention benchmark's generic row).
+inline bool mb_generic_forced() {
+  const char* g = std::getenv("MOSAICBERT_CUDA_GENERIC");
+  return g && g[0] == '1';
+}
 
 enum { DT_F32 = 0, DT_BF16 = 1, DT_F16 = 2, DT_I32 = 3, DT_I64 = 4, DT_U8 = 5, DT_BOOL = 6 };
 

@@ -273,7 +273,7 @@ static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 
 bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
                       int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps, Drop d) {
-  if (dty != DT_BF16 || dtx != DT_BF16 || (res && dtr != DT_BF16) || H % 256 != 0 || H > 1024 || N == 0) return false;
+  if (mb_generic_forced() || dty != DT_BF16 || dtx != DT_BF16 || (res && dtr != DT_BF16) || H % 256 != 0 || H > 1024 || N == 0) return false;
   if (!a16(y) || !a16(x) || (res && (!a16(res) || !a16(sum)))) return false;
   const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
 #define LNF(V) ln_fwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps, d)
@@ -285,7 +285,7 @@ bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const v
 
 bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
                           const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H, void* dxd, Drop d) {
-  if (dtdx != DT_BF16 || dtdy != DT_BF16 || dtx != DT_BF16 || H % 256 != 0 || H > 1024 || N == 0) return false;
+  if (mb_generic_forced() || dtdx != DT_BF16 || dtdy != DT_BF16 || dtx != DT_BF16 || H % 256 != 0 || H > 1024 || N == 0) return false;
   if (!a16(dx) || !a16(dy) || !a16(x) || (dxd && !a16(dxd))) return false;
   const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
 #define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d)

@@ -122,7 +122,7 @@ __global__ void __launch_bounds__(CE_THREADS) ce_row_bf16(float* loss, const uin
 static bool ce_bf16(float* loss, int dtl, const void* logits, const int32_t* targets, int64_t N, int64_t C, int ignore, int mean,
                     int dtg, void* grad, float gradScale, const float* scratch) {
   const int64_t C8 = C / 8;
-  if (dtl != DT_BF16 || (grad && dtg != DT_BF16) || C <= 0 || C % 8 != 0 || C8 > 8 * CE_THREADS) return false;
+  if (mb_generic_forced() || dtl != DT_BF16 || (grad && dtg != DT_BF16) || C <= 0 || C % 8 != 0 || C8 > 8 * CE_THREADS) return false;
   if (((uintptr_t)logits & 15) != 0 || ((uintptr_t)grad & 15) != 0) return false;
   const int it = C8 <= CE_THREADS ? 1 : C8 <= 2 * CE_THREADS ? 2 : C8 <= 4 * CE_THREADS ? 4 : 8;
 #define CEB(I) ce_row_bf16<I><<<(unsigned)N, CE_THREADS, 0, S()>>>(loss, (const uint4*)logits, targets, C8, ignore, mean, (uint4*)grad, gradScale, scratch, mb_error_flag())

@@ -89,7 +89,7 @@ static float* bgrad_scratch(int64_t m) {
 
 static bool bgrad_epilogue_enabled() {
   const char* e = getenv("MOSAICBERT_GEMM_BGRAD");
-  return !(e && strcmp(e, "0") == 0);
+  return !(e && strcmp(e, "0") == 0) && !mb_generic_forced();
 }
 
 void mb_gemm_init() {

@@ -107,7 +107,7 @@ void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int acc
   if (M == 0) return;
   if (!accumulate) CK(cudaMemsetAsync(out, 0, M * 4, S()));
   if (N == 0) return;
-  if (dt == DT_BF16 && M % 8 == 0 && ((uintptr_t)x & 15) == 0) {
+  if (!mb_generic_forced() && dt == DT_BF16 && M % 8 == 0 && ((uintptr_t)x & 15) == 0) {
     const int64_t M8 = M / 8, colBlocks = (M8 + 31) / 32;
     int64_t slabs = (528 + colBlocks - 1) / colBlocks;
     if (slabs > (N + 63) / 64) slabs = (N + 63) / 64;
