@@ -230,9 +230,7 @@ __global__ void dropout_bf16_v8(uint4* y, const uint4* x, int64_t n8, float p, f
 #pragma unroll
     for (int k = 0; k < 4; k++) {
       float2 f = __bfloat1622float2(a2[k]);
-      float m0 = drop_factor(p, inv, key, c0 + 2 * k);
-      float m1 = drop_factor(p, inv, key, c0 + 2 * k + 1);
-      o2[k] = __floats2bfloat162_rn(f.x * m0, f.y * m1);
+      o2[k] = __floats2bfloat162_rn(drop_apply(f.x, p, inv, key, c0 + 2 * k), drop_apply(f.y, p, inv, key, c0 + 2 * k + 1));
     }
     y[i] = o;
   }

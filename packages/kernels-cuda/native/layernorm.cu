@@ -30,7 +30,7 @@ __global__ void ln_fwd_k(int dty, void* y, int dtx, const void* x, int dtr, cons
     float v;
     if (res) {
       float xv = ldf(dtx, x, base + c);
-      if (d.p > 0.0f) xv = rndf(dtx, xv * drop_factor(d.p, d.inv, d.key, d.off + (uint32_t)(base + c)));
+      if (d.p > 0.0f) xv = rndf(dtx, drop_apply(xv, d.p, d.inv, d.key, d.off + (uint32_t)(base + c)));
       stf(dtx, sum, base + c, xv + ldf(dtr, res, base + c));
       v = ldf(dtx, sum, base + c);
     } else {
@@ -77,7 +77,7 @@ __global__ void ln_bwd_dx_k(int dtdx, void* dx, int dtdy, const void* dy, int dt
     float xh = (ldf(dtx, x, base + c) - mu) * rs;
     const float o = rs * (g - a - xh * bsum);
     stf(dtdx, dx, base + c, o);
-    if (dxd) stf(dtdx, dxd, base + c, rndf(dtdx, o) * drop_factor(d.p, d.inv, d.key, d.off + (uint32_t)(base + c)));
+    if (dxd) stf(dtdx, dxd, base + c, drop_apply(rndf(dtdx, o), d.p, d.inv, d.key, d.off + (uint32_t)(base + c)));
   }
 }
 
@@ -155,7 +155,7 @@ __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, con
           // Element (base + v·32 + lane)·8 + k of x: dropped, rounded to bf16 as `dropout` stores it.
           const uint32_t c0 = d.off + (uint32_t)((base + v * 32 + lane) * 8);
 #pragma unroll
-          for (int k = 0; k < 8; k++) xv[v * 8 + k] = __bfloat162float(__float2bfloat16_rn(xv[v * 8 + k] * drop_factor(d.p, d.inv, d.key, c0 + k)));
+          for (int k = 0; k < 8; k++) xv[v * 8 + k] = __bfloat162float(__float2bfloat16_rn(drop_apply(xv[v * 8 + k], d.p, d.inv, d.key, c0 + k)));
         }
         float r[8];
         unpack8(res[base + v * 32 + lane], r);
@@ -233,7 +233,7 @@ __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, c
         const uint32_t c0 = d.off + (uint32_t)((base + v * 32 + lane) * 8);
         unpack8(packed, o);
 #pragma unroll
-        for (int k = 0; k < 8; k++) o[k] *= drop_factor(d.p, d.inv, d.key, c0 + k);
+        for (int k = 0; k < 8; k++) o[k] = drop_apply(o[k], d.p, d.inv, d.key, c0 + k);
         dxd[base + v * 32 + lane] = pack8(o);
       }
     }

@@ -80,9 +80,13 @@ static int64_t g_bgrad_cap = 0;
 
 static float* bgrad_scratch(int64_t m) {
   if (m > g_bgrad_cap) {
+    // The new buffer first: if it cannot be had, the old one (and its size) stay as they were.
+    const int64_t cap = m > 65536 ? m : 65536;
+    float* fresh = nullptr;
+    ckc(cudaMalloc(&fresh, (size_t)cap * 4), "cudaMalloc(gemm bias-gradient scratch)");
     if (g_bgrad) { ckc(cudaStreamSynchronize((cudaStream_t)mb_stream()), "gemm bias-gradient scratch"); cudaFree(g_bgrad); }
-    g_bgrad_cap = m > 65536 ? m : 65536;
-    ckc(cudaMalloc(&g_bgrad, (size_t)g_bgrad_cap * 4), "cudaMalloc(gemm bias-gradient scratch)");
+    g_bgrad = fresh;
+    g_bgrad_cap = cap;
   }
   return g_bgrad;
 }

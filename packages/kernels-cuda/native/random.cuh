@@ -25,3 +25,8 @@ __host__ __device__ __forceinline__ float mb_uniform(uint32_t key, uint32_t coun
 __device__ __forceinline__ float drop_factor(float p, float inv, uint32_t key, uint32_t counter) {
   return mb_uniform(key, counter) >= p ? inv : 0.0f;
 }
+// v after inverted dropout: v·inv when kept, exactly 0 when dropped (also for an infinite or NaN v, as the
+// CPU reference's select does; multiplying by drop_factor would give NaN there).
+__device__ __forceinline__ float drop_apply(float v, float p, float inv, uint32_t key, uint32_t counter) {
+  return mb_uniform(key, counter) >= p ? v * inv : 0.0f;
+}

@@ -221,10 +221,11 @@ export class CudaBackend implements Backend {
     const y = out ?? this.empty(outShape, dtype);
     // The product may not be written over its own operands: compute aside when out shares storage.
     const aliased = out !== null && (out.storage === a.storage || out.storage === b.storage);
+    const plain = activation === "none" && pre === null && !aliased;
     // The bias gradient rides the GEMM (cuBLASLt BGRADB) when a goes in as given; else its own column sums, first.
-    const fusedBiasGrad = biasGrad !== null && A === a && !aliased ? biasGrad : null;
+    const fusedBiasGrad = biasGrad !== null && A === a && plain ? biasGrad : null;
     if (biasGrad !== null && fusedBiasGrad === null) this.sumRows(a, { out: biasGrad, accumulate });
-    if (activation === "none" && pre === null && !aliased) {
+    if (plain) {
       this.gemm(A, B, y, bias, M, N, K, transA, transB, alpha, accumulate, fusedBiasGrad);
     } else {
       // Exact-erf GELU and "accumulate after the activation" are outside cuBLASLt's epilogues:

@@ -30,8 +30,9 @@ export interface MatmulOptions {
   /**
    * The bias gradient of a linear layer beside its weight gradient (gW = dyᵀ·x with a = dy): float32 [M]
    * receives the column sums of a as stored [K, M], Σₖ a[k, m] — added to it with `accumulate`, else
-   * written. Needs transA, alpha 1, no bias and no activation. A backend may take it from the same pass
-   * over a as the product (the CUDA backend: cuBLASLt's BGRADB epilogue).
+   * written. Needs transA, alpha 1, no bias, activation or preActivation, and no overlap with a, b or out.
+   * A backend may take it from the same pass over a as the product (the CUDA backend: cuBLASLt's BGRADB
+   * epilogue).
    */
   biasGrad?: Tensor | null;
 }

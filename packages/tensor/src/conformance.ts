@@ -275,7 +275,7 @@ for (const c of attnCfgs) {
 
 // ---- losses ---------------------------------------------------------------------------------------
 for (const dt of ["f32", "bf16"] as DType[]) {
-  for (const [n, c] of [[11, 37], [6, 30528], [37, 1000], [3, 8200], [1, 3]]) {
+  for (const [n, c] of [[11, 37], [6, 30528], [37, 1000], [5, 6000], [3, 8200], [1, 3]]) {
     add(`crossEntropy ${dt} [${n}, ${c}]`, tolOf(dt), (be, rng) => {
       const logits = randn(be, rng, [n, c], dt, 2);
       const t = be.fromArray(Int32Array.from({ length: n }, (_, i) => (i % 4 === 3 ? -100 : rng.int(c))), [n], "i32");

@@ -129,7 +129,14 @@ describe("matmul", () => {
     expect(() => cpu.matmul(x, cpu.zeros([4, 2], "f32"), { biasGrad: cpu.zeros([3], "f32") })).toThrow(/matmul: biasGrad: needs transA/);
     expect(() => cpu.matmul(dy, x, { transA: true, alpha: 2, biasGrad: gb })).toThrow(/matmul: biasGrad: needs alpha 1/);
     expect(() => cpu.matmul(dy, x, { transA: true, bias: cpu.zeros([4], "f32"), biasGrad: gb })).toThrow(/cannot be combined with bias/);
-    expect(() => cpu.matmul(dy, x, { transA: true, biasGrad: dy.view(0, [2]) })).toThrow(/must not share storage with a/);
+    expect(() => cpu.matmul(dy, x, { transA: true, preActivation: cpu.zeros([2, 4], "f32"), biasGrad: gb })).toThrow(/or preActivation/);
+    expect(() => cpu.matmul(dy, x, { transA: true, biasGrad: dy.view(0, [2]) })).toThrow(/must not overlap a/);
+    expect(() => cpu.matmul(dy, x, { transA: true, biasGrad: x.view(3, [2]) })).toThrow(/must not overlap b/);
+    // Views of one flat buffer (a model's gradients): disjoint is fine, overlapping is refused.
+    const flat = cpu.zeros([8 + 2], "f32");
+    const gw = flat.view(0, [2, 4]);
+    expect(() => cpu.matmul(dy, x, { transA: true, out: gw, biasGrad: flat.view(7, [2]) })).toThrow(/must not overlap out/);
+    cpu.matmul(dy, x, { transA: true, out: gw, biasGrad: flat.view(8, [2]) });
   });
 });
 

@@ -65,7 +65,7 @@ export function validateMatmul(be: Backend, a: Tensor, b: Tensor, opts: MatmulOp
   const accumulate = accumulateArg(op, opts.accumulate, out);
   const outDtype = out?.dtype ?? opts.dtype ?? a.dtype;
   if (!isFloat(outDtype)) throw new OpError(op, "dtype", `expected ${FLOAT_DTYPES.join(" or ")}, got ${String(outDtype)}`);
-  const biasGrad = biasGradArg(be, opts.biasGrad, { M, transA, alpha, activation, bias, a });
+  const biasGrad = biasGradArg(be, opts.biasGrad, { M, transA, alpha, activation, bias, preActivation, a, b, out });
   return { M, N, K, transA, transB, outShape, outDtype, alpha, activation, bias, preActivation, out, accumulate, biasGrad };
 }
 
@@ -73,7 +73,10 @@ export function validateMatmul(be: Backend, a: Tensor, b: Tensor, opts: MatmulOp
 function biasGradArg(
   be: Backend,
   t: Tensor | null | undefined,
-  p: { M: number; transA: boolean; alpha: number; activation: string; bias: Tensor | null; a: Tensor },
+  p: {
+    M: number; transA: boolean; alpha: number; activation: string; bias: Tensor | null; preActivation: Tensor | null;
+    a: Tensor; b: Tensor; out: Tensor | null;
+  },
 ): Tensor | null {
   const op = "matmul";
   if (t === null || t === undefined) return null;
@@ -83,7 +86,19 @@ function biasGradArg(
     throw new OpError(op, "biasGrad", `needs transA (a = dy stored [K, M]: the bias gradient is Σ over its K rows), got a ${fmtShape(p.a.shape)} without transA`);
   }
   if (p.alpha !== 1) throw new OpError(op, "biasGrad", `needs alpha 1 (the sums are not scaled), got alpha ${p.alpha}`);
-  if (p.bias !== null || p.activation !== "none") throw new OpError(op, "biasGrad", "cannot be combined with bias or an activation");
-  if (g.storage === p.a.storage) throw new OpError(op, "biasGrad", "must not share storage with a");
+  if (p.bias !== null || p.activation !== "none" || p.preActivation !== null) {
+    throw new OpError(op, "biasGrad", "cannot be combined with bias, an activation or preActivation");
+  }
+  // Backends may write it before or after the product: it must not overlap what the product reads or writes.
+  for (const [name, t] of [["a", p.a], ["b", p.b], ["out", p.out]] as const) {
+    if (t !== null && overlaps(g, t)) throw new OpError(op, "biasGrad", `must not overlap ${name}`);
+  }
   return g;
+}
+
+/** Whether two tensors share elements (views of one storage at disjoint ranges do not). */
+function overlaps(x: Tensor, y: Tensor): boolean {
+  if (x.storage !== y.storage) return false;
+  if (x.dtype !== y.dtype) return true;
+  return x.offset < y.offset + y.size && y.offset < x.offset + x.size;
 }
