@@ -11,6 +11,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 tarballs=$repo/.device-build/tarballs
 if [ "${1:-}" = pack ]; then
   rm -rf "$tarballs" && mkdir -p "$tarballs"
+  # pack takes dist/ as it is: build it from the sources first (a stale dist/ would pair the old JavaScript with
+  # the new native sources, and the addon would then read arguments the old backend never passes).
+  (cd "$repo" && pnpm --filter @mosaicbert/tensor --filter @mosaicbert/kernels-cuda build) || { echo "gpu-install: build failed" >&2; exit 1; }
   (cd "$repo" && pnpm --filter @mosaicbert/tensor --filter @mosaicbert/kernels-cuda pack --pack-destination "$tarballs")
   exclude=$(cd "$repo" && git rev-parse --path-format=absolute --git-path info/exclude)
   grep -qx '/.device-build/' "$exclude" 2>/dev/null || echo '/.device-build/' >> "$exclude"
