@@ -40,7 +40,8 @@ addon=node_modules/@mosaicbert/kernels-cuda/build/mosaicbert_cuda.node
 echo "gpu-install: installed and built in $(( $(date +%s) - t0 )) s: $app/$addon"
 cat > conformance.mjs <<'JS'
 import { cpu } from "@mosaicbert/tensor";
-import { addonPath, conformanceCases, loadCudaBackend, runCase } from "@mosaicbert/kernels-cuda";
+import { conformanceCases, runCase } from "@mosaicbert/tensor/testing";
+import { addonPath, loadCudaBackend } from "@mosaicbert/kernels-cuda";
 const [shard, shards] = (process.env.SHARD ?? "0/1").split("/").map(Number);
 const filter = process.argv[2] ?? "";
 const cuda = loadCudaBackend();

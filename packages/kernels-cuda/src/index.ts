@@ -5,7 +5,7 @@ export { CudaBackend, DT } from "./backend.js";
 export { CachingAllocator } from "./allocator.js";
 export { NcclCommunicator, connectCudaCollectives } from "./collectives.js";
 export { addonPath, loadNative, type NativeAddon } from "./native.js";
-// The conformance cases live beside the op contract (@mosaicbert/tensor); re-exported for the GPU runner.
+// (The conformance cases live beside the op contract: @mosaicbert/tensor/testing.)
 export { PhaseProfiler, phaseOf } from "./profile.js";
 
 let cached: CudaBackend | null = null;
