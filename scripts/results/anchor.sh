@@ -16,6 +16,8 @@
 #
 # Environment: ANCHOR_STEPS [2000], ANCHOR_EVAL_EVERY [500], ANCHOR_SET [""] (extra key=value words),
 # ANCHOR_BENCH [1]: also `mosaicbert bench` (the peers' 256 × 128 batch) before the run, same build.
+# ANCHOR_DEVICE [cuda]: `cpu` dry-runs the pipeline here, without the addon (with ANCHOR_SET shrinking the model
+# and batch, ANCHOR_STEPS=2 ANCHOR_EVAL_EVERY=1 ANCHOR_BENCH=0: see docs/results-howto.md).
 set -uo pipefail
 T0=$(date +%s)
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +27,7 @@ WORK=${ANCHOR_WORK:-runs/anchor}
 DATA=${RESULTS_DATA:-.results-data}
 STEPS=${ANCHOR_STEPS:-2000}
 EVAL_EVERY=${ANCHOR_EVAL_EVERY:-500}
+DEVICE=${ANCHOR_DEVICE:-cuda}
 bash "$root/scripts/results/unbundle.sh" || { echo "cannot unpack .results-build (run scripts/results/bundle.sh here and carry it)" >&2; exit 2; }
 CLI=(node "$root/.results-build/dist/mosaicbert.mjs")
 export MOSAICBERT_CUDA_ADDON=$root/packages/kernels-cuda/build/mosaicbert_cuda.node
@@ -34,7 +37,7 @@ log() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*"; }
 [ -s "$DATA/train.txt.xz" ] || { echo "anchor: $DATA/train.txt.xz is missing: run scripts/results/prepare.sh here and carry $DATA" >&2; exit 2; }
 
 # The addon for this GPU and the MDS dataset, in parallel (each ~30-60 s on a fresh machine).
-if [ ! -f "$MOSAICBERT_CUDA_ADDON" ]; then
+if [ "$DEVICE" = cuda ] && [ ! -f "$MOSAICBERT_CUDA_ADDON" ]; then
   (bash packages/kernels-cuda/native/build.sh > "$OUT/anchor/build.log" 2>&1 || { echo "anchor: addon build failed" >&2; tail -30 "$OUT/anchor/build.log"; exit 1; }) &
   build_pid=$!
 fi
@@ -47,13 +50,13 @@ if [ -n "${build_pid:-}" ]; then wait "$build_pid" || exit 1; fi
 log "addon ready"
 
 if [ "${ANCHOR_BENCH:-1}" = 1 ]; then
-  "${CLI[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/anchor/bench-128.json" 2>&1 | tail -40
+  "${CLI[@]}" bench --preset mosaic-bert-base --device "$DEVICE" --profile --json "$OUT/anchor/bench-128.json" 2>&1 | tail -40
 fi
 
 set_words=()
 for kv in ${ANCHOR_SET:-}; do set_words+=(--set "$kv"); done
 rm -rf "$WORK/run"
-cmd=("${CLI[@]}" pretrain --config mosaic-bert-base --data "$WORK/data" --device cuda --max-duration "${STEPS}ba"
+cmd=("${CLI[@]}" pretrain --config mosaic-bert-base --data "$WORK/data" --device "$DEVICE" --max-duration "${STEPS}ba"
   --save-folder "$WORK/run"
   --set global_train_batch_size=256 --set device_train_microbatch_size=256
   --set algorithms.gradient_clipping.clipping_type=norm --set algorithms.gradient_clipping.clipping_threshold=1.0
