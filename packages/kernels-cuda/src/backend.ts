@@ -7,6 +7,7 @@ import {
   validateMatmul, validateMse, validateScaleInPlace, validateScatterAddRows, validateScatterRows, validateSumRows,
   validateUnary, validateUnaryBackward,
 } from "@mosaicbert/tensor/backend-kit";
+import type { DropoutPlan } from "@mosaicbert/tensor/backend-kit";
 import type {
   AddLayerNormOptions,
   AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionResult, Backend, CollectiveGroup, Communicator, CrossEntropyOptions,
@@ -503,6 +504,6 @@ export class CudaBackend implements Backend {
 }
 
 /** A dropout's kernel arguments (dropout, GeGLU, attention): p, the seed's key and the counter offset mod 2³² (zeros: none). */
-function dropArgs(d: { p: number; seed: number; offset: number } | null): [number, number, number] {
+function dropArgs(d: DropoutPlan | null): [number, number, number] {
   return d ? [d.p, seedKey(d.seed), d.offset % 4294967296] : [0, 0, 0];
 }

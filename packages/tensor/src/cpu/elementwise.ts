@@ -1,6 +1,7 @@
 import { seedKey, uniformAtKey } from "../random.js";
 import type { DropoutOptions, GegluOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
+import type { DropoutPlan } from "../validate/args.js";
 import {
   validateAdd, validateAddInPlace, validateDropout, validateGeglu, validateGegluBackward, validateScaleInPlace, validateUnary,
   validateUnaryBackward,
@@ -62,7 +63,7 @@ export function geluBackward(be: CpuBackend, dy: Tensor, x: Tensor): Tensor {
 }
 
 /** The fused dropout's per-element factor (0 or 1/(1−p)) for h's element i; 1 without dropout. */
-function dropFactor(d: { p: number; seed: number; offset: number } | null): (i: number) => number {
+function dropFactor(d: DropoutPlan | null): (i: number) => number {
   if (!d) return () => 1;
   const key = seedKey(d.seed);
   const scale = 1 / (1 - d.p);

@@ -48,8 +48,11 @@ export function accumulateArg(op: string, accumulate: boolean | undefined, out: 
   return accumulate === true;
 }
 
+/** Resolved dropout options: p, the seed as an unsigned 32-bit integer, the counter offset (defaulted). */
+export type DropoutPlan = { p: number; seed: number; offset: number };
+
 /** Dropout options → { p, seed as an unsigned 32-bit integer, offset }. */
-export function dropoutArgs(op: string, opts: DropoutOptions | null | undefined): { p: number; seed: number; offset: number } {
+export function dropoutArgs(op: string, opts: DropoutOptions | null | undefined): DropoutPlan {
   if (opts === null || opts === undefined || typeof opts !== "object") throw new OpError(op, "opts", "expected { p, seed, offset? }");
   const { p, seed } = opts;
   const offset = opts.offset ?? 0;

@@ -2,7 +2,7 @@ import { MASK_DTYPES, expectDtype, expectNumber, expectRank, expectShape, expect
 import { OpError, fmtShape } from "../errors.js";
 import type { AttentionArgs, Backend } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { type ReadIndices, dropoutArgs, floatArg, indexArg } from "./args.js";
+import { type DropoutPlan, type ReadIndices, dropoutArgs, floatArg, indexArg } from "./args.js";
 
 export interface AttentionPlan {
   /** Rows of qkv (tokens). */
@@ -20,7 +20,7 @@ export interface AttentionPlan {
   keyMask: Tensor | null;
   scale: number;
   /** Dropout on the probabilities; null when absent or p = 0. */
-  dropout: { p: number; seed: number; offset: number } | null;
+  dropout: DropoutPlan | null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { asMatrix, expectNumber, expectSameShape, expectShape } from "../checks.
 import { OpError } from "../errors.js";
 import type { Backend, DropoutOptions, GegluOptions } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { dropoutArgs, floatArg, outArg } from "./args.js";
+import { type DropoutPlan, dropoutArgs, floatArg, outArg } from "./args.js";
 
 /** add: a and b float of one shape; a given `out` has that shape too. Returns the checked `out`. */
 export function validateAdd(be: Backend, a: Tensor, b: Tensor, opts?: { out?: Tensor | null }): { out: Tensor | null } {
@@ -47,7 +47,7 @@ function gegluShape(op: string, g: Tensor): [number, number] {
 }
 
 /** The fused dropout of geglu / gegluBackward: null when absent, null or p = 0. */
-function gegluDropout(op: string, opts: GegluOptions | undefined): { p: number; seed: number; offset: number } | null {
+function gegluDropout(op: string, opts: GegluOptions | undefined): DropoutPlan | null {
   if (opts === undefined) return null;
   if (opts === null || typeof opts !== "object") throw new OpError(op, "opts", "expected { dropout?: { p, seed, offset? } | null }");
   if (opts.dropout === undefined || opts.dropout === null) return null;
@@ -60,7 +60,7 @@ export function validateGeglu(
   be: Backend,
   g: Tensor,
   opts?: GegluOptions,
-): { n: number; inner: number; outShape: number[]; dropout: { p: number; seed: number; offset: number } | null } {
+): { n: number; inner: number; outShape: number[]; dropout: DropoutPlan | null } {
   floatArg(be, "geglu", "g", g);
   const [n, inner] = gegluShape("geglu", g);
   return { n, inner, outShape: [...g.shape.slice(0, -1), inner], dropout: gegluDropout("geglu", opts) };
@@ -72,7 +72,7 @@ export function validateGegluBackward(
   dh: Tensor,
   g: Tensor,
   opts?: GegluOptions,
-): { n: number; inner: number; dropout: { p: number; seed: number; offset: number } | null } {
+): { n: number; inner: number; dropout: DropoutPlan | null } {
   floatArg(be, "gegluBackward", "dh", dh);
   floatArg(be, "gegluBackward", "g", g);
   const [n, inner] = gegluShape("gegluBackward", g);
@@ -86,7 +86,7 @@ export function validateDropout(
   op: "dropout" | "dropoutBackward",
   x: Tensor,
   opts: DropoutOptions,
-): { p: number; seed: number; offset: number } {
+): DropoutPlan {
   floatArg(be, op, op === "dropout" ? "x" : "dy", x);
   return dropoutArgs(op, opts);
 }

@@ -3,7 +3,7 @@
  * before doing any work, so each op rejects bad input with the same OpError wherever it runs, and
  * gets back the sizes it needs.
  */
-export type { ReadIndices } from "./args.js";
+export type { DropoutPlan, ReadIndices } from "./args.js";
 export * from "./memory.js";
 export * from "./embedding.js";
 export * from "./matmul.js";

@@ -2,10 +2,7 @@ import { asMatrix, expectDtype, expectNumber, expectSameShape, expectShape } fro
 import { OpError } from "../errors.js";
 import type { AddLayerNormOptions, Backend, NormGrads } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { dropoutArgs, floatArg } from "./args.js";
-
-/** Resolved dropout options: seed as an unsigned 32-bit integer, offset defaulted. */
-export type DropoutPlan = { p: number; seed: number; offset: number };
+import { type DropoutPlan, dropoutArgs, floatArg } from "./args.js";
 
 /** x [n, h] with weight (and bias unless null) [h] and eps ≥ 0. */
 function normParams(be: Backend, op: string, x: Tensor, weight: Tensor, bias: Tensor | null, eps: number): { n: number; h: number } {
