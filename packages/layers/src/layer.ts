@@ -181,12 +181,9 @@ export class EncoderLayer {
   backward(dy: Tensor, sv: Saved, be: Backend): Tensor {
     const s = this.store;
     const n = this.names;
-    // FFN block: y = LN2(o2 + a), BERT's o2 dropped inside: do2 is the gradient of o2 before the dropout.
-    const bertDrop = this.mosaic ? null : sv.ffnDrop;
-    const do2 = bertDrop ? be.empty(dy.shape, dy.dtype) : null;
-    const dsum2 = be.layerNormBackward(dy, sv.sum2, s.w(n.ln2w), sv.mean2, sv.rstd2, {
-      dweight: s.g(n.ln2w), dbias: s.g(n.ln2b), dropoutGrad: do2 && bertDrop ? { out: do2, dropout: bertDrop } : null,
-    });
+    // FFN block: y = LN2(o2 + a), BERT's o2 dropped inside: drop2.out gets the gradient of o2 before the dropout.
+    const drop2 = !this.mosaic && sv.ffnDrop ? { out: be.empty(dy.shape, dy.dtype), dropout: sv.ffnDrop } : null;
+    const dsum2 = be.layerNormBackward(dy, sv.sum2, s.w(n.ln2w), sv.mean2, sv.rstd2, { dweight: s.g(n.ln2w), dbias: s.g(n.ln2b), dropoutGrad: drop2 });
     dy.dispose();
     free(sv.sum2, sv.mean2, sv.rstd2);
     let da: Tensor;
@@ -197,23 +194,21 @@ export class EncoderLayer {
       da = linearBackward(be, dg, sv.a, s.w(n.w1), s.g(n.w1), null, { needDx: true, into: dsum2 })!;
       dg.dispose();
     } else {
-      const dinter = linearBackward(be, do2 ?? dsum2, sv.ffnIn, s.w(n.w2), s.g(n.w2), s.g(n.b2))!;
-      do2?.dispose();
+      const dinter = linearBackward(be, drop2?.out ?? dsum2, sv.ffnIn, s.w(n.w2), s.g(n.w2), s.g(n.b2))!;
+      drop2?.out.dispose();
       const dpre = be.geluBackward(dinter, sv.pre);
       dinter.dispose();
       da = linearBackward(be, dpre, sv.a, s.w(n.w1), s.g(n.w1), s.g(n.b1!), { needDx: true, into: dsum2 })!;
       dpre.dispose();
     }
     free(sv.pre, sv.ffnIn, sv.a);
-    // Attention block: a = LN1(Dropout(ctx·Woᵀ + bo) + x); do1 is the gradient before the dropout.
-    const do1 = sv.outDrop ? be.empty(da.shape, da.dtype) : null;
-    const dsum1 = be.layerNormBackward(da, sv.sum1, s.w(n.ln1w), sv.mean1, sv.rstd1, {
-      dweight: s.g(n.ln1w), dbias: s.g(n.ln1b), dropoutGrad: do1 && sv.outDrop ? { out: do1, dropout: sv.outDrop } : null,
-    });
+    // Attention block: a = LN1(Dropout(ctx·Woᵀ + bo) + x); drop1.out gets the gradient before the dropout.
+    const drop1 = sv.outDrop ? { out: be.empty(da.shape, da.dtype), dropout: sv.outDrop } : null;
+    const dsum1 = be.layerNormBackward(da, sv.sum1, s.w(n.ln1w), sv.mean1, sv.rstd1, { dweight: s.g(n.ln1w), dbias: s.g(n.ln1b), dropoutGrad: drop1 });
     da.dispose();
     free(sv.sum1, sv.mean1, sv.rstd1);
-    let dctx = linearBackward(be, do1 ?? dsum1, sv.ctxRows ?? sv.ctx, s.w(n.wo), s.g(n.wo), s.g(n.bo))!;
-    do1?.dispose();
+    let dctx = linearBackward(be, drop1?.out ?? dsum1, sv.ctxRows ?? sv.ctx, s.w(n.wo), s.g(n.wo), s.g(n.bo))!;
+    drop1?.out.dispose();
     const T = sv.x.shape[0]!;
     if (sv.subset) {
       // Rows outside the subset feed the loss only as keys/values: their ctx gradient is zero.
