@@ -23,7 +23,8 @@
 #   hfcheck      `finetune` folders (BERT, MosaicBERT; made by pack in .device-extra/finetuned/; carry .device-extra) loaded in PyTorch:
 #                transformers' probabilities (f32 CPU, bf16 GPU) against ours (packages/trainer/src/checks/finetuned_hf.py)
 #   attention    the attention kernels alone at lengths 128…8192 (packages/kernels-cuda/bench/attention.bench.ts)
-#   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it
+#   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it,
+#                also as a GPU with 99 KB / 48 KB of shared memory per block would run it (MOSAICBERT_SMEM_PER_BLOCK)
 #   compare      loss after 200 steps: optimised vs generic kernels (last 20 losses within 1e-3)
 #   nccl         a one-process NcclCommunicator on the GPU (f32/bf16, side stream, host tensors, broadcast)
 #   memory       1000 timed steps, allocator memory sampled every 100
@@ -208,7 +209,14 @@ PY
       MB_CUDA_ARCH="-gencode=arch=compute_80,code=compute_80" bash /tmp/mb-ptx80/native/build.sh > "$OUT/build-ptx80.log" 2>&1 \
         || { status=1; tail -20 "$OUT/build-ptx80.log"; }
       CONFORMANCE_FILTER=${AMPERE_FILTER:-attention} MOSAICBERT_CUDA_ADDON=/tmp/mb-ptx80/build/mosaicbert_cuda.node \
-        bash "$0" conformance || status=1 ;;
+        bash "$0" conformance || status=1
+      # The choices of GPUs with less shared memory per block, on the same build: 99 KB (sm_86, 89, 120:
+      # 4 warps per CTA at head dim 128) and 48 KB (no flash backward at all: the generic path).
+      for smem in 101376 49152; do
+        echo "--- attention conformance with MOSAICBERT_SMEM_PER_BLOCK=$smem"
+        MOSAICBERT_SMEM_PER_BLOCK=$smem CONFORMANCE_FILTER=${AMPERE_FILTER:-attention} \
+          MOSAICBERT_CUDA_ADDON=/tmp/mb-ptx80/build/mosaicbert_cuda.node bash "$0" conformance || status=1
+      done ;;
     wrongarch)
       # An addon built for another GPU only (sm_100): loading it must name this GPU, its compute
       # capability and the architectures built.

@@ -31,7 +31,7 @@ done
 $NVCC -shared $arch -o "$tmp/addon.so" "$tmp"/*.o
 undefined=$(nm -u --demangle "$tmp/addon.so" | awk '{ $1 = ""; print substr($0, 2) }' \
   | grep -Ev '^(cublasLt|nccl|cuda|__cuda|napi_|node_api_|__cxa|__gxx|__gmon|_ITM|__stack_chk|__dso_handle|_Unwind|std::|operator (new|delete)|vtable for __cxxabiv1|typeinfo for |__libc|__errno|_GLOBAL_OFFSET)' \
-  | grep -Ev '@GLIBC|@CXXABI|@GCC|@GLIBCXX|^(abort|calloc|free|malloc|realloc|memcpy|memmove|memset|memcmp|strlen|strcmp|strncmp|strchr|strstr|strtod|strtol|strtoll|strtoul|snprintf|sprintf|printf|fprintf|fputs|fwrite|puts|getenv|atoi|exit|dlopen|dlsym|dlerror|pthread_[a-z_]*|sqrt|sqrtf|exp|expf|log|logf|pow|powf|fabs|fabsf|floor|ceil)$' || true)
+  | grep -Ev '@GLIBC|@CXXABI|@GCC|@GLIBCXX|^(abort|calloc|free|malloc|realloc|memcpy|memmove|memset|memcmp|strlen|strcmp|strncmp|strchr|strstr|strtod|strtol|strtoll|strtoul|snprintf|sprintf|printf|fprintf|fputs|fwrite|puts|getenv|atoi|atoll|exit|dlopen|dlsym|dlerror|pthread_[a-z_]*|sqrt|sqrtf|exp|expf|log|logf|pow|powf|fabs|fabsf|floor|ceil)$' || true)
 if [ -n "$undefined" ]; then
   echo "cuda-check: symbols used but defined nowhere in the addon (nor in cuBLASLt/NCCL/CUDA/Node-API):" >&2
   echo "$undefined" | sed 's/^/  /' >&2

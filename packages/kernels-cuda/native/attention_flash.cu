@@ -15,6 +15,7 @@
 //
 // Memory is O(tokens × hidden) at every length: nothing of size length² is ever stored.
 #include "attention.cuh"
+#include "flash_tiles.h"
 #include "mma.cuh"
 #include <cstdlib>
 
@@ -52,11 +53,6 @@ __device__ __forceinline__ void load_tile(bf16* dst, const bf16* src, int64_t ld
     cp_async16(dst + r * LD + c, ok ? src + (row0 + r) * ld + col + c : src, ok);
   }
 }
-
-template <int DH, int NW> struct FwdTile {
-  static constexpr int NT = NW * 32, BM = 16 * NW, BN = 64, LD = DH + 8;
-  static constexpr size_t smem = (size_t)(BM + 4 * BN) * LD * 2 + 2 * BN * 8;
-};
 
 template <int DH, int NW>
 __global__ void __launch_bounds__(NW * 32) flash_fwd_k(AttnArgs a) {
@@ -269,13 +265,6 @@ __global__ void flash_bwd_dot_k(const bf16* dout, const bf16* out, float* D, int
   }
   D[i] = d;
 }
-
-template <int DH, int NW> struct BwdTile {
-  static constexpr int NT = NW * 32, BN = 16 * NW;  // keys per CTA
-  static constexpr int BM = DH == 128 ? 32 : 64;   // queries per step (registers bound it at DH 128)
-  static constexpr int LD = DH + 8, LDS = BM + 8;
-  static constexpr size_t smem = (size_t)(2 * BN + 4 * BM) * LD * 2 + (size_t)BN * LDS * 2 + 2 * BM * 12;
-};
 
 // single: the CTA holds every key of every sequence (maxSeqlen ≤ BN), so each query's dQ is complete
 // here and goes straight into dqkv as bf16 (no fp32 accumulator, no atomics, no finishing pass).
@@ -490,24 +479,40 @@ __global__ void flash_dq_finish_k(bf16* dqkv, const float* dq, int64_t T, int64_
 // ------------------------------------------------------------------------------------------------
 // host side
 
+// Shared memory a block of this GPU may opt in to (one GPU per process: the addon selects device 0).
+// MOSAICBERT_SMEM_PER_BLOCK lowers it, so that a large GPU can run the choices a smaller one makes
+// (device.sh's ampere stage: the 99 KB of sm_86/89/120).
+static size_t smem_optin() {
+  static size_t v = 0;
+  if (v == 0) {
+    int dev = 0, x = 0;
+    CK(cudaGetDevice(&dev));
+    CK(cudaDeviceGetAttribute(&x, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    v = (size_t)x;
+    const char* e = getenv("MOSAICBERT_SMEM_PER_BLOCK");
+    const long long cap = e ? atoll(e) : 0;
+    if (cap > 0 && (size_t)cap < v) v = (size_t)cap;
+  }
+  return v;
+}
+
+// Warps per CTA of the forward or backward at head dim dh on this GPU (0: the tiles do not fit).
+static int warps(int dh, bool bwd) {
+  int f, b;
+  flash_warps_asked(getenv("MOSAICBERT_FA_WARPS"), f, b);
+  return flash_warps(dh, bwd, smem_optin(), bwd ? b : f);
+}
+
 bool flash_ok(const AttnArgs& a, bool bwd, const void* dout, const void* dqkv) {
   if (a.dt != DT_BF16 || (a.dh != 32 && a.dh != 64 && a.dh != 128)) return false;
   if (((uintptr_t)a.qkv & 15) || ((uintptr_t)a.out & 15)) return false;
+  if (warps(a.dh, bwd) == 0) return false;
   if (!bwd) return true;
   return a.dtO == DT_BF16 && a.dtDo == DT_BF16 && !((uintptr_t)dout & 15) && !((uintptr_t)dqkv & 15);
 }
 
 // Query (forward) or key (backward) tiles per sequence: the grid's y extent.
 static unsigned tiles(int maxSeqlen, int per) { return (unsigned)((maxSeqlen + per - 1) / per); }
-
-// Warps per CTA: MOSAICBERT_FA_WARPS="fwd,bwd" (4 or 8 each; a tuning knob of the benchmarks).
-static void warps(int& fwdW, int& bwdW) {
-  fwdW = 8;
-  bwdW = 8;
-  const char* e = getenv("MOSAICBERT_FA_WARPS");
-  if (e && (e[0] == '4' || e[0] == '8')) fwdW = e[0] - '0';
-  if (e && e[0] && e[1] == ',' && (e[2] == '4' || e[2] == '8')) bwdW = e[2] - '0';
-}
 
 template <int DH, int NW> static void fwd(const AttnArgs& a) {
   using TL = FwdTile<DH, NW>;
@@ -526,9 +531,7 @@ template <int NW> static void fwd_dh(const AttnArgs& a) {
 }
 
 void flash_fwd(const AttnArgs& a) {
-  int fw, bw;
-  warps(fw, bw);
-  fw == 4 ? fwd_dh<4>(a) : fwd_dh<8>(a);
+  warps(a.dh, false) == 4 ? fwd_dh<4>(a) : fwd_dh<8>(a);
 }
 
 // dQ accumulators [T, H] then D [T, nh].
@@ -565,9 +568,7 @@ template <int NW> static void bwd_dh(const AttnArgs& a, const bf16* d, bf16* g, 
 }
 
 void flash_bwd(const AttnArgs& a, const void* dout, void* dqkv, float* scratch) {
-  int fw, bw;
-  warps(fw, bw);
   const bf16* d = static_cast<const bf16*>(dout);
   bf16* g = static_cast<bf16*>(dqkv);
-  bw == 4 ? bwd_dh<4>(a, d, g, scratch) : bwd_dh<8>(a, d, g, scratch);
+  warps(a.dh, true) == 4 ? bwd_dh<4>(a, d, g, scratch) : bwd_dh<8>(a, d, g, scratch);
 }
