@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { dataError } from "./errors.js";
-import { parquetCompressors } from "./load-parquet.js";
+import { readParquetRecords } from "./parquet.js";
 
 export type TableFormat = "csv" | "tsv" | "jsonl" | "parquet";
 
@@ -191,26 +190,10 @@ function readJsonl(file: string, text: string): Table {
 }
 
 async function readParquet(file: string, wanted?: readonly string[]): Promise<Table> {
-  let columns: string[];
-  let records: Record<string, unknown>[];
-  try {
-    const buf = await asyncBufferFromFile(file);
-    const meta = await parquetMetadataAsync(buf);
-    columns = parquetSchema(meta).children.map((c) => c.element.name);
-    const read = wanted ? wanted.filter((c) => columns.includes(c)) : columns;
-    records = read.length ? await parquetReadObjects({ file: buf, columns: read, compressors: parquetCompressors }) : [];
-    if (!read.length && Number(meta.num_rows) > 0) records = Array.from({ length: Number(meta.num_rows) }, () => ({}));
-  } catch (e) {
-    const msg = (e as Error).message;
-    const hint = /compression codec/.test(msg)
-      ? "; supported codecs: UNCOMPRESSED, SNAPPY, GZIP, BROTLI — rewrite the file with one of them or export it as jsonl"
-      : "; expected a parquet file";
-    throw dataError(file, undefined, `cannot read parquet (${msg})${hint}`);
-  }
-  if (records.length === 0) throw dataError(file, undefined, "the parquet file has no rows; expected one row per example");
-  const rows = records.map((values, i) => {
-    for (const [k, v] of Object.entries(values)) if (typeof v === "bigint") values[k] = Number(v);
-    return { line: i + 1, values };
-  });
+  const { columns, records } = await readParquetRecords(file, wanted, "", "expected a parquet file");
+  // No wanted column in the file: no rows read, and the caller names the missing column.
+  const readSome = !wanted || wanted.some((c) => columns.includes(c));
+  if (records.length === 0 && readSome) throw dataError(file, undefined, "the parquet file has no rows; expected one row per example");
+  const rows = records.map((values, i) => ({ line: i + 1, values }));
   return { file, format: "parquet", columns, rows };
 }

@@ -116,6 +116,29 @@ function bunzipBounded(data: Uint8Array, max: number): Uint8Array {
   return out.subarray(0, pos);
 }
 
+/** One zstd frame into at most `max` bytes (`capacity` when the frame does not say its size); the decoder must be loaded. */
+function zstdBounded(data: Uint8Array, max: number, capacity: number): Uint8Array {
+  const size = zstdFrameContentSize(data);
+  if (size !== null && size > max) throw new Error(`frame claims ${size} bytes, more than the ${max} expected`);
+  // ZSTD_decompress writes at most this capacity; past it, error 70 (dstSize_tooSmall).
+  try {
+    return zstd.decompress(data, { defaultHeapSize: Math.max(1, capacity) });
+  } catch (e) {
+    if (/code -70\b/.test((e as Error).message)) throw tooBig(max);
+    throw new Error(String((e as Error).message).replace("Failed to compress", "zstd error"));
+  }
+}
+
+/**
+ * A synchronous zstd decoder with `decompress`'s bounds, for APIs that take one (parquet pages):
+ * `decode(data, maxBytes)` gives at most `maxBytes` bytes and throws past them. Resolves once the
+ * WebAssembly decoder is loaded.
+ */
+export async function zstdDecoder(): Promise<(data: Uint8Array, maxBytes: number) => Uint8Array> {
+  await zstdInit();
+  return (data, maxBytes) => zstdBounded(data, maxBytes, maxBytes);
+}
+
 /**
  * Decompress; `file` names the shard in any error. `maxBytes` (the raw size index.json promises)
  * bounds the output of every codec, so a damaged or hostile stream cannot claim or produce more:
@@ -126,18 +149,9 @@ export async function decompress(spec: string, data: Uint8Array, file: string, m
   const max = maxBytes ?? UNBOUNDED_DEFAULT;
   try {
     switch (family) {
-      case "zstd": {
-        const size = zstdFrameContentSize(data);
-        if (size !== null && size > max) throw new Error(`frame claims ${size} bytes, more than the ${max} expected`);
+      case "zstd":
         await zstdInit();
-        // ZSTD_decompress writes at most this capacity; past it, error 70 (dstSize_tooSmall).
-        try {
-          return zstd.decompress(data, { defaultHeapSize: Math.max(1, maxBytes ?? 1024 * 1024) });
-        } catch (e) {
-          if (/code -70\b/.test((e as Error).message)) throw tooBig(max);
-          throw new Error(String((e as Error).message).replace("Failed to compress", "zstd error"));
-        }
-      }
+        return zstdBounded(data, max, maxBytes ?? 1024 * 1024);
       case "gz":
         return await zlibBounded(zlib.createGunzip(), data, max);
       case "br":

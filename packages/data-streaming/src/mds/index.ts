@@ -4,7 +4,7 @@ export { MDSWriter, DEFAULT_SIZE_LIMIT, type MDSWriterOptions } from "./writer.j
 export { getCodec, supportedEncodings, IMAGE_ENCODINGS, type Codec } from "./encodings.js";
 export { ndarrayValues, type NDArray, type NdDtype } from "./ndarray.js";
 export { readPickle, pickleToJs, PickleTuple, type PickleValue } from "./pickle.js";
-export { compress, decompress, parseCompression, COMPRESSION_FAMILIES, type CompressionFamily } from "./compression.js";
+export { compress, decompress, zstdDecoder, parseCompression, COMPRESSION_FAMILIES, type CompressionFamily } from "./compression.js";
 export { hashHex, supportedHashes } from "./hashing.js";
 export { validateIndex, parseIndexText, type MdsIndex, type ShardEntry, type FileInfo } from "./index-file.js";
 export { RawShard, buildShard, packSample } from "./shard.js";
