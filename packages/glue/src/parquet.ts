@@ -19,9 +19,11 @@ type Codec = (input: Uint8Array, size: number) => Uint8Array;
  * page claiming more than MAX_PAGE_BYTES, pages claiming more than the budget in all, or data that
  * inflates past its claim are refused before the memory is taken). UNCOMPRESSED and every codec
  * pyarrow, polars, DuckDB and Spark write: SNAPPY, GZIP, BROTLI, ZSTD, LZ4_RAW and the older LZ4.
+ * `needZstd` false: the ZSTD decoder is not loaded (and a ZSTD page is refused).
  */
-export async function parquetCodecs(fileBytes: number): Promise<Compressors> {
-  const zstd = await zstdDecoder();
+export async function parquetCodecs(fileBytes: number, needZstd = true): Promise<Compressors> {
+  // The WebAssembly decoder loads only for a file that has ZSTD pages.
+  const zstd = needZstd ? await zstdDecoder() : () => { throw new Error("internal: a ZSTD page in a file whose column chunks did not say ZSTD"); };
   const budget = parquetBudget(fileBytes);
   let left = budget;
   const bounded = (name: string, decode: Codec): Codec => (input, size) => {
@@ -62,7 +64,8 @@ export async function readParquetRecords(file: string, wanted: readonly string[]
     const meta = await parquetMetadataAsync(buf);
     const columns = parquetSchema(meta).children.map((c) => c.element.name);
     const read = wanted ? wanted.filter((c) => columns.includes(c)) : columns;
-    const records = read.length ? await parquetReadObjects({ file: buf, columns: read, compressors: await parquetCodecs(buf.byteLength) }) : [];
+    const zstd = meta.row_groups.some((g) => g.columns.some((c) => c.meta_data?.codec === "ZSTD"));
+    const records = read.length ? await parquetReadObjects({ file: buf, columns: read, compressors: await parquetCodecs(buf.byteLength, zstd) }) : [];
     for (const values of records) for (const [k, v] of Object.entries(values)) if (typeof v === "bigint") values[k] = Number(v);
     return { columns, records };
   } catch (e) {
