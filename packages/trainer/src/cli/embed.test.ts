@@ -109,6 +109,26 @@ describe("mosaicbert embed on a model folder that pretrain wrote", () => {
     );
   }, 120_000);
 
+  it("tables: a .csv column (quoted commas and quotes) and a pyarrow .parquet column give the same rows as a text file", async () => {
+    const csv = path.join(tmp, "texts.csv");
+    fs.writeFileSync(csv, "id,body\n" + texts.map((t, i) => `${i},"${t.replaceAll('"', '""')}"`).join("\n") + "\n");
+    const out = path.join(tmp, "csv.safetensors");
+    await embedCli(["--model", model, "--input", csv, "--text-column", "body", "--output", out, "--tokens-per-batch", "300", "--device", "cpu"]);
+    const m = toFloat32(readSafetensors(out).get("embeddings")!);
+    texts.forEach((_, i) => expect(relErr(m.subarray(i * 64, (i + 1) * 64), expectedMean[i]!)).toBeLessThan(1e-5));
+    // SST-2's first 48 dev sentences, written by pyarrow with zstd (glue's fixtures), against the same sentences one a line.
+    const parquet = fileURLToPath(new URL("../../../glue/src/fixtures/parquet/sst2-zstd.parquet", import.meta.url));
+    const sst2 = fs.readFileSync(fileURLToPath(new URL("../../../../../shared/data/glue/SST-2/dev.tsv", import.meta.url)), "utf8").split("\n").slice(1, 49).map((l) => l.split("\t")[0]!);
+    const txt = path.join(tmp, "sst2.txt");
+    fs.writeFileSync(txt, sst2.join("\n") + "\n");
+    const [a, b] = [path.join(tmp, "p.npy"), path.join(tmp, "t.npy")];
+    await embedCli(["--model", model, "--input", parquet, "--text-column", "sentence", "--output", a, "--device", "cpu"]);
+    await embedCli(["--model", model, "--input", txt, "--output", b, "--device", "cpu"]);
+    expect(fs.readFileSync(a).length).toBe(128 + 48 * 64 * 4);
+    expect(fs.readFileSync(a).equals(fs.readFileSync(b))).toBe(true);
+    await expect(embedCli(["--model", model, "--input", parquet, "--output", a, "--device", "cpu"])).rejects.toThrow(/sst2-zstd\.parquet: no column "text" \(columns: sentence, label\)/);
+  }, 120_000);
+
   it("encode(): rows or one matrix, the same numbers; one-shot from a folder", () => {
     const e = Embedder.load(model, { backend: cpu, tokenizer: bertBaseUncased() });
     try {

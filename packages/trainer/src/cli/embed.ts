@@ -31,9 +31,9 @@ export function registerEmbed(program: Command, io: { stderr: { write(s: string)
     .command("embed")
     .description("Embed every text of a file with a model folder (mean of the last hidden states, or [CLS]); write a [texts, hidden] matrix in input order")
     .requiredOption("--model <dir>", "model folder (config.json + weights; MLM checkpoint, classifier or encoder: heads are not used)")
-    .requiredOption("--input <file>", "texts: a text file (one text per line, empty lines included) or .jsonl (one object per line)")
+    .requiredOption("--input <file>", "texts: a text file (one text per line, empty lines included), .jsonl (one object per line), or a .csv, .tsv or .parquet table")
     .requiredOption("--output <file>", "embeddings: .safetensors (tensor \"embeddings\" [n, hidden]) or .npy (float32 [n, hidden])")
-    .option("--text-column <name>", "the text field of .jsonl input", "text")
+    .option("--text-column <name>", "the text field of .jsonl input, the text column of a table", "text")
     .addOption(new Option("--pooling <how>", "mean: average of the text's token states ([CLS]/[SEP] included); cls: the [CLS] state").choices(["mean", "cls"]).default("mean"))
     .option("--normalize", "scale every embedding to unit L2 norm (cosine similarity = dot product)")
     .option("--max-seq-len <n>", "truncate texts to n tokens with [CLS]/[SEP] (default 512; BERT: at most max_position_embeddings)", positiveInt("--max-seq-len"))
@@ -41,7 +41,7 @@ export function registerEmbed(program: Command, io: { stderr: { write(s: string)
     .addOption(new Option("--precision <p>", "compute precision: auto = bf16 on CUDA, f32 on the CPU").choices(["auto", "f32", "bf16"]).default("auto"))
     .addOption(deviceOption("where to compute", "auto"))
     .action(async (o: EmbedCliOptions) => {
-      const texts = readTexts(o.input, o.textColumn);
+      const texts = await readTexts(o.input, o.textColumn);
       const { tokenizer } = modelFolderTokenizer(o.model);
       const device = await resolveDevice(o.device, { note: (m) => io.stderr.write(`${m}\n`) });
       const computeDtype = o.precision === "auto" ? (device.kind === "cuda" ? "bf16" : "f32") : o.precision;

@@ -1,9 +1,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readTable } from "@mosaicbert/glue";
 import { writeSafetensors } from "@mosaicbert/hub";
 
-/** Reads the texts to embed: a .jsonl file (one object per line, the text in `textColumn`) or plain text, one text per line. */
-export function readTexts(file: string, textColumn = "text"): string[] {
+/** Table formats of the labelled-data reader: the texts are one column of them. */
+const TABLE = /\.(csv|tsv|tab|parquet)$/i;
+
+/**
+ * Reads the texts to embed: a .jsonl file (one object per line, the text in `textColumn`), a table
+ * (.csv, .tsv or .parquet: the column `textColumn`, one text a row), or plain text, one text per line.
+ */
+export async function readTexts(file: string, textColumn = "text"): Promise<string[]> {
+  if (TABLE.test(file)) return readTableTexts(file, textColumn);
   let raw: string;
   try {
     raw = fs.readFileSync(file, "utf8");
@@ -39,6 +47,18 @@ export function readTexts(file: string, textColumn = "text"): string[] {
   });
   if (texts.length === 0) throw new Error(`${file}: no texts; expected one text per line${jsonl ? ` (JSON objects with a "${textColumn}" string)` : ""}`);
   return texts;
+}
+
+async function readTableTexts(file: string, textColumn: string): Promise<string[]> {
+  const t = await readTable(file, { columns: [textColumn] });
+  if (!t.columns.includes(textColumn)) {
+    throw new Error(`${file}: no column "${textColumn}" (columns: ${t.columns.join(", ")}); name the text column with --text-column`);
+  }
+  return t.rows.map((r) => {
+    const v = r.values[textColumn];
+    if (typeof v !== "string") throw new Error(`${file}:${r.line}: column "${textColumn}" is ${v === null ? "null" : typeof v}; expected a text`);
+    return v;
+  });
 }
 
 /** A NumPy .npy file (format 1.0) of a float32 [rows, cols] C-order matrix. */
