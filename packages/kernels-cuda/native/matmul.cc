@@ -62,6 +62,11 @@ struct Plan {
   Epi epi = EPI_NONE;
 };
 
+static void destroy_plan(Plan& p) {
+  cublasLtMatmulDescDestroy(p.desc); cublasLtMatrixLayoutDestroy(p.la); cublasLtMatrixLayoutDestroy(p.lb); cublasLtMatrixLayoutDestroy(p.lc);
+  p = Plan{};
+}
+
 using Key = std::tuple<int64_t, int64_t, int64_t, int, int, int, int, int, int, int, int, int, int, int>;
 static std::map<Key, Plan> g_plans;
 // The algorithm chosen for a size class (a Key whose M, N, K are classes, see size_class).
@@ -159,7 +164,7 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
   cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, pref, CANDIDATES, res, &n);
   cublasLtMatmulPreferenceDestroy(pref);
   if (st != CUBLAS_STATUS_SUCCESS || n == 0) {
-    cublasLtMatmulDescDestroy(p.desc); cublasLtMatrixLayoutDestroy(p.la); cublasLtMatrixLayoutDestroy(p.lb); cublasLtMatrixLayoutDestroy(p.lc);
+    destroy_plan(p);
     return false;
   }
   p.algo = res[0].algo;
@@ -173,6 +178,7 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
     cudaEvent_t e0, e1;
     cudaEventCreate(&e0); cudaEventCreate(&e1);
     float alpha = 1.0f, beta = 0.0f, best = 1e30f;
+    bool ran = false;
     if (epi != EPI_NONE) {
       const void* bp = epilogue_pointer(g, epi);
       cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp);
@@ -185,6 +191,7 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
         ok = cublasLtMatmul(g_lt, p.desc, &alpha, g.B, p.la, g.A, p.lb, &beta, scratch, p.lc, scratch, p.lc, &res[i].algo, g_ws, WS_BYTES, s) == CUBLAS_STATUS_SUCCESS;
       }
       if (!ok) continue;
+      ran = true;
       cudaEventRecord(e1, s);
       cudaEventSynchronize(e1);
       cudaEventElapsedTime(&ms, e0, e1);
@@ -194,28 +201,46 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
     cudaEventDestroy(e0); cudaEventDestroy(e1);
     ckc(cudaStreamSynchronize(s), "gemm tuning");
     cudaFree(scratch);
+    // Offered but refused by every run (an epilogue the library cannot do here): no plan of this kind.
+    if (!ran) {
+      destroy_plan(p);
+      return false;
+    }
   }
   g_class_algo[cls] = p.algo;
   return true;
 }
 
+// The key of this exact shape's plan (classed: of its size class's algorithm), for the epilogue wanted.
+static Key plan_key(const GemmArgs& g, Epi want, bool classed) {
+  const int dtEpi = want == EPI_BIAS ? g.dtBias : want == EPI_BGRAD ? DT_F32 : -1;
+  auto d = [&](int64_t n) { return classed ? size_class(n) : n; };
+  return Key{d(g.M), d(g.N), d(g.K), g.transA, g.transB, g.dtA, g.dtB, g.dtOut, dtEpi, align_of(g.A), align_of(g.B), align_of(g.D), (int)want, classed ? 1 : 0};
+}
+
 // The plan of this exact shape (made on first use: the epilogue wanted, else the plain product).
 static Plan& plan_for(const GemmArgs& g, Epi want) {
-  const int alA = align_of(g.A), alB = align_of(g.B), alD = align_of(g.D);
-  const int dtEpi = want == EPI_BIAS ? g.dtBias : want == EPI_BGRAD ? DT_F32 : -1;
-  Key key{g.M, g.N, g.K, g.transA, g.transB, g.dtA, g.dtB, g.dtOut, dtEpi, alA, alB, alD, (int)want, 0};
+  const Key key = plan_key(g, want, false);
   auto it = g_plans.find(key);
   if (it != g_plans.end()) return it->second;
+  const int alA = align_of(g.A), alB = align_of(g.B), alD = align_of(g.D);
   Plan p;
   bool ok = false;
-  Key cls{size_class(g.M), size_class(g.N), size_class(g.K), g.transA, g.transB, g.dtA, g.dtB, g.dtOut, dtEpi, alA, alB, alD, (int)want, 1};
-  Key clsPlain = cls;
-  std::get<8>(clsPlain) = -1;
-  std::get<12>(clsPlain) = EPI_NONE;
-  if (want != EPI_NONE) ok = make_plan(g, want, alA, alB, alD, cls, p);
-  if (!ok) ok = make_plan(g, EPI_NONE, alA, alB, alD, clsPlain, p);
+  if (want != EPI_NONE) ok = make_plan(g, want, alA, alB, alD, plan_key(g, want, true), p);
+  if (!ok) ok = make_plan(g, EPI_NONE, alA, alB, alD, plan_key(g, EPI_NONE, true), p);
   if (!ok) mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
   return g_plans.emplace(key, p).first->second;
+}
+
+// p's epilogue was refused at run time: p becomes this shape's plain product (the bias or the bias
+// gradient then come from their own kernels), and the class forgets the refused algorithm.
+static Plan& plain_instead(const GemmArgs& g, Plan& p) {
+  g_class_algo.erase(plan_key(g, p.epi, true));
+  destroy_plan(p);
+  if (!make_plan(g, EPI_NONE, align_of(g.A), align_of(g.B), align_of(g.D), plan_key(g, EPI_NONE, true), p)) {
+    mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
+  }
+  return p;
 }
 
 void mb_gemm(const GemmArgs& g) {
@@ -236,13 +261,18 @@ void mb_gemm(const GemmArgs& g) {
   Epi want = EPI_NONE;
   if (g.bias && align_of(g.bias) >= 16) want = EPI_BIAS;
   else if (g.biasGrad && bgrad_epilogue_enabled()) want = EPI_BGRAD;
-  Plan& p = plan_for(g, want);
-  if (p.epi != EPI_NONE) {
-    const void* bp = epilogue_pointer(g, p.epi);
-    ckb(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp), "set bias");
+  Plan* pp = &plan_for(g, want);
+  if (pp->epi != EPI_NONE) {
+    const void* bp = epilogue_pointer(g, pp->epi);
+    ckb(cublasLtMatmulDescSetAttribute(pp->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp), "set bias");
   }
   float alpha = g.alpha, beta = g.accumulate ? 1.0f : 0.0f;
-  ckb(cublasLtMatmul(g_lt, p.desc, &alpha, g.B, p.la, g.A, p.lb, &beta, g.D, p.lc, g.D, p.lc, &p.algo, g_ws, WS_BYTES, s), "matmul");
+  auto run = [&](Plan& q) { return cublasLtMatmul(g_lt, q.desc, &alpha, g.B, q.la, g.A, q.lb, &beta, g.D, q.lc, g.D, q.lc, &q.algo, g_ws, WS_BYTES, s); };
+  cublasStatus_t st = run(*pp);
+  // Refused before it ran (nothing written): the plain product, now and for this shape from now on.
+  if (st != CUBLAS_STATUS_SUCCESS && pp->epi != EPI_NONE) st = run(plain_instead(g, *pp));
+  ckb(st, "matmul");
+  Plan& p = *pp;
   if (g.bias && p.epi != EPI_BIAS) k_bias_act(g.dtOut, g.D, g.dtOut, g.D, g.dtBias, g.bias, g.M, g.N, 0, 0, nullptr, 0);
   if (g.biasGrad) {
     if (p.epi == EPI_BGRAD) {

@@ -110,6 +110,21 @@ for (const dt of ["f32", "bf16"] as DType[]) {
     be.matmul(dy, x, { transA: true, out: gw, biasGrad: gb });
     return [flat];
   });
+  // Large enough (out 512 × 256) that the CUDA backend times its algorithm candidates with the bias-gradient
+  // epilogue on; the second product (970 rows) is another shape of the same size class (K 1024), which reuses the
+  // class's algorithm after checking it.
+  add(`matmul ${dt} weight grad + bias grad, accumulated, GEMM-tuned sizes (1000 and 970 rows)`, tolOf(dt), (be, rng) => {
+    const gw = randn(be, rng, [512, 256], "f32");
+    const gb = randn(be, rng, [512], "f32");
+    for (const rows of [1000, 970]) {
+      const dy = randn(be, rng, [rows, 512], dt);
+      const x = randn(be, rng, [rows, 256], dt);
+      be.matmul(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb });
+      dy.dispose();
+      x.dispose();
+    }
+    return [gw, gb];
+  }, true);
   add(`matmul ${dt} mixed operand dtypes`, BF16_TOL, (be, rng) => {
     const a = randn(be, rng, [9, 24], dt);
     const b = randn(be, rng, [24, 10], dt === "f32" ? "bf16" : "f32");
