@@ -25,6 +25,7 @@
 #   attention    the attention kernels alone at lengths 128…8192 (packages/kernels-cuda/bench/attention.bench.ts)
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it,
 #                also as a GPU with 99 KB / 48 KB of shared memory per block would run it (MOSAICBERT_SMEM_PER_BLOCK)
+#   smallsmem    attention conformance as GPUs with 99 KB of shared memory per block run it, and with 4 warps per CTA
 #   compare      loss after 200 steps: optimised vs generic kernels (last 20 losses within 1e-3)
 #   nccl         a one-process NcclCommunicator on the GPU (f32/bf16, side stream, host tensors, broadcast)
 #   memory       1000 timed steps, allocator memory sampled every 100
@@ -73,8 +74,15 @@ if [ "${1:-}" = "pack" ]; then
     mkdir -p $build/golden/$c
     cp ../shared/data/golden/$c/{config.json,inputs.json,model.safetensors,outputs.safetensors} $build/golden/$c/
   done
+  bash scripts/sources-sum.sh > $build/sources.sum
   du -sh $build $extra .device
   exit 0
+fi
+
+# The bundles in $build must come from the sources of this tree (MB_ALLOW_STALE=1 runs them anyway).
+if [ -f $build/sources.sum ] && [ "$(cat $build/sources.sum)" != "$(bash scripts/sources-sum.sh)" ] && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
+  echo "device.sh: $build was packed from other sources than this tree: run \`bash scripts/device.sh pack\` where it was made, then carry it again" >&2
+  exit 1
 fi
 
 OUT=${OUT:-/tmp/mosaicbert-out}
@@ -224,6 +232,12 @@ PY
       rm -rf /tmp/mb-sm100 && mkdir -p /tmp/mb-sm100 && cp -r packages/kernels-cuda/native /tmp/mb-sm100/
       MB_CUDA_ARCH="-gencode=arch=compute_100,code=sm_100" bash /tmp/mb-sm100/native/build.sh > "$OUT/build-sm100.log" 2>&1 || tail -5 "$OUT/build-sm100.log"
       MOSAICBERT_CUDA_ADDON=/tmp/mb-sm100/build/mosaicbert_cuda.node node $build/run.mjs info 2>&1 | grep -E "cannot run|unavailable|Error" | head -3 ;;
+    smallsmem)
+      # The flash-attention choices of GPUs this machine is not: 4 warps per CTA at head dim 128 as on the
+      # 99 KB sm_86/89/120 parts, then 4 warps everywhere (MOSAICBERT_FA_WARPS), against the CPU reference.
+      step smallsmem
+      MOSAICBERT_SMEM_PER_BLOCK=101376 CONFORMANCE_FILTER=dh128 bash "$0" conformance || status=1
+      MOSAICBERT_FA_WARPS=4,4 CONFORMANCE_FILTER="attention bf16" bash "$0" conformance || status=1 ;;
     compare) step compare; node $build/run.mjs compare 200 || status=1 ;;
     nccl) step nccl; node $build/run.mjs nccl || status=1 ;;
     memory) step memory; node $build/run.mjs bench mosaic-bert-base 1000 || status=1 ;;

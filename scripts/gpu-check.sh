@@ -2,6 +2,7 @@
 # Every GPU check in one command that exits non-zero when any of them fails (issue #22):
 #   build        the CUDA addon (nvcc)
 #   conformance  every op against the CPU reference
+#   smallsmem    the attention cases again as a 99 KB-per-block GPU (4 warps at head dim 128) and with 4 warps everywhere
 #   golden       the PyTorch goldens in bf16: outputs ≤ 2e-2, each parameter's gradient ≤ 3e-2 on its own,
 #                and a self-test per case (one gradient corrupted by ±20% must be reported, alone)
 #   train        tiny preset bf16-GPU vs f32-CPU loss curves within 1% (recorded 0.11%); base loss falling
@@ -38,7 +39,7 @@ if [ "${1:-}" = "--broken" ]; then
   echo "=== gpu-check --broken: the deliberately broken build was NOT caught (golden exit $rc)"
   exit 1
 fi
-stages=(build conformance golden train sanitize compare nccl)
+stages=(build conformance smallsmem golden train sanitize compare nccl)
 ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
 if [ "$ngpu" -ge 2 ] && [ -d .results-build ] && [ -d .results-data ]; then stages+=(ddp); fi
 failed=()
