@@ -1,5 +1,5 @@
 import { isPunctuation, isWhitespace } from "./chars.js";
-import { bertNormalize } from "./normalize.js";
+import { bertNormalize, UNCASED_NORMALIZER, type NormalizerOptions } from "./normalize.js";
 import { longestFirstLengths } from "./truncate.js";
 import { FNV_BASIS, FNV_CONTINUATION, VocabTable, fnvStep } from "./vocab-table.js";
 import { REQUIRED_SPECIAL_TOKENS, loadVocab, vocabFromTokens, type Vocab } from "./vocab.js";
@@ -48,8 +48,9 @@ function codePointLength(s: string): number {
 }
 
 /**
- * The bert-base-uncased WordPiece tokenizer, equal to Hugging Face's BertTokenizerFast: BertNormalizer
- * (clean, CJK split, strip accents, lowercase), BertPreTokenizer (split on whitespace and punctuation),
+ * A BERT WordPiece tokenizer, equal to Hugging Face's BertTokenizerFast: BertNormalizer (clean, CJK split,
+ * strip accents, lowercase — bert-base-uncased's settings unless the tokenizer.json or the caller says otherwise:
+ * `normalizer`), BertPreTokenizer (split on whitespace and punctuation),
  * WordPiece (greedy longest match, `##` continuations, [UNK] for words over 100 characters), the
  * [CLS] A [SEP] (B [SEP]) template, longest-first truncation and max-length padding. Special tokens written
  * literally in the text ("[MASK]") map to their ids, as HF's added tokens do.
@@ -71,8 +72,12 @@ export class BertTokenizer {
   private readonly pieces: number[] = [];
   private readonly hashes: Int32Array;
 
-  constructor(vocab: Vocab) {
+  /** How text is normalized: `options.normalizer`, else the tokenizer.json's, else bert-base-uncased's. */
+  readonly normalizer: NormalizerOptions;
+
+  constructor(vocab: Vocab, options: { normalizer?: NormalizerOptions } = {}) {
     this.vocab = vocab;
+    this.normalizer = options.normalizer ?? vocab.normalizer ?? UNCASED_NORMALIZER;
     this.ids = vocab.ids;
     const id = (t: string): number => vocab.ids.get(t)!;
     this.padId = id("[PAD]");
@@ -89,9 +94,9 @@ export class BertTokenizer {
     this.hashes = new Int32Array(longest);
   }
 
-  /** Loads `vocab.txt` or a WordPiece `tokenizer.json`. */
-  static fromFile(path: string): BertTokenizer {
-    return new BertTokenizer(loadVocab(path));
+  /** Loads `vocab.txt` or a WordPiece `tokenizer.json` (whose normalizer it then follows). */
+  static fromFile(path: string, options: { normalizer?: NormalizerOptions } = {}): BertTokenizer {
+    return new BertTokenizer(loadVocab(path), options);
   }
 
   /** Builds a tokenizer from tokens in id order. */
@@ -114,7 +119,7 @@ export class BertTokenizer {
 
   /** The normalized text (HF `backend_tokenizer.normalizer.normalize_str`). */
   normalize(text: string): string {
-    return bertNormalize(text);
+    return bertNormalize(text, this.normalizer);
   }
 
   /** Word pieces of `text`, without special tokens added (HF `tokenize`). */
@@ -150,7 +155,7 @@ export class BertTokenizer {
 
   private appendText(text: string, out: number[], limit: number): void {
     if (text.includes("[")) this.splitSpecials(text, out, limit);
-    else this.appendNormalized(bertNormalize(text), out, limit);
+    else this.appendNormalized(bertNormalize(text, this.normalizer), out, limit);
   }
 
   /** Encodes a sequence or a pair: [CLS] a [SEP] (b [SEP]), token types 0 then 1, optional truncation/padding. */
@@ -234,12 +239,12 @@ export class BertTokenizer {
         }
       }
       if (at < 0) break;
-      if (at > p) this.appendNormalized(bertNormalize(text.slice(p, at)), out, limit);
+      if (at > p) this.appendNormalized(bertNormalize(text.slice(p, at), this.normalizer), out, limit);
       if (out.length >= limit) return;
       out.push(hit![1]);
       p = at + hit![0].length;
     }
-    if (p < text.length) this.appendNormalized(bertNormalize(text.slice(p)), out, limit);
+    if (p < text.length) this.appendNormalized(bertNormalize(text.slice(p), this.normalizer), out, limit);
   }
 
   /** Pre-tokenizes normalized text (split on whitespace, isolate punctuation) and appends word pieces. */

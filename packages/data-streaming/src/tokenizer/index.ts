@@ -1,7 +1,8 @@
 export { BertTokenizer, type EncodeOptions, type Encoding } from "./bert-tokenizer.js";
 export { bertBaseUncased, bertBaseUncasedVocabPath } from "./bert-base-uncased.js";
 export { modelFolderTokenizer } from "./model-folder.js";
-export { bertNormalize } from "./normalize.js";
+export { bertNormalize, UNCASED_NORMALIZER, type NormalizerOptions } from "./normalize.js";
+export { normalizerFromConfig, normalizerFromTokenizerJson, tokenizerConfigFor } from "./settings.js";
 export { longestFirstLengths } from "./truncate.js";
 export {
   REQUIRED_SPECIAL_TOKENS,

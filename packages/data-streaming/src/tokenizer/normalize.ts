@@ -21,41 +21,67 @@ function lowerPerChar(s: string): string {
   return out;
 }
 
-/** What one non-ASCII character becomes: dropped, " ", or NFD without Mn marks, lower-cased, CJK padded. */
-function transform(cp: number): string {
-  if (cp === 0 || cp === 0xfffd || isControl(cp)) return "";
-  if (isWhitespace(cp)) return " ";
-  reMarkNonspacing.lastIndex = 0;
-  const s = lowerPerChar(String.fromCodePoint(cp).normalize("NFD").replace(reMarkNonspacing, ""));
-  return isChineseChar(cp) ? ` ${s} ` : s;
+/**
+ * The settings of Hugging Face's `BertNormalizer` (tokenizer.json `normalizer`, or a `tokenizer_config.json`'s
+ * `do_lower_case` / `strip_accents` / `tokenize_chinese_chars`). bert-base-uncased: all true; bert-base-cased and
+ * the multilingual cased models: `lowercase` and `stripAccents` false.
+ */
+export interface NormalizerOptions {
+  /** Drop NUL, U+FFFD and control characters; map every whitespace character to " ". */
+  readonly cleanText: boolean;
+  /** Put spaces around CJK ideographs (each becomes a word). */
+  readonly handleChineseChars: boolean;
+  /** NFD, then drop the nonspacing marks (é → e). */
+  readonly stripAccents: boolean;
+  readonly lowercase: boolean;
 }
 
-const cache = new Map<number, string>();
+export const UNCASED_NORMALIZER: NormalizerOptions = Object.freeze({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true });
+
+/** What one non-ASCII character becomes: dropped, " ", or NFD without Mn marks, lower-cased, CJK padded (as set). */
+function transform(cp: number, o: NormalizerOptions): string {
+  if (o.cleanText && (cp === 0 || cp === 0xfffd || isControl(cp))) return "";
+  if (o.cleanText && isWhitespace(cp)) return " ";
+  let s = String.fromCodePoint(cp);
+  if (o.stripAccents) {
+    reMarkNonspacing.lastIndex = 0;
+    s = s.normalize("NFD").replace(reMarkNonspacing, "");
+  }
+  if (o.lowercase) s = lowerPerChar(s);
+  return o.handleChineseChars && isChineseChar(cp) ? ` ${s} ` : s;
+}
+
+/** Per settings (as a 4-bit key), what each non-ASCII character seen so far became. */
+const caches = new Map<number, Map<number, string>>();
+const keyOf = (o: NormalizerOptions) => (o.cleanText ? 1 : 0) | (o.handleChineseChars ? 2 : 0) | (o.stripAccents ? 4 : 0) | (o.lowercase ? 8 : 0);
 
 /** The reference order of HF's BertNormalizer, on the whole string (exported for tests). */
-export function normalizeWhole(text: string): string {
+export function normalizeWhole(text: string, o: NormalizerOptions = UNCASED_NORMALIZER): string {
   let out = "";
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    if (cp === 0 || cp === 0xfffd || isControl(cp)) continue;
-    if (isWhitespace(cp)) out += " ";
-    else if (isChineseChar(cp)) out += ` ${ch} `;
+    if (o.cleanText && (cp === 0 || cp === 0xfffd || isControl(cp))) continue;
+    if (o.cleanText && isWhitespace(cp)) out += " ";
+    else if (o.handleChineseChars && isChineseChar(cp)) out += ` ${ch} `;
     else out += ch;
   }
-  reMarkNonspacing.lastIndex = 0;
-  return lowerPerChar(out.normalize("NFD").replace(reMarkNonspacing, ""));
+  if (o.stripAccents) {
+    reMarkNonspacing.lastIndex = 0;
+    out = out.normalize("NFD").replace(reMarkNonspacing, "");
+  }
+  return o.lowercase ? lowerPerChar(out) : out;
 }
 
 /**
- * Hugging Face `BertNormalizer` with bert-base-uncased settings, steps in its order: clean_text (drop NUL,
- * U+FFFD and C* controls except \t\n\r; map whitespace to " "), handle_chinese_chars (pad CJK ideographs with
- * spaces), strip_accents (NFD, then drop Mn marks), lowercase (per character).
+ * Hugging Face `BertNormalizer`, bert-base-uncased's settings unless `o` says otherwise, steps in its order:
+ * clean_text (drop NUL, U+FFFD and C* controls except \t\n\r; map whitespace to " "), handle_chinese_chars (pad
+ * CJK ideographs with spaces), strip_accents (NFD, then drop Mn marks), lowercase (per character).
  *
  * Every step acts on one character at a time except NFD's reordering of combining marks, which only matters
  * for the rare marks in REORDERABLE; so each non-ASCII character's result is computed once and cached, and
  * ASCII runs are lower-cased natively.
  */
-export function bertNormalize(text: string): string {
+export function bertNormalize(text: string, o: NormalizerOptions = UNCASED_NORMALIZER): string {
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -63,8 +89,10 @@ export function bertNormalize(text: string): string {
     if (c < 32 || c >= 127) break;
     i++;
   }
-  // Fast path: printable ASCII needs only lower-casing.
-  if (i === n) return text.toLowerCase();
+  // Fast path: printable ASCII needs only lower-casing (or nothing).
+  if (i === n) return o.lowercase ? text.toLowerCase() : text;
+  let cache = caches.get(keyOf(o));
+  if (!cache) caches.set(keyOf(o), (cache = new Map()));
 
   let out = text.slice(0, i);
   let runStart = i;
@@ -75,14 +103,15 @@ export function bertNormalize(text: string): string {
       continue;
     }
     const cp = text.codePointAt(i)!;
-    if (REORDERABLE.has(cp)) return normalizeWhole(text);
+    // ASCII controls (tab, newline, …) reach here too: the same per-character rule applies to them.
+    if (o.stripAccents && REORDERABLE.has(cp)) return normalizeWhole(text, o);
     let t = cache.get(cp);
-    if (t === undefined) cache.set(cp, (t = transform(cp)));
+    if (t === undefined) cache.set(cp, (t = transform(cp, o)));
     out += text.slice(runStart, i) + t;
     i += cp > 0xffff ? 2 : 1;
     runStart = i;
   }
   out += text.slice(runStart);
   // Mapped characters are already lower case (and no Σ is left), so one native pass finishes the ASCII runs.
-  return out.toLowerCase();
+  return o.lowercase ? out.toLowerCase() : out;
 }

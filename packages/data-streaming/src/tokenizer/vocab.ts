@@ -1,4 +1,9 @@
 import { readFileSync } from "node:fs";
+import { VocabError } from "./errors.js";
+import type { NormalizerOptions } from "./normalize.js";
+import { normalizerFromTokenizerJson } from "./settings.js";
+
+export { VocabError };
 
 /** The five special tokens a BERT WordPiece vocabulary must hold. */
 export const REQUIRED_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
@@ -10,14 +15,8 @@ export interface Vocab {
   readonly ids: ReadonlyMap<string, number>;
   /** Where it came from, for error messages. */
   readonly source: string;
-}
-
-/** Error for a vocabulary that cannot be used; always names the file and what is wrong. */
-export class VocabError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "VocabError";
-  }
+  /** The normalizer a tokenizer.json names (absent for a vocab.txt, which says nothing about it). */
+  readonly normalizer?: NormalizerOptions;
 }
 
 /** Builds a vocab from tokens in id order and checks that every special token is present. */
@@ -73,7 +72,7 @@ export function parseTokenizerJson(text: string, source = "<tokenizer.json>"): V
     }
     tokens[id] = tok;
   }
-  return vocabFromTokens(tokens, source);
+  return { ...vocabFromTokens(tokens, source), normalizer: normalizerFromTokenizerJson(doc as Record<string, unknown>, source) };
 }
 
 /** Loads `vocab.txt` or `tokenizer.json` (chosen by the content: a JSON object starts with `{`). */

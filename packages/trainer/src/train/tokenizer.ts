@@ -1,16 +1,28 @@
 import * as fs from "node:fs";
-import { bertBaseUncased, bertBaseUncasedVocabPath, BertTokenizer } from "@mosaicbert/data-streaming";
+import * as path from "node:path";
+import { bertBaseUncased, bertBaseUncasedVocabPath, BertTokenizer, modelFolderTokenizer, tokenizerConfigFor } from "@mosaicbert/data-streaming";
 
-/** The recipe's tokenizer: "bert-base-uncased" (shipped) or a path to a vocab.txt / tokenizer.json. */
+/**
+ * The recipe's tokenizer: "bert-base-uncased" (shipped), a path to a vocab.txt / tokenizer.json, or a model
+ * folder (its tokenizer, as every job reads one). `files` go into every checkpoint: the vocabulary and a
+ * tokenizer_config.json whose settings make Hugging Face normalize text as this tokenizer does (a cased
+ * tokenizer.json stays cased for transformers users too).
+ */
 export function loadTokenizer(name: string): { tokenizer: BertTokenizer; files: Record<string, string | Uint8Array> } {
-  const config = JSON.stringify({ do_lower_case: true, model_max_length: 512, tokenizer_class: "BertTokenizer" }, null, 2) + "\n";
+  const config = (t: BertTokenizer) => JSON.stringify(tokenizerConfigFor(t.normalizer, { model_max_length: 512 }), null, 2) + "\n";
   if (name === "bert-base-uncased") {
-    return { tokenizer: bertBaseUncased(), files: { "vocab.txt": fs.readFileSync(bertBaseUncasedVocabPath()), "tokenizer_config.json": config } };
+    const tokenizer = bertBaseUncased();
+    return { tokenizer, files: { "vocab.txt": fs.readFileSync(bertBaseUncasedVocabPath()), "tokenizer_config.json": config(tokenizer) } };
   }
   if (!fs.existsSync(name)) {
-    throw new Error(`recipe: tokenizer_name: expected "bert-base-uncased" or a path to a vocab.txt / tokenizer.json, got ${JSON.stringify(name)} (no such file)`);
+    throw new Error(`recipe: tokenizer_name: expected "bert-base-uncased", a path to a vocab.txt / tokenizer.json or a model folder, got ${JSON.stringify(name)} (no such file)`);
+  }
+  if (fs.statSync(name).isDirectory()) {
+    const { tokenizer, file } = modelFolderTokenizer(name);
+    if (file === null) throw new Error(`recipe: tokenizer_name: the folder ${name} has no vocab.txt or tokenizer.json`);
+    return { tokenizer, files: { [path.basename(file)]: fs.readFileSync(file), "tokenizer_config.json": config(tokenizer) } };
   }
   const tokenizer = BertTokenizer.fromFile(name);
   const file = name.endsWith(".json") ? "tokenizer.json" : "vocab.txt";
-  return { tokenizer, files: { [file]: fs.readFileSync(name), "tokenizer_config.json": config } };
+  return { tokenizer, files: { [file]: fs.readFileSync(name), "tokenizer_config.json": config(tokenizer) } };
 }

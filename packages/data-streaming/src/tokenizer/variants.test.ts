@@ -1,0 +1,107 @@
+// BERT tokenizers with other normalizer settings than bert-base-uncased's (bert-base-cased, multilingual, …),
+// against Hugging Face: fixtures/variants/ (scripts/fixtures/tokenizer-variants.py) holds a cased WordPiece
+// vocabulary trained by `tokenizers` on real text, the normalizer object `tokenizers` writes for each variant,
+// and the ids `tokenizers` (and transformers' AutoTokenizer, for a vocab.txt + tokenizer_config.json folder)
+// gives 120 WikiText lines and 10 probes (controls, odd whitespace, CJK, accents, Σ, mixed case).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BertTokenizer } from "./bert-tokenizer.js";
+import { modelFolderTokenizer } from "./model-folder.js";
+import { bertNormalize, normalizeWhole, type NormalizerOptions } from "./normalize.js";
+import { normalizerFromConfig, tokenizerConfigFor } from "./settings.js";
+import { parseTokenizerJson } from "./vocab.js";
+
+const dir = new URL("./fixtures/variants/", import.meta.url).pathname;
+const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
+const casedJson = read("cased.tokenizer.json");
+const normalizers = JSON.parse(read("normalizers.json")) as Record<string, Record<string, unknown>>;
+const texts = read("texts.jsonl").trim().split("\n").map((l) => (JSON.parse(l) as { text: string }).text);
+const ids = read("ids.jsonl").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number[]>);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tok-variants-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** The variant's tokenizer.json: cased.tokenizer.json with the variant's normalizer object (what `tokenizers` wrote). */
+function variantJson(name: string): string {
+  return JSON.stringify({ ...JSON.parse(casedJson), normalizer: normalizers[name] });
+}
+
+function encodeAll(t: BertTokenizer): number[][] {
+  return texts.map((x) => t.encode(x).inputIds);
+}
+
+describe("BERT tokenizers with other normalizer settings, against Hugging Face", () => {
+  it("has 130 texts and the ids of five variants plus the transformers folder", () => {
+    expect(texts).toHaveLength(130);
+    expect(Object.keys(ids[0]!).sort()).toEqual(["cased", "cased-strip-accents", "config-folder", "lower-keep-accents", "no-cjk-split", "no-clean"]);
+  });
+
+  for (const name of ["cased", "lower-keep-accents", "cased-strip-accents", "no-cjk-split", "no-clean"]) {
+    it(`${name}: the tokenizer.json's normalizer, every text's ids as tokenizers gives them`, () => {
+      const vocab = parseTokenizerJson(variantJson(name), `${name}.tokenizer.json`);
+      const t = new BertTokenizer(vocab);
+      const got = encodeAll(t);
+      texts.forEach((x, i) => expect(got[i], `${name} #${i}: ${JSON.stringify(x).slice(0, 80)}`).toEqual(ids[i]![name]));
+    });
+  }
+
+  it("the settings change the ids (so the checks above can fail): cased and lower-cased differ on 120 texts", () => {
+    const differ = ids.filter((r) => JSON.stringify(r.cased) !== JSON.stringify(r["lower-keep-accents"])).length;
+    expect(differ).toBeGreaterThanOrEqual(100);
+    const uncased = new BertTokenizer(parseTokenizerJson(casedJson, "x"), { normalizer: normalizerFromConfig({}, "x") });
+    expect(encodeAll(uncased).filter((r, i) => JSON.stringify(r) !== JSON.stringify(ids[i]!.cased)).length).toBeGreaterThanOrEqual(100);
+  });
+
+  it("a folder of vocab.txt and tokenizer_config.json {do_lower_case: false}: AutoTokenizer's ids", () => {
+    const { tokenizer, source } = modelFolderTokenizer(path.join(dir, "config-folder"));
+    expect(source).toBe(path.join(dir, "config-folder", "vocab.txt"));
+    expect(tokenizer.normalizer).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: false });
+    const got = encodeAll(tokenizer);
+    texts.forEach((_, i) => expect(got[i]).toEqual(ids[i]!["config-folder"]));
+  });
+
+  it("a folder's tokenizer_config.json naming BertTokenizer overrides the tokenizer.json's normalizer (as transformers 5.17 does)", () => {
+    const f = path.join(tmp, "both");
+    fs.mkdirSync(f);
+    fs.writeFileSync(path.join(f, "tokenizer.json"), casedJson);
+    expect(modelFolderTokenizer(f).tokenizer.normalizer.lowercase).toBe(false);
+    fs.writeFileSync(path.join(f, "tokenizer_config.json"), JSON.stringify({ do_lower_case: false }));
+    expect(modelFolderTokenizer(f).tokenizer.normalizer.lowercase).toBe(false);
+    fs.writeFileSync(path.join(f, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "BertTokenizer" }));
+    expect(modelFolderTokenizer(f).tokenizer.normalizer).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true });
+    fs.writeFileSync(path.join(f, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "BertTokenizerFast", do_lower_case: true, strip_accents: false }));
+    expect(modelFolderTokenizer(f).tokenizer.normalizer).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: true });
+    fs.writeFileSync(path.join(f, "tokenizer_config.json"), "{ not json");
+    expect(() => modelFolderTokenizer(f)).toThrow(/both[/\\]tokenizer_config\.json: not valid JSON/);
+    fs.writeFileSync(path.join(f, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "BertTokenizer", do_lower_case: "no" }));
+    expect(() => modelFolderTokenizer(f)).toThrow(/tokenizer_config\.json: "do_lower_case" is "no", expected true or false/);
+  });
+
+  it("tokenizerConfigFor writes what normalizerFromConfig reads back", () => {
+    for (const name of ["cased", "lower-keep-accents", "cased-strip-accents", "no-cjk-split"]) {
+      const o = new BertTokenizer(parseTokenizerJson(variantJson(name), "x")).normalizer;
+      const cfg = tokenizerConfigFor(o);
+      expect(cfg.tokenizer_class).toBe("BertTokenizer");
+      expect(normalizerFromConfig(cfg, "x")).toEqual(o);
+    }
+    expect(tokenizerConfigFor({ cleanText: false, handleChineseChars: true, stripAccents: false, lowercase: false }).tokenizer_class).toBeUndefined();
+  });
+
+  it("refuses tokenizer.json files it would split differently, naming the field", () => {
+    const doc = JSON.parse(casedJson);
+    const bad = (patch: Record<string, unknown>) => () => parseTokenizerJson(JSON.stringify({ ...doc, ...patch }), "t.json");
+    expect(bad({ normalizer: { type: "Sequence", normalizers: [] } })).toThrow(/t\.json: "normalizer" is "Sequence", expected a "BertNormalizer" \(or null\)/);
+    expect(bad({ pre_tokenizer: { type: "Whitespace" } })).toThrow(/t\.json: "pre_tokenizer" is "Whitespace", expected "BertPreTokenizer"/);
+    expect(bad({ model: { ...doc.model, continuing_subword_prefix: "@@" } })).toThrow(/"model\.continuing_subword_prefix" is "@@", expected "##"/);
+    expect(bad({ normalizer: { ...normalizers.cased, lowercase: 1 } })).toThrow(/"normalizer\.lowercase" is 1, expected true or false/);
+    // No normalizer at all: text goes to the pre-tokenizer as it is.
+    expect(new BertTokenizer(parseTokenizerJson(JSON.stringify({ ...doc, normalizer: null }), "x")).normalizer).toEqual({ cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: false });
+  });
+
+  it("the per-character normalizer equals the whole-string reference under every setting", () => {
+    const all: NormalizerOptions[] = [];
+    for (let k = 0; k < 16; k++) all.push({ cleanText: !!(k & 1), handleChineseChars: !!(k & 2), stripAccents: !!(k & 4), lowercase: !!(k & 8) });
+    for (const o of all) for (const x of texts) expect(bertNormalize(x, o)).toBe(normalizeWhole(x, o));
+  });
+});
