@@ -178,6 +178,12 @@ export class CudaBackend implements Backend {
     this.allocator.peakBytes = this.allocator.allocatedBytes;
   }
 
+  /** Free and total device memory (cudaMemGetInfo); the allocator's cached blocks count as used. */
+  deviceMemory(): { freeBytes: number; totalBytes: number } {
+    const [freeBytes, totalBytes] = this.native.memGetInfo();
+    return { freeBytes, totalBytes };
+  }
+
   /** NCCL all-reduce / broadcast between the processes of a run (the host channel without an NCCL build). */
   connectCollectives(group: CollectiveGroup): Promise<Communicator> {
     return connectCudaCollectives(this, group);

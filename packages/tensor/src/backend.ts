@@ -234,6 +234,11 @@ export interface Backend {
   memoryStats(): MemoryStats;
   /** Starts a new peak measurement: peakBytes ← allocatedBytes. */
   resetPeak(): void;
+  /**
+   * A backend with memory of its own (a GPU): what the device has free now, outside this backend's cache,
+   * and in all. Absent on the CPU backends, whose tensors live in the process's memory.
+   */
+  deviceMemory?(): { freeBytes: number; totalBytes: number };
 
   // ---- collectives ---------------------------------------------------------------------------
   /**

@@ -18,12 +18,14 @@ export function benchBatch(lengths: readonly number[], S: number, vocab: number,
   const inputIds = new Int32Array(B * S);
   const attentionMask = new Int32Array(B * S);
   const labels = new Int32Array(B * S).fill(-100);
+  // Ordinary word ids (above bert-base-uncased's specials and unused slots) when the vocabulary is that large.
+  const lo = vocab > 2000 ? 1000 : 5;
   for (let b = 0; b < B; b++) {
     const n = lengths[b]!;
     if (!Number.isInteger(n) || n < 1 || n > S) throw new RangeError(`benchBatch: lengths[${b}] = ${n}, expected an integer in [1, ${S}]`);
     for (let s = 0; s < n; s++) {
       const i = b * S + s;
-      const id = 1000 + rng.int(vocab - 1002);
+      const id = lo + rng.int(vocab - lo - 2);
       attentionMask[i] = 1;
       if (rng.next() < mlmProb) {
         labels[i] = id;

@@ -51,7 +51,7 @@ describe("shipped recipes", () => {
       expect(c.eval_loader.dataset.max_seq_len).toBe(L);
       expect(c.model.model_config.alibi_starting_size).toBe(L);
       expect(c.global_train_batch_size * L).toBe(base.global_train_batch_size * 128);
-      expect(c.device_train_microbatch_size * L).toBe(base.device_train_microbatch_size * 128);
+      expect((c.device_train_microbatch_size as number) * L).toBe((base.device_train_microbatch_size as number) * 128);
       const samples = (d: string): number => Number(/^(\d+)sp$/.exec(d)![1]);
       expect(samples(c.max_duration) * L).toBe(samples(base.max_duration) * 128);
       expect({ ...c.optimizer, ...c.scheduler }).toEqual({ ...base.optimizer, ...base.scheduler });

@@ -240,7 +240,7 @@ export function crossChecks(c: PretrainConfig, worldSize: number): Problem[] {
     return out;
   }
   const device = g / worldSize;
-  if (device % c.device_train_microbatch_size !== 0) {
+  if (c.device_train_microbatch_size !== "auto" && device % c.device_train_microbatch_size !== 0) {
     out.push({
       key: "device_train_microbatch_size",
       message: `${c.device_train_microbatch_size} does not divide the per-device batch of ${device} (global_train_batch_size ${g} / ${worldSize} processes)`,

@@ -56,7 +56,8 @@ export interface PretrainConfig {
   global_train_batch_size: number;
   /** Defaults to the global train batch, as in the reference main.py. */
   global_eval_batch_size: number | null;
-  device_train_microbatch_size: number;
+  /** Rows per forward/backward pass, or "auto": the largest divisor of the device batch that fits the GPU's memory. */
+  device_train_microbatch_size: number | "auto";
   precision: "amp_bf16" | "fp32";
   seed: number;
   /** auto, cpu, cuda or cuda:N (../device.ts). */
@@ -177,7 +178,7 @@ export const PRETRAIN_SCHEMA: Schema = {
     eval_subset_num_batches: int(-1),
     global_train_batch_size: int(1, { max: LIMITS.batch }),
     global_eval_batch_size: int(1, { nullable: true, optional: true, max: LIMITS.batch }),
-    device_train_microbatch_size: int(1, { max: LIMITS.batch }),
+    device_train_microbatch_size: int(1, { max: LIMITS.batch, words: ["auto"] }),
     precision: str({ enum: ["amp_bf16", "fp32"] }),
     seed: int(0, { max: LIMITS.seed }),
     device: str({ pattern: { re: DEVICE_PATTERN, forms: DEVICE_FORMS } }),

@@ -5,7 +5,7 @@ import { parseDuration, type DurationUnit } from "./duration.js";
  * and every unknown key before a run starts, and to type `--set key=value` overrides.
  */
 export type Schema =
-  | { type: "number"; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean; nullable?: boolean; doc?: string }
+  | { type: "number"; integer?: boolean; min?: number; max?: number; exclusiveMin?: boolean; nullable?: boolean; words?: readonly string[]; doc?: string }
   | { type: "string"; enum?: readonly string[]; pattern?: { re: RegExp; forms: string }; nullable?: boolean; doc?: string }
   | { type: "boolean"; doc?: string }
   | { type: "duration"; units: readonly DurationUnit[]; nullable?: boolean; positive?: boolean; doc?: string }
@@ -78,6 +78,8 @@ export function validate(value: unknown, schema: Schema, path = ""): Problem[] {
   }
   switch (schema.type) {
     case "number": {
+      // A word the key also takes instead of a number ("auto").
+      if (typeof value === "string" && schema.words?.includes(value)) break;
       if (typeof value !== "number" || Number.isNaN(value)) {
         bad(`expected ${expected(schema)}, got ${describe(value)}`);
         break;
@@ -164,7 +166,7 @@ export function expected(s: Schema): string {
   const n = "nullable" in s && s.nullable ? " or null" : "";
   switch (s.type) {
     case "number":
-      return `${s.integer ? "an integer" : "a number"}${n}`;
+      return `${s.integer ? "an integer" : "a number"}${s.words ? s.words.map((w) => ` or "${w}"`).join("") : ""}${n}`;
     case "string":
       return `${s.enum ? `one of ${s.enum.join(", ")}` : s.pattern ? s.pattern.forms : "a string"}${n}`;
     case "boolean":

@@ -2,6 +2,7 @@ import type { PretrainConfig } from "../config/pretrain-schema.js";
 import { restoreCheckpoint } from "./phases/checkpoint.js";
 import { closeRun, finishRun, summarize } from "./phases/finish.js";
 import { runLoop } from "./phases/loop.js";
+import { chooseMicrobatch } from "./phases/microbatch.js";
 import { planRun } from "./phases/plan.js";
 import type { PretrainOptions, PretrainSummary } from "./phases/session.js";
 import { setUpData } from "./phases/setup-data.js";
@@ -21,6 +22,7 @@ export type { PretrainOptions, PretrainSummary, RunStatus } from "./phases/sessi
  *   setup-data    tokenizer, training loader, eval batches
  *   setup-model   model and optimizer
  *   plan          duration, schedule, eval and save intervals
+ *   microbatch    device_train_microbatch_size "auto": the largest that fits the GPU, measured
  *   checkpoint    resume (or rank 0's weights everywhere), and saving
  *   start         counters, metrics, opening line, batch producer, signal handlers
  *   loop          the loop; train-step: the step; evaluate: the evaluation
@@ -31,6 +33,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const data = await setUpData(world);
   const trainee = setUpModel(world, data);
   const plan = planRun(world, data.loader.samplesPerEpoch);
+  plan.M = await chooseMicrobatch(world, trainee, plan);
   const from = await restoreCheckpoint(world, trainee, data.loader, o.resume);
   const session = startRun(world, data, trainee, plan, from, o);
   try {

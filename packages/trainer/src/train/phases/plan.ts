@@ -24,7 +24,8 @@ export function planRun(w: World, samplesPerEpoch: number): Plan {
   );
   const everySteps = (d: string, what: string) => Math.max(1, durationToSteps(parseDuration(d, what), ctx, what) ?? 1);
   return {
-    G, D: G / w.worldSize, M: cfg.device_train_microbatch_size, S, totalSteps, maxSeconds, schedule,
+    // "auto" is measured once the model exists (phases/microbatch.ts); until then, the whole device batch.
+    G, D: G / w.worldSize, M: cfg.device_train_microbatch_size === "auto" ? G / w.worldSize : cfg.device_train_microbatch_size, S, totalSteps, maxSeconds, schedule,
     evalEvery: everySteps(cfg.eval_interval, "eval_interval"),
     saveEvery: everySteps(cfg.save_interval, "save_interval"),
     clip: cfg.algorithms.gradient_clipping ?? null,
