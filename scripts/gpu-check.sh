@@ -8,6 +8,7 @@
 #   train        tiny preset bf16-GPU vs f32-CPU loss curves within 1% (recorded 0.11%); base loss falling
 #   sanitize     compute-sanitizer memcheck and racecheck exit codes (0 errors, 0 hazards)
 #   compare      optimised vs generic kernels: last 20 of 200 losses within 1e-3 relative L2
+#   auto         pretrain with device_train_microbatch_size=auto picks a microbatch that fits and trains 3 steps
 #   nccl         a one-process NcclCommunicator on real device memory
 #   ddp          with ≥ 2 GPUs and the results bundle carried: 1 vs 2 GPUs, loss gap within 1% mean / 5% any step
 #
@@ -39,7 +40,7 @@ if [ "${1:-}" = "--broken" ]; then
   echo "=== gpu-check --broken: the deliberately broken build was NOT caught (golden exit $rc)"
   exit 1
 fi
-stages=(build conformance smallsmem golden train sanitize compare nccl)
+stages=(build conformance smallsmem golden train sanitize compare auto nccl)
 ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
 if [ "$ngpu" -ge 2 ] && [ -d .results-build ] && [ -d .results-data ]; then stages+=(ddp); fi
 failed=()
