@@ -37,6 +37,31 @@ describe("lz4 (parquet LZ4_RAW and LZ4)", () => {
     expect(Buffer.from(lz4HadoopDecompress(fixture("half1"), 2000)).equals(half1)).toBe(true);
   });
 
+  it("names each way a block can be wrong", () => {
+    const raw = (bytes: number[], size: number) => () => lz4RawDecompress(new Uint8Array(bytes), size);
+    const a = 0x61;
+    expect(raw([0x50, a, a], 5)).toThrow(/lz4: literals run past the end of the input/);
+    expect(raw([0x30, a, a], 3)).toThrow(/lz4: literals run past the end of the input/);
+    expect(raw([0x30, a, a, a], 2)).toThrow(/lz4: literals run past the declared size/);
+    expect(raw([0x10, a, 0x01], 5)).toThrow(/lz4: match offset runs past the end of the input/);
+    expect(raw([0x10, a, 0x01, 0x00], 3)).toThrow(/lz4: match runs past the declared size/);
+    expect(raw([0x10, a, 0x02, 0x00], 5)).toThrow(/lz4: match offset 2 reaches before the start of the block/);
+    expect(raw([0x1f, a, 0x01, 0x00], 30)).toThrow(/lz4: length runs past the end of the input/);
+    // A block may end on a match: "a" then 4 copies of it.
+    expect(new TextDecoder().decode(lz4RawDecompress(new Uint8Array([0x10, a, 0x01, 0x00]), 5))).toBe("aaaaa");
+  });
+
+  it("Hadoop frames: a block ending on a match is read up to its own end, and a lying size header is refused", () => {
+    const ends = new Uint8Array([0x10, 0x61, 0x01, 0x00]); // "aaaaa"
+    const b = new Uint8Array([0x20, 0x62, 0x63]); // "bc"
+    expect(new TextDecoder().decode(lz4HadoopDecompress(hadoop([ends, 5], [b, 2]), 7))).toBe("aaaaabc");
+    // Each frame's block stands alone: a match may not reach back into the frame before.
+    const back = new Uint8Array([0x00, 0x01, 0x00]); // no literals, then 4 bytes copied from 1 back
+    expect(() => lz4HadoopDecompress(hadoop([b, 2], [back, 4]), 6)).toThrow(/lz4:/);
+    // The frame says 1999 bytes, its block gives 2000: not Hadoop frames, and not one raw block either.
+    expect(() => lz4HadoopDecompress(hadoop([fixture("half1"), 1999]), 2000)).toThrow(/lz4:/);
+  });
+
   it("refuses a size that differs from the block's, truncation and matches before the start", () => {
     expect(() => lz4RawDecompress(fixture("half1"), 1999)).toThrow(/past the declared size/);
     expect(() => lz4RawDecompress(fixture("half1"), 2001)).toThrow(/block gives 2000 bytes, the page header says 2001/);

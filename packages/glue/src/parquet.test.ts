@@ -8,7 +8,7 @@ import { compress } from "@mosaicbert/data-streaming";
 import { describe, expect, it } from "vitest";
 import { loadParquetSplit } from "./load-parquet.js";
 import { loadTsvSplit } from "./load-tsv.js";
-import { MAX_PAGE_BYTES, parquetCodecs } from "./parquet.js";
+import { MAX_PAGE_BYTES, parquetBudget, parquetCodecs } from "./parquet.js";
 import { readTable } from "./read-table.js";
 import { TASKS } from "./tasks.js";
 import { GLUE_DATA } from "./test-paths.js";
@@ -42,6 +42,11 @@ describe("parquet page codecs are bounded", () => {
     for (const name of ["SNAPPY", "GZIP", "BROTLI", "ZSTD", "LZ4_RAW", "LZ4"] as const) {
       expect(() => c[name]!(new Uint8Array(8), MAX_PAGE_BYTES + 1)).toThrow(new RegExp(`a ${name} page claims ${MAX_PAGE_BYTES + 1} bytes`));
     }
+  });
+
+  it("budgets 64 × the file, at least 1 GiB", () => {
+    expect(parquetBudget(1000)).toBe(2 ** 30);
+    expect(parquetBudget(2 ** 30)).toBe(64 * 2 ** 30);
   });
 
   it("refuses pages past the file's budget (1 GiB for a small file), counting every page", async () => {

@@ -99,6 +99,37 @@ describe("BERT tokenizers with other normalizer settings, against Hugging Face",
     expect(new BertTokenizer(parseTokenizerJson(JSON.stringify({ ...doc, normalizer: null }), "x")).normalizer).toEqual({ cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: false });
   });
 
+  it("reads every BertNormalizer field, with Hugging Face's defaults for the missing ones", () => {
+    const doc = JSON.parse(casedJson);
+    const norm = (normalizer: unknown, extra: Record<string, unknown> = {}) => new BertTokenizer(parseTokenizerJson(JSON.stringify({ ...doc, ...extra, normalizer }), "x")).normalizer;
+    expect(norm({ type: "BertNormalizer" })).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: true, lowercase: true });
+    expect(norm({ type: "BertNormalizer", lowercase: false, strip_accents: null })).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: false });
+    expect(norm({ type: "BertNormalizer", lowercase: true, strip_accents: null, clean_text: false, handle_chinese_chars: false })).toEqual({ cleanText: false, handleChineseChars: false, stripAccents: true, lowercase: true });
+    expect(norm(undefined)).toEqual({ cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: false });
+    // No pre-tokenizer and no subword prefix named: BERT's.
+    const { continuing_subword_prefix: _, ...model } = doc.model;
+    expect(norm(normalizers.cased, { pre_tokenizer: null, model })).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: false });
+    const bad = (patch: Record<string, unknown>) => () => parseTokenizerJson(JSON.stringify({ ...doc, ...patch }), "t.json");
+    expect(bad({ normalizer: "BertNormalizer" })).toThrow(/"normalizer" is "BertNormalizer", expected a "BertNormalizer"/);
+    expect(bad({ normalizer: [normalizers.cased] })).toThrow(/"normalizer" is \[\{/);
+    expect(bad({ pre_tokenizer: "BertPreTokenizer" })).toThrow(/"pre_tokenizer" is "BertPreTokenizer", expected/);
+    expect(bad({ normalizer: { ...normalizers.cased, clean_text: "yes" } })).toThrow(/"normalizer\.clean_text" is "yes"/);
+    expect(bad({ normalizer: { ...normalizers.cased, handle_chinese_chars: 0 } })).toThrow(/"normalizer\.handle_chinese_chars" is 0/);
+    expect(bad({ normalizer: { ...normalizers.cased, strip_accents: "no" } })).toThrow(/"normalizer\.strip_accents" is "no"/);
+    expect(() => normalizerFromConfig({ tokenize_chinese_chars: "x" }, "c.json")).toThrow(/c\.json: "tokenize_chinese_chars" is "x", expected true or false/);
+    expect(() => normalizerFromConfig({ strip_accents: 1 }, "c.json")).toThrow(/c\.json: "strip_accents" is 1/);
+    expect(normalizerFromConfig({ do_lower_case: false, tokenize_chinese_chars: false }, "c")).toEqual({ cleanText: true, handleChineseChars: false, stripAccents: false, lowercase: false });
+  });
+
+  it("tokenizerConfigFor names strip_accents only where it differs from do_lower_case", () => {
+    const cfg = (name: string) => tokenizerConfigFor(new BertTokenizer(parseTokenizerJson(variantJson(name), "x")).normalizer);
+    expect(cfg("cased")).toEqual({ do_lower_case: false, tokenize_chinese_chars: true, tokenizer_class: "BertTokenizer" });
+    expect(cfg("cased-strip-accents")).toEqual({ do_lower_case: false, strip_accents: true, tokenize_chinese_chars: true, tokenizer_class: "BertTokenizer" });
+    expect(cfg("lower-keep-accents")).toEqual({ do_lower_case: true, strip_accents: false, tokenize_chinese_chars: true, tokenizer_class: "BertTokenizer" });
+    expect(cfg("no-cjk-split")).toEqual({ do_lower_case: false, tokenize_chinese_chars: false, tokenizer_class: "BertTokenizer" });
+    expect(tokenizerConfigFor({ cleanText: false, handleChineseChars: true, stripAccents: false, lowercase: false }, { model_max_length: 8 })).toEqual({ do_lower_case: false, tokenize_chinese_chars: true, model_max_length: 8 });
+  });
+
   it("the per-character normalizer equals the whole-string reference under every setting", () => {
     const all: NormalizerOptions[] = [];
     for (let k = 0; k < 16; k++) all.push({ cleanText: !!(k & 1), handleChineseChars: !!(k & 2), stripAccents: !!(k & 4), lowercase: !!(k & 8) });

@@ -19,6 +19,7 @@ describe("device_train_microbatch_size: auto", () => {
     expect(pickMicrobatch(12, cost, 200, 1)).toBe(6); // 160 ≤ 200 < 220
     expect(pickMicrobatch(12, cost, 135, 1)).toBe(3);
     expect(pickMicrobatch(12, cost, 109, 1)).toBeNull();
+    expect(pickMicrobatch(12, cost, 220, 1)).toBe(12); // exactly the budget fits
   });
 
   it("measures a pass as fixed + rows × per-row bytes: the line predicts the real peak at other row counts", () => {
