@@ -217,36 +217,43 @@ export class Embedder {
     const be = this.model.backend;
     const B = rows.length;
     const S = Math.max(...rows.map((r) => r.length));
-    const H = this.hiddenSize;
     const inputIds = new Int32Array(B * S).fill(this.tokenizer.padId);
     const attentionMask = new Int32Array(B * S);
     rows.forEach((r, b) => {
       inputIds.set(r, b * S);
       attentionMask.fill(1, b * S, b * S + r.length);
     });
-    const { lastHiddenState } = this.model.forward({ inputIds, attentionMask, tokenTypeIds: new Int32Array(B * S), batchSize: B, seqLen: S });
-    const flat = lastHiddenState.reshape([B * S, H]);
-    const owned: Tensor[] = [lastHiddenState];
+    const cls = pooling === "cls";
+    // The encoder's own rows, not padded back: [CLS] pooling asks the last layer for the first token of each
+    // text alone; mean pooling sums the rows that are real tokens (all of MosaicBERT's packed rows).
+    const { hidden, layout } = this.model.forwardPacked({ inputIds, attentionMask, tokenTypeIds: new Int32Array(B * S), batchSize: B, seqLen: S }, { firstTokens: cls });
+    const owned: Tensor[] = [hidden];
     try {
-      // Which padded rows go where: [CLS] rows, or every real token, each to its text's row of `sums`.
-      const cls = pooling === "cls";
-      const T = cls ? B : rows.reduce((a, r) => a + r.length, 0);
-      const pos = new Int32Array(T);
-      const seg = new Int32Array(T);
-      let t = 0;
-      rows.forEach((r, b) => {
-        for (let s = 0; s < (cls ? 1 : r.length); s++, t++) {
-          pos[t] = b * S + s;
-          seg[t] = row0 + b;
+      let src = hidden;
+      let seg: Int32Array;
+      if (cls) seg = Int32Array.from({ length: B }, (_, b) => row0 + b);
+      else {
+        const pick: number[] = [];
+        const segs: number[] = [];
+        for (let b = 0; b < B; b++) {
+          for (let t = layout.cuSeqlens[b]!; t < layout.cuSeqlens[b + 1]!; t++) {
+            if (attentionMask[layout.indices[t]!] === 0) continue;
+            pick.push(t);
+            segs.push(row0 + b);
+          }
         }
-      });
-      const posT = be.fromArray(pos, [T], "i32");
-      const segT = be.fromArray(seg, [T], "i32");
-      owned.push(posT, segT);
-      const picked = be.gatherRows(flat, posT);
-      owned.push(picked);
-      const f32 = picked.dtype === "f32" ? picked : be.cast(picked, "f32");
-      if (f32 !== picked) owned.push(f32);
+        seg = Int32Array.from(segs);
+        if (pick.length !== layout.total) {
+          const pickT = be.fromArray(Int32Array.from(pick), [pick.length], "i32");
+          owned.push(pickT);
+          src = be.gatherRows(hidden, pickT);
+          owned.push(src);
+        }
+      }
+      const segT = be.fromArray(seg, [seg.length], "i32");
+      owned.push(segT);
+      const f32 = src.dtype === "f32" ? src : be.cast(src, "f32");
+      if (f32 !== src) owned.push(f32);
       be.scatterAddRows(f32, segT, sums);
     } finally {
       for (const x of owned) x.dispose();

@@ -156,6 +156,21 @@ export class EncoderModel extends ModelBase {
     return { lastHiddenState: out };
   }
 
+  /**
+   * For pooling (no gradients): the last hidden states in the encoder's own row order, not padded back —
+   * `layout` says which row is which (MosaicBERT: the real tokens packed; BERT: every position) — or with
+   * `firstTokens`, only each row's first token ([CLS]), [B, H], which the last layer then computes alone.
+   */
+  forwardPacked(batch: Batch, o: { firstTokens?: boolean } = {}): { hidden: Tensor; layout: Unpadding } {
+    this.check(batch, "none");
+    this.release();
+    const layout = batchLayout(batch, this.config.arch);
+    // Every row has a real token (validateBatch), so row b's first is at cuSeqlens[b].
+    const rows = o.firstTokens ? layout.cuSeqlens.slice(0, layout.batchSize) : null;
+    const { hidden } = this.encoder.forward(batch, layout, this.run({}), rows);
+    return { hidden, layout };
+  }
+
   /** Consumes dLastHidden [B, S, H]; gradients at padded MosaicBERT rows are ignored (those rows are constant zeros). */
   backward(dLastHidden: Tensor): void {
     if (!this.layout || !this.indices) throw new Error("backward: no saved forward pass (forward with training or grad enabled)");
