@@ -1,5 +1,5 @@
-// Fuzz target for the parquet reader (readTable and loadParquetSplit): the pyarrow-written files of
-// src/fixtures/parquet (every codec, page v2, several row groups) damaged byte by byte — flipped bits,
+// Fuzz target for the parquet reader (readTable and loadParquetSplit): the pyarrow-written files of data-streaming's
+// src/parquet/fixtures/parquet (every codec, page v2, several row groups) damaged byte by byte — flipped bits,
 // truncation, lying lengths and sizes in the thrift headers and the footer. Parquet files come from
 // strangers (the Hub): each must give rows or an error naming the file, within the harness's time and
 // memory limits.
@@ -12,7 +12,7 @@ import { loadParquetSplit } from "./load-parquet.js";
 import { readTable, type Table } from "./read-table.js";
 import { TASKS } from "./tasks.js";
 
-const FIXTURES = new URL("./fixtures/parquet/", import.meta.url).pathname;
+const FIXTURES = new URL("../../data-streaming/src/parquet/fixtures/parquet/", import.meta.url).pathname;
 const NAMES = fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".parquet")).sort();
 const SEEDS = NAMES.map((f) => new Uint8Array(fs.readFileSync(path.join(FIXTURES, f))));
 const DIR = fs.mkdtempSync(path.join(os.tmpdir(), "fuzz-parquet-"));

@@ -116,8 +116,8 @@ describe("mosaicbert embed on a model folder that pretrain wrote", () => {
     await embedCli(["--model", model, "--input", csv, "--text-column", "body", "--output", out, "--tokens-per-batch", "300", "--device", "cpu"]);
     const m = toFloat32(readSafetensors(out).get("embeddings")!);
     texts.forEach((_, i) => expect(relErr(m.subarray(i * 64, (i + 1) * 64), expectedMean[i]!)).toBeLessThan(1e-5));
-    // SST-2's first 48 dev sentences, written by pyarrow with zstd (glue's fixtures), against the same sentences one a line.
-    const parquet = fileURLToPath(new URL("../../../glue/src/fixtures/parquet/sst2-zstd.parquet", import.meta.url));
+    // SST-2's first 48 dev sentences, written by pyarrow with zstd (data-streaming's fixtures), against the same sentences one a line.
+    const parquet = fileURLToPath(new URL("../../../data-streaming/src/parquet/fixtures/parquet/sst2-zstd.parquet", import.meta.url));
     const sst2 = fs.readFileSync(fileURLToPath(new URL("../../../../../shared/data/glue/SST-2/dev.tsv", import.meta.url)), "utf8").split("\n").slice(1, 49).map((l) => l.split("\t")[0]!);
     const txt = path.join(tmp, "sst2.txt");
     fs.writeFileSync(txt, sst2.join("\n") + "\n");

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { lz4HadoopDecompress, lz4RawDecompress } from "./lz4.js";
 
 const fixture = (n: string) => new Uint8Array(readFileSync(new URL(`./fixtures/lz4/${n}.lz4raw`, import.meta.url)));
-const text = readFileSync(new URL("../../../../shared/data/text/jane-austen/prideprejudice.txt", import.meta.url)).subarray(0, 4000);
+const text = readFileSync(new URL("../../../../../shared/data/text/jane-austen/prideprejudice.txt", import.meta.url)).subarray(0, 4000);
 const half1 = new Uint8Array(text.subarray(0, 2000));
 const half2 = new Uint8Array(text.subarray(2000, 4000));
 const ab = new TextEncoder().encode("ab".repeat(500) + "!");

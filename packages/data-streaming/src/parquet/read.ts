@@ -1,0 +1,88 @@
+/**
+ * Parquet files as strangers write them (pyarrow, pandas, polars, DuckDB, Spark; the Hugging Face Hub's
+ * datasets), read with hyparquet (pure JS) and this package's codecs, every page bounded.
+ */
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, snappyUncompress, type AsyncBuffer, type Compressors, type FileMetaData } from "hyparquet";
+import { zstdDecoder } from "../mds/compression.js";
+import { lz4HadoopDecompress, lz4RawDecompress } from "./lz4.js";
+
+/** The most one page may hold once decompressed (pyarrow writes 1 MiB data pages; dictionaries are larger). */
+export const MAX_PAGE_BYTES = 256 * 2 ** 20;
+
+/** What all the pages of one read may decompress to together: 64 × the file, and at least 1 GiB. */
+export function parquetBudget(fileBytes: number): number {
+  return Math.max(2 ** 30, 64 * fileBytes);
+}
+
+type Codec = (input: Uint8Array, size: number) => Uint8Array;
+
+/**
+ * The page codecs, each bounded by the page header's uncompressed size (a page claiming more than
+ * MAX_PAGE_BYTES, pages claiming more than the budget in all, or data that inflates past its claim are
+ * refused before the memory is taken). UNCOMPRESSED and every codec the common writers use: SNAPPY,
+ * GZIP, BROTLI, ZSTD, LZ4_RAW and the older LZ4. `needZstd` false: the WebAssembly zstd decoder is not
+ * loaded (and a ZSTD page is refused).
+ */
+export async function parquetCodecs(fileBytes: number, needZstd = true): Promise<Compressors> {
+  const zstd = needZstd ? await zstdDecoder() : () => { throw new Error("internal: a ZSTD page in a file whose column chunks did not say ZSTD"); };
+  const budget = parquetBudget(fileBytes);
+  let left = budget;
+  const bounded = (name: string, decode: Codec): Codec => (input, size) => {
+    if (size > MAX_PAGE_BYTES) throw new Error(`a ${name} page claims ${size} bytes once decompressed, more than the ${MAX_PAGE_BYTES} a page may hold`);
+    if (size > left) throw new Error(`the pages claim more than ${budget} bytes once decompressed (64 × the file, at least 1 GiB)`);
+    left -= size;
+    return decode(input, size);
+  };
+  const zlibOptions = (size: number) => ({ maxOutputLength: Math.max(1, size) });
+  return {
+    SNAPPY: bounded("SNAPPY", (input, size) => {
+      const out = new Uint8Array(size);
+      snappyUncompress(input, out);
+      return out;
+    }),
+    GZIP: bounded("GZIP", (input, size) => new Uint8Array(gunzipSync(input, zlibOptions(size)))),
+    BROTLI: bounded("BROTLI", (input, size) => new Uint8Array(brotliDecompressSync(input, zlibOptions(size)))),
+    ZSTD: bounded("ZSTD", (input, size) => zstd(input, size)),
+    LZ4_RAW: bounded("LZ4_RAW", lz4RawDecompress),
+    LZ4: bounded("LZ4", lz4HadoopDecompress),
+  };
+}
+
+/** An open parquet file: its top-level columns and row groups, rows read a group at a time. */
+export interface ParquetFile {
+  columns: string[];
+  numRows: number;
+  /** [start, end) rows of each row group. */
+  rowGroups: Array<[number, number]>;
+  /** Rows [start, end) as objects of the columns asked for (BigInt values as numbers). */
+  read(columns: readonly string[], start: number, end: number): Promise<Record<string, unknown>[]>;
+}
+
+/** Opens a parquet file: reads its footer; throws hyparquet's or a codec's error as it is (callers name the file). */
+export async function openParquet(file: string): Promise<ParquetFile> {
+  const buf: AsyncBuffer = await asyncBufferFromFile(file);
+  const meta: FileMetaData = await parquetMetadataAsync(buf);
+  const columns = parquetSchema(meta).children.map((c) => c.element.name);
+  const zstd = meta.row_groups.some((g) => g.columns.some((c) => c.meta_data?.codec === "ZSTD"));
+  const compressors = await parquetCodecs(buf.byteLength, zstd);
+  const rowGroups: Array<[number, number]> = [];
+  let at = 0;
+  for (const g of meta.row_groups) {
+    const n = Number(g.num_rows);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`row group ${rowGroups.length} says it has ${String(g.num_rows)} rows`);
+    rowGroups.push([at, at + n]);
+    at += n;
+  }
+  return {
+    columns,
+    numRows: at,
+    rowGroups,
+    async read(cols, start, end) {
+      if (!cols.length || end <= start) return [];
+      const rows = await parquetReadObjects({ file: buf, metadata: meta, columns: [...cols], rowStart: start, rowEnd: end, compressors });
+      for (const values of rows) for (const [k, v] of Object.entries(values)) if (typeof v === "bigint") values[k] = Number(v);
+      return rows;
+    },
+  };
+}
