@@ -11,7 +11,7 @@ import { TASKS } from "./tasks.js";
 import { GLUE_DATA } from "./test-paths.js";
 
 const dir = new URL("../../data-streaming/src/parquet/fixtures/parquet/", import.meta.url).pathname;
-const files = readdirSync(dir).filter((f) => f.endsWith(".parquet")).sort();
+const files = readdirSync(dir).filter((f) => f.startsWith("sst2-") && f.endsWith(".parquet")).sort();
 const tsv = loadTsvSplit(TASKS.sst2, join(GLUE_DATA, "SST-2/dev.tsv")).examples.slice(0, 48);
 
 describe("parquet from pyarrow, every codec", () => {

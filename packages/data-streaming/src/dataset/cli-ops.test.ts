@@ -34,3 +34,35 @@ describe("convertToMds --concat-tokens", () => {
     }
   });
 });
+
+describe("convertToMds from parquet", () => {
+  const parquet = fileURLToPath(new URL("../parquet/fixtures/parquet/c4-like-val.parquet", import.meta.url));
+  const expected = fs
+    .readFileSync(fileURLToPath(new URL("../../../../../shared/data/mds/c4-like/val/expected.jsonl", import.meta.url)), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => (JSON.parse(l) as { sample: { text: string; timestamp: string; url: string } }).sample);
+
+  it("a pyarrow file of C4's columns (zstd, 4 row groups) gives the samples the same rows give as jsonl", async () => {
+    const jsonl = path.join(tmp, "c4.jsonl");
+    fs.writeFileSync(jsonl, expected.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const [a, b] = [path.join(tmp, "from-parquet"), path.join(tmp, "from-jsonl")];
+    expect(await convertToMds({ inputs: [parquet], out: a, compression: "zstd" })).toBe(200);
+    expect(await convertToMds({ inputs: [jsonl], out: b, compression: "zstd" })).toBe(200);
+    const [ra, rb] = [new MDSReader(a), new MDSReader(b)];
+    for (let i = 0; i < 200; i++) {
+      const s = await ra.get(i);
+      expect(s).toEqual(await rb.get(i));
+      expect(s).toEqual(expected[i]);
+    }
+    expect(fs.readFileSync(path.join(a, "index.json"), "utf8")).toBe(fs.readFileSync(path.join(b, "index.json"), "utf8"));
+  });
+
+  it("names the file when it is not parquet or has no text column", async () => {
+    const fake = path.join(tmp, "fake.parquet");
+    fs.writeFileSync(fake, "text,label\nhello,1\n");
+    await expect(convertToMds({ inputs: [fake], out: path.join(tmp, "x1") })).rejects.toThrow(/fake\.parquet: cannot read parquet \(/);
+    const sst2 = fileURLToPath(new URL("../parquet/fixtures/parquet/sst2-snappy.parquet", import.meta.url));
+    await expect(convertToMds({ inputs: [sst2], out: path.join(tmp, "x2") })).rejects.toThrow(/sst2-snappy\.parquet: no column "text" \(columns: sentence, label\)/);
+  });
+});

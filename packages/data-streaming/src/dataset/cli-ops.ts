@@ -9,6 +9,7 @@ import zlib from "node:zlib";
 import { MDSReader } from "../mds/reader.js";
 import { renderSampleLine } from "../mds/render.js";
 import { MDSWriter } from "../mds/writer.js";
+import { openParquet, type ParquetFile } from "../parquet/read.js";
 import { BertTokenizer } from "../tokenizer/index.js";
 import { StreamingDataset, type StreamingDatasetOptions } from "./dataset.js";
 import { isObjectStoreUrl } from "./remotes/index.js";
@@ -31,12 +32,45 @@ export interface ConvertOptions {
   uploadTimeoutMs?: number;
 }
 
-/** Texts of one input file, one record at a time (constant memory for .jsonl/.json.gz/.txt). */
+/**
+ * A parquet file's rows (the Hugging Face Hub's datasets), one row group at a time: column `text`, and
+ * `timestamp` / `url` when the file has them (C4's layout).
+ */
+async function* parquetRecords(file: string): AsyncGenerator<{ text: string; timestamp: string; url: string }> {
+  let pq: ParquetFile;
+  try {
+    pq = await openParquet(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot read parquet (${(e as Error).message})`);
+  }
+  if (!pq.columns.includes("text")) throw new Error(`${file}: no column "text" (columns: ${pq.columns.join(", ")}); expected the texts in a string column "text"`);
+  const cols = ["text", "timestamp", "url"].filter((c) => pq.columns.includes(c));
+  for (const [start, end] of pq.rowGroups) {
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await pq.read(cols, start, end);
+    } catch (e) {
+      throw new Error(`${file}: cannot read rows ${start}–${end - 1} (${(e as Error).message})`);
+    }
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.text === null || r.text === undefined) continue;
+      if (typeof r.text !== "string") throw new Error(`${file}: row ${start + i + 1}: "text" is ${typeof r.text}; expected a string`);
+      yield { text: r.text, timestamp: r.timestamp instanceof Date ? r.timestamp.toISOString() : typeof r.timestamp === "string" ? r.timestamp : "", url: typeof r.url === "string" ? r.url : "" };
+    }
+  }
+}
+
+/** Texts of one input file, one record at a time (constant memory for .jsonl/.json.gz/.txt; a row group at a time for .parquet). */
 async function* records(file: string): AsyncGenerator<{ text: string; timestamp: string; url: string }> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such input file`);
+  if (file.endsWith(".parquet")) {
+    yield* parquetRecords(file);
+    return;
+  }
   const gz = file.endsWith(".gz");
   const base = gz ? file.slice(0, -3) : file;
-  if (!/\.(jsonl?|txt)$/.test(base)) throw new Error(`${file}: unsupported input; expected .json, .jsonl, .json.gz, .jsonl.gz or .txt`);
+  if (!/\.(jsonl?|txt)$/.test(base)) throw new Error(`${file}: unsupported input; expected .json, .jsonl, .json.gz, .jsonl.gz, .txt or .parquet`);
   let input: NodeJS.ReadableStream = fs.createReadStream(file);
   if (gz) input = input.pipe(zlib.createGunzip());
   const lines = readline.createInterface({ input, crlfDelay: Infinity });

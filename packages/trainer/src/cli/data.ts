@@ -16,8 +16,8 @@ export function registerData(program: Command, io: { stdout: Writable; stderr: W
 
   data
     .command("convert")
-    .description("Convert json/jsonl/json.gz/txt files (C4 layout: text, timestamp, url) into MDS shards, in constant memory")
-    .requiredOption("--input <files...>", "input files (.json, .jsonl, .json.gz, .txt: one text per line)")
+    .description("Convert json/jsonl/json.gz/txt/parquet files (C4 layout: text, timestamp, url) into MDS shards, in constant memory")
+    .requiredOption("--input <files...>", "input files (.json, .jsonl, .json.gz, .txt: one text per line, .parquet: column text, a row group at a time)")
     .requiredOption("--out <dir>", "output folder, or a remote: s3://bucket/path, gs://bucket/path, hf://datasets/owner/name/path (shards uploaded as written, index.json last)")
     .option("--compression <c>", "zstd, zstd:7, gz, br, snappy (default: none)")
     .option("--size-limit <bytes>", 'shard size limit, e.g. 67108864 or "64mb"', "67108864")
