@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, describe, expect, it } from "vitest";
 import { MDSReader } from "../mds/reader.js";
 import { bertBaseUncased, bertBaseUncasedVocabPath } from "../tokenizer/index.js";
@@ -56,6 +57,20 @@ describe("convertToMds from parquet", () => {
       expect(s).toEqual(expected[i]);
     }
     expect(fs.readFileSync(path.join(a, "index.json"), "utf8")).toBe(fs.readFileSync(path.join(b, "index.json"), "utf8"));
+  });
+
+  it("parquet timestamps become C4's text form; one no JavaScript date can hold is refused naming file and row", async () => {
+    const f = path.join(tmp, "ts.parquet");
+    const dates = [new Date("2019-04-25T12:57:54Z"), new Date("2020-01-01T00:00:00.250Z")];
+    fs.writeFileSync(f, Buffer.from(parquetWriteBuffer({ columnData: [{ name: "text", data: ["a", "b"], type: "STRING" }, { name: "timestamp", data: dates, type: "TIMESTAMP" }] })));
+    const out = path.join(tmp, "ts");
+    expect(await convertToMds({ inputs: [f], out })).toBe(2);
+    const r = new MDSReader(out);
+    expect((await r.get(0)).timestamp).toBe("2019-04-25T12:57:54Z");
+    expect((await r.get(1)).timestamp).toBe("2020-01-01T00:00:00.250Z");
+    const bad = path.join(tmp, "ts-bad.parquet");
+    fs.writeFileSync(bad, Buffer.from(parquetWriteBuffer({ columnData: [{ name: "text", data: ["a"], type: "STRING" }, { name: "timestamp", data: [9e15], type: "TIMESTAMP" }] })));
+    await expect(convertToMds({ inputs: [bad], out: path.join(tmp, "ts-bad") })).rejects.toThrow(/ts-bad\.parquet: row 1: "timestamp" is outside the dates JavaScript can hold/);
   });
 
   it("names the file when it is not parquet or has no text column", async () => {

@@ -10,7 +10,7 @@ import { MDSReader } from "../mds/reader.js";
 import { renderSampleLine } from "../mds/render.js";
 import { MDSWriter } from "../mds/writer.js";
 import { openParquet, type ParquetFile } from "../parquet/read.js";
-import { BertTokenizer } from "../tokenizer/index.js";
+import { type BertTokenizer, tokenizerFromFile } from "../tokenizer/index.js";
 import { StreamingDataset, type StreamingDatasetOptions } from "./dataset.js";
 import { isObjectStoreUrl } from "./remotes/index.js";
 import { DatasetUploader } from "./remotes/upload.js";
@@ -56,15 +56,23 @@ async function* parquetRecords(file: string): AsyncGenerator<{ text: string; tim
       const r = rows[i]!;
       if (r.text === null || r.text === undefined) continue;
       if (typeof r.text !== "string") throw new Error(`${file}: row ${start + i + 1}: "text" is ${typeof r.text}; expected a string`);
-      yield { text: r.text, timestamp: r.timestamp instanceof Date ? r.timestamp.toISOString() : typeof r.timestamp === "string" ? r.timestamp : "", url: typeof r.url === "string" ? r.url : "" };
+      yield { text: r.text, timestamp: timestampText(r.timestamp, `${file}: row ${start + i + 1}`), url: typeof r.url === "string" ? r.url : "" };
     }
   }
+}
+
+/** A parquet timestamp as C4 writes it (2019-04-25T12:57:54Z; milliseconds only when there are some), or the string as it is. */
+function timestampText(v: unknown, where: string): string {
+  if (typeof v === "string") return v;
+  if (!(v instanceof Date)) return "";
+  if (Number.isNaN(v.getTime())) throw new Error(`${where}: "timestamp" is outside the dates JavaScript can hold`);
+  return v.toISOString().replace(/\.000Z$/, "Z");
 }
 
 /** Texts of one input file, one record at a time (constant memory for .jsonl/.json.gz/.txt; a row group at a time for .parquet). */
 async function* records(file: string): AsyncGenerator<{ text: string; timestamp: string; url: string }> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such input file`);
-  if (file.endsWith(".parquet")) {
+  if (/\.parquet$/i.test(file)) {
     yield* parquetRecords(file);
     return;
   }
@@ -123,7 +131,7 @@ export async function convertToMds(opts: ConvertOptions): Promise<number> {
   const concat = opts.concatTokens;
   if (concat !== undefined && (!Number.isInteger(concat) || concat < 1)) throw new Error(`convert: --concat-tokens must be a positive integer, got ${concat}`);
   if (concat !== undefined && !opts.vocab) throw new Error("convert: --concat-tokens needs --vocab FILE (vocab.txt or tokenizer.json)");
-  const tok = concat !== undefined ? BertTokenizer.fromFile(opts.vocab!) : null;
+  const tok = concat !== undefined ? tokenizerFromFile(opts.vocab!) : null;
   if (!isRemoteDataset(opts.out)) return writeMds(opts, tok, opts.out);
   if (!isObjectStoreUrl(opts.out)) throw new Error(`convert: --out ${opts.out}: expected a folder or an s3://, gs:// or hf://datasets/… URL`);
   // A remote --out: shards are staged in a temporary folder, uploaded as they are written, index.json last.

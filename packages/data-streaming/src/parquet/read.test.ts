@@ -1,12 +1,34 @@
 // The page codecs of the parquet reader are bounded: page sizes, the file's budget, inflation past a claim.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parquetMetadata, type FileMetaData } from "hyparquet";
+import { ByteWriter } from "hyparquet-writer";
+import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import { gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { compress } from "../mds/compression.js";
-import { MAX_PAGE_BYTES, openParquet, parquetBudget, parquetCodecs } from "./read.js";
+import { MAX_PAGE_BYTES, MAX_ROWS_FLOOR, openParquet, parquetBudget, parquetCodecs } from "./read.js";
 
 const dir = new URL("./fixtures/parquet/", import.meta.url).pathname;
+
+const tmp = mkdtempSync(join(tmpdir(), "parquet-read-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A real file with its footer rewritten by `edit` (thrift re-encoded by hyparquet-writer): what a liar would send. */
+function withFooter(name: string, edit: (m: FileMetaData) => void): string {
+  const b = readFileSync(join(dir, name));
+  const meta = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  edit(meta);
+  const w = new ByteWriter();
+  writeMetadata(w, meta);
+  const foot = new Uint8Array(w.getBuffer());
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(foot.length);
+  const out = join(tmp, `lying-${name}`);
+  writeFileSync(out, Buffer.concat([b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8)), foot, len, Buffer.from("PAR1")]));
+  return out;
+}
 
 describe("openParquet (pyarrow's files)", () => {
   it("reads the columns, the row groups and rows a group at a time", async () => {
@@ -23,11 +45,28 @@ describe("openParquet (pyarrow's files)", () => {
   });
 });
 
+describe("openParquet refuses row counts it would build rows out of nothing for", () => {
+  it("a footer claiming 300 million rows of a 48-row file: refused by the columns' value counts, then by the file's size", async () => {
+    const lie = withFooter("sst2-none.parquet", (m) => {
+      m.row_groups[0]!.num_rows = 300_000_000n;
+      m.num_rows = 300_000_000n;
+    });
+    await expect(openParquet(lie)).rejects.toThrow(/row group 0 says it has 300000000 rows but its column sentence holds 48 values/);
+    const consistent = withFooter("sst2-none.parquet", (m) => {
+      m.row_groups[0]!.num_rows = 300_000_000n;
+      m.num_rows = 300_000_000n;
+      for (const c of m.row_groups[0]!.columns) c.meta_data!.num_values = 300_000_000n;
+    });
+    await expect(openParquet(consistent)).rejects.toThrow(new RegExp(`the file says it has 300000000 rows, more than the ${MAX_ROWS_FLOOR} a \\d+-byte file can hold here`));
+  });
+});
+
 describe("parquet page codecs are bounded", () => {
-  it("refuses a page claiming more than MAX_PAGE_BYTES before decoding it", async () => {
+  it("refuses a page claiming more than MAX_PAGE_BYTES (or a negative size) before decoding it", async () => {
     const c = await parquetCodecs(1000);
     for (const name of ["SNAPPY", "GZIP", "BROTLI", "ZSTD", "LZ4_RAW", "LZ4"] as const) {
       expect(() => c[name]!(new Uint8Array(8), MAX_PAGE_BYTES + 1)).toThrow(new RegExp(`a ${name} page claims ${MAX_PAGE_BYTES + 1} bytes`));
+      expect(() => c[name]!(new Uint8Array(8), -5)).toThrow(new RegExp(`a ${name} page claims -5 bytes once decompressed`));
     }
   });
 

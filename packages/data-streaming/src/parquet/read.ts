@@ -10,7 +10,10 @@ import { lz4HadoopDecompress, lz4RawDecompress } from "./lz4.js";
 /** The most one page may hold once decompressed (pyarrow writes 1 MiB data pages; dictionaries are larger). */
 export const MAX_PAGE_BYTES = 256 * 2 ** 20;
 
-/** What all the pages of one read may decompress to together: 64 × the file, and at least 1 GiB. */
+/** Rows a file may claim whatever its size (beyond it, one byte of file per row). */
+export const MAX_ROWS_FLOOR = 1 << 20;
+
+/** What all the pages of one open file may decompress to together: 64 × the file, and at least 1 GiB. */
 export function parquetBudget(fileBytes: number): number {
   return Math.max(2 ** 30, 64 * fileBytes);
 }
@@ -29,6 +32,7 @@ export async function parquetCodecs(fileBytes: number, needZstd = true): Promise
   const budget = parquetBudget(fileBytes);
   let left = budget;
   const bounded = (name: string, decode: Codec): Codec => (input, size) => {
+    if (!Number.isSafeInteger(size) || size < 0) throw new Error(`a ${name} page claims ${size} bytes once decompressed`);
     if (size > MAX_PAGE_BYTES) throw new Error(`a ${name} page claims ${size} bytes once decompressed, more than the ${MAX_PAGE_BYTES} a page may hold`);
     if (size > left) throw new Error(`the pages claim more than ${budget} bytes once decompressed (64 × the file, at least 1 GiB)`);
     left -= size;
@@ -70,10 +74,21 @@ export async function openParquet(file: string): Promise<ParquetFile> {
   let at = 0;
   for (const g of meta.row_groups) {
     const n = Number(g.num_rows);
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`row group ${rowGroups.length} says it has ${String(g.num_rows)} rows`);
+    const k = rowGroups.length;
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`row group ${k} says it has ${String(g.num_rows)} rows`);
+    // Every column holds a value (or a null) for each row: a row count above a column's value count is a lie
+    // that would have the reader build rows out of nothing.
+    for (const c of g.columns) {
+      const values = Number(c.meta_data?.num_values ?? n);
+      if (values < n) throw new Error(`row group ${k} says it has ${n} rows but its column ${c.meta_data?.path_in_schema?.join(".") ?? "?"} holds ${values} values`);
+    }
     rowGroups.push([at, at + n]);
     at += n;
   }
+  // Rows become JavaScript objects: at least a byte of file per row (a text dataset has far more), at most
+  // MAX_ROWS_FLOOR rows for any small file.
+  const maxRows = Math.max(MAX_ROWS_FLOOR, buf.byteLength);
+  if (at > maxRows) throw new Error(`the file says it has ${at} rows, more than the ${maxRows} a ${buf.byteLength}-byte file can hold here (one byte a row)`);
   return {
     columns,
     numRows: at,

@@ -1,6 +1,6 @@
 export { BertTokenizer, type EncodeOptions, type Encoding } from "./bert-tokenizer.js";
 export { bertBaseUncased, bertBaseUncasedVocabPath } from "./bert-base-uncased.js";
-export { modelFolderTokenizer } from "./model-folder.js";
+export { folderNormalizer, modelFolderTokenizer, tokenizerFromFile } from "./model-folder.js";
 export { bertNormalize, UNCASED_NORMALIZER, type NormalizerOptions } from "./normalize.js";
 export { normalizerFromConfig, normalizerFromTokenizerJson, tokenizerConfigFor } from "./settings.js";
 export { longestFirstLengths } from "./truncate.js";

@@ -17,12 +17,14 @@ function stripAccents(v: unknown, lowercase: boolean, source: string, field: str
 /**
  * The normalizer of a Hugging Face tokenizer.json: a `BertNormalizer`'s four settings, or none at all
  * (`null`: text goes to the pre-tokenizer as it is). Other normalizers (NFKC, sequences, …) and
- * pre-tokenizers other than BERT's are refused: this tokenizer would split such text differently.
+ * pre-tokenizers other than BERT's (or none) are refused: this tokenizer would split such text differently.
  */
 export function normalizerFromTokenizerJson(doc: Record<string, unknown>, source: string): NormalizerOptions {
+  // BERT's pre-tokenizer (split on whitespace and punctuation); without one, Hugging Face would look the whole
+  // text up as one word, which this tokenizer never does.
   const pre = doc.pre_tokenizer;
-  if (pre !== undefined && pre !== null && !(obj(pre) && pre.type === "BertPreTokenizer")) {
-    throw new VocabError(`${source}: "pre_tokenizer" is ${JSON.stringify(obj(pre) ? pre.type : pre)}, expected "BertPreTokenizer" (a BERT WordPiece tokenizer)`);
+  if (!(obj(pre) && pre.type === "BertPreTokenizer")) {
+    throw new VocabError(`${source}: "pre_tokenizer" is ${JSON.stringify(obj(pre) ? pre.type : pre) ?? "missing"}, expected "BertPreTokenizer" (a BERT WordPiece tokenizer)`);
   }
   const model = doc.model as Record<string, unknown>;
   if (model.continuing_subword_prefix !== undefined && model.continuing_subword_prefix !== "##") {

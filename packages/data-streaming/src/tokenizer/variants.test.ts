@@ -106,9 +106,11 @@ describe("BERT tokenizers with other normalizer settings, against Hugging Face",
     expect(norm({ type: "BertNormalizer", lowercase: false, strip_accents: null })).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: false });
     expect(norm({ type: "BertNormalizer", lowercase: true, strip_accents: null, clean_text: false, handle_chinese_chars: false })).toEqual({ cleanText: false, handleChineseChars: false, stripAccents: true, lowercase: true });
     expect(norm(undefined)).toEqual({ cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: false });
-    // No pre-tokenizer and no subword prefix named: BERT's.
+    // No subword prefix named: BERT's "##". No pre-tokenizer: refused (Hugging Face would not split words).
     const { continuing_subword_prefix: _, ...model } = doc.model;
-    expect(norm(normalizers.cased, { pre_tokenizer: null, model })).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: false });
+    expect(norm(normalizers.cased, { model })).toEqual({ cleanText: true, handleChineseChars: true, stripAccents: false, lowercase: false });
+    expect(() => norm(normalizers.cased, { pre_tokenizer: null })).toThrow(/"pre_tokenizer" is null, expected "BertPreTokenizer"/);
+    expect(() => norm(normalizers.cased, { pre_tokenizer: undefined })).toThrow(/"pre_tokenizer" is missing, expected "BertPreTokenizer"/);
     const bad = (patch: Record<string, unknown>) => () => parseTokenizerJson(JSON.stringify({ ...doc, ...patch }), "t.json");
     expect(bad({ normalizer: "BertNormalizer" })).toThrow(/"normalizer" is "BertNormalizer", expected a "BertNormalizer"/);
     expect(bad({ normalizer: [normalizers.cased] })).toThrow(/"normalizer" is \[\{/);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { BertTokenizer, bertBaseUncased, tokenizeStream, type TokenizeInputMode } from "@mosaicbert/data-streaming";
+import { bertBaseUncased, tokenizeStream, tokenizerFromFile, type TokenizeInputMode } from "@mosaicbert/data-streaming";
 import type { Readable, Writable } from "node:stream";
 
 function positiveInt(value: string): number {
@@ -20,7 +20,7 @@ export function registerTokenize(program: Command, io: { stdin: Readable; stdout
     .addOption(new Option("--pairs", "each line holds two texts separated by a tab").conflicts("jsonl"))
     .addOption(new Option("--jsonl", 'each line is a JSON object with "text", or "a" and "b"').conflicts("pairs"))
     .action(async (opts: { vocab?: string; maxLength: number; pairs?: boolean; jsonl?: boolean }) => {
-      const tokenizer = opts.vocab !== undefined ? BertTokenizer.fromFile(opts.vocab) : bertBaseUncased();
+      const tokenizer = opts.vocab !== undefined ? tokenizerFromFile(opts.vocab) : bertBaseUncased();
       const mode: TokenizeInputMode = opts.pairs ? "pairs" : opts.jsonl ? "jsonl" : "lines";
       await tokenizeStream(io.stdin, io.stdout, { tokenizer, maxLength: opts.maxLength, mode });
     });

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bertBaseUncased, bertBaseUncasedVocabPath, BertTokenizer, modelFolderTokenizer, tokenizerConfigFor } from "@mosaicbert/data-streaming";
+import { bertBaseUncased, bertBaseUncasedVocabPath, type BertTokenizer, modelFolderTokenizer, tokenizerConfigFor, tokenizerFromFile } from "@mosaicbert/data-streaming";
 
 /**
  * The recipe's tokenizer: "bert-base-uncased" (shipped), a path to a vocab.txt / tokenizer.json, or a model
@@ -20,9 +20,21 @@ export function loadTokenizer(name: string): { tokenizer: BertTokenizer; files: 
   if (fs.statSync(name).isDirectory()) {
     const { tokenizer, file } = modelFolderTokenizer(name);
     if (file === null) throw new Error(`recipe: tokenizer_name: the folder ${name} has no vocab.txt or tokenizer.json`);
+    refuseUnwritable(tokenizer, name);
     return { tokenizer, files: { [path.basename(file)]: fs.readFileSync(file), "tokenizer_config.json": config(tokenizer) } };
   }
-  const tokenizer = BertTokenizer.fromFile(name);
+  const tokenizer = refuseUnwritable(tokenizerFromFile(name), name);
   const file = name.endsWith(".json") ? "tokenizer.json" : "vocab.txt";
   return { tokenizer, files: { [file]: fs.readFileSync(name), "tokenizer_config.json": config(tokenizer) } };
+}
+
+/**
+ * transformers' BertTokenizer always cleans text (drops control characters, maps whitespace to spaces): a
+ * tokenizer that does not could not be written into a checkpoint that Hugging Face reads the same way.
+ */
+function refuseUnwritable(t: BertTokenizer, name: string): BertTokenizer {
+  if (!t.normalizer.cleanText) {
+    throw new Error(`recipe: tokenizer_name: ${name} turns the normalizer's clean_text off, which transformers' BertTokenizer cannot do, so checkpoints would tokenize differently there; use a tokenizer with clean_text true`);
+  }
+  return t;
 }
