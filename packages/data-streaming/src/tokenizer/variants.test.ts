@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BertTokenizer } from "./bert-tokenizer.js";
-import { modelFolderTokenizer } from "./model-folder.js";
+import { modelFolderTokenizer, tokenizerFromFile } from "./model-folder.js";
 import { bertNormalize, normalizeWhole, type NormalizerOptions } from "./normalize.js";
 import { normalizerFromConfig, tokenizerConfigFor } from "./settings.js";
 import { parseTokenizerJson } from "./vocab.js";
@@ -76,6 +76,37 @@ describe("BERT tokenizers with other normalizer settings, against Hugging Face",
     expect(() => modelFolderTokenizer(f)).toThrow(/both[/\\]tokenizer_config\.json: not valid JSON/);
     fs.writeFileSync(path.join(f, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "BertTokenizer", do_lower_case: "no" }));
     expect(() => modelFolderTokenizer(f)).toThrow(/tokenizer_config\.json: "do_lower_case" is "no", expected true or false/);
+  });
+
+  it("resolves the tokenizer class as transformers 5.17 does (each case checked there with AutoTokenizer)", () => {
+    const folder = (files: Record<string, unknown>) => {
+      const f = fs.mkdtempSync(path.join(tmp, "cls-"));
+      fs.writeFileSync(path.join(f, "tokenizer.json"), casedJson);
+      for (const [name, doc] of Object.entries(files)) fs.writeFileSync(path.join(f, name), typeof doc === "string" ? doc : JSON.stringify(doc));
+      return modelFolderTokenizer(f).tokenizer;
+    };
+    const lower = (t: BertTokenizer) => t.normalizer.lowercase;
+    // config.json's model_type maps to BertTokenizer, which rebuilds the normalizer from do_lower_case (default true).
+    expect(lower(folder({ "config.json": { model_type: "bert" } }))).toBe(true);
+    expect(lower(folder({ "config.json": { model_type: "distilbert" } }))).toBe(true);
+    expect(lower(folder({ "config.json": { model_type: "bert" }, "tokenizer_config.json": { do_lower_case: false } }))).toBe(false);
+    // MosaicBERT's model type has no tokenizer class: tokenizer.json's normalizer as it is.
+    expect(lower(folder({ "config.json": { model_type: "mosaic_bert" } }))).toBe(false);
+    // A class that is not BERT's wins over the model type; BERT-family classes rebuild the normalizer.
+    expect(lower(folder({ "config.json": { model_type: "bert" }, "tokenizer_config.json": { tokenizer_class: "PreTrainedTokenizerFast" } }))).toBe(false);
+    for (const cls of ["DistilBertTokenizer", "ElectraTokenizerFast", "MobileBertTokenizer", "FunnelTokenizer"]) expect(lower(folder({ "tokenizer_config.json": { tokenizer_class: cls } }))).toBe(true);
+    // tokenizer.json's vocabulary wins over a vocab.txt beside it (transformers loads the tokenizer.json).
+    const both = folder({ "vocab.txt": fs.readFileSync(new URL("../../../../../shared/data/vocab/bert-base-uncased-vocab.txt", import.meta.url), "utf8") });
+    expect(both.vocabSize).toBe(3000);
+    expect(() => folder({ "config.json": "[1, 2]" })).toThrow(/config\.json: expected a JSON object/);
+  });
+
+  it("a vocabulary file named on its own reads the settings of the folder it sits in", () => {
+    const f = path.join(dir, "config-folder");
+    expect(tokenizerFromFile(path.join(f, "vocab.txt")).normalizer.lowercase).toBe(false);
+    const copy = path.join(tmp, "renamed-vocab.txt");
+    fs.copyFileSync(path.join(f, "vocab.txt"), copy);
+    expect(tokenizerFromFile(copy).normalizer.lowercase).toBe(true);
   });
 
   it("tokenizerConfigFor writes what normalizerFromConfig reads back", () => {

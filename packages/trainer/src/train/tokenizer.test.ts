@@ -42,6 +42,13 @@ describe("loadTokenizer: the recipe's tokenizer and the files checkpoints carry"
     expect(back.tokenize(text).join(" ")).toMatch(/^É.* D.* T/);
   });
 
+  it("refuses a tokenizer whose clean_text is off: transformers' BertTokenizer would read the checkpoint differently", () => {
+    const doc = JSON.parse(fs.readFileSync(path.join(VARIANTS, "cased.tokenizer.json"), "utf8"));
+    const f = path.join(tmp, "no-clean.tokenizer.json");
+    fs.writeFileSync(f, JSON.stringify({ ...doc, normalizer: { ...doc.normalizer, clean_text: false } }));
+    expect(() => loadTokenizer(f)).toThrow(/tokenizer_name: .*no-clean\.tokenizer\.json turns the normalizer's clean_text off, which transformers' BertTokenizer cannot do/);
+  });
+
   it("a model folder (vocab.txt + tokenizer_config.json {do_lower_case: false}) is read as every job reads it", () => {
     const { tokenizer, files } = loadTokenizer(path.join(VARIANTS, "config-folder"));
     expect(tokenizer.normalizer.lowercase).toBe(false);
