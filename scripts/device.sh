@@ -75,13 +75,13 @@ if [ "${1:-}" = "pack" ]; then
     mkdir -p $build/golden/$c
     cp ../shared/data/golden/$c/{config.json,inputs.json,model.safetensors,outputs.safetensors} $build/golden/$c/
   done
-  bash scripts/sources-sum.sh > $build/sources.sum
+  bash scripts/sources-sum.sh write $build
   du -sh $build $extra .device
   exit 0
 fi
 
 # The bundles in $build must come from the sources of this tree (MB_ALLOW_STALE=1 runs them anyway).
-if [ -f $build/sources.sum ] && [ "$(cat $build/sources.sum)" != "$(bash scripts/sources-sum.sh)" ] && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
+if [ -f $build/sources.sum ] && ! bash scripts/sources-sum.sh check $build && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
   echo "device.sh: $build was packed from other sources than this tree: run \`bash scripts/device.sh pack\` where it was made, then carry it again" >&2
   exit 1
 fi

@@ -15,14 +15,14 @@ if [ "${1:-}" = pack ]; then
   # the new native sources, and the addon would then read arguments the old backend never passes).
   (cd "$repo" && pnpm --filter @mosaicbert/tensor --filter @mosaicbert/kernels-cuda build) || { echo "gpu-install: build failed" >&2; exit 1; }
   (cd "$repo" && pnpm --filter @mosaicbert/tensor --filter @mosaicbert/kernels-cuda pack --pack-destination "$tarballs")
-  bash "$repo/scripts/sources-sum.sh" > "$tarballs/sources.sum"
+  bash "$repo/scripts/sources-sum.sh" write "$tarballs"
   exclude=$(cd "$repo" && git rev-parse --path-format=absolute --git-path info/exclude)
   grep -qx '/.device-build/' "$exclude" 2>/dev/null || echo '/.device-build/' >> "$exclude"
   exit 0
 fi
 filter=${1:-}
 ls "$tarballs"/*.tgz >/dev/null 2>&1 || { echo "gpu-install: no tarballs in $tarballs: run \`bash scripts/pack-check/gpu-install.sh pack\` locally first" >&2; exit 2; }
-if [ "$(cat "$tarballs/sources.sum" 2>/dev/null)" != "$(bash "$repo/scripts/sources-sum.sh")" ] && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
+if ! bash "$repo/scripts/sources-sum.sh" check "$tarballs" && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
   echo "gpu-install: the tarballs were packed from other sources than this tree: run \`bash scripts/pack-check/gpu-install.sh pack\` again" >&2
   exit 2
 fi

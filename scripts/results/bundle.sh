@@ -45,7 +45,7 @@ node -e '
   console.log(JSON.stringify({ commit, uncommitted: dirty, bundled_at: new Date().toISOString() }, null, 2));
 ' "$(git rev-parse HEAD)" "$(git status --porcelain -- packages)" > "$out/build.json"
 node "$out/dist/mosaicbert.mjs" --version > /dev/null
-bash scripts/sources-sum.sh > "$out/sources.sum"
+bash scripts/sources-sum.sh write "$out"
 # The two large bundles travel compressed (9.4 MB → ~2 MB: the device carry is 64 MiB in all, and the
 # anchor corpus alone takes 28 MB of it); scripts/results/unbundle.sh restores them on the GPU machine.
 xz -9 -T0 -f "$out/dist/mosaicbert.mjs" "$out/dist/batch-worker.js"

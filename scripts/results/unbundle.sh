@@ -4,8 +4,7 @@
 # a stale bundle would run old code.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-sum="$root/.results-build/sources.sum"
-if [ -f "$sum" ] && [ "$(cat "$sum")" != "$(bash "$root/scripts/sources-sum.sh")" ] && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
+if [ -f "$root/.results-build/sources.sum" ] && ! bash "$root/scripts/sources-sum.sh" check "$root/.results-build" && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
   echo "unbundle: .results-build was bundled from other sources than this tree: run \`bash scripts/results/bundle.sh\` where it was made, then carry it again" >&2
   exit 1
 fi
