@@ -26,7 +26,7 @@
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it,
 #                also as a GPU with 99 KB / 48 KB of shared memory per block would run it (MOSAICBERT_SMEM_PER_BLOCK)
 #   smallsmem    attention conformance as GPUs with 99 KB of shared memory per block run it, and with 4 warps per CTA
-#   auto         pretrain with device_train_microbatch_size=auto (1024 × 1024 per step): a microbatch is picked and trains
+#   auto         pretrain with device_train_microbatch_size=auto (8192 × 128 per step): a microbatch is picked and trains
 #   compare      loss after 200 steps: optimised vs generic kernels (last 20 losses within 1e-3)
 #   nccl         a one-process NcclCommunicator on the GPU (f32/bf16, side stream, host tensors, broadcast)
 #   memory       1000 timed steps, allocator memory sampled every 100
@@ -162,14 +162,16 @@ for s in $stages; do
         node $cli bench --preset mosaic-bert-base --device cuda --seq-len "$L" --batch 16 --steps 3 --warmup 2 2>/dev/null | head -1
       done ;;
     auto)
-      # device_train_microbatch_size: auto on the GPU: MosaicBERT-base at 1024 tokens, 1024 rows per step (far more
-      # than fits at once), 3 steps on the shipped sample corpus; the run must pick a microbatch and train.
+      # device_train_microbatch_size: auto on the GPU: MosaicBERT-base at 128 tokens (the sample corpus's texts fill
+      # most of a row), 8192 rows per step (far more than fits at once), 3 steps: the run must pick a microbatch
+      # from its measurement and train; the line it prints (predicted need) is shown beside the reserved memory.
       step auto
       rm -rf /tmp/auto-run
-      node $cli pretrain --config mosaic-bert-base-1024 --set 'data_local=${sample_corpus}' --device cuda --max-duration 3ba \
-        --set device_train_microbatch_size=auto --set global_train_batch_size=1024 --set eval_interval=1000ba --set save_interval=1000ba \
+      node $cli pretrain --config mosaic-bert-base --set 'data_local=${sample_corpus}' --device cuda --max-duration 3ba \
+        --set device_train_microbatch_size=auto --set global_train_batch_size=8192 --set eval_interval=1000ba --set save_interval=1000ba \
         --set progress_bar=false --save-folder /tmp/auto-run > "$OUT/auto.log" 2>&1 || { status=1; tail -20 "$OUT/auto.log"; }
       grep -E "microbatch_size auto|microbatch [0-9]+" "$OUT/auto.log" | head -3
+      grep '"type":"train"' /tmp/auto-run/metrics.jsonl 2>/dev/null | tail -1 | grep -oE '"(step|reserved_gib|tokens_per_sec)":[0-9.e+]+' | tr '\n' ' '; echo
       grep -q '"step":3' /tmp/auto-run/metrics.jsonl 2>/dev/null || { status=1; echo "auto: the run did not reach step 3"; } ;;
     pretrain-long)
       # mosaicbert pretrain --config mosaic-bert-base-1024 on real text (.long-data: ~5,200-character

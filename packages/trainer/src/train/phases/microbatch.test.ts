@@ -54,7 +54,33 @@ describe("device_train_microbatch_size: auto", () => {
     expect(await run(need(4) * 1.02)).toBe(4);
     expect(await run(need(2) * 1.02)).toBe(2);
     expect(said.at(-1)).toMatch(/^device_train_microbatch_size auto: 2 of 8 \(a pass needs .* GiB \+ .* GiB per row of 32 tokens; .* GiB available, 85% used\)$/);
-    await expect(run(need(1) * 0.9)).rejects.toThrow(/device_train_microbatch_size auto: one row of 32 tokens needs .* GiB for its training pass, more than 85% of the .* GiB the GPU has free: lower max_seq_len or use a smaller model/);
+    await expect(run(need(1) * 0.9)).rejects.toThrow(/device_train_microbatch_size auto: not even one row of 32 tokens fits the GPU \(see the line above\); lower max_seq_len or use a smaller model/);
+    expect(said.at(-1)).toMatch(/device_train_microbatch_size auto: one row of 32 tokens needs .* GiB for its training pass, more than 85% of the .* GiB the GPU has free: lower max_seq_len or use a smaller model/);
+  });
+
+  it("several processes agree on the smallest microbatch any of them can run, and all stop when one cannot run a row", async () => {
+    const { config } = loadRecipe("tiny-cpu", { overrides: [...SMALL, "device_train_microbatch_size=auto", "global_train_batch_size=8"] });
+    const model = createModel(modelConfigOf(config), "mlm", cpu, { seed: 1 });
+    const cost = measureStepMemory(model, 32, 0.3, 4);
+    const need = (m: number) => (cost.fixedBytes + m * cost.perRowBytes) / 0.85;
+    /** This rank's GPU has room for 8 rows; the other rank's vote (one slot per candidate 8, 4, 2, 1, then "none") is added by the all-reduce. */
+    const run = (other: number[]) => {
+      const gpu = new Proxy(cpu, { get: (t, k) => (k === "deviceMemory" ? () => ({ freeBytes: need(8) * 1.02, totalBytes: 1e12 }) : Reflect.get(t, k, t)) }) as Backend;
+      const comm = {
+        rank: 0, worldSize: 2, kind: "fake",
+        allReduce: async (t: { toArray(): unknown }) => {
+          const v = t.toArray() as Float32Array;
+          const sum = Array.from(v, (x, i) => x + other[i]!);
+          gpu.write(t as never, Float32Array.from(sum));
+        },
+        broadcast: async () => {},
+      };
+      const w = { cfg: config, backend: gpu, comm, worldSize: 2, device: { name: "fake gpu" }, say: () => {} } as unknown as World;
+      return chooseMicrobatch(w, { model } as unknown as Trainee, { D: 8, M: 8, S: 32 } as Plan);
+    };
+    expect(await run([0, 0, 0, 0, 0])).toBe(8);
+    expect(await run([0, 0, 1, 0, 0])).toBe(2);
+    await expect(run([0, 0, 0, 0, 1])).rejects.toThrow(/not even one row of 32 tokens fits the GPU of every process/);
   });
 
   it("on the CPU: the whole device batch, and the same run as asking for it", async () => {

@@ -66,6 +66,9 @@ export function measureStepMemory(model: ForMaskedLM, S: number, mlmProbability:
     model.zeroGrad();
     return peak;
   };
+  // A first pass unmeasured: whatever a first pass leaves allocated for good (workspaces, cached constants)
+  // must not count as the cost of a row.
+  peakAbove(1);
   const one = peakAbove(1);
   if (rows <= 1) return { fixedBytes: 0, perRowBytes: one };
   const many = peakAbove(rows);
@@ -87,7 +90,8 @@ export async function chooseMicrobatch(w: World, t: Trainee, plan: Plan): Promis
   const be = w.backend;
   const D = plan.D;
   const candidates = divisorsDescending(D);
-  let mine: number;
+  // null: not even one row fits this rank's GPU (every rank then stops, after the vote, not before it).
+  let mine: number | null;
   if (!be.deviceMemory) {
     mine = D;
     w.say(`device_train_microbatch_size auto: ${D} (the whole device batch: no device memory to fit on ${w.device.name})`);
@@ -96,26 +100,28 @@ export async function chooseMicrobatch(w: World, t: Trainee, plan: Plan): Promis
     const stats = be.memoryStats();
     // Free on the device, plus what this backend holds in its cache without a tensor in it.
     const available = be.deviceMemory().freeBytes + (stats.reservedBytes - stats.allocatedBytes);
-    const m = pickMicrobatch(D, cost, available);
-    if (m === null) {
-      throw new Error(
+    mine = pickMicrobatch(D, cost, available);
+    const share = `${Math.round(AUTO_MEMORY_SHARE * 100)}%`;
+    if (mine === null) {
+      w.say(
         `device_train_microbatch_size auto: one row of ${plan.S} tokens needs ${GiB(cost.fixedBytes + cost.perRowBytes)} for its training pass, ` +
-          `more than ${Math.round(AUTO_MEMORY_SHARE * 100)}% of the ${GiB(available)} the GPU has free: lower max_seq_len or use a smaller model`,
+          `more than ${share} of the ${GiB(available)} the GPU has free: lower max_seq_len or use a smaller model`,
       );
+    } else {
+      w.say(`device_train_microbatch_size auto: ${mine} of ${D} (a pass needs ${GiB(cost.fixedBytes)} + ${GiB(cost.perRowBytes)} per row of ${plan.S} tokens; ${GiB(available)} available, ${share} used)`);
     }
-    mine = m;
-    w.say(
-      `device_train_microbatch_size auto: ${m} of ${D} (a pass needs ${GiB(cost.fixedBytes)} + ${GiB(cost.perRowBytes)} per row of ${plan.S} tokens; ` +
-        `${GiB(available)} available, ${Math.round(AUTO_MEMORY_SHARE * 100)}% used)`,
-    );
   }
-  // One vote per rank at its own size's place in the candidate list; the smallest size any rank can run wins.
-  const votes = candidates.map((m) => (m === mine ? 1 : 0));
+  // One vote per rank at its own size's place in the candidate list (the last place: nothing fits); the smallest
+  // size any rank can run wins, so every rank takes the same one — or stops.
+  const votes = [...candidates, null].map((m) => (m === mine ? 1 : 0));
   const summed = await allReduceHost(w.comm, be, votes);
   let last = 0;
   summed.forEach((v, i) => {
     if (v > 0) last = i;
   });
   be.resetPeak();
+  if (last === candidates.length) {
+    throw new Error(`device_train_microbatch_size auto: not even one row of ${plan.S} tokens fits the GPU${w.worldSize > 1 ? " of every process" : ""} (see the line above); lower max_seq_len or use a smaller model`);
+  }
   return candidates[last]!;
 }
