@@ -165,8 +165,17 @@ export class EncoderModel extends ModelBase {
     this.check(batch, "none");
     this.release();
     const layout = batchLayout(batch, this.config.arch);
-    // Every row has a real token (validateBatch), so row b's first is at cuSeqlens[b].
-    const rows = o.firstTokens ? layout.cuSeqlens.slice(0, layout.batchSize) : null;
+    // Each row's first real token (validateBatch: every row has one): MosaicBERT packs only real tokens, so it is
+    // at cuSeqlens[b]; BERT keeps every position, and a left-padded row starts later.
+    let rows: Int32Array | null = null;
+    if (o.firstTokens) {
+      rows = new Int32Array(layout.batchSize);
+      for (let b = 0; b < layout.batchSize; b++) {
+        let t = layout.cuSeqlens[b]!;
+        while (batch.attentionMask && batch.attentionMask[layout.indices[t]!] === 0) t++;
+        rows[b] = t;
+      }
+    }
     const { hidden } = this.encoder.forward(batch, layout, this.run({}), rows);
     return { hidden, layout };
   }

@@ -47,6 +47,26 @@ describe("EncoderModel.forwardPacked", () => {
     });
   }
 
+  it("firstTokens on left-padded rows: each row's first real token", () => {
+    for (const config of Object.values(configs)) {
+      const model = createModel(config, "encoder", cpu, { seed: 3 });
+      const H = model.config.hiddenSize;
+      // Row 1 holds its 4 tokens at the end of the row instead of the start.
+      const ids = inputIds.slice();
+      const mask = attentionMask.slice();
+      ids.fill(0, S, 2 * S);
+      mask.fill(0, S, 2 * S);
+      ids.set(inputIds.subarray(S, S + 4), 2 * S - 4);
+      mask.fill(1, 2 * S - 4, 2 * S);
+      const left = { ...batch, inputIds: ids, attentionMask: mask };
+      const full = model.forward(left).lastHiddenState.toArray() as Float32Array;
+      const f = model.forwardPacked(left, { firstTokens: true }).hidden.toArray() as Float32Array;
+      const at = (2 * S - 4) * H;
+      for (let k = 0; k < H; k++) expect(f[H + k]).toBeCloseTo(full[at + k]!, 5);
+      model.dispose();
+    }
+  });
+
   it("a row without a real token is refused before anything runs", () => {
     const model = createModel(configs["mosaic-bert"], "encoder", cpu, { seed: 3 });
     const mask = attentionMask.slice();
