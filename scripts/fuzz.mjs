@@ -21,7 +21,7 @@ const MODULES = [
   ["mds", "data-streaming/src/mds/mds.fuzz-target.ts", ["mdsIndexJson", "mdsIndexText", "mdsRawShard", "mdsCompressedShard", "mdsHashes", "mdsColumnValue"]],
   ["vocab", "data-streaming/src/tokenizer/vocab.fuzz-target.ts", ["vocabTxt", "tokenizerJson", "tokenizerJsonText"]],
   ["glue", "glue/src/load.fuzz-target.ts", ["glueTsv", "glueJsonl"]],
-  ["parquet", "glue/src/parquet.fuzz-target.ts", ["parquetTable"]],
+  ["parquet", "glue/src/parquet.fuzz-target.ts", ["parquetTable", "parquetFooter"]],
   ["config", "layers/src/config.fuzz-target.ts", ["configJson", "configText"]],
   ["recipe", "trainer/src/config/recipe.fuzz-target.ts", ["recipeDoc", "recipeText"]],
 ];

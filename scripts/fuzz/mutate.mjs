@@ -2,7 +2,9 @@
 // file (byte level, JSON level, line level) so every failing input can be reproduced from its plan.
 import fc from "fast-check";
 
-const at = fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true });
+// A position as a fraction of the input, uniform over [0, 1): fc.double spreads its values over the float
+// encodings, which puts ~90% of them below 1e-6 (every edit at the first byte) and most of the rest near 1.
+const at = fc.integer({ min: 0, max: 2 ** 30 - 1 }).map((i) => i / 2 ** 30);
 const smallBytes = fc.uint8Array({ minLength: 1, maxLength: 8 });
 /** Length and offset values that tend to break parsers. */
 const INTERESTING = [0, 1, 2, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 63, 2 ** 64 - 1];

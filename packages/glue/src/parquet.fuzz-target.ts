@@ -6,7 +6,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { applyBytes, bytePlan, describePlan, type Plan } from "../../../scripts/fuzz/mutate.mjs";
+import fc from "fast-check";
+import { parquetMetadata, type FileMetaData } from "hyparquet";
+import { ByteWriter } from "hyparquet-writer";
+import { writeMetadata } from "hyparquet-writer/src/metadata.js";
+import { applyBytes, applyJson, bytePlan, describePlan, jsonPlan, type Plan } from "../../../scripts/fuzz/mutate.mjs";
 import type { FuzzTarget } from "../../../scripts/fuzz/target.d.mts";
 import { loadParquetSplit } from "./load-parquet.js";
 import { readTable, type Table } from "./read-table.js";
@@ -41,4 +45,87 @@ export const parquetTable: FuzzTarget<Plan> = {
     return t;
   },
   describe: (p) => `${NAMES[p.base]} ${describePlan(p)}`,
+};
+
+// The footer itself, edited as a structure (row and value counts, offsets, sizes, codecs, types, schema) and
+// written back as thrift by hyparquet-writer: the lies a byte flip rarely produces whole, such as a row group
+// claiming far more rows than its columns hold.
+const BIG_KEYS = /^(num_rows|num_values|total_byte_size|total_compressed_size|total_uncompressed_size|data_page_offset|index_page_offset|dictionary_page_offset|file_offset|bloom_filter_offset|offset_index_offset|column_index_offset)$/;
+const footers = SEEDS.map((b) => {
+  const meta = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return JSON.parse(JSON.stringify(meta, (_k, v) => (typeof v === "bigint" ? Number(v) : v))) as unknown;
+});
+
+function toBigInts(x: unknown, key = ""): unknown {
+  if (Array.isArray(x)) return x.map((v) => toBigInts(v));
+  if (x && typeof x === "object") return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, toBigInts(v, k)]));
+  return typeof x === "number" && BIG_KEYS.test(key) && Number.isFinite(x) ? BigInt(Math.trunc(x)) : x;
+}
+
+/** The seed file with `footer` in place of its own footer, or null when the writer cannot encode the edit. */
+function withFooter(seed: Uint8Array, footer: unknown): Uint8Array | null {
+  const w = new ByteWriter();
+  try {
+    writeMetadata(w, toBigInts(footer) as FileMetaData);
+  } catch {
+    return null;
+  }
+  const foot = new Uint8Array(w.getBuffer());
+  const len = new DataView(seed.buffer, seed.byteOffset, seed.byteLength).getUint32(seed.length - 8, true);
+  const out = new Uint8Array(seed.length - 8 - len + foot.length + 8);
+  out.set(seed.subarray(0, seed.length - 8 - len), 0);
+  out.set(foot, seed.length - 8 - len);
+  new DataView(out.buffer).setUint32(out.length - 8, foot.length, true);
+  out.set([0x50, 0x41, 0x52, 0x31], out.length - 4);
+  return out;
+}
+
+/** The counts, offsets and sizes of a footer (BIG_KEYS), as [parent, key]: what the number edits aim at. */
+function numberSlots(doc: unknown): Array<[Record<string | number, unknown>, string | number]> {
+  const out: Array<[Record<string | number, unknown>, string | number]> = [];
+  const walk = (v: unknown) => {
+    if (!v || typeof v !== "object") return;
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === "number" && BIG_KEYS.test(k)) out.push([v as Record<string | number, unknown>, k]);
+      else walk(x);
+    }
+  };
+  walk(doc);
+  return out;
+}
+
+const numberEdit = fc.record({
+  at: fc.integer({ min: 0, max: 2 ** 30 - 1 }).map((i) => i / 2 ** 30),
+  to: fc.oneof(fc.constantFrom(-1, 0, 1, 2, 7, 255, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 1e9, 3e8, 2 ** 53 - 1), fc.record({ times: fc.constantFrom(0, 0.5, 2, 10, 1e3, 1e6, -1) })),
+});
+interface FooterPlan {
+  plan: Plan;
+  numbers: Array<{ at: number; to: number | { times: number } }>;
+}
+
+/** The seed's footer with the JSON edits of `plan`, then the number edits. */
+function editedFooter(p: FooterPlan): unknown {
+  const doc = applyJson(footers[p.plan.base], p.plan.ops) as unknown;
+  for (const e of p.numbers) {
+    const slots = numberSlots(doc);
+    if (!slots.length) break;
+    const [parent, key] = slots[Math.floor(e.at * slots.length)]!;
+    parent[key] = typeof e.to === "number" ? e.to : (parent[key] as number) * e.to.times;
+  }
+  return doc;
+}
+
+export const parquetFooter: FuzzTarget<FooterPlan> = {
+  name: "parquet footer (structure and number edits, readTable)",
+  arbitrary: fc.record({ plan: jsonPlan(SEEDS.length).map((p) => ({ ...p, ops: p.ops.slice(0, 1) })), numbers: fc.array(numberEdit, { minLength: 1, maxLength: 3 }) }),
+  source: () => FILE,
+  run: async (p) => {
+    const bytes = withFooter(SEEDS[p.plan.base]!, editedFooter(p));
+    if (!bytes) return null;
+    fs.writeFileSync(FILE, bytes);
+    const t = await readTable(FILE);
+    check(t);
+    return t;
+  },
+  describe: (p) => `${NAMES[p.plan.base]} ${describePlan(p.plan)} numbers ${JSON.stringify(p.numbers)}`,
 };

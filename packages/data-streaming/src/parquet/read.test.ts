@@ -7,6 +7,7 @@ import { ByteWriter } from "hyparquet-writer";
 import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
+import { applyBytes } from "../../../../scripts/fuzz/mutate.mjs";
 import { compress } from "../mds/compression.js";
 import { MAX_PAGE_BYTES, MAX_ROWS_FLOOR, openParquet, parquetBudget, parquetCodecs } from "./read.js";
 
@@ -58,6 +59,26 @@ describe("openParquet refuses row counts it would build rows out of nothing for"
       for (const c of m.row_groups[0]!.columns) c.meta_data!.num_values = 300_000_000n;
     });
     await expect(openParquet(consistent)).rejects.toThrow(new RegExp(`the file says it has 300000000 rows, more than the ${MAX_ROWS_FLOOR} a \\d+-byte file can hold here`));
+  });
+});
+
+describe("openParquet checks the page headers before hyparquet decodes a chunk", () => {
+  it("a v2 page header cut short by 20 deleted bytes (the fuzzer's case: hyparquet spun on it for good) is refused naming the page", async () => {
+    const seed = new Uint8Array(readFileSync(join(dir, "sst2-v2-plain.parquet")));
+    const f = join(tmp, "cut.parquet");
+    writeFileSync(f, applyBytes(seed, [{ k: "del", at: 0.7542, len: 20 }]));
+    const pq = await openParquet(f);
+    await expect(pq.read(pq.columns, 0, pq.numRows)).rejects.toThrow(/row group 0, column label, page 0: a v2 data page without its header or encoding/);
+  });
+
+  it("data pages that hold more or fewer values than their chunk says are refused", async () => {
+    const lie = withFooter("sst2-zstd.parquet", (m) => {
+      for (const c of m.row_groups[0]!.columns) c.meta_data!.num_values = 60n;
+      m.row_groups[0]!.num_rows = 60n;
+      m.num_rows = 60n;
+    });
+    const pq = await openParquet(lie);
+    await expect(pq.read(["label"], 0, 60)).rejects.toThrow(/row group 0, column label: the data pages hold 48 values, the chunk says 60/);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, snappyUncompress, type AsyncBuffer, type Compressors, type FileMetaData } from "hyparquet";
+import { parquetHeader } from "hyparquet/src/column.js";
 import { zstdDecoder } from "../mds/compression.js";
 import { lz4HadoopDecompress, lz4RawDecompress } from "./lz4.js";
 
@@ -53,6 +54,64 @@ export async function parquetCodecs(fileBytes: number, needZstd = true): Promise
   };
 }
 
+const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : NaN);
+
+/**
+ * Walks the page headers of one column chunk before hyparquet decodes it: every size and count a page claims
+ * must fit its chunk, its row group and its own page, and the data pages must hold the chunk's values exactly.
+ * hyparquet trusts them (a damaged v2 header without its level lengths made it spin for good), so a page that
+ * lies is refused here, naming the column and the page.
+ */
+async function checkChunkPages(buf: AsyncBuffer, chunk: FileMetaData["row_groups"][number]["columns"][number], groupRows: number, where: string): Promise<void> {
+  const md = chunk.meta_data;
+  if (!md) throw new Error(`${where}: no column metadata`);
+  const start = int(md.dictionary_page_offset ?? md.data_page_offset);
+  const size = int(md.total_compressed_size);
+  const values = int(md.num_values);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(size) || start < 0 || size < 0 || start + size > buf.byteLength) {
+    throw new Error(`${where}: the chunk claims bytes ${start}–${start + size} of a ${buf.byteLength}-byte file`);
+  }
+  const view = new DataView(await buf.slice(start, start + size));
+  const reader = { view, offset: 0 };
+  let dataValues = 0;
+  for (let page = 0; reader.offset < view.byteLength; page++) {
+    const at = `${where}, page ${page}`;
+    let h: ReturnType<typeof parquetHeader>;
+    try {
+      h = parquetHeader(reader);
+    } catch (e) {
+      throw new Error(`${at}: unreadable page header (${(e as Error).message})`);
+    }
+    const packed = int(h.compressed_page_size);
+    const unpacked = int(h.uncompressed_page_size);
+    if (!Number.isSafeInteger(packed) || packed < 0 || reader.offset + packed > view.byteLength) throw new Error(`${at}: ${packed} bytes of page data past the chunk's end`);
+    if (!Number.isSafeInteger(unpacked) || unpacked < 0) throw new Error(`${at}: uncompressed size ${unpacked}`);
+    const count = (n: unknown, what: string, max: number): number => {
+      const v = int(n);
+      if (!Number.isSafeInteger(v) || v < 0 || v > max) throw new Error(`${at}: ${what} is ${String(n)}, expected 0…${max}`);
+      return v;
+    };
+    if (h.type === "DATA_PAGE") {
+      if (!h.data_page_header) throw new Error(`${at}: a data page without its header`);
+      dataValues += count(h.data_page_header.num_values, "num_values", values);
+    } else if (h.type === "DATA_PAGE_V2") {
+      const v2 = h.data_page_header_v2;
+      if (!v2 || v2.encoding === undefined) throw new Error(`${at}: a v2 data page without its header or encoding`);
+      dataValues += count(v2.num_values, "num_values", values);
+      count(v2.num_rows, "num_rows", groupRows);
+      const levels = count(v2.definition_levels_byte_length, "definition_levels_byte_length", packed) + count(v2.repetition_levels_byte_length, "repetition_levels_byte_length", packed);
+      if (levels > packed || levels > unpacked) throw new Error(`${at}: ${levels} bytes of levels in a page of ${Math.min(packed, unpacked)}`);
+    } else if (h.type === "DICTIONARY_PAGE") {
+      if (!h.dictionary_page_header) throw new Error(`${at}: a dictionary page without its header`);
+      count(h.dictionary_page_header.num_values, "dictionary num_values", unpacked);
+    } else if (h.type !== "INDEX_PAGE") {
+      throw new Error(`${at}: page type ${String(h.type)}`);
+    }
+    reader.offset += packed;
+  }
+  if (dataValues !== values) throw new Error(`${where}: the data pages hold ${dataValues} values, the chunk says ${values}`);
+}
+
 /** An open parquet file: its top-level columns and row groups, rows read a group at a time. */
 export interface ParquetFile {
   columns: string[];
@@ -95,6 +154,14 @@ export async function openParquet(file: string): Promise<ParquetFile> {
     rowGroups,
     async read(cols, start, end) {
       if (!cols.length || end <= start) return [];
+      for (let k = 0; k < meta.row_groups.length; k++) {
+        const [a, b] = rowGroups[k]!;
+        if (b <= start || a >= end) continue;
+        for (const c of meta.row_groups[k]!.columns) {
+          const name = c.meta_data?.path_in_schema?.[0];
+          if (name !== undefined && cols.includes(name)) await checkChunkPages(buf, c, b - a, `row group ${k}, column ${c.meta_data!.path_in_schema.join(".")}`);
+        }
+      }
       const rows = await parquetReadObjects({ file: buf, metadata: meta, columns: [...cols], rowStart: start, rowEnd: end, compressors });
       for (const values of rows) for (const [k, v] of Object.entries(values)) if (typeof v === "bigint") values[k] = Number(v);
       return rows;

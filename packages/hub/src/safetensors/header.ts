@@ -142,8 +142,9 @@ export function parseHeaderJson(json: Uint8Array, headerSize: number, fileSize: 
         throw new FormatError(file, "__metadata__", "expected an object of string to string");
       }
       for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== "string") throw new FormatError(file, `__metadata__.${k}`, `expected a string value, got ${describeValue(v)}`);
-        if (LONE_SURROGATE.test(v)) throw new FormatError(file, `__metadata__.${k}`, "value holds a lone UTF-16 surrogate (invalid Unicode)");
+        // The key as written (it may be empty, or hold dots and quotes): __metadata__ 'key', as tensors are named.
+        if (typeof v !== "string") throw new FormatError(file, `__metadata__ '${k}'`, `expected a string value, got ${describeValue(v)}`);
+        if (LONE_SURROGATE.test(v)) throw new FormatError(file, `__metadata__ '${k}'`, "value holds a lone UTF-16 surrogate (invalid Unicode)");
       }
       metadata = value as Record<string, string>;
       continue;

@@ -60,7 +60,7 @@ export const safetensorsBytes: FuzzTarget<Plan> = {
   name: "safetensors (bytes)",
   arbitrary: bytePlan(SEEDS.length),
   source: () => SOURCE,
-  field: /: (header size|header|data_offsets|__metadata__|tensor '.*'(\.\w+)?): /,
+  field: /: (header size|header|data_offsets|__metadata__( '.*')?|tensor '.*'(\.\w+)?): /,
   run: (p) => parseSafetensors(applyBytes(SEEDS[p.base]!, p.ops), SOURCE),
   check,
   describe: describePlan,
@@ -71,7 +71,7 @@ export const safetensorsHeader: FuzzTarget<{ plan: Plan; lie: number; truncate: 
   name: "safetensors (header JSON)",
   arbitrary: fc.record({ plan: jsonPlan(HEADERS.length), lie: fc.constantFrom(0, 0, 0, -1, 1, -8, 1000), truncate: fc.constantFrom(0, 0, 0, 1, 4) }),
   source: () => SOURCE,
-  field: /: (header size|header|data_offsets|__metadata__|tensor '.*'(\.\w+)?): /,
+  field: /: (header size|header|data_offsets|__metadata__( '.*')?|tensor '.*'(\.\w+)?): /,
   run: ({ plan, lie, truncate }) => {
     const h = HEADERS[plan.base]!;
     const b = assemble(applyJson(h.json, plan.ops), h.data, lie);
@@ -145,7 +145,7 @@ export const safetensorsStructure: FuzzTarget<Structure> = {
   name: "safetensors (structure: nesting, overflow, names, declared sizes)",
   arbitrary: structure,
   source: () => SOURCE,
-  field: /: (header size|header|data_offsets|__metadata__(\.\w+)?|tensor '.*'(\.\w+)?): /,
+  field: /: (header size|header|data_offsets|__metadata__( '.*')?|tensor '.*'(\.\w+)?): /,
   run: (s) => parseSafetensors(structured(s), SOURCE),
   check,
   describe: (s) => JSON.stringify(s),

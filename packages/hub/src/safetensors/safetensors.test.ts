@@ -170,7 +170,8 @@ describe("safetensors header validation", () => {
     expect(errorOf(craft({ v: T("F32", [2], [0, 8]), w: T("F32", [1], [4, 8]) }, 8))).toMatch(/tensor 'w'\.data_offsets: \[4, 8\] overlaps/);
     expect(errorOf(craft({ w: T("F32", [1], [4, 8]) }, 8))).toMatch(/tensor 'w'\.data_offsets: \[4, 8\] leaves a gap after byte 0/);
     expect(errorOf(craft({ w: T("F32", [1], [0, 4]) }, 8))).toMatch(/data_offsets: tensors cover 4 bytes but the data section holds 8/);
-    expect(errorOf(craft({ __metadata__: { format: 1 } }, 0))).toMatch(/__metadata__\.format: expected a string value/);
+    expect(errorOf(craft({ __metadata__: { format: 1 } }, 0))).toMatch(/__metadata__ 'format': expected a string value/);
+    expect(errorOf(craft({ __metadata__: { "": null } }, 0))).toMatch(/__metadata__ '': expected a string value, got None/);
     expect(errorOf(craft({ __metadata__: "pt" }, 0))).toMatch(/__metadata__: expected an object of string to string/);
     expect(errorOf(craft({ w: 3 }, 0))).toMatch(/tensor 'w': expected an object/);
   });
