@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, type FileMetaData } from "hyparquet";
+import { parquetHeader } from "hyparquet/src/column.js";
 import { ByteWriter } from "hyparquet-writer";
 import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import { gzipSync } from "node:zlib";
@@ -69,6 +70,28 @@ describe("openParquet checks the page headers before hyparquet decodes a chunk",
     writeFileSync(f, applyBytes(seed, [{ k: "del", at: 0.7542, len: 20 }]));
     const pq = await openParquet(f);
     await expect(pq.read(pq.columns, 0, pq.numRows)).rejects.toThrow(/row group 0, column label, page 0: a v2 data page without its header or encoding/);
+  });
+
+  it("an RLE run of definition levels longer than the page (hyparquet would write every value it claims) is refused", async () => {
+    const b = new Uint8Array(readFileSync(join(dir, "sst2-v2-plain.parquet")));
+    const meta = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    const md = meta.row_groups[0]!.columns[0]!.meta_data!;
+    const start = Number(md.dictionary_page_offset ?? md.data_page_offset);
+    const reader = { view: new DataView(b.buffer, b.byteOffset + start, Number(md.total_compressed_size)), offset: 0 };
+    parquetHeader(reader);
+    // The v2 page's definition levels come first, uncompressed: one RLE run of 48 ones (header 48·2 = 0x60).
+    expect(Array.from(b.subarray(start + reader.offset, start + reader.offset + 2))).toEqual([0x60, 0x01]);
+    const run = (header: number[]) => {
+      const f = join(tmp, `run-${header.join("-")}.parquet`);
+      const out = new Uint8Array(b);
+      out.set(header, start + reader.offset);
+      writeFileSync(f, out);
+      return f;
+    };
+    const pq = await openParquet(run([0x62]));
+    await expect(pq.read(["sentence"], 0, 48)).rejects.toThrow(/row group 0, column sentence, page 0, definition levels: a run of 49 values where 48 remain/);
+    const ok = await openParquet(run([0x60]));
+    expect(await ok.read(["sentence"], 0, 48)).toHaveLength(48);
   });
 
   it("data pages that hold more or fewer values than their chunk says are refused", async () => {

@@ -57,12 +57,99 @@ export async function parquetCodecs(fileBytes: number, needZstd = true): Promise
 const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : NaN);
 
 /**
+ * Walks an RLE / bit-packed hybrid run stream of `count` values of `width` bits in view[pos, end) without
+ * decoding it into memory; returns how many values equal `target`. hyparquet writes every value an RLE run
+ * claims (a run of 2³¹ would fill the heap), so a run longer than the values left, or runs past `end`, are refused.
+ */
+function walkHybrid(v: DataView, pos: number, end: number, width: number, count: number, target: number, where: string): number {
+  if (width > 32) throw new Error(`${where}: a bit width of ${width}`);
+  let seen = 0;
+  let hits = 0;
+  while (seen < count) {
+    let header = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (pos >= end || shift > 28) throw new Error(`${where}: the runs end after ${seen} of ${count} values`);
+      const b = v.getUint8(pos++);
+      header += (b & 0x7f) * 2 ** shift;
+      if (!(b & 0x80)) break;
+    }
+    const n = Math.floor(header / 2);
+    if (header % 2) {
+      // n groups of 8 bit-packed values: n·width bytes; only the last group may run past the count (padding).
+      if (n * 8 > count - seen + 7 || pos + n * width > end) throw new Error(`${where}: ${n} bit-packed groups where ${count - seen} values remain`);
+      for (let k = 0; k < Math.min(n * 8, count - seen); k++) {
+        let x = 0;
+        for (let bit = 0; bit < width; bit++) {
+          const at = k * width + bit;
+          x |= ((v.getUint8(pos + (at >> 3)) >> (at & 7)) & 1) << bit;
+        }
+        if (x === target) hits++;
+      }
+      pos += n * width;
+      seen += n * 8;
+    } else {
+      const bytes = (width + 7) >> 3;
+      if (n > count - seen || pos + bytes > end) throw new Error(`${where}: a run of ${n} values where ${count - seen} remain`);
+      let x = 0;
+      for (let k = 0; k < bytes; k++) x |= v.getUint8(pos + k) << (8 * k);
+      if (x === target) hits += n;
+      pos += bytes;
+      seen += n;
+    }
+  }
+  return hits;
+}
+
+const bitWidth = (n: number) => 32 - Math.clz32(n);
+
+/** A flat column's decoding: its physical type and the definition level of a present value (0: required). */
+interface ColumnShape {
+  type: string;
+  maxDef: number;
+}
+
+/**
+ * The run streams of one data page — definition levels, then dictionary indices or booleans — walked before
+ * hyparquet decodes them (walkHybrid). `levels` is the page's level bytes (v2: stored apart, uncompressed),
+ * `values` the rest, decompressed.
+ */
+function checkPageRuns(values: DataView, levels: DataView | null, v1: boolean, numValues: number, encoding: string, shape: ColumnShape, where: string): void {
+  let present = numValues;
+  let pos = 0;
+  if (shape.maxDef > 0) {
+    if (v1) {
+      if (values.byteLength < 4) throw new Error(`${where}: no room for the definition levels' length`);
+      const len = values.getUint32(0, true);
+      if (len > values.byteLength - 4) throw new Error(`${where}: ${len} bytes of definition levels in a page of ${values.byteLength}`);
+      present = walkHybrid(values, 4, 4 + len, bitWidth(shape.maxDef), numValues, shape.maxDef, `${where}, definition levels`);
+      pos = 4 + len;
+    } else if (levels) {
+      present = walkHybrid(levels, 0, levels.byteLength, bitWidth(shape.maxDef), numValues, shape.maxDef, `${where}, definition levels`);
+    }
+  }
+  if (encoding === "PLAIN_DICTIONARY" || encoding === "RLE_DICTIONARY") {
+    if (present === 0) return;
+    if (pos >= values.byteLength) throw new Error(`${where}: no dictionary index width`);
+    const width = values.getUint8(pos);
+    if (width > 0) walkHybrid(values, pos + 1, values.byteLength, width, present, -1, `${where}, dictionary indices`);
+  } else if (encoding === "RLE" && shape.type === "BOOLEAN") {
+    // v1 stores the stream's byte length first; v2 runs to the end of the page.
+    if (v1 || values.byteLength - pos >= 4) {
+      const len = values.getUint32(pos, true);
+      walkHybrid(values, pos + 4, Math.min(values.byteLength, pos + 4 + len), 1, present, -1, `${where}, booleans`);
+    }
+  }
+}
+
+/**
  * Walks the page headers of one column chunk before hyparquet decodes it: every size and count a page claims
  * must fit its chunk, its row group and its own page, and the data pages must hold the chunk's values exactly.
  * hyparquet trusts them (a damaged v2 header without its level lengths made it spin for good), so a page that
  * lies is refused here, naming the column and the page.
  */
-async function checkChunkPages(buf: AsyncBuffer, chunk: FileMetaData["row_groups"][number]["columns"][number], groupRows: number, where: string): Promise<void> {
+async function checkChunkPages(
+  buf: AsyncBuffer, chunk: FileMetaData["row_groups"][number]["columns"][number], groupRows: number, shape: ColumnShape, codecs: Compressors, where: string,
+): Promise<void> {
   const md = chunk.meta_data;
   if (!md) throw new Error(`${where}: no column metadata`);
   const start = int(md.dictionary_page_offset ?? md.data_page_offset);
@@ -91,16 +178,31 @@ async function checkChunkPages(buf: AsyncBuffer, chunk: FileMetaData["row_groups
       if (!Number.isSafeInteger(v) || v < 0 || v > max) throw new Error(`${at}: ${what} is ${String(n)}, expected 0…${max}`);
       return v;
     };
+    const bytes = new Uint8Array(view.buffer, view.byteOffset + reader.offset, packed);
+    const decode = (data: Uint8Array, size: number): DataView => {
+      const out = md.codec === "UNCOMPRESSED" ? data : codecs[md.codec as keyof Compressors]?.(data, size);
+      if (!out) throw new Error(`${at}: compression codec ${md.codec} is not supported`);
+      if (out.length !== size) throw new Error(`${at}: decompresses to ${out.length} bytes, the header says ${size}`);
+      return new DataView(out.buffer, out.byteOffset, out.byteLength);
+    };
     if (h.type === "DATA_PAGE") {
       if (!h.data_page_header) throw new Error(`${at}: a data page without its header`);
-      dataValues += count(h.data_page_header.num_values, "num_values", values);
+      const n = count(h.data_page_header.num_values, "num_values", values);
+      dataValues += n;
+      checkPageRuns(decode(bytes, unpacked), null, true, n, String(h.data_page_header.encoding), shape, at);
     } else if (h.type === "DATA_PAGE_V2") {
       const v2 = h.data_page_header_v2;
       if (!v2 || v2.encoding === undefined) throw new Error(`${at}: a v2 data page without its header or encoding`);
-      dataValues += count(v2.num_values, "num_values", values);
+      const n = count(v2.num_values, "num_values", values);
+      dataValues += n;
       count(v2.num_rows, "num_rows", groupRows);
-      const levels = count(v2.definition_levels_byte_length, "definition_levels_byte_length", packed) + count(v2.repetition_levels_byte_length, "repetition_levels_byte_length", packed);
+      count(v2.num_nulls, "num_nulls", n);
+      const rep = count(v2.repetition_levels_byte_length, "repetition_levels_byte_length", packed);
+      const levels = rep + count(v2.definition_levels_byte_length, "definition_levels_byte_length", packed);
       if (levels > packed || levels > unpacked) throw new Error(`${at}: ${levels} bytes of levels in a page of ${Math.min(packed, unpacked)}`);
+      const rest = bytes.subarray(levels);
+      const valuesView = v2.is_compressed === false ? new DataView(rest.buffer, rest.byteOffset, rest.byteLength) : decode(rest, unpacked - levels);
+      checkPageRuns(valuesView, new DataView(bytes.buffer, bytes.byteOffset + rep, levels - rep), false, n, String(v2.encoding), shape, at);
     } else if (h.type === "DICTIONARY_PAGE") {
       if (!h.dictionary_page_header) throw new Error(`${at}: a dictionary page without its header`);
       count(h.dictionary_page_header.num_values, "dictionary num_values", unpacked);
@@ -126,7 +228,14 @@ export interface ParquetFile {
 export async function openParquet(file: string): Promise<ParquetFile> {
   const buf: AsyncBuffer = await asyncBufferFromFile(file);
   const meta: FileMetaData = await parquetMetadataAsync(buf);
-  const columns = parquetSchema(meta).children.map((c) => c.element.name);
+  const top = parquetSchema(meta).children;
+  const columns = top.map((c) => c.element.name);
+  // The flat columns' decoding facts (a nested or repeated column gets none, and is refused when read).
+  const shapes = new Map<string, ColumnShape>();
+  for (const c of top) {
+    const rep = c.element.repetition_type;
+    if (c.children.length === 0 && rep !== "REPEATED") shapes.set(c.element.name, { type: String(c.element.type), maxDef: rep === "REQUIRED" ? 0 : 1 });
+  }
   const zstd = meta.row_groups.some((g) => g.columns.some((c) => c.meta_data?.codec === "ZSTD"));
   const compressors = await parquetCodecs(buf.byteLength, zstd);
   const rowGroups: Array<[number, number]> = [];
@@ -159,7 +268,11 @@ export async function openParquet(file: string): Promise<ParquetFile> {
         if (b <= start || a >= end) continue;
         for (const c of meta.row_groups[k]!.columns) {
           const name = c.meta_data?.path_in_schema?.[0];
-          if (name !== undefined && cols.includes(name)) await checkChunkPages(buf, c, b - a, `row group ${k}, column ${c.meta_data!.path_in_schema.join(".")}`);
+          if (name === undefined || !cols.includes(name)) continue;
+          const where = `row group ${k}, column ${c.meta_data!.path_in_schema.join(".")}`;
+          const shape = shapes.get(name);
+          if (!shape || c.meta_data!.path_in_schema.length !== 1) throw new Error(`${where}: a nested column; expected a flat one (a string or a number per row)`);
+          await checkChunkPages(buf, c, b - a, shape, compressors, where);
         }
       }
       const rows = await parquetReadObjects({ file: buf, metadata: meta, columns: [...cols], rowStart: start, rowEnd: end, compressors });
