@@ -19,6 +19,7 @@ describe("config.json parsing", () => {
   it("rejects contradictory or bad fields by name", () => {
     expect(() => fromHfConfig({ ...base, num_attention_heads: 5 })).toThrow(/num_attention_heads.*divisible/);
     expect(() => fromHfConfig({ ...base, num_labels: 3, id2label: { 0: "a", 1: "b" } })).toThrow(/num_labels/);
+    expect(() => fromHfConfig({ ...base, id2label: {} }, { file: "c/config.json" })).toThrow(/c\/config\.json.*id2label.*has no entries; expected one name per label/);
     expect(() => fromHfConfig({ ...base, hidden_act: "relu" })).toThrow(/hidden_act/);
     expect(() => fromHfConfig({ ...base, hidden_size: -1 })).toThrow(/hidden_size/);
     expect(() => fromHfConfig({ ...base, problem_type: "regression", num_labels: 2 })).toThrow(/problem_type/);

@@ -133,6 +133,7 @@ export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedCon
     id2label = j.id2label as Record<string, string>;
   }
   const fromLabels = id2label ? Object.keys(id2label).length : undefined;
+  if (fromLabels === 0) throw new ConfigError("id2label", "has no entries; expected one name per label", file);
   const numLabels = num(j, "num_labels", fromLabels ?? 2, posInt, "a positive integer", file);
   if (fromLabels !== undefined && j.num_labels !== undefined && fromLabels !== numLabels) {
     throw new ConfigError("num_labels", `is ${numLabels} but id2label has ${fromLabels} entries`, file);
