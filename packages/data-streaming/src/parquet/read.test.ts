@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parquetMetadata, type FileMetaData } from "hyparquet";
+import { asyncBufferFromFile, parquetMetadata, parquetReadObjects, type FileMetaData } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { ByteWriter } from "hyparquet-writer";
 import { writeMetadata } from "hyparquet-writer/src/metadata.js";
@@ -102,6 +102,42 @@ describe("openParquet checks the page headers before hyparquet decodes a chunk",
     });
     const pq = await openParquet(lie);
     await expect(pq.read(["label"], 0, 60)).rejects.toThrow(/row group 0, column label: the data pages hold 48 values, the chunk says 60/);
+  });
+});
+
+describe("openParquet against hand-built hostile files and DuckDB's padded runs", () => {
+  const hostile = new URL("./fixtures/hostile/", import.meta.url).pathname;
+  const refused: Array<[string, RegExp]> = [
+    ["h1_v1_rle_int32", /RLE-encoded INT32 values \(only booleans may be\)/],
+    ["h2_v2_dict_w0_rle", /dictionary indices: a run of 1073741823 values where 1 remain/],
+    ["h2b_v2_dict_w0_bitpacked", /dictionary indices: 268435456 bit-packed groups where 1 values remain/],
+    ["h3_v2_numnulls_lie", /2 values by num_nulls, 0 by the definition levels/],
+    ["h3b_v2_bool_numnulls_lie", /2 values by num_nulls, 0 by the definition levels/],
+    ["h4_delta_loop", /a delta block of 128 values in 4294967295 miniblocks/],
+    ["h4b_dlba_loop", /a delta block of 128 values in 4294967295 miniblocks/],
+    ["h5_num_values", /134217728 values in a flat column of 1 rows/],
+    ["h8_dba_prefix", /value 1 keeps 1073741824 bytes of a 1-byte value before it/],
+  ];
+  it.each(refused)("%s: refused before hyparquet decodes it (it would spin or fill the heap)", async (name, message) => {
+    const pq = await openParquet(join(hostile, `${name}.parquet`));
+    await expect(pq.read(pq.columns, 0, pq.numRows)).rejects.toThrow(message);
+  });
+
+  it("a chunk whose dictionary_page_offset is 0 (no dictionary, PARQUET-1402) is read as hyparquet reads it", async () => {
+    const f = join(hostile, "h7_dictoffset0.parquet");
+    const pq = await openParquet(f);
+    expect(await pq.read(pq.columns, 0, pq.numRows)).toEqual(await parquetReadObjects({ file: await asyncBufferFromFile(f) }));
+  });
+
+  it.each(["duckdb-brotli-v2", "duckdb-zstd-v2"])("%s (DuckDB 1.5.6, bit-packed runs padded to 256 values): every row, as hyparquet alone reads them", async (name) => {
+    const f = join(dir, `${name}.parquet`);
+    const pq = await openParquet(f);
+    const rows = await pq.read(pq.columns, 0, pq.numRows);
+    expect(rows.length).toBe(pq.numRows);
+    const raw = (await parquetReadObjects({ file: await asyncBufferFromFile(f), compressors: await parquetCodecs(1e9) })).map((r) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])),
+    );
+    expect(rows).toEqual(raw);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, snappyUncompress, type AsyncBuffer, type Compressors, type FileMetaData } from "hyparquet";
+import { deltaBinaryUnpack } from "hyparquet/src/delta.js";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { zstdDecoder } from "../mds/compression.js";
 import { lz4HadoopDecompress, lz4RawDecompress } from "./lz4.js";
@@ -76,8 +77,11 @@ function walkHybrid(v: DataView, pos: number, end: number, width: number, count:
     const n = Math.floor(header / 2);
     if (header % 2) {
       // n groups of 8 bit-packed values: n·width bytes; only the last group may run past the count (padding).
-      if (n * 8 > count - seen + 7 || pos + n * width > end) throw new Error(`${where}: ${n} bit-packed groups where ${count - seen} values remain`);
-      for (let k = 0; k < Math.min(n * 8, count - seen); k++) {
+      // Writers may pad past the count (DuckDB writes 256-value groups); hyparquet stops writing at the
+      // output's length, so only the bytes must be there (and, width 0, hyparquet's n·8 empty steps bounded).
+      if (pos + n * width > end || (width === 0 && n * 8 > count - seen + 255)) throw new Error(`${where}: ${n} bit-packed groups where ${count - seen} values remain`);
+      const take = Math.min(n * 8, count - seen);
+      for (let k = 0; k < take; k++) {
         let x = 0;
         for (let bit = 0; bit < width; bit++) {
           const at = k * width + bit;
@@ -86,7 +90,7 @@ function walkHybrid(v: DataView, pos: number, end: number, width: number, count:
         if (x === target) hits++;
       }
       pos += n * width;
-      seen += n * 8;
+      seen += take;
     } else {
       const bytes = (width + 7) >> 3;
       if (n > count - seen || pos + bytes > end) throw new Error(`${where}: a run of ${n} values where ${count - seen} remain`);
@@ -102,6 +106,37 @@ function walkHybrid(v: DataView, pos: number, end: number, width: number, count:
 
 const bitWidth = (n: number) => 32 - Math.clz32(n);
 
+/** Walks one DELTA_BINARY_PACKED stream of `count` values: a sane header, every block within the page; returns its end. */
+function walkDelta(v: DataView, pos: number, count: number, where: string): number {
+  const varint = (): number => {
+    let x = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (pos >= v.byteLength || shift > 63) throw new Error(`${where}: a delta stream cut short`);
+      const b = v.getUint8(pos++);
+      if (shift <= 28) x += (b & 0x7f) * 2 ** shift; else if (b & 0x7f) x = Infinity;
+      if (!(b & 0x80)) return x;
+    }
+  };
+  const block = varint(), minis = varint(), total = varint();
+  varint(); // first value
+  if (!(block > 0 && block % 128 === 0 && block <= 2 ** 16 && minis > 0 && block % minis === 0 && (block / minis) % 32 === 0)) throw new Error(`${where}: a delta block of ${block} values in ${minis} miniblocks`);
+  if (total < count) throw new Error(`${where}: a delta stream of ${total} values where ${count} are read`);
+  const per = block / minis;
+  for (let left = count - 1; left > 0; ) {
+    varint(); // min delta
+    const widths = pos;
+    pos += minis;
+    if (pos > v.byteLength) throw new Error(`${where}: a delta block past the page`);
+    for (let m = 0; m < minis && left > 0; m++, left -= per) {
+      const w = v.getUint8(widths + m);
+      if (w > 64) throw new Error(`${where}: a delta bit width of ${w}`);
+      pos += (per * w) / 8;
+      if (pos > v.byteLength) throw new Error(`${where}: a delta miniblock past the page`);
+    }
+  }
+  return pos;
+}
+
 /** A flat column's decoding: its physical type and the definition level of a present value (0: required). */
 interface ColumnShape {
   type: string;
@@ -113,7 +148,7 @@ interface ColumnShape {
  * hyparquet decodes them (walkHybrid). `levels` is the page's level bytes (v2: stored apart, uncompressed),
  * `values` the rest, decompressed.
  */
-function checkPageRuns(values: DataView, levels: DataView | null, v1: boolean, numValues: number, encoding: string, shape: ColumnShape, where: string): void {
+function checkPageRuns(values: DataView, levels: DataView | null, v1: boolean, numValues: number, numNulls: number, encoding: string, shape: ColumnShape, where: string): void {
   let present = numValues;
   let pos = 0;
   if (shape.maxDef > 0) {
@@ -127,11 +162,37 @@ function checkPageRuns(values: DataView, levels: DataView | null, v1: boolean, n
       present = walkHybrid(levels, 0, levels.byteLength, bitWidth(shape.maxDef), numValues, shape.maxDef, `${where}, definition levels`);
     }
   }
+  // hyparquet sizes a v2 page's values by num_values − num_nulls, not by its definition levels.
+  if (!v1 && present !== numValues - numNulls) throw new Error(`${where}: ${numValues - numNulls} values by num_nulls, ${present} by the definition levels`);
   if (encoding === "PLAIN_DICTIONARY" || encoding === "RLE_DICTIONARY") {
     if (present === 0) return;
     if (pos >= values.byteLength) throw new Error(`${where}: no dictionary index width`);
     const width = values.getUint8(pos);
-    if (width > 0) walkHybrid(values, pos + 1, values.byteLength, width, present, -1, `${where}, dictionary indices`);
+    // v1 skips a width-0 stream; v2 still reads its runs (each run of width 0 costs no bytes).
+    if (width > 0 || !v1) walkHybrid(values, pos + 1, values.byteLength, width, present, -1, `${where}, dictionary indices`);
+  } else if (encoding === "RLE" && shape.type !== "BOOLEAN") {
+    throw new Error(`${where}: RLE-encoded ${shape.type} values (only booleans may be)`);
+  } else if (encoding.startsWith("DELTA_")) {
+    let at = pos;
+    if (encoding === "DELTA_BINARY_PACKED") walkDelta(values, at, present, where);
+    else if (encoding === "DELTA_LENGTH_BYTE_ARRAY") walkDelta(values, at, present, where);
+    else {
+      // hyparquet allocates prefix + suffix bytes per value, copying the prefix from the value before.
+      const prefix = new Int32Array(present), suffix = new Int32Array(present);
+      walkDelta(values, at, present, where);
+      const r = { view: values, offset: at };
+      if (present) deltaBinaryUnpack(r, present, prefix);
+      at = r.offset;
+      walkDelta(values, at, present, where);
+      if (present) deltaBinaryUnpack(r, present, suffix);
+      let prev = 0, total = 0, stored = 0;
+      for (let i = 0; i < present; i++) {
+        if (prefix[i]! < 0 || prefix[i]! > prev || suffix[i]! < 0) throw new Error(`${where}: value ${i} keeps ${prefix[i]} bytes of a ${prev}-byte value before it`);
+        prev = prefix[i]! + suffix[i]!;
+        total += prev; stored += suffix[i]!;
+      }
+      if (stored > values.byteLength - r.offset || total > MAX_PAGE_BYTES) throw new Error(`${where}: delta byte arrays of ${total} bytes (${stored} stored) in a page of ${values.byteLength}`);
+    }
   } else if (encoding === "RLE" && shape.type === "BOOLEAN") {
     // v1 stores the stream's byte length first; v2 runs to the end of the page.
     if (v1 || values.byteLength - pos >= 4) {
@@ -152,12 +213,13 @@ async function checkChunkPages(
 ): Promise<void> {
   const md = chunk.meta_data;
   if (!md) throw new Error(`${where}: no column metadata`);
-  const start = int(md.dictionary_page_offset ?? md.data_page_offset);
+  const start = int(md.dictionary_page_offset || md.data_page_offset); // 0: none (PARQUET-1402), as hyparquet reads it
   const size = int(md.total_compressed_size);
   const values = int(md.num_values);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(size) || start < 0 || size < 0 || start + size > buf.byteLength) {
     throw new Error(`${where}: the chunk claims bytes ${start}–${start + size} of a ${buf.byteLength}-byte file`);
   }
+  if (values !== groupRows) throw new Error(`${where}: ${values} values in a flat column of ${groupRows} rows`);
   const view = new DataView(await buf.slice(start, start + size));
   const reader = { view, offset: 0 };
   let dataValues = 0;
@@ -189,23 +251,23 @@ async function checkChunkPages(
       if (!h.data_page_header) throw new Error(`${at}: a data page without its header`);
       const n = count(h.data_page_header.num_values, "num_values", values);
       dataValues += n;
-      checkPageRuns(decode(bytes, unpacked), null, true, n, String(h.data_page_header.encoding), shape, at);
+      checkPageRuns(decode(bytes, unpacked), null, true, n, 0, String(h.data_page_header.encoding), shape, at);
     } else if (h.type === "DATA_PAGE_V2") {
       const v2 = h.data_page_header_v2;
       if (!v2 || v2.encoding === undefined) throw new Error(`${at}: a v2 data page without its header or encoding`);
       const n = count(v2.num_values, "num_values", values);
       dataValues += n;
       count(v2.num_rows, "num_rows", groupRows);
-      count(v2.num_nulls, "num_nulls", n);
+      const nulls = count(v2.num_nulls, "num_nulls", shape.maxDef ? n : 0);
       const rep = count(v2.repetition_levels_byte_length, "repetition_levels_byte_length", packed);
       const levels = rep + count(v2.definition_levels_byte_length, "definition_levels_byte_length", packed);
       if (levels > packed || levels > unpacked) throw new Error(`${at}: ${levels} bytes of levels in a page of ${Math.min(packed, unpacked)}`);
       const rest = bytes.subarray(levels);
       const valuesView = v2.is_compressed === false ? new DataView(rest.buffer, rest.byteOffset, rest.byteLength) : decode(rest, unpacked - levels);
-      checkPageRuns(valuesView, new DataView(bytes.buffer, bytes.byteOffset + rep, levels - rep), false, n, String(v2.encoding), shape, at);
+      checkPageRuns(valuesView, new DataView(bytes.buffer, bytes.byteOffset + rep, levels - rep), false, n, nulls, String(v2.encoding), shape, at);
     } else if (h.type === "DICTIONARY_PAGE") {
       if (!h.dictionary_page_header) throw new Error(`${at}: a dictionary page without its header`);
-      count(h.dictionary_page_header.num_values, "dictionary num_values", unpacked);
+      count(h.dictionary_page_header.num_values, "dictionary num_values", Math.min(unpacked, Math.max(MAX_ROWS_FLOOR, buf.byteLength)));
     } else if (h.type !== "INDEX_PAGE") {
       throw new Error(`${at}: page type ${String(h.type)}`);
     }
@@ -238,6 +300,7 @@ export async function openParquet(file: string): Promise<ParquetFile> {
   }
   const zstd = meta.row_groups.some((g) => g.columns.some((c) => c.meta_data?.codec === "ZSTD"));
   const compressors = await parquetCodecs(buf.byteLength, zstd);
+  const walkCodecs = await parquetCodecs(Infinity, zstd); // the walker's own decompression is not charged to hyparquet's budget
   const rowGroups: Array<[number, number]> = [];
   let at = 0;
   for (const g of meta.row_groups) {
@@ -272,7 +335,7 @@ export async function openParquet(file: string): Promise<ParquetFile> {
           const where = `row group ${k}, column ${c.meta_data!.path_in_schema.join(".")}`;
           const shape = shapes.get(name);
           if (!shape || c.meta_data!.path_in_schema.length !== 1) throw new Error(`${where}: a nested column; expected a flat one (a string or a number per row)`);
-          await checkChunkPages(buf, c, b - a, shape, compressors, where);
+          await checkChunkPages(buf, c, b - a, shape, walkCodecs, where);
         }
       }
       const rows = await parquetReadObjects({ file: buf, metadata: meta, columns: [...cols], rowStart: start, rowEnd: end, compressors });
