@@ -105,6 +105,11 @@ describe("openParquet checks the page headers before hyparquet decodes a chunk",
   });
 });
 
+async function rowsOf(name: string): Promise<Record<string, unknown>[]> {
+  const pq = await openParquet(join(dir, name));
+  return pq.read(pq.columns, 0, pq.numRows);
+}
+
 describe("openParquet against hand-built hostile files and DuckDB's padded runs", () => {
   const hostile = new URL("./fixtures/hostile/", import.meta.url).pathname;
   const refused: Array<[string, RegExp]> = [
@@ -127,6 +132,15 @@ describe("openParquet against hand-built hostile files and DuckDB's padded runs"
     const f = join(hostile, "h7_dictoffset0.parquet");
     const pq = await openParquet(f);
     expect(await pq.read(pq.columns, 0, pq.numRows)).toEqual(await parquetReadObjects({ file: await asyncBufferFromFile(f) }));
+  });
+
+  it.each(["delta-v1", "delta-v2"])("%s (pyarrow, DELTA_BINARY_PACKED / DELTA_LENGTH_BYTE_ARRAY / DELTA_BYTE_ARRAY, nulls): the values pyarrow wrote", async (name) => {
+    const pq = await openParquet(join(dir, `${name}.parquet`));
+    const rows = await pq.read(pq.columns, 0, pq.numRows);
+    expect(rows.map((r) => r.i)).toEqual(Array.from({ length: 48 }, (_, k) => (k % 7 === 3 ? null : k * k - 40)));
+    const sst2 = rowsOf("sst2-none.parquet");
+    expect(rows.map((r) => r.len)).toEqual((await sst2).map((r, k) => (k % 5 === 2 ? null : r.sentence)));
+    expect(rows.map((r) => r.prefix)).toEqual((await sst2).map((r) => r.sentence as string).sort());
   });
 
   it.each(["duckdb-brotli-v2", "duckdb-zstd-v2"])("%s (DuckDB 1.5.6, bit-packed runs padded to 256 values): every row, as hyparquet alone reads them", async (name) => {

@@ -62,7 +62,7 @@ const int = (v: unknown): number => (typeof v === "bigint" ? Number(v) : typeof 
  * decoding it into memory; returns how many values equal `target`. hyparquet writes every value an RLE run
  * claims (a run of 2³¹ would fill the heap), so a run longer than the values left, or runs past `end`, are refused.
  */
-function walkHybrid(v: DataView, pos: number, end: number, width: number, count: number, target: number, where: string): number {
+export function walkHybrid(v: DataView, pos: number, end: number, width: number, count: number, target: number, where: string): number {
   if (width > 32) throw new Error(`${where}: a bit width of ${width}`);
   let seen = 0;
   let hits = 0;
@@ -107,7 +107,7 @@ function walkHybrid(v: DataView, pos: number, end: number, width: number, count:
 const bitWidth = (n: number) => 32 - Math.clz32(n);
 
 /** Walks one DELTA_BINARY_PACKED stream of `count` values: a sane header, every block within the page; returns its end. */
-function walkDelta(v: DataView, pos: number, count: number, where: string): number {
+export function walkDelta(v: DataView, pos: number, count: number, where: string): number {
   const varint = (): number => {
     let x = 0;
     for (let shift = 0; ; shift += 7) {
