@@ -170,35 +170,31 @@ function checkPageRuns(values: DataView, levels: DataView | null, v1: boolean, n
     const width = values.getUint8(pos);
     // v1 skips a width-0 stream; v2 still reads its runs (each run of width 0 costs no bytes).
     if (width > 0 || !v1) walkHybrid(values, pos + 1, values.byteLength, width, present, -1, `${where}, dictionary indices`);
-  } else if (encoding === "RLE" && shape.type !== "BOOLEAN") {
-    throw new Error(`${where}: RLE-encoded ${shape.type} values (only booleans may be)`);
-  } else if (encoding.startsWith("DELTA_")) {
-    let at = pos;
-    if (encoding === "DELTA_BINARY_PACKED") walkDelta(values, at, present, where);
-    else if (encoding === "DELTA_LENGTH_BYTE_ARRAY") walkDelta(values, at, present, where);
-    else {
-      // hyparquet allocates prefix + suffix bytes per value, copying the prefix from the value before.
-      const prefix = new Int32Array(present), suffix = new Int32Array(present);
-      walkDelta(values, at, present, where);
-      const r = { view: values, offset: at };
-      if (present) deltaBinaryUnpack(r, present, prefix);
-      at = r.offset;
-      walkDelta(values, at, present, where);
-      if (present) deltaBinaryUnpack(r, present, suffix);
-      let prev = 0, total = 0, stored = 0;
-      for (let i = 0; i < present; i++) {
-        if (prefix[i]! < 0 || prefix[i]! > prev || suffix[i]! < 0) throw new Error(`${where}: value ${i} keeps ${prefix[i]} bytes of a ${prev}-byte value before it`);
-        prev = prefix[i]! + suffix[i]!;
-        total += prev; stored += suffix[i]!;
-      }
-      if (stored > values.byteLength - r.offset || total > MAX_PAGE_BYTES) throw new Error(`${where}: delta byte arrays of ${total} bytes (${stored} stored) in a page of ${values.byteLength}`);
-    }
-  } else if (encoding === "RLE" && shape.type === "BOOLEAN") {
+  } else if (encoding === "RLE") {
+    if (shape.type !== "BOOLEAN") throw new Error(`${where}: RLE-encoded ${shape.type} values (only booleans may be)`);
     // v1 stores the stream's byte length first; v2 runs to the end of the page.
     if (v1 || values.byteLength - pos >= 4) {
       const len = values.getUint32(pos, true);
       walkHybrid(values, pos + 4, Math.min(values.byteLength, pos + 4 + len), 1, present, -1, `${where}, booleans`);
     }
+  } else if (encoding === "DELTA_BINARY_PACKED" || encoding === "DELTA_LENGTH_BYTE_ARRAY") {
+    // DELTA_LENGTH_BYTE_ARRAY: the lengths are the delta stream; the bytes after it are sliced, not allocated.
+    walkDelta(values, pos, present, where);
+  } else if (encoding === "DELTA_BYTE_ARRAY") {
+    // hyparquet allocates prefix + suffix bytes per value, copying the prefix from the value before.
+    const prefix = new Int32Array(present), suffix = new Int32Array(present);
+    const r = { view: values, offset: pos };
+    for (const lengths of [prefix, suffix]) {
+      walkDelta(values, r.offset, present, where);
+      if (present) deltaBinaryUnpack(r, present, lengths);
+    }
+    let prev = 0, total = 0, stored = 0;
+    for (let i = 0; i < present; i++) {
+      if (prefix[i]! < 0 || prefix[i]! > prev || suffix[i]! < 0) throw new Error(`${where}: value ${i} keeps ${prefix[i]} bytes of a ${prev}-byte value before it`);
+      prev = prefix[i]! + suffix[i]!;
+      total += prev; stored += suffix[i]!;
+    }
+    if (stored > values.byteLength - r.offset || total > MAX_PAGE_BYTES) throw new Error(`${where}: delta byte arrays of ${total} bytes (${stored} stored) in a page of ${values.byteLength}`);
   }
 }
 
