@@ -8,8 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { parquetMetadata, type FileMetaData } from "hyparquet";
-import { ByteWriter } from "hyparquet-writer";
-import { writeMetadata } from "hyparquet-writer/src/metadata.js";
+import { replaceFooter } from "../../data-streaming/src/parquet/footer-edit.js";
 import { applyBytes, applyJson, bytePlan, describePlan, jsonPlan, type Plan } from "../../../scripts/fuzz/mutate.mjs";
 import type { FuzzTarget } from "../../../scripts/fuzz/target.d.mts";
 import { loadParquetSplit } from "./load-parquet.js";
@@ -64,20 +63,11 @@ function toBigInts(x: unknown, key = ""): unknown {
 
 /** The seed file with `footer` in place of its own footer, or null when the writer cannot encode the edit. */
 function withFooter(seed: Uint8Array, footer: unknown): Uint8Array | null {
-  const w = new ByteWriter();
   try {
-    writeMetadata(w, toBigInts(footer) as FileMetaData);
+    return replaceFooter(seed, toBigInts(footer) as FileMetaData);
   } catch {
     return null;
   }
-  const foot = new Uint8Array(w.getBuffer());
-  const len = new DataView(seed.buffer, seed.byteOffset, seed.byteLength).getUint32(seed.length - 8, true);
-  const out = new Uint8Array(seed.length - 8 - len + foot.length + 8);
-  out.set(seed.subarray(0, seed.length - 8 - len), 0);
-  out.set(foot, seed.length - 8 - len);
-  new DataView(out.buffer).setUint32(out.length - 8, foot.length, true);
-  out.set([0x50, 0x41, 0x52, 0x31], out.length - 4);
-  return out;
 }
 
 /** The counts, offsets and sizes of a footer (BIG_KEYS), as [parent, key]: what the number edits aim at. */

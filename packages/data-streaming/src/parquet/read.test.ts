@@ -4,12 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetMetadata, parquetReadObjects, type FileMetaData } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
-import { ByteWriter } from "hyparquet-writer";
-import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyBytes } from "../../../../scripts/fuzz/mutate.mjs";
 import { compress } from "../mds/compression.js";
+import { replaceFooter } from "./footer-edit.js";
 import { MAX_PAGE_BYTES, MAX_ROWS_FLOOR, openParquet, parquetBudget, parquetCodecs } from "./read.js";
 
 const dir = new URL("./fixtures/parquet/", import.meta.url).pathname;
@@ -19,16 +18,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A real file with its footer rewritten by `edit` (thrift re-encoded by hyparquet-writer): what a liar would send. */
 function withFooter(name: string, edit: (m: FileMetaData) => void): string {
-  const b = readFileSync(join(dir, name));
+  const b = new Uint8Array(readFileSync(join(dir, name)));
   const meta = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   edit(meta);
-  const w = new ByteWriter();
-  writeMetadata(w, meta);
-  const foot = new Uint8Array(w.getBuffer());
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(foot.length);
   const out = join(tmp, `lying-${name}`);
-  writeFileSync(out, Buffer.concat([b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8)), foot, len, Buffer.from("PAR1")]));
+  writeFileSync(out, replaceFooter(b, meta));
   return out;
 }
 
