@@ -6,6 +6,11 @@ import { PhaseProfiler, type CudaBackend } from "@mosaicbert/kernels-cuda";
 /** H100/H200 dense bf16 peak, the MFU denominator used by the paper and the PyTorch peers. */
 export const PEAK_FLOPS = 989e12;
 
+/** The first id of ordinary words for synthetic batches: above bert-base-uncased's specials and unused slots when the vocabulary is that large. */
+export function firstWordId(vocab: number): number {
+  return vocab > 2000 ? 1000 : 5;
+}
+
 /**
  * The benchmark batch of the PyTorch peers (shared/bench/torch_peers.py): B sequences padded to S with
  * the given lengths, random ids in [1000, vocab − 2), a fraction `mlmProb` of real tokens masked
@@ -18,8 +23,7 @@ export function benchBatch(lengths: readonly number[], S: number, vocab: number,
   const inputIds = new Int32Array(B * S);
   const attentionMask = new Int32Array(B * S);
   const labels = new Int32Array(B * S).fill(-100);
-  // Ordinary word ids (above bert-base-uncased's specials and unused slots) when the vocabulary is that large.
-  const lo = vocab > 2000 ? 1000 : 5;
+  const lo = firstWordId(vocab);
   for (let b = 0; b < B; b++) {
     const n = lengths[b]!;
     if (!Number.isInteger(n) || n < 1 || n > S) throw new RangeError(`benchBatch: lengths[${b}] = ${n}, expected an integer in [1, ${S}]`);

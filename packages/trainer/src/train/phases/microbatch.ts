@@ -1,6 +1,7 @@
 import { mlmBatch, type MlmBatch } from "@mosaicbert/data-streaming";
 import type { ForMaskedLM } from "@mosaicbert/layers";
 import type { Backend } from "@mosaicbert/tensor";
+import { firstWordId } from "../../bench/train-bench.js";
 import { allReduceHost } from "../step.js";
 import type { Plan, Trainee, World } from "./session.js";
 
@@ -35,7 +36,7 @@ export function probeBatch(rows: number, S: number, vocabSize: number, p: number
   const inputIds = new Int32Array(n);
   const labels = new Int32Array(n).fill(-100);
   const masked = Math.min(S, Math.ceil(p * S));
-  const lo = vocabSize > 2000 ? 1000 : 5;
+  const lo = firstWordId(vocabSize);
   for (let r = 0; r < rows; r++) {
     for (let s = 0; s < S; s++) inputIds[r * S + s] = lo + ((r * 7919 + s * 104729) % (vocabSize - lo - 1));
     for (let k = 0; k < masked; k++) {
