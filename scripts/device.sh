@@ -81,10 +81,12 @@ if [ "${1:-}" = "pack" ]; then
 fi
 
 # The bundles in $build must come from the sources of this tree (MB_ALLOW_STALE=1 runs them anyway).
-if [ -f $build/sources.sum ] && ! bash scripts/sources-sum.sh check $build && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
+# (Checked once per invocation: the stages that run this script again for another stage inherit the answer.)
+if [ -z "${MB_SOURCES_CHECKED:-}" ] && [ -f $build/sources.sum ] && ! bash scripts/sources-sum.sh check $build && [ "${MB_ALLOW_STALE:-}" != 1 ]; then
   echo "device.sh: $build was packed from other sources than this tree: run \`bash scripts/device.sh pack\` where it was made, then carry it again" >&2
   exit 1
 fi
+export MB_SOURCES_CHECKED=1
 
 OUT=${OUT:-/tmp/mosaicbert-out}
 mkdir -p "$OUT"
