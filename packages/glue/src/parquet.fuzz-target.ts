@@ -119,3 +119,32 @@ export const parquetFooter: FuzzTarget<FooterPlan> = {
   },
   describe: (p) => `${NAMES[p.plan.base]} ${describePlan(p.plan)} numbers ${JSON.stringify(p.numbers)}`,
 };
+
+// The hand-built hostile files (data-streaming's fixtures: each made hyparquet spin or fill the heap before the
+// pre-decode checks), all read in one input under the harness's deadline and heap limit: every one must be
+// refused with an error naming it; one accepted, or a hang or a blown heap, fails the target.
+const HOSTILE = new URL("../../data-streaming/src/parquet/fixtures/hostile/", import.meta.url).pathname;
+const REFUSED = fs.readdirSync(HOSTILE).filter((f) => f.endsWith(".parquet") && !f.startsWith("h7_")).sort();
+
+export const parquetHostileFiles: FuzzTarget<null> = {
+  name: "parquet, the hand-built hostile files (all refused, in bounded time and memory)",
+  arbitrary: fc.constant(null),
+  source: () => HOSTILE,
+  run: async () => {
+    for (const f of REFUSED) {
+      const file = path.join(HOSTILE, f);
+      let accepted = true;
+      try {
+        await readTable(file);
+      } catch (e) {
+        if (!(e instanceof Error) || !e.message.includes(file)) throw e;
+        accepted = false;
+      }
+      if (accepted) throw new Error(`accepted the hostile file ${f}`);
+    }
+    return REFUSED.length;
+  },
+  check: (n: number) => {
+    if (n !== 9) throw new Error(`expected the 9 hostile files, read ${n}`);
+  },
+};
