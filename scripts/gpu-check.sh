@@ -43,12 +43,17 @@ fi
 stages=(build conformance smallsmem golden train sanitize compare auto nccl)
 ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
 if [ "$ngpu" -ge 2 ] && [ -d .results-build ] && [ -d .results-data ]; then stages+=(ddp); fi
+# Stage names as arguments run those alone (a lease's 10-minute calls split the ~15 minutes in two; on a warm
+# machine the addon built by the first call is kept for the second).
+if [ $# -gt 0 ]; then stages=("$@"); fi
 failed=()
 for s in "${stages[@]}"; do
+  t0=$(date +%s)
   if ! bash scripts/device.sh "$s" 2>&1 | tee -a "$OUT/gpu-check.log"; then failed+=("$s"); fi
+  echo "=== stage $s: $(( $(date +%s) - t0 )) s" | tee -a "$OUT/gpu-check.log"
   # Nothing else can run without the addon.
   if [ "$s" = build ] && [ ${#failed[@]} -gt 0 ]; then break; fi
 done
 [ "$ngpu" -ge 2 ] || echo "ddp: skipped (this machine has $ngpu GPU)" | tee -a "$OUT/gpu-check.log"
-echo "=== gpu-check at $(git rev-parse --short HEAD 2>/dev/null || echo '?'): ${#failed[@]} failed stage(s)${failed[*]:+: ${failed[*]}}" | tee -a "$OUT/gpu-check.log"
+echo "=== gpu-check at $(git rev-parse --short HEAD 2>/dev/null || echo '?') (${stages[*]}): ${#failed[@]} failed stage(s)${failed[*]:+: ${failed[*]}}" | tee -a "$OUT/gpu-check.log"
 [ ${#failed[@]} -eq 0 ]
