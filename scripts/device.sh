@@ -164,17 +164,30 @@ for s in $stages; do
         node $cli bench --preset mosaic-bert-base --device cuda --seq-len "$L" --batch 16 --steps 3 --warmup 2 2>/dev/null | head -1
       done ;;
     auto)
-      # device_train_microbatch_size: auto on the GPU: MosaicBERT-base at 128 tokens (the sample corpus's texts fill
-      # most of a row), 8192 rows per step (far more than fits at once), 3 steps: the run must pick a microbatch
-      # from its measurement and train; the line it prints (predicted need) is shown beside the reserved memory.
+      # device_train_microbatch_size: auto on the GPU: MosaicBERT-base at 128 tokens, 1536 rows per step (the sample
+      # corpus holds 1664), while another process holds all but AUTO_LEAVE_GIB [24] GiB of the GPU (a shared GPU):
+      # the whole batch (~57 GiB) cannot fit, so the run must measure, pick a smaller divisor and train 3 steps.
       step auto
-      rm -rf /tmp/auto-run
+      rm -rf /tmp/auto-run /tmp/auto-hold.ready
+      PYTHONUNBUFFERED=1 python3 -c '
+import os, time, torch
+free, _ = torch.cuda.mem_get_info()
+hold = max(0, free - int(float(os.environ.get("AUTO_LEAVE_GIB", "24")) * 2**30))
+x = torch.empty(hold, dtype=torch.uint8, device="cuda")
+open("/tmp/auto-hold.ready", "w").write(str(hold))
+time.sleep(900)' > "$OUT/auto-hold.log" 2>&1 &
+      holder=$!
+      for _ in $(seq 120); do [ -f /tmp/auto-hold.ready ] && break; sleep 0.5; done
+      echo "auto: another process holds $(( $(cat /tmp/auto-hold.ready 2>/dev/null || echo 0) >> 30 )) GiB of the GPU"
       node $cli pretrain --config mosaic-bert-base --set 'data_local=${sample_corpus}' --device cuda --max-duration 3ba \
-        --set device_train_microbatch_size=auto --set global_train_batch_size=8192 --set eval_interval=1000ba --set save_interval=1000ba \
+        --set device_train_microbatch_size=auto --set global_train_batch_size=1536 --set eval_interval=1000ba --set save_interval=1000ba \
         --set progress_bar=false --save-folder /tmp/auto-run > "$OUT/auto.log" 2>&1 || { status=1; tail -20 "$OUT/auto.log"; }
-      grep -E "microbatch_size auto|microbatch [0-9]+" "$OUT/auto.log" | head -3
+      kill $holder 2>/dev/null; wait $holder 2>/dev/null
+      grep -E "microbatch_size auto" "$OUT/auto.log" | head -3
       grep '"type":"train"' /tmp/auto-run/metrics.jsonl 2>/dev/null | tail -1 | grep -oE '"(step|reserved_gib|tokens_per_sec)":[0-9.e+]+' | tr '\n' ' '; echo
-      grep -q '"step":3' /tmp/auto-run/metrics.jsonl 2>/dev/null || { status=1; echo "auto: the run did not reach step 3"; } ;;
+      grep -q '"step":3' /tmp/auto-run/metrics.jsonl 2>/dev/null || { status=1; echo "auto: the run did not reach step 3"; }
+      grep -qE "microbatch_size auto: [0-9]+ of 1536" "$OUT/auto.log" && ! grep -q "auto: 1536 of 1536" "$OUT/auto.log" \
+        || { status=1; echo "auto: no smaller microbatch than the whole batch was picked"; } ;;
     pretrain-long)
       # mosaicbert pretrain --config mosaic-bert-base-1024 on real text (.long-data: ~5,200-character
       # documents from shared/data/text, made by `data convert`), 200 steps of 16 × 1024, loss logged.
