@@ -1,0 +1,21 @@
+// A stand-in for the CUDA addon whose every call returns at once (device memory is only addresses, reads give
+// zeros): with MOSAICBERT_CUDA_ADDON pointing here, `mosaicbert pretrain --device cuda` runs its whole host side
+// (data workers, batches, launches, metrics) with no GPU, and metrics.jsonl's step_ms is the host's own time per
+// step. See BENCHMARKS.md ("Host side of a training step").
+let next = 1 << 20;
+const counts = new Map();
+globalThis.__fakeCounts = counts;
+const impl = {
+  init: () => ({ device: "stand-in", smCount: 132, computeCapability: 90, totalMemory: 2 ** 37, cublasLt: 0, cudaRuntime: 0, nccl: 0 }),
+  malloc: (n) => { const p = next; next += n + 4096; return p; },
+  memGetInfo: () => [2 ** 37, 2 ** 37],
+  sync: () => 0,
+  d2h: (dst) => { if (dst && dst.fill) dst.fill(0); },
+};
+module.exports = new Proxy({}, {
+  get(_t, fn) {
+    if (fn === "then" || typeof fn === "symbol") return undefined;
+    return (...args) => { counts.set(fn, (counts.get(fn) ?? 0) + 1); return impl[fn] ? impl[fn](...args) : undefined; };
+  },
+  has() { return true; },
+});
