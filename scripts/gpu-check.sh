@@ -55,5 +55,7 @@ for s in "${stages[@]}"; do
   if [ "$s" = build ] && [ ${#failed[@]} -gt 0 ]; then break; fi
 done
 [ "$ngpu" -ge 2 ] || echo "ddp: skipped (this machine has $ngpu GPU)" | tee -a "$OUT/gpu-check.log"
-echo "=== gpu-check at $(git rev-parse --short HEAD 2>/dev/null || echo '?') (${stages[*]}): ${#failed[@]} failed stage(s)${failed[*]:+: ${failed[*]}}" | tee -a "$OUT/gpu-check.log"
+# The commit the bundles were packed at (sources.sum proves these sources match it); git there may not know it.
+commit=$(cat .device-build/commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo '?')
+echo "=== gpu-check at $commit (${stages[*]}): ${#failed[@]} failed stage(s)${failed[*]:+: ${failed[*]}}" | tee -a "$OUT/gpu-check.log"
 [ ${#failed[@]} -eq 0 ]

@@ -5,7 +5,8 @@
 # ignored), so an ignored .DS_Store here changes nothing. The GPU-machine runs sum exactly the listed files of the
 # tree they run in and refuse bundles made from other sources (a stale bundle would test old code). No git and
 # no sha1sum needed there: node hashes.
-#   bash scripts/sources-sum.sh write DIR    here: DIR/sources.list and DIR/sources.sum
+#   bash scripts/sources-sum.sh write DIR    here: DIR/sources.list, DIR/sources.sum and DIR/commit (HEAD when packed,
+#                                            "+dirty" when the listed sources differ from it: what GPU logs cite)
 #   bash scripts/sources-sum.sh check DIR    there: exit 0 when this tree's listed files give DIR/sources.sum
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,9 @@ if [ "$mode" = write ]; then
   mkdir -p "$dir"
   git ls-files -co --exclude-standard -- 'packages/*/src/*' 'packages/*/native/*' | grep -Ev '(^|/)__pycache__/|\.pyc$' | LC_ALL=C sort > "$dir/sources.list"
   hash_list "$dir/sources.list" > "$dir/sources.sum"
+  c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git diff --quiet HEAD -- 'packages/*/src' 'packages/*/native' 2>/dev/null || c="$c+dirty"
+  echo "$c" > "$dir/commit"
   exit 0
 fi
 [ -f "$dir/sources.sum" ] && [ -f "$dir/sources.list" ] || exit 1

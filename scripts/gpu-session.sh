@@ -1,0 +1,57 @@
+#!/bin/bash
+# The GPU work of the open issues in three device calls of under 10 minutes each on one H200, made back to back
+# (a machine stays warm ~30 s after a call, and then keeps the addon that call A built). Stage times measured on
+# 2026-12-05 are in brackets.
+#
+# Here, once per commit (makes every bundle; each GPU-side script refuses bundles of other sources):
+#   bash scripts/gpu-session.sh pack
+# Then one device call per part, each command:  source .device/boot.sh && export OUT && bash scripts/gpu-session.sh A
+#   A  carry .device .device-build packages/trainer/dist-device                                   (~7.5 min)
+#      every gpu-check stage at this commit: build [20 s] conformance [90] golden [2] smallsmem [110] train [55]
+#      nccl [2] auto [~60] compare [77] sanitize [11], then gpu-check --broken [~25]
+#   B  carry .device .results-build .results-data/train.txt.xz .results-data/val.txt.xz .results-data/corpus.json (~6 min)
+#      `mosaicbert bench` on the peers' batch (MosaicBERT-base with the column-sum and the BGRADB bias gradients,
+#      BERT-base) and the PyTorch peers in the same call [~170 s], then the anchor setting [~150 s]
+#   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
+#      (~4 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, and the finetuned folders in
+#      PyTorch (hfcheck)
+# Every part ends by packing $OUT into $OUT/out-PART.tgz (scripts/out-bundle.sh): the tool brings back 8 files.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+part=${1:?usage: gpu-session.sh pack | A | B | C}
+if [ "$part" = pack ]; then
+  set -e
+  bash scripts/device.sh pack
+  bash scripts/pack-check/gpu-install.sh pack
+  bash scripts/hf-compat/check.sh pack   # also scripts/results/bundle.sh
+  exit 0
+fi
+OUT=${OUT:?OUT is not set (the device tool sets it)}
+export OUT
+addon=packages/kernels-cuda/build/mosaicbert_cuda.node
+rc=0
+case "$part" in
+  A)
+    bash scripts/gpu-check.sh || rc=1
+    bash scripts/gpu-check.sh --broken || rc=1 ;;
+  B)
+    bash scripts/results/unbundle.sh || exit 1
+    [ -f "$addon" ] || bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+    export MOSAICBERT_CUDA_ADDON=$root/$addon
+    cli=(node .results-build/dist/mosaicbert.mjs)
+    "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
+    MOSAICBERT_GEMM_BGRAD=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-bgrad-epilogue.json" || rc=1
+    "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
+    MOSAICBERT_GEMM_BGRAD=1 "${cli[@]}" bench --preset bert-base --device cuda --json "$OUT/bench-bert-base-bgrad-epilogue.json" || rc=1
+    bash scripts/device.sh peers || rc=1
+    ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1 ;;
+  C)
+    [ -f "$addon" ] || bash scripts/device.sh build || exit 1
+    bash scripts/device.sh embed hfcheck || rc=1 ;;
+  *) echo "gpu-session.sh: unknown part '$part' (pack, A, B or C)" >&2; exit 2 ;;
+esac
+commit=$(cat .device-build/commit .results-build/commit 2>/dev/null | head -1)
+echo "=== gpu-session $part at ${commit:-?} (the commit its bundles were packed at): exit $rc"
+bash scripts/out-bundle.sh "$part"
+exit $rc
