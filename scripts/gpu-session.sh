@@ -13,8 +13,8 @@
 #      `mosaicbert bench` on the peers' batch (MosaicBERT-base with the column-sum and the BGRADB bias gradients,
 #      BERT-base) and the PyTorch peers in the same call [~170 s], then the anchor setting [~150 s]
 #   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
-#      (~4 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, and the finetuned folders in
-#      PyTorch (hfcheck)
+#      .results-build (~5 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
+#      folders in PyTorch (hfcheck), and pretrained folders through transformers' Auto classes (hf-compat, f32 CPU)
 # Every part ends by packing $OUT into $OUT/out-PART.tgz (scripts/out-bundle.sh): the tool brings back 8 files.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +48,9 @@ case "$part" in
     ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1 ;;
   C)
     [ -f "$addon" ] || bash scripts/device.sh build || exit 1
-    bash scripts/device.sh embed hfcheck || rc=1 ;;
+    bash scripts/device.sh embed hfcheck || rc=1
+    bash scripts/hf-compat/check.sh > "$OUT/hf-compat.log" 2>&1 || rc=1
+    grep -E "^hf-compat: [a-z-]+:|all folders" "$OUT/hf-compat.log" ;;
   *) echo "gpu-session.sh: unknown part '$part' (pack, A, B or C)" >&2; exit 2 ;;
 esac
 commit=$(cat .device-build/commit .results-build/commit 2>/dev/null | head -1)
