@@ -24,7 +24,18 @@
 static cublasLtHandle_t g_lt = nullptr;
 static void* g_ws = nullptr;
 static const size_t WS_BYTES = 64u << 20;
-static const int CANDIDATES = 32;  // algorithms the heuristic may propose per shape class, each timed once
+// Algorithms the heuristic may propose per shape class, each timed: MOSAICBERT_GEMM_CANDIDATES (1…64, default 32;
+// 8 before 2026-12-04), read once, so that a GPU session can compare counts without a rebuild.
+static const int MAX_CANDIDATES = 64;
+static int candidates() {
+  static int n = 0;
+  if (n == 0) {
+    const char* e = getenv("MOSAICBERT_GEMM_CANDIDATES");
+    int v = e ? atoi(e) : 32;
+    n = v < 1 ? 32 : v > MAX_CANDIDATES ? MAX_CANDIDATES : v;
+  }
+  return n;
+}
 
 static void ckb(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) {
@@ -160,11 +171,11 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
   ckb(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &a2, sizeof a2), "pref alB");
   ckb(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &a3, sizeof a3), "pref alC");
   ckb(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &a3, sizeof a3), "pref alD");
-  // Up to 32 candidates: beyond the heuristic's first few are the split-K and other tile shapes that can
+  // Up to candidates() (32) of them: beyond the heuristic's first few are the split-K and other tile shapes that can
   // win on the weight-gradient products (small M·N, K = every token) and the MLM decoder's wide N.
-  cublasLtMatmulHeuristicResult_t res[CANDIDATES];
+  cublasLtMatmulHeuristicResult_t res[MAX_CANDIDATES];
   int n = 0;
-  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, pref, CANDIDATES, res, &n);
+  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, pref, candidates(), res, &n);
   cublasLtMatmulPreferenceDestroy(pref);
   if (st != CUBLAS_STATUS_SUCCESS || n == 0) {
     destroy_plan(p);
