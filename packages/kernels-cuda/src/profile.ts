@@ -1,5 +1,25 @@
-import type { Backend } from "@mosaicbert/tensor";
+import type { Backend, MatmulOptions, Tensor } from "@mosaicbert/tensor";
 import type { CudaBackend } from "./backend.js";
+
+/** One GEMM shape of a profiled region: its calls, device time and achieved rate. */
+export interface GemmShapeTime {
+  /** `M×N×K` of op(a)·op(b), the transposes, and what the call fused (bias, activation, bias gradient, accumulate). */
+  shape: string;
+  calls: number;
+  ms: number;
+  /** 2·M·N·K per call over the device time, in TFLOP/s. */
+  tflops: number;
+}
+
+/** The shape label and FLOPs of a `matmul(a, b, options)` call (op(a) is M×K, op(b) is K×N). */
+export function gemmShape(a: Tensor, b: Tensor, o: MatmulOptions = {}): { shape: string; flops: number } {
+  const [ar, ac] = [a.shape[0] ?? 1, a.shape[1] ?? 1];
+  const [br, bc] = [b.shape[0] ?? 1, b.shape[1] ?? 1];
+  const M = o.transA ? ac : ar, K = o.transA ? ar : ac, N = o.transB ? br : bc;
+  const t = `${o.transA ? "T" : "N"}${o.transB ? "T" : "N"}`;
+  const extras = [o.bias ? "bias" : "", o.activation && o.activation !== "none" ? o.activation : "", o.biasGrad ? "bgrad" : "", o.accumulate ? "acc" : ""].filter(Boolean);
+  return { shape: `${M}×${N}×${K} ${t}${extras.length ? ` ${extras.join("+")}` : ""}`, flops: 2 * M * N * K };
+}
 
 /** Op name → phase of the per-phase breakdown. */
 export function phaseOf(op: string): string {
@@ -26,7 +46,7 @@ const TIMED = new Set([
 export class PhaseProfiler {
   enabled = false;
   readonly backend: Backend;
-  private marks: Array<{ op: string; a: number; b: number }> = [];
+  private marks: Array<{ op: string; a: number; b: number; gemm?: { shape: string; flops: number } }> = [];
   private next = 0;
 
   constructor(private readonly cuda: CudaBackend) {
@@ -44,7 +64,8 @@ export class PhaseProfiler {
           const r = v.apply(target, args);
           const b = self.next++;
           target.recordEvent(b);
-          self.marks.push({ op: name, a, b });
+          const gemm = name === "matmul" ? gemmShape(args[0] as Tensor, args[1] as Tensor, args[2] as MatmulOptions | undefined) : undefined;
+          self.marks.push({ op: name, a, b, gemm });
           return r;
         };
       },
@@ -59,8 +80,12 @@ export class PhaseProfiler {
     this.enabled = true;
   }
 
-  /** Ends the region; returns total device milliseconds and milliseconds per phase (gaps = idle device time between ops). */
-  end(): { totalMs: number; phases: Record<string, number>; ops: Record<string, number> } {
+  /**
+   * Ends the region; returns total device milliseconds, milliseconds per phase (gaps = idle device time between
+   * ops) and per op, and the GEMMs by shape, slowest first (a matmul's time includes what it runs besides
+   * cuBLASLt: the bias-gradient column sums, a separate bias or activation pass).
+   */
+  end(): { totalMs: number; phases: Record<string, number>; ops: Record<string, number>; gemms: GemmShapeTime[] } {
     this.enabled = false;
     const last = this.next++;
     this.cuda.recordEvent(last);
@@ -69,14 +94,24 @@ export class PhaseProfiler {
     const phases: Record<string, number> = {};
     const ops: Record<string, number> = {};
     let busy = 0;
+    const byShape = new Map<string, { calls: number; ms: number; flops: number }>();
     for (const m of this.marks) {
       const ms = this.cuda.elapsedMs(m.a, m.b);
+      if (m.gemm) {
+        const e = byShape.get(m.gemm.shape) ?? { calls: 0, ms: 0, flops: 0 };
+        e.calls++;
+        e.ms += ms;
+        e.flops += m.gemm.flops;
+        byShape.set(m.gemm.shape, e);
+      }
       // Nested ops (cast inside matmul) are counted in their outer op only.
       phases[phaseOf(m.op)] = (phases[phaseOf(m.op)] ?? 0) + ms;
       ops[m.op] = (ops[m.op] ?? 0) + ms;
       busy += ms;
     }
     phases["host gaps"] = Math.max(0, totalMs - busy);
-    return { totalMs, phases, ops };
+    const gemms = [...byShape].map(([shape, e]) => ({ shape, calls: e.calls, ms: e.ms, tflops: e.ms > 0 ? e.flops / (e.ms * 1e9) : 0 }));
+    gemms.sort((x, y) => y.ms - x.ms);
+    return { totalMs, phases, ops, gemms };
   }
 }

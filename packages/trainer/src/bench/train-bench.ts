@@ -1,7 +1,7 @@
 import { mlmBatch, type MlmBatch } from "@mosaicbert/data-streaming";
 import { DecoupledAdamW, createModel, preset } from "@mosaicbert/layers";
 import { Rng, type Backend, type Tensor } from "@mosaicbert/tensor";
-import { PhaseProfiler, type CudaBackend } from "@mosaicbert/kernels-cuda";
+import { PhaseProfiler, type CudaBackend, type GemmShapeTime } from "@mosaicbert/kernels-cuda";
 
 /** H100/H200 dense bf16 peak, the MFU denominator used by the paper and the PyTorch peers. */
 export const PEAK_FLOPS = 989e12;
@@ -73,6 +73,8 @@ export interface TrainBenchResult {
   losses: number[];
   phases?: Record<string, number>;
   ops?: Record<string, number>;
+  /** With profile: the profiled step's GEMMs by shape, slowest first. */
+  gemms?: GemmShapeTime[];
   memory: Array<{ step: number; allocated: number; reserved: number }>;
 }
 
@@ -141,6 +143,7 @@ export function trainBench(cuda: CudaBackend, o: TrainBenchOptions): TrainBenchR
     const p = prof.end();
     res.phases = p.phases;
     res.ops = p.ops;
+    res.gemms = p.gemms;
   }
   res.losses = lossTensors.map((t) => t.item());
   for (const t of lossTensors) t.dispose();

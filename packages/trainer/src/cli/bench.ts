@@ -61,6 +61,10 @@ export function register(program: Command): void {
         const parts = Object.entries(r.phases).sort((a, b) => b[1] - a[1]).map(([k2, v]) => `${k2} ${v.toFixed(2)} ms`);
         process.stdout.write(`  phases (one profiled step): ${parts.join(", ")}\n`);
       }
+      if (r.gemms?.length) {
+        const top = r.gemms.slice(0, 10).map((g) => `${g.shape} ×${g.calls} ${g.ms.toFixed(2)} ms ${g.tflops.toFixed(0)} TFLOP/s`);
+        process.stdout.write(`  slowest GEMM shapes (M×N×K, op(a)·op(b)): ${top.join("; ")}\n`);
+      }
       if (o.json) writeFileSync(o.json, JSON.stringify(r, null, 1));
     });
 }

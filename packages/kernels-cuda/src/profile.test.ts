@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { CudaBackend } from "./backend.js";
+import type { NativeAddon } from "./native.js";
+import { gemmShape, PhaseProfiler } from "./profile.js";
+
+// The profiler's GEMM table on the CPU: a stand-in addon whose events carry given times (event i is
+// recorded at `clock`, which each op call advances by the time set for it), so what the table sums and
+// divides is known exactly.
+
+function fakeBackend(opMs: (fn: string) => number): CudaBackend {
+  let next = 1 << 20;
+  let clock = 0;
+  const at = new Map<number, number>();
+  const addon = new Proxy({} as Record<string, unknown>, {
+    get(_t, fn: string) {
+      if (fn === "then") return undefined;
+      return (...args: unknown[]) => {
+        switch (fn) {
+          case "init": return { device: "fake", smCount: 1, computeCapability: 90, totalMemory: 1 << 30, cublasLt: 0, cudaRuntime: 0, nccl: 0 };
+          case "malloc": { const p = next; next += (args[0] as number) + 4096; return p; }
+          case "memGetInfo": return [1 << 30, 1 << 30];
+          case "sync": return 0;
+          case "eventRecord": at.set(args[0] as number, clock); return undefined;
+          case "eventElapsed": return at.get(args[1] as number)! - at.get(args[0] as number)!;
+          default: clock += opMs(fn); return undefined;
+        }
+      };
+    },
+  }) as unknown as NativeAddon;
+  return new CudaBackend(addon);
+}
+
+describe("gemmShape", () => {
+  it("reads M, N, K through the transposes and names what the call fuses", () => {
+    const be = fakeBackend(() => 0);
+    const x = be.empty([300, 768], "bf16"); // tokens × hidden
+    const w = be.empty([2304, 768], "bf16"); // Wqkv [out, in]
+    const bias = be.empty([2304], "bf16");
+    expect(gemmShape(x, w, { transB: true, bias })).toEqual({ shape: "300×2304×768 NT bias", flops: 2 * 300 * 2304 * 768 });
+    const dy = be.empty([300, 2304], "bf16");
+    const gw = be.empty([2304, 768], "f32");
+    const gb = be.empty([2304], "f32");
+    // The weight gradient dyᵀ·x: M = 2304 outputs, N = 768 inputs, K = 300 tokens.
+    expect(gemmShape(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb })).toEqual({ shape: "2304×768×300 TN bgrad+acc", flops: 2 * 2304 * 768 * 300 });
+    // dx = dy·W: 300 × 768 over K = 2304; "none" is no activation.
+    expect(gemmShape(dy, w, { activation: "none" })).toEqual({ shape: "300×768×2304 NN", flops: 2 * 300 * 768 * 2304 });
+    expect(gemmShape(x, w, { transB: true, bias, activation: "gelu" }).shape).toBe("300×2304×768 NT bias+gelu");
+  });
+});
+
+describe("PhaseProfiler", () => {
+  it("sums GEMM time per shape, slowest first, with the achieved TFLOP/s", () => {
+    // Each matmul call takes 2 ms on the stand-in clock, every other op 0.5 ms.
+    const cuda = fakeBackend((fn) => (fn === "matmul" ? 2 : fn === "geglu" ? 0.5 : 0));
+    const prof = new PhaseProfiler(cuda);
+    const be = prof.backend;
+    const x = be.empty([1000, 768], "bf16");
+    const w1 = be.empty([6144, 768], "bf16");
+    const w2 = be.empty([768, 3072], "bf16");
+    prof.begin();
+    const h = be.matmul(x, w1, { transB: true }); // 1000 × 6144 × 768
+    const g = be.geglu(h);
+    be.matmul(g, w2, { transB: true }); // 1000 × 768 × 3072
+    be.matmul(x, w1, { transB: true }); // the first shape again
+    const r = prof.end();
+    expect(r.gemms.map((e) => [e.shape, e.calls, e.ms])).toEqual([
+      ["1000×6144×768 NT", 2, 4],
+      ["1000×768×3072 NT", 1, 2],
+    ]);
+    // 2 · 1000 · 6144 · 768 FLOPs per call, two calls in 4 ms.
+    expect(r.gemms[0]!.tflops).toBeCloseTo((2 * 2 * 1000 * 6144 * 768) / (4e-3 * 1e12), 9);
+    expect(r.phases.gemm).toBe(6);
+    expect(r.phases.elementwise).toBe(0.5);
+    expect(r.ops.matmul).toBe(6);
+  });
+});
