@@ -114,12 +114,15 @@ for s in $stages; do
       grep -h FAIL "$OUT/conformance.txt"; cat "$OUT"/conformance-*.log | grep -v "^conformance:" | grep -v "^device:" | head -20
       echo "conformance: $(grep -c ^PASS "$OUT/conformance.txt")/$(grep -c . "$OUT/conformance.txt") cases pass"
       rm -f "$OUT"/conformance-*.log
-      # The bias-gradient cases again through the GEMM's BGRADB epilogue (off by default, kept as an option).
+      # The opt-in kernel paths on their cases: the GEMM's BGRADB epilogue for bias gradients, the 2D GeGLU kernels.
       if [ -z "${CONFORMANCE_FILTER:-}" ]; then
         mv "$OUT/conformance.txt" "$OUT/conformance.all"
-        MOSAICBERT_GEMM_BGRAD=1 CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "bias grad" | sed 's/^conformance:/conformance (MOSAICBERT_GEMM_BGRAD=1):/'
-        [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-        sed 's/$/  [MOSAICBERT_GEMM_BGRAD=1]/' "$OUT/conformance.txt" >> "$OUT/conformance.all" 2>/dev/null
+        for opt in "MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu"; do
+          var=${opt%%:*}; filter=${opt#*:}
+          env "$var" CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "$filter" | sed "s/^conformance:/conformance ($var):/"
+          [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+          sed "s/\$/  [$var]/" "$OUT/conformance.txt" >> "$OUT/conformance.all" 2>/dev/null
+        done
         mv "$OUT/conformance.all" "$OUT/conformance.txt"
       fi ;;
     golden) step golden; node $build/run.mjs golden $build/golden || status=1 ;;

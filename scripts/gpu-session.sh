@@ -11,7 +11,7 @@
 #      nccl [2] auto [~60] compare [77] sanitize [11], then gpu-check --broken [~25]
 #   B  carry .device .results-build .results-data/train.txt.xz .results-data/val.txt.xz .results-data/corpus.json (~6 min)
 #      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; A/B: BGRADB bias gradients, 8 cuBLASLt
-#      candidates, no tuning) and the PyTorch peers in the same call [~220 s], then the anchor setting [~150 s]
+#      candidates, no tuning, 2D GeGLU) and the PyTorch peers in the same call [~220 s], then the anchor setting [~150 s]
 #   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
 #      .results-build (~5 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
 #      folders in PyTorch (hfcheck), and pretrained folders through transformers' Auto classes (hf-compat, f32 CPU)
@@ -48,6 +48,9 @@ case "$part" in
     MOSAICBERT_GEMM_CANDIDATES=8 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --json "$OUT/bench-mosaic-bert-base-candidates8.json" || rc=1
     MOSAICBERT_GEMM_CANDIDATES=8 "${cli[@]}" bench --preset bert-base --device cuda --json "$OUT/bench-bert-base-candidates8.json" || rc=1
     MOSAICBERT_GEMM_TUNE=0 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --json "$OUT/bench-mosaic-bert-base-untuned.json" || rc=1
+    # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division, one erf in the backward); profiled
+    # so that the geglu / gegluBackward op times compare with the default run's.
+    MOSAICBERT_GEGLU_2D=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu2d.json" || rc=1
     bash scripts/device.sh peers || rc=1
     ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1 ;;
   C)

@@ -3,12 +3,24 @@
 #include "common.cuh"
 #include "random.cuh"
 #include <cmath>
+#include <cstdlib>
 
 #define GRID_LOOP(i, n) for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
 static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 // The 16-byte vector kernels may run (not with MOSAICBERT_CUDA_GENERIC=1).
 static bool vec_ok() { return !mb_generic_forced(); }
+// MOSAICBERT_GEGLU_2D=1: the GeGLU kernels indexed by (column block, row) instead of one flat index divided by
+// the row width per thread (a 64-bit division), and the backward's erf computed once. Opt-in until measured.
+static bool geglu_2d() {
+  static int v = -1;
+  if (v < 0) { const char* e = getenv("MOSAICBERT_GEGLU_2D"); v = e && e[0] == '1' && e[1] == 0; }
+  return v == 1;
+}
+static const int GEGLU_2D_THREADS = 128;
+static dim3 geglu_2d_grid(int64_t rows, int64_t inter8) {
+  return dim3((unsigned)((inter8 + GEGLU_2D_THREADS - 1) / GEGLU_2D_THREADS), (unsigned)(rows < 65535 ? rows : 65535));
+}
 
 __device__ __forceinline__ float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 __device__ __forceinline__ float gelu_grad(float x) {
@@ -133,6 +145,28 @@ __global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t in
     h[i] = uo;
   }
 }
+// The same element function as geglu_bf16_v8 (same counters, same rounding), indexed in 2D.
+template <bool DROP>
+__global__ void __launch_bounds__(GEGLU_2D_THREADS) geglu_bf16_2d(uint4* h, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
+  const int64_t c = (int64_t)blockIdx.x * GEGLU_2D_THREADS + threadIdx.x;
+  if (c >= inter8) return;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const int64_t i = r * inter8 + c;
+    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], uo;
+    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
+    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
+    __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&uo);
+    const uint32_t c0 = off + (uint32_t)(i * 8);
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]);
+      float m0 = 1.0f, m1 = 1.0f;
+      if (DROP) { m0 = drop_factor(p, inv, key, c0 + 2 * k); m1 = drop_factor(p, inv, key, c0 + 2 * k + 1); }
+      o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x * m0, gelu_f(fa.y) * fb.y * m1);
+    }
+    h[i] = uo;
+  }
+}
 __global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv, uint32_t key, uint32_t off) {
   GRID_LOOP(i, rows * inter) {
     int64_t r = i / inter, c = i - r * inter;
@@ -145,7 +179,11 @@ void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t int
   const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   if (vec_ok() && dth == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(h) && aligned16(g)) {
     int64_t n = rows * inter / 8;
-    if (p > 0.0f) geglu_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+    if (geglu_2d()) {
+      const dim3 grid = geglu_2d_grid(rows, inter / 8);
+      if (p > 0.0f) geglu_bf16_2d<true><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+      else geglu_bf16_2d<false><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+    } else if (p > 0.0f) geglu_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
     else geglu_bf16_v8<false><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
   } else {
     geglu_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(dth, h, dtg, g, rows, inter, p, inv, key, off);
@@ -176,6 +214,33 @@ __global__ void geglu_bwd_bf16_v8(uint4* dg, const uint4* dh, const uint4* g, in
     dg[r * 2 * inter8 + inter8 + c] = ob;
   }
 }
+// geglu_bwd_bf16_v8 in 2D, with erf(a/√2) computed once for GELU(a) and GELU'(a).
+template <bool DROP>
+__global__ void __launch_bounds__(GEGLU_2D_THREADS) geglu_bwd_bf16_2d(uint4* dg, const uint4* dh, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
+  const int64_t c = (int64_t)blockIdx.x * GEGLU_2D_THREADS + threadIdx.x;
+  if (c >= inter8) return;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const int64_t i = r * inter8 + c;
+    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], ud = dh[i], oa, ob;
+    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
+    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
+    const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
+    __nv_bfloat162* oa2 = reinterpret_cast<__nv_bfloat162*>(&oa);
+    __nv_bfloat162* ob2 = reinterpret_cast<__nv_bfloat162*>(&ob);
+    const uint32_t c0 = off + (uint32_t)(i * 8);
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]), fd = __bfloat1622float2(d2[k]);
+      if (DROP) { fd.x *= drop_factor(p, inv, key, c0 + 2 * k); fd.y *= drop_factor(p, inv, key, c0 + 2 * k + 1); }
+      const float cx = 0.5f * (1.0f + erff(fa.x * 0.70710678118654752f)), cy = 0.5f * (1.0f + erff(fa.y * 0.70710678118654752f));
+      const float px = 0.39894228040143268f * __expf(-0.5f * fa.x * fa.x), py = 0.39894228040143268f * __expf(-0.5f * fa.y * fa.y);
+      oa2[k] = __floats2bfloat162_rn(fd.x * fb.x * (cx + fa.x * px), fd.y * fb.y * (cy + fa.y * py));
+      ob2[k] = __floats2bfloat162_rn(fd.x * (fa.x * cx), fd.y * (fa.y * cy));
+    }
+    dg[r * 2 * inter8 + c] = oa;
+    dg[r * 2 * inter8 + inter8 + c] = ob;
+  }
+}
 __global__ void geglu_bwd_k(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv,
                             uint32_t key, uint32_t off) {
   GRID_LOOP(i, rows * inter) {
@@ -191,7 +256,11 @@ void k_geglu_bwd(int ddg, void* dg, int ddh, const void* dh, int dtg, const void
   const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   if (vec_ok() && ddg == DT_BF16 && ddh == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(dg) && aligned16(dh) && aligned16(g)) {
     int64_t n = rows * inter / 8;
-    if (p > 0.0f) geglu_bwd_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+    if (geglu_2d()) {
+      const dim3 grid = geglu_2d_grid(rows, inter / 8);
+      if (p > 0.0f) geglu_bwd_bf16_2d<true><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+      else geglu_bwd_bf16_2d<false><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
+    } else if (p > 0.0f) geglu_bwd_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
     else geglu_bwd_bf16_v8<false><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
   } else {
     geglu_bwd_k<<<grid_for(rows * inter, 256), 256, 0, S()>>>(ddg, dg, ddh, dh, dtg, g, rows, inter, p, inv, key, off);

@@ -170,7 +170,8 @@ for (const dt of ["f32", "bf16"] as DType[]) {
     });
   }
   // MosaicBERT's FFN dropout, fused into GeGLU (the mask is indexed by h's element, as in `dropout`).
-  for (const [n, inner] of [[3, 7], [130, 3072]]) {
+  // 66000 rows: more than a CUDA grid's 65535 in y (kernels indexed by row must loop over rows).
+  for (const [n, inner] of [[3, 7], [130, 3072], [66000, 16]]) {
     add(`geglu+dropout ${dt} [${n}, 2×${inner}]`, tolOf(dt), (be, rng) => {
       const g = randn(be, rng, [n, 2 * inner], dt);
       const dh = randn(be, rng, [n, inner], dt);
