@@ -9,7 +9,9 @@
 #   A  carry .device .device-build packages/trainer/dist-device                                   (~7.5 min)
 #      every gpu-check stage at this commit: build [20 s] conformance [90] golden [2] smallsmem [110] train [55]
 #      nccl [2] auto [~60] compare [77] sanitize [11], then gpu-check --broken [~25]
-#   B  carry .device .results-build .results-data/train.txt.xz .results-data/val.txt.xz .results-data/corpus.json (~6 min)
+#   B  carry .device .results-build .results-data/train.txt.xz .results-data/val.txt.xz .results-data/corpus.json (~6.5 min;
+#      with the tree ~66.3 MB of the 67.1 MB a call may take: if it grows past, `bash scripts/results/bundle.sh` alone
+#      leaves the sample corpus that only C's hf-compat needs out of .results-build)
 #      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; A/B: BGRADB bias gradients, 8 cuBLASLt
 #      candidates, no tuning, 2D GeGLU) and the PyTorch peers in the same call [~220 s], then the anchor setting [~150 s]
 #   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
