@@ -26,7 +26,7 @@
 #   ampere       a compute_80-PTX-only build (the Ampere path, JIT-compiled) and the attention conformance on it,
 #                also as a GPU with 99 KB / 48 KB of shared memory per block would run it (MOSAICBERT_SMEM_PER_BLOCK)
 #   smallsmem    attention conformance as GPUs with 99 KB of shared memory per block run it, and with 4 warps per CTA
-#   auto         pretrain with device_train_microbatch_size=auto (8192 × 128 per step): a microbatch is picked and trains
+#   auto         pretrain with device_train_microbatch_size=auto (1536 × 128 per step, all but 24 GiB of the GPU held by another process): a smaller microbatch must be picked, and train
 #   compare      loss after 200 steps: optimised vs generic kernels (last 20 losses within 1e-3)
 #   nccl         a one-process NcclCommunicator on the GPU (f32/bf16, side stream, host tensors, broadcast)
 #   memory       1000 timed steps, allocator memory sampled every 100
@@ -122,6 +122,7 @@ for s in $stages; do
           env "$var" CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "$filter" | sed "s/^conformance:/conformance ($var):/"
           [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
           sed "s/\$/  [$var]/" "$OUT/conformance.txt" >> "$OUT/conformance.all" 2>/dev/null
+          rm -f "$OUT/conformance.txt"  # a pass that dies before writing must not re-append the one before
         done
         mv "$OUT/conformance.all" "$OUT/conformance.txt"
       fi ;;
@@ -176,7 +177,7 @@ for s in $stages; do
       done ;;
     auto)
       # device_train_microbatch_size: auto on the GPU: MosaicBERT-base at 128 tokens, 1536 rows per step (the sample
-      # corpus holds 1664), while another process holds all but AUTO_LEAVE_GIB [24] GiB of the GPU (a shared GPU):
+      # corpus holds 1592), while another process holds all but AUTO_LEAVE_GIB [24] GiB of the GPU (a shared GPU):
       # the whole batch (~57 GiB) cannot fit, so the run must measure, pick a smaller divisor and train 3 steps.
       step auto
       rm -rf /tmp/auto-run /tmp/auto-hold.ready
@@ -185,11 +186,14 @@ import os, time, torch
 free, _ = torch.cuda.mem_get_info()
 hold = max(0, free - int(float(os.environ.get("AUTO_LEAVE_GIB", "24")) * 2**30))
 x = torch.empty(hold, dtype=torch.uint8, device="cuda")
-open("/tmp/auto-hold.ready", "w").write(str(hold))
+open("/tmp/auto-hold.tmp", "w").write(str(hold))
+os.replace("/tmp/auto-hold.tmp", "/tmp/auto-hold.ready")
 time.sleep(900)' > "$OUT/auto-hold.log" 2>&1 &
       holder=$!
-      for _ in $(seq 120); do [ -f /tmp/auto-hold.ready ] && break; sleep 0.5; done
-      echo "auto: another process holds $(( $(cat /tmp/auto-hold.ready 2>/dev/null || echo 0) >> 30 )) GiB of the GPU"
+      for _ in $(seq 120); do [ -s /tmp/auto-hold.ready ] && break; kill -0 $holder 2>/dev/null || break; sleep 0.5; done
+      held=$(cat /tmp/auto-hold.ready 2>/dev/null); held=${held:-0}
+      echo "auto: another process holds $(( held >> 30 )) GiB of the GPU"
+      [ "$held" -gt 0 ] || { echo "auto: the memory holder did not start:"; tail -5 "$OUT/auto-hold.log"; }
       node $cli pretrain --config mosaic-bert-base --set 'data_local=${sample_corpus}' --device cuda --max-duration 3ba \
         --set device_train_microbatch_size=auto --set global_train_batch_size=1536 --set eval_interval=1000ba --set save_interval=1000ba \
         --set progress_bar=false --save-folder /tmp/auto-run > "$OUT/auto.log" 2>&1 || { status=1; tail -20 "$OUT/auto.log"; }

@@ -29,7 +29,7 @@ if [ "$mode" = write ]; then
   git ls-files -co --exclude-standard -- 'packages/*/src/*' 'packages/*/native/*' | grep -Ev '(^|/)__pycache__/|\.pyc$' | LC_ALL=C sort > "$dir/sources.list"
   hash_list "$dir/sources.list" > "$dir/sources.sum"
   c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git diff --quiet HEAD -- 'packages/*/src' 'packages/*/native' 2>/dev/null || c="$c+dirty"
+  [ -z "$(git status --porcelain -- 'packages/*/src/*' 'packages/*/native/*' 2>/dev/null)" ] || c="$c+dirty"
   echo "$c" > "$dir/commit"
   exit 0
 fi

@@ -6,10 +6,10 @@
 // batches change the token count (unpadded rows, masked rows) nearly every step, and timing every
 // new exact shape cost ≈ 50 ms of syncs per step; a new shape of a known class only checks that the
 // class's algorithm supports it (host-side) and uses it.
-// A weight-gradient product can also return its bias gradient (Σ over K of A, transA): cuBLASLt's
-// BGRADB epilogue sums Lt's B (our A) while the GEMM reads it, into a scratch vector that one small
-// kernel then adds (or copies) into the caller's float32 [M]; where no algorithm offers the epilogue,
-// or with MOSAICBERT_GEMM_BGRAD=0, a column-sum kernel does it after the plain product.
+// A weight-gradient product can also return its bias gradient (Σ over K of A, transA): by default a
+// column-sum kernel after the plain product; with MOSAICBERT_GEMM_BGRAD=1 cuBLASLt's BGRADB epilogue
+// sums Lt's B (our A) while the GEMM reads it, into a scratch vector that one small kernel then adds
+// (or copies) into the caller's float32 [M] (the column sums again where no algorithm offers it).
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cstdio>

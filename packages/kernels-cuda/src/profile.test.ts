@@ -45,6 +45,9 @@ describe("gemmShape", () => {
     // dx = dy·W: 300 × 768 over K = 2304; "none" is no activation.
     expect(gemmShape(dy, w, { activation: "none" })).toEqual({ shape: "300×768×2304 NN", flops: 2 * 300 * 768 * 2304 });
     expect(gemmShape(x, w, { transB: true, bias, activation: "gelu" }).shape).toBe("300×2304×768 NT bias+gelu");
+    // a of more than two dimensions: its last is K, the rest are rows ([B, S, H] → B·S rows).
+    const x3 = be.empty([4, 75, 768], "bf16");
+    expect(gemmShape(x3, w, { transB: true })).toEqual({ shape: "300×2304×768 NT", flops: 2 * 300 * 2304 * 768 });
   });
 });
 

@@ -13,9 +13,14 @@ export interface GemmShapeTime {
 
 /** The shape label and FLOPs of a `matmul(a, b, options)` call (op(a) is M×K, op(b) is K×N). */
 export function gemmShape(a: Tensor, b: Tensor, o: MatmulOptions = {}): { shape: string; flops: number } {
-  const [ar, ac] = [a.shape[0] ?? 1, a.shape[1] ?? 1];
-  const [br, bc] = [b.shape[0] ?? 1, b.shape[1] ?? 1];
-  const M = o.transA ? ac : ar, K = o.transA ? ar : ac, N = o.transB ? br : bc;
+  // As the contract reads them: a transposed a is [K, M]; otherwise K is a's last dimension and M the rest.
+  let M: number, K: number;
+  if (o.transA) [K, M] = [a.shape[0] ?? 1, a.shape[1] ?? 1];
+  else {
+    K = a.shape[a.shape.length - 1] ?? 1;
+    M = K === 0 ? 0 : a.size / K;
+  }
+  const N = o.transB ? (b.shape[0] ?? 1) : (b.shape[1] ?? 1);
   const t = `${o.transA ? "T" : "N"}${o.transB ? "T" : "N"}`;
   const extras = [o.bias ? "bias" : "", o.activation && o.activation !== "none" ? o.activation : "", o.biasGrad ? "bgrad" : "", o.accumulate ? "acc" : ""].filter(Boolean);
   return { shape: `${M}×${N}×${K} ${t}${extras.length ? ` ${extras.join("+")}` : ""}`, flops: 2 * M * N * K };
