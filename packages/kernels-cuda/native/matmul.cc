@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -82,6 +83,10 @@ using Key = std::tuple<int64_t, int64_t, int64_t, int, int, int, int, int, int, 
 static std::map<Key, Plan> g_plans;
 // The algorithm chosen for a size class (a Key whose M, N, K are classes, see size_class).
 static std::map<Key, cublasLtMatmulAlgo_t> g_class_algo;
+// Epilogue classes where the library offered no algorithm, or none that ran: later shapes of the class go
+// straight to the plain product (else each new exact shape, every step with real batches, would pay a failed
+// heuristic query or a failed timing round with its allocation and synchronisation).
+static std::set<Key> g_class_refused;
 
 static int64_t size_class(int64_t n) {
   if (n <= 64) return n;
@@ -138,6 +143,7 @@ static const void* epilogue_pointer(const GemmArgs& g, Epi epi) {
 }
 
 static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, const Key& cls, Plan& p) {
+  if (epi != EPI_NONE && g_class_refused.count(cls)) return false;  // p untouched: nothing to destroy
   const cudaDataType_t ta = cuda_type(g.dtA), tb = cuda_type(g.dtB), td = cuda_type(g.dtOut);
   ckb(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "descCreate");
   // Lt's "A" is our B and Lt's "B" is our A (see the header comment).
@@ -179,6 +185,7 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
   cublasLtMatmulPreferenceDestroy(pref);
   if (st != CUBLAS_STATUS_SUCCESS || n == 0) {
     destroy_plan(p);
+    if (epi != EPI_NONE) g_class_refused.insert(cls);
     return false;
   }
   p.algo = res[0].algo;
@@ -218,6 +225,7 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
     // Offered but refused by every run (an epilogue the library cannot do here): no plan of this kind.
     if (!ran) {
       destroy_plan(p);
+      if (epi != EPI_NONE) g_class_refused.insert(cls);
       return false;
     }
   }
@@ -250,6 +258,7 @@ static Plan& plan_for(const GemmArgs& g, Epi want) {
 // gradient then come from their own kernels), and the class forgets the refused algorithm.
 static Plan& plain_instead(const GemmArgs& g, Plan& p) {
   g_class_algo.erase(plan_key(g, p.epi, true));
+  g_class_refused.insert(plan_key(g, p.epi, true));
   destroy_plan(p);
   if (!make_plan(g, EPI_NONE, align_of(g.A), align_of(g.B), align_of(g.D), plan_key(g, EPI_NONE, true), p)) {
     mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
