@@ -54,7 +54,7 @@ case "$part" in
     MOSAICBERT_GEMM_CANDIDATES=8 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --json "$OUT/bench-mosaic-bert-base-candidates8.json" || rc=1
     MOSAICBERT_GEMM_CANDIDATES=8 "${cli[@]}" bench --preset bert-base --device cuda --json "$OUT/bench-bert-base-candidates8.json" || rc=1
     MOSAICBERT_GEMM_TUNE=0 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --json "$OUT/bench-mosaic-bert-base-untuned.json" || rc=1
-    # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division, one erf in the backward); profiled
+    # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division); profiled
     # so that the geglu / gegluBackward op times compare with the default run's.
     MOSAICBERT_GEGLU_2D=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu2d.json" || rc=1
     bash scripts/device.sh peers || rc=1

@@ -11,7 +11,7 @@ static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 // The 16-byte vector kernels may run (not with MOSAICBERT_CUDA_GENERIC=1).
 static bool vec_ok() { return !mb_generic_forced(); }
 // MOSAICBERT_GEGLU_2D=1: the GeGLU kernels indexed by (column block, row) instead of one flat index divided by
-// the row width per thread (a 64-bit division), and the backward's erf computed once. Opt-in until measured.
+// the row width per thread (a 64-bit division); the element work is the same function. Opt-in until measured.
 static bool geglu_2d() {
   static int v = -1;
   if (v < 0) { const char* e = getenv("MOSAICBERT_GEGLU_2D"); v = e && e[0] == '1' && e[1] == 0; }
@@ -125,47 +125,37 @@ void k_gelu_bwd(int ddx, void* dx, int ddy, const void* dy, int dtx, const void*
 // kept iff mb_uniform(key, off + e) >= p, exactly the mask `k_dropout` draws for h, so the separate
 // dropout pass (and its backward) disappear. The backward applies the same mask to dh.
 
+// One 16-byte chunk of h: chunk c (8 elements) of row r, its dropout counters off + (r·inter8 + c)·8 + k.
+template <bool DROP>
+__device__ __forceinline__ void geglu_chunk(uint4* h, const uint4* g, int64_t r, int64_t c, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
+  const int64_t i = r * inter8 + c;
+  uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], uo;
+  const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
+  const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
+  __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&uo);
+  const uint32_t c0 = off + (uint32_t)(i * 8);
+#pragma unroll
+  for (int k = 0; k < 4; k++) {
+    float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]);
+    float m0 = 1.0f, m1 = 1.0f;
+    if (DROP) { m0 = drop_factor(p, inv, key, c0 + 2 * k); m1 = drop_factor(p, inv, key, c0 + 2 * k + 1); }
+    o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x * m0, gelu_f(fa.y) * fb.y * m1);
+  }
+  h[i] = uo;
+}
 template <bool DROP>
 __global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
-  int64_t n = rows * inter8;
-  GRID_LOOP(i, n) {
-    int64_t r = i / inter8, c = i - r * inter8;
-    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], uo;
-    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
-    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
-    __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&uo);
-    const uint32_t c0 = off + (uint32_t)(i * 8);
-#pragma unroll
-    for (int k = 0; k < 4; k++) {
-      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]);
-      float m0 = 1.0f, m1 = 1.0f;
-      if (DROP) { m0 = drop_factor(p, inv, key, c0 + 2 * k); m1 = drop_factor(p, inv, key, c0 + 2 * k + 1); }
-      o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x * m0, gelu_f(fa.y) * fb.y * m1);
-    }
-    h[i] = uo;
+  GRID_LOOP(i, rows * inter8) {
+    const int64_t r = i / inter8;
+    geglu_chunk<DROP>(h, g, r, i - r * inter8, inter8, p, inv, key, off);
   }
 }
-// The same element function as geglu_bf16_v8 (same counters, same rounding), indexed in 2D.
+// The same chunks indexed in 2D: blocks of columns × rows (grid.y capped, so rows loop).
 template <bool DROP>
 __global__ void __launch_bounds__(GEGLU_2D_THREADS) geglu_bf16_2d(uint4* h, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
   const int64_t c = (int64_t)blockIdx.x * GEGLU_2D_THREADS + threadIdx.x;
   if (c >= inter8) return;
-  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-    const int64_t i = r * inter8 + c;
-    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], uo;
-    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
-    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
-    __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&uo);
-    const uint32_t c0 = off + (uint32_t)(i * 8);
-#pragma unroll
-    for (int k = 0; k < 4; k++) {
-      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]);
-      float m0 = 1.0f, m1 = 1.0f;
-      if (DROP) { m0 = drop_factor(p, inv, key, c0 + 2 * k); m1 = drop_factor(p, inv, key, c0 + 2 * k + 1); }
-      o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x * m0, gelu_f(fa.y) * fb.y * m1);
-    }
-    h[i] = uo;
-  }
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) geglu_chunk<DROP>(h, g, r, c, inter8, p, inv, key, off);
 }
 __global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv, uint32_t key, uint32_t off) {
   GRID_LOOP(i, rows * inter) {
@@ -191,55 +181,40 @@ void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t int
   CKL();
 }
 
+// The backward of one chunk: dg's two halves at row r, chunk c, from dh (through the forward's mask) and g.
+template <bool DROP>
+__device__ __forceinline__ void geglu_bwd_chunk(uint4* dg, const uint4* dh, const uint4* g, int64_t r, int64_t c, int64_t inter8, float p, float inv,
+                                                uint32_t key, uint32_t off) {
+  const int64_t i = r * inter8 + c;
+  uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], ud = dh[i], oa, ob;
+  const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
+  const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
+  const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
+  __nv_bfloat162* oa2 = reinterpret_cast<__nv_bfloat162*>(&oa);
+  __nv_bfloat162* ob2 = reinterpret_cast<__nv_bfloat162*>(&ob);
+  const uint32_t c0 = off + (uint32_t)(i * 8);
+#pragma unroll
+  for (int k = 0; k < 4; k++) {
+    float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]), fd = __bfloat1622float2(d2[k]);
+    if (DROP) { fd.x *= drop_factor(p, inv, key, c0 + 2 * k); fd.y *= drop_factor(p, inv, key, c0 + 2 * k + 1); }
+    oa2[k] = __floats2bfloat162_rn(fd.x * fb.x * gelu_grad(fa.x), fd.y * fb.y * gelu_grad(fa.y));
+    ob2[k] = __floats2bfloat162_rn(fd.x * gelu_f(fa.x), fd.y * gelu_f(fa.y));
+  }
+  dg[r * 2 * inter8 + c] = oa;
+  dg[r * 2 * inter8 + inter8 + c] = ob;
+}
 template <bool DROP>
 __global__ void geglu_bwd_bf16_v8(uint4* dg, const uint4* dh, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
-  int64_t n = rows * inter8;
-  GRID_LOOP(i, n) {
-    int64_t r = i / inter8, c = i - r * inter8;
-    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], ud = dh[i], oa, ob;
-    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
-    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
-    const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
-    __nv_bfloat162* oa2 = reinterpret_cast<__nv_bfloat162*>(&oa);
-    __nv_bfloat162* ob2 = reinterpret_cast<__nv_bfloat162*>(&ob);
-    const uint32_t c0 = off + (uint32_t)(i * 8);
-#pragma unroll
-    for (int k = 0; k < 4; k++) {
-      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]), fd = __bfloat1622float2(d2[k]);
-      if (DROP) { fd.x *= drop_factor(p, inv, key, c0 + 2 * k); fd.y *= drop_factor(p, inv, key, c0 + 2 * k + 1); }
-      oa2[k] = __floats2bfloat162_rn(fd.x * fb.x * gelu_grad(fa.x), fd.y * fb.y * gelu_grad(fa.y));
-      ob2[k] = __floats2bfloat162_rn(fd.x * gelu_f(fa.x), fd.y * gelu_f(fa.y));
-    }
-    dg[r * 2 * inter8 + c] = oa;
-    dg[r * 2 * inter8 + inter8 + c] = ob;
+  GRID_LOOP(i, rows * inter8) {
+    const int64_t r = i / inter8;
+    geglu_bwd_chunk<DROP>(dg, dh, g, r, i - r * inter8, inter8, p, inv, key, off);
   }
 }
-// geglu_bwd_bf16_v8 in 2D, with erf(a/√2) computed once for GELU(a) and GELU'(a).
 template <bool DROP>
 __global__ void __launch_bounds__(GEGLU_2D_THREADS) geglu_bwd_bf16_2d(uint4* dg, const uint4* dh, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
   const int64_t c = (int64_t)blockIdx.x * GEGLU_2D_THREADS + threadIdx.x;
   if (c >= inter8) return;
-  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-    const int64_t i = r * inter8 + c;
-    uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], ud = dh[i], oa, ob;
-    const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
-    const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
-    const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
-    __nv_bfloat162* oa2 = reinterpret_cast<__nv_bfloat162*>(&oa);
-    __nv_bfloat162* ob2 = reinterpret_cast<__nv_bfloat162*>(&ob);
-    const uint32_t c0 = off + (uint32_t)(i * 8);
-#pragma unroll
-    for (int k = 0; k < 4; k++) {
-      float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]), fd = __bfloat1622float2(d2[k]);
-      if (DROP) { fd.x *= drop_factor(p, inv, key, c0 + 2 * k); fd.y *= drop_factor(p, inv, key, c0 + 2 * k + 1); }
-      const float cx = 0.5f * (1.0f + erff(fa.x * 0.70710678118654752f)), cy = 0.5f * (1.0f + erff(fa.y * 0.70710678118654752f));
-      const float px = 0.39894228040143268f * __expf(-0.5f * fa.x * fa.x), py = 0.39894228040143268f * __expf(-0.5f * fa.y * fa.y);
-      oa2[k] = __floats2bfloat162_rn(fd.x * fb.x * (cx + fa.x * px), fd.y * fb.y * (cy + fa.y * py));
-      ob2[k] = __floats2bfloat162_rn(fd.x * (fa.x * cx), fd.y * (fa.y * cy));
-    }
-    dg[r * 2 * inter8 + c] = oa;
-    dg[r * 2 * inter8 + inter8 + c] = ob;
-  }
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) geglu_bwd_chunk<DROP>(dg, dh, g, r, c, inter8, p, inv, key, off);
 }
 __global__ void geglu_bwd_k(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv,
                             uint32_t key, uint32_t off) {
