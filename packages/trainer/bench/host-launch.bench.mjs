@@ -3,29 +3,16 @@
 // is the JavaScript side — argument validation, packs, the model's host work (unpadding, row lists),
 // the N-API boundary not included. If this approaches the device's step time, the step is host-bound.
 //   pnpm build && pnpm bench host-launch [-- preset steps]     (default mosaic-bert-base 20)
+import { createRequire } from "node:module";
 import { CudaBackend } from "@mosaicbert/kernels-cuda";
 import { createModel, preset, DecoupledAdamW, clipGradNorm } from "@mosaicbert/layers";
 import { benchBatch, BENCH_LENGTHS, BENCH_SEQ_LEN } from "@mosaicbert/trainer";
 
 const name = process.argv[2] ?? "mosaic-bert-base";
 const steps = Number(process.argv[3] ?? 20);
-const counts = new Map();
-let next = 1 << 20;
-const addon = new Proxy({}, {
-  get(_t, fn) {
-    if (fn === "then") return undefined;
-    return (...args) => {
-      counts.set(fn, (counts.get(fn) ?? 0) + 1);
-      switch (fn) {
-        case "init": return { device: "stand-in", smCount: 132, computeCapability: 90, totalMemory: 2 ** 37, cublasLt: 0, cudaRuntime: 0, nccl: 0 };
-        case "malloc": { const p = next; next += args[0] + 4096; return p; }
-        case "memGetInfo": return [2 ** 37, 2 ** 37];
-        case "sync": return 0;
-        default: return undefined;
-      }
-    };
-  },
-});
+// The stand-in addon shared with the trainer's host measurement (stand-in-addon.cjs): every call returns at once.
+const addon = createRequire(import.meta.url)("./stand-in-addon.cjs");
+const counts = addon.__counts;
 const be = new CudaBackend(addon);
 const config = preset(name);
 const batch = benchBatch(BENCH_LENGTHS, BENCH_SEQ_LEN, config.vocabSize, config.arch === "mosaic-bert" ? 0.3 : 0.15, 0);
