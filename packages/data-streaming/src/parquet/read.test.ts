@@ -117,10 +117,14 @@ describe("openParquet against hand-built hostile files and DuckDB's padded runs"
     ["h5_num_values", /134217728 values in a flat column of 1 rows/],
     ["h8_dba_prefix", /value 1 keeps 1073741824 bytes of a 1-byte value before it/],
   ];
+  // Each file is ~100 bytes and declares up to gigabytes: refused within 5 s (the test's own timeout, not a speed
+  // figure) and with under 32 MiB of array buffers more than before it was opened.
   it.each(refused)("%s: refused before hyparquet decodes it (it would spin or fill the heap)", async (name, message) => {
+    const before = process.memoryUsage().arrayBuffers;
     const pq = await openParquet(join(hostile, `${name}.parquet`));
     await expect(pq.read(pq.columns, 0, pq.numRows)).rejects.toThrow(message);
-  });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 2 ** 20);
+  }, 5000);
 
   it("a chunk whose dictionary_page_offset is 0 (no dictionary, PARQUET-1402) is read as hyparquet reads it", async () => {
     const f = join(hostile, "h7_dictoffset0.parquet");
