@@ -12,8 +12,9 @@
 #   B  carry .device .results-build .results-data/train.txt.xz .results-data/val.txt.xz .results-data/corpus.json (~6.5 min;
 #      with the tree ~66.3 MB of the 67.1 MB a call may take: if it grows past, `bash scripts/results/bundle.sh` alone
 #      leaves the sample corpus that only C's hf-compat needs out of .results-build)
-#      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; A/B: BGRADB bias gradients, 8 cuBLASLt
-#      candidates, no tuning, 2D GeGLU) and the PyTorch peers in the same call [~220 s], then the anchor setting [~150 s]
+#      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; MosaicBERT-base on full rows; A/B: 2D
+#      GeGLU) and the PyTorch peers in the same call [~200 s], then the anchor setting [~150 s] and 300 of its steps
+#      without overlapped steps (MOSAICBERT_OVERLAP_STEPS=0) [~45 s]
 #   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
 #      .results-build (~5 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
 #      folders in PyTorch (hfcheck), and pretrained folders through transformers' Auto classes (hf-compat, f32 CPU)
@@ -47,18 +48,19 @@ case "$part" in
     export MOSAICBERT_CUDA_ADDON=$root/$addon
     cli=(node .results-build/dist/mosaicbert.mjs)
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
-    MOSAICBERT_GEMM_BGRAD=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-bgrad-epilogue.json" || rc=1
     "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
-    MOSAICBERT_GEMM_BGRAD=1 "${cli[@]}" bench --preset bert-base --device cuda --json "$OUT/bench-bert-base-bgrad-epilogue.json" || rc=1
-    # How many cuBLASLt candidates to time per shape class (32 now, 8 before 2026-12-04; 0 timing = the heuristic's first).
-    MOSAICBERT_GEMM_CANDIDATES=8 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --json "$OUT/bench-mosaic-bert-base-candidates8.json" || rc=1
-    MOSAICBERT_GEMM_CANDIDATES=8 "${cli[@]}" bench --preset bert-base --device cuda --json "$OUT/bench-bert-base-candidates8.json" || rc=1
-    MOSAICBERT_GEMM_TUNE=0 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --json "$OUT/bench-mosaic-bert-base-untuned.json" || rc=1
+    # The anchor setting's rows (all 256 full): the device time its pretraining steps cannot go below.
+    "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --profile --json "$OUT/bench-mosaic-bert-base-full-rows.json" || rc=1
     # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division); profiled
     # so that the geglu / gegluBackward op times compare with the default run's.
     MOSAICBERT_GEGLU_2D=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu2d.json" || rc=1
     bash scripts/device.sh peers || rc=1
     ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
+    # A/B: 300 steps of the same setting with each step read before the next is launched (the loop before
+    # overlapped steps); the anchor's own first 300 steps are the other arm.
+    mkdir -p "$OUT/overlap-off"
+    OUT="$OUT/overlap-off" MOSAICBERT_OVERLAP_STEPS=0 ANCHOR_STEPS=300 ANCHOR_EVAL_EVERY=300 ANCHOR_BENCH=0 bash scripts/results/anchor.sh > "$OUT/overlap-off/anchor.log" 2>&1 || rc=1
+    tail -5 "$OUT/overlap-off/anchor.log"
     fi ;;
   C)
     if [ -f "$addon" ] || bash scripts/device.sh build; then

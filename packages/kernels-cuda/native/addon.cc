@@ -21,6 +21,13 @@ static const int STAGE_SLOTS = 32;
 static char* g_stage = nullptr;
 static cudaEvent_t g_stageEv[STAGE_SLOTS];
 static int g_stageNext = 0;
+// Read-back slots for readLater: small device values copied into pinned memory in stream order, each
+// with an event, so the host can wait for that point of the stream and not for everything queued since.
+static const size_t READ_SLOT = 4096;
+static const int READ_SLOTS = 64;
+static char* g_readback = nullptr;
+static cudaEvent_t g_readEv[READ_SLOTS];
+static bool g_readBusy[READ_SLOTS];
 
 struct MbError : std::runtime_error { using std::runtime_error::runtime_error; };
 
@@ -107,6 +114,8 @@ static void ensure_init() {
   CK(cudaMemset(g_flag, 0, sizeof(int)));
   CK(cudaHostAlloc((void**)&g_stage, STAGE_SLOT * STAGE_SLOTS, cudaHostAllocDefault));
   for (int i = 0; i < STAGE_SLOTS; i++) { CK(cudaEventCreateWithFlags(&g_stageEv[i], cudaEventDisableTiming)); CK(cudaEventRecord(g_stageEv[i], g_stream)); }
+  CK(cudaHostAlloc((void**)&g_readback, READ_SLOT * READ_SLOTS, cudaHostAllocDefault));
+  for (int i = 0; i < READ_SLOTS; i++) CK(cudaEventCreateWithFlags(&g_readEv[i], cudaEventDisableTiming));
   mb_gemm_init();
 }
 
@@ -183,6 +192,32 @@ static const Entry ENTRIES[] = {
     if (n > len) throw MbError("host buffer smaller than the copy");
     CK(cudaMemcpyAsync(dst, a.p(1), n, cudaMemcpyDeviceToHost, g_stream));
     CK(cudaStreamSynchronize(g_stream));
+    return undef(a.env);
+  }},
+  {"readLater", [](Args& a) -> napi_value {
+    // Queues the copy of n bytes at p into a free pinned slot and returns the slot; −1 when the value
+    // is larger than a slot or every slot awaits its readTake (the caller then snapshots on the device).
+    size_t n = (size_t)a.i(1);
+    if (n > READ_SLOT) return num(a.env, -1);
+    for (int s = 0; s < READ_SLOTS; s++) {
+      if (g_readBusy[s]) continue;
+      CK(cudaMemcpyAsync(g_readback + (size_t)s * READ_SLOT, a.p(0), n, cudaMemcpyDeviceToHost, g_stream));
+      CK(cudaEventRecord(g_readEv[s], g_stream));
+      g_readBusy[s] = true;
+      return num(a.env, s);
+    }
+    return num(a.env, -1);
+  }},
+  {"readTake", [](Args& a) -> napi_value {
+    // Waits for slot s's copy only, moves its n bytes into dst and frees the slot.
+    size_t len; void* dst = a.bytes(0, &len);
+    int64_t s = a.i(1);
+    size_t n = (size_t)a.i(2);
+    if (s < 0 || s >= READ_SLOTS || !g_readBusy[s]) throw MbError("no read pending in slot " + std::to_string(s));
+    if (n > len || n > READ_SLOT) throw MbError("host buffer smaller than the copy");
+    g_readBusy[s] = false;
+    CK(cudaEventSynchronize(g_readEv[s]));
+    memcpy(dst, g_readback + (size_t)s * READ_SLOT, n);
     return undef(a.env);
   }},
   {"d2d", [](Args& a) -> napi_value { CK(cudaMemcpyAsync(a.p(0), a.p(1), (size_t)a.i(2), cudaMemcpyDeviceToDevice, g_stream)); return undef(a.env); }},

@@ -25,6 +25,8 @@ __global__ void __launch_bounds__(256) adamw_k(AdamChunk c, float lr, float b1, 
   int64_t n = c.n[t];
   int64_t i0 = (int64_t)(blockIdx.x - c.blockStart[t]) * PER_BLOCK;
   float scale = gs * (gst ? gst[0] : 1.0f);
+  // A non-finite device-side multiplier skips the step: nothing is written (the contract's guard).
+  if (gst && !isfinite(gst[0])) return;
   float* p = c.p[t]; const float* g = c.g[t]; float* m = c.m[t]; float* v = c.v[t]; void* lp = c.lowp[t];
   float stepSize = lr / bc1, rbc2 = rsqrtf(bc2);
   for (int64_t i = i0 + threadIdx.x; i < min(n, i0 + PER_BLOCK); i += 256) {
@@ -102,7 +104,11 @@ void k_global_norm(float* out, const double* table, int count, float* scratch) {
   CKL();
 }
 
-__global__ void clip_k(float* out, const float* norm, float maxNorm) { out[0] = fminf(1.0f, maxNorm / (norm[0] + 1e-6f)); }
+__global__ void clip_k(float* out, const float* norm, float maxNorm) {
+  float n = norm[0];
+  // fminf would return 1 for a NaN quotient: a non-finite norm gives NaN, which the guarded adamw skips on.
+  out[0] = isfinite(n) ? fminf(1.0f, maxNorm / (n + 1e-6f)) : nanf("");
+}
 void k_clip_coef(float* out, const float* norm, float maxNorm) {
   clip_k<<<1, 1, 0, S()>>>(out, norm, maxNorm);
   CKL();

@@ -11,7 +11,7 @@ import type { DropoutPlan } from "@mosaicbert/tensor/backend-kit";
 import type {
   AddLayerNormOptions,
   AddLayerNormResult, AdamWOptions, AdamWParam, AttentionArgs, AttentionResult, Backend, CollectiveGroup, Communicator, CrossEntropyOptions,
-  DType, DropoutOptions, GegluOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads,
+  DType, DropoutOptions, GegluOptions, HostArray, HostData, LayerNormResult, LossResult, MatmulOptions, MemoryStats, NormGrads, PendingRead,
 } from "@mosaicbert/tensor";
 import type { AttentionPlan } from "@mosaicbert/tensor/backend-kit";
 import { CachingAllocator, type Block } from "./allocator.js";
@@ -114,15 +114,37 @@ export class CudaBackend implements Backend {
   read(t: Tensor): HostArray {
     expectTensor("read", "t", t, this);
     const bytes = this.readBytes(t);
-    const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    switch (t.dtype) {
-      case "f32": return new Float32Array(buf);
-      case "bf16": return decodeBf16(new Uint16Array(buf));
-      case "f16": return decodeF16(new Uint16Array(buf));
-      case "i32": return new Int32Array(buf);
-      case "i64": return new BigInt64Array(buf);
-      default: return new Uint8Array(buf);
+    return decodeHost(t.dtype, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+
+  readLater(t: Tensor): PendingRead {
+    expectTensor("readLater", "t", t, this);
+    const slot = t.nbytes > 0 ? this.native.readLater(this.ptr(t), t.nbytes) : -1;
+    let values: HostArray | undefined;
+    if (slot >= 0) {
+      const { dtype, nbytes } = t;
+      return {
+        wait: () => {
+          if (values === undefined) {
+            const bytes = new Uint8Array(nbytes);
+            this.native.readTake(bytes, slot, nbytes);
+            values = decodeHost(dtype, bytes.buffer);
+          }
+          return values;
+        },
+      };
     }
+    // Larger than a pinned slot, or every slot awaits its wait(): a copy on the device, read whole later.
+    const snapshot = this.cast(t, t.dtype);
+    return {
+      wait: () => {
+        if (values === undefined) {
+          values = this.read(snapshot);
+          snapshot.dispose();
+        }
+        return values;
+      },
+    };
   }
 
   readBytes(t: Tensor): Uint8Array {
@@ -510,6 +532,18 @@ export class CudaBackend implements Backend {
 }
 
 /** A dropout's kernel arguments (dropout, GeGLU, attention): p, the seed's key and the counter offset mod 2³² (zeros: none). */
+/** Host bytes of a tensor, decoded as `read` returns them. */
+function decodeHost(dtype: DType, buf: ArrayBufferLike): HostArray {
+  switch (dtype) {
+    case "f32": return new Float32Array(buf);
+    case "bf16": return decodeBf16(new Uint16Array(buf));
+    case "f16": return decodeF16(new Uint16Array(buf));
+    case "i32": return new Int32Array(buf);
+    case "i64": return new BigInt64Array(buf);
+    default: return new Uint8Array(buf);
+  }
+}
+
 function dropArgs(d: DropoutPlan | null): [number, number, number] {
   return d ? [d.p, seedKey(d.seed), d.offset % 4294967296] : [0, 0, 0];
 }

@@ -33,7 +33,7 @@ export function phaseOf(op: string): string {
   if (op === "adamw" || op === "globalNorm" || op === "clipCoefficient") return "optimizer";
   if (op.includes("ayerNorm")) return "layernorm";
   if (op === "crossEntropy") return "loss";
-  if (op === "fromArray" || op === "write" || op === "read" || op === "readBytes" || op === "synchronize") return "transfers";
+  if (op === "fromArray" || op === "write" || op === "read" || op === "readBytes" || op === "readLater" || op === "synchronize") return "transfers";
   return "elementwise";
 }
 

@@ -177,8 +177,21 @@ export interface AdamWOptions {
   step: number;
   /** Multiplies every gradient before use (e.g. 1/world_size). Default 1. */
   gradScale?: number;
-  /** float32 [1] on this backend: a further gradient multiplier computed on the device (clipping). */
+  /**
+   * float32 [1] on this backend: a further gradient multiplier computed on the device (clipping).
+   * When it is NaN or ±Inf the step changes nothing (params, m, v and lowp keep their values): a
+   * guard the device applies without the host reading it.
+   */
   gradScaleTensor?: Tensor | null;
+}
+
+/** A read started by `Backend.readLater`. */
+export interface PendingRead {
+  /**
+   * The values the tensor held when `readLater` was called. Waits only for the work queued before
+   * that call; calling it again returns the same array.
+   */
+  wait(): HostArray;
 }
 
 export interface MemoryStats {
@@ -222,6 +235,13 @@ export interface Backend {
   read(t: Tensor): HostArray;
   /** The raw little-endian bytes of the storage (bf16 as its 16-bit patterns). */
   readBytes(t: Tensor): Uint8Array;
+  /**
+   * Starts a read of t as it is now and returns at once: ops queued later may change or free t
+   * without changing what `wait()` returns, and `wait()` waits only for the ops queued before this
+   * call (`read` waits for all of them). For the few numbers a training step reports (its loss, the
+   * gradient norm): the host reads them a step late while the device already runs the next one.
+   */
+  readLater(t: Tensor): PendingRead;
   /** Give the storage back (called by Tensor.dispose). */
   free(t: Tensor): void;
   /** Copy src into dst (same element count), converting dtype. */
@@ -262,7 +282,7 @@ export interface Backend {
 
   // ---- elementwise ---------------------------------------------------------------------------
   add(a: Tensor, b: Tensor, opts?: { out?: Tensor | null }): Tensor;
-  /** a += alpha·b, in place. */
+  /** a += alpha·b, in place; alpha·b as written, so alpha = 0 still turns a NaN or ±Inf of b into NaN. */
   addInPlace(a: Tensor, b: Tensor, alpha?: number): void;
   /** x ·= s, in place. */
   scaleInPlace(x: Tensor, s: number): void;
@@ -317,7 +337,7 @@ export interface Backend {
   // ---- optimizer -----------------------------------------------------------------------------
   /** float32 [1]: √(Σ over tensors of Σ x²). */
   globalNorm(tensors: readonly Tensor[]): Tensor;
-  /** float32 [1]: min(1, maxNorm / (norm + 1e-6)), the clipping multiplier. */
+  /** float32 [1]: min(1, maxNorm / (norm + 1e-6)), the clipping multiplier; NaN when the norm is NaN or ±Inf. */
   clipCoefficient(norm: Tensor, maxNorm: number): Tensor;
   /** One decoupled AdamW step on every parameter, in place. */
   adamw(params: readonly AdamWParam[], opts: AdamWOptions): void;

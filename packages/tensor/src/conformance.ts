@@ -1,4 +1,4 @@
-import type { Backend } from "./backend.js";
+import type { Backend, PendingRead } from "./backend.js";
 import type { DType } from "./dtype.js";
 import { Rng } from "./random.js";
 import type { Tensor } from "./tensor.js";
@@ -327,13 +327,56 @@ add("globalNorm/clipCoefficient/adamw", F32_TOL, (be, rng) => {
   return [norm, clip, ...ps.flatMap((p) => [p.param, p.m, p.v, p.lowp])];
 });
 
+// The device-side guard of a training step: 0·(NaN or ±Inf) is NaN, a non-finite norm gives a NaN
+// clipping coefficient, and adamw with a non-finite multiplier changes nothing.
+add("guard: addInPlace alpha 0, clipCoefficient and adamw on non-finite values", F32_TOL, (be, rng) => {
+  const acc = be.fromArray([1, 2, 3, 4, 5], [5], "f32");
+  be.addInPlace(acc, be.fromArray([NaN, Infinity, -Infinity, 5, -0], [5], "f32"), 0);
+  const coefs = [NaN, Infinity, -Infinity, 3].map((n) => be.clipCoefficient(be.fromArray([n], [1], "f32"), 1.0));
+  const ps = [[7, 13], [1000]].map((s) => ({
+    param: randn(be, rng, s, "f32"),
+    grad: randn(be, rng, s, "f32", 0.1),
+    m: randn(be, rng, s, "f32", 0.01),
+    v: be.fromArray(rng.uniformArray(s.reduce((a, b) => a * b, 1), 0, 1e-3), s, "f32"),
+    lowp: be.zeros(s, "bf16"),
+  }));
+  for (const bad of [NaN, Infinity]) {
+    be.adamw(ps, { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-6, decay: 1e-2, step: 3, gradScaleTensor: be.fromArray([bad], [1], "f32") });
+  }
+  return [acc, ...coefs, ...ps.flatMap((p) => [p.param, p.m, p.v, p.lowp])];
+});
+
+// readLater: the values at the call, whatever is queued after it; more pending reads than the CUDA
+// backend's pinned slots (64), and values larger than a slot (4096 bytes).
+add("readLater", 0, (be, rng) => {
+  const x = be.zeros([1], "f32");
+  const pending: PendingRead[] = [];
+  for (let i = 0; i < 70; i++) {
+    be.fill(x, i + 0.5);
+    pending.push(be.readLater(x));
+  }
+  const big = randn(be, rng, [3001], "bf16");
+  const bigRead = be.readLater(big);
+  const small = randn(be, rng, [3, 5], "f32");
+  const smallRead = be.readLater(small);
+  be.addInPlace(big, big, 1);
+  be.fill(small, -1);
+  const firstWait = Array.from(pending[69]!.wait() as Float32Array);
+  const values = pending.map((p) => p.wait()[0] as number);
+  return [
+    be.fromArray(values, [70], "f32"), be.fromArray(firstWait, [1], "f32"), be.fromArray(pending[69]!.wait(), [1], "f32"),
+    be.fromArray(bigRead.wait(), [3001], "f32"), be.fromArray(smallRead.wait(), [3, 5], "f32"), big, small,
+  ];
+});
+
 export const conformanceCases: readonly ConformanceCase[] = cases;
 
-/** Relative L2 that treats equal infinities (lse of fully masked rows) as equal. */
+/** Relative L2 where equal non-finite values count as equal. */
 function compare(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const x = Float64Array.from(a as ArrayLike<number>);
   const y = Float64Array.from(b as ArrayLike<number>);
-  for (let i = 0; i < x.length; i++) if (x[i] === y[i] && !Number.isFinite(x[i]!)) { x[i] = 0; y[i] = 0; }
+  // Equal infinities (lse of fully masked rows) and NaN against NaN (the guard cases) count as equal.
+  for (let i = 0; i < x.length; i++) if ((x[i] === y[i] && !Number.isFinite(x[i]!)) || (Number.isNaN(x[i]!) && Number.isNaN(y[i]!))) { x[i] = 0; y[i] = 0; }
   return relativeL2(x, y);
 }
 

@@ -22,6 +22,7 @@ import type {
   MatmulOptions,
   MemoryStats,
   NormGrads,
+  PendingRead,
 } from "../backend.js";
 import { convertInto } from "./convert.js";
 import { loadF32, rawOf, storeF32 } from "./storage.js";
@@ -120,6 +121,12 @@ export class CpuBackend implements Backend {
     expectTensor("readBytes", "t", t, this);
     const r = rawOf(t);
     return new Uint8Array(r.buffer, r.byteOffset, r.byteLength).slice();
+  }
+
+  /** Host memory: the values are copied now, so `wait()` has nothing to wait for. */
+  readLater(t: Tensor): PendingRead {
+    const values = this.read(t);
+    return { wait: () => values };
   }
 
   free(t: Tensor): void {

@@ -92,3 +92,47 @@ describe("globalNorm and clipCoefficient", () => {
     expect(() => cpu.clipCoefficient(n, -1)).toThrow(/clipCoefficient: maxNorm: expected a positive number/);
   });
 });
+
+describe("the device-side step guard", () => {
+  it("skips the whole step when gradScaleTensor is NaN or ±Inf, and steps again once it is finite", () => {
+    const param = cpu.fromArray([1, -2, 0.5], [3], "f32");
+    const grad = cpu.fromArray([0.5, 0.1, -0.3], [3], "f32");
+    const m = cpu.fromArray([0.01, 0.02, 0.03], [3], "f32");
+    const v = cpu.fromArray([1e-3, 2e-3, 3e-3], [3], "f32");
+    const lowp = cpu.fromArray([7, 7, 7], [3], "bf16");
+    const before = [param, m, v, lowp].map((t) => Array.from(arr(t)));
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      cpu.adamw([{ param, grad, m, v, lowp }], { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, decay: 0.01, step: 1, gradScaleTensor: cpu.fromArray([bad], [1], "f32") });
+      expect([param, m, v, lowp].map((t) => Array.from(arr(t)))).toEqual(before);
+    }
+    cpu.adamw([{ param, grad, m, v, lowp }], { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, decay: 0.01, step: 1, gradScaleTensor: cpu.fromArray([1], [1], "f32") });
+    expect(arr(param)[0]).not.toBe(before[0]![0]);
+    expect(Array.from(arr(lowp))).not.toEqual(before[3]);
+  });
+
+  it("clipCoefficient is NaN for a non-finite norm and min(1, max/(norm + 1e-6)) otherwise", () => {
+    const coef = (n: number) => arr(cpu.clipCoefficient(cpu.fromArray([n], [1], "f32"), 2))[0]!;
+    expect(coef(NaN)).toBeNaN();
+    expect(coef(Infinity)).toBeNaN();
+    expect(coef(-Infinity)).toBeNaN();
+    expect(coef(4)).toBeCloseTo(2 / (4 + 1e-6), 7);
+    expect(coef(1)).toBe(1);
+  });
+
+  it("addInPlace with alpha 0 turns NaN and ±Inf into NaN and leaves finite values alone", () => {
+    const a = cpu.fromArray([1, 2, 3, 4], [4], "f32");
+    cpu.addInPlace(a, cpu.fromArray([NaN, Infinity, -Infinity, 1e30], [4], "f32"), 0);
+    const r = Array.from(arr(a));
+    expect(r.slice(0, 3).every(Number.isNaN)).toBe(true);
+    expect(r[3]).toBe(4);
+  });
+
+  it("readLater returns the values of the call even when the tensor changes before wait()", () => {
+    const x = cpu.fromArray([1, 2, 3], [3], "f32");
+    const p = cpu.readLater(x);
+    cpu.fill(x, 9);
+    expect(Array.from(p.wait() as Float32Array)).toEqual([1, 2, 3]);
+    expect(Array.from(p.wait() as Float32Array)).toEqual([1, 2, 3]);
+  });
+});
+

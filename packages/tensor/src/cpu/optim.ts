@@ -19,7 +19,7 @@ export function globalNorm(be: CpuBackend, tensors: readonly Tensor[]): Tensor {
 export function clipCoefficient(be: CpuBackend, norm: Tensor, maxNorm: number): Tensor {
   validateClipCoefficient(be, norm, maxNorm);
   const n = loadF32(norm)[0]!;
-  return be.fromArray([Math.min(1, maxNorm / (n + 1e-6))], [1], "f32");
+  return be.fromArray([Number.isFinite(n) ? Math.min(1, maxNorm / (n + 1e-6)) : NaN], [1], "f32");
 }
 
 /**
@@ -34,6 +34,8 @@ export function clipCoefficient(be: CpuBackend, norm: Tensor, maxNorm: number): 
 export function adamw(be: CpuBackend, params: readonly AdamWParam[], opts: AdamWOptions): void {
   const { lr, beta1: b1, beta2: b2, eps, decay, step, gradScale, gradScaleTensor } = validateAdamW(be, params, opts);
   const scale = gradScaleTensor === null ? gradScale : gradScale * loadF32(gradScaleTensor)[0]!;
+  // A non-finite device-side multiplier skips the step (the contract's guard).
+  if (gradScaleTensor !== null && !Number.isFinite(loadF32(gradScaleTensor)[0]!)) return;
   const bc1 = 1 - b1 ** step;
   const sqrtBc2 = Math.sqrt(1 - b2 ** step);
   const stepSize = lr / bc1;

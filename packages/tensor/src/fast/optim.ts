@@ -48,6 +48,8 @@ function overTable(be: FastCpuBackend, fn: string, rows: number[][], extra: (s: 
  */
 export function adamw(be: FastCpuBackend, params: readonly AdamWParam[], opts: AdamWOptions): void {
   const { lr, beta1: b1, beta2: b2, eps, decay, step, gradScale, gradScaleTensor } = validateAdamW(be, params, opts);
+  // A non-finite device-side multiplier skips the step (the contract's guard).
+  if (gradScaleTensor !== null && !Number.isFinite(loadF32(gradScaleTensor)[0]!)) return;
   const rows: number[][] = [];
   const rest: AdamWParam[] = [];
   const done: AdamWParam[] = [];

@@ -65,5 +65,8 @@ describe("benchLengths (bench --seq-len)", () => {
     expect(benchShape({})).toEqual({ lengths: BENCH_LENGTHS, seqLen: 128 });
     expect(benchShape({ seqLen: "1024", batch: "8" }).lengths.length).toBe(8);
     expect(() => benchShape({ batch: "8" })).toThrow(/--batch needs --seq-len/);
+    // --full-rows: the same number of rows, every one at the full length.
+    expect(benchShape({ fullRows: true })).toEqual({ lengths: BENCH_LENGTHS.map(() => 128), seqLen: 128 });
+    expect(benchShape({ seqLen: "512", batch: "3", fullRows: true })).toEqual({ lengths: [512, 512, 512], seqLen: 512 });
   });
 });

@@ -7,18 +7,24 @@ import { deviceOption } from "./device-option.js";
 
 interface BenchOpts {
   preset: string; device: string; steps: string; warmup: string; profile?: boolean; json?: string; mlm?: string;
-  seqLen?: string; batch?: string; lengthsOut?: string;
+  seqLen?: string; batch?: string; lengthsOut?: string; fullRows?: boolean;
 }
 
-/** The batch of a run: the peers' 256 × 128 batch, or seeded lengths at --seq-len (see benchLengths). */
-export function benchShape(o: { seqLen?: string; batch?: string }): { lengths: readonly number[]; seqLen: number } {
+/**
+ * The batch of a run: the peers' 256 × 128 batch, or seeded lengths at --seq-len (see benchLengths);
+ * with --full-rows, as many rows with every one at the full length (pretraining rows, as the anchor
+ * setting trains on).
+ */
+export function benchShape(o: { seqLen?: string; batch?: string; fullRows?: boolean }): { lengths: readonly number[]; seqLen: number } {
+  let shape: { lengths: readonly number[]; seqLen: number };
   if (o.seqLen === undefined) {
     if (o.batch !== undefined) throw new Error("--batch needs --seq-len (without it the batch is the peers' 256 × 128)");
-    return { lengths: BENCH_LENGTHS, seqLen: BENCH_SEQ_LEN };
+    shape = { lengths: BENCH_LENGTHS, seqLen: BENCH_SEQ_LEN };
+  } else {
+    const L = Number(o.seqLen);
+    shape = { lengths: benchLengths(L, o.batch === undefined ? undefined : Number(o.batch)), seqLen: L };
   }
-  const L = Number(o.seqLen);
-  const lengths = benchLengths(L, o.batch === undefined ? undefined : Number(o.batch));
-  return { lengths, seqLen: L };
+  return o.fullRows ? { lengths: shape.lengths.map(() => shape.seqLen), seqLen: shape.seqLen } : shape;
 }
 
 /**
@@ -39,6 +45,7 @@ export function register(program: Command): void {
     .option("--json <file>", "also write the result as JSON")
     .option("--seq-len <L>", "bench at length L: B rows, 60% full and 40% uniform in [L/8, L-1] (seeded)")
     .option("--batch <B>", "rows at --seq-len (default 32768 / L)")
+    .option("--full-rows", "every row at the full length (the anchor setting's pretraining rows)")
     .option("--lengths-out <file>", "write {max_seq_len, lengths} for the PyTorch peers (LENGTHS=file torch_peers.py)")
     .action(async (o: BenchOpts) => {
       const steps = Number(o.steps), warmup = Number(o.warmup);

@@ -42,25 +42,30 @@ describe("pretrain (tiny model, shipped corpus, CPU)", () => {
     expect(readFileSync(join(save, "latest"), "utf8").trim()).toBe("checkpoints/ep0-ba16");
   });
 
-  it("a time-boxed run warms up over its projected steps, then decays to the end", async () => {
+  it.each([
+    [false, 2],
+    // Launching each step before reading the one before: one more step is launched before a measured one is read.
+    [true, 3],
+  ])("a time-boxed run warms up over its projected steps, then decays to the end (overlapped steps: %s)", async (overlapSteps, zeros) => {
     const save = tmp();
     // A simulated clock (10 ms per reading), so the number of steps in the time box does not depend on
     // this machine's speed or load: the run is the same everywhere.
     let now = 0;
     const clock = () => (now += 10);
     const overrides = [...SMALL, "global_train_batch_size=2", "scheduler.t_warmup=0.4dur", "eval_interval=5ba"];
-    const s = await pretrain({ config: "tiny-cpu", overrides, maxDuration: "2s", saveFolder: save, device: "cpu", handleSignals: false, stderr: quiet, clock });
+    const s = await pretrain({ config: "tiny-cpu", overrides, maxDuration: "2s", saveFolder: save, device: "cpu", handleSignals: false, stderr: quiet, clock, overlapSteps });
     expect(s.status).toBe("completed");
     const lrs = readMetrics(join(save, "metrics.jsonl")).filter((r) => r.type === "train").map((r) => (r as { lr: number }).lr);
     const n = lrs.length;
     expect(n).toBeGreaterThanOrEqual(12);
     expect(n).toBeLessThanOrEqual(40);
-    // Nothing is measured before the second step ends (the first holds the warm-up): both run at lr 0.
-    expect(lrs.slice(0, 2)).toEqual([0, 0]);
+    // Nothing is measured before the second step ends (the first holds the warm-up): the steps launched until then run at lr 0.
+    expect(lrs.slice(0, zeros + 1)).toEqual([...Array(zeros).fill(0), lrs[zeros]]);
+    expect(lrs[zeros]!).toBeGreaterThan(0);
     const peak = lrs.indexOf(Math.max(...lrs));
     // lr rises step by step up to the peak…
     expect(peak).toBeGreaterThanOrEqual(3);
-    for (let i = 2; i <= peak; i++) expect(lrs[i]!).toBeGreaterThan(lrs[i - 1]!);
+    for (let i = zeros; i <= peak; i++) expect(lrs[i]!).toBeGreaterThan(lrs[i - 1]!);
     // …which falls at about 40% of the steps actually run (the projection is of steps, not seconds)…
     expect(peak / n).toBeGreaterThanOrEqual(0.03);
     expect(peak / n).toBeGreaterThan(0.2);

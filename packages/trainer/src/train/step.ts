@@ -13,32 +13,31 @@ export interface StepResult {
   cost: BatchCost;
 }
 
+/** A forward and backward whose work is queued: this rank's microbatch losses, still on the device. */
+export interface LaunchedForwardBackward {
+  /** Each microbatch's mean loss (float32 [1]) and its weight rows/device rows; the caller disposes them. */
+  losses: Array<{ loss: Tensor; weight: number }>;
+  /** This rank's cost. */
+  cost: BatchCost;
+}
+
 /**
  * Forward + backward of one device batch split into microbatches of `microbatchSize` rows, with
  * Composer's weighting: microbatch j's mean loss is scaled by (rows_j / device rows) before its
  * backward, so the accumulated gradient is the sample-weighted mean. Gradients are then averaged
  * across ranks (DDP), in buckets: during the last microbatch's backward each bucket is launched as
  * soon as its gradients are final, so with NCCL the reduction overlaps the rest of backward. The
- * caller zeroes the gradients before and steps the optimizer after.
+ * caller zeroes the gradients before and steps the optimizer after. Nothing is read back: the losses
+ * stay on the device (see `readStepLoss`).
  */
-export async function forwardBackward(
+export async function launchForwardBackward(
   model: ForMaskedLM,
   batch: MlmBatch,
-  o: {
-    microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number;
-    /**
-     * Launched after the gradients are final and before the host reads the losses (the gradient
-     * norm): the device then goes straight on to it, and the host waits once per step, not twice.
-     */
-    afterBackward?: () => void;
-  },
-): Promise<StepResult> {
+  o: { microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number },
+): Promise<LaunchedForwardBackward> {
   const D = batch.batchSize;
-  let loss = 0;
   const cost: BatchCost = { realTokens: 0, sumSqLen: 0, predicted: 0 };
-  // Loss values are read only after every microbatch's backward has been launched: reading one
-  // right after its forward would stall the host (and leave the device idle) once per microbatch.
-  const pending: Array<{ loss: Tensor; weight: number }> = [];
+  const losses: LaunchedForwardBackward["losses"] = [];
   const buckets = new GradBuckets(o.comm, model.flat.grads, o.bucketElements, "mean");
   for (let r0 = 0, j = 0; r0 < D; r0 += o.microbatchSize, j++) {
     const r1 = Math.min(D, r0 + o.microbatchSize);
@@ -54,7 +53,7 @@ export async function forwardBackward(
       gradScale: weight,
       returnLogits: false,
     });
-    pending.push({ loss: out.loss!, weight });
+    losses.push({ loss: out.loss!, weight });
     model.backward(r1 === D ? { onGradsReady: (frontier) => buckets.ready(frontier) } : {});
     const c = batchCost(mb);
     cost.realTokens += c.realTokens;
@@ -62,18 +61,44 @@ export async function forwardBackward(
     cost.predicted += c.predicted;
   }
   await buckets.finish();
-  o.afterBackward?.();
-  // Same summation order as reading them one by one, so the logged loss is bit-identical.
-  for (const p of pending) {
-    loss += p.loss.item() * p.weight;
-    p.loss.dispose();
-  }
-  const stats = [loss, cost.realTokens, cost.sumSqLen, cost.predicted];
-  const summed = await allReduceHost(o.comm, model.backend, stats);
+  return { losses, cost };
+}
+
+/**
+ * The step's loss and cost across ranks, from this rank's microbatch losses (as read back, in
+ * microbatch order) and cost.
+ */
+export async function reduceStepLoss(comm: Communicator, backend: Backend, losses: ReadonlyArray<{ value: number; weight: number }>, cost: BatchCost): Promise<StepResult> {
+  let loss = 0;
+  for (const l of losses) loss += l.value * l.weight;
+  const summed = await allReduceHost(comm, backend, [loss, cost.realTokens, cost.sumSqLen, cost.predicted]);
   return {
-    loss: summed[0]! / o.comm.worldSize,
+    loss: summed[0]! / comm.worldSize,
     cost: { realTokens: summed[1]!, sumSqLen: summed[2]!, predicted: summed[3]! },
   };
+}
+
+/**
+ * `launchForwardBackward`, then the losses read back and reduced across ranks (the host waits for
+ * the device once, after `afterBackward`'s work, e.g. the gradient norm, has been queued too).
+ */
+export async function forwardBackward(
+  model: ForMaskedLM,
+  batch: MlmBatch,
+  o: {
+    microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number;
+    /** Queued after the gradients are final and before the losses are read. */
+    afterBackward?: () => void;
+  },
+): Promise<StepResult> {
+  const { losses, cost } = await launchForwardBackward(model, batch, o);
+  o.afterBackward?.();
+  const values = losses.map((l) => {
+    const value = l.loss.item();
+    l.loss.dispose();
+    return { value, weight: l.weight };
+  });
+  return reduceStepLoss(o.comm, model.backend, values, cost);
 }
 
 /** Sums a few host numbers across ranks. */

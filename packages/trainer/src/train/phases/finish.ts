@@ -25,6 +25,7 @@ export async function closeRun(x: Session): Promise<void> {
   w.progress.done();
   x.metrics?.write({ type: "run", step: run.step, time: elapsed(run.timing), event: run.status === "nan" ? "stop" : run.status === "interrupted" ? "stop" : "end", status: run.status });
   x.metrics?.close();
+  x.guard.dispose();
   x.t.opt.dispose();
   x.t.model.dispose();
   if (w.ownsComm) await w.comm.close();

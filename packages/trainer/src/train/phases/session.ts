@@ -1,6 +1,6 @@
 import type { BertTokenizer } from "@mosaicbert/data-streaming";
 import type { DecoupledAdamW, ForMaskedLM, ModelConfig, Schedule } from "@mosaicbert/layers";
-import type { Backend } from "@mosaicbert/tensor";
+import type { Backend, Tensor } from "@mosaicbert/tensor";
 import type { PretrainConfig } from "../../config/pretrain-schema.js";
 import type { LoaderState, SplitSource, TrainTextLoader } from "../../data/loader.js";
 import type { Device } from "../../device.js";
@@ -47,6 +47,11 @@ export interface PretrainOptions {
    * time-boxed durations, the schedule's projected steps, step times. Tests pass a simulated one.
    */
   clock?: () => number;
+  /**
+   * Launch each step before reading the one before it (see phases/loop.ts), so the device never waits
+   * for the host between steps. Default true; MOSAICBERT_OVERLAP_STEPS=0 turns it off.
+   */
+  overlapSteps?: boolean;
 }
 
 export type RunStatus = "completed" | "interrupted" | "nan";
@@ -154,8 +159,9 @@ export interface RunState {
   lastCheckpoint: string | null;
   savedAt: number;
   evaluatedAt: number;
-  /** Schedule progress of the next step (time-boxed runs), agreed between the ranks. */
+  /** Schedule progress (time-boxed runs) agreed between the ranks for the step with `progressAt` steps before it. */
   progress: number;
+  progressAt: number;
   status: RunStatus;
   message: string;
   hostTime: { dataWaitMs: number; stepMs: number };
@@ -175,4 +181,8 @@ export interface Session {
   timeBox: TimeBoxProgress | null;
   signals: StopSignals;
   speed: SpeedWindow;
+  /** float32 [1] on the device: 0, or NaN from the first non-finite loss or gradient norm on (see launchStep). */
+  guard: Tensor;
+  /** Whether step n+1 is launched before step n is read (PretrainOptions.overlapSteps). */
+  overlap: boolean;
 }

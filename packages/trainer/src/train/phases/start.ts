@@ -12,13 +12,13 @@ import { StopSignals } from "./signals.js";
  * Phase 6: the run's counters from its start point, metrics.jsonl, the opening line, the batch
  * producer and the signal handlers: everything the loop needs.
  */
-export function startRun(w: World, data: Data, t: Trainee, plan: Plan, from: StartPoint, o: { resume?: string; dataWorkers?: number; handleSignals?: boolean }): Session {
+export function startRun(w: World, data: Data, t: Trainee, plan: Plan, from: StartPoint, o: { resume?: string; dataWorkers?: number; handleSignals?: boolean; overlapSteps?: boolean }): Session {
   const { cfg } = w;
   const run: RunState = {
     step: from.step, samples: from.samples, tokens: from.tokens, position: data.loader.state(),
     timing: { clock: w.clock, start: from.clockStart, offset: from.elapsedSeconds },
     firstStep: from.step, resumedFrom: from.resumedFrom, losses: [], lastLoss: null, lastEval: null, lastCheckpoint: from.resumedFrom,
-    savedAt: from.resumedFrom ? from.step : -1, evaluatedAt: -1, progress: 0, status: "completed", message: "",
+    savedAt: from.resumedFrom ? from.step : -1, evaluatedAt: -1, progress: 0, progressAt: from.step, status: "completed", message: "",
     hostTime: { dataWaitMs: 0, stepMs: 0 }, runId: undefined,
   };
   // Records past the resumed step were written by a run killed before its next checkpoint landed; with
@@ -35,7 +35,9 @@ export function startRun(w: World, data: Data, t: Trainee, plan: Plan, from: Sta
   const speed = new SpeedWindow(cfg.callbacks.speed_monitor?.window_size ?? 50);
   // Schedule progress of the first step (time-boxed runs); later ones are agreed between the ranks.
   run.progress = timeBox?.progress(run.step, elapsed(run.timing)) ?? 0;
-  return { w, data, t, plan, run, producer, metrics, timeBox, signals, speed };
+  const guard = w.backend.zeros([1], "f32");
+  const overlap = o.overlapSteps ?? process.env.MOSAICBERT_OVERLAP_STEPS !== "0";
+  return { w, data, t, plan, run, producer, metrics, timeBox, signals, speed, guard, overlap };
 }
 
 /** The opening line (model, device, sizes, precision, recipe) and the run record of metrics.jsonl. */

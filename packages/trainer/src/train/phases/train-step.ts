@@ -1,6 +1,8 @@
 import { clipGradNorm } from "@mosaicbert/layers";
+import type { Backend, PendingRead, Tensor } from "@mosaicbert/tensor";
+import type { BatchCost } from "../flops.js";
 import type { PreparedBatch } from "../prefetch.js";
-import { forwardBackward, type StepResult } from "../step.js";
+import { launchForwardBackward, reduceStepLoss, type StepResult } from "../step.js";
 import { elapsed, VIRTUAL_STEPS, type Session } from "./session.js";
 
 /** A step that updated the weights: its loss and cost, learning rate and gradient norm. */
@@ -11,45 +13,110 @@ export interface StepDone {
 }
 
 /**
- * The training step: forward and backward of this rank's batch in microbatches (gradients averaged
- * across ranks), the scheduled learning rate, the gradient norm (and clipping), one AdamW step. A
- * non-finite loss or gradient norm stops the run before the weights change: returns null, with the
- * run's status and message set.
+ * A training step whose work is queued on the device — forward and backward in microbatches
+ * (gradients averaged across ranks), the gradient norm and clipping, one AdamW step — and whose
+ * numbers the host has not read yet.
  */
-export async function trainStep(x: Session, batch: PreparedBatch): Promise<StepDone | null> {
-  const { w, t, plan, run } = x;
-  const { backend, cfg } = w;
-  const grads = t.model.flat.grads;
-  t.model.zeroGrad();
-  // The gradient norm (and clip coefficient) is launched by forwardBackward once the gradients are final.
-  let clip: ReturnType<typeof clipGradNorm> | undefined;
-  const res = await forwardBackward(t.model, batch.rows, {
-    microbatchSize: plan.M, seed: cfg.seed, step: run.step, rank: w.rank, comm: w.comm, bucketElements: 1 << 22,
-    afterBackward: () => { clip = clipGradNorm(backend, [grads], plan.clip?.clipping_threshold ?? null); },
-  });
-  if (clip === undefined) throw new Error("trainStep: forwardBackward returned without launching the gradient norm");
-  const at = plan.totalSteps !== null ? run.step : Math.min(VIRTUAL_STEPS, Math.floor(run.progress * VIRTUAL_STEPS));
-  const lr = cfg.optimizer.lr * plan.schedule.multiplier(at);
-  const { norm, coefficient: coef } = clip;
-  const gradNorm = norm.item();
-  norm.dispose();
-  if (!Number.isFinite(res.loss) || !Number.isFinite(gradNorm)) {
-    coef?.dispose();
-    stopOnNonFinite(x, res.loss, gradNorm, batch.epoch);
-    return null;
-  }
-  t.opt.step(lr, { gradScaleTensor: coef });
-  coef?.dispose();
-  return { res, lr, gradNorm };
+export interface LaunchedStep {
+  /** Steps done before this one (0-based index of the step). */
+  index: number;
+  batch: PreparedBatch;
+  lr: number;
+  /** This rank's cost. */
+  cost: BatchCost;
+  losses: Array<{ read: PendingRead; weight: number }>;
+  norm: PendingRead;
+  /** Run clock (ms) when the step asked for its batch. */
+  startedAt: number;
 }
 
-function stopOnNonFinite(x: Session, loss: number, gradNorm: number, epoch: number): void {
+/**
+ * Launches step `index` on `batch` and returns at once. The host reads nothing: the loss and the
+ * gradient norm are read later (`settleStep`), and the non-finite guard is applied on the device —
+ * the step's losses and gradient norm are folded into the session's guard (0·x is NaN for a NaN or
+ * ±Inf x, and the guard stays NaN from then on), the guard is added to the optimizer's gradient
+ * multiplier, and the backend's adamw changes nothing when that multiplier is not finite. So a
+ * non-finite loss or gradient norm leaves the weights as they were before that step, and so does
+ * every step launched after it, until the host reads the numbers and stops the run.
+ */
+export async function launchStep(x: Session, batch: PreparedBatch, index: number, startedAt: number): Promise<LaunchedStep> {
+  const { w, t, plan, run } = x;
+  const { backend, cfg } = w;
+  t.model.zeroGrad();
+  const { losses, cost } = await launchForwardBackward(t.model, batch.rows, {
+    microbatchSize: plan.M, seed: cfg.seed, step: index, rank: w.rank, comm: w.comm, bucketElements: 1 << 22,
+  });
+  const { norm, coefficient } = clipGradNorm(backend, [t.model.flat.grads], plan.clip?.clipping_threshold ?? null);
+  const scale = guardedScale(backend, x.guard, [...losses.map((l) => l.loss), norm], coefficient);
+  const at = plan.totalSteps !== null ? index : Math.min(VIRTUAL_STEPS, Math.floor(progressOf(run.progress, run.progressAt, index) * VIRTUAL_STEPS));
+  const lr = cfg.optimizer.lr * plan.schedule.multiplier(at);
+  t.opt.step(lr, { gradScaleTensor: scale });
+  const launched: LaunchedStep = {
+    index, batch, lr, cost, startedAt,
+    losses: losses.map((l) => ({ read: backend.readLater(l.loss), weight: l.weight })),
+    norm: backend.readLater(norm),
+  };
+  for (const l of losses) l.loss.dispose();
+  norm.dispose();
+  scale.dispose();
+  return launched;
+}
+
+/**
+ * Schedule progress of a time-boxed run's step `index` from the progress `p` the ranks agreed for
+ * the step `at` (≤ index; later when a step was launched before the one before it was read). The
+ * agreed value projects `at`·(1 − p)/p steps still to run; each step launched since uses one of
+ * them: index / (index + remaining). Computed from agreed numbers only, so every rank gets the same.
+ */
+export function progressOf(p: number, at: number, index: number): number {
+  if (index <= at || p <= 0 || p >= 1 || at <= 0) return p;
+  const remaining = Math.max(0, (at * (1 - p)) / p - (index - at));
+  return Math.max(p, index / (index + remaining));
+}
+
+/**
+ * The optimizer's gradient multiplier behind the non-finite guard, all on the device: folds each of
+ * `values` (float32 [1]: the losses, the gradient norm) into `guard` as guard += 0·v — NaN from the
+ * first NaN or ±Inf on, for good — and returns coefficient + guard (coefficient: the clipping
+ * multiplier, or 1 without clipping; consumed). The caller disposes the result.
+ */
+export function guardedScale(backend: Backend, guard: Tensor, values: readonly Tensor[], coefficient: Tensor | null): Tensor {
+  const scale = coefficient ?? backend.fromArray([1], [1], "f32");
+  for (const v of values) backend.addInPlace(guard, v, 0);
+  backend.addInPlace(scale, guard, 1);
+  return scale;
+}
+
+/**
+ * Reads a launched step's loss and gradient norm (waiting for that step only) and reduces the loss
+ * across ranks. A non-finite loss or gradient norm stops the run — the guard kept the weights as
+ * they were before the step — and returns null, with the run's status and message set.
+ */
+export async function settleStep(x: Session, s: LaunchedStep): Promise<StepDone | null> {
+  const { w } = x;
+  const values = s.losses.map((l) => ({ value: l.read.wait()[0] as number, weight: l.weight }));
+  const gradNorm = s.norm.wait()[0] as number;
+  const res = await reduceStepLoss(w.comm, w.backend, values, s.cost);
+  if (!Number.isFinite(res.loss) || !Number.isFinite(gradNorm)) {
+    stopOnNonFinite(x, s.index, res.loss, gradNorm, s.batch.epoch);
+    return null;
+  }
+  return { res, lr: s.lr, gradNorm };
+}
+
+/** A launched step that will not be recorded (the run stopped at a non-finite step before it): its reads are released. */
+export function dropStep(s: LaunchedStep): void {
+  for (const l of s.losses) l.read.wait();
+  s.norm.wait();
+}
+
+function stopOnNonFinite(x: Session, index: number, loss: number, gradNorm: number, epoch: number): void {
   const { run } = x;
   const what = Number.isFinite(loss) ? "gradient norm" : "loss";
   run.status = "nan";
   run.message =
-    `non-finite ${what} (${Number.isFinite(loss) ? gradNorm : loss}) at step ${run.step + 1}: ` +
+    `non-finite ${what} (${Number.isFinite(loss) ? gradNorm : loss}) at step ${index + 1}: ` +
     `stopped before the optimizer step, weights not updated; last good checkpoint: ${run.lastCheckpoint ?? "none"}. ` +
     `Lower optimizer.lr, add algorithms.gradient_clipping, or check the data at epoch ${epoch}.`;
-  x.metrics?.write({ type: "run", step: run.step, time: elapsed(run.timing), event: "nan", loss, grad_norm: gradNorm, last_checkpoint: run.lastCheckpoint });
+  x.metrics?.write({ type: "run", step: index, time: elapsed(run.timing), event: "nan", loss, grad_norm: gradNorm, last_checkpoint: run.lastCheckpoint });
 }
