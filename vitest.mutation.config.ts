@@ -16,6 +16,7 @@ export default defineConfig({
       "packages/layers/src/optim/*.test.ts",
       "packages/tensor/src/cpu/optim.test.ts",
       "packages/trainer/src/train/evaluate.test.ts",
+      "packages/trainer/src/train/phases/train-step.test.ts",
       "packages/trainer/src/checkpoint/checkpoint.test.ts",
       "packages/glue/src/metrics.test.ts",
     ],

@@ -42,8 +42,12 @@ describe("guardedScale: the optimizer multiplier behind the device-side non-fini
 });
 
 describe("progressOf: a time-boxed run's progress for a step launched past the agreed one", () => {
-  it("is the agreed progress for the agreed step (and before anything is measured)", () => {
-    expect(progressOf(0.25, 10, 10)).toBe(0.25);
+  it("is the agreed progress for the agreed step, before anything is measured, and at the end", () => {
+    expect(progressOf(0.25, 10, 10)).toBeCloseTo(0.25, 15);
+    expect(progressOf(0.25, 10, 9)).toBe(0.25);
+    // A fresh run launches steps 0 and 1 on the progress agreed for step 0.
+    expect(progressOf(0, 0, 1)).toBe(0);
+    expect(progressOf(0.3, 0, 5)).toBe(0.3);
     expect(progressOf(0, 10, 12)).toBe(0);
     expect(progressOf(1, 10, 12)).toBe(1);
   });

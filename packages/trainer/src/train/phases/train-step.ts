@@ -69,7 +69,9 @@ export async function launchStep(x: Session, batch: PreparedBatch, index: number
  * them: index / (index + remaining). Computed from agreed numbers only, so every rank gets the same.
  */
 export function progressOf(p: number, at: number, index: number): number {
-  if (index <= at || p <= 0 || p >= 1 || at <= 0) return p;
+  // No step done to project from (a fresh run's first launches): the agreed value as it is.
+  if (at <= 0) return p;
+  // p = 0 projects unboundedly many steps (0 stays 0); p = 1 none (1 stays 1); index ≤ at gives p.
   const remaining = Math.max(0, (at * (1 - p)) / p - (index - at));
   return Math.max(p, index / (index + remaining));
 }
