@@ -97,7 +97,10 @@ async function oneProcess(be: CudaBackend): Promise<NcclCommunicator> {
 describe("NcclCommunicator (fake addon)", () => {
   it("is the CUDA backend's collectives with an NCCL build; without one, the host channel", async () => {
     const [boot] = hostChannels(1);
-    expect(await connectCudaCollectives(fakeBackend(), { rank: 0, worldSize: 1, bootstrap: boot! })).toBeInstanceOf(NcclCommunicator);
+    const nccl = await connectCudaCollectives(fakeBackend(), { rank: 0, worldSize: 1, bootstrap: boot! });
+    expect(nccl).toBeInstanceOf(NcclCommunicator);
+    // Its host channel (for host numbers that must not wait for the stream) is the bootstrap it was given.
+    expect(nccl.host).toBe(boot);
     expect(await connectCudaCollectives(fakeBackend({ nccl: 0 }), { rank: 0, worldSize: 1, bootstrap: boot! })).toBe(boot);
     expect(await cpu.connectCollectives({ rank: 0, worldSize: 1, bootstrap: boot! })).toBe(boot);
   });

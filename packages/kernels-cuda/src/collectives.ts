@@ -46,6 +46,11 @@ export class NcclCommunicator implements Communicator {
     return this.boot.worldSize;
   }
 
+  /** The TCP bootstrap: for host numbers, which then never wait for the stream. */
+  get host(): Communicator {
+    return this.boot;
+  }
+
   static async create(backend: CudaBackend, group: CollectiveGroup): Promise<NcclCommunicator> {
     const boot = group.bootstrap;
     // The 128-byte id as 128 floats holding 0..255 (exact; raw bit patterns could be NaN-canonicalised).

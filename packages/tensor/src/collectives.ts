@@ -23,6 +23,12 @@ export interface Communicator {
   readonly overlap?: boolean;
   /** With launchAllReduce: everything queued after this sees every launched reduction's result. */
   joinAllReduces?(): Promise<void>;
+  /**
+   * Optional: the host channel under device collectives (NCCL's TCP bootstrap). A few host numbers
+   * (a step's loss, a stop flag) reduced over it never wait for the device, where a device
+   * all-reduce and its read would wait for every step queued on the stream.
+   */
+  readonly host?: Communicator;
   /** Returns once every rank has reached it. */
   barrier(): Promise<void>;
   /** Closes connections (idempotent). */

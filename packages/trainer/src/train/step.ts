@@ -1,5 +1,5 @@
 import type { ForMaskedLM } from "@mosaicbert/layers";
-import type { Backend, Tensor } from "@mosaicbert/tensor";
+import { type Backend, cpu, type Tensor } from "@mosaicbert/tensor";
 import { type Communicator, GradBuckets } from "../parallel/communicator.js";
 import { type BatchCost, batchCost } from "./flops.js";
 import type { MlmBatch } from "@mosaicbert/data-streaming";
@@ -104,9 +104,12 @@ export async function forwardBackward(
 /** Sums a few host numbers across ranks. */
 export async function allReduceHost(comm: Communicator, backend: Backend, values: number[]): Promise<number[]> {
   if (comm.worldSize === 1) return values;
-  const t: Tensor = backend.fromArray(values, [values.length], "f32");
+  // Over the host channel where the communicator has one (NCCL's): a device all-reduce and its read
+  // would wait for every step queued on the stream, the one launched ahead included.
+  const via = comm.host ?? comm;
+  const t: Tensor = (comm.host ? cpu : backend).fromArray(values, [values.length], "f32");
   try {
-    await comm.allReduce(t, "sum");
+    await via.allReduce(t, "sum");
     return Array.from(t.toArray() as Float32Array);
   } finally {
     t.dispose();
