@@ -23,7 +23,9 @@ static cudaEvent_t g_stageEv[STAGE_SLOTS];
 static int g_stageNext = 0;
 // Read-back slots for readLater: small device values copied into pinned memory in stream order, each
 // with an event, so the host can wait for that point of the stream and not for everything queued since.
+// A slot's last 4 bytes get the device error flag as it was at that point (what `sync` would report).
 static const size_t READ_SLOT = 4096;
+static const size_t READ_VALUE = READ_SLOT - 16;
 static const int READ_SLOTS = 64;
 static char* g_readback = nullptr;
 static cudaEvent_t g_readEv[READ_SLOTS];
@@ -198,10 +200,12 @@ static const Entry ENTRIES[] = {
     // Queues the copy of n bytes at p into a free pinned slot and returns the slot; −1 when the value
     // is larger than a slot or every slot awaits its readTake (the caller then snapshots on the device).
     size_t n = (size_t)a.i(1);
-    if (n > READ_SLOT) return num(a.env, -1);
+    if (n > READ_VALUE) return num(a.env, -1);
     for (int s = 0; s < READ_SLOTS; s++) {
       if (g_readBusy[s]) continue;
-      CK(cudaMemcpyAsync(g_readback + (size_t)s * READ_SLOT, a.p(0), n, cudaMemcpyDeviceToHost, g_stream));
+      char* slot = g_readback + (size_t)s * READ_SLOT;
+      CK(cudaMemcpyAsync(slot, a.p(0), n, cudaMemcpyDeviceToHost, g_stream));
+      CK(cudaMemcpyAsync(slot + READ_SLOT - 4, g_flag, sizeof(int), cudaMemcpyDeviceToHost, g_stream));
       CK(cudaEventRecord(g_readEv[s], g_stream));
       g_readBusy[s] = true;
       return num(a.env, s);
@@ -209,16 +213,21 @@ static const Entry ENTRIES[] = {
     return num(a.env, -1);
   }},
   {"readTake", [](Args& a) -> napi_value {
-    // Waits for slot s's copy only, moves its n bytes into dst and frees the slot.
+    // Waits for slot s's copy only, moves its n bytes into dst, frees the slot and returns the device
+    // error flag as it was when the copy was queued (0: none; the caller then synchronizes to report it).
     size_t len; void* dst = a.bytes(0, &len);
     int64_t s = a.i(1);
     size_t n = (size_t)a.i(2);
     if (s < 0 || s >= READ_SLOTS || !g_readBusy[s]) throw MbError("no read pending in slot " + std::to_string(s));
-    if (n > len || n > READ_SLOT) throw MbError("host buffer smaller than the copy");
+    if (n > len || n > READ_VALUE) throw MbError("host buffer smaller than the copy");
+    // The slot is freed even when the wait fails (the error is sticky; the caller does not take it twice).
     g_readBusy[s] = false;
     CK(cudaEventSynchronize(g_readEv[s]));
-    memcpy(dst, g_readback + (size_t)s * READ_SLOT, n);
-    return undef(a.env);
+    const char* slot = g_readback + (size_t)s * READ_SLOT;
+    memcpy(dst, slot, n);
+    int flag = 0;
+    memcpy(&flag, slot + READ_SLOT - 4, sizeof flag);
+    return num(a.env, flag);
   }},
   {"d2d", [](Args& a) -> napi_value { CK(cudaMemcpyAsync(a.p(0), a.p(1), (size_t)a.i(2), cudaMemcpyDeviceToDevice, g_stream)); return undef(a.env); }},
   {"sync", [](Args& a) -> napi_value {

@@ -120,31 +120,40 @@ export class CudaBackend implements Backend {
   readLater(t: Tensor): PendingRead {
     expectTensor("readLater", "t", t, this);
     const slot = t.nbytes > 0 ? this.native.readLater(this.ptr(t), t.nbytes) : -1;
-    let values: HostArray | undefined;
+    // The first wait() takes the values (or fails); later calls give the same values (or the same error).
+    let outcome: { values: HostArray } | { error: unknown } | undefined;
+    const once = (take: () => HostArray): PendingRead => ({
+      wait: () => {
+        if (outcome === undefined) {
+          try {
+            outcome = { values: take() };
+          } catch (error) {
+            outcome = { error };
+          }
+        }
+        if ("error" in outcome) throw outcome.error;
+        return outcome.values;
+      },
+    });
     if (slot >= 0) {
       const { dtype, nbytes } = t;
-      return {
-        wait: () => {
-          if (values === undefined) {
-            const bytes = new Uint8Array(nbytes);
-            this.native.readTake(bytes, slot, nbytes);
-            values = decodeHost(dtype, bytes.buffer);
-          }
-          return values;
-        },
-      };
+      return once(() => {
+        const bytes = new Uint8Array(nbytes);
+        // An index error found on the device before this read (the flag as it was then): reported
+        // now, naming its op, as every wait reports it; synchronize raises it and clears the flag.
+        if (this.native.readTake(bytes, slot, nbytes) !== 0) this.synchronize();
+        return decodeHost(dtype, bytes.buffer);
+      });
     }
     // Larger than a pinned slot, or every slot awaits its wait(): a copy on the device, read whole later.
     const snapshot = this.cast(t, t.dtype);
-    return {
-      wait: () => {
-        if (values === undefined) {
-          values = this.read(snapshot);
-          snapshot.dispose();
-        }
-        return values;
-      },
-    };
+    return once(() => {
+      try {
+        return this.read(snapshot);
+      } finally {
+        snapshot.dispose();
+      }
+    });
   }
 
   readBytes(t: Tensor): Uint8Array {

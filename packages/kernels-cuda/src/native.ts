@@ -12,10 +12,10 @@ export interface NativeAddon {
   memset0(ptr: number, bytes: number): void;
   h2d(dst: number, src: ArrayBufferView, bytes: number): void;
   d2h(dst: ArrayBufferView, src: number, bytes: number): void;
-  /** Queues a copy of `bytes` at src into a pinned slot; the slot, or −1 (too large, or every slot awaits readTake). */
+  /** Queues a copy of `bytes` at src (and of the device error flag) into a pinned slot; the slot, or −1 (over 4080 bytes, or every slot awaits readTake). */
   readLater(src: number, bytes: number): number;
-  /** Waits for that slot's copy only, moves it into dst and frees the slot. */
-  readTake(dst: ArrayBufferView, slot: number, bytes: number): void;
+  /** Waits for that slot's copy only, moves it into dst, frees the slot; the device error flag then (0: none). */
+  readTake(dst: ArrayBufferView, slot: number, bytes: number): number;
   d2d(dst: number, src: number, bytes: number): void;
   /** Waits for the stream; returns the device error code (0 = none) and clears it. */
   sync(): number;

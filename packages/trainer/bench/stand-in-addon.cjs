@@ -12,7 +12,7 @@ const impl = {
   sync: () => 0,
   d2h: (dst) => { if (dst && dst.fill) dst.fill(0); },
   readLater: () => 0,
-  readTake: (dst) => { if (dst && dst.fill) dst.fill(0); },
+  readTake: (dst) => { if (dst && dst.fill) dst.fill(0); return 0; },
 };
 module.exports = new Proxy({}, {
   get(_t, fn) {

@@ -41,6 +41,11 @@ function conformance(filter?: string): void {
     rows.push(`${r.ok ? "PASS" : "FAIL"} ${r.error.toExponential(2)} ≤ ${c.tol}  ${c.name}${r.detail ? `  [${r.detail}]` : ""}`);
   }
   cuda.poison = false;
+  if (!filter && shard === 0) {
+    const checked = deviceErrorChecks();
+    n += checked.length;
+    rows.push(...checked);
+  }
   writeFileSync(`${out}/conformance${shards > 1 ? `-${shard}` : ""}.txt`, rows.join("\n") + "\n");
   for (const r of rows) if (r.startsWith("FAIL")) say(r);
   say(`conformance: ${n - failures}/${n} cases pass (${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
@@ -69,6 +74,44 @@ function golden(dir: string): void {
 }
 
 /** NCCL with one process: the communicator's calls on real device memory (f32, bf16, side stream, host tensors, broadcast). */
+/**
+ * An index error only the device can see (here an embedding id past the table) is reported, naming its
+ * op, by the next wait: `read`, and a `readLater` queued after it (which waits for its own point of the
+ * stream only); once reported it is cleared, so the reads after it succeed. Each check adds a failure
+ * when it does not hold.
+ */
+function deviceErrorChecks(): string[] {
+  const rows: string[] = [];
+  const table = cuda.fromArray(new Float32Array(4 * 8).fill(0.5), [4, 8], "f32");
+  const ids = (xs: number[]) => cuda.fromArray(xs, [xs.length], "i32");
+  const reported = (name: string, wait: () => unknown): void => {
+    let msg = "nothing reported";
+    try {
+      wait();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    const ok = /embedding/.test(msg) && /out of range/.test(msg);
+    if (!ok) failures++;
+    rows.push(`${ok ? "PASS" : "FAIL"} device error: an embedding id out of range, reported by ${name}  [${msg}]`);
+  };
+  reported("read", () => cuda.read(cuda.embedding(ids([0, 9]), table)));
+  const later = cuda.readLater(cuda.embedding(ids([2, 7, 1]), table));
+  cuda.fill(table, 0.25);
+  reported("readLater's wait", () => later.wait());
+  let clean = "";
+  try {
+    const good = cuda.readLater(cuda.embedding(ids([1, 3]), table)).wait() as Float32Array;
+    cuda.synchronize();
+    if (!good.every((v) => v === 0.25)) clean = `values ${Array.from(good.slice(0, 4))}…, expected 0.25`;
+  } catch (e) {
+    clean = (e as Error).message;
+  }
+  if (clean) failures++;
+  rows.push(`${clean ? "FAIL" : "PASS"} device error: cleared once reported (a good read after it succeeds)${clean ? `  [${clean}]` : ""}`);
+  return rows;
+}
+
 async function nccl(): Promise<void> {
   if (!(cuda.info.nccl > 0)) {
     failures++;

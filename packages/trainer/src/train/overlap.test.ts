@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadModelFolder } from "@mosaicbert/hub";
 import { readMetrics } from "../log/metrics.js";
+import { freePort } from "../parallel/port.js";
+import { SocketCommunicator } from "../parallel/socket.js";
 import { cleanup, quiet, SMALL, tmp } from "../testing/pretrain-fixtures.js";
 import { pretrain } from "./pretrain.js";
 
@@ -76,5 +78,31 @@ describe("pretrain with overlapped steps", () => {
     // The recorded steps end at the last good one: the launched step after the non-finite one is not in the log.
     expect(Math.max(...ra.filter((r) => r.type === "train").map((r) => r.step as number))).toBe(a.s.steps);
     expect(ra.filter((r) => r.type !== "run")).toEqual(rows(b.save).filter((r) => r.type !== "run"));
+  });
+
+  it("a time-boxed 2-process run stops both ranks at the same step even when their clocks and overlap settings disagree", async () => {
+    const port = await freePort();
+    const comms = await Promise.all([0, 1].map((rank) => SocketCommunicator.connect({ rank, worldSize: 2, masterPort: port, timeoutMs: 20_000 })));
+    // Simulated clocks: rank 1's runs 1.7× as fast, so on its own it would stop after far fewer steps.
+    const clocks = [10, 17].map((tick) => {
+      let now = 0;
+      return () => (now += tick);
+    });
+    const save = tmp();
+    const runs = await Promise.all(
+      comms.map((comm, r) =>
+        pretrain({
+          config: "tiny-cpu", overrides: [...SMALL, "global_train_batch_size=4", "device_train_microbatch_size=2"],
+          maxDuration: "1s", saveFolder: r === 0 ? save : undefined, device: "cpu", handleSignals: false, stderr: quiet, clock: clocks[r], comm,
+          // The ranks ask for different loops: they agree on the one-step-at-a-time one rather than mismatch.
+          overlapSteps: r === 0,
+        }),
+      ),
+    );
+    await Promise.all(comms.map((c) => c.close()));
+    expect(runs.map((s) => s.status)).toEqual(["completed", "completed"]);
+    expect(runs[0]!.steps).toBe(runs[1]!.steps);
+    expect(runs[0]!.steps).toBeGreaterThan(2);
+    expect(runs[0]!.losses).toEqual(runs[1]!.losses);
   });
 });

@@ -28,7 +28,7 @@ export interface LaunchedForwardBackward {
  * across ranks (DDP), in buckets: during the last microbatch's backward each bucket is launched as
  * soon as its gradients are final, so with NCCL the reduction overlaps the rest of backward. The
  * caller zeroes the gradients before and steps the optimizer after. Nothing is read back: the losses
- * stay on the device (see `readStepLoss`).
+ * stay on the device (see `reduceStepLoss`).
  */
 export async function launchForwardBackward(
   model: ForMaskedLM,

@@ -20,27 +20,36 @@ import { dropStep, launchStep, settleStep, type LaunchedStep, type StepDone } fr
 export async function runLoop(x: Session): Promise<void> {
   const { w, plan, run } = x;
   const pace: Pace = { lastDone: -Infinity, dataWaitMs: 0 };
+  // Every rank must take the same path (their collectives pair up in order): overlap only if all do.
+  if (w.worldSize > 1) x.overlap = (await allReduceHost(w.comm, w.backend, [x.overlap ? 1 : 0]))[0] === w.worldSize;
   let inFlight: LaunchedStep | null = null;
+  // A step launched this iteration and not yet handed on (its read is released after an error).
+  let fresh: LaunchedStep | null = null;
   try {
     for (;;) {
       const index = run.step + (inFlight ? 1 : 0);
       if (plan.totalSteps !== null && index >= plan.totalSteps) break;
-      if (plan.maxSeconds !== null && elapsed(run.timing) >= plan.maxSeconds) break;
+      // Several processes stop on the agreed flag: each rank's own clock could stop them at different steps.
+      if (plan.maxSeconds !== null && (w.worldSize > 1 ? run.timeUp : elapsed(run.timing) >= plan.maxSeconds)) break;
       const startedAt = w.clock();
       const batch = await x.producer.next();
       pace.dataWaitMs += w.clock() - startedAt;
-      const launched = await launchStep(x, batch, index, startedAt);
+      fresh = await launchStep(x, batch, index, startedAt);
       if (inFlight) {
         const previous: LaunchedStep = inFlight;
         inFlight = null;
-        // `launched` is in flight while `previous` is read: the time box projects one step further.
+        // `fresh` is in flight while `previous` is read: the time box projects one step further.
         if (!(await completeStep(x, previous, pace, 1))) {
-          await afterStop(x, launched, pace);
+          const last: LaunchedStep = fresh;
+          fresh = null;
+          await afterStop(x, last, pace);
           return;
         }
       }
-      if (x.overlap && !endsAtBoundary(x, index)) inFlight = launched;
-      else if (!(await completeStep(x, launched, pace, 0))) return;
+      const current: LaunchedStep = fresh;
+      fresh = null;
+      if (x.overlap && !endsAtBoundary(x, index)) inFlight = current;
+      else if (!(await completeStep(x, current, pace, 0))) return;
     }
     // A time-boxed run's last step may still be in flight.
     if (inFlight) {
@@ -49,8 +58,8 @@ export async function runLoop(x: Session): Promise<void> {
       await completeStep(x, last, pace, 0);
     }
   } finally {
-    // An exception left a step launched: its pending reads are released.
-    if (inFlight) dropStep(inFlight);
+    // After an error: the launched steps not read are released.
+    for (const s of [inFlight, fresh]) if (s) dropStep(s);
   }
 }
 
@@ -146,16 +155,19 @@ function recordStep(x: Session, s: LaunchedStep, done: StepDone, pace: Pace): vo
 /**
  * Every rank must agree to stop (a signal may reach one process only); time-boxed runs also agree on
  * the schedule progress of the next step to launch (the mean of the ranks' own measurements), which
- * has `run.step + ahead` steps before it (`ahead`: the steps launched and not yet recorded).
+ * has `run.step + ahead` steps before it (`ahead`: the steps launched and not yet recorded), and on
+ * whether the time is up (on any rank's clock).
  */
 async function agreeToStop(x: Session, overheadStart: number, ahead: 0 | 1): Promise<boolean> {
-  const { w, run, timeBox } = x;
+  const { w, run, timeBox, plan } = x;
   // Evaluation, checkpoint writes and this sync: time between steps, amortised over them.
   timeBox?.recordOverhead((w.clock() - overheadStart) / 1000);
-  const next = timeBox ? [timeBox.progress(run.step + ahead, elapsed(run.timing))] : [];
+  const now = elapsed(run.timing);
+  const next = timeBox ? [plan.maxSeconds !== null && now >= plan.maxSeconds ? 1 : 0, timeBox.progress(run.step + ahead, now)] : [];
   const syncStart = w.clock();
-  const [stop, pSum] = await allReduceHost(w.comm, w.backend, [x.signals.signal ? 1 : 0, ...next]);
+  const [stop, timeUp, pSum] = await allReduceHost(w.comm, w.backend, [x.signals.signal ? 1 : 0, ...next]);
   if (timeBox) {
+    run.timeUp = timeUp! > 0;
     run.progress = Math.min(1, pSum! / w.worldSize);
     run.progressAt = run.step + ahead;
     timeBox.recordOverhead((w.clock() - syncStart) / 1000);

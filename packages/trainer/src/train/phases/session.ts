@@ -162,6 +162,8 @@ export interface RunState {
   /** Schedule progress (time-boxed runs) agreed between the ranks for the step with `progressAt` steps before it. */
   progress: number;
   progressAt: number;
+  /** A time-boxed run with several processes: whether any rank's clock has reached the budget, agreed after each step. */
+  timeUp: boolean;
   status: RunStatus;
   message: string;
   hostTime: { dataWaitMs: number; stepMs: number };
@@ -183,6 +185,6 @@ export interface Session {
   speed: SpeedWindow;
   /** float32 [1] on the device: 0, or NaN from the first non-finite loss or gradient norm on (see launchStep). */
   guard: Tensor;
-  /** Whether step n+1 is launched before step n is read (PretrainOptions.overlapSteps). */
+  /** Whether step n+1 is launched before step n is read (PretrainOptions.overlapSteps; with several processes, only if every rank asks for it). */
   overlap: boolean;
 }

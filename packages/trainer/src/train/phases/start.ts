@@ -18,7 +18,7 @@ export function startRun(w: World, data: Data, t: Trainee, plan: Plan, from: Sta
     step: from.step, samples: from.samples, tokens: from.tokens, position: data.loader.state(),
     timing: { clock: w.clock, start: from.clockStart, offset: from.elapsedSeconds },
     firstStep: from.step, resumedFrom: from.resumedFrom, losses: [], lastLoss: null, lastEval: null, lastCheckpoint: from.resumedFrom,
-    savedAt: from.resumedFrom ? from.step : -1, evaluatedAt: -1, progress: 0, progressAt: from.step, status: "completed", message: "",
+    savedAt: from.resumedFrom ? from.step : -1, evaluatedAt: -1, progress: 0, progressAt: from.step, timeUp: false, status: "completed", message: "",
     hostTime: { dataWaitMs: 0, stepMs: 0 }, runId: undefined,
   };
   // Records past the resumed step were written by a run killed before its next checkpoint landed; with

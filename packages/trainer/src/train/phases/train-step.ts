@@ -24,8 +24,10 @@ export interface LaunchedStep {
   lr: number;
   /** This rank's cost. */
   cost: BatchCost;
-  losses: Array<{ read: PendingRead; weight: number }>;
-  norm: PendingRead;
+  /** Each microbatch's weight (rows / device rows), in order. */
+  weights: number[];
+  /** float32 [microbatches + 1]: each microbatch's mean loss, then the gradient norm — one read per step. */
+  numbers: PendingRead;
   /** Run clock (ms) when the step asked for its batch. */
   startedAt: number;
 }
@@ -51,14 +53,14 @@ export async function launchStep(x: Session, batch: PreparedBatch, index: number
   const at = plan.totalSteps !== null ? index : Math.min(VIRTUAL_STEPS, Math.floor(progressOf(run.progress, run.progressAt, index) * VIRTUAL_STEPS));
   const lr = cfg.optimizer.lr * plan.schedule.multiplier(at);
   t.opt.step(lr, { gradScaleTensor: scale });
-  const launched: LaunchedStep = {
-    index, batch, lr, cost, startedAt,
-    losses: losses.map((l) => ({ read: backend.readLater(l.loss), weight: l.weight })),
-    norm: backend.readLater(norm),
-  };
+  // The numbers the host reports, gathered into one tensor (exact copies) and read back with one read.
+  const J = losses.length;
+  const numbers = backend.empty([J + 1], "f32");
+  losses.forEach((l, j) => backend.copy(l.loss, numbers.view(j, [1])));
+  backend.copy(norm, numbers.view(J, [1]));
+  const launched: LaunchedStep = { index, batch, lr, cost, startedAt, weights: losses.map((l) => l.weight), numbers: backend.readLater(numbers) };
   for (const l of losses) l.loss.dispose();
-  norm.dispose();
-  scale.dispose();
+  for (const t of [norm, scale, numbers]) t.dispose();
   return launched;
 }
 
@@ -96,8 +98,9 @@ export function guardedScale(backend: Backend, guard: Tensor, values: readonly T
  */
 export async function settleStep(x: Session, s: LaunchedStep): Promise<StepDone | null> {
   const { w } = x;
-  const values = s.losses.map((l) => ({ value: l.read.wait()[0] as number, weight: l.weight }));
-  const gradNorm = s.norm.wait()[0] as number;
+  const numbers = s.numbers.wait() as Float32Array;
+  const values = s.weights.map((weight, j) => ({ value: numbers[j]!, weight }));
+  const gradNorm = numbers[s.weights.length]!;
   const res = await reduceStepLoss(w.comm, w.backend, values, s.cost);
   if (!Number.isFinite(res.loss) || !Number.isFinite(gradNorm)) {
     stopOnNonFinite(x, s.index, res.loss, gradNorm, s.batch.epoch);
@@ -106,10 +109,16 @@ export async function settleStep(x: Session, s: LaunchedStep): Promise<StepDone 
   return { res, lr: s.lr, gradNorm };
 }
 
-/** A launched step that will not be recorded (the run stopped at a non-finite step before it): its reads are released. */
+/**
+ * A launched step that will not be recorded (the run stopped before it, or an error did): its read
+ * is released. Its own failure (the device's error, already reported by then) is not raised again.
+ */
 export function dropStep(s: LaunchedStep): void {
-  for (const l of s.losses) l.read.wait();
-  s.norm.wait();
+  try {
+    s.numbers.wait();
+  } catch {
+    // Released either way; the error that stopped the run is the one reported.
+  }
 }
 
 function stopOnNonFinite(x: Session, index: number, loss: number, gradNorm: number, epoch: number): void {
