@@ -60,7 +60,7 @@ export async function launchStep(x: Session, batch: PreparedBatch, index: number
   backend.copy(norm, numbers.view(J, [1]));
   const launched: LaunchedStep = { index, batch, lr, cost, startedAt, weights: losses.map((l) => l.weight), numbers: backend.readLater(numbers) };
   for (const l of losses) l.loss.dispose();
-  for (const t of [norm, scale, numbers]) t.dispose();
+  for (const tensor of [norm, scale, numbers]) tensor.dispose();
   return launched;
 }
 
