@@ -110,3 +110,54 @@ describe("runGlue: RTE starts from the MNLI fine-tuned weights when MNLI ran", (
     expect(rte!.notes.join("\n")).not.toMatch(/MNLI did not run/);
   });
 });
+
+describe("finetune: the host reads a step's loss after launching the next", () => {
+  const base = preset("tiny");
+  const start = freshStartingModel("tiny");
+  const ex = loadTsvSplit(TASKS.sst2, join(GLUE_DATA, "SST-2/dev.tsv")).examples.slice(0, 40);
+  const data = encodeExamples(ex, start.tokenizer, 32);
+  type Job = Parameters<typeof finetune>[0];
+  const job = (lr: number, extra: Pick<Job, "checkpointEvery" | "onStep" | "onCheckpoint">): Job => ({
+    backend: cpu, task: TASKS.sst2, seed: 7, baseConfig: base, init: null, train: data,
+    evals: [{ evaluator: "glue_sst2", data }], hparams: { lr, weightDecay: 0, epochs: 2, batchSize: 4 }, ...extra,
+  });
+
+  it("reports every step's loss in order, once, and each checkpoint after its step was reported", () => {
+    const events: string[] = [];
+    const res = finetune(job(1e-3, {
+      checkpointEvery: 3,
+      onStep: (s) => events.push(`step ${s.step}`),
+      onCheckpoint: (s) => events.push(`checkpoint ${s.step}`),
+    }));
+    expect(res.steps).toBe(20);
+    const steps = events.filter((e) => e.startsWith("step")).map((e) => Number(e.slice(5)));
+    expect(steps).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // Checkpoints at 3, 6, 9 (not 10: the epoch's end), 12, 15, 18, each right after its own step's line.
+    const at = events.flatMap((e, i) => (e.startsWith("checkpoint") ? [[Number(e.slice(11)), events[i - 1]]] : []));
+    expect(at).toEqual([3, 6, 9, 12, 15, 18].map((n) => [n, `step ${n}`]));
+    expect(Number.isFinite(res.finalLoss)).toBe(true);
+  });
+
+  it("stops at the first non-finite loss with its step, and no checkpoint holds a weight updated from it", () => {
+    const snapshots: Array<{ step: number; finite: boolean }> = [];
+    const losses: number[] = [];
+    let err: Error | undefined;
+    try {
+      // An absurd learning rate blows the weights up within a few steps.
+      finetune(job(1e30, {
+        checkpointEvery: 1,
+        onStep: (s) => losses.push(s.loss),
+        onCheckpoint: (s) => snapshots.push({ step: s.step, finite: [...s.weights.values()].every((t) => t.data.every(Number.isFinite)) }),
+      }));
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toMatch(/SST-2 seed 7: training loss became (NaN|-?Infinity) at step \d+; lower the learning rate/);
+    const bad = Number(/at step (\d+)/.exec(err!.message)![1]);
+    // Every step before it was reported with a finite loss; the failing one and any later one were not.
+    expect(losses).toHaveLength(bad - 1);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(snapshots.map((s) => s.step)).toEqual(Array.from({ length: bad - 1 }, (_, i) => i + 1).filter((n) => n % 10 !== 0));
+    expect(snapshots.every((s) => s.finite)).toBe(true);
+  });
+});

@@ -10,7 +10,7 @@ import {
   makeSchedule,
   validateConfig,
 } from "@mosaicbert/layers";
-import type { Backend } from "@mosaicbert/tensor";
+import type { Backend, PendingRead, Tensor } from "@mosaicbert/tensor";
 import { type EncodedSplit, gatherBatch, sliceBatch } from "./encode.js";
 import { computeMetrics, type MetricValues } from "./score.js";
 import { GLUE_DEFAULTS, type LabelSpace } from "./tasks.js";
@@ -190,6 +190,8 @@ interface JobRun {
   evals: Record<string, MetricValues> | null;
   epochsDone: number;
   stoppedEarly: boolean;
+  /** float32 [1] on the device: 0, or NaN from the first non-finite training loss on (see trainEpoch). */
+  guard: Tensor;
 }
 
 /**
@@ -220,6 +222,7 @@ export function finetune(job: FinetuneJob): FinetuneResult {
       runEpochs(r);
     } finally {
       r.opt.dispose();
+      r.guard.dispose();
     }
     const result: FinetuneResult = {
       seed: job.seed,
@@ -255,11 +258,13 @@ function startRun(job: FinetuneJob, model: ForSequenceClassification): JobRun {
     job, model, opt, n, totalSteps, warmupSteps, perEpoch: Math.ceil(n / h.batchSize),
     schedule: makeSchedule({ kind: "linear_decay_with_warmup", warmupSteps, alphaF: 0 }, totalSteps),
     regression: job.task.kind === "regression", step: 0, recent: [], evals: null, epochsDone: 0, stoppedEarly: false,
+    guard: job.backend.zeros([1], "f32"),
   };
   if (job.resume) {
     const s = job.resume.step;
     if (!Number.isInteger(s) || s < 0 || s > totalSteps) {
       opt.dispose();
+      r.guard.dispose();
       throw new Error(`${job.task.displayName}: cannot resume at step ${s}: this job has ${totalSteps} steps`);
     }
     opt.loadState(job.resume.optimizer);
@@ -294,38 +299,86 @@ function runEpochs(r: JobRun): void {
   }
 }
 
-/** One epoch's batches (from where a resumed run stands inside it): forward, backward, optimizer step. */
+/** A step whose work is queued on the device and whose loss the host has not read yet. */
+interface PendingStep {
+  loss: PendingRead;
+  step: number;
+  lr: number;
+}
+
+/**
+ * One epoch's batches (from where a resumed run stands inside it): forward, backward, optimizer step.
+ * The host reads a step's loss only after it has launched the next (the device never waits for it
+ * between steps), and before a checkpoint and at the epoch's end. A non-finite loss stops the job
+ * with an error naming its step; the optimizer skips that step and every later one on the device
+ * (their gradient multiplier is 1 + 0·loss, summed into a guard: NaN from then on), so the weights
+ * are never updated from a non-finite loss.
+ */
 function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number } {
   const { job, model, perEpoch } = r;
   const { backend: be, task, hparams: h } = job;
   const order = epochOrder(r.n, job.seed, epoch, h.shuffle ?? false);
   let lossSum = 0;
   let steps = 0;
-  for (let b = r.step - epoch * perEpoch; b < perEpoch; b++) {
-    if (r.step >= r.totalSteps) break;
-    if (job.signal?.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error(`${task.displayName}: aborted at step ${r.step}`);
-    const rows = order.subarray(b * h.batchSize, Math.min(r.n, (b + 1) * h.batchSize));
-    const batch = gatherBatch(job.train, rows, r.regression);
-    model.zeroGrad();
-    // A distinct dropout stream per (seed, step).
-    const out = model.forward(batch, { training: true, seed: (Math.imul(job.seed, 0x9e3779b1) + r.step) >>> 0 });
-    const loss = (be.read(out.loss!) as Float32Array)[0]!;
-    out.loss!.dispose();
-    out.logits.dispose();
+  let pending: PendingStep | null = null;
+  const settle = (p: PendingStep): void => {
+    const loss = (p.loss.wait() as Float32Array)[0]!;
     if (!Number.isFinite(loss)) {
-      throw new Error(`${task.displayName} seed ${job.seed}: training loss became ${loss} at step ${r.step + 1}; lower the learning rate or check the starting weights`);
+      throw new Error(`${task.displayName} seed ${job.seed}: training loss became ${loss} at step ${p.step}; lower the learning rate or check the starting weights`);
     }
-    model.backward();
-    const lr = h.lr * r.schedule.multiplier(r.step);
-    r.opt.step(lr);
-    r.step++;
     r.recent.push(loss);
     if (r.recent.length > 50) r.recent.shift();
     lossSum += loss;
     steps++;
-    job.onStep?.({ step: r.step, totalSteps: r.totalSteps, epoch: epoch + 1, loss, lr });
-    const epochEnd = b === perEpoch - 1 || r.step === r.totalSteps;
-    if (job.onCheckpoint && job.checkpointEvery && r.step % job.checkpointEvery === 0 && !epochEnd) job.onCheckpoint(snapshotOf(r));
+    job.onStep?.({ step: p.step, totalSteps: r.totalSteps, epoch: epoch + 1, loss, lr: p.lr });
+  };
+  const abortIfAsked = (): void => {
+    if (job.signal?.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error(`${task.displayName}: aborted at step ${r.step}`);
+  };
+  try {
+    for (let b = r.step - epoch * perEpoch; b < perEpoch; b++) {
+      if (r.step >= r.totalSteps) break;
+      abortIfAsked();
+      const rows = order.subarray(b * h.batchSize, Math.min(r.n, (b + 1) * h.batchSize));
+      const batch = gatherBatch(job.train, rows, r.regression);
+      model.zeroGrad();
+      // A distinct dropout stream per (seed, step).
+      const out = model.forward(batch, { training: true, seed: (Math.imul(job.seed, 0x9e3779b1) + r.step) >>> 0 });
+      out.logits.dispose();
+      model.backward();
+      const lr = h.lr * r.schedule.multiplier(r.step);
+      be.addInPlace(r.guard, out.loss!, 0);
+      const scale = be.fromArray([1], [1], "f32");
+      be.addInPlace(scale, r.guard, 1);
+      r.opt.step(lr, { gradScaleTensor: scale });
+      scale.dispose();
+      const launched: PendingStep = { loss: be.readLater(out.loss!), step: r.step + 1, lr };
+      out.loss!.dispose();
+      r.step++;
+      const previous = pending;
+      pending = launched;
+      if (previous) {
+        settle(previous);
+        // An abort asked while reporting that step stops here, as it would have before this step was launched.
+        abortIfAsked();
+      }
+      const epochEnd = b === perEpoch - 1 || r.step === r.totalSteps;
+      const checkpoint = job.onCheckpoint && job.checkpointEvery && r.step % job.checkpointEvery === 0 && !epochEnd;
+      if (checkpoint || epochEnd) {
+        pending = null;
+        settle(launched);
+      }
+      if (checkpoint) job.onCheckpoint!(snapshotOf(r));
+    }
+  } finally {
+    // After an error or an abort: the launched step's read is released (its loss is not reported).
+    if (pending) {
+      try {
+        pending.loss.wait();
+      } catch {
+        // The error being raised is the one to report.
+      }
+    }
   }
   return { lossSum, steps };
 }
