@@ -59,6 +59,8 @@ if [ "${1:-}" = "pack" ]; then
     prepare ../shared/data $extra/embed
   [ -f $extra/finetuned/mosaic-bert.jsonl ] || node --import ./packages/trainer/src/from-source/register-ts.mjs \
     packages/trainer/src/checks/finetuned-fixture.ts ../shared/data $extra/finetuned
+  # CoLA (train and dev, ~0.5 MB) for gpu-session C's finetuning timing with and without overlapped steps.
+  mkdir -p $extra/glue/CoLA && cp ../shared/data/glue/CoLA/train.tsv ../shared/data/glue/CoLA/dev.tsv $extra/glue/CoLA/
   $esb packages/trainer/src/cli.ts --bundle --platform=node --format=esm --target=node20 --conditions=source \
     --banner:js="$banner" --outfile=packages/trainer/dist-device/bin/cli.mjs --log-level=warning || echo "warning: trainer CLI bundle failed; bench falls back to run.mjs"
   # The data workers' entry beside the CLI (else tokenizing runs on the training thread), and the

@@ -17,8 +17,9 @@
 #      (with the opt-in kernel paths that won here, listed in anchor-optin.txt) [~150 s] and 300 of its steps without
 #      overlapped steps (MOSAICBERT_OVERLAP_STEPS=0) [~45 s]
 #   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
-#      .results-build (~5 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
-#      folders in PyTorch (hfcheck), and pretrained folders through transformers' Auto classes (hf-compat, f32 CPU)
+#      .results-build (~6 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
+#      folders in PyTorch (hfcheck), pretrained folders through transformers' Auto classes (hf-compat, f32 CPU), and
+#      600 CoLA finetuning steps of MosaicBERT-base with and without overlapped steps [~40 s]
 # Every part ends by packing $OUT into $OUT/out-PART.tgz (scripts/out-bundle.sh): the tool brings back 8 files.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,7 +81,20 @@ case "$part" in
       bash scripts/device.sh embed hfcheck || rc=1
     else rc=1; fi
     bash scripts/hf-compat/check.sh > "$OUT/hf-compat.log" 2>&1 || rc=1
-    grep -E "^hf-compat: [a-z-]+:|all folders" "$OUT/hf-compat.log" ;;
+    grep -E "^hf-compat: [a-z-]+:|all folders" "$OUT/hf-compat.log"
+    # Finetuning on the GPU (MosaicBERT-base from fresh weights, CoLA, bf16, 600 steps at batch 32) with each step's
+    # loss read after the next is launched (the default) and right after its own (MOSAICBERT_OVERLAP_STEPS=0).
+    if bash scripts/results/unbundle.sh && [ -f "$addon" ]; then
+      for ov in 1 0; do
+        MOSAICBERT_CUDA_ADDON=$root/$addon MOSAICBERT_OVERLAP_STEPS=$ov node .results-build/dist/mosaicbert.mjs glue --preset mosaic-bert-base \
+          --data .device-extra/glue --tasks cola --seeds 1 --device cuda --precision bf16 --max-steps 600 --max-eval-examples 256 \
+          --out "$OUT/glue-overlap-$ov" > "$OUT/glue-overlap-$ov.log" 2>&1 || rc=1
+        node -e '
+          const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+          for (const t of r.tasks ?? []) for (const s of t.seeds ?? []) console.log(`finetune ${t.task} overlap=${process.argv[2]}: ${s.steps} steps in ${s.seconds.toFixed(2)} s (${(1000 * s.seconds / s.steps).toFixed(2)} ms/step, evaluation included), final loss ${s.finalLoss.toFixed(4)}`);
+        ' "$OUT/glue-overlap-$ov/glue-report.json" "$ov" 2>&1 | tee -a "$OUT/glue-overlap.txt"
+      done
+    else rc=1; fi ;;
   *) echo "gpu-session.sh: unknown part '$part' (pack, A, B or C)" >&2; exit 2 ;;
 esac
 commit=$(cat .device-build/commit .results-build/commit 2>/dev/null | head -1)

@@ -117,7 +117,7 @@ describe("finetune: the host reads a step's loss after launching the next", () =
   const ex = loadTsvSplit(TASKS.sst2, join(GLUE_DATA, "SST-2/dev.tsv")).examples.slice(0, 40);
   const data = encodeExamples(ex, start.tokenizer, 32);
   type Job = Parameters<typeof finetune>[0];
-  const job = (lr: number, extra: Pick<Job, "checkpointEvery" | "onStep" | "onCheckpoint">): Job => ({
+  const job = (lr: number, extra: Pick<Job, "checkpointEvery" | "onStep" | "onCheckpoint" | "overlapSteps" | "keepState">): Job => ({
     backend: cpu, task: TASKS.sst2, seed: 7, baseConfig: base, init: null, train: data,
     evals: [{ evaluator: "glue_sst2", data }], hparams: { lr, weightDecay: 0, epochs: 2, batchSize: 4 }, ...extra,
   });
@@ -159,5 +159,18 @@ describe("finetune: the host reads a step's loss after launching the next", () =
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(snapshots.map((s) => s.step)).toEqual(Array.from({ length: bad - 1 }, (_, i) => i + 1).filter((n) => n % 10 !== 0));
     expect(snapshots.every((s) => s.finite)).toBe(true);
+  });
+
+  it("trains exactly what reading each loss right after its own step trains (overlapSteps false)", () => {
+    const run = (overlapSteps: boolean) => {
+      const losses: number[] = [];
+      const res = finetune(job(1e-3, { overlapSteps, keepState: true, onStep: (s) => losses.push(s.loss) }));
+      return { res, losses };
+    };
+    const a = run(true), b = run(false);
+    expect(a.losses).toHaveLength(20);
+    expect(a.losses).toEqual(b.losses);
+    expect(a.res.evals).toEqual(b.res.evals);
+    for (const [name, t] of a.res.state!) expect(equal(t.data, b.res.state!.get(name)!.data), name).toBe(true);
   });
 });

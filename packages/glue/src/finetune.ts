@@ -80,6 +80,11 @@ export interface FinetuneJob {
   /** Call `onCheckpoint` every this many steps (not at an epoch's last step: onEpoch covers that). */
   checkpointEvery?: number;
   onCheckpoint?: (s: TrainingSnapshot) => void;
+  /**
+   * Read a step's loss after launching the next (default; MOSAICBERT_OVERLAP_STEPS=0 turns it off), or
+   * right after its own launch. The same training either way.
+   */
+  overlapSteps?: boolean;
   /** Continue a job from a snapshot taken by onCheckpoint / onEpoch with the same data and hyperparameters. */
   resume?: TrainingSnapshot;
   /** Checked before every step: an aborted signal ends the job with its reason, as a kill would. */
@@ -320,6 +325,7 @@ function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number 
   const order = epochOrder(r.n, job.seed, epoch, h.shuffle ?? false);
   let lossSum = 0;
   let steps = 0;
+  const overlap = job.overlapSteps ?? process.env.MOSAICBERT_OVERLAP_STEPS !== "0";
   let pending: PendingStep | null = null;
   const settle = (p: PendingStep): void => {
     const loss = (p.loss.wait() as Float32Array)[0]!;
@@ -364,7 +370,7 @@ function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number 
       }
       const epochEnd = b === perEpoch - 1 || r.step === r.totalSteps;
       const checkpoint = job.onCheckpoint && job.checkpointEvery && r.step % job.checkpointEvery === 0 && !epochEnd;
-      if (checkpoint || epochEnd) {
+      if (checkpoint || epochEnd || !overlap) {
         pending = null;
         settle(launched);
       }
