@@ -186,21 +186,30 @@ __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, con
   }
 }
 
-// dx only (one warp per row, the row packed in registers); dweight/dbias come from ln_dw_bf16_v8.
-template <int V>
+// dx (one warp per row, the row packed in registers). Without DW, dweight/dbias come from ln_dw_bf16_v8 (a second
+// pass over dy and x); with DW (MOSAICBERT_LN_FUSED_BWD=1) they are summed per lane over the rows a warp visits,
+// then per block in shared memory, and added to the float32 gradients once per block.
+template <int V, bool DW>
 __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w, const float* mean,
-                                                   const float* rstd, int64_t N, uint4* dxd, Drop d) {
+                                                   const float* rstd, int64_t N, uint4* dxd, Drop d, float* dw, float* db) {
   constexpr int H = V * 256;
   __shared__ float sw[H];
-  for (int i = threadIdx.x; i < H; i += blockDim.x) sw[i] = ldf(dtw, w, i);
+  __shared__ float sdw[DW ? H : 1], sdb[DW ? H : 1];
+  for (int i = threadIdx.x; i < H; i += blockDim.x) {
+    sw[i] = ldf(dtw, w, i);
+    if constexpr (DW) { sdw[i] = 0.0f; sdb[i] = 0.0f; }
+  }
   __syncthreads();
   const int lane = threadIdx.x & 31;
   const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
-  float wv[V * 8];
+  float wv[V * 8], pw[DW ? V * 8 : 1], pb[DW ? V * 8 : 1];
 #pragma unroll
   for (int v = 0; v < V; v++)
 #pragma unroll
-    for (int k = 0; k < 8; k++) wv[v * 8 + k] = sw[(v * 32 + lane) * 8 + k];
+    for (int k = 0; k < 8; k++) {
+      wv[v * 8 + k] = sw[(v * 32 + lane) * 8 + k];
+      if constexpr (DW) { pw[v * 8 + k] = 0.0f; pb[v * 8 + k] = 0.0f; }
+    }
   for (int64_t row = gw; row < N; row += nw) {
     const int64_t base = row * (H / 8);
     const float mu = mean[row], rs = rstd[row];
@@ -217,6 +226,7 @@ __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, c
       for (int k = 0; k < 8; k++) {
         const float xh = (xx[k] - mu) * rs, g = dd[k] * wv[v * 8 + k];
         a += g; bsum += g * xh;
+        if constexpr (DW) { pw[v * 8 + k] += dd[k] * xh; pb[v * 8 + k] += dd[k]; }
       }
     }
     a = warp_sum(a) * (1.0f / H); bsum = warp_sum(bsum) * (1.0f / H);
@@ -238,6 +248,18 @@ __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, c
         dxd[base + v * 32 + lane] = pack8(o);
       }
     }
+  }
+  if constexpr (DW) {
+#pragma unroll
+    for (int v = 0; v < V; v++)
+#pragma unroll
+      for (int k = 0; k < 8; k++) {
+        const int c = (v * 32 + lane) * 8 + k;
+        atomicAdd(&sdw[c], pw[v * 8 + k]);
+        atomicAdd(&sdb[c], pb[v * 8 + k]);
+      }
+    __syncthreads();
+    for (int i = threadIdx.x; i < H; i += blockDim.x) { atomicAdd(dw + i, sdw[i]); atomicAdd(db + i, sdb[i]); }
   }
 }
 
@@ -270,78 +292,12 @@ __global__ void ln_dw_bf16_v8(float* dw, float* db, const uint4* dy, const uint4
   }
 }
 
-// MOSAICBERT_LN_FUSED_BWD=1: dx and dweight/dbias in one pass over dy and x (ln_bwd_fused_bf16) instead of
-// ln_bwd_bf16 then ln_dw_bf16_v8, which reads dy and x a second time. Opt-in until measured.
+// MOSAICBERT_LN_FUSED_BWD=1: dx and dweight/dbias in one pass over dy and x (ln_bwd_bf16<V, true>) instead of
+// ln_bwd_bf16<V, false> then ln_dw_bf16_v8, which reads dy and x a second time. Opt-in until measured.
 static bool ln_fused_bwd() {
   static int v = -1;
   if (v < 0) { const char* e = getenv("MOSAICBERT_LN_FUSED_BWD"); v = e && e[0] == '1' && e[1] == 0; }
   return v == 1;
-}
-
-// ln_bwd_bf16 with the weight and bias gradients of the rows a warp visits summed per lane as it goes:
-// then per block in shared memory, then once per block into the float32 gradients.
-template <int V>
-__global__ void __launch_bounds__(256) ln_bwd_fused_bf16(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w, const float* mean,
-                                                         const float* rstd, int64_t N, uint4* dxd, Drop d, float* dw, float* db) {
-  constexpr int H = V * 256;
-  __shared__ float sw[H], sdw[H], sdb[H];
-  for (int i = threadIdx.x; i < H; i += blockDim.x) { sw[i] = ldf(dtw, w, i); sdw[i] = 0.0f; sdb[i] = 0.0f; }
-  __syncthreads();
-  const int lane = threadIdx.x & 31;
-  const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
-  float wv[V * 8], pw[V * 8], pb[V * 8];
-#pragma unroll
-  for (int v = 0; v < V; v++)
-#pragma unroll
-    for (int k = 0; k < 8; k++) { wv[v * 8 + k] = sw[(v * 32 + lane) * 8 + k]; pw[v * 8 + k] = 0.0f; pb[v * 8 + k] = 0.0f; }
-  for (int64_t row = gw; row < N; row += nw) {
-    const int64_t base = row * (H / 8);
-    const float mu = mean[row], rs = rstd[row];
-    uint4 ud[V], ux[V];
-#pragma unroll
-    for (int v = 0; v < V; v++) { ud[v] = dy[base + v * 32 + lane]; ux[v] = x[base + v * 32 + lane]; }
-    float a = 0.0f, bsum = 0.0f;
-#pragma unroll
-    for (int v = 0; v < V; v++) {
-      float dd[8], xx[8];
-      unpack8(ud[v], dd);
-      unpack8(ux[v], xx);
-#pragma unroll
-      for (int k = 0; k < 8; k++) {
-        const float xh = (xx[k] - mu) * rs, g = dd[k] * wv[v * 8 + k];
-        a += g; bsum += g * xh;
-        pw[v * 8 + k] += dd[k] * xh; pb[v * 8 + k] += dd[k];
-      }
-    }
-    a = warp_sum(a) * (1.0f / H); bsum = warp_sum(bsum) * (1.0f / H);
-#pragma unroll
-    for (int v = 0; v < V; v++) {
-      float dd[8], xx[8], o[8];
-      unpack8(ud[v], dd);
-      unpack8(ux[v], xx);
-#pragma unroll
-      for (int k = 0; k < 8; k++) o[k] = rs * (dd[k] * wv[v * 8 + k] - a - (xx[k] - mu) * rs * bsum);
-      const uint4 packed = pack8(o);
-      dx[base + v * 32 + lane] = packed;
-      if (dxd) {
-        const uint32_t c0 = d.off + (uint32_t)((base + v * 32 + lane) * 8);
-        unpack8(packed, o);
-#pragma unroll
-        for (int k = 0; k < 8; k++) o[k] = drop_apply(o[k], d.p, d.inv, d.key, c0 + k);
-        dxd[base + v * 32 + lane] = pack8(o);
-      }
-    }
-  }
-#pragma unroll
-  for (int v = 0; v < V; v++)
-#pragma unroll
-    for (int k = 0; k < 8; k++) {
-      const int c = (v * 32 + lane) * 8 + k;
-      atomicAdd(&sdw[c], pw[v * 8 + k]);
-      atomicAdd(&sdb[c], pb[v * 8 + k]);
-    }
-  __syncthreads();
-  for (int i = threadIdx.x; i < H; i += blockDim.x) { atomicAdd(dw + i, sdw[i]); atomicAdd(db + i, sdb[i]); }
 }
 
 static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
@@ -365,14 +321,14 @@ bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx,
   if (ln_fused_bwd()) {
     // Fewer blocks than the dx-only kernel: each adds its H weight and H bias sums to the gradients once.
     const unsigned fb = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 4);
-#define LNBF(V) ln_bwd_fused_bf16<V><<<fb, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db)
+#define LNBF(V) ln_bwd_bf16<V, true><<<fb, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db)
     switch (H / 256) { case 1: LNBF(1); break; case 2: LNBF(2); break; case 3: LNBF(3); break; default: LNBF(4); }
 #undef LNBF
     CKL();
     return true;
   }
   const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
-#define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d)
+#define LNB(V) ln_bwd_bf16<V, false><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, nullptr, nullptr)
   switch (H / 256) { case 1: LNB(1); break; case 2: LNB(2); break; case 3: LNB(3); break; default: LNB(4); }
 #undef LNB
   CKL();
