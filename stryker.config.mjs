@@ -24,7 +24,7 @@ export default {
     "packages/layers/src/optim/adamw.ts",
     "packages/tensor/src/cpu/optim.ts",
     functionRange("packages/trainer/src/train/step.ts", "evaluate"),
-    functionRange("packages/trainer/src/train/phases/train-step.ts", "guardedScale"),
+    "packages/layers/src/optim/guard.ts",
     functionRange("packages/trainer/src/train/phases/train-step.ts", "progressOf"),
     "packages/data-streaming/src/tokenizer/truncate.ts",
     "packages/glue/src/metrics.ts",

@@ -7,6 +7,7 @@ import {
   type ModelConfig,
   MosaicBertForSequenceClassification,
   type StateDict,
+  guardedScale,
   makeSchedule,
   validateConfig,
 } from "@mosaicbert/layers";
@@ -353,9 +354,7 @@ function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number 
       out.logits.dispose();
       model.backward();
       const lr = h.lr * r.schedule.multiplier(r.step);
-      be.addInPlace(r.guard, out.loss!, 0);
-      const scale = be.fromArray([1], [1], "f32");
-      be.addInPlace(scale, r.guard, 1);
+      const scale = guardedScale(be, r.guard, [out.loss!], null);
       r.opt.step(lr, { gradScaleTensor: scale });
       scale.dispose();
       const launched: PendingStep = { loss: be.readLater(out.loss!), step: r.step + 1, lr };

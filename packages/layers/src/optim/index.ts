@@ -1,3 +1,4 @@
 export * from "./schedule.js";
 export * from "./adamw.js";
 export * from "./clip.js";
+export * from "./guard.js";

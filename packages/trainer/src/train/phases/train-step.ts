@@ -1,5 +1,5 @@
-import { clipGradNorm } from "@mosaicbert/layers";
-import type { Backend, PendingRead, Tensor } from "@mosaicbert/tensor";
+import { clipGradNorm, guardedScale } from "@mosaicbert/layers";
+import type { PendingRead } from "@mosaicbert/tensor";
 import type { BatchCost } from "../flops.js";
 import type { PreparedBatch } from "../prefetch.js";
 import { launchForwardBackward, reduceStepLoss, type StepResult } from "../step.js";
@@ -76,19 +76,6 @@ export function progressOf(p: number, at: number, index: number): number {
   // p = 0 projects unboundedly many steps (0 stays 0); p = 1 none (1 stays 1); index ≤ at gives p.
   const remaining = Math.max(0, (at * (1 - p)) / p - (index - at));
   return Math.max(p, index / (index + remaining));
-}
-
-/**
- * The optimizer's gradient multiplier behind the non-finite guard, all on the device: folds each of
- * `values` (float32 [1]: the losses, the gradient norm) into `guard` as guard += 0·v — NaN from the
- * first NaN or ±Inf on, for good — and returns coefficient + guard (coefficient: the clipping
- * multiplier, or 1 without clipping; consumed). The caller disposes the result.
- */
-export function guardedScale(backend: Backend, guard: Tensor, values: readonly Tensor[], coefficient: Tensor | null): Tensor {
-  const scale = coefficient ?? backend.fromArray([1], [1], "f32");
-  for (const v of values) backend.addInPlace(guard, v, 0);
-  backend.addInPlace(scale, guard, 1);
-  return scale;
 }
 
 /**
