@@ -13,9 +13,8 @@ static bool vec_ok() { return !mb_generic_forced(); }
 // MOSAICBERT_GEGLU_2D=1: the GeGLU kernels indexed by (column block, row) instead of one flat index divided by
 // the row width per thread (a 64-bit division); the element work is the same function. Opt-in until measured.
 static bool geglu_2d() {
-  static int v = -1;
-  if (v < 0) { const char* e = getenv("MOSAICBERT_GEGLU_2D"); v = e && e[0] == '1' && e[1] == 0; }
-  return v == 1;
+  static const bool on = mb_env_on("MOSAICBERT_GEGLU_2D");
+  return on;
 }
 static const int GEGLU_2D_THREADS = 128;
 static dim3 geglu_2d_grid(int64_t rows, int64_t inter8) {

@@ -12,6 +12,12 @@ inline bool mb_generic_forced() {
   return g && g[0] == '1';
 }
 
+// An opt-in switch: the environment variable `name` set to exactly "1".
+inline bool mb_env_on(const char* name) {
+  const char* e = std::getenv(name);
+  return e && e[0] == '1' && e[1] == 0;
+}
+
 enum { DT_F32 = 0, DT_BF16 = 1, DT_F16 = 2, DT_I32 = 3, DT_I64 = 4, DT_U8 = 5, DT_BOOL = 6 };
 
 // Error codes a kernel may leave in the device flag (first one wins); see addon.cc for messages.

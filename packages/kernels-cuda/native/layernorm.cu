@@ -6,7 +6,6 @@
 #include "common.cuh"
 #include "random.cuh"
 #include <algorithm>
-#include <cstdlib>
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
 // The block's dropout as kernel arguments (p = 0: none).
 struct Drop {
@@ -295,9 +294,8 @@ __global__ void ln_dw_bf16_v8(float* dw, float* db, const uint4* dy, const uint4
 // MOSAICBERT_LN_FUSED_BWD=1: dx and dweight/dbias in one pass over dy and x (ln_bwd_bf16<V, true>) instead of
 // ln_bwd_bf16<V, false> then ln_dw_bf16_v8, which reads dy and x a second time. Opt-in until measured.
 static bool ln_fused_bwd() {
-  static int v = -1;
-  if (v < 0) { const char* e = getenv("MOSAICBERT_LN_FUSED_BWD"); v = e && e[0] == '1' && e[1] == 0; }
-  return v == 1;
+  static const bool on = mb_env_on("MOSAICBERT_LN_FUSED_BWD");
+  return on;
 }
 
 static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }

@@ -116,8 +116,7 @@ static float* bgrad_scratch(int64_t m) {
 // H200 (2026-12-05, MosaicBERT-base, 256 × 128) the epilogue made the GEMMs slower than the separate column-sum
 // kernel saves (714.0 k tokens/s with it, 719.1 k with the column sums; GEMM phase 29.8 ms against 26.3 + 1.3).
 static bool bgrad_epilogue_enabled() {
-  const char* e = getenv("MOSAICBERT_GEMM_BGRAD");
-  return e && strcmp(e, "1") == 0 && !mb_generic_forced();
+  return mb_env_on("MOSAICBERT_GEMM_BGRAD") && !mb_generic_forced();
 }
 
 void mb_gemm_init() {
