@@ -78,21 +78,13 @@ export async function reduceStepLoss(comm: Communicator, backend: Backend, losse
   };
 }
 
-/**
- * `launchForwardBackward`, then the losses read back and reduced across ranks (the host waits for
- * the device once, after `afterBackward`'s work, e.g. the gradient norm, has been queued too).
- */
+/** `launchForwardBackward`, then the losses read back (one wait for the device) and reduced across ranks. */
 export async function forwardBackward(
   model: ForMaskedLM,
   batch: MlmBatch,
-  o: {
-    microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number;
-    /** Queued after the gradients are final and before the losses are read. */
-    afterBackward?: () => void;
-  },
+  o: { microbatchSize: number; seed: number; step: number; rank: number; comm: Communicator; bucketElements: number },
 ): Promise<StepResult> {
   const { losses, cost } = await launchForwardBackward(model, batch, o);
-  o.afterBackward?.();
   const values = losses.map((l) => {
     const value = l.loss.item();
     l.loss.dispose();
