@@ -127,6 +127,23 @@ for s in $stages; do
           sed "s/\$/  [$var]/" "$OUT/conformance.txt" >> "$OUT/conformance.all" 2>/dev/null
           rm -f "$OUT/conformance.txt"  # a pass that dies before writing must not re-append the one before
         done
+        # The cuBLASLt algorithm cache (native/gemm_cache.h) on the matmul cases: a fresh file (classes timed and
+        # written), the same file read back (algorithms restored, none timed), and the file with each line's
+        # algorithm moved to the next line's class (valid algorithms for other shapes: the check refuses or runs them).
+        gc=$(mktemp -d)/gemm.txt
+        for pass in write read shuffled; do
+          if [ $pass = shuffled ]; then
+            awk 'NR == 1 { print; next } { k[NR] = ""; for (i = 1; i <= 14; i++) k[NR] = k[NR] $i " "; w[NR] = $15; for (i = 16; i <= 22; i++) w[NR] = w[NR] " " $i; n = NR }
+                 END { for (r = 2; r <= n; r++) print k[r] w[r == n ? 2 : r + 1] }' "$gc" > "$gc.new" && mv "$gc.new" "$gc"
+          fi
+          MOSAICBERT_GEMM_CACHE=$gc CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "matmul" | sed "s/^conformance:/conformance (gemm cache, $pass):/"
+          [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+          sed "s/\$/  [gemm cache $pass]/" "$OUT/conformance.txt" >> "$OUT/conformance.all" 2>/dev/null
+          rm -f "$OUT/conformance.txt"
+          entries=$(($(wc -l < "$gc" 2>/dev/null || echo 1) - 1))
+          echo "gemm cache after the $pass pass: $entries classes in $gc ($(head -1 "$gc" 2>/dev/null))"
+          if [ $pass = write ] && [ "$entries" -lt 1 ]; then echo "FAIL gemm cache: nothing written" | tee -a "$OUT/conformance.all"; status=1; fi
+        done
         mv "$OUT/conformance.all" "$OUT/conformance.txt"
       fi ;;
     golden) step golden; node $build/run.mjs golden $build/golden || status=1 ;;

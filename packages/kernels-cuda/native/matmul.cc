@@ -10,6 +10,8 @@
 // column-sum kernel after the plain product; with MOSAICBERT_GEMM_BGRAD=1 cuBLASLt's BGRADB epilogue
 // sums Lt's B (our A) while the GEMM reads it, into a scratch vector that one small kernel then adds
 // (or copies) into the caller's float32 [M] (the column sums again where no algorithm offers it).
+// The tuned algorithm of each class is also kept on disk for the next process on this GPU model
+// (gemm_cache.h; MOSAICBERT_GEMM_CACHE=0 turns that off).
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cstdio>
@@ -20,6 +22,7 @@
 #include <string>
 #include <tuple>
 #include <vector>
+#include "gemm_cache.h"
 #include "kernels.h"
 
 static cublasLtHandle_t g_lt = nullptr;
@@ -72,6 +75,7 @@ struct Plan {
   cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
   cublasLtMatmulAlgo_t algo{};
   Epi epi = EPI_NONE;
+  bool restored = false;  // algo came from the disk cache (tuned by an earlier process), not timed here
 };
 
 static void destroy_plan(Plan& p) {
@@ -87,6 +91,52 @@ static std::map<Key, cublasLtMatmulAlgo_t> g_class_algo;
 // straight to the plain product (else each new exact shape, every step with real batches, would pay a failed
 // heuristic query or a failed timing round with its allocation and synchronisation).
 static std::set<Key> g_class_refused;
+// Classes whose algorithm in g_class_algo was restored from the disk cache rather than timed here.
+static std::set<Key> g_class_restored;
+
+// The disk cache (gemm_cache.h): its file ("" when off), first line and entries, loaded at init.
+static std::string g_disk_path, g_disk_header;
+static gemm_cache::Entries g_disk;
+static_assert(sizeof(cublasLtMatmulAlgo_t) == sizeof(gemm_cache::Words), "cublasLtMatmulAlgo_t is 8 words");
+
+static gemm_cache::Key disk_key(const Key& k) {
+  gemm_cache::Key o{};
+  int i = 0;
+  std::apply([&](auto... v) { ((o[i++] = (int64_t)v), ...); }, k);
+  return o;
+}
+
+static void disk_load() {
+  int dev = 0;
+  cudaDeviceProp prop{};
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&prop, dev) != cudaSuccess) {
+    cudaGetLastError();
+    return;
+  }
+  const int cc = prop.major * 10 + prop.minor;
+  g_disk_path = gemm_cache::path_from_env(getenv("MOSAICBERT_GEMM_CACHE"), getenv("XDG_CACHE_HOME"), getenv("HOME"), prop.name, cc);
+  if (g_disk_path.empty()) return;
+  int rt = 0;
+  cudaRuntimeGetVersion(&rt);
+  g_disk_header = gemm_cache::header(prop.name, cc, (long)cublasLtGetVersion(), rt, candidates());
+  std::string text;
+  if (gemm_cache::read_file(g_disk_path, text)) g_disk = gemm_cache::parse(text, g_disk_header);
+}
+
+// A class just tuned: into the file, merged with what other processes wrote there meanwhile.
+static void disk_save(const Key& cls, const cublasLtMatmulAlgo_t& algo) {
+  if (g_disk_path.empty()) return;
+  std::string text;
+  gemm_cache::Entries merged;
+  if (gemm_cache::read_file(g_disk_path, text)) merged = gemm_cache::parse(text, g_disk_header);
+  for (const auto& [k, w] : g_disk) merged[k] = w;
+  gemm_cache::Words w;
+  memcpy(w.data(), &algo, sizeof algo);
+  merged[disk_key(cls)] = w;
+  if (merged.size() > gemm_cache::MAX_ENTRIES) return;  // a file that full would be ignored whole
+  g_disk = merged;
+  gemm_cache::write_file(g_disk_path, gemm_cache::format(g_disk_header, g_disk));
+}
 
 static int64_t size_class(int64_t n) {
   if (n <= 64) return n;
@@ -124,6 +174,7 @@ void mb_gemm_init() {
   ckb(cublasLtCreate(&g_lt), "create");
   ckc(cudaMalloc(&g_ws, WS_BYTES), "cudaMalloc(cuBLASLt workspace)");
   bgrad_scratch(65536);
+  disk_load();
 }
 int mb_cublaslt_version() { return (int)cublasLtGetVersion(); }
 
@@ -164,8 +215,26 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
         check.workspaceSize <= WS_BYTES) {
       p.algo = known->second;
       p.epi = epi;
+      p.restored = g_class_restored.count(cls) > 0;
       return true;
     }
+  }
+  // Tuned for this class by an earlier process on this GPU model: used when cuBLASLt accepts it here.
+  auto disk = g_disk.find(disk_key(cls));
+  if (disk != g_disk.end()) {
+    cublasLtMatmulAlgo_t algo;
+    memcpy(&algo, disk->second.data(), sizeof algo);
+    cublasLtMatmulHeuristicResult_t check{};
+    if (cublasLtMatmulAlgoCheck(g_lt, p.desc, p.la, p.lb, p.lc, p.lc, &algo, &check) == CUBLAS_STATUS_SUCCESS &&
+        check.workspaceSize <= WS_BYTES) {
+      p.algo = algo;
+      p.epi = epi;
+      p.restored = true;
+      g_class_algo[cls] = algo;
+      g_class_restored.insert(cls);
+      return true;
+    }
+    g_disk.erase(disk);
   }
   cublasLtMatmulPreference_t pref;
   ckb(cublasLtMatmulPreferenceCreate(&pref), "prefCreate");
@@ -190,7 +259,8 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
   p.algo = res[0].algo;
   p.epi = epi;
   const char* tune = getenv("MOSAICBERT_GEMM_TUNE");
-  if (n > 1 && !(tune && strcmp(tune, "0") == 0) && g.M * g.N >= (1 << 16)) {
+  const bool timed = n > 1 && !(tune && strcmp(tune, "0") == 0) && g.M * g.N >= (1 << 16);
+  if (timed) {
     // Time each candidate on a scratch output (so accumulating products are not disturbed).
     cudaStream_t s = (cudaStream_t)mb_stream();
     void* scratch = nullptr;
@@ -229,6 +299,8 @@ static bool make_plan(const GemmArgs& g, Epi epi, int alA, int alB, int alD, con
     }
   }
   g_class_algo[cls] = p.algo;
+  g_class_restored.erase(cls);
+  if (timed) disk_save(cls, p.algo);
   return true;
 }
 
@@ -251,6 +323,22 @@ static Plan& plan_for(const GemmArgs& g, Epi want) {
   if (!ok) ok = make_plan(g, EPI_NONE, alA, alB, alD, plan_key(g, EPI_NONE, true), p);
   if (!ok) mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
   return g_plans.emplace(key, p).first->second;
+}
+
+// p's algorithm came from the disk cache and this shape cannot run it after all: the class is tuned
+// afresh here (its disk entry replaced), with the epilogue asked for, else the plain product.
+static Plan& tune_instead(const GemmArgs& g, Plan& p) {
+  const Epi epi = p.epi;
+  const Key cls = plan_key(g, epi, true);
+  g_class_algo.erase(cls);
+  g_class_restored.erase(cls);
+  g_disk.erase(disk_key(cls));
+  destroy_plan(p);
+  const int alA = align_of(g.A), alB = align_of(g.B), alD = align_of(g.D);
+  bool ok = make_plan(g, epi, alA, alB, alD, cls, p);
+  if (!ok && epi != EPI_NONE) ok = make_plan(g, EPI_NONE, alA, alB, alD, plan_key(g, EPI_NONE, true), p);
+  if (!ok) mb_throw("matmul: cuBLASLt found no algorithm for this shape/dtype combination");
+  return p;
 }
 
 // p's epilogue was refused at run time: p becomes this shape's plain product (the bias or the bias
@@ -291,6 +379,15 @@ void mb_gemm(const GemmArgs& g) {
   float alpha = g.alpha, beta = g.accumulate ? 1.0f : 0.0f;
   auto run = [&](Plan& q) { return cublasLtMatmul(g_lt, q.desc, &alpha, g.B, q.la, g.A, q.lb, &beta, g.D, q.lc, g.D, q.lc, &q.algo, g_ws, WS_BYTES, s); };
   cublasStatus_t st = run(*pp);
+  // A restored algorithm refused here: timed afresh (a new plan: the epilogue's pointer set again).
+  if (st != CUBLAS_STATUS_SUCCESS && pp->restored) {
+    pp = &tune_instead(g, *pp);
+    if (pp->epi != EPI_NONE) {
+      const void* bp = epilogue_pointer(g, pp->epi);
+      ckb(cublasLtMatmulDescSetAttribute(pp->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bp, sizeof bp), "set bias");
+    }
+    st = run(*pp);
+  }
   // Refused before it ran (nothing written): the plain product, now and for this shape from now on.
   if (st != CUBLAS_STATUS_SUCCESS && pp->epi != EPI_NONE) st = run(plain_instead(g, *pp));
   ckb(st, "matmul");
