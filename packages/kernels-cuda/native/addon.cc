@@ -18,6 +18,7 @@ static int* g_flag = nullptr;
 static std::vector<cudaEvent_t> g_events;
 static const size_t STAGE_SLOT = 256 << 10;
 static const int STAGE_SLOTS = 32;
+static const size_t STAGE_CHUNKS_MAX = 8;  // slots one upload may take (larger: a synchronous copy)
 static char* g_stage = nullptr;
 static cudaEvent_t g_stageEv[STAGE_SLOTS];
 static int g_stageNext = 0;
@@ -172,15 +173,19 @@ static const Entry ENTRIES[] = {
     size_t len; void* src = a.bytes(1, &len);
     size_t n = (size_t)a.i(2);
     if (n > len) throw MbError("host buffer smaller than the copy");
-    if (n <= STAGE_SLOT) {
-      // Small uploads (ids, lengths, row lists) go through a pinned ring so they do not wait for the
-      // stream: a slot is reused only after the copy that last used it has completed.
-      int s = g_stageNext; g_stageNext = (g_stageNext + 1) % STAGE_SLOTS;
-      CK(cudaEventSynchronize(g_stageEv[s]));
-      char* slot = g_stage + (size_t)s * STAGE_SLOT;
-      memcpy(slot, src, n);
-      CK(cudaMemcpyAsync(a.p(0), slot, n, cudaMemcpyHostToDevice, g_stream));
-      CK(cudaEventRecord(g_stageEv[s], g_stream));
+    if (n <= STAGE_SLOT * STAGE_CHUNKS_MAX) {
+      // Uploads of up to 2 MiB (ids, lengths, row lists, masks of a batch) go through a pinned ring, a slot per
+      // 256 KiB, so they do not wait for the stream (the next training step is queued while one runs): a slot
+      // is reused only after the copy that last used it has completed, 32 uploads of one slot ago.
+      for (size_t done = 0; done < n; done += STAGE_SLOT) {
+        const size_t m = n - done < STAGE_SLOT ? n - done : STAGE_SLOT;
+        int s = g_stageNext; g_stageNext = (g_stageNext + 1) % STAGE_SLOTS;
+        CK(cudaEventSynchronize(g_stageEv[s]));
+        char* slot = g_stage + (size_t)s * STAGE_SLOT;
+        memcpy(slot, static_cast<char*>(src) + done, m);
+        CK(cudaMemcpyAsync(static_cast<char*>(a.p(0)) + done, slot, m, cudaMemcpyHostToDevice, g_stream));
+        CK(cudaEventRecord(g_stageEv[s], g_stream));
+      }
       return undef(a.env);
     }
     // Large pageable source: the copy must finish before the JavaScript buffer can change.

@@ -369,6 +369,21 @@ add("readLater", 0, (be, rng) => {
   ];
 });
 
+// Uploads of every size class of the CUDA backend's staging (256 KiB pinned slots, up to 8 a copy, a ring of
+// 32; larger copies synchronous): at and around the boundaries, and enough of them to wrap the ring while the
+// first are still queued; the host arrays are overwritten right after each call.
+add("uploads across the staging slots", 0, (be, rng) => {
+  const slot = 65536;  // int32 values per 256 KiB
+  const sizes = [1, slot - 1, slot, slot + 1, 3 * slot + 7, 8 * slot, 8 * slot + 1];
+  for (let i = 0; i < 40; i++) sizes.push(slot + 1 + rng.int(slot));
+  return sizes.map((n) => {
+    const host = Int32Array.from({ length: n }, () => rng.int(2 ** 31));
+    const t = be.fromArray(host, [n], "i32");
+    host.fill(-1);
+    return t;
+  });
+});
+
 export const conformanceCases: readonly ConformanceCase[] = cases;
 
 /** Relative L2 where equal non-finite values count as equal. */
