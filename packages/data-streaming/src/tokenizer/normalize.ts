@@ -1,17 +1,41 @@
-import { isChineseChar, isControl, isWhitespace } from "./chars.js";
+import { isChineseChar, isControl, isMark, isNfdKept, isWhitespace } from "./chars.js";
+import { HF_REORDERABLE } from "./hf-unicode.js";
 
-const reMarkNonspacing = /\p{Mn}/gu;
 const CAPITAL_SIGMA = "\u03a3";
 
 /**
- * Spacing (Mc) and enclosing (Me) marks with a non-zero canonical combining class (Unicode 14): the only
- * characters that NFD's canonical reordering could move relative to each other once the Mn marks are gone.
- * Text holding one is normalized as a whole; everything else character by character.
+ * Characters that strip_accents keeps and that NFD's canonical reordering could move relative to each other
+ * (non-zero combining class in HF's NFD tables; generated). Text holding one is normalized as a whole;
+ * everything else character by character.
  */
-const REORDERABLE = new Set([
-  0x1715, 0x1734, 0x1b44, 0x1baa, 0x1bf2, 0x1bf3, 0x302e, 0x302f, 0xa953, 0xa9c0, 0x111c0, 0x11235, 0x1134d, 0x116b6,
-  0x1193d, 0x16ff0, 0x16ff1, 0x1d165, 0x1d166, 0x1d16d, 0x1d16e, 0x1d16f, 0x1d170, 0x1d171, 0x1d172,
-]);
+const REORDERABLE = new Set(HF_REORDERABLE);
+
+/**
+ * NFD as HF's tables have it: Node's, except that characters HF's (older) tables do not know are neither
+ * decomposed nor reordered across (they are starters to HF), so the text is decomposed piecewise around them.
+ */
+function nfd(s: string): string {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const cp = s.codePointAt(i)!;
+    const w = cp > 0xffff ? 2 : 1;
+    if (isNfdKept(cp)) {
+      out += s.slice(from, i).normalize("NFD") + s.slice(i, i + w);
+      from = i + w;
+    }
+    i += w - 1;
+  }
+  return from === 0 ? s.normalize("NFD") : out + s.slice(from).normalize("NFD");
+}
+
+/** strip_accents: NFD, then drop the nonspacing marks (Mn as HF's tables have it). */
+function stripAccents(s: string): string {
+  const d = nfd(s);
+  let out = "";
+  for (const ch of d) if (!isMark(ch.codePointAt(0)!)) out += ch;
+  return out;
+}
 
 /** Lower-cases each character alone, as Rust does: Σ always becomes σ (JS applies the final-sigma rule). */
 function lowerPerChar(s: string): string {
@@ -43,10 +67,7 @@ function transform(cp: number, o: NormalizerOptions): string {
   if (o.cleanText && (cp === 0 || cp === 0xfffd || isControl(cp))) return "";
   if (o.cleanText && isWhitespace(cp)) return " ";
   let s = String.fromCodePoint(cp);
-  if (o.stripAccents) {
-    reMarkNonspacing.lastIndex = 0;
-    s = s.normalize("NFD").replace(reMarkNonspacing, "");
-  }
+  if (o.stripAccents) s = stripAccents(s);
   if (o.lowercase) s = lowerPerChar(s);
   return o.handleChineseChars && isChineseChar(cp) ? ` ${s} ` : s;
 }
@@ -65,10 +86,7 @@ export function normalizeWhole(text: string, o: NormalizerOptions = UNCASED_NORM
     else if (o.handleChineseChars && isChineseChar(cp)) out += ` ${ch} `;
     else out += ch;
   }
-  if (o.stripAccents) {
-    reMarkNonspacing.lastIndex = 0;
-    out = out.normalize("NFD").replace(reMarkNonspacing, "");
-  }
+  if (o.stripAccents) out = stripAccents(out);
   return o.lowercase ? lowerPerChar(out) : out;
 }
 
