@@ -214,6 +214,9 @@ export class StreamingDataset {
       numSamples: this.epochSize, numCanonicalNodes: this.numCanonicalNodes, numPhysicalNodes: this.world.numNodes,
       ranksPerNode: this.world.ranksPerNode, workersPerRank: this.world.workersPerRank, batchSize: this.batchSize,
       dropFirst: sampleInEpoch, initialPhysicalNodes: this.initialPhysicalNodes,
+      // Deliberately beyond the reference (which refuses sample_in_epoch > N + world − N mod world):
+      // sample_in_epoch counts padded positions, so a checkpoint inside the last padded batches resumes.
+      resumeInPadding: true,
     };
   }
 
@@ -364,7 +367,8 @@ export class StreamingDataset {
     }
     this.resumeState = null;
     this.nextEpoch = epoch + 1;
-    // `offset` is a position in the padded epoch: resuming inside the padding (or at its end) is valid.
+    // `offset` is a position in the padded epoch: resuming inside the padding (or at its end) is valid
+    // (partitionArgs: resumeInPadding).
     const ids = this.rankOrder(epoch, offset);
     this.current = { epoch, offset, yielded: 0 };
     let prefetched = 0;

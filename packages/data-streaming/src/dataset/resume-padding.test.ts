@@ -40,8 +40,15 @@ describe("resuming inside a padded epoch", () => {
   });
 
   it("resuming at the end of the padded epoch yields nothing; beyond it is a clear error", () => {
-    const a = { numSamples: 200, numCanonicalNodes: 128, numPhysicalNodes: 1, ranksPerNode: 1, workersPerRank: 1, batchSize: G };
+    // resumeInPadding (what StreamingDataset passes) extends the reference's limit of 201 to the 256 positions.
+    const a = { numSamples: 200, numCanonicalNodes: 128, numPhysicalNodes: 1, ranksPerNode: 1, workersPerRank: 1, batchSize: G, resumeInPadding: true };
     expect(getPartition("orig", { ...a, dropFirst: 256 })[0]![0]![0]).toEqual([]);
-    expect(() => getPartition("orig", { ...a, dropFirst: 257 })).toThrow(/resuming further into the epoch \(257\) than its 256 padded positions/);
+    expect(() => getPartition("orig", { ...a, dropFirst: 257 })).toThrow(
+      "partition: resuming further into the dataset (dropFirst 257) than it has samples (200); dropFirst (sample_in_epoch) must be at most 256 (the padded epoch's positions)",
+    );
+    // Without it, the reference's get_partitions limit: N + (world − N mod world) = 201.
+    expect(() => getPartition("orig", { ...a, resumeInPadding: false, dropFirst: 202 })).toThrow(
+      "partition: resuming further into the dataset (dropFirst 202) than it has samples (200); dropFirst (sample_in_epoch) must be at most 201 (200 + 1 repeated to fill 1 ranks)",
+    );
   });
 });

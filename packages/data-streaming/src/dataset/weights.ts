@@ -1,33 +1,18 @@
 /**
- * Stream weighting and per-epoch resampling (mosaicml-streaming `Stream.apply_weights`,
- * `get_sampling`, `resample_streams`). Single unweighted streams give the identity mapping.
+ * Stream weighting and per-epoch resampling (mosaicml-streaming `get_sampling`, `resample_streams`;
+ * `Stream.apply_weights` is in stream-choose.ts). Single unweighted streams give the identity mapping.
  * Sized for C4 (365 M samples): typed arrays only, and the big->small id map is kept per shard
  * (BigToSmall) rather than as one entry per big id.
  */
 import { defaultRng, type Generator } from "../shuffle/numpy-rng.js";
 import { BigToSmall } from "./big-to-small.js";
 
+export { streamChoose } from "./stream-choose.js";
+
 export interface Weighting {
   proportion?: number;
   repeat?: number;
   choose?: number;
-}
-
-/** Samples each stream contributes per epoch. */
-export function streamChoose(weights: Weighting[], sizes: number[], epochSize: number | null, seed: number): number[] {
-  const relative = weights.map((w) => w.proportion !== undefined);
-  if (relative.some((r) => r) && !relative.every((r) => r)) {
-    throw new Error("streams: relative (proportion) and absolute (repeat/choose) weighting cannot be mixed");
-  }
-  if (relative.length && relative[0]) {
-    const total = weights.reduce((a, w) => a + w.proportion!, 0);
-    const size = epochSize ?? sizes.reduce((a, b) => a + b, 0);
-    const choose = weights.map((w) => Math.floor((size * w.proportion!) / total));
-    const short = size - choose.reduce((a, b) => a + b, 0);
-    if (short > 0) for (const i of defaultRng(seed).choiceNoReplace(weights.length, short)) choose[i]! += 1;
-    return choose;
-  }
-  return weights.map((w, i) => (w.choose !== undefined ? w.choose : w.repeat !== undefined ? Math.trunc(w.repeat * sizes[i]!) : sizes[i]!));
 }
 
 /** How many samples to draw from each shard of a stream (whole repeats + a random remainder). */

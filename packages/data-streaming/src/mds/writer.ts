@@ -22,7 +22,7 @@ export interface MDSWriterOptions {
   compression?: string | null;
   /** Hash names, sorted and unique as the reference requires (e.g. ["sha1", "xxh64"]). */
   hashes?: string[];
-  /** Raw shard size limit in bytes or "64mb"; default 1<<26; null/0 = one shard. */
+  /** Raw shard size limit in bytes or "64mb"; default 1<<26; null/0 = one shard (index.json: null). */
   sizeLimit?: number | string | null;
   overwrite?: boolean;
   /** Called with the path of each shard file once written (uploads to a remote start here). */
@@ -133,10 +133,13 @@ export class MDSWriter {
     }
     const sorted = [...new Set(this.hashes)].sort();
     if (sorted.join() !== this.hashes.join()) throw new Error(`MDSWriter: hashes must be sorted and unique, got ${JSON.stringify(this.hashes)}`);
-    const limit = opts.sizeLimit === undefined ? DEFAULT_SIZE_LIMIT : opts.sizeLimit === null ? null : parseByteSize(opts.sizeLimit, "sizeLimit");
+    // As the reference (`size_limit_value = None` unless `size_limit` is truthy): 0, "" and null store
+    // null; a value parsing to 0 ("0", "0kb") stores 0. Either way there is no limit.
+    const given = opts.sizeLimit === undefined ? DEFAULT_SIZE_LIMIT : opts.sizeLimit;
+    const limit = given === null || given === 0 || given === "" ? null : parseByteSize(given, "sizeLimit");
     if (limit !== null && limit >= 2 ** 32) throw new Error(`MDSWriter: sizeLimit ${limit} must be below 2^32 (offsets are u32)`);
     this.sizeLimit = limit === 0 ? null : limit;
-    this.storedSizeLimit = opts.sizeLimit === undefined ? DEFAULT_SIZE_LIMIT : limit;
+    this.storedSizeLimit = limit;
     this.config = {
       column_encodings: this.encodings,
       column_names: this.names,

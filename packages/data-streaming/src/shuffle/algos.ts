@@ -1,11 +1,11 @@
 /**
- * mosaicml-streaming's shuffle algorithms (naive, py1s, py2s, py1br, py1e), reimplemented on the
+ * mosaicml-streaming's shuffle algorithms (naive, py1s, py2s, py1b, py1br, py1e), reimplemented on the
  * NumPy-exact Generator so the same (shard sizes, canonical nodes, seed, epoch, block size) give
  * the same permutation. Each returns ids[position] = sample id for the N positions of an epoch.
  */
 import { defaultRng, type Generator } from "./numpy-rng.js";
 
-export const SHUFFLE_ALGOS = ["naive", "py1s", "py2s", "py1br", "py1e"] as const;
+export const SHUFFLE_ALGOS = ["naive", "py1s", "py2s", "py1b", "py1br", "py1e"] as const;
 export type ShuffleAlgo = (typeof SHUFFLE_ALGOS)[number];
 
 type Span = [number, number];
@@ -133,6 +133,26 @@ export function shufflePy2s(sizes: number[], nodes: number, seed: number, epoch:
   return ids;
 }
 
+/**
+ * py1b (v0.4.1's default, removed upstream in v0.10): the py1s spans of each canonical node laid out
+ * in order, then the node cut into fixed blocks of `blockSize` (the last one shorter), each shuffled.
+ */
+export function shufflePy1b(sizes: number[], nodes: number, seed: number, epoch: number, blockSize: number): Float64Array {
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`shuffle py1b: blockSize must be a positive integer, got ${blockSize}`);
+  const { spans, superSpans, total, epochRng } = py1Spans(sizes, nodes, seed, epoch);
+  const ids = new Float64Array(total);
+  let offset = 0;
+  for (const [b, e] of superSpans) {
+    const nodeStart = offset;
+    for (const [sb, se] of spans.slice(b, e)) {
+      fillRange(ids, offset, sb, se);
+      offset += se - sb;
+    }
+    for (let start = nodeStart; start < offset; start += blockSize) epochRng.shuffle(ids, start, Math.min(start + blockSize, offset));
+  }
+  return ids;
+}
+
 export function shufflePy1br(sizes: number[], nodes: number, seed: number, epoch: number, blockSize: number): Float64Array {
   const { spans, superSpans, total, epochRng } = py1Spans(sizes, nodes, seed, epoch);
   const ids = new Float64Array(total);
@@ -199,10 +219,11 @@ export function getShuffle(algo: string, sizes: number[], nodes: number, seed: n
     case "naive": return shuffleNaive(sizes, nodes, seed, epoch);
     case "py1s": return shufflePy1s(sizes, nodes, seed, epoch);
     case "py2s": return shufflePy2s(sizes, nodes, seed, epoch);
+    case "py1b": return shufflePy1b(sizes, nodes, seed, epoch, blockSize);
     case "py1br": return shufflePy1br(sizes, nodes, seed, epoch, blockSize);
     case "py1e": return shufflePy1e(sizes, nodes, seed, epoch, blockSize);
     default:
-      throw new Error(`unknown shuffle algorithm "${algo}"; expected one of ${SHUFFLE_ALGOS.join(", ")} (py1b was removed upstream in v0.10)`);
+      throw new Error(`unknown shuffle algorithm "${algo}"; expected one of ${SHUFFLE_ALGOS.join(", ")}`);
   }
 }
 

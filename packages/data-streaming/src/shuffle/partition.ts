@@ -18,6 +18,11 @@ export interface PartitionArgs {
   batchSize: number;
   dropFirst?: number;
   initialPhysicalNodes?: number | null;
+  /**
+   * Also accept a dropFirst up to the padded epoch's end (C × L positions), beyond the reference's
+   * N + (world − N mod world): StreamingDataset counts resume positions in the padded epoch.
+   */
+  resumeInPadding?: boolean;
 }
 
 /** ids[node][rank][worker] = positions (batches of batchSize, in that worker's order). */
@@ -36,7 +41,33 @@ interface Layout {
   tiled: boolean;
 }
 
-function layoutOf(a: PartitionArgs): Layout {
+/** C × L: the positions of the padded epoch (§8) of N samples over C canonical and P physical nodes. */
+function paddedPositions(N: number, C: number, P: number): number {
+  const spc = Math.ceil(N / C);
+  const ratio = C < P ? P / C : 1;
+  return C * (spc + (spc % ratio ? ratio - (spc % ratio) : 0));
+}
+
+/**
+ * The reference `get_partitions` check before either algorithm: with world − N mod world (1..world)
+ * samples repeated to fill the ranks, a dropFirst beyond N plus those is an error. Any dropFirst up to
+ * it is accepted, even past the padded epoch (then every list is empty), as the reference slices.
+ * With `resumeInPadding`, a dropFirst up to the padded epoch's C × L positions is accepted too.
+ * `layoutNodes`: the physical nodes the matrix is laid out for (relaxed: the initial ones).
+ */
+function checkResume(a: PartitionArgs, layoutNodes = a.numPhysicalNodes): void {
+  const N = a.numSamples, D = a.dropFirst ?? 0, world = a.numPhysicalNodes * a.ranksPerNode;
+  if (![N, D, world, a.numCanonicalNodes, layoutNodes].every((v) => Number.isInteger(v) && v >= 0) || world < 1 || a.numCanonicalNodes < 1) return; // layoutOf reports it
+  const filled = N + world - (N % world);
+  const padded = a.resumeInPadding ? paddedPositions(N, a.numCanonicalNodes, layoutNodes) : 0;
+  if (D > Math.max(filled, padded)) {
+    const limit = padded > filled ? `${padded} (the padded epoch's positions)` : `${filled} (${N} + ${filled - N} repeated to fill ${world} ranks)`;
+    throw new Error(`partition: resuming further into the dataset (dropFirst ${D}) than it has samples (${N}); dropFirst (sample_in_epoch) must be at most ${limit}`);
+  }
+}
+
+/** `resumeChecked`: the caller already ran `checkResume` (relaxed checks the current world, not the initial one). */
+function layoutOf(a: PartitionArgs, resumeChecked = false): Layout {
   const N = a.numSamples, C = a.numCanonicalNodes, P = a.numPhysicalNodes, R = a.ranksPerNode, W = a.workersPerRank;
   const B = a.batchSize || 1;
   let D = a.dropFirst ?? 0;
@@ -47,6 +78,7 @@ function layoutOf(a: PartitionArgs): Layout {
     throw new Error(`partition: canonical nodes (${C}) and physical nodes (${P}) must divide one another`);
   }
   if (!Number.isInteger(D) || D < 0) throw new Error(`partition: dropFirst must be a non-negative integer, got ${D}`);
+  if (!resumeChecked) checkResume(a);
   D -= D % P;
   if (N === 0) throw new Error("partition: an epoch of 0 samples has nothing to partition");
   const spc = Math.ceil(N / C);
@@ -66,12 +98,8 @@ function layoutOf(a: PartitionArgs): Layout {
     throw new Error(`partition: ${N} samples over ${C} canonical nodes give rows of ${spc}, too short to pad to a multiple of ${nodeRatio} (physical/canonical nodes); use more samples or more canonical nodes`);
   }
   if (C * L > MAX_POSITIONS) throw new Error(`partition: ${C} × ${L} padded positions exceed ${MAX_POSITIONS}`);
-  // `dropFirst` is a position in the padded epoch (C × L positions, what a Composer-style sample
-  // count reaches after a full epoch of whole batches), not an index into the N raw samples, so a
-  // resume inside the padding is valid; resuming exactly at its end leaves nothing this epoch.
-  if (D > C * L) {
-    throw new Error(`partition: resuming further into the epoch (${D}) than its ${C * L} padded positions (${N} samples over ${C} canonical nodes)`);
-  }
+  // `dropFirst` is a position in the padded epoch of C × L positions; past its end (allowed by
+  // checkResume when N + repeated > C × L) nothing is left, as the reference's `ids[drop_first:]`.
   return { N, C, P, R, W, B, D, spc, L, padShift, tiled };
 }
 
@@ -175,7 +203,10 @@ function workerLists(ids: ArrayLike<number>, W: number, B: number): number[][] {
 }
 
 export function partitionOrig(a: PartitionArgs): Partition {
-  const l = layoutOf(a);
+  return buildOrig(layoutOf(a));
+}
+
+function buildOrig(l: Layout): Partition {
   const out: Partition = [];
   for (let p = 0; p < l.P; p++) {
     const nodeOut: number[][][] = [];
@@ -200,9 +231,10 @@ export function partitionRelaxed(a: PartitionArgs): Partition {
   if (relaxedIsOrig(a)) return partitionOrig(a);
   const { numPhysicalNodes: P, ranksPerNode: R, workersPerRank: W, batchSize: B } = a;
   const P0 = a.initialPhysicalNodes!;
+  checkResume(a, P0);
   const G = P * R * B;
   if (G % (P0 * R)) throw new Error(`partition: global batch size ${G} is not divisible by the initial number of devices ${P0 * R}`);
-  const init = partitionOrig({ ...a, numPhysicalNodes: P0, batchSize: G / (P0 * R) });
+  const init = buildOrig(layoutOf({ ...a, numPhysicalNodes: P0, batchSize: G / (P0 * R) }, true));
   const B0 = G / (P0 * R);
   const T0 = init[0]![0]![0]!.length / B0;
   // Traversal order: batch, worker, node, rank, sample.

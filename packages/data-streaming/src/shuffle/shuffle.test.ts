@@ -20,7 +20,7 @@ describe("shuffle algorithms", () => {
     });
   }
 
-  for (const algo of ["py1s", "py2s", "py1br", "py1e"]) {
+  for (const algo of ["py1s", "py2s", "py1b", "py1br", "py1e"]) {
     it(`${algo}: each canonical node's positions hold the same sample set every epoch`, () => {
       const ranges = nodeRanges(N, 4);
       const e0 = getShuffle(algo, SIZES, 4, 5, 0, 64);
@@ -84,6 +84,6 @@ describe("partition", () => {
   it("rejects incompatible node counts and bad names", () => {
     expect(() => getPartition("orig", { numSamples: 100, numCanonicalNodes: 3, numPhysicalNodes: 2, ranksPerNode: 1, workersPerRank: 1, batchSize: 1 })).toThrow(/must divide one another/);
     expect(() => getPartition("zigzag", { numSamples: 100, numCanonicalNodes: 1, numPhysicalNodes: 1, ranksPerNode: 1, workersPerRank: 1, batchSize: 1 })).toThrow(/unknown partition algorithm "zigzag"/);
-    expect(() => getShuffle("py1b", SIZES, 1, 1, 0)).toThrow(/unknown shuffle algorithm "py1b"/);
+    expect(() => getShuffle("py9", SIZES, 1, 1, 0)).toThrow(/unknown shuffle algorithm "py9"; expected one of naive, py1s, py2s, py1b, py1br, py1e/);
   });
 });

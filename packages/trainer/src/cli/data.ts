@@ -48,7 +48,7 @@ export function registerData(program: Command, io: { stdout: Writable; stderr: W
     .description("Print each rank's and worker's sample ids for one epoch, in mosaicml-streaming's order")
     .argument("<dir>", "dataset folder holding index.json, or a remote (s3://, gs://, hf://, http(s)://)")
     .option("--no-shuffle", "keep the unshuffled order (still partitioned)")
-    .option("--shuffle-algo <a>", "py1e, py1s, py2s, py1br or naive", "py1e")
+    .option("--shuffle-algo <a>", "py1e, py1s, py2s, py1b, py1br or naive", "py1e")
     .option("--seed <s>", "shuffle seed", int(0), 9176)
     .option("--block-size <n>", "shuffle block size (default max(4e6 / canonical nodes, 2^18))", int(1))
     .option("--canonical-nodes <c>", "number of canonical nodes (default 64 × nodes for py1s/py2s, else nodes)", int(1))
