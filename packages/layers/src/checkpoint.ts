@@ -49,19 +49,45 @@ function equalValues(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
+/** Encoder module names of a transformers `BertModel` state dict, which has no `bert.` prefix. */
+const BARE_ENCODER = /^(embeddings|encoder|pooler)\./;
+/** transformers' "legacy" renaming of TF-era checkpoints (google-bert/bert-base-uncased): LayerNorm.gamma/beta. */
+const LEGACY_LAYER_NORM = /\.LayerNorm\.(gamma|beta)$/;
+/** Pretraining-only heads (BertForPreTraining's next-sentence head): no model here has them; ignored on load. */
+const PRETRAINING_ONLY = "cls.seq_relationship.";
+const POOLER = "bert.pooler.";
+
 /**
- * Normalises checkpoint names: strips Composer's `model.` prefix, drops derivable buffers, and maps
- * transformers' `cls.predictions.decoder.bias` alias onto `cls.predictions.bias` for the BERT baseline.
+ * Normalises checkpoint names as transformers does on load: strips Composer's `model.` prefix; adds the
+ * `bert.` prefix to a bare `BertModel` state dict (names starting with `embeddings.` / `encoder.` /
+ * `pooler.`, none with `bert.`); renames the legacy `LayerNorm.gamma` / `LayerNorm.beta` to
+ * `LayerNorm.weight` / `LayerNorm.bias`; drops derivable buffers; and maps transformers'
+ * `cls.predictions.decoder.bias` alias onto `cls.predictions.bias` for the BERT baseline.
  */
 export function normalizeStateDict(sd: StateDict, config: ModelConfig, file?: string): StateDict {
   const names = [...sd.keys()];
   const prefixed = names.length > 0 && names.every((n) => n.startsWith("model."));
+  const strip = (n: string) => (prefixed ? n.slice("model.".length) : n);
+  const bare = names.some((n) => /^(embeddings|encoder)\./.test(strip(n))) && !names.some((n) => strip(n).startsWith("bert."));
+  const rename = (raw: string): string => {
+    let name = strip(raw);
+    if (bare && BARE_ENCODER.test(name)) name = `bert.${name}`;
+    return name.replace(LEGACY_LAYER_NORM, (_, g: string) => (g === "gamma" ? ".LayerNorm.weight" : ".LayerNorm.bias"));
+  };
+  const renamed = new Map<string, string>();
+  for (const raw of names) {
+    const name = rename(raw);
+    const other = renamed.get(name);
+    if (other !== undefined) throw new CheckpointError(raw, `is the same parameter as '${other}' (${name}); expected one of the two names`, file);
+    renamed.set(name, raw);
+  }
   const out: StateDict = new Map();
   for (const [raw, entry] of sd) {
-    const name = prefixed ? raw.slice("model.".length) : raw;
+    const name = rename(raw);
     if (IGNORED.has(name)) continue;
     if (config.arch === "bert" && name === "cls.predictions.decoder.bias") {
-      const other = sd.get(prefixed ? "model.cls.predictions.bias" : "cls.predictions.bias");
+      const otherRaw = renamed.get("cls.predictions.bias");
+      const other = otherRaw === undefined ? undefined : sd.get(otherRaw);
       if (other && !equalValues(other.data, entry.data)) {
         throw new CheckpointError(raw, "differs from cls.predictions.bias, its tied alias", file);
       }
@@ -82,10 +108,14 @@ export function loadInto(store: ParameterStore, config: ModelConfig, sdIn: State
   const file = opts.file;
   const sd = normalizeStateDict(sdIn, config, file);
   const params = store.parameters();
+  const hasPooler = [...params.keys()].some((n) => n.startsWith(POOLER));
   for (const [name, entry] of sd) {
     if (name === TIED_DECODER && params.has(WORD_EMBEDDINGS) && params.has(mlmBiasOf(config))) continue;
     if (params.has(name)) continue;
     if (opts.ignoreUnexpected?.some((p) => name.startsWith(p))) continue;
+    // As transformers does (it lists them as unused): BertForPreTraining's next-sentence head, and a
+    // pooler loaded by a model without one (masked LM, bare encoder).
+    if (name.startsWith(PRETRAINING_ONLY) || (name.startsWith(POOLER) && !hasPooler)) continue;
     if (name === TIED_DECODER) continue; // a tied decoder in a checkpoint loaded by a model without an MLM head
     throw new CheckpointError(name, `unexpected tensor ${fmt(entry.shape)}: this ${config.arch} model has no such parameter`, file);
   }

@@ -10,6 +10,19 @@ describe("config.json parsing", () => {
     expect(fromHfConfig({ ...base, alibi_starting_size: 512 }).config.arch).toBe("mosaic-bert");
     expect(fromHfConfig(base).config.arch).toBe("bert");
   });
+  it("decides an ambiguous model_type \"bert\" config from MosaicBERT hints: weight names, architectures, auto_map", () => {
+    const mosaicNames = ["bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.Wqkv.weight", "bert.encoder.layer.0.mlp.gated_layers.weight"];
+    const bertNames = ["bert.embeddings.position_embeddings.weight", "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.0.intermediate.dense.weight"];
+    const fromNames = fromHfConfig({ ...base, model_type: "bert" }, { tensorNames: mosaicNames });
+    expect(fromNames.config.arch).toBe("mosaic-bert");
+    expect(fromNames.config.alibiStartingSize).toBe(512);
+    expect(fromNames.warnings.join("\n")).toMatch(/alibi_starting_size: missing, but the MosaicBERT weight 'bert\.encoder\.layer\.0\.attention\.self\.Wqkv\.weight' says MosaicBERT/);
+    expect(fromHfConfig({ ...base, model_type: "bert" }, { tensorNames: ["encoder.layer.3.mlp.gated_layers.weight"] }).config.arch).toBe("mosaic-bert");
+    expect(fromHfConfig({ ...base, model_type: "bert" }, { tensorNames: bertNames }).config.arch).toBe("bert");
+    expect(fromHfConfig({ ...base, architectures: ["MosaicBertForMaskedLM"] }).config.arch).toBe("mosaic-bert");
+    expect(fromHfConfig({ ...base, auto_map: { AutoModelForMaskedLM: "bert_layers.BertForMaskedLM" } }).config.arch).toBe("mosaic-bert");
+    expect(fromHfConfig({ ...base, architectures: ["BertForMaskedLM"], auto_map: { AutoModel: "modeling_x.X" } }).config.arch).toBe("bert");
+  });
   it("names unknown fields as warnings, or errors when strict", () => {
     const { warnings } = fromHfConfig({ ...base, max_position_embedding: 512, golden_note: "x" });
     expect(warnings.join("\n")).toMatch(/max_position_embedding/);

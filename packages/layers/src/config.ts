@@ -75,6 +75,32 @@ export interface FromHfOptions {
   file?: string;
   /** Unknown fields become errors instead of warnings. */
   strict?: boolean;
+  /**
+   * The checkpoint's tensor names: when the config alone does not say which architecture it is (model_type
+   * "bert" without alibi_starting_size, as MosaicBERT folders from before Feb 2023 have it), MosaicBERT
+   * weights (`attention.self.Wqkv`, `mlp.gated_layers`) decide.
+   */
+  tensorNames?: Iterable<string>;
+}
+
+/** Tensor names only MosaicBERT checkpoints have (the fused QKV projection and the gated MLP). */
+const MOSAIC_TENSOR = /(^|\.)(attention\.self\.Wqkv|mlp\.gated_layers)\.(weight|bias)$/;
+
+/**
+ * Which architecture a config describes: MosaicBERT for model_type "mosaic_bert" or an
+ * alibi_starting_size; else MosaicBERT when another hint says so (MosaicBert* architectures, an auto_map
+ * into the reference's bert_layers module, or MosaicBERT tensor names); else BERT. Returns the hint used.
+ */
+function detectArch(j: Json, names: Iterable<string> | undefined): { arch: Arch; hint: string | null } {
+  if (j.model_type === MOSAIC_MODEL_TYPE || (j.alibi_starting_size !== undefined && j.alibi_starting_size !== null)) return { arch: "mosaic-bert", hint: null };
+  const archs = Array.isArray(j.architectures) ? j.architectures : [];
+  if (archs.some((a) => typeof a === "string" && a.startsWith("MosaicBert"))) return { arch: "mosaic-bert", hint: `architectures ${JSON.stringify(archs)}` };
+  const autoMap = j.auto_map !== null && typeof j.auto_map === "object" ? Object.values(j.auto_map as Record<string, unknown>) : [];
+  if (autoMap.some((v) => typeof v === "string" && /(^|--)bert_layers\./.test(v))) return { arch: "mosaic-bert", hint: "auto_map into bert_layers.py (the MosaicBERT reference code)" };
+  if (names) {
+    for (const n of names) if (MOSAIC_TENSOR.test(n)) return { arch: "mosaic-bert", hint: `the MosaicBERT weight '${n}'` };
+  }
+  return { arch: "bert", hint: null };
 }
 
 type Json = Record<string, unknown>;
@@ -111,7 +137,8 @@ export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedCon
   if (j.model_type !== undefined && j.model_type !== "bert" && j.model_type !== MOSAIC_MODEL_TYPE) {
     throw new ConfigError("model_type", `expected "${MOSAIC_MODEL_TYPE}" (MosaicBERT) or "bert" (BERT, or MosaicBERT in the reference's folders), got ${JSON.stringify(j.model_type)}`, file);
   }
-  const arch: Arch = j.model_type === MOSAIC_MODEL_TYPE || (j.alibi_starting_size !== undefined && j.alibi_starting_size !== null) ? "mosaic-bert" : "bert";
+  const { arch, hint } = detectArch(j, opts.tensorNames);
+  if (hint) warnings.push(`alibi_starting_size: missing, but ${hint} says MosaicBERT; loading it as MosaicBERT with alibi_starting_size 512 (the reference's default)`);
   const hiddenAct = j.hidden_act ?? "gelu";
   if (hiddenAct !== "gelu") throw new ConfigError("hidden_act", `only "gelu" (exact erf GELU) is supported, got ${JSON.stringify(hiddenAct)}`, file);
   const pet = j.position_embedding_type;

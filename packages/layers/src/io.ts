@@ -18,8 +18,11 @@ export function stateDictFromTensors(tensors: ReadonlyMap<string, { dtype: strin
   return out;
 }
 
-/** Reads config.json from a model folder. */
-export function readConfig(dir: string): { config: ModelConfig; warnings: string[] } {
+/**
+ * Reads config.json from a model folder. `tensorNames` (the weights' names) decide the architecture
+ * when the config does not (see FromHfOptions.tensorNames).
+ */
+export function readConfig(dir: string, o: { tensorNames?: Iterable<string> } = {}): { config: ModelConfig; warnings: string[] } {
   const file = path.join(dir, "config.json");
   let text: string;
   try {
@@ -33,7 +36,7 @@ export function readConfig(dir: string): { config: ModelConfig; warnings: string
   } catch (e) {
     throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
   }
-  return fromHfConfig(json, { file });
+  return fromHfConfig(json, { file, tensorNames: o.tensorNames });
 }
 
 /**
@@ -52,8 +55,8 @@ export interface LoadPretrainedOptions extends ModelOptions, LoadOptions {
 
 /** Builds a model from a Hugging Face folder (config.json + weights) on a backend. */
 export function loadPretrained(dir: string, backend: Backend, opts: LoadPretrainedOptions = {}): { model: AnyModel; task: Task; warnings: string[] } {
-  const { config, warnings } = readConfig(dir);
   const { stateDict, file } = readWeights(dir);
+  const { config, warnings } = readConfig(dir, { tensorNames: stateDict.keys() });
   const task = opts.task ?? detectTask(config, stateDict.keys());
   const model = createModel(config, task, backend, opts);
   try {

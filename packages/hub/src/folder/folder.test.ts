@@ -93,6 +93,28 @@ describe("model folders", () => {
     expect(() => loadModelFolder(dir)).toThrow(/shard 'model-00001-of-00001\.safetensors' is missing/);
   });
 
+  it("checks a big shard index in linear time, against the shard headers, and caps its entries", () => {
+    const dir = path.join(root, "big-index");
+    fs.mkdirSync(dir);
+    fs.copyFileSync(golden("mosaic-tiny-mlm/config.json"), path.join(dir, "config.json"));
+    fs.copyFileSync(golden("mosaic-tiny-mlm/model.safetensors"), path.join(dir, "model-00001-of-00001.safetensors"));
+    const real = [...loadModelFolder(golden("mosaic-tiny-mlm")).tensors.keys()];
+    const weightMap: Record<string, string> = {};
+    for (const n of real) weightMap[n] = "model-00001-of-00001.safetensors";
+    const index = path.join(dir, "model.safetensors.index.json");
+    fs.writeFileSync(index, JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    expect(loadModelFolder(dir).tensors.size).toBe(real.length);
+    // 60,000 names (a 2.5 MB index) for one shard: grouping them copied the list per entry (minutes).
+    for (let i = 0; i < 60_000; i++) weightMap[`ghost.${i}`] = "model-00001-of-00001.safetensors";
+    fs.writeFileSync(index, JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const t0 = performance.now();
+    expect(() => loadModelFolder(dir)).toThrow(/model-00001-of-00001\.safetensors: tensor 'ghost\.0': listed in model\.safetensors\.index\.json but not in the shard/);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(() => loadModelFolder(dir, { maxIndexEntries: 50_000 })).toThrow(
+      /model\.safetensors\.index\.json: weight_map: lists 60031 tensors, more than the 50000 a checkpoint index may hold/,
+    );
+  }, 20_000);
+
   it("renders a plain BERT card without remote code", () => {
     const config = JSON.parse(fs.readFileSync(golden("bert-tiny-mlm/config.json"), "utf8"));
     const card = renderModelCard({ config, repo: "me/bert-tiny", tags: ["glue"], license: "mit" });

@@ -34,38 +34,81 @@ function readJson(file: string): unknown {
   }
 }
 
-/** Loads the tensors of a sharded checkpoint from its index (`weight_map`: tensor name → shard file). */
-function loadSharded(dir: string, indexName: string, read: (file: string) => TensorMap): { tensors: TensorMap; weights: string[] } {
+/**
+ * Most `weight_map` entries a shard index may list. The largest published checkpoints have about 10^5
+ * tensors; anything far beyond that is a broken or hostile index, refused before it costs time.
+ */
+export const MAX_INDEX_ENTRIES = 1_000_000;
+
+export interface LoadModelFolderOptions {
+  /** Most entries a shard index's `weight_map` may hold; default MAX_INDEX_ENTRIES. */
+  maxIndexEntries?: number;
+}
+
+/**
+ * Loads the tensors of a sharded checkpoint from its index (`weight_map`: tensor name → shard file), in
+ * time linear in the number of entries. For safetensors shards every listed name is checked against the
+ * shard headers before any tensor data is read.
+ */
+function loadSharded(
+  dir: string,
+  indexName: string,
+  read: (file: string) => TensorMap,
+  headerNames: ((file: string) => Set<string>) | null,
+  maxEntries: number,
+): { tensors: TensorMap; weights: string[] } {
   const indexFile = path.join(dir, indexName);
   const index = readJson(indexFile) as { weight_map?: unknown };
   const map = index?.weight_map;
   if (map === null || typeof map !== "object" || Array.isArray(map)) throw new FormatError(indexFile, "weight_map", "expected an object of tensor name → shard file");
+  const entries = Object.entries(map as Record<string, unknown>);
+  if (entries.length > maxEntries) {
+    throw new FormatError(indexFile, "weight_map", `lists ${entries.length} tensors, more than the ${maxEntries} a checkpoint index may hold; expected an object of tensor name → shard file, one entry per tensor`);
+  }
   const byShard = new Map<string, string[]>();
-  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+  for (const [name, shard] of entries) {
     if (typeof shard !== "string" || shard !== path.basename(shard) || shard === "." || shard === "..") {
       throw new FormatError(indexFile, `weight_map.${name}`, `expected a shard file name in this folder, got ${JSON.stringify(shard)}`);
     }
-    byShard.set(shard, [...(byShard.get(shard) ?? []), name]);
+    const list = byShard.get(shard);
+    if (list) list.push(name);
+    else byShard.set(shard, [name]);
+  }
+  const missing = (file: string, name: string) => new FormatError(file, `tensor '${name}'`, `listed in ${indexName} but not in the shard`);
+  for (const shard of byShard.keys()) {
+    if (!fs.existsSync(path.join(dir, shard))) throw new FormatError(indexFile, "weight_map", `shard '${shard}' is missing from ${dir}`);
+  }
+  if (headerNames) {
+    // Cheap checks first: the headers alone say whether every listed tensor is there.
+    for (const [shard, names] of byShard) {
+      const file = path.join(dir, shard);
+      const have = headerNames(file);
+      for (const name of names) if (!have.has(name)) throw missing(file, name);
+    }
   }
   const tensors: TensorMap = new Map();
   for (const [shard, names] of byShard) {
     const file = path.join(dir, shard);
-    if (!fs.existsSync(file)) throw new FormatError(indexFile, "weight_map", `shard '${shard}' is missing from ${dir}`);
     const t = read(file);
     for (const name of names) {
       const e = t.get(name);
-      if (!e) throw new FormatError(file, `tensor '${name}'`, `listed in ${indexName} but not in the shard`);
+      if (!e) throw missing(file, name);
       tensors.set(name, e);
     }
   }
   return { tensors, weights: [...byShard.keys()] };
 }
 
+function safetensorsNames(file: string): Set<string> {
+  return new Set(readSafetensorsHeader(file).tensors.map((t) => t.name));
+}
+
 /**
  * Loads a Hugging Face model folder: config.json and the weights from model.safetensors, a sharded
  * model.safetensors.index.json, pytorch_model.bin or its sharded index (in that order of preference).
  */
-export function loadModelFolder(dir: string): ModelFolder {
+export function loadModelFolder(dir: string, o: LoadModelFolderOptions = {}): ModelFolder {
+  const maxEntries = o.maxIndexEntries ?? MAX_INDEX_ENTRIES;
   const configFile = path.join(dir, "config.json");
   if (!fs.existsSync(configFile)) throw new FormatError(dir, "config.json", "missing: not a Hugging Face model folder");
   const config = readJson(configFile);
@@ -73,9 +116,9 @@ export function loadModelFolder(dir: string): ModelFolder {
   const has = (f: string) => fs.existsSync(path.join(dir, f));
   let loaded: { tensors: TensorMap; weights: string[] };
   if (has(SAFETENSORS_FILE)) loaded = { tensors: readSafetensors(path.join(dir, SAFETENSORS_FILE)), weights: [SAFETENSORS_FILE] };
-  else if (has(SAFETENSORS_INDEX)) loaded = loadSharded(dir, SAFETENSORS_INDEX, readSafetensors);
+  else if (has(SAFETENSORS_INDEX)) loaded = loadSharded(dir, SAFETENSORS_INDEX, readSafetensors, safetensorsNames, maxEntries);
   else if (has(PYTORCH_FILE)) loaded = { tensors: readPytorchBin(path.join(dir, PYTORCH_FILE)), weights: [PYTORCH_FILE] };
-  else if (has(PYTORCH_INDEX)) loaded = loadSharded(dir, PYTORCH_INDEX, readPytorchBin);
+  else if (has(PYTORCH_INDEX)) loaded = loadSharded(dir, PYTORCH_INDEX, readPytorchBin, null, maxEntries);
   else throw new FormatError(dir, "weights", `no ${SAFETENSORS_FILE}, ${SAFETENSORS_INDEX}, ${PYTORCH_FILE} or ${PYTORCH_INDEX} in the folder`);
   return {
     dir,

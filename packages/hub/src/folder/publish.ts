@@ -39,7 +39,7 @@ function shardsOf(dir: string, index: string): string[] {
 }
 
 /** Python modules named by config.json's auto_map ("module.Class" → module.py), the code trust_remote_code runs. */
-function remoteCode(config: Record<string, unknown>): string[] {
+function autoMapModules(config: Record<string, unknown>): string[] {
   const map = config.auto_map;
   if (map === null || typeof map !== "object") return [];
   const mods = Object.values(map as Record<string, unknown>)
@@ -49,9 +49,71 @@ function remoteCode(config: Record<string, unknown>): string[] {
   return [...new Set(mods)];
 }
 
+/** Most Python files followed from the auto_map modules; a folder needing more is refused. */
+export const MAX_REMOTE_CODE_FILES = 256;
+/** Python files larger than this are not scanned for imports (they are still published when imported). */
+const MAX_SCANNED_PY_BYTES = 8 << 20;
+
+/**
+ * Modules a Python source imports that live in the folder: relative imports (`from .x import …`,
+ * `from . import x, y`, `import .x`, as transformers' get_relative_imports finds them, indented ones
+ * included) and plain `import x` / `from x import …` when `x.py` is beside it.
+ */
+export function localImports(source: string, isLocal: (file: string) => boolean): string[] {
+  const out = new Set<string>();
+  const add = (mod: string, relative: boolean) => {
+    const top = mod.split(".")[0]!;
+    if (!/^[A-Za-z_]\w*$/.test(top)) return;
+    const file = `${top}.py`;
+    if (isLocal(file) || (relative && !mod.includes("."))) out.add(file);
+  };
+  for (const raw of source.split(/\r?\n/)) {
+    const line = raw.replace(/#.*$/, "");
+    let m: RegExpExecArray | null;
+    if ((m = /^\s*from\s+\.\s+import\s+\(?([\w\s,]+)/.exec(line))) {
+      for (const name of m[1]!.split(",")) if (name.trim()) add(name.trim().split(/\s+/)[0]!, true);
+    } else if ((m = /^\s*from\s+\.([\w.]+)\s+import\b/.exec(line))) add(m[1]!, true);
+    else if ((m = /^\s*import\s+\.([\w.]+)\s*$/.exec(line))) add(m[1]!, true);
+    else if ((m = /^\s*from\s+([A-Za-z_][\w.]*)\s+import\b/.exec(line))) add(m[1]!, false);
+    else if ((m = /^\s*import\s+([\w.,\s]+?)\s*$/.exec(line))) {
+      for (const part of m[1]!.split(",")) {
+        const mod = part.trim().split(/\s+/)[0];
+        if (mod) add(mod, false);
+      }
+    }
+  }
+  return [...out];
+}
+
+/**
+ * The Python files trust_remote_code needs: the auto_map modules and, transitively, the modules of this
+ * folder they import (at most MAX_REMOTE_CODE_FILES). A missing relatively-imported module is an error,
+ * as it is for transformers.
+ */
+function remoteCode(dir: string, config: Record<string, unknown>, configFile: string, has: (f: string) => boolean): string[] {
+  const roots = autoMapModules(config);
+  for (const f of roots) if (!has(f)) throw new HubError(`${configFile}: auto_map names ${f}, which is not in the folder (transformers could not load the model)`);
+  const seen = new Set<string>(roots);
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const f = queue.shift()!;
+    const file = path.join(dir, f);
+    if (fs.statSync(file).size > MAX_SCANNED_PY_BYTES) continue;
+    for (const dep of localImports(fs.readFileSync(file, "utf8"), has)) {
+      if (seen.has(dep)) continue;
+      if (!has(dep)) throw new HubError(`${file}: imports .${dep.slice(0, -3)}, but ${dep} is not in the folder (transformers could not load the model)`);
+      if (seen.size >= MAX_REMOTE_CODE_FILES) throw new HubError(`${file}: the auto_map modules import more than ${MAX_REMOTE_CODE_FILES} Python files of ${dir}; expected a handful of modules`);
+      seen.add(dep);
+      queue.push(dep);
+    }
+  }
+  return [...seen];
+}
+
 /**
  * What publishing a model folder uploads: config.json, the weights (single file or the shards an index names),
- * tokenizer files, the Python files config.json's auto_map names, and README.md. Training state (optimizer
+ * tokenizer files, the Python files config.json's auto_map names with the modules of the folder they import
+ * (transitively), and README.md. Training state (optimizer
  * moments, trainer_state.json, …) only with `includeTrainingState`; anything else (plots, logs, sub-folders)
  * stays local. Refuses a folder without a top-level config.json, e.g. a training save folder.
  */
@@ -73,8 +135,7 @@ export function planUpload(dir: string, o: { includeTrainingState?: boolean } = 
     : has(PYTORCH_INDEX) ? [PYTORCH_INDEX, ...shardsOf(dir, PYTORCH_INDEX)]
     : null;
   if (!weights) throw new HubError(`${dir}: no weights (${SAFETENSORS_FILE}, ${SAFETENSORS_INDEX}, ${PYTORCH_FILE} or ${PYTORCH_INDEX})`);
-  const code = remoteCode(config);
-  for (const f of code) if (!has(f)) throw new HubError(`${configFile}: auto_map names ${f}, which is not in the folder (transformers could not load the model)`);
+  const code = remoteCode(dir, config, configFile, has);
   const model = new Set(["config.json", ...weights, ...TOKENIZER_FILES.filter(has), ...code, ...(has("README.md") ? ["README.md"] : [])]);
   const files: string[] = [];
   const leftOut: UploadPlan["leftOut"] = [];
@@ -84,7 +145,8 @@ export function planUpload(dir: string, o: { includeTrainingState?: boolean } = 
     else if (TRAINING_STATE_FILES.some((re) => re.test(f))) {
       if (o.includeTrainingState) files.push(f);
       else leftOut.push({ file: f, reason: "training state (--include-training-state publishes it)" });
-    } else leftOut.push({ file: ent.isDirectory() ? `${f}/` : f, reason: ent.isDirectory() ? "a folder" : "not a model file" });
+    } else if (ent.isDirectory()) leftOut.push({ file: `${f}/`, reason: "a folder" });
+    else leftOut.push({ file: f, reason: f.endsWith(".py") ? "Python code that no auto_map module imports" : "not a model file" });
   }
   return { files, leftOut, config };
 }

@@ -6,6 +6,7 @@ import { planUpload } from "../folder/publish.js";
 import { parseRepoId } from "./env.js";
 import { createProgressPrinter } from "./progress.js";
 import { pullModel } from "./pull.js";
+import { pullSelection } from "./select.js";
 import type { HubLimits } from "./listing.js";
 import { pushModel } from "./push.js";
 
@@ -17,16 +18,35 @@ export interface CommandIO {
 
 const defaultIO = (): CommandIO => ({ stdout: process.stdout, stderr: process.stderr });
 
-/** `mosaicbert hub pull`: downloads a repo with progress bars on stderr, prints the folder on stdout. */
-export async function hubPullCommand(
-  repo: string,
-  o: { revision?: string; to?: string; hubUrl?: string; token?: string; cacheDir?: string; limits?: HubLimits },
-  io: CommandIO = defaultIO(),
-): Promise<string> {
+export interface HubPullCommandOptions {
+  revision?: string;
+  to?: string;
+  hubUrl?: string;
+  token?: string;
+  cacheDir?: string;
+  limits?: HubLimits;
+  /** Fetch every file of the repo (default: only what the model-folder loader can use, see modelFileFilter). */
+  all?: boolean;
+  /** Globs of repo paths to fetch besides the default files (`*` within a segment, `**` across), e.g. "onnx/**". */
+  include?: readonly string[];
+}
+
+/**
+ * `mosaicbert hub pull`: downloads what the model-folder loader can use (config, tokenizer, one weights
+ * format, remote code, model card; `all` for every file, `include` globs for more) with progress bars on
+ * stderr, names what it skipped, and prints the folder on stdout.
+ */
+export async function hubPullCommand(repo: string, o: HubPullCommandOptions = {}, io: CommandIO = defaultIO()): Promise<string> {
+  const { all, include, ...rest } = o;
+  const select = pullSelection({ all, include });
   const bars = createProgressPrinter(io.stderr as NodeJS.WriteStream);
-  const r = await pullModel(repo, { ...o, onProgress: (p) => bars.update(p.file, p.done, p.total, "pull") });
+  const r = await pullModel(repo, { ...rest, select, onProgress: (p) => bars.update(p.file, p.done, p.total, "pull") });
   bars.finish();
   io.stderr.write(`pulled ${repo}@${r.commit.slice(0, 12)}: ${r.files.length} files (${r.cached.length} from cache)\n`);
+  if (r.skipped.length > 0) {
+    const shown = r.skipped.slice(0, 10).join(", ") + (r.skipped.length > 10 ? `, … (${r.skipped.length - 10} more)` : "");
+    io.stderr.write(`skipped ${r.skipped.length} files the loader does not use: ${shown} (--all fetches every file, --include GLOB some)\n`);
+  }
   io.stdout.write(`${r.dir}\n`);
   return r.dir;
 }
@@ -54,7 +74,7 @@ function size(n: number): string {
  * stderr, the commit URL on stdout; with dryRun, the list of what would go (stdout) and what stays (stderr).
  */
 export async function hubPushCommand(dir: string, repo: string, o: HubPushCommandOptions = {}, io: CommandIO = defaultIO()): Promise<string> {
-  parseRepoId(repo);
+  parseRepoId(repo, { owner: true });
   const plan = planUpload(dir, { includeTrainingState: o.includeTrainingState });
   const extraFiles: Record<string, string> = {};
   if (!plan.files.includes("README.md")) {

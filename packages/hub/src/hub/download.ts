@@ -33,6 +33,21 @@ export interface DownloadOptions {
   authOrigin?: string;
   /** A server silent this long (milliseconds) ends the download; default 5,000. */
   timeoutMs?: number;
+  /**
+   * Folder of the partial download (see incompleteFile); default `.incomplete` beside `dest`. pullModel
+   * keeps it outside the snapshot, where no repo file can be.
+   */
+  tempDir?: string;
+}
+
+/**
+ * Where a partial download of `f` lives in `tempDir`: a name derived from the file's path, size and
+ * listed hash (`<sha256 hex>.part`), so a killed run's bytes are resumed by the next run for the same
+ * file, and no repo file ("X.part" beside "X") can ever be taken for it.
+ */
+export function incompleteFile(f: RemoteFile, tempDir: string): string {
+  const key = createHash("sha256").update(JSON.stringify([f.path, f.size, f.lfsSha256 ?? f.oid ?? null])).digest("hex");
+  return path.join(tempDir, `${key}.part`);
 }
 
 /** Hashes that identify a file: sha256 for LFS files, the git blob sha1 otherwise. */
@@ -92,15 +107,16 @@ async function readSome(res: Response, max = 65536): Promise<string> {
 class FatalDownloadError extends HubError {}
 
 /**
- * Downloads `f` to `dest` through `dest.part`: a .part left by a killed run is resumed with an HTTP
- * Range request, dropped connections are retried from where they stopped, and the finished file is
- * checked (size, then sha256 for LFS files or the git blob id otherwise) before it is renamed into
- * place. The server is never allowed to send more than the listed size, and on any failure the .part
- * is removed.
+ * Downloads `f` to `dest` through a partial file in `o.tempDir` (incompleteFile): one left by a killed
+ * run is resumed with an HTTP Range request, dropped connections are retried from where they stopped,
+ * and the finished file is checked (size, then sha256 for LFS files or the git blob id otherwise) before
+ * it is renamed into place. The server is never allowed to send more than the listed size, and on any
+ * failure the partial file (never a file of the repo) is removed.
  */
 export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptions): Promise<void> {
-  const part = `${dest}.part`;
+  const part = incompleteFile(f, o.tempDir ?? path.join(path.dirname(dest), ".incomplete"));
   fs.mkdirSync(path.dirname(dest), { recursive: true });
+  fs.mkdirSync(path.dirname(part), { recursive: true });
   const doFetch = o.fetch ?? fetch;
   const retries = o.retries ?? 3;
   const authOrigin = o.authOrigin ?? new URL(o.url).origin;
@@ -182,5 +198,9 @@ export async function downloadFile(f: RemoteFile, dest: string, o: DownloadOptio
   } catch (e) {
     fs.rmSync(part, { force: true });
     throw e;
+  } finally {
+    try {
+      fs.rmdirSync(path.dirname(part)); // only when empty: other partial downloads stay
+    } catch { /* not empty, or gone */ }
   }
 }

@@ -84,11 +84,18 @@ export function isNetworkError(e: unknown): boolean {
   return e instanceof TypeError && /fetch failed|network|terminated/i.test(e.message);
 }
 
-/** Validates "owner/name" (the Hub's repo id form) and returns its two parts. */
-export function parseRepoId(repo: string): { owner: string; name: string } {
-  const m = /^([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)$/.exec(repo);
-  if (!m || repo.includes("..")) throw new TypeError(`repo: expected "owner/name" (letters, digits, '-', '_', '.'), got '${repo}'`);
-  return { owner: m[1]!, name: m[2]! };
+/**
+ * Validates a repo id and returns its parts: "owner/name", or a single segment such as "bert-base-uncased"
+ * (legacy models the Hub still serves without an owner; `owner` is then ""). `o.owner: true` (pushing)
+ * requires the owner.
+ */
+export function parseRepoId(repo: string, o: { owner?: boolean } = {}): { owner: string; name: string } {
+  const m = /^(?:([A-Za-z0-9][\w.-]*)\/)?([A-Za-z0-9][\w.-]*)$/.exec(repo);
+  if (!m || repo.includes("..") || repo.includes("--") || (o.owner && m[1] === undefined)) {
+    const form = o.owner ? '"owner/name"' : '"owner/name" (or a legacy id without owner such as "bert-base-uncased")';
+    throw new TypeError(`repo: expected ${form} (letters, digits, '-', '_', '.'), got '${repo}'`);
+  }
+  return { owner: m[1] ?? "", name: m[2]! };
 }
 
 /**

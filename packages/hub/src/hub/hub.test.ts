@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { HubError, endpointKey, loadModelFolder, pullModel, pushModel, saveModelFolder } from "../index.js";
+import { createHash } from "node:crypto";
+import { HubError, endpointKey, hubPullCommand, incompleteFile, loadModelFolder, modelFileFilter, parseRepoId, pullModel, pushModel, saveModelFolder } from "../index.js";
 import { FakeHub, failureOf } from "../testing/fake-hub.js";
 
 const golden = (p: string) => new URL(`../../../../../shared/data/golden/${p}`, import.meta.url).pathname;
@@ -94,8 +95,9 @@ describe("push and pull against a local Hub", () => {
 
   it("continues a .part left by an earlier run, and rejects a corrupted one by its sha256", async () => {
     const cacheDir = path.join(root, "cache3");
-    const part = path.join(cacheDir, endpointKey(hub.url), "models--me--tiny", "snapshots", commit, "model.safetensors.part");
     const full = fs.readFileSync(path.join(src, "model.safetensors"));
+    const listed = { path: "model.safetensors", size: full.length, lfsSha256: createHash("sha256").update(full).digest("hex") };
+    const part = incompleteFile(listed, path.join(cacheDir, endpointKey(hub.url), "models--me--tiny", ".incomplete"));
     fs.mkdirSync(path.dirname(part), { recursive: true });
     fs.writeFileSync(part, full.subarray(0, 777_777));
     const before = hub.requests.length;
@@ -105,7 +107,7 @@ describe("push and pull against a local Hub", () => {
     expect(fs.existsSync(part)).toBe(false);
 
     const cache4 = path.join(root, "cache4");
-    const bad = path.join(cache4, endpointKey(hub.url), "models--me--tiny", "snapshots", commit, "model.safetensors.part");
+    const bad = incompleteFile(listed, path.join(cache4, endpointKey(hub.url), "models--me--tiny", ".incomplete"));
     fs.mkdirSync(path.dirname(bad), { recursive: true });
     fs.writeFileSync(bad, Buffer.alloc(1000, 7));
     const err = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, cacheDir: cache4, revision: commit }));
@@ -148,6 +150,62 @@ describe("push and pull against a local Hub", () => {
     const e = await errorOf(pullModel("me/tiny", { hubUrl: hub.url, token: TOKEN, revision: "nope", cacheDir: path.join(root, "cache7") }));
     expect(e.message).toMatch(/resolving me\/tiny@nope failed with HTTP 404: not found .*Invalid rev id: nope/);
     await expect(pullModel("../etc", { hubUrl: hub.url })).rejects.toThrow(/repo: expected "owner\/name"/);
+    await expect(pullModel("a--b/c", { hubUrl: hub.url })).rejects.toThrow(/repo: expected "owner\/name"/);
+  });
+
+  it("accepts legacy repo ids without an owner (bert-base-uncased) for pulls, not for pushes", async () => {
+    expect(parseRepoId("bert-base-uncased")).toEqual({ owner: "", name: "bert-base-uncased" });
+    expect(parseRepoId("google-bert/bert-base-uncased")).toEqual({ owner: "google-bert", name: "bert-base-uncased" });
+    const before = hub.requests.length;
+    const e = await errorOf(pullModel("bert-base-uncased", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache11") }));
+    expect(e.message).toMatch(/resolving bert-base-uncased@main failed with HTTP 404/);
+    expect(hub.requests.slice(before).map((q) => q.path)).toContain("/api/models/bert-base-uncased/revision/main");
+    await expect(pushModel(src, "bert-base-uncased", { hubUrl: hub.url, token: TOKEN })).rejects.toThrow(/repo: expected "owner\/name" .*got 'bert-base-uncased'/);
+  });
+
+  it("pulls a repo holding both X and X.part (listed first) without mistaking one for the other's partial download", async () => {
+    const dir = path.join(root, "with-part");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "config.json"), "{}");
+    fs.writeFileSync(path.join(dir, "notes.txt.part"), "a file of the repo that happens to end in .part, longer than notes.txt\n");
+    fs.writeFileSync(path.join(dir, "notes.txt"), "notes\n".repeat(5));
+    await pushModel(dir, "me/parts", { hubUrl: hub.url, token: TOKEN, files: ["config.json", "notes.txt.part", "notes.txt"] });
+    const to = path.join(root, "with-part-pulled");
+    const r = await pullModel("me/parts", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache12"), to });
+    expect(r.files.map((f) => f.path)).toEqual(["config.json", "notes.txt.part", "notes.txt"]);
+    for (const f of ["notes.txt", "notes.txt.part"]) expect(fs.readFileSync(path.join(to, f), "utf8"), f).toBe(fs.readFileSync(path.join(dir, f), "utf8"));
+    expect(filesOf(to)).toEqual(["config.json", "notes.txt", "notes.txt.part"]);
+  });
+
+  it("hub pull fetches only what the loader uses by default; --include and --all fetch more", async () => {
+    // A repo laid out like google-bert/bert-base-uncased: weights in several frameworks, onnx/ and coreml/.
+    const dir = path.join(root, "bbu");
+    fs.mkdirSync(path.join(dir, "onnx"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "coreml"), { recursive: true });
+    fs.copyFileSync(golden("bert-tiny-mlm/config.json"), path.join(dir, "config.json"));
+    fs.copyFileSync(golden("bert-tiny-mlm/model.safetensors"), path.join(dir, "model.safetensors"));
+    fs.copyFileSync(golden("mosaic-tiny-mlm/pytorch_model.bin"), path.join(dir, "pytorch_model.bin"));
+    for (const f of ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "README.md", "modeling_x.py", "LICENSE"]) fs.writeFileSync(path.join(dir, f), `${f}\n`);
+    for (const f of ["tf_model.h5", "flax_model.msgpack", "rust_model.ot", "onnx/model.onnx", "coreml/model.mlmodel"]) fs.writeFileSync(path.join(dir, f), Buffer.alloc(4096, 1));
+    await pushModel(dir, "google-bert/bert-like", { hubUrl: hub.url, token: TOKEN });
+    const io = () => {
+      const err: string[] = [];
+      return { err, io: { stdout: { write: () => true }, stderr: { write: (t: string) => err.push(t) } } };
+    };
+    const a = io();
+    const pulled = await hubPullCommand("google-bert/bert-like", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache13"), to: path.join(root, "bbu-default") }, a.io);
+    expect(filesOf(pulled)).toEqual(["README.md", "config.json", "model.safetensors", "modeling_x.py", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]);
+    expect(a.err.join("")).toMatch(/skipped 7 files the loader does not use: LICENSE, .*pytorch_model\.bin, .*tf_model\.h5 \(--all fetches every file/);
+    expect(loadModelFolder(pulled).weights).toEqual(["model.safetensors"]);
+    const b = io();
+    const more = await hubPullCommand("google-bert/bert-like", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache13"), to: path.join(root, "bbu-onnx"), include: ["onnx/**", "*.h5"] }, b.io);
+    expect(filesOf(more)).toEqual(["README.md", "config.json", "model.safetensors", "modeling_x.py", path.join("onnx", "model.onnx"), "tf_model.h5", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]);
+    const all = await hubPullCommand("google-bert/bert-like", { hubUrl: hub.url, token: TOKEN, cacheDir: path.join(root, "cache13"), to: path.join(root, "bbu-all"), all: true }, io().io);
+    expect(filesOf(all)).toEqual(filesOf(dir));
+    // Without safetensors weights, pytorch_model.bin is the one fetched.
+    expect([...["pytorch_model.bin", "config.json", "tf_model.h5", "onnx/model.onnx"]].filter(modelFileFilter(["pytorch_model.bin", "config.json", "tf_model.h5"]))).toEqual(["pytorch_model.bin", "config.json"]);
+    expect(["model-00001-of-00002.safetensors", "pytorch_model-00001-of-00002.bin", "pytorch_model.bin.index.json", "model.safetensors.index.json"]
+      .filter(modelFileFilter(["model-00001-of-00002.safetensors", "pytorch_model-00001-of-00002.bin"]))).toEqual(["model-00001-of-00002.safetensors", "model.safetensors.index.json"]);
   });
 
   it("serves a pulled revision from the cache when the Hub is unreachable, and says which host when nothing is cached", async () => {

@@ -13,6 +13,11 @@ export interface PullOptions extends HubOptions {
   cacheDir?: string;
   /** Only files whose repo path passes this filter. */
   include?: (repoPath: string) => boolean;
+  /**
+   * Chooses the files from the whole listing (e.g. `modelFileFilter`: safetensors weights only when the repo
+   * has them); applied with `include`. Default: every file.
+   */
+  select?: (paths: readonly string[]) => (repoPath: string) => boolean;
   onProgress?: (p: DownloadProgress) => void;
   /** What a server may make this pull cost (listing size, file count); defaults in HubLimits. */
   limits?: HubLimits;
@@ -26,6 +31,8 @@ export interface PullResult {
   files: RemoteFile[];
   /** Files served from the cache without a download. */
   cached: string[];
+  /** Listed files left out by `include` / `select`. */
+  skipped: string[];
 }
 
 async function resolveRevision(hubUrl: string, repo: string, revision: string, token: string | undefined, doFetch: typeof fetch, limits: Required<HubLimits>): Promise<string> {
@@ -58,17 +65,20 @@ export async function pullModel(repo: string, o: PullOptions = {}): Promise<Pull
   const doFetch = o.fetch ?? fetch;
   const limits = hubLimits(o.limits);
   const revision = o.revision ?? "main";
-  const repoDir = path.join(resolveCacheDir(o.cacheDir), endpointKey(hubUrl), `models--${owner}--${name}`);
+  const repoDir = path.join(resolveCacheDir(o.cacheDir), endpointKey(hubUrl), owner ? `models--${owner}--${name}` : `models--${name}`);
   const refFile = path.join(repoDir, "refs", revision.replace(/[^\w.-]/g, "_"));
   let commit: string;
   let files: RemoteFile[];
   let offline = false;
+  const skipped: string[] = [];
   try {
     commit = await resolveRevision(hubUrl, repo, revision, token, doFetch, limits);
     files = [];
-    for (const f of await listRepoFiles({ hubUrl, repo, commit, token, fetch: doFetch, limits })) {
-      if (o.include && !o.include(f.path)) continue;
-      files.push(f);
+    const listing = await listRepoFiles({ hubUrl, repo, commit, token, fetch: doFetch, limits });
+    const selected = o.select?.(listing.map((f) => f.path));
+    for (const f of listing) {
+      if ((o.include && !o.include(f.path)) || (selected && !selected(f.path))) skipped.push(f.path);
+      else files.push(f);
     }
   } catch (e) {
     if (e instanceof HubError && e.network && fs.existsSync(refFile + ".files.json")) {
@@ -79,6 +89,8 @@ export async function pullModel(repo: string, o: PullOptions = {}): Promise<Pull
     } else throw e;
   }
   const snapshot = path.join(repoDir, "snapshots", commit);
+  // Partial downloads live beside snapshots/, never inside: no repo file can share their names.
+  const tempDir = path.join(repoDir, ".incomplete");
   const cached: string[] = [];
   for (const f of files) {
     const dest = path.join(snapshot, ...f.path.split("/"));
@@ -90,7 +102,7 @@ export async function pullModel(repo: string, o: PullOptions = {}): Promise<Pull
     if (offline) throw new HubError(`pulling ${repo}: ${f.path} is not in the cache and ${new URL(hubUrl).host} cannot be reached`, undefined, true);
     const url = `${hubUrl}/${repo}/resolve/${commit}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
     try {
-      await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress, authOrigin: new URL(hubUrl).origin, timeoutMs: limits.timeoutMs });
+      await downloadFile(f, dest, { url, token, fetch: doFetch, onProgress: o.onProgress, authOrigin: new URL(hubUrl).origin, timeoutMs: limits.timeoutMs, tempDir });
     } catch (e) {
       // Name the repo and commit: the file name alone does not say where it came from.
       if (e instanceof HubError) throw new HubError(`pulling ${repo}@${commit.slice(0, 12)}: ${e.message}`, e.status, e.network);
@@ -110,5 +122,5 @@ export async function pullModel(repo: string, o: PullOptions = {}): Promise<Pull
     }
   }
   fs.mkdirSync(dir, { recursive: true });
-  return { dir, commit, files, cached };
+  return { dir, commit, files, cached, skipped };
 }

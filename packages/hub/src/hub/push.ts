@@ -58,7 +58,7 @@ function apiError(what: string, e: unknown, token: string | undefined): Error {
  * through LFS (the Hub decides which), with sha256 computed locally.
  */
 export async function pushModel(dir: string, repo: string, o: PushOptions = {}): Promise<PushResult> {
-  parseRepoId(repo);
+  parseRepoId(repo, { owner: true });
   const hubUrl = resolveHubUrl(o);
   const token = resolveToken(o);
   if (!token) throw new HubError("pushing needs a Hugging Face write token: pass --token or set HF_TOKEN");

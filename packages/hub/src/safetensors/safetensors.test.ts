@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   FormatError, fromFloat32, openSafetensors, parseSafetensors, readSafetensors, readSafetensorsHeader,
   serializeSafetensors, toFloat32, toInt32, writeSafetensors,
@@ -112,6 +113,36 @@ describe("safetensors dtypes", () => {
       .toThrow(/tensor 'w': dtype: unknown dtype 'q4'/);
     expect(() => serializeSafetensors({ w: { dtype: "f32", shape: [-1], data: new Float32Array(0) } }))
       .toThrow(/tensor 'w': shape/);
+  });
+});
+
+describe("safetensors tensor names", () => {
+  // Written by the Python reference (safetensors 0.8 save_file): names that are special to JavaScript
+  // objects ("__proto__", "constructor") or integer-like ("10", "2"), and a "__proto__" metadata key.
+  const ODD = fileURLToPath(new URL("./fixtures/odd-names.safetensors", import.meta.url));
+
+  it("round-trips __proto__, constructor and integer-like names byte for byte", () => {
+    const bytes = new Uint8Array(fs.readFileSync(ODD));
+    const { tensors, metadata } = parseSafetensors(bytes, ODD);
+    expect([...tensors.keys()].sort()).toEqual(["10", "2", "__proto__", "constructor"]);
+    expect([...toFloat32(tensors.get("__proto__")!)]).toEqual([1, 2]);
+    expect(metadata?.["__proto__"]).toBe("x");
+    expect(Buffer.compare(serializeSafetensors(tensors, metadata ?? undefined), bytes)).toBe(0);
+  });
+
+  it("writes a tensor named __proto__ that reads back (not a file with a gap)", () => {
+    const dir = tmpdir();
+    const out = path.join(dir, "proto.safetensors");
+    const tensors = new Map([
+      ["__proto__", { dtype: "f32" as const, shape: [1], data: new Float32Array([7]) }],
+      ["w", { dtype: "f32" as const, shape: [1], data: new Float32Array([8]) }],
+    ]);
+    writeSafetensors(out, tensors);
+    const back = readSafetensors(out);
+    expect([...back.keys()]).toEqual(["__proto__", "w"]);
+    expect([...toFloat32(back.get("__proto__")!)]).toEqual([7]);
+    expect([...toFloat32(back.get("w")!)]).toEqual([8]);
+    fs.rmSync(dir, { recursive: true });
   });
 });
 

@@ -48,19 +48,24 @@ function plan(tensors: TensorInputs, metadata: Record<string, string> | undefine
     return { name, dt, shape: [...t.shape], bytes };
   });
   items.sort((a, b) => dtypeRank(b.dt) - dtypeRank(a.dt) || compareBytes(a.name, b.name));
-  const header: Record<string, unknown> = {};
+  // The header is written key by key, never through a plain object: a tensor named "__proto__" would
+  // vanish from one (its bytes still written, the file corrupt) and integer-like names would be reordered.
+  const fields: string[] = [];
   if (metadata !== undefined) {
+    const meta: string[] = [];
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== "string") throw new TypeError(`${where}: metadata '${k}': expected a string value, got ${typeof v}`);
+      meta.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
     }
-    header.__metadata__ = metadata;
+    fields.push(`"__metadata__":{${meta.join(",")}}`);
   }
   let offset = 0;
   for (const it of items) {
-    header[it.name] = { dtype: it.dt, shape: it.shape, data_offsets: [offset, offset + it.bytes.length] };
+    const entry = { dtype: it.dt, shape: it.shape, data_offsets: [offset, offset + it.bytes.length] };
+    fields.push(`${JSON.stringify(it.name)}:${JSON.stringify(entry)}`);
     offset += it.bytes.length;
   }
-  const json = utf8.encode(JSON.stringify(header));
+  const json = utf8.encode(`{${fields.join(",")}}`);
   // Pad with spaces so the data section starts 8-byte aligned (as the reference writer does).
   const padded = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + padded).fill(0x20, 8 + json.length);

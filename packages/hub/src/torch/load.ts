@@ -64,6 +64,8 @@ const STORAGE_DTYPES: Record<string, StoredDType> = {
   FloatStorage: "f32", DoubleStorage: "F64", HalfStorage: "f16", BFloat16Storage: "bf16", LongStorage: "i64",
   IntStorage: "i32", ShortStorage: "I16", CharStorage: "I8", ByteStorage: "u8", BoolStorage: "bool",
 };
+/** torch dtype objects of tensors this reader cannot hold (pickled by `_rebuild_tensor_v3`). */
+const UNSUPPORTED_TORCH_DTYPES = /^(uint(16|32|64)|float8_\w+|float4_\w+|complex(32|64|128)|cfloat|cdouble|chalf|bits\w+|quint\w+|qint\w+)$/;
 const CALLABLES = new Set([
   "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter",
   "torch._utils._rebuild_parameter_with_state", "collections.OrderedDict", "torch.Size",
@@ -101,6 +103,12 @@ function makeHooks(file: string, where: string, storages: Map<string, Storage>, 
       const full = `${module}.${name}`;
       if (module === "torch" && Object.hasOwn(STORAGE_DTYPES, name)) return new StorageType(name, STORAGE_DTYPES[name]!);
       if (CALLABLES.has(full)) return new PyGlobal(module, name);
+      if (module === "torch" && /^\w+Storage$/.test(name)) {
+        throw new FormatError(file, where, `unsupported dtype: ${full} (complex, float8, unsigned 16/32/64-bit, …); expected one of ${Object.keys(STORAGE_DTYPES).map((s) => `torch.${s}`).join(", ")}`);
+      }
+      if (full === "torch._utils._rebuild_tensor_v3" || (module === "torch" && UNSUPPORTED_TORCH_DTYPES.test(name))) {
+        throw new FormatError(file, where, `unsupported dtype: ${full} (torch writes it for dtypes such as uint16, uint32 and float8, which this reader does not load); expected tensors of ${Object.values(STORAGE_DTYPES).join(", ")}`);
+      }
       throw new UnsafePickleError(file, full, where);
     },
     reduce(fn: unknown, args: unknown[]): unknown {

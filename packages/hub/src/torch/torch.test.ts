@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { zipSync } from "fflate";
 import { FormatError, UnsafePickleError, ZipArchive, crc32, readPytorchBin, readSafetensors, toFloat32 } from "../index.js";
 import { bufferSource } from "./source.js";
@@ -82,6 +83,24 @@ describe("the pickle allow-list", () => {
     expect((err as Error).message).toMatch(/evil\.bin.*refusing to load os\.system from archive\/data\.pkl: only tensor-rebuild globals are allowed/);
     expect(fs.existsSync(marker)).toBe(false);
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it.each([
+    ["uint16", /unsupported dtype: torch\._utils\._rebuild_tensor_v3 \(torch writes it for dtypes such as uint16/],
+    ["float8", /unsupported dtype: torch\._utils\._rebuild_tensor_v3/],
+    ["complex64", /unsupported dtype: torch\.ComplexFloatStorage .*expected one of torch\.FloatStorage/],
+  ])("reports a %s tensor (torch.save, torch 2.13) as an unsupported dtype, not an unsafe global", (name, message) => {
+    const file = fileURLToPath(new URL(`./fixtures/${name}.bin`, import.meta.url));
+    let err: unknown;
+    try {
+      readPytorchBin(file);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FormatError);
+    expect(err).not.toBeInstanceOf(UnsafePickleError);
+    expect((err as Error).message).toMatch(new RegExp(`${name}\\.bin: ${name}/data\\.pkl: `));
+    expect((err as Error).message).toMatch(message);
   });
 
   it("refuses STACK_GLOBAL builtins.eval, even when nested inside an allowed call", () => {

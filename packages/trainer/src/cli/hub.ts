@@ -13,14 +13,20 @@ export function registerHub(program: Command, io?: CommandIO): void {
   const hub = program.command("hub").description("Download models from / publish models to the Hugging Face Hub");
   hub
     .command("pull")
-    .description("Download a model repo (verified, resumable, cached in $MOSAICBERT_CACHE or ~/.cache/mosaicbert/hub); prints the folder")
-    .argument("<repo>", 'model repo id, "owner/name"')
+    .description(
+      "Download a model repo (verified, resumable, cached in $MOSAICBERT_CACHE or ~/.cache/mosaicbert/hub); prints the folder. " +
+        "By default only what the loader uses: config.json, tokenizer files, *.safetensors and their index (pytorch_model*.bin and its index " +
+        "only when the repo has no safetensors), top-level *.py remote code, README.md, generation_config.json, special_tokens_map.json",
+    )
+    .argument("<repo>", 'model repo id, "owner/name" (or a legacy id such as bert-base-uncased)')
     .option("--revision <rev>", "branch, tag or commit", "main")
     .option("--to <dir>", "copy the files into this folder")
     .option("--hub-url <url>", "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)")
     .option("--token <token>", "access token (default: $HF_TOKEN)")
     .option("--timeout <seconds>", "give up on a server that sends nothing for this long", seconds, 5)
-    .action(async (repo: string, opts: { revision: string; to?: string; hubUrl?: string; token?: string; timeout: number }) => {
+    .option("--all", "fetch every file of the repo (other frameworks' weights, onnx/, …)")
+    .option("--include <glob>", 'also fetch repo paths matching this glob (repeatable; "*" within a folder, "**" across: "onnx/**", "*.h5")', (g: string, prev: string[]) => [...prev, g], [] as string[])
+    .action(async (repo: string, opts: { revision: string; to?: string; hubUrl?: string; token?: string; timeout: number; all?: boolean; include: string[] }) => {
       const { timeout, ...rest } = opts;
       await hubPullCommand(repo, { ...rest, limits: { timeoutMs: timeout * 1000 } }, io);
     });
