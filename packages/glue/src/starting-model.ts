@@ -29,7 +29,7 @@ export function loadStartingModel(dir: string): StartingModel {
     throw new Error(`--model: ${dir} is not a directory; expected a model folder with config.json and model.safetensors (or pytorch_model.bin)`);
   }
   const folder = loadModelFolder(dir);
-  const { config, warnings } = fromHfConfig(folder.config, { file: join(dir, "config.json") });
+  const { config, warnings } = fromHfConfig(folder.config, { file: join(dir, "config.json"), tensorNames: folder.tensors.keys() });
   const weights: StateDict = new Map();
   for (const [name, entry] of folder.tensors) weights.set(name, { shape: [...entry.shape], data: toFloat32(entry) });
   const { tokenizer, file } = modelFolderTokenizer(dir);
