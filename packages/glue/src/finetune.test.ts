@@ -6,7 +6,7 @@ import { type StateDict, createModel, preset, toHfConfig } from "@mosaicbert/lay
 import { cpu } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
 import { encodeExamples } from "./encode.js";
-import { finetune, plannedSteps, taskConfig, withoutClassifier } from "./finetune.js";
+import { type EpochEnd, type TrainingSnapshot, finetune, finetuneAsync, plannedSteps, taskConfig, withoutClassifier } from "./finetune.js";
 import { loadTsvSplit } from "./load-tsv.js";
 import { runGlue } from "./run-glue.js";
 import { freshStartingModel, loadStartingModel } from "./starting-model.js";
@@ -117,7 +117,7 @@ describe("finetune: the host reads a step's loss after launching the next", () =
   const ex = loadTsvSplit(TASKS.sst2, join(GLUE_DATA, "SST-2/dev.tsv")).examples.slice(0, 40);
   const data = encodeExamples(ex, start.tokenizer, 32);
   type Job = Parameters<typeof finetune>[0];
-  const job = (lr: number, extra: Pick<Job, "checkpointEvery" | "onStep" | "onCheckpoint" | "overlapSteps" | "keepState">): Job => ({
+  const job = (lr: number, extra: Pick<Job, "checkpointEvery" | "onStep" | "onCheckpoint" | "overlapSteps" | "keepState" | "onEpoch" | "resume" | "signal" | "checkpointOnAbort">): Job => ({
     backend: cpu, task: TASKS.sst2, seed: 7, baseConfig: base, init: null, train: data,
     evals: [{ evaluator: "glue_sst2", data }], hparams: { lr, weightDecay: 0, epochs: 2, batchSize: 4 }, ...extra,
   });
@@ -172,5 +172,57 @@ describe("finetune: the host reads a step's loss after launching the next", () =
     expect(a.losses).toEqual(b.losses);
     expect(a.res.evals).toEqual(b.res.evals);
     for (const [name, t] of a.res.state!) expect(equal(t.data, b.res.state!.get(name)!.data), name).toBe(true);
+  });
+
+  it("finetuneAsync lets the event loop run between steps: an abort from a macrotask stops it at a step boundary after a snapshot; the same training as finetune", async () => {
+    const sync = finetune(job(1e-3, { keepState: true }));
+    // Every step yields (yieldEveryMs 0); a setImmediate callback (as a signal handler would) aborts after step 3 is reported.
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const snaps: TrainingSnapshot[] = [];
+    let ticks = 0;
+    const tick = (): void => {
+      ticks++;
+      if (seen.length >= 3 && !ac.signal.aborted) ac.abort(new Error("interrupted"));
+      else if (!ac.signal.aborted) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await expect(
+      finetuneAsync(job(1e-3, { signal: ac.signal, checkpointOnAbort: true, checkpointEvery: 100, onStep: (s) => seen.push(s.step), onCheckpoint: (s) => snaps.push(s) }), { yieldEveryMs: 0 }),
+    ).rejects.toThrow("interrupted");
+    expect(ticks).toBeGreaterThanOrEqual(3);
+    // Stopped at the step boundary where the abort was seen, every launched step read and reported first.
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.length).toBeLessThan(20);
+    expect(snaps.map((x) => x.step)).toEqual([seen.at(-1)]);
+    expect(snaps[0]!.epochLoss!.steps).toBe(seen.length);
+    // Resumed from that snapshot, it ends with the uninterrupted run's weights.
+    const res = await finetuneAsync(job(1e-3, { keepState: true, resume: snaps[0] }));
+    expect(res.evals).toEqual(sync.evals);
+    for (const [name, t] of sync.state!) expect(equal(t.data, res.state!.get(name)!.data), name).toBe(true);
+    // Without checkpointOnAbort an abort ends the job as a kill would: no snapshot.
+    const ac2 = new AbortController();
+    const none: number[] = [];
+    await expect(finetuneAsync(job(1e-3, { signal: ac2.signal, checkpointEvery: 100, onCheckpoint: (s) => none.push(s.step), onStep: (s) => s.step === 2 && ac2.abort(new Error("killed")) }))).rejects.toThrow("killed");
+    expect(none).toEqual([]);
+  });
+
+  it("a job resumed inside an epoch reports that epoch's trainLoss over all its steps (the snapshot carries the epoch's loss sum)", () => {
+    const epochs = (extra: Pick<Job, "resume" | "checkpointEvery" | "onCheckpoint">) => {
+      const out: Array<Omit<EpochEnd, "snapshot" | "evals">> = [];
+      finetune(job(1e-3, { ...extra, onEpoch: (e) => void out.push({ epoch: e.epoch, step: e.step, trainLoss: e.trainLoss }) }));
+      return out;
+    };
+    const snaps: TrainingSnapshot[] = [];
+    const whole = epochs({ checkpointEvery: 3, onCheckpoint: (x) => snaps.push(x) });
+    expect(whole.map((e) => e.step)).toEqual([10, 20]);
+    // Step 12: 2 steps into epoch 2.
+    const at12 = snaps.find((x) => x.step === 12)!;
+    expect(at12.epochLoss!.steps).toBe(2);
+    expect(epochs({ resume: at12 })).toEqual(whole.slice(1));
+    // A snapshot without it (an older version's) still resumes: the epoch then averages the steps after the resume.
+    const { epochLoss: _old, ...older } = at12;
+    const partial = epochs({ resume: older });
+    expect(partial[0]!.trainLoss).not.toBe(whole[1]!.trainLoss);
   });
 });

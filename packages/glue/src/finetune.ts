@@ -39,6 +39,12 @@ export interface TrainingSnapshot {
   step: number;
   weights: StateDict;
   optimizer: AdamWState;
+  /**
+   * Training loss sum and step count of the epoch in progress at `step` (0 at an epoch's end), so a
+   * job resumed inside an epoch reports that epoch's trainLoss over all its steps. Absent in snapshots
+   * of older versions: the resumed epoch then averages only the steps after the resume.
+   */
+  epochLoss?: { sum: number; steps: number };
 }
 
 /** Passed to `onEpoch` after each epoch's evaluation. */
@@ -48,7 +54,7 @@ export interface EpochEnd {
   step: number;
   /** Metric values per evaluator (fractions). */
   evals: Record<string, MetricValues>;
-  /** Mean training loss of the epoch's steps (of the steps run in this process, after a resume). */
+  /** Mean training loss of the epoch's steps (all of them after a resume from a snapshot that has `epochLoss`). */
   trainLoss: number;
   /** Copies the current state to the host (for a checkpoint or the best model so far). */
   snapshot: () => TrainingSnapshot;
@@ -90,6 +96,12 @@ export interface FinetuneJob {
   resume?: TrainingSnapshot;
   /** Checked before every step: an aborted signal ends the job with its reason, as a kill would. */
   signal?: AbortSignal;
+  /**
+   * With `signal` and `onCheckpoint`: an abort first reads the steps launched, then calls `onCheckpoint`
+   * with a snapshot of the step reached (unless that step was just snapshotted), then ends the job.
+   * Default false (the job ends as a kill would: the last snapshot stays the last one).
+   */
+  checkpointOnAbort?: boolean;
 }
 
 export interface FinetuneResult {
@@ -198,6 +210,10 @@ interface JobRun {
   stoppedEarly: boolean;
   /** float32 [1] on the device: 0, or NaN from the first non-finite training loss on (see trainEpoch). */
   guard: Tensor;
+  /** Loss sum and steps settled in the epoch in progress (restored from `resume.epochLoss`). */
+  epochLoss: { sum: number; steps: number };
+  /** The step of the last snapshot taken (-1: none), so an abort does not snapshot the same step twice. */
+  snapshotAt: number;
 }
 
 /**
@@ -211,6 +227,38 @@ interface JobRun {
  * (dropout masks and epoch orders derive from the seed and the step, not from the process).
  */
 export function finetune(job: FinetuneJob): FinetuneResult {
+  const run = finetuneSteps(job);
+  for (;;) {
+    const n = run.next();
+    if (n.done) return n.value;
+  }
+}
+
+/** How long `finetuneAsync` trains before it lets the event loop run (at the next step's end). */
+export const YIELD_EVERY_MS = 20;
+
+/**
+ * `finetune`, letting the event loop run between steps (a macrotask at the end of a step once
+ * `yieldEveryMs`, default 20 ms, have passed since the last): signal handlers, timers and I/O run
+ * during the job, so an abort from a SIGINT / SIGTERM handler stops it at the next step boundary.
+ * The same training, bit for bit.
+ */
+export async function finetuneAsync(job: FinetuneJob, opts: { yieldEveryMs?: number } = {}): Promise<FinetuneResult> {
+  const every = opts.yieldEveryMs ?? YIELD_EVERY_MS;
+  const run = finetuneSteps(job);
+  let last = performance.now();
+  for (;;) {
+    const n = run.next();
+    if (n.done) return n.value;
+    if (performance.now() - last >= every) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+  }
+}
+
+/** The job as a generator that yields at the end of every step (`finetune` / `finetuneAsync` drive it). */
+function* finetuneSteps(job: FinetuneJob): Generator<void, FinetuneResult, void> {
   const t0 = performance.now();
   const { task, hparams: h } = job;
   if (job.train.ids.length === 0) throw new Error(`${task.displayName}: no training examples`);
@@ -221,11 +269,11 @@ export function finetune(job: FinetuneJob): FinetuneResult {
       model.loadStateDict(job.resume.weights, { file: "resume snapshot" });
     } else if (job.init) {
       // MLM checkpoints bring cls.* (ignored) and no pooler (fresh); an MNLI checkpoint brings its pooler.
-      model.loadStateDict(withoutClassifier(job.init), { allowMissing: ["bert.pooler.", "classifier."], ignoreUnexpected: ["cls."] });
+      model.loadStateDict(withoutClassifier(job.init), { file: "starting weights (--model)", allowMissing: ["bert.pooler.", "classifier."], ignoreUnexpected: ["cls."] });
     }
     const r = startRun(job, model);
     try {
-      runEpochs(r);
+      yield* runEpochs(r);
     } finally {
       r.opt.dispose();
       r.guard.dispose();
@@ -265,6 +313,8 @@ function startRun(job: FinetuneJob, model: ForSequenceClassification): JobRun {
     schedule: makeSchedule({ kind: "linear_decay_with_warmup", warmupSteps, alphaF: 0 }, totalSteps),
     regression: job.task.kind === "regression", step: 0, recent: [], evals: null, epochsDone: 0, stoppedEarly: false,
     guard: job.backend.zeros([1], "f32"),
+    epochLoss: { sum: 0, steps: 0 },
+    snapshotAt: -1,
   };
   if (job.resume) {
     const s = job.resume.step;
@@ -275,11 +325,18 @@ function startRun(job: FinetuneJob, model: ForSequenceClassification): JobRun {
     }
     opt.loadState(job.resume.optimizer);
     r.step = s;
+    r.snapshotAt = s;
+    const el = job.resume.epochLoss;
+    // Inside an epoch: its loss so far (at an epoch's end the next epoch starts from 0 anyway).
+    if (el && s % r.perEpoch !== 0 && Number.isFinite(el.sum) && Number.isInteger(el.steps) && el.steps >= 0) r.epochLoss = { sum: el.sum, steps: el.steps };
   }
   return r;
 }
 
-const snapshotOf = (r: JobRun): TrainingSnapshot => ({ step: r.step, weights: r.model.stateDictHost(), optimizer: r.opt.state() });
+function snapshotOf(r: JobRun): TrainingSnapshot {
+  r.snapshotAt = r.step;
+  return { step: r.step, weights: r.model.stateDictHost(), optimizer: r.opt.state(), epochLoss: { ...r.epochLoss } };
+}
 
 function evaluateAll(r: JobRun): Record<string, MetricValues> {
   const out: Record<string, MetricValues> = {};
@@ -288,11 +345,11 @@ function evaluateAll(r: JobRun): Record<string, MetricValues> {
 }
 
 /** The epochs from where the run stands; with `onEpoch`, an evaluation after each and maybe an early stop. */
-function runEpochs(r: JobRun): void {
+function* runEpochs(r: JobRun): Generator<void, void, void> {
   const { job } = r;
   for (let epoch = Math.floor(r.step / r.perEpoch); epoch < job.hparams.epochs; epoch++) {
     if (r.step >= r.totalSteps) break;
-    const { lossSum, steps } = trainEpoch(r, epoch);
+    const { lossSum, steps } = yield* trainEpoch(r, epoch);
     r.epochsDone = epoch + 1;
     if (job.onEpoch) {
       r.evals = evaluateAll(r);
@@ -320,12 +377,13 @@ interface PendingStep {
  * (their gradient multiplier is 1 + 0·loss, summed into a guard: NaN from then on), so the weights
  * are never updated from a non-finite loss.
  */
-function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number } {
+function* trainEpoch(r: JobRun, epoch: number): Generator<void, { lossSum: number; steps: number }, void> {
   const { job, model, perEpoch } = r;
   const { backend: be, task, hparams: h } = job;
   const order = epochOrder(r.n, job.seed, epoch, h.shuffle ?? false);
-  let lossSum = 0;
-  let steps = 0;
+  // A resumed job inside this epoch continues the loss sum of its snapshot.
+  if (r.step === epoch * perEpoch) r.epochLoss = { sum: 0, steps: 0 };
+  const el = r.epochLoss;
   const overlap = job.overlapSteps ?? process.env.MOSAICBERT_OVERLAP_STEPS !== "0";
   let pending: PendingStep | null = null;
   const settle = (p: PendingStep): void => {
@@ -335,12 +393,22 @@ function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number 
     }
     r.recent.push(loss);
     if (r.recent.length > 50) r.recent.shift();
-    lossSum += loss;
-    steps++;
+    el.sum += loss;
+    el.steps++;
     job.onStep?.({ step: p.step, totalSteps: r.totalSteps, epoch: epoch + 1, loss, lr: p.lr });
   };
   const abortIfAsked = (): void => {
-    if (job.signal?.aborted) throw job.signal.reason instanceof Error ? job.signal.reason : new Error(`${task.displayName}: aborted at step ${r.step}`);
+    if (!job.signal?.aborted) return;
+    if (job.checkpointOnAbort && job.onCheckpoint) {
+      // The steps launched are read (and reported) first: the snapshot is of the step reached.
+      if (pending) {
+        const p = pending;
+        pending = null;
+        settle(p);
+      }
+      if (r.snapshotAt !== r.step) job.onCheckpoint(snapshotOf(r));
+    }
+    throw job.signal.reason instanceof Error ? job.signal.reason : new Error(`${task.displayName}: aborted at step ${r.step}`);
   };
   try {
     for (let b = r.step - epoch * perEpoch; b < perEpoch; b++) {
@@ -374,6 +442,8 @@ function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number 
         settle(launched);
       }
       if (checkpoint) job.onCheckpoint!(snapshotOf(r));
+      // The end of a step: finetuneAsync may let the event loop run here.
+      yield;
     }
   } finally {
     // After an error or an abort: the launched step's read is released (its loss is not reported).
@@ -385,7 +455,7 @@ function trainEpoch(r: JobRun, epoch: number): { lossSum: number; steps: number 
       }
     }
   }
-  return { lossSum, steps };
+  return { lossSum: el.sum, steps: el.steps };
 }
 
 /** Eval-mode predictions: argmax class ids, or the raw regression output. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { loadLabelledFiles } from "./labelled.js";
 import { parseCsv, readTable } from "./read-table.js";
 import { GLUE_DATA } from "./test-paths.js";
+
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 
 const tmp = mkdtempSync(join(tmpdir(), "glue-labelled-"));
 function write(name: string, text: string): string {
@@ -99,5 +101,55 @@ describe("loadLabelledFiles", () => {
     await expect(loadLabelledFiles(write("k.jsonl", '{"text": "a", "label": 1}\n{"text": null, "label": 0}\n'), train)).rejects.toThrow(/k\.jsonl:2: column "text" is null; expected a text/);
     const r = write("r.csv", "text,label\na,0.5\nb,1.25\n");
     await expect(loadLabelledFiles(r, write("rb.csv", "text,label\na,high\n"))).rejects.toThrow(/rb\.csv:2: column "label" is "high"; expected a number/);
+  });
+
+  const fixture = (name: string) => join(FIXTURES, name);
+  // SST-2 dev sentences (real GLUE data) for the tables written here.
+  const sst2Dev = readFileSync(join(GLUE_DATA, "SST-2/dev.tsv"), "utf8").trim().split("\n").slice(1, 9).map((l) => l.split("\t") as [string, string]);
+
+  it("NaN (a missing float, as pandas / pyarrow write it) is a missing label naming file and row, never a class; ±Infinity is an error", async () => {
+    const csv = write("ok.csv", `text,label\n${sst2Dev.map(([s, l]) => `"${s.replaceAll('"', '""')}",${l}`).join("\n")}\n`);
+    // Classification: not a third class "NaN", reported like a null.
+    await expect(loadLabelledFiles(fixture("labelled-nan.parquet"), csv)).rejects.toThrow(/labelled-nan\.parquet:2: column "label" is NaN \(a missing value\)/);
+    // Regression: a NaN does not turn the scores into classes (task auto), nor pass as a target.
+    await expect(loadLabelledFiles(fixture("labelled-reg-nan.parquet"), fixture("labelled-reg-nan.parquet"))).rejects.toThrow(/labelled-reg-nan\.parquet:2: column "label" is NaN \(a missing value\)/);
+    await expect(loadLabelledFiles(fixture("labelled-reg-nan.parquet"), csv, { task: "regression" })).rejects.toThrow(/labelled-reg-nan\.parquet:2: column "label" is NaN/);
+    // NaN in the eval file, after a clean training file.
+    const scores = join(tmp, "scores.parquet");
+    const inf = join(tmp, "inf.parquet");
+    const sentences = sst2Dev.map(([s]) => s);
+    await parquetWriteFile({ filename: scores, columnData: [{ name: "text", data: sentences, type: "STRING" }, { name: "label", data: [0.5, 1.25, 3, 4.5, 2, 1, 0, 5], type: "DOUBLE" }] });
+    await parquetWriteFile({ filename: inf, columnData: [{ name: "text", data: sentences, type: "STRING" }, { name: "label", data: [0.5, 1.25, 3, Infinity, 2, 1, 0, -Infinity], type: "DOUBLE" }] });
+    expect((await loadLabelledFiles(scores, scores)).space.kind).toBe("regression");
+    await expect(loadLabelledFiles(scores, fixture("labelled-reg-nan.parquet"))).rejects.toThrow(/labelled-reg-nan\.parquet:2: column "label" is NaN/);
+    await expect(loadLabelledFiles(inf, scores)).rejects.toThrow(/inf\.parquet:4: column "label" is Infinity; expected a label \(a class name, an integer or a finite number\)/);
+    await expect(loadLabelledFiles(scores, inf)).rejects.toThrow(/inf\.parquet:4: column "label" is Infinity/);
+  });
+
+  it("reads only the columns it uses from a training parquet file: nested list / struct columns beside them are no error", async () => {
+    for (const f of ["labelled-nested.parquet", "labelled-struct.parquet"]) {
+      const d = await loadLabelledFiles(fixture(f), fixture(f));
+      expect(d.space).toMatchObject({ kind: "classification", labelNames: ["0", "1"] });
+      expect(d.train.examples.map((x) => x.label)).toEqual([1, 0, 1, 0, 1, 0]);
+      expect(d.train.examples[3]).toEqual({ a: 'awful "thing"', label: 0 });
+    }
+    // A used column still has to be flat, and a missing one is still named.
+    await expect(loadLabelledFiles(fixture("labelled-nested.parquet"), fixture("labelled-nested.parquet"), { textColumn: "input_ids" })).rejects.toThrow(/labelled-nested\.parquet: cannot read parquet/);
+    await expect(loadLabelledFiles(fixture("labelled-nested.parquet"), fixture("labelled-nested.parquet"), { labelColumn: "y" })).rejects.toThrow(/labelled-nested\.parquet: no column "y" \(columns: text, label, input_ids\)/);
+  });
+
+  it("booleans are one pair of classes whoever wrote them: parquet / JSON booleans and CSV True / False / true / FALSE", async () => {
+    const pandasCsv = write("pandas.csv", `text,label\n${sst2Dev.map(([s, l], i) => `"${s.replaceAll('"', '""')}",${l === "1" ? (i % 2 ? "True" : "true") : i % 2 ? "False" : "FALSE"}`).join("\n")}\n`);
+    const jsonl = write("bool.jsonl", sst2Dev.map(([s, l]) => JSON.stringify({ text: s, label: l === "1" })).join("\n"));
+    const want = sst2Dev.map(([, l]) => Number(l));
+    for (const [train, evalF] of [[jsonl, pandasCsv], [pandasCsv, jsonl], [fixture("labelled-bool.parquet"), pandasCsv]] as const) {
+      const d = await loadLabelledFiles(train, evalF);
+      expect(d.space.labelNames, train).toEqual(["false", "true"]);
+      expect(d.eval.examples.map((x) => x.label), evalF).toEqual(want);
+    }
+    // --labels in any spelling.
+    const e = await loadLabelledFiles(jsonl, pandasCsv, { labels: ["True", "False"] });
+    expect(e.space.labelNames).toEqual(["true", "false"]);
+    expect(e.eval.examples.map((x) => x.label)).toEqual(want.map((y) => 1 - y));
   });
 });

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { dataError } from "./errors.js";
 import type { GlueExample } from "./example.js";
-import { readTable, type Table, type TableFormat, type TableRow } from "./read-table.js";
+import { readTable, tableFormat, type Table, type TableFormat, type TableRow } from "./read-table.js";
 import type { LabelSpace } from "./tasks.js";
 
 /** Column names tried, in order, when no column flag is given. */
@@ -44,11 +44,22 @@ function show(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
-/** A label cell as text: strings trimmed, numbers and booleans spelled out; empty or missing is an error. */
+/** "true" / "false" in any case (pandas writes True / False): the booleans' one spelling. */
+const BOOL = /^(true|false)$/i;
+
+/**
+ * A label cell as text: strings trimmed, numbers and booleans spelled out (booleans, and "True" /
+ * "FALSE" / … strings, as "true" / "false", so files from different writers agree); empty, missing,
+ * null or NaN (how pandas and pyarrow write a missing float) is an error, and so is ±Infinity.
+ */
 function labelText(file: string, row: TableRow, column: string): string {
   const v = row.values[column];
   if (v === undefined) throw dataError(file, row.line, `column "${column}" is missing; expected a label in every row`);
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "number" && Number.isNaN(v)) throw dataError(file, row.line, `column "${column}" is NaN (a missing value); expected a label (a class name, an integer or a number) in every row`);
+  if (typeof v === "number" && !Number.isFinite(v)) throw dataError(file, row.line, `column "${column}" is ${v}; expected a label (a class name, an integer or a finite number)`);
+  if (typeof v === "boolean") return String(v);
+  if (typeof v === "number") return String(v);
+  if (typeof v === "string" && BOOL.test(v.trim())) return v.trim().toLowerCase();
   if (typeof v !== "string" || v.trim() === "") throw dataError(file, row.line, `column "${column}" is ${v === null ? "null" : typeof v === "string" ? "empty" : typeof v}; expected a label (a class name, an integer or a number)`);
   return v.trim();
 }
@@ -92,12 +103,19 @@ function examplesOf(t: Table, cols: LabelledFiles["columns"], label: (row: Table
  * Reads a training and an evaluation file of labelled texts (single texts or pairs) and works out the
  * task: classification — class names kept as written ("positive", "3"), ids in sorted order (numeric
  * order for integers) unless `labels` fixes them — or regression (float targets). An eval label the
- * training file does not have is an error naming the eval file and line.
+ * training file does not have is an error naming the eval file and line. Boolean labels (JSON / parquet
+ * booleans, and "True" / "false" / … in CSV or TSV) are the classes "false" and "true" whatever the
+ * writer. A missing label (empty, null, or NaN as pandas and pyarrow write a missing float) or ±Infinity
+ * is an error naming the file, row and column. Parquet files are read for the columns used only.
  */
 export async function loadLabelledFiles(trainFile: string, evalFile: string, o: LabelledOptions = {}): Promise<LabelledFiles> {
-  const train = await readTable(trainFile, { format: o.format });
+  // Parquet: the schema first, then only the columns used (a nested column nobody reads is no error).
+  const parquet = tableFormat(trainFile, o.format) === "parquet";
+  let train = await readTable(trainFile, { format: o.format, columns: parquet ? [] : undefined });
   const cols = pickColumns(train, o);
-  const evalT = await readTable(evalFile, { format: o.format, columns: [cols.text, ...(cols.pair ? [cols.pair] : []), cols.label] });
+  const wanted = [cols.text, ...(cols.pair ? [cols.pair] : []), cols.label];
+  if (parquet) train = await readTable(trainFile, { format: o.format, columns: wanted });
+  const evalT = await readTable(evalFile, { format: o.format, columns: wanted });
   need(evalT, cols.text, "--text-column");
   if (cols.pair !== null) need(evalT, cols.pair, "--text-pair-column");
   need(evalT, cols.label, "--label-column");
@@ -128,7 +146,8 @@ export async function loadLabelledFiles(trainFile: string, evalFile: string, o: 
   const key = (s: string): string => (allInt && INT.test(s) ? String(Number(s)) : s);
   let names: string[];
   if (o.labels) {
-    names = [...o.labels];
+    // Boolean class names in the one spelling the labels are read in.
+    names = o.labels.map((n) => (BOOL.test(n.trim()) ? n.trim().toLowerCase() : n));
     if (new Set(names).size !== names.length || names.length < 2) throw new Error(`--labels: expected two or more distinct class names, got ${names.join(",")}`);
   } else {
     names = [...new Set(rawTrain.map(key))].sort(allInt ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -87,8 +87,10 @@ describe("mosaicbert data / pretrain on s3:// and hf://", () => {
     expect(whole.losses.every(Number.isFinite)).toBe(true);
     const gets = s3.requests.filter((r) => r.method === "GET" && r.key.startsWith("c4/train/shard."));
     expect(gets.length).toBeGreaterThan(0);
-    // This node's cache: under the user's cache folder, named with the scheme.
-    expect(fs.readdirSync(path.join(work, ".cache", "mosaicbert", "data", "s3_bucket_c4", "train"))).toContain("index.json");
+    // This node's cache: under the user's cache folder, named with the scheme and a hash of the URL and endpoint.
+    const caches = fs.readdirSync(path.join(work, ".cache", "mosaicbert", "data"));
+    expect(caches).toEqual([expect.stringMatching(/^s3_bucket_c4-[0-9a-f]{16}$/)]);
+    expect(fs.readdirSync(path.join(work, ".cache", "mosaicbert", "data", caches[0]!, "train"))).toContain("index.json");
     const run = tmp();
     await pretrain({ ...base, maxDuration: "1ba", saveFolder: run });
     const resumed = await pretrain({ ...base, maxDuration: "2ba", saveFolder: run, resume: "auto" });

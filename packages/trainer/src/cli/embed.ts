@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { Embedder, type Pooling, modelFolderTokenizer } from "@mosaicbert/inference";
 import { resolveDevice } from "../device.js";
 import { deviceOption } from "./device-option.js";
-import { readTexts, writeEmbeddings } from "../embed/files.js";
+import { embeddingsFormat, readTexts, writeEmbeddings } from "../embed/files.js";
 
 function positiveInt(flag: string) {
   return (value: string): number => {
@@ -41,6 +41,8 @@ export function registerEmbed(program: Command, io: { stderr: { write(s: string)
     .addOption(new Option("--precision <p>", "compute precision: auto = bf16 on CUDA, f32 on the CPU").choices(["auto", "f32", "bf16"]).default("auto"))
     .addOption(deviceOption("where to compute", "auto"))
     .action(async (o: EmbedCliOptions) => {
+      // A bad --output fails before any work.
+      embeddingsFormat(o.output);
       const texts = await readTexts(o.input, o.textColumn);
       const { tokenizer } = modelFolderTokenizer(o.model);
       const device = await resolveDevice(o.device, { note: (m) => io.stderr.write(`${m}\n`) });

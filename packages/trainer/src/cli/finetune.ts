@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { deviceOption } from "./device-option.js";
+import { StopSignals } from "../train/phases/signals.js";
 import type { MetricName, ProgressStream } from "@mosaicbert/glue";
 import { FINETUNE_DEFAULTS, FINETUNE_METRICS, FINETUNE_STATE_DIR, type FinetuneFilesOptions, finetuneFiles } from "../finetune/run.js";
 
@@ -21,7 +22,7 @@ function number(flag: string, min: number, max = Infinity) {
 
 const list = (value: string): string[] => value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 
-interface FinetuneCliOptions extends Omit<FinetuneFilesOptions, "textPairColumn" | "stderr" | "signal" | "backend"> {
+interface FinetuneCliOptions extends Omit<FinetuneFilesOptions, "textPairColumn" | "stderr" | "signal" | "checkpointOnAbort" | "backend"> {
   textPairColumn?: string;
 }
 
@@ -53,7 +54,14 @@ export function registerFinetune(program: Command, io: { stderr: ProgressStream 
     .option("--seed <n>", "seed of the classifier init, dropout and epoch order", integer("--seed", 0), d.seed)
     .option("--max-steps <n>", "stop after n optimizer steps (the schedule spans the capped run)", integer("--max-steps", 1))
     .option("--patience <n>", "stop after n epochs without improvement of --metric", integer("--patience", 1))
-    .addOption(new Option("--metric <name>", "eval metric for early stopping and choosing the saved epoch (default accuracy, or spearman for regression)").choices(FINETUNE_METRICS as string[]))
+    .addOption(
+      new Option(
+        "--metric <name>",
+        "eval metric for early stopping and choosing the saved epoch: classification accuracy (default), macro_f1, matthews, or f1 " +
+          "(F1 of class id 1, the second label: with more than two classes only that class against the rest, so prefer macro_f1); " +
+          "regression spearman (default) or pearson",
+      ).choices(FINETUNE_METRICS as string[]),
+    )
     .addOption(new Option("--save <which>", "which epoch's weights to write").choices(["best", "last"]).default("best"))
     .option("--no-shuffle", "keep file order every epoch (the GLUE recipe's order) instead of a seeded shuffle")
     .option("--eval-batch-size <n>", "rows per forward pass at evaluation", integer("--eval-batch-size", 1), d.evalBatchSize)
@@ -64,19 +72,22 @@ export function registerFinetune(program: Command, io: { stderr: ProgressStream 
     .addOption(new Option("--precision <p>", "compute precision (regression always runs f32, as the reference's STS-B)").choices(["f32", "bf16"]).default("f32"))
     .addOption(deviceOption("where to compute", "auto"))
     .action(async (opts: FinetuneCliOptions) => {
+      // As pretrain: the first SIGINT / SIGTERM ends the run at the next step boundary after a
+      // snapshot of it (the loop lets the event loop run between steps), exit 128 + the signal's
+      // number; a second one quits at once.
       const abort = new AbortController();
-      const stop = (sig: NodeJS.Signals) => () =>
-        abort.abort(new Error(`finetune: interrupted (${sig}); the last snapshot is in ${opts.out}/${FINETUNE_STATE_DIR}: run the same command with --resume to continue`));
-      const onInt = stop("SIGINT");
-      const onTerm = stop("SIGTERM");
-      process.once("SIGINT", onInt);
-      process.once("SIGTERM", onTerm);
+      const signals = new StopSignals((m) => io.stderr.write(`${m}\n`), true, (sig) =>
+        abort.abort(new Error(`finetune: interrupted (${sig}); the state is in ${opts.out}/${FINETUNE_STATE_DIR}: run the same command with --resume to continue`)),
+      );
       try {
         const pair = opts.textPairColumn === "none" ? null : opts.textPairColumn;
-        await finetuneFiles({ ...opts, textPairColumn: pair, metric: opts.metric as MetricName | undefined, stderr: io.stderr, signal: abort.signal });
+        await finetuneFiles({ ...opts, textPairColumn: pair, metric: opts.metric as MetricName | undefined, stderr: io.stderr, signal: abort.signal, checkpointOnAbort: true });
+      } catch (e) {
+        if (!(abort.signal.aborted && e === abort.signal.reason)) throw e;
+        io.stderr.write(`mosaicbert: ${(e as Error).message}\n`);
+        process.exitCode = 128 + signals.number;
       } finally {
-        process.off("SIGINT", onInt);
-        process.off("SIGTERM", onTerm);
+        signals.uninstall();
       }
     });
 }

@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option("--data <dir>", "MDS dataset with train/ and val/ splits (column text): a folder (sets data_local) or a remote s3://, gs://, hf://datasets/…, http(s):// (sets data_remote, cached per node)")
     .addOption(deviceOption("compute device; auto: CUDA if available, else CPU"))
     .option("--max-duration <dur>", 'training length: "2000ba" steps, "286720000sp" samples, "36e9tok" tokens, "2ep" epochs, "10min"/"2h" wall clock')
-    .option("--save-folder <dir>", "where checkpoints and metrics.jsonl go (overrides save_folder)")
+    .option("--save-folder <dir>", "local folder where checkpoints and metrics.jsonl go (overrides save_folder; {run_name} is replaced by the run name; s3:// and other URLs are refused)")
     .option("--resume <auto|dir>", "auto: continue from the newest checkpoint of the save folder; or a checkpoint folder")
     .option("--set <key=value>", "override a recipe key (dotted, typed by the schema), e.g. --set optimizer.lr=1e-3; repeatable", collect, [])
     .option("--gpus <n>", "start n processes on this host, one per GPU (data parallel); RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT are honoured without it", positiveInt)

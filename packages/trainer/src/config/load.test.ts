@@ -204,3 +204,215 @@ describe("hostile recipes (issue #18)", () => {
     expect(loadRecipe("tiny-cpu", { overrides: ["max_duration=1sp"] }).config.max_duration).toBe("1sp");
   });
 });
+
+/** mosaicml/examples yamls/main/mosaic-bert-base-uncased.yaml (daddaeff), with its commented checkpoint keys filled in. */
+const REFERENCE_MOSAIC = `data_local: ./my-copy-c4
+data_remote: # If blank, files must be present in data_local
+
+max_seq_len: 128
+tokenizer_name: bert-base-uncased
+mlm_probability: 0.3 # MosaicBERT should use 30% masking for optimal performance
+
+run_name: mosaic-bert-base-uncased
+
+model:
+  name: mosaic_bert
+  pretrained_model_name: \${tokenizer_name}
+  tokenizer_name: \${tokenizer_name}
+  model_config:
+    num_attention_heads: 12 # bert-base default
+    num_hidden_layers: 12 # bert-base default
+    attention_probs_dropout_prob: 0.0 # This must be 0 for Flash Attention with triton to work
+
+train_loader:
+  name: text
+  dataset:
+    local: \${data_local}
+    remote: \${data_remote}
+    split: train
+    tokenizer_name: \${tokenizer_name}
+    max_seq_len: \${max_seq_len}
+    shuffle: true
+    mlm_probability: \${mlm_probability}
+  drop_last: true
+  num_workers: 8
+
+eval_loader:
+  name: text
+  dataset:
+    local: \${data_local}
+    remote: \${data_remote}
+    split: val
+    tokenizer_name: \${tokenizer_name}
+    max_seq_len: \${max_seq_len}
+    shuffle: false
+    mlm_probability: 0.15 # We always evaluate at 15% masking for consistent comparison
+  drop_last: false
+  num_workers: 8
+
+scheduler:
+  name: linear_decay_with_warmup
+  t_warmup: 0.06dur # Warmup to the full LR for 6% of the training duration
+  alpha_f: 0.02 # Linearly decay to 0.02x the full LR by the end of the training duration
+
+optimizer:
+  name: decoupled_adamw
+  lr: 5.0e-4 # Peak learning rate
+  betas:
+  - 0.9
+  - 0.98
+  eps: 1.0e-06
+  weight_decay: 1.0e-5 # Amount of weight decay regularization
+
+algorithms:
+  fused_layernorm: {}
+
+max_duration: 286720000sp # Subsample the training data for ~275M samples
+eval_interval: 2000ba
+global_train_batch_size: 4096
+
+seed: 17
+device_eval_batch_size: 128
+device_train_microbatch_size: 128
+# device_train_microbatch_size: auto
+precision: amp_bf16
+
+progress_bar: false
+log_to_console: true
+console_log_interval: 1ba
+
+callbacks:
+  speed_monitor:
+    window_size: 500
+  lr_monitor: {}
+
+save_interval: 3500ba # Save every 3500 batches
+save_num_checkpoints_to_keep: 1  # Keep the latest checkpoint
+save_folder: ./{run_name}/ckpt
+`;
+
+/** The reference hf-bert-base-uncased.yaml differs in these lines. */
+const REFERENCE_HF = REFERENCE_MOSAIC.replace("mlm_probability: 0.3 #", "mlm_probability: 0.15 #")
+  .replace("  name: mosaic_bert\n", "  name: hf_bert\n  use_pretrained: false\n")
+  .replace("    attention_probs_dropout_prob: 0.0 # This must be 0 for Flash Attention with triton to work\n", "    max_position_embedding: 512\n    attention_probs_dropout_prob: 0.1\n")
+  .replace("algorithms:\n  fused_layernorm: {}\n", "")
+  .replace("device_eval_batch_size: 128\n", "");
+
+const recipeDir = mkdtempSync(join(tmpdir(), "recipe-reference-"));
+function recipeFile(name: string, text: string): string {
+  const f = join(recipeDir, `${name}.yaml`);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe("the reference yamls load as they are (recipe.md §3)", () => {
+  it("mosaic-bert-base-uncased.yaml: device_eval_batch_size is ignored with a one-line warning", () => {
+    const { config: c, warnings } = loadRecipe(recipeFile("mosaic", REFERENCE_MOSAIC));
+    expect(c.model.name).toBe("mosaic_bert");
+    expect(c.train_loader.dataset.remote).toBeNull();
+    expect("device_eval_batch_size" in c).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^device_eval_batch_size is ignored: .*global_eval_batch_size/);
+    expect(warnings[0]).not.toContain("\n");
+  });
+
+  it("hf-bert-base-uncased.yaml: use_pretrained false is accepted; max_position_embedding (sic) is ignored with a warning", () => {
+    const { config: c, warnings } = loadRecipe(recipeFile("hf", REFERENCE_HF));
+    expect(c.model.name).toBe("hf_bert");
+    expect("use_pretrained" in c.model).toBe(false);
+    expect(c.model.model_config).toEqual({ num_attention_heads: 12, num_hidden_layers: 12, attention_probs_dropout_prob: 0.1 });
+    expect(warnings).toEqual([expect.stringMatching(/^model\.model_config\.max_position_embedding is ignored: a misspelling of max_position_embeddings/)]);
+  });
+
+  it("the test yaml's loader key predownload is ignored with a warning", () => {
+    const text = REFERENCE_MOSAIC.replace("    shuffle: true\n", "    shuffle: true\n    predownload: 1000\n");
+    const { warnings } = loadRecipe(recipeFile("predownload", text));
+    expect(warnings).toContainEqual(expect.stringMatching(/^train_loader\.dataset\.predownload is ignored: /));
+  });
+
+  it("model.use_pretrained: true is refused, naming the key and what to do instead", () => {
+    const m = problemsOf(() => loadRecipe(recipeFile("pretrained", REFERENCE_HF.replace("use_pretrained: false", "use_pretrained: true"))));
+    expect(m).toMatch(/  - model\.use_pretrained: true \(start from the pretrained Hugging Face weights of pretrained_model_name\) is not supported: .*set it to false or remove the key/);
+    expect(m).toContain("mosaicbert hub pull");
+    expect(m).toContain("mosaicbert finetune --model DIR");
+    expect(problemsOf(() => loadRecipe(recipeFile("pretrained2", REFERENCE_HF.replace("use_pretrained: false", "use_pretrained: maybe"))))).toMatch(
+      /model\.use_pretrained: expected false \(true is not supported\), got "maybe"/,
+    );
+  });
+});
+
+describe("save_folder", () => {
+  it("{run_name} is replaced by the run name, as Composer does (the reference yamls' ./{run_name}/ckpt)", () => {
+    expect(loadRecipe(recipeFile("mosaic", REFERENCE_MOSAIC)).config.save_folder).toBe("./mosaic-bert-base-uncased/ckpt");
+    expect(loadRecipe("tiny-cpu", { overrides: ["save_folder=./{run_name}/ckpt", "run_name=r7"] }).config.save_folder).toBe("./r7/ckpt");
+    expect(loadRecipe("tiny-cpu", { overrides: ["save_folder=/ckpt/${model.name}/{run_name}-{{x}}"] }).config.save_folder).toBe("/ckpt/mosaic_bert/tiny-cpu-{x}");
+  });
+
+  it("other format fields ({rank}, …) are refused, naming the key", () => {
+    expect(problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["save_folder=./ckpt/{rank}"] }))).toMatch(
+      /  - save_folder: \{rank\} in "\.\/ckpt\/\{rank\}": only \{run_name\} is filled in/,
+    );
+  });
+
+  it("a URL is refused up front (checkpoints are written to a local folder only), naming the option and the accepted form", () => {
+    for (const url of ["s3://my-bucket/bert/ckpt", "gs://b/ckpt", "hf://datasets/o/n/ckpt", "https://host/ckpt", "s3://bucket/{run_name}/ckpt"]) {
+      const m = problemsOf(() => loadRecipe("tiny-cpu", { overrides: [`save_folder=${url}`] }));
+      expect(m).toMatch(/  - save_folder: "[a-z0-9]+:\/\/[^"]+" is a URL, but checkpoints are written to a local folder only/);
+      expect(m).toContain("expected a local path such as ./runs/{run_name} (in save_folder or --save-folder)");
+    }
+  });
+});
+
+describe("omegaconf references", () => {
+  const withEnv = <T>(vars: Record<string, string | undefined>, f: () => T): T => {
+    const old = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    try {
+      return f();
+    } finally {
+      for (const [k, v] of Object.entries(old)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    }
+  };
+
+  it("dotted paths are absolute from the top of the recipe; list items by .N or [N]; references of references", () => {
+    const { config: c } = loadRecipe("tiny-cpu", {
+      overrides: ["save_folder=./ckpt/${model.name}", "run_name=${model.tokenizer_name}-b${optimizer.betas.1}-${optimizer.betas[0]}-${train_loader.dataset.max_seq_len}"],
+    });
+    expect(c.save_folder).toBe("./ckpt/mosaic_bert");
+    // model.tokenizer_name is itself ${tokenizer_name}, train_loader.dataset.max_seq_len ${max_seq_len}.
+    expect(c.run_name).toBe(`bert-base-uncased-b0.98-0.9-${c.max_seq_len}`);
+    // A whole-value reference keeps the type.
+    const typed = loadRecipe("tiny-cpu", { overrides: ["seed=${train_loader.dataset.max_seq_len}"] }).config;
+    expect(typed.seed).toBe(typed.max_seq_len);
+  });
+
+  it("an unresolvable reference names the key that holds it and the reference", () => {
+    const m = problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["save_folder=./ckpt/${model.nme}", "run_name=${model.name.x}", "tokenizer_name=${nope.name}"] }));
+    expect(m).toMatch(/  - save_folder: \$\{model\.nme\} refers to a key that does not exist \(no 'nme' under 'model'\)/);
+    expect(m).toMatch(/  - run_name: \$\{model\.name\.x\} refers to a key that does not exist \('model\.name' is string, it has no 'x'\)/);
+    expect(m).toMatch(/  - tokenizer_name: \$\{nope\.name\} refers to a key that does not exist/);
+  });
+
+  it("${oc.env:NAME} and ${oc.env:NAME,default}; an unset variable without a default names the key and the variable", () => {
+    const c = withEnv({ MB_TEST_TOK: "bert-base-uncased", MB_TEST_UNSET: undefined }, () =>
+      loadRecipe("tiny-cpu", { overrides: ["tokenizer_name=${oc.env:MB_TEST_TOK}", "save_folder=${oc.env:MB_TEST_UNSET,'/tmp/x y'}/{run_name}", "data_remote=${oc.env:MB_TEST_UNSET,null}"] }).config,
+    );
+    expect(c.tokenizer_name).toBe("bert-base-uncased");
+    expect(c.save_folder).toBe("/tmp/x y/tiny-cpu");
+    expect(c.data_remote).toBeNull();
+    const m = withEnv({ MB_TEST_UNSET: undefined }, () => problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["run_name=${oc.env:MB_TEST_UNSET}"] })));
+    expect(m).toMatch(/  - run_name: \$\{oc\.env:MB_TEST_UNSET\}: the environment variable MB_TEST_UNSET is not set/);
+  });
+
+  it("unsupported forms are errors naming the key; \\${…} stays literal", () => {
+    const m = problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["run_name=${oc.decode:1}", "save_folder=${.name}", "tokenizer_name=${oc.env:A,${run_name}}"] }));
+    expect(m).toMatch(/  - run_name: \$\{oc\.decode:1\}: the resolver 'oc\.decode' is not supported/);
+    expect(m).toMatch(/  - save_folder: \$\{\.name\}: relative references are not supported/);
+    expect(m).toMatch(/  - tokenizer_name: cannot read the reference in .*nested or unterminated/);
+    expect(loadRecipe("tiny-cpu", { overrides: ["run_name=a\\${b}", "save_folder=null"] }).config.run_name).toBe("a${b}");
+  });
+
+  it("a cycle through dotted references is reported", () => {
+    expect(problemsOf(() => loadRecipe("tiny-cpu", { overrides: ["tokenizer_name=${model.tokenizer_name}", "model.tokenizer_name=${tokenizer_name}"] }))).toMatch(/references form a cycle/);
+  });
+});

@@ -6,7 +6,10 @@ import { DEVICE_FORMS, DEVICE_PATTERN } from "../device.js";
  * The pretraining recipe, key for key the layout of the reference yamls
  * (mosaicml/examples: examples/benchmarks/bert/yamls/main/*.yaml), plus a few keys the reference
  * took from Composer defaults or its launcher (device, save_*, eval_subset_num_batches).
- * Top-level string values may be referenced as `${key}` anywhere below, as in the reference yamls.
+ * Values may be referenced as `${key}` or `${dotted.key}` (omegaconf: absolute from the top of the
+ * recipe) anywhere below, and environment variables as `${oc.env:NAME}` / `${oc.env:NAME,default}`.
+ * `{run_name}` in save_folder is replaced by the run name, as Composer does. Keys of the reference
+ * yamls that have no effect are accepted and ignored with a warning (IGNORED_KEYS).
  */
 export interface DatasetConfig {
   local: string;
@@ -70,6 +73,21 @@ export interface PretrainConfig {
   save_interval: string;
   save_num_checkpoints_to_keep: number;
 }
+
+/**
+ * Keys of the reference yamls (recipe.md §3, mosaicml/examples yamls/main and yamls/test) that have
+ * no effect on training, there or here: accepted, removed before validation, and named in a one-line
+ * warning with the reason. (`model.use_pretrained` is handled on its own: false is the only value
+ * this trainer supports; true is refused.)
+ */
+export const IGNORED_KEYS: Readonly<Record<string, string>> = {
+  device_eval_batch_size:
+    "the reference main.py does not read it either; the eval batch is global_eval_batch_size (default: global_train_batch_size) divided over the processes",
+  "model.model_config.max_position_embedding":
+    "a misspelling of max_position_embeddings in the reference hf-bert yaml, without effect there either (set max_position_embeddings to change the size)",
+  "train_loader.dataset.predownload": "a download-ahead setting of mosaicml-streaming; it does not change the samples, and this loader fetches shards as it reaches them",
+  "eval_loader.dataset.predownload": "a download-ahead setting of mosaicml-streaming; it does not change the samples, and this loader fetches shards as it reaches them",
+};
 
 const int = (min = 0, extra: Partial<Field> = {}): Field => ({ type: "number", integer: true, min, ...extra }) as Field;
 

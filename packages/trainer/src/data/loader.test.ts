@@ -1,6 +1,8 @@
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { durationToSteps, parseDuration } from "../config/duration.js";
-import { TrainTextLoader } from "./loader.js";
+import { cacheFolderFor, TrainTextLoader } from "./loader.js";
 
 // c4-like/val: 200 samples; with 128 canonical nodes mosaicml-streaming pads the epoch to
 // 128 × ceil(200/128) = 256 positions = 8 global batches of 32.
@@ -49,5 +51,37 @@ describe("TrainTextLoader on a padded epoch (c4-like val)", () => {
         expect(late.nextIds().ids).toEqual(want[7]);
       }
     }
+  });
+});
+
+describe("cacheFolderFor: one cache folder per remote dataset", () => {
+  const root = path.join(os.homedir(), ".cache", "mosaicbert", "data");
+
+  it("URLs whose readable names coincide get different folders", () => {
+    for (const [a, b] of [["http://h/a/b", "http://h/a_b"], ["s3://bkt/c4/v1", "s3://bkt/c4_v1"], ["s3://b/c4", "gs://b/c4"], ["http://h/x?y", "http://h/x_y"]]) {
+      const fa = cacheFolderFor(a!, {});
+      const fb = cacheFolderFor(b!, {});
+      expect(fa, `${a} vs ${b}`).not.toBe(fb);
+      for (const f of [fa, fb]) expect(path.dirname(f)).toBe(root);
+    }
+  });
+
+  it("keeps a readable prefix, ignores a trailing slash, and is stable", () => {
+    const f = cacheFolderFor("s3://bkt/c4/v1", {});
+    expect(path.basename(f)).toMatch(/^s3_bkt_c4_v1-[0-9a-f]{16}$/);
+    expect(cacheFolderFor("s3://bkt/c4/v1/", {})).toBe(f);
+    expect(cacheFolderFor("s3://bkt/c4/v1", {})).toBe(f);
+  });
+
+  it("the endpoint a URL is fetched from is part of the key; credentials and other schemes' settings are not", () => {
+    const url = "s3://bkt/c4";
+    const aws = cacheFolderFor(url, {});
+    const minio = cacheFolderFor(url, { S3_ENDPOINT_URL: "http://minio-a:9000" });
+    expect(minio).not.toBe(aws);
+    expect(cacheFolderFor(url, { S3_ENDPOINT_URL: "http://minio-b:9000" })).not.toBe(minio);
+    expect(cacheFolderFor(url, { AWS_ENDPOINT_URL: "http://minio-a:9000" })).toBe(minio);
+    expect(cacheFolderFor(url, { S3_ENDPOINT_URL: "http://minio-a:9000", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" })).toBe(minio);
+    expect(cacheFolderFor(url, { HF_ENDPOINT: "http://hub", STORAGE_EMULATOR_HOST: "http://gcs" })).toBe(aws);
+    expect(cacheFolderFor("hf://datasets/o/n/c4", { HF_ENDPOINT: "http://hub" })).not.toBe(cacheFolderFor("hf://datasets/o/n/c4", {}));
   });
 });

@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import { StreamingDataset, type StreamingState } from "@mosaicbert/data-streaming";
@@ -56,13 +57,31 @@ export async function readTexts(ds: StreamingDataset, ids: readonly number[]): P
 }
 
 /**
- * The local cache folder for a remote dataset URL (one per node: each machine has its own). The scheme
- * is part of the name, so s3://b/c4 and gs://b/c4 never share a cache.
+ * Settings that change what a remote URL fetches: the endpoint each scheme talks to, first set
+ * variable first, as the remotes read them (data-streaming remotes/s3.ts, gs.ts, hf.ts). Credentials
+ * are not among them: they decide whether a read is allowed, not what it returns.
  */
-export function cacheFolderFor(remote: string): string {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(remote);
-  const name = m ? `${m[1]!.toLowerCase()}_${m[2]}` : remote;
-  return path.join(os.homedir(), ".cache", "mosaicbert", "data", name.replace(/[^A-Za-z0-9._-]+/g, "_"));
+const ENDPOINT_VARS: Record<string, readonly string[]> = {
+  s3: ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
+  gs: ["STORAGE_EMULATOR_HOST"],
+  hf: ["HF_ENDPOINT"],
+};
+
+/**
+ * The local cache folder for a remote dataset URL (one per node: each machine has its own):
+ * `~/.cache/mosaicbert/data/<readable name>-<hash>`. The readable part is the URL with other
+ * characters than [A-Za-z0-9._-] turned into `_` (so names like http://h/a/b and http://h/a_b look
+ * alike); the hash, of the whole URL and of the endpoint it is fetched from (S3_ENDPOINT_URL, …),
+ * keeps them apart, as it does one s3:// URL on two endpoints.
+ */
+export function cacheFolderFor(remote: string, env: NodeJS.ProcessEnv = process.env): string {
+  const url = remote.replace(/\/+$/, "");
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url);
+  const scheme = m ? m[1]!.toLowerCase() : "";
+  const readable = (m ? `${scheme}_${m[2]}` : url).replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
+  const endpoint = (ENDPOINT_VARS[scheme] ?? []).map((k) => env[k]).find((v) => !!v) ?? "";
+  const key = crypto.createHash("sha256").update(JSON.stringify([m ? `${scheme}://${m[2]}` : url, endpoint])).digest("hex").slice(0, 16);
+  return path.join(os.homedir(), ".cache", "mosaicbert", "data", `${readable}-${key}`);
 }
 
 /**

@@ -54,11 +54,21 @@ async function readTableTexts(file: string, textColumn: string): Promise<string[
   if (!t.columns.includes(textColumn)) {
     throw new Error(`${file}: no column "${textColumn}" (columns: ${t.columns.join(", ")}); name the text column with --text-column`);
   }
+  // As an empty text file: nothing to embed is an error, not a (0, hidden) matrix.
+  if (t.rows.length === 0) throw new Error(`${file}: no texts; expected one row per text in column "${textColumn}" after the header`);
   return t.rows.map((r) => {
     const v = r.values[textColumn];
     if (typeof v !== "string") throw new Error(`${file}:${r.line}: column "${textColumn}" is ${v === null ? "null" : typeof v}; expected a text`);
     return v;
   });
+}
+
+/** The output format of `--output`, by extension; any other extension is an error naming the flag. */
+export function embeddingsFormat(file: string): "npy" | "safetensors" {
+  if (/\.npy$/i.test(file)) return "npy";
+  if (/\.safetensors$/i.test(file)) return "safetensors";
+  const ext = path.extname(file);
+  throw new Error(`--output: ${file} ${ext ? `ends in "${ext}"` : "has no extension"}; expected a file ending in .safetensors (tensor "embeddings" [n, hidden]) or .npy (float32 [n, hidden])`);
 }
 
 /** A NumPy .npy file (format 1.0) of a float32 [rows, cols] C-order matrix. */
@@ -77,14 +87,16 @@ export function npyBytes(data: Float32Array, rows: number, cols: number): Uint8A
 }
 
 /**
- * Writes embeddings [rows, cols]: `.npy` by extension, else safetensors with one tensor `embeddings`
- * and `metadata` (model, pooling, …) in the header. Written to a temp file, then renamed.
+ * Writes embeddings [rows, cols]: `.npy`, or `.safetensors` with one tensor `embeddings` and
+ * `metadata` (model, pooling, …) in the header (another extension is an error: embeddingsFormat).
+ * Written to a temp file, then renamed.
  */
 export function writeEmbeddings(file: string, data: Float32Array, rows: number, cols: number, metadata: Record<string, string>): void {
+  const format = embeddingsFormat(file);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    if (/\.npy$/i.test(file)) fs.writeFileSync(tmp, npyBytes(data, rows, cols));
+    if (format === "npy") fs.writeFileSync(tmp, npyBytes(data, rows, cols));
     else writeSafetensors(tmp, new Map([["embeddings", { dtype: "f32" as const, shape: [rows, cols], data }]]), { format: "pt", ...metadata });
     fs.renameSync(tmp, file);
   } catch (e) {

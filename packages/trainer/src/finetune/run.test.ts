@@ -159,9 +159,9 @@ describe("finetune resume and output folder rules", () => {
     const resumed = await finetuneFiles({ ...opts(out), save: "last", resume: true, onStep: (s) => steps.push(s.step) });
     expect(resumed.resumedFrom).toBe(6);
     expect(steps).toEqual([7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
-    // The evaluations match (the train loss of epoch 1 averages only the steps this process ran).
-    const evals = (h: typeof whole.history) => h.map((e) => ({ epoch: e.epoch, step: e.step, metrics: e.metrics }));
-    expect(evals(resumed.history)).toEqual(evals(whole.history));
+    // The history matches, the train loss of the resumed epoch included (the snapshot carries its loss sum of steps 1–6).
+    expect(resumed.history).toEqual(whole.history);
+    expect(JSON.parse(fs.readFileSync(path.join(out, FINETUNE_RESULTS_FILE), "utf8")).history).toEqual(whole.history);
     const a = loadModelFolder(path.join(tmp, "whole")).tensors;
     const b = loadModelFolder(out).tensors;
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
@@ -170,6 +170,17 @@ describe("finetune resume and output folder rules", () => {
     await expect(finetuneFiles({ ...opts(out), resume: true })).rejects.toThrow(/holds a finished run/);
     await expect(finetuneFiles(opts(out))).rejects.toThrow(/already holds a model .* --overwrite/);
   }, 240_000);
+
+  it("--metric: a metric of the other kind of task is refused, listing every metric that applies", async () => {
+    await expect(finetuneFiles({ ...opts(path.join(tmp, "metric-c")), metric: "spearman" })).rejects.toThrow(
+      "--metric: spearman does not apply to a classification task; expected one of accuracy, macro_f1, f1, matthews",
+    );
+    const sts = path.join(tmp, "sts-metric.csv");
+    fs.writeFileSync(sts, "text,label\na,0.5\nb,1.25\nc,3\n");
+    await expect(finetuneFiles({ ...opts(path.join(tmp, "metric-r")), train: sts, eval: sts, metric: "f1" })).rejects.toThrow(
+      "--metric: f1 does not apply to a regression task; expected one of spearman, pearson",
+    );
+  });
 
   it("stops early after --patience epochs without improvement and keeps the best epoch's weights", async () => {
     const out = path.join(tmp, "patience");

@@ -11,7 +11,7 @@ import {
   ProgressBar,
   type ProgressStream,
   encodeExamples,
-  finetune,
+  finetuneAsync,
   loadLabelledFiles,
   loadStartingModel,
   plannedSteps,
@@ -85,8 +85,14 @@ export interface FinetuneFilesOptions extends LabelledOptions {
   backend?: Backend;
   /** Progress and notes (default: process.stderr). */
   stderr?: ProgressStream;
-  /** Aborting ends the run at the next step, as a kill would (the last snapshot stays). */
+  /**
+   * Aborting ends the run at the next step boundary (the training loop lets the event loop run every
+   * ~20 ms, so a signal handler's abort is seen): as a kill would (the last snapshot stays), or, with
+   * `checkpointOnAbort`, after a snapshot of the step reached, so `resume` continues from there.
+   */
   signal?: AbortSignal;
+  /** Snapshot the step reached when `signal` aborts (what `mosaicbert finetune` does on SIGINT / SIGTERM). Default false. */
+  checkpointOnAbort?: boolean;
   /** Called after every optimizer step (besides the progress bar). */
   onStep?: (s: { step: number; totalSteps: number; epoch: number; loss: number; lr: number }) => void;
 }
@@ -204,7 +210,8 @@ async function prepare(o: FinetuneFilesOptions, checked: ReturnType<typeof check
   let space: LabelSpace = data.space;
   const metric: MetricName = o.metric ?? (space.kind === "regression" ? "spearman" : "accuracy");
   if (space.kind === "regression" ? isClassMetric(metric) : !isClassMetric(metric)) {
-    throw new Error(`--metric: ${metric} does not apply to a ${space.kind} task; expected ${space.kind === "regression" ? "spearman or pearson" : "accuracy or macro_f1"}`);
+    const fits = FINETUNE_METRICS.filter((m) => isClassMetric(m) === (space.kind !== "regression"));
+    throw new Error(`--metric: ${metric} does not apply to a ${space.kind} task; expected one of ${fits.join(", ")}`);
   }
   if (!space.scoreMetrics.includes(metric) && !space.extraMetrics.includes(metric)) space = { ...space, extraMetrics: [...space.extraMetrics, metric] };
   const maxSeqLen = o.maxSeqLen ?? Math.min(FINETUNE_DEFAULTS.maxSeqLen, start.config.arch === "bert" ? start.config.maxPositionEmbeddings : Infinity);
@@ -246,14 +253,17 @@ async function prepare(o: FinetuneFilesOptions, checked: ReturnType<typeof check
 /** The progress and training state of the unfinished run in `resumeDir`, refused when its options differ. */
 function resumeFrom(resumeDir: string, p: Prepared, out: string): { progress: FinetuneProgress; resume: TrainingSnapshot } {
   const ck = loadCheckpoint(resumeDir);
-  const saved = (ck.state as TrainerState & { finetune?: FinetuneProgress }).finetune;
+  const st = ck.state as TrainerState & { finetune?: FinetuneProgress; finetuneEpochLoss?: unknown };
+  const saved = st.finetune;
   if (!saved) throw new Error(`--resume: ${resumeDir} is not a finetune checkpoint (no finetune progress in trainer_state.json)`);
   for (const [k, v] of Object.entries(p.fingerprint)) {
     if (JSON.stringify(saved.fingerprint[k]) !== JSON.stringify(v)) {
       throw new Error(`--resume: the run in ${out} was started with ${k} ${JSON.stringify(saved.fingerprint[k])}, now ${JSON.stringify(v)}; resume with the same options or pass --overwrite`);
     }
   }
-  return { progress: { ...saved, fingerprint: p.fingerprint }, resume: { step: ck.state.step, weights: ck.tensors, optimizer: ck.optimizer } };
+  const el = st.finetuneEpochLoss as { sum?: unknown; steps?: unknown } | null | undefined;
+  const epochLoss = el && typeof el.sum === "number" && Number.isFinite(el.sum) && Number.isInteger(el.steps) ? { sum: el.sum, steps: el.steps as number } : undefined;
+  return { progress: { ...saved, fingerprint: p.fingerprint }, resume: { step: ck.state.step, weights: ck.tensors, optimizer: ck.optimizer, epochLoss } };
 }
 
 const f32Tensors = (weights: StateDict) => new Map([...weights].map(([k, v]) => [k, { dtype: "f32" as const, shape: [...v.shape], data: v.data }]));
@@ -293,7 +303,9 @@ function writers(o: FinetuneFilesOptions, p: Prepared, progress: FinetuneProgres
       lastLoss: null,
       savedAt: new Date().toISOString(),
       finetune: progress,
-    } as TrainerState & { finetune: FinetuneProgress };
+      // The loss sum of the epoch in progress: a resumed epoch's trainLoss averages all its steps.
+      finetuneEpochLoss: s.epochLoss ?? null,
+    } as TrainerState & { finetune: FinetuneProgress; finetuneEpochLoss: TrainingSnapshot["epochLoss"] | null };
     saveCheckpoint(stateDir, `ep${epoch}-ba${s.step}`, { hfConfig, tensors: f32Tensors(s.weights), optimizer: s.optimizer, state }, 1);
   };
   return { writeModel, checkpoint };
@@ -363,7 +375,13 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
   if (resumed) note(`finetune: resuming at step ${resumed.resume.step} of ${p.totalSteps} from ${resumeDir}`);
   const progress: FinetuneProgress = resumed?.progress ?? { fingerprint: p.fingerprint, history: [], best: null };
   const device = o.backend ? { backend: o.backend, name: o.backend.name } : await resolveDevice(o.device ?? "auto", { note });
-  const res = finetune({
+  const hooks = epochHooks(o, p, progress, writers(o, p, progress, stateDir, t0), log, note);
+  let lastSnapshot = resumed ? resumed.resume.step : null;
+  const onCheckpoint = (s: TrainingSnapshot): void => {
+    hooks.onCheckpoint(s);
+    lastSnapshot = s.step;
+  };
+  const res = await finetuneAsync({
     backend: device.backend,
     task: space,
     seed: p.seed,
@@ -376,8 +394,20 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
     evalBatchSize: o.evalBatchSize ?? FINETUNE_DEFAULTS.evalBatchSize,
     resume: resumed?.resume,
     signal: o.signal,
+    checkpointOnAbort: o.checkpointOnAbort,
     checkpointEvery: o.checkpointEvery ?? FINETUNE_DEFAULTS.checkpointEvery,
-    ...epochHooks(o, p, progress, writers(o, p, progress, stateDir, t0), log, note),
+    ...hooks,
+    onCheckpoint,
+    onEpoch: (e: EpochEnd) => {
+      const verdict = hooks.onEpoch(e);
+      lastSnapshot = e.step;
+      return verdict;
+    },
+  }).catch((e: unknown) => {
+    if (o.signal?.aborted) {
+      note(lastSnapshot === null ? `finetune: stopped before the first snapshot; nothing to resume in ${stateDir}` : `finetune: stopped; the state at step ${lastSnapshot} of ${p.totalSteps} is in ${stateDir}`);
+    }
+    throw e;
   });
   const saved = o.save === "last" ? progress.history[progress.history.length - 1]! : progress.best!;
   const summary: FinetuneSummary = {

@@ -29,7 +29,7 @@ export async function setUpWorld(o: PretrainOptions): Promise<World> {
   const env = worldFromEnv();
   const worldSize = o.comm?.worldSize ?? env.worldSize;
   const rank = o.comm?.rank ?? env.rank;
-  const { config: cfg, file: recipeFile } = loadRecipe(o.config ?? "tiny-cpu", { overrides: overridesOf(o), worldSize });
+  const { config: cfg, file: recipeFile, warnings } = loadRecipe(o.config ?? "tiny-cpu", { overrides: overridesOf(o), worldSize });
   // Before anything is created: a save folder under /proc would hang Node 20's recursive mkdir.
   if (cfg.save_folder) checkSaveFolder(cfg.save_folder);
   // One run per save folder: a fresh run does not mix its checkpoints and metrics with an old run's.
@@ -41,6 +41,7 @@ export async function setUpWorld(o: PretrainOptions): Promise<World> {
   const say = (msg: string) => {
     if (lead) progress.log(msg);
   };
+  for (const w of warnings) say(`warning: ${recipeFile}: ${w}`);
 
   const device = await resolveDevice(cfg.device, { localRank: env.localRank, note: say });
   const backend = device.backend;

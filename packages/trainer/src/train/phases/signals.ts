@@ -1,6 +1,7 @@
 /**
  * SIGINT / SIGTERM during training: the first asks the loop to finish the current step, checkpoint
- * and stop; a second one (more than a second later) quits at once, without the checkpoint.
+ * and stop (`onStop` is told, for a loop that watches an AbortSignal); a second one (more than a
+ * second later) quits at once, without the checkpoint. Exit code 128 + the signal's number.
  */
 export class StopSignals {
   /** The first signal received, or null. */
@@ -16,9 +17,14 @@ export class StopSignals {
     this.signal = sig;
     this.at = performance.now();
     this.say(`${sig}: finishing the current step, then writing a checkpoint and stopping (send it again to quit now)`);
+    this.onStop?.(sig);
   };
 
-  constructor(private readonly say: (msg: string) => void, private readonly installed: boolean) {
+  constructor(
+    private readonly say: (msg: string) => void,
+    private readonly installed: boolean,
+    private readonly onStop?: (sig: NodeJS.Signals) => void,
+  ) {
     if (installed) {
       process.on("SIGINT", this.onSignal);
       process.on("SIGTERM", this.onSignal);
