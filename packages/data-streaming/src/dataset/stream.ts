@@ -4,11 +4,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { MdsIndex, ShardEntry } from "../mds/index-file.js";
+import type { FileInfo, MdsIndex, ShardEntry } from "../mds/index-file.js";
+import { isSupportedHash } from "../mds/hashing.js";
 import { readIndexFile } from "../mds/reader.js";
 import type { RawShard } from "../mds/shard.js";
 import { MAX_INDEX_BYTES, maxShardBytes } from "../mds/limits.js";
-import { checkLocalShardSize, loadShard, type ValidateHash } from "../mds/shard-file.js";
+import { checkLocalShardSize, loadShard, pickHash, type ValidateHash } from "../mds/shard-file.js";
 import { privateCacheDir } from "./cache-dir.js";
 import { download, joinRemote, type DownloadOptions } from "./download.js";
 
@@ -36,6 +37,16 @@ export interface StreamOptions {
   maxShardBytes?: number | string;
 }
 
+/** A JSON file's content, or null when it is missing or not JSON. */
+function readJsonQuietly(file: string): unknown {
+  try {
+    if (fs.statSync(file).size > MAX_INDEX_BYTES) return null;
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
 export class Stream {
   readonly opts: StreamOptions;
   readonly localDir: string;
@@ -56,11 +67,22 @@ export class Stream {
     this.dl = { timeoutMs: opts.downloadTimeoutMs ?? 60_000, retries: opts.downloadRetry ?? 2 };
   }
 
-  /** Fetch (if remote) and parse index.json. */
+  /**
+   * Fetch (if remote) and parse index.json. A remote dataset changed in place (its index.json differs
+   * from the cached one) does not reuse stale shards: the cached files of every shard whose entry
+   * changed, or that is gone, are removed (see dropChangedShards).
+   */
   async init(): Promise<void> {
     const file = path.join(this.localDir, "index.json");
-    if (this.remoteDir) await download(joinRemote(this.remoteDir, "index.json"), file, { ...this.dl, maxBytes: MAX_INDEX_BYTES });
+    let before: unknown = null;
+    let since = 0;
+    if (this.remoteDir) {
+      since = Date.now();
+      before = readJsonQuietly(file);
+      await download(joinRemote(this.remoteDir, "index.json"), file, { ...this.dl, maxBytes: MAX_INDEX_BYTES });
+    }
     this.index = readIndexFile(file, this.remoteDir ? joinRemote(this.remoteDir, "index.json") : file);
+    if (this.remoteDir && before !== null) this.dropChangedShards(before, readJsonQuietly(file), since);
     if (!this.index.shards.some((s) => s.samples > 0)) throw new Error(`${file}: stream contains no samples`);
     // A local dataset's shards are all there: their sizes are checked now, so an index.json claiming
     // more than its files hold is refused before anything is sized by its sample counts.
@@ -85,20 +107,91 @@ export class Stream {
     return entry.raw_data.bytes + (entry.zip_data && this.opts.keepZip ? entry.zip_data.bytes : 0);
   }
 
+  /**
+   * Removes the cached files of shards that the previous index.json (`before`, as cached) listed and
+   * `after` (the one just fetched) does not list identically: a dataset regenerated at the same URL
+   * may keep its shard names and sizes, so a file is kept only when its shard's whole entry (sizes,
+   * hashes, sample count, columns) is unchanged. Only files last written before `since` (when this
+   * init started) are removed: a newer one was written by a process that already read the new index.
+   */
+  private dropChangedShards(before: unknown, after: unknown, since: number): void {
+    const entries = (doc: unknown): Array<Record<string, unknown>> => {
+      const shards = (doc as { shards?: unknown } | null)?.shards;
+      return Array.isArray(shards) ? shards.filter((e): e is Record<string, unknown> => !!e && typeof e === "object") : [];
+    };
+    const filesOf = (e: Record<string, unknown>): string[] =>
+      [e.raw_data, e.zip_data].map((d) => (d as { basename?: unknown } | null)?.basename).filter((b): b is string => typeof b === "string");
+    const keep = new Map<string, string>();
+    for (const e of entries(after)) for (const b of filesOf(e)) keep.set(b, JSON.stringify(e));
+    for (const e of entries(before)) {
+      const was = JSON.stringify(e);
+      for (const b of filesOf(e)) {
+        // A cached index.json is data from a server: only plain names inside this folder are touched.
+        if (keep.get(b) === was || b !== path.basename(b) || b === "." || b === ".." || b === "index.json") continue;
+        const f = path.join(this.localDir, b);
+        try {
+          const st = fs.lstatSync(f);
+          if (st.isFile() && st.mtimeMs < since) fs.rmSync(f, { force: true });
+        } catch {
+          // Not there (never fetched, or evicted).
+        }
+      }
+    }
+  }
+
+  /** Whether the file `info` names is in the local folder with the size index.json lists. */
+  private hasFile(info: FileInfo): boolean {
+    try {
+      const st = fs.statSync(path.join(this.localDir, info.basename));
+      return st.isFile() && st.size === info.bytes;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The shard is in the local folder: its raw or compressed file, with the size index.json lists. */
   isLocal(entry: ShardEntry): boolean {
-    return fs.existsSync(path.join(this.localDir, entry.raw_data.basename)) ||
-      (!!entry.zip_data && fs.existsSync(path.join(this.localDir, entry.zip_data.basename)));
+    return this.hasFile(entry.raw_data) || (!!entry.zip_data && this.hasFile(entry.zip_data));
+  }
+
+  /** The hash a download of `info` is checked with before it enters the cache, or null. */
+  private downloadHash(entry: ShardEntry, info: FileInfo): { algo: string; hex: string } | null {
+    const mode = this.opts.validateHash ?? "auto";
+    let algo: string | null;
+    try {
+      algo = pickHash(entry, info, mode, info.basename);
+    } catch {
+      return null; // a hash index.json does not list: loadShard says so
+    }
+    return algo && isSupportedHash(algo) ? { algo, hex: info.hashes[algo]! } : null;
   }
 
   /** Make shard `s` local (download when remote) and return it loaded. */
   async fetchAndLoad(s: number): Promise<RawShard> {
     const entry = this.index.shards[s]!;
+    let verified = false;
     if (this.remoteDir && !this.isLocal(entry)) {
+      // A cached file of the wrong size (a transfer cut short, a changed dataset) is not used: it is fetched again.
+      for (const f of [entry.raw_data, entry.zip_data]) {
+        if (!f) continue;
+        const file = path.join(this.localDir, f.basename);
+        try {
+          const st = fs.statSync(file);
+          if (st.isFile() && st.size !== f.bytes) fs.rmSync(file, { force: true });
+        } catch {
+          // missing
+        }
+      }
       const info = entry.zip_data ?? entry.raw_data;
-      // The size index.json declares bounds the transfer (object stores stop there); hashes are checked on load.
-      await download(joinRemote(this.remoteDir, info.basename), path.join(this.localDir, info.basename), { ...this.dl, maxBytes: info.bytes });
+      // The file is checked against index.json's size (and a hash it lists) before it enters the cache;
+      // a mismatch is retried. The size also bounds the transfer (object stores stop there).
+      const hash = this.downloadHash(entry, info);
+      await download(joinRemote(this.remoteDir, info.basename), path.join(this.localDir, info.basename), {
+        ...this.dl, maxBytes: info.bytes, expectBytes: info.bytes, ...(hash ? { expectHash: hash } : {}),
+      });
+      verified = hash !== null;
     }
-    const shard = await loadShard(this.localDir, entry, this.opts.validateHash ?? "auto", !!this.remoteDir, this.maxShardBytes);
+    const shard = await loadShard(this.localDir, entry, verified ? false : this.opts.validateHash ?? "auto", !!this.remoteDir, this.maxShardBytes);
     if (this.remoteDir && entry.zip_data && !this.opts.keepZip) {
       fs.rmSync(path.join(this.localDir, entry.zip_data.basename), { force: true });
     }
