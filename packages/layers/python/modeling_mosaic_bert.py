@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
+from transformers.activations import ACT2FN
 from transformers.modeling_outputs import BaseModelOutputWithPooling, MaskedLMOutput, SequenceClassifierOutput
 
 from .configuration_mosaic_bert import MosaicBertConfig
@@ -216,7 +217,9 @@ class MosaicBertLMPredictionHead(nn.Module):
         super().__init__()
         self.transform = nn.Module()
         self.transform.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.transform.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        # As the reference: hidden_act is used here only (the GLU is exact GELU), and this LayerNorm's eps is 1e-12.
+        self.transform.act = ACT2FN[config.hidden_act]
+        self.transform.LayerNorm = nn.LayerNorm(config.hidden_size, eps=1e-12)
         self.decoder = MosaicBertLMDecoder(config)
 
 
@@ -242,7 +245,7 @@ class MosaicBertForMaskedLM(MosaicBertPreTrainedModel):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, return_dict=None, **kwargs):
         h = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
         p = self.cls.predictions
-        t = p.transform.LayerNorm(F.gelu(p.transform.dense(h)))
+        t = p.transform.LayerNorm(p.transform.act(p.transform.dense(h)))
         logits = F.linear(t, self.bert.embeddings.word_embeddings.weight, p.decoder.bias)
         loss = None
         if labels is not None:

@@ -26,15 +26,13 @@ interface ClsSaved {
 /**
  * Sequence classification (MosaicBERT or BERT per config.arch): pooler tanh(dense(h[:, 0])) →
  * dropout → classifier. Loss as transformers: num_labels 1 → MSE regression, else cross-entropy.
+ * problem_type multi_label_classification runs without labels (inference); with labels it throws (no BCE loss).
  */
 export class ForSequenceClassification extends ModelBase {
   private readonly head: ClassifierHead;
   private saved: ClsSaved | null = null;
 
   constructor(config: ModelConfig, backend: Backend, opts: ModelOptions = {}) {
-    if (config.problemType === "multi_label_classification") {
-      throw new ConfigError("problem_type", "multi_label_classification (BCE loss) is not supported");
-    }
     super(config, backend, classifierSpecs(config), opts);
     this.head = new ClassifierHead(this.store, config);
   }
@@ -46,6 +44,14 @@ export class ForSequenceClassification extends ModelBase {
     const run = this.run(opts);
     const labels = batch.labels ?? null;
     if (run.keep && !labels) throw new InputError("labels", "required to compute gradients (forward with grad or training)");
+    if (labels && this.config.problemType === "multi_label_classification") {
+      // The forward is that of any classifier (inference gives per-label sigmoid probabilities); only the loss differs.
+      throw new ConfigError(
+        "problem_type",
+        "multi_label_classification: its loss (BCE with logits over per-label 0/1 targets) is not supported, so the model cannot be trained or evaluated with labels; it runs for inference without labels. Expected single_label_classification or regression to train",
+        this.configFile,
+      );
+    }
     const { hidden, layout } = this.encoder.forward(batch, batchLayout(batch, this.config.arch), run);
     const { batchSize: B, seqLen: S } = layout;
     const H = this.config.hiddenSize;

@@ -33,11 +33,44 @@ describe("config.json parsing", () => {
     expect(() => fromHfConfig({ ...base, num_attention_heads: 5 })).toThrow(/num_attention_heads.*divisible/);
     expect(() => fromHfConfig({ ...base, num_labels: 3, id2label: { 0: "a", 1: "b" } })).toThrow(/num_labels/);
     expect(() => fromHfConfig({ ...base, id2label: {} }, { file: "c/config.json" })).toThrow(/c\/config\.json.*id2label.*has no entries; expected one name per label/);
-    expect(() => fromHfConfig({ ...base, hidden_act: "relu" })).toThrow(/hidden_act/);
+    expect(() => fromHfConfig({ ...base, hidden_act: "relu" })).toThrow(/hidden_act.*BERT: only "gelu"/);
     expect(() => fromHfConfig({ ...base, hidden_size: -1 })).toThrow(/hidden_size/);
     expect(() => fromHfConfig({ ...base, problem_type: "regression", num_labels: 2 })).toThrow(/problem_type/);
     expect(() => fromHfConfig({ ...base, vocab_size: undefined })).toThrow(/vocab_size.*missing/);
     expect(() => fromHfConfig({ ...base, attention_probs_dropout_prob: 1.5 })).toThrow(/attention_probs_dropout_prob/);
+  });
+  it("BERT refuses a causal decoder, cross-attention and an untied MLM decoder, naming file and field; MosaicBERT ignores them as the reference", () => {
+    const file = { file: "d/config.json" };
+    expect(() => fromHfConfig({ ...base, is_decoder: true }, file)).toThrow(/d\/config\.json: config field 'is_decoder': true \(a causal decoder.*expected false or absent/);
+    expect(() => fromHfConfig({ ...base, add_cross_attention: true }, file)).toThrow(/d\/config\.json: config field 'add_cross_attention': true.*expected false or absent/);
+    expect(() => fromHfConfig({ ...base, is_decoder: true, add_cross_attention: true }, file)).toThrow(/'is_decoder'/);
+    const untied = { ...base, tie_word_embeddings: false };
+    expect(() => fromHfConfig({ ...untied, architectures: ["BertForMaskedLM"] }, file)).toThrow(/d\/config\.json: config field 'tie_word_embeddings': false \(an untied MLM decoder.*expected true or absent/);
+    expect(() => fromHfConfig(untied, { ...file, tensorNames: ["bert.embeddings.word_embeddings.weight", "cls.predictions.decoder.weight"] })).toThrow(/tie_word_embeddings/);
+    // A classifier or encoder has no decoder: nothing to untie.
+    expect(fromHfConfig({ ...untied, architectures: ["BertForSequenceClassification"] }).config.arch).toBe("bert");
+    expect(fromHfConfig(untied, { tensorNames: ["bert.embeddings.word_embeddings.weight", "classifier.weight"] }).config.arch).toBe("bert");
+    expect(fromHfConfig({ ...base, is_decoder: false, add_cross_attention: false, tie_word_embeddings: true }).warnings).toEqual([]);
+    const mosaic = fromHfConfig({ ...base, alibi_starting_size: 512, architectures: ["BertForMaskedLM"], is_decoder: true, add_cross_attention: true, tie_word_embeddings: false });
+    expect(mosaic.config.arch).toBe("mosaic-bert");
+    expect(mosaic.warnings).toEqual([
+      expect.stringMatching(/^is_decoder: true ignored, as the MosaicBERT reference does/),
+      expect.stringMatching(/^add_cross_attention: true ignored/),
+      expect.stringMatching(/^tie_word_embeddings: false ignored/),
+    ]);
+  });
+  it("MosaicBERT: position_embedding_type ignored with a warning, any transformers hidden_act (used by the MLM head only); BERT refuses both", () => {
+    const m = { ...base, alibi_starting_size: 512 };
+    const rel = fromHfConfig({ ...m, position_embedding_type: "relative_key" });
+    expect(rel.warnings.join("\n")).toMatch(/position_embedding_type: "relative_key" ignored: MosaicBERT has no position embeddings/);
+    expect(fromHfConfig({ ...m, hidden_act: "relu" }).config.hiddenAct).toBe("relu");
+    expect(fromHfConfig({ ...m, hidden_act: "gelu_10" }).config.hiddenAct).toBe("gelu_10");
+    expect(() => fromHfConfig({ ...m, hidden_act: "gelu2" }, { file: "m/config.json" })).toThrow(/m\/config\.json: config field 'hidden_act': expected a transformers activation name \(gelu, .*\), got "gelu2"/);
+    expect(() => fromHfConfig({ ...m, hidden_act: 3 })).toThrow(/hidden_act/);
+    expect(() => fromHfConfig({ ...base, position_embedding_type: "relative_key" }, { file: "b/config.json" })).toThrow(/b\/config\.json: config field 'position_embedding_type': only "absolute"/);
+    expect(() => fromHfConfig({ ...base, hidden_act: "gelu_new" })).toThrow(/hidden_act.*only "gelu"/);
+    // Round trip keeps the activation.
+    expect(fromHfConfig(toHfConfig(fromHfConfig({ ...m, hidden_act: "silu" }).config)).config.hiddenAct).toBe("silu");
   });
   it("round-trips through toHfConfig", () => {
     const c = preset("mosaic-bert-base", { numLabels: 3 });

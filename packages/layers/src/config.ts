@@ -6,6 +6,14 @@ export type Arch = "mosaic-bert" | "bert";
 
 export type ProblemType = "regression" | "single_label_classification" | "multi_label_classification";
 
+/** The activation names transformers' ACT2FN knows (transformers 5.17), the values `hidden_act` may take. */
+export const HF_ACTIVATIONS = [
+  "gelu", "gelu_10", "gelu_fast", "gelu_new", "gelu_python", "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_accurate",
+  "hardswish", "laplace", "leaky_relu", "linear", "mish", "quick_gelu", "relu", "relu2", "relu6", "sigmoid", "silu",
+  "sqrtsoftplus", "swish", "tanh", "prelu", "xielu",
+] as const;
+export type HiddenAct = (typeof HF_ACTIVATIONS)[number];
+
 /**
  * A model configuration in camelCase. `fromHfConfig` reads it from a Hugging Face config.json
  * (MosaicBERT: `model_type` "mosaic_bert", or "bert" with `alibi_starting_size` as the reference's folders
@@ -20,7 +28,12 @@ export interface ModelConfig {
   numAttentionHeads: number;
   /** BERT: the FFN width. MosaicBERT: the GLU width per half (the gate projection outputs 2×). */
   intermediateSize: number;
-  hiddenAct: "gelu";
+  /**
+   * BERT: "gelu" only (exact erf GELU in the FFN and the MLM head). MosaicBERT: any transformers ACT2FN name;
+   * as in the reference it is used only by the MLM head transform (the GLU is always exact GELU), whose
+   * supported subset is MLM_HEAD_ACTIVATIONS (heads.ts); classifiers and encoders ignore it.
+   */
+  hiddenAct: HiddenAct;
   hiddenDropoutProb: number;
   attentionProbsDropoutProb: number;
   /** BERT: size of the learned position table. MosaicBERT: unused for positions. */
@@ -48,7 +61,10 @@ const MODEL_KEYS = [
   "problem_type", "architectures", "id2label", "label2id", "position_embedding_type", "model_type",
 ] as const;
 
-/** Generic Hugging Face PretrainedConfig fields: accepted and ignored (they do not change the encoder). */
+/**
+ * Generic Hugging Face PretrainedConfig fields: accepted and ignored (they do not change the encoder), except
+ * `is_decoder`, `add_cross_attention` and `tie_word_embeddings: false`, which checkEncoderOnly refuses for BERT.
+ */
 const GENERIC_KEYS = [
   "transformers_version", "torch_dtype", "dtype", "_name_or_path", "_commit_hash", "auto_map", "output_hidden_states",
   "output_attentions", "return_dict", "use_cache", "chunk_size_feed_forward", "is_encoder_decoder", "is_decoder",
@@ -137,14 +153,23 @@ export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedCon
   if (j.model_type !== undefined && j.model_type !== "bert" && j.model_type !== MOSAIC_MODEL_TYPE) {
     throw new ConfigError("model_type", `expected "${MOSAIC_MODEL_TYPE}" (MosaicBERT) or "bert" (BERT, or MosaicBERT in the reference's folders), got ${JSON.stringify(j.model_type)}`, file);
   }
-  const { arch, hint } = detectArch(j, opts.tensorNames);
+  const tensorNames = opts.tensorNames ? [...opts.tensorNames] : undefined;
+  const { arch, hint } = detectArch(j, tensorNames);
   if (hint) warnings.push(`alibi_starting_size: missing, but ${hint} says MosaicBERT; loading it as MosaicBERT with alibi_starting_size 512 (the reference's default)`);
+  const mosaic = arch === "mosaic-bert";
   const hiddenAct = j.hidden_act ?? "gelu";
-  if (hiddenAct !== "gelu") throw new ConfigError("hidden_act", `only "gelu" (exact erf GELU) is supported, got ${JSON.stringify(hiddenAct)}`, file);
+  if (!mosaic && hiddenAct !== "gelu") {
+    throw new ConfigError("hidden_act", `BERT: only "gelu" (exact erf GELU, the FFN and MLM-head activation) is supported, got ${JSON.stringify(hiddenAct)}`, file);
+  }
+  if (typeof hiddenAct !== "string" || !(HF_ACTIVATIONS as readonly string[]).includes(hiddenAct)) {
+    throw new ConfigError("hidden_act", `expected a transformers activation name (${HF_ACTIVATIONS.join(", ")}), got ${JSON.stringify(hiddenAct)}`, file);
+  }
   const pet = j.position_embedding_type;
   if (pet !== undefined && pet !== null && pet !== "absolute") {
-    throw new ConfigError("position_embedding_type", `only "absolute" is supported, got ${JSON.stringify(pet)}`, file);
+    if (!mosaic) throw new ConfigError("position_embedding_type", `only "absolute" is supported, got ${JSON.stringify(pet)}`, file);
+    warnings.push(`position_embedding_type: ${JSON.stringify(pet)} ignored: MosaicBERT has no position embeddings (ALiBi attention biases), as in the reference`);
   }
+  checkEncoderOnly(j, mosaic, tensorNames, warnings, file);
   const hiddenSize = num(j, "hidden_size", undefined, posInt, "a positive integer", file);
   const numAttentionHeads = num(j, "num_attention_heads", undefined, posInt, "a positive integer", file);
   if (hiddenSize % numAttentionHeads !== 0) {
@@ -178,7 +203,7 @@ export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedCon
     numHiddenLayers: num(j, "num_hidden_layers", undefined, posInt, "a positive integer", file),
     numAttentionHeads,
     intermediateSize: num(j, "intermediate_size", undefined, posInt, "a positive integer", file),
-    hiddenAct: "gelu",
+    hiddenAct: hiddenAct as HiddenAct,
     hiddenDropoutProb: num(j, "hidden_dropout_prob", 0.1, prob, "a probability in [0, 1)", file),
     attentionProbsDropoutProb: num(j, "attention_probs_dropout_prob", arch === "mosaic-bert" ? 0 : 0.1, prob, "a probability in [0, 1)", file),
     maxPositionEmbeddings: num(j, "max_position_embeddings", 512, posInt, "a positive integer", file),
@@ -198,6 +223,29 @@ export function fromHfConfig(json: unknown, opts: FromHfOptions = {}): ParsedCon
   }
   checkAllocatable(config, file);
   return { config, warnings };
+}
+
+/**
+ * Fields of a transformers BERT config that change what the model computes but that this package does not
+ * implement: a causal decoder, cross-attention, an untied MLM decoder. BERT refuses them by name; the MosaicBERT
+ * reference ignores them (its attention is always bidirectional, its decoder always the word embeddings), so
+ * MosaicBERT loads with a warning.
+ */
+function checkEncoderOnly(j: Json, mosaic: boolean, tensorNames: string[] | undefined, warnings: string[], file?: string): void {
+  const refusals: Array<[string, boolean, string]> = [
+    ["is_decoder", j.is_decoder === true, "true (a causal decoder, as BertLMHeadModel: transformers then masks attention causally) is not supported: only bidirectional encoders; expected false or absent"],
+    ["add_cross_attention", j.add_cross_attention === true, "true (cross-attention layers of an encoder-decoder) is not supported; expected false or absent"],
+  ];
+  // The untied decoder matters only to a masked LM (a classifier or encoder has no decoder).
+  const archs = Array.isArray(j.architectures) ? j.architectures.filter((a): a is string => typeof a === "string") : [];
+  const mlm = archs.some((a) => /MaskedLM|PreTraining|LMHead/.test(a)) || (tensorNames ?? []).some((n) => /(^|\.)cls\.predictions\./.test(n));
+  refusals.push(["tie_word_embeddings", j.tie_word_embeddings === false && mlm,
+    "false (an untied MLM decoder: cls.predictions.decoder.weight apart from the word embeddings) is not supported; expected true or absent (classifier and encoder folders load with it)"]);
+  for (const [field, bad, msg] of refusals) {
+    if (!bad) continue;
+    if (!mosaic) throw new ConfigError(field, msg, file);
+    warnings.push(`${field}: ${JSON.stringify(j[field])} ignored, as the MosaicBERT reference does (bidirectional encoder, decoder tied to the word embeddings)`);
+  }
 }
 
 /** Parameters are held in one flat float buffer; no model this package can build is larger. */

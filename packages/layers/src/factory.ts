@@ -1,6 +1,7 @@
 import type { Backend } from "@mosaicbert/tensor";
 import { BertForSequenceClassification, ForSequenceClassification, MosaicBertForSequenceClassification } from "./cls.js";
 import type { ModelConfig } from "./config.js";
+import { ConfigError } from "./errors.js";
 import { encoderSpecs } from "./encoder.js";
 import { classifierSpecs, mlmBiasName, mlmHeadSpecs } from "./heads.js";
 import { BertForMaskedLM, ForMaskedLM, MosaicBertForMaskedLM, assertArch } from "./mlm.js";
@@ -41,11 +42,27 @@ export function createModel(config: ModelConfig, task: Task, backend: Backend, o
   }
 }
 
+/** Hugging Face classes this package builds: masked LMs (and pretraining folders), sequence classifiers, bare encoders. */
+const SUPPORTED_ARCHITECTURE = /(ForMaskedLM|ForPreTraining|ForSequenceClassification)$|^(Mosaic)?Bert(Model)?$/;
+/** A class name of some other head (BertForTokenClassification, BertLMHeadModel ...). */
+const HEAD_CLASS = /For[A-Z]\w*$|LMHeadModel$/;
+
 /**
  * Which head a checkpoint carries, from its tensor names (MLM bias → "mlm", classifier → "classification"),
- * falling back to config `architectures`, else "encoder".
+ * falling back to config `architectures`, else "encoder". Throws a ConfigError naming `architectures` (and
+ * `file`) when they list only heads this package does not build (token classification, multiple choice,
+ * question answering, causal LM ...), whose tensors would otherwise be misread; pass a task to
+ * loadPretrained to load such a folder's encoder anyway (task "encoder").
  */
-export function detectTask(config: ModelConfig, tensorNames: Iterable<string>): Task {
+export function detectTask(config: ModelConfig, tensorNames: Iterable<string>, file?: string): Task {
+  const unsupported = config.architectures.filter((a) => HEAD_CLASS.test(a) && !SUPPORTED_ARCHITECTURE.test(a));
+  if (unsupported.length > 0 && unsupported.length === config.architectures.length) {
+    throw new ConfigError(
+      "architectures",
+      `${unsupported.join(", ")}: this head is not supported; expected a masked LM (BertForMaskedLM, BertForPreTraining, MosaicBertForMaskedLM), a sequence classifier (BertForSequenceClassification, MosaicBertForSequenceClassification) or an encoder (BertModel, MosaicBertModel)`,
+      file,
+    );
+  }
   const names = new Set<string>();
   for (const n of tensorNames) names.add(n.startsWith("model.") ? n.slice(6) : n);
   if (names.has(mlmBiasName(config)) || names.has("cls.predictions.decoder.bias") || names.has("cls.predictions.bias")) return "mlm";

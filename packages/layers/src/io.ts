@@ -57,8 +57,9 @@ export interface LoadPretrainedOptions extends ModelOptions, LoadOptions {
 export function loadPretrained(dir: string, backend: Backend, opts: LoadPretrainedOptions = {}): { model: AnyModel; task: Task; warnings: string[] } {
   const { stateDict, file } = readWeights(dir);
   const { config, warnings } = readConfig(dir, { tensorNames: stateDict.keys() });
-  const task = opts.task ?? detectTask(config, stateDict.keys());
-  const model = createModel(config, task, backend, opts);
+  const configFile = path.join(dir, "config.json");
+  const task = opts.task ?? detectTask(config, stateDict.keys(), configFile);
+  const model = createModel(config, task, backend, { ...opts, configFile: opts.configFile ?? configFile });
   try {
     const ignore = task === "encoder" ? ["cls.", "bert.pooler.", "classifier."] : [];
     model.loadStateDict(stateDict, { file, allowMissing: opts.allowMissing, ignoreUnexpected: [...ignore, ...(opts.ignoreUnexpected ?? [])] });

@@ -2,7 +2,7 @@ import type { Backend, Tensor } from "@mosaicbert/tensor";
 import { type Batch, type Unpadding, batchLayout } from "./batch.js";
 import type { ModelConfig } from "./config.js";
 import { InputError } from "./errors.js";
-import { MlmHead, mlmHeadSpecs } from "./heads.js";
+import { MlmHead, checkMlmHeadActivation, mlmHeadSpecs } from "./heads.js";
 import { withShape } from "./ops.js";
 import { type ForwardOptions, ModelBase, type ModelOptions } from "./model.js";
 
@@ -39,8 +39,9 @@ export class ForMaskedLM extends ModelBase {
   private saved: MlmSaved | null = null;
 
   constructor(config: ModelConfig, backend: Backend, opts: ModelOptions = {}) {
+    checkMlmHeadActivation(config, opts.configFile); // before any parameter is allocated
     super(config, backend, mlmHeadSpecs(config), opts);
-    this.head = new MlmHead(this.store, config);
+    this.head = new MlmHead(this.store, config, opts.configFile);
   }
 
   protected override hasTiedDecoder(): boolean {

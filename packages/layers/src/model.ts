@@ -12,6 +12,8 @@ export interface ModelOptions {
   computeDtype?: ComputeDtype;
   /** Seed of the reference initialisation (spec §5). Default 0. */
   seed?: number;
+  /** The config.json the config was read from, named by the ConfigErrors the model raises (loadPretrained sets it). */
+  configFile?: string;
 }
 
 export interface ForwardOptions {
@@ -38,10 +40,13 @@ export abstract class ModelBase {
   readonly backend: Backend;
   readonly computeDtype: ComputeDtype;
   protected readonly encoder: Encoder;
+  /** ModelOptions.configFile. */
+  protected readonly configFile: string | undefined;
 
   protected constructor(readonly config: ModelConfig, backend: Backend, headSpecs: ParamSpec[], opts: ModelOptions) {
     this.backend = backend;
     this.computeDtype = opts.computeDtype ?? "f32";
+    this.configFile = opts.configFile;
     this.store = new ParameterStore(backend, [...encoderSpecs(config), ...headSpecs], this.computeDtype);
     this.store.initialize(opts.seed ?? 0, config.initializerRange);
     this.encoder = new Encoder(this.store, config);
