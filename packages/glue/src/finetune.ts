@@ -158,6 +158,18 @@ export function plannedSteps(numExamples: number, h: JobHyperparameters): number
   return h.maxSteps === undefined ? full : Math.min(full, h.maxSteps);
 }
 
+/**
+ * Warmup steps as Composer counts `t_warmup: 0.06dur` of a run measured in epochs: int(0.06 · batches per epoch ·
+ * epochs), multiplied left to right (STS-B: 0.06 · 180 = 10.799…, · 10 = 107.99… → 107, not 108). A run cut by
+ * maxSteps takes the fraction of its planned steps.
+ */
+export function plannedWarmup(numExamples: number, h: JobHyperparameters): number {
+  const w = h.warmupFraction ?? GLUE_DEFAULTS.warmupFraction;
+  const perEpoch = Math.ceil(numExamples / h.batchSize);
+  const total = plannedSteps(numExamples, h);
+  return Math.trunc(total === perEpoch * h.epochs ? w * perEpoch * h.epochs : w * total);
+}
+
 /** The order of the training examples in an epoch: file order, or a Fisher–Yates shuffle seeded by (seed, epoch). */
 export function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): Int32Array {
   const order = Int32Array.from({ length: n }, (_, i) => i);
@@ -300,7 +312,7 @@ function startRun(job: FinetuneJob, model: ForSequenceClassification): JobRun {
   const { hparams: h } = job;
   const n = job.train.ids.length;
   const totalSteps = plannedSteps(n, h);
-  const warmupSteps = Math.floor((h.warmupFraction ?? GLUE_DEFAULTS.warmupFraction) * totalSteps);
+  const warmupSteps = plannedWarmup(n, h);
   const flat = model.flat;
   const opt = new DecoupledAdamW(job.backend, [{ param: flat.params, grad: flat.grads, lowp: flat.lowp }], {
     lr: h.lr,

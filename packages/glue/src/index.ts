@@ -11,7 +11,7 @@ export { accuracy, binaryF1, macroF1, matthewsCorrcoef, pearson, spearman, avera
 export { computeMetrics, taskScore, glueAverage, type MetricValues, type SeedResult, type TaskScore, type GlueAverage } from "./score.js";
 export { encodeExamples, sliceBatch, gatherBatch, type EncodedSplit, type GlueBatch } from "./encode.js";
 export {
-  finetune, finetuneAsync, YIELD_EVERY_MS, predict, taskConfig, withoutClassifier, plannedSteps, epochOrder,
+  finetune, finetuneAsync, YIELD_EVERY_MS, predict, taskConfig, withoutClassifier, plannedSteps, plannedWarmup, epochOrder,
   type FinetuneJob, type FinetuneResult, type JobHyperparameters, type TrainingSnapshot, type EpochEnd,
 } from "./finetune.js";
 export { readTable, tableFormat, type Table, type TableFormat, type TableRow } from "./read-table.js";

@@ -1,6 +1,6 @@
-import { cpu, fastCpu } from "@mosaicbert/tensor";
+import { type Backend, cpu, fastCpu } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
-import { parseDevice, resolveDevice } from "./device.js";
+import { parseDevice, resolveDevice, resolvePrecision } from "./device.js";
 
 const missing = async (): Promise<never> => { throw new Error("Cannot find module '@mosaicbert/kernels-cuda'"); };
 const unbuilt = async () => ({ cudaAvailable: () => ({ reason: "CUDA backend unavailable: addon not built (x.node is missing)" }) });
@@ -61,5 +61,15 @@ describe("resolveDevice", () => {
     expect(d.backend).toBe(fake);
     expect(d.name).toBe("cuda (rank-local 1) NVIDIA H200");
     expect(d.peakFlops === 989e12 || process.env.MOSAICBERT_PEAK_TFLOPS !== undefined).toBe(true);
+  });
+});
+
+describe("resolvePrecision", () => {
+  it("auto is bf16 on a GPU (the reference's amp_bf16) and f32 on the CPU; an explicit choice is kept", () => {
+    const gpu = { name: "cuda" } as unknown as Backend;
+    expect(resolvePrecision("auto", cpu)).toBe("f32");
+    expect(resolvePrecision("auto", gpu)).toBe("bf16");
+    expect(resolvePrecision("f32", gpu)).toBe("f32");
+    expect(resolvePrecision("bf16", cpu)).toBe("bf16");
   });
 });

@@ -27,6 +27,15 @@ export interface Device {
   cuda: CudaBackend | null;
 }
 
+/**
+ * The compute dtype a `--precision` asks for on `backend`: "auto" is bf16 on a GPU (the reference's amp_bf16:
+ * bf16 products, float32 master weights) and f32 on the CPU, where bf16 only emulates the rounding.
+ */
+export function resolvePrecision(precision: "auto" | "f32" | "bf16", backend: Backend): "f32" | "bf16" {
+  if (precision !== "auto") return precision;
+  return backend.name === "cuda" ? "bf16" : "f32";
+}
+
 /** Parses a device string; throws naming `what` and the accepted forms. */
 export function parseDevice(text: string, what = "--device"): DeviceChoice {
   const t = String(text).trim();

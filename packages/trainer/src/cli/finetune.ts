@@ -69,7 +69,7 @@ export function registerFinetune(program: Command, io: { stderr: ProgressStream 
     .option("--keep-checkpoints", `keep ${FINETUNE_STATE_DIR}/ in the output folder after the run`)
     .option("--resume", "continue the unfinished run in --out from its last snapshot")
     .option("--overwrite", "replace a model (or an unfinished run) already in --out")
-    .addOption(new Option("--precision <p>", "compute precision (regression always runs f32, as the reference's STS-B)").choices(["f32", "bf16"]).default("f32"))
+    .addOption(new Option("--precision <p>", "compute precision: auto = bf16 on a GPU (the reference's amp_bf16), f32 on the CPU; regression always runs f32, as the reference's STS-B").choices(["auto", "f32", "bf16"]).default("auto"))
     .addOption(deviceOption("where to compute", "auto"))
     .action(async (opts: FinetuneCliOptions) => {
       // As pretrain: the first SIGINT / SIGTERM ends the run at the next step boundary after a

@@ -8,7 +8,7 @@ import {
   runGlue,
   writeReport,
 } from "@mosaicbert/glue";
-import { resolveDevice } from "../device.js";
+import { resolveDevice, resolvePrecision } from "../device.js";
 import { deviceOption } from "./device-option.js";
 
 function positiveInt(flag: string) {
@@ -52,7 +52,7 @@ interface GlueCliOptions {
   epochs?: number;
   lr?: number;
   batchSize?: number;
-  precision: "f32" | "bf16";
+  precision: "auto" | "f32" | "bf16";
   skipMalformed?: boolean;
 }
 
@@ -83,7 +83,7 @@ export function registerGlue(program: Command, io: GlueIo): void {
     .option("--epochs <n>", "override every task's epoch count", positiveInt("--epochs"))
     .option("--lr <x>", "override every task's peak learning rate (weight decay keeps its ratio)", positiveNumber)
     .option("--batch-size <n>", "override every task's batch size", positiveInt("--batch-size"))
-    .addOption(new Option("--precision <p>", "compute precision (STS-B always runs f32, as the reference)").choices(["f32", "bf16"]).default("f32"))
+    .addOption(new Option("--precision <p>", "compute precision: auto = bf16 on a GPU (the reference's amp_bf16), f32 on the CPU; STS-B always runs f32, as the reference").choices(["auto", "f32", "bf16"]).default("auto"))
     .option("--skip-malformed", "drop malformed rows (listed in the report) instead of refusing the file, as Hugging Face's glue loader does")
     .action(async (opts: GlueCliOptions) => {
       if (!opts.model && !opts.preset) throw new Error("glue: give --model <dir> (a pretrained model folder) or --preset <name> (fresh initialisation)");
@@ -106,7 +106,7 @@ export function registerGlue(program: Command, io: GlueIo): void {
         epochs: opts.epochs,
         lr: opts.lr,
         batchSize: opts.batchSize,
-        computeDtype: opts.precision,
+        computeDtype: resolvePrecision(opts.precision, device.backend),
         onMalformed: opts.skipMalformed ? "skip" : "error",
         progress: io.stderr,
       });

@@ -1,8 +1,9 @@
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { durationToSteps, parseDuration } from "../config/duration.js";
-import { cacheFolderFor, TrainTextLoader } from "./loader.js";
+import { cacheFolderFor, openDataset, TrainTextLoader } from "./loader.js";
 
 // c4-like/val: 200 samples; with 128 canonical nodes mosaicml-streaming pads the epoch to
 // 128 × ceil(200/128) = 256 positions = 8 global batches of 32.
@@ -84,4 +85,23 @@ describe("cacheFolderFor: one cache folder per remote dataset", () => {
     expect(cacheFolderFor(url, { HF_ENDPOINT: "http://hub", STORAGE_EMULATOR_HOST: "http://gcs" })).toBe(aws);
     expect(cacheFolderFor("hf://datasets/o/n/c4", { HF_ENDPOINT: "http://hub" })).not.toBe(cacheFolderFor("hf://datasets/o/n/c4", {}));
   });
+
+  it("no password of user:password@ (nor a query's signature) in the folder name; the hash still tells them apart", () => {
+    const f = cacheFolderFor("https://alice:S3cretPassw0rd@host/ds?sig=SAStoken123", {});
+    expect(path.basename(f)).toMatch(/^https_alice_host_ds-[0-9a-f]{16}$/);
+    for (const secret of ["S3cretPassw0rd", "SAStoken123"]) expect(f).not.toContain(secret);
+    expect(cacheFolderFor("https://host/ds", {})).not.toBe(f);
+    expect(cacheFolderFor("https://alice:other@host/ds?sig=SAStoken123", {})).not.toBe(f);
+    expect(path.basename(cacheFolderFor("https://tok_abcdef@host/ds", {}))).toMatch(/^https_host_ds-[0-9a-f]{16}$/);
+  });
+
+  it("a dataset that cannot be opened is named without its password", async () => {
+    const remote = "http://alice:S3cretPassw0rd@127.0.0.1:9/ds";
+    const local = fs.mkdtempSync(path.join(os.tmpdir(), "loader-pw-"));
+    const e = await openDataset({ remote, local, split: "train" }, { downloadRetry: 0, downloadTimeoutMs: 2000 }).then(() => null, (x: Error) => x);
+    expect(e?.message).toMatch(/^data: cannot open http:\/\/alice:\*\*\*@127\.0\.0\.1:9\/ds \(split train/);
+    expect(e?.message).not.toContain("S3cretPassw0rd");
+    fs.rmSync(local, { recursive: true, force: true });
+  });
 });
+

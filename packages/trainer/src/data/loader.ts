@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
-import { StreamingDataset, type StreamingState } from "@mosaicbert/data-streaming";
+import { redactUrl, StreamingDataset, type StreamingState } from "@mosaicbert/data-streaming";
 
 /**
  * Text loaders over MDS splits with a `text` column (what convert_dataset.py writes for C4),
@@ -27,7 +27,7 @@ export interface LoaderState {
 }
 
 function describe(src: SplitSource): string {
-  return src.remote ? `${src.remote} (split ${src.split}, cached in ${src.local})` : path.join(src.local, src.split);
+  return src.remote ? `${redactUrl(src.remote)} (split ${src.split}, cached in ${src.local})` : path.join(src.local, src.split);
 }
 
 /** Opens a split, explaining a missing or column-less dataset in terms of the recipe keys. */
@@ -72,13 +72,17 @@ const ENDPOINT_VARS: Record<string, readonly string[]> = {
  * `~/.cache/mosaicbert/data/<readable name>-<hash>`. The readable part is the URL with other
  * characters than [A-Za-z0-9._-] turned into `_` (so names like http://h/a/b and http://h/a_b look
  * alike); the hash, of the whole URL and of the endpoint it is fetched from (S3_ENDPOINT_URL, …),
- * keeps them apart, as it does one s3:// URL on two endpoints.
+ * keeps them apart, as it does one s3:// URL on two endpoints. The readable part never shows a
+ * secret: no password of user:password@ (nor a lone user name: often a token), no query (a signed URL's or SAS
+ * token's signature); the hash covers them.
  */
 export function cacheFolderFor(remote: string, env: NodeJS.ProcessEnv = process.env): string {
   const url = remote.replace(/\/+$/, "");
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url);
   const scheme = m ? m[1]!.toLowerCase() : "";
-  const readable = (m ? `${scheme}_${m[2]}` : url).replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
+  // user:password@ shows as user@, a lone user name (often a token) not at all; no query or fragment.
+  const shown = m ? m[2]!.replace(/^([^/?#]*)@/, (_m, info: string) => (info.includes(":") ? `${info.slice(0, info.indexOf(":"))}@` : "")).replace(/[?#].*$/, "") : url;
+  const readable = (m ? `${scheme}_${shown}` : url).replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
   const endpoint = (ENDPOINT_VARS[scheme] ?? []).map((k) => env[k]).find((v) => !!v) ?? "";
   const key = crypto.createHash("sha256").update(JSON.stringify([m ? `${scheme}://${m[2]}` : url, endpoint])).digest("hex").slice(0, 16);
   return path.join(os.homedir(), ".cache", "mosaicbert", "data", `${readable}-${key}`);

@@ -21,7 +21,7 @@ import { saveModelFolder, TOKENIZER_FILES } from "@mosaicbert/hub";
 import { type StateDict, remoteCodeFiles, toHfConfig } from "@mosaicbert/layers";
 import type { Backend } from "@mosaicbert/tensor";
 import { findLatest, loadCheckpoint, saveCheckpoint, type TrainerState } from "../checkpoint/checkpoint.js";
-import { resolveDevice } from "../device.js";
+import { resolveDevice, resolvePrecision } from "../device.js";
 import { loadTokenizer } from "../train/tokenizer.js";
 
 /**
@@ -78,7 +78,7 @@ export interface FinetuneFilesOptions extends LabelledOptions {
   keepCheckpoints?: boolean;
   resume?: boolean;
   overwrite?: boolean;
-  precision?: "f32" | "bf16";
+  precision?: "auto" | "f32" | "bf16";
   /** auto, cpu, cuda or cuda:N. */
   device?: string;
   /** Use this backend instead of resolving `device`. */
@@ -182,7 +182,7 @@ interface Prepared {
   evalSet: EncodedSplit;
   hparams: { lr: number; weightDecay: number; epochs: number; batchSize: number; maxSteps: number | undefined; warmupFraction: number; shuffle: boolean };
   seed: number;
-  precision: "f32" | "bf16";
+  precision: "auto" | "f32" | "bf16";
   /** The options a resumed run must share with the run it continues. */
   fingerprint: Record<string, unknown>;
   totalSteps: number;
@@ -230,7 +230,7 @@ async function prepare(o: FinetuneFilesOptions, checked: ReturnType<typeof check
     shuffle: o.shuffle ?? true,
   };
   const seed = o.seed ?? FINETUNE_DEFAULTS.seed;
-  const precision = o.precision ?? "f32";
+  const precision = o.precision ?? "auto";
   const fingerprint: Record<string, unknown> = {
     model: path.resolve(o.model),
     train: path.resolve(o.train),
@@ -390,7 +390,7 @@ export async function finetuneFiles(o: FinetuneFilesOptions): Promise<FinetuneSu
     train,
     evals: [{ evaluator: "eval", data: evalSet }],
     hparams: p.hparams,
-    computeDtype: space.kind === "regression" ? "f32" : p.precision,
+    computeDtype: space.kind === "regression" ? "f32" : resolvePrecision(p.precision, device.backend),
     evalBatchSize: o.evalBatchSize ?? FINETUNE_DEFAULTS.evalBatchSize,
     resume: resumed?.resume,
     signal: o.signal,
