@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { download } from "./download.js";
+import { catLines } from "./cli-ops.js";
+import { download, joinRemote } from "./download.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mds-download-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -129,3 +130,93 @@ describe("HTTP errors", () => {
     );
   });
 });
+
+const MDS = new URL("../../../../../shared/data/mds/", import.meta.url).pathname;
+const USER = "alice";
+const PASSWORD = "S3cr@t:Passw0rd";
+const USERINFO = `${USER}:${encodeURIComponent(PASSWORD)}`;
+
+/**
+ * A static server of shared/data/mds that wants Basic auth alice/PASSWORD and `?sig=ok` (a signed
+ * URL or SAS token), and logs what it was asked.
+ */
+async function guarded(): Promise<{ base: string; seen: Array<{ url: string; auth?: string }>; close: () => void }> {
+  const seen: Array<{ url: string; auth?: string }> = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? "", auth: req.headers.authorization });
+    const u = new URL(req.url ?? "/", "http://x");
+    if (req.headers.authorization !== `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`) return void res.writeHead(401).end();
+    if (u.searchParams.get("sig") !== "ok") return void res.writeHead(403).end();
+    if (u.pathname === "/bad/index.json") return void res.writeHead(200).end("{ not json");
+    const file = path.join(MDS, decodeURIComponent(u.pathname));
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) return void res.writeHead(404).end();
+    res.writeHead(200).end(fs.readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    base: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+async function cat(url: string, local: string): Promise<string> {
+  let out = "";
+  for await (const line of catLines(url, Infinity, local)) out += line + "\n";
+  return out;
+}
+
+describe("http(s):// remotes with user:password@ and with a query string", () => {
+  it("joinRemote appends to the path and keeps the query of an http(s) URL", () => {
+    expect(joinRemote("https://h/ds?sv=1&sig=a%2Fb", "train", "index.json")).toBe("https://h/ds/train/index.json?sv=1&sig=a%2Fb");
+    expect(joinRemote("https://h/ds/?sig=x#f", "index.json")).toBe("https://h/ds/index.json?sig=x#f");
+    expect(joinRemote("https://h/ds?sig=x", "")).toBe("https://h/ds?sig=x");
+    expect(joinRemote("s3://b/ds", "train")).toBe("s3://b/ds/train");
+  });
+
+  it("the userinfo is sent as Basic auth, never to the URL; the query stays a query", async () => {
+    const s = await guarded();
+    try {
+      const want = fs.readFileSync(`${MDS}tiny/expected.jsonl`, "utf8");
+      expect(await cat(`http://${USERINFO}@${s.base}/tiny?sig=ok`, path.join(tmp, "auth-tiny"))).toBe(want);
+      expect(s.seen.length).toBeGreaterThan(1);
+      for (const r of s.seen) {
+        expect(r.url).toMatch(/^\/tiny\/[^?]+\?sig=ok$/);
+        expect(r.auth).toBe(`Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`);
+      }
+    } finally {
+      s.close();
+    }
+  });
+
+  it("the password is in no error message: refused credentials, a missing file, a bad index.json, a dead server", async () => {
+    const s = await guarded();
+    const messages: string[] = [];
+    const fail = async (p: Promise<unknown>) => {
+      const e = await p.then(() => null, (x: Error) => x);
+      expect(e).not.toBeNull();
+      messages.push(e!.message);
+      return e!.message;
+    };
+    fs.mkdirSync(path.join(tmp, "bad-index"), { recursive: true });
+    try {
+      const wrong = `http://${USER}:wrong-${encodeURIComponent(PASSWORD)}@${s.base}/tiny/index.json?sig=ok`;
+      expect(await fail(download(wrong, path.join(tmp, "pw", "index.json"), { retries: 2 }))).toBe(`http://${USER}:***@${s.base}/tiny/index.json?sig=ok: download failed after 1 attempt(s): HTTP 401 Unauthorized`);
+      expect(await fail(download(`http://${USERINFO}@${s.base}/none/index.json?sig=ok`, path.join(tmp, "pw", "x.json"), { retries: 0 }))).toMatch(/HTTP 404/);
+      expect(await fail(cat(`http://${USERINFO}@${s.base}/bad?sig=ok`, path.join(tmp, "pw2")))).toContain(`http://${USER}:***@${s.base}/bad/index.json?sig=ok`);
+      expect(await fail(cat(`http://${USERINFO}@${s.base}/none?sig=ok`, path.join(tmp, "pw3")))).toMatch(/HTTP 404/);
+    } finally {
+      s.close();
+    }
+    expect(await fail(download(`http://${USERINFO}@${s.base}/tiny/index.json`, path.join(tmp, "pw", "y.json"), { retries: 0 }))).toMatch(/ECONNREFUSED/);
+    expect(await fail(download(`http://tokenonly_${"x".repeat(8)}@${s.base}/tiny/index.json`, path.join(tmp, "pw", "z.json"), { retries: 0 }))).toMatch(/^http:\/\/\*\*\*@127/);
+    for (const m of messages) {
+      for (const secret of [PASSWORD, encodeURIComponent(PASSWORD), "Passw0rd", "tokenonly_"]) expect(m, m).not.toContain(secret);
+      expect(m).not.toMatch(/\n/);
+    }
+  });
+});
+

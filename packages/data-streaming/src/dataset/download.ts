@@ -4,7 +4,9 @@
  * renamed, with a timeout per attempt and retries, so a dead server fails with an error instead of
  * hanging, and ranks sharing a cache folder never write into each other's file. With `expectBytes` /
  * `expectHash` the file is checked before the rename, so a transfer cut short is retried instead of
- * being cached as complete. HTTP 4xx answers (but 408, 425, 429) are not retried.
+ * being cached as complete. HTTP 4xx answers (but 408, 425, 429) are not retried. An http(s):// URL
+ * with user:password@ is fetched with that Basic authorization (fetch refuses credentials in a URL);
+ * messages show it as user:***@.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
@@ -73,10 +75,55 @@ async function boundedBody(res: Response, maxBytes: number): Promise<Uint8Array>
   return Buffer.concat(chunks, n);
 }
 
+/**
+ * `remote` with `parts` appended to its path. An http(s):// URL keeps its query and fragment after
+ * the new path (a signed URL's or SAS token's `?sig=…` stays a query, not part of a file name).
+ */
 export function joinRemote(remote: string, ...parts: string[]): string {
   const rel = parts.filter(Boolean).join("/");
+  if (/^https?:\/\//i.test(remote)) {
+    const cut = remote.search(/[?#]/);
+    const [base, tail] = cut < 0 ? [remote, ""] : [remote.slice(0, cut), remote.slice(cut)];
+    return rel ? base.replace(/\/+$/, "") + "/" + rel + tail : remote;
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote)) return rel ? remote.replace(/\/+$/, "") + "/" + rel : remote;
   return path.join(remote, rel);
+}
+
+/**
+ * `url` fit to show: the userinfo of scheme://user:password@host becomes user:***@ (a lone user
+ * name, often a token, becomes ***@). Other text is returned as is.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_m, scheme: string, info: string) => {
+    const colon = info.indexOf(":");
+    return `${scheme}${colon >= 0 ? `${info.slice(0, colon)}:***` : "***"}@`;
+  });
+}
+
+/** `text` with the URL `src` redacted, and its password (raw or decoded) nowhere. */
+function hideUserinfo(text: string, src: string): string {
+  let out = text.split(src).join(redactUrl(src));
+  const info = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(src)?.[1];
+  if (info) {
+    const secret = info.includes(":") ? info.slice(info.indexOf(":") + 1) : info;
+    let decoded = secret;
+    try {
+      decoded = decodeURIComponent(secret);
+    } catch {}
+    for (const s of [info, secret, decoded]) if (s.length >= 3) out = out.split(s).join("***");
+  }
+  return out;
+}
+
+/** An http(s):// URL without its userinfo, and the Basic authorization the userinfo stood for. */
+function httpTarget(src: string): { url: string; authorization?: string } {
+  const u = new URL(src);
+  if (!u.username && !u.password) return { url: src };
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString("base64")}`;
+  u.username = "";
+  u.password = "";
+  return { url: u.href, authorization };
 }
 
 let tmpCounter = 0;
@@ -107,7 +154,8 @@ async function fetchOnce(src: string, dest: string, tmp: string, timeoutMs: numb
     const { store, key } = await openObjectUrl(src);
     await store.get(key, tmp, { maxBytes, signal: AbortSignal.timeout(timeoutMs) });
   } else if (/^https?:\/\//.test(src)) {
-    const res = await fetch(src, { signal: AbortSignal.timeout(timeoutMs) });
+    const { url, authorization } = httpTarget(src);
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(authorization ? { headers: { Authorization: authorization } } : {}) });
     if (!res.ok) {
       const err = new Error(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`);
       await res.body?.cancel().catch(() => undefined);
@@ -151,5 +199,5 @@ export async function download(src: string, dest: string, opts: DownloadOptions 
   const err = last as Error;
   let why = err?.name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : err instanceof RemoteError ? err.message.replace(`${src}: `, "") : describeError(last);
   if (why === "timed out") why += ` after ${timeoutMs} ms`;
-  throw new Error(`${src}: download failed after ${tries} attempt(s): ${why}`);
+  throw new Error(hideUserinfo(`${src}: download failed after ${tries} attempt(s): ${why}`, src));
 }

@@ -11,7 +11,7 @@ import type { RawShard } from "../mds/shard.js";
 import { MAX_INDEX_BYTES, maxShardBytes } from "../mds/limits.js";
 import { checkLocalShardSize, loadShard, pickHash, type ValidateHash } from "../mds/shard-file.js";
 import { privateCacheDir } from "./cache-dir.js";
-import { download, joinRemote, type DownloadOptions } from "./download.js";
+import { download, joinRemote, redactUrl, type DownloadOptions } from "./download.js";
 
 export interface StreamOptions {
   /**
@@ -81,7 +81,7 @@ export class Stream {
       before = readJsonQuietly(file);
       await download(joinRemote(this.remoteDir, "index.json"), file, { ...this.dl, maxBytes: MAX_INDEX_BYTES });
     }
-    this.index = readIndexFile(file, this.remoteDir ? joinRemote(this.remoteDir, "index.json") : file);
+    this.index = readIndexFile(file, this.remoteDir ? redactUrl(joinRemote(this.remoteDir, "index.json")) : file);
     if (this.remoteDir && before !== null) this.dropChangedShards(before, readJsonQuietly(file), since);
     if (!this.index.shards.some((s) => s.samples > 0)) throw new Error(`${file}: stream contains no samples`);
     // A local dataset's shards are all there: their sizes are checked now, so an index.json claiming

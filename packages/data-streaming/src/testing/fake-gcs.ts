@@ -1,6 +1,7 @@
 // A small imitation of the Cloud Storage JSON API for tests (what @google-cloud/storage calls when
 // STORAGE_EMULATOR_HOST points at it): object metadata, media download, multipart upload, list with
-// prefix and pagination, delete; Google-style JSON errors (missing bucket, missing object).
+// prefix and pagination, delete; Google-style JSON errors (missing bucket, missing object). Knob:
+// `stall` (accept requests and never answer: a silent endpoint).
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import { LocalServer } from "./local-server.js";
@@ -23,6 +24,8 @@ export class FakeGcs extends LocalServer {
   readonly buckets = new Map<string, Map<string, Buffer>>();
   readonly requests: Array<{ method: string; path: string }> = [];
   pageSize = 1000;
+  /** Never answer (the connection stays open): a silent endpoint; or only the requests this picks. */
+  stall: boolean | ((r: { method: string; path: string }) => boolean) = false;
   protected fail(res: http.ServerResponse, e: Error): void {
     this.error(res, 500, e.message);
   }
@@ -45,6 +48,7 @@ export class FakeGcs extends LocalServer {
   protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const u = new URL(req.url ?? "/", "http://x");
     this.requests.push({ method: req.method ?? "", path: u.pathname });
+    if (this.stall === true || (typeof this.stall === "function" && this.stall(this.requests.at(-1)!))) return; // never answer
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let m: RegExpExecArray | null;

@@ -1,7 +1,8 @@
 // A small S3-compatible server for tests (path-style addressing): buckets, PutObject (plain or
 // aws-chunked bodies, as the SDK streams files), GetObject, HeadObject, ListObjectsV2 with pagination,
 // and real Signature V4 checks, so wrong keys fail as they do on S3. Knobs: `stall` (accept requests
-// and never answer: a slow endpoint), `requests` (the log).
+// and never answer: a slow endpoint), `failWith` (answer picked requests with an S3 error), `requests`
+// (the log, with the region each request was signed for).
 import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import { LocalServer } from "./local-server.js";
@@ -12,6 +13,15 @@ export interface FakeS3Request {
   key: string;
   /** What the signature check said. */
   auth: "ok" | "none" | "bad-key" | "bad-signature";
+  /** The region of the signature's credential scope (absent when unsigned). */
+  region?: string;
+}
+
+/** An S3 error answer: status, code and message. */
+export interface FakeS3Error {
+  status: number;
+  code: string;
+  message: string;
 }
 
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -23,6 +33,8 @@ export class FakeS3 extends LocalServer {
   readonly requests: FakeS3Request[] = [];
   /** Never answer (the connection stays open): a slow endpoint; or only the requests this picks. */
   stall: boolean | ((r: FakeS3Request) => boolean) = false;
+  /** Answers the requests this picks with an S3 error instead (e.g. 400 RequestTimeout the first time). */
+  failWith: ((r: FakeS3Request) => FakeS3Error | null) | null = null;
   /** Keys per ListObjectsV2 page (small, so pagination is exercised). */
   pageSize = 1000;
   constructor(readonly keys: Record<string, string> = { AKIDFAKES3TEST: "fake-s3-secret-key" }) {
@@ -87,7 +99,13 @@ export class FakeS3 extends LocalServer {
     const [bucket = "", ...rest] = u.pathname.slice(1).split("/");
     const key = rest.map(decodeURIComponent).join("/");
     const auth = this.checkAuth(req);
-    this.requests.push({ method: req.method ?? "", bucket, key, auth });
+    const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? "")?.[1];
+    this.requests.push({ method: req.method ?? "", bucket, key, auth, ...(region ? { region } : {}) });
+    const failure = this.failWith?.(this.requests.at(-1)!);
+    if (failure) {
+      for await (const _ of req); // drain the body
+      return this.error(res, failure.status, failure.code, failure.message);
+    }
     if (this.stall === true || (typeof this.stall === "function" && this.stall(this.requests.at(-1)!))) return; // never answer
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeGcs } from "../../testing/fake-gcs.js";
 import { catLines, convertToMds } from "../cli-ops.js";
+import { download } from "../download.js";
 import { openObjectUrl, resetObjectStores } from "./index.js";
 
 const MDS = new URL("../../../../../../shared/data/mds/", import.meta.url).pathname;
@@ -60,5 +61,57 @@ describe("gs:// remotes (@google-cloud/storage against a local JSON-API fake)", 
     await expect(convertToMds({ inputs: [input], out: "gs://bucket/c4/val" })).rejects.toThrow("gs://bucket/c4/val/index.json already exists (pass --overwrite to replace the dataset)");
     await expect(cat("gs://nobucket/x", path.join(tmp, "n"))).rejects.toThrow(/^gs:\/\/nobucket\/x\/index\.json: no such bucket "nobucket"$/);
     await expect(cat("gs://bucket/nothing", path.join(tmp, "n"))).rejects.toThrow(/^gs:\/\/bucket\/nothing\/index\.json: no such object$/);
+  });
+
+  it("a silent endpoint: every call (metadata, list, get, put, head, remove) gives up at the caller's timeout", async () => {
+    const { store } = await openObjectUrl("gs://bucket/");
+    const src = path.join(tmp, "small.bin");
+    fs.writeFileSync(src, "x");
+    gcs.stall = true;
+    try {
+      const t = performance.now();
+      await expect(download("gs://bucket/x/index.json", path.join(tmp, "x.json"), { retries: 1, timeoutMs: 200 })).rejects.toThrow(
+        /^gs:\/\/bucket\/x\/index\.json: download failed after 2 attempt\(s\): timed out after 200 ms$/,
+      );
+      const signal = () => AbortSignal.timeout(200);
+      await expect(store.list("x/", { signal: signal() })).rejects.toThrow(/^gs:\/\/bucket\/x\/: timed out$/);
+      await expect(store.head("x/index.json", { signal: signal() })).rejects.toThrow(/^gs:\/\/bucket\/x\/index\.json: timed out$/);
+      await expect(store.put([["x/a.bin", src]], { signal: signal() })).rejects.toThrow(/^gs:\/\/bucket\/x\/a\.bin: timed out$/);
+      await expect(store.remove("x/a.bin", { signal: signal() })).rejects.toThrow(/^gs:\/\/bucket\/x\/a\.bin: timed out$/);
+      const ctl = new AbortController();
+      setTimeout(() => ctl.abort(), 100);
+      await expect(store.get("x/index.json", path.join(tmp, "y.json"), { signal: ctl.signal })).rejects.toThrow(/^gs:\/\/bucket\/x\/index\.json: timed out$/);
+      expect(performance.now() - t).toBeLessThan(3000);
+      expect(fs.existsSync(path.join(tmp, "y.json"))).toBe(false);
+    } finally {
+      gcs.stall = false;
+    }
+  }, 8000);
+
+  it("convert --out gs:// to a silent endpoint fails in bounded time", async () => {
+    const input = path.join(tmp, "stall.jsonl");
+    fs.writeFileSync(input, Array.from({ length: 50 }, (_, i) => JSON.stringify({ text: `document ${i}` })).join("\n") + "\n");
+    const t = performance.now();
+    gcs.stall = (r) => r.method === "POST"; // listing answers, uploads never do
+    try {
+      await expect(convertToMds({ inputs: [input], out: "gs://bucket/stalled", uploadTimeoutMs: 200 })).rejects.toThrow(/^gs:\/\/bucket\/stalled\/.*: timed out$/);
+    } finally {
+      gcs.stall = false;
+    }
+    expect(performance.now() - t).toBeLessThan(4000);
+  }, 8000);
+
+  it("STORAGE_EMULATOR_HOST without a scheme: one line naming the variable and the expected form", async () => {
+    const host = gcs.url.replace(/^http:\/\//, "");
+    process.env.STORAGE_EMULATOR_HOST = host;
+    resetObjectStores();
+    try {
+      await expect(download("gs://bucket/x/index.json", path.join(tmp, "z.json"), { retries: 2, timeoutMs: 500 })).rejects.toThrow(
+        `gs://bucket/x/index.json: STORAGE_EMULATOR_HOST="${host}" is not a URL: expected the form http://host:port (or https://host:port)`,
+      );
+    } finally {
+      process.env.STORAGE_EMULATOR_HOST = gcs.url;
+      resetObjectStores();
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * hf://datasets/OWNER/NAME[@REVISION]/PATH remotes through @huggingface/hub (the Hub client the hub
- * package uses; an optional dependency imported on first use). Endpoint: $HF_ENDPOINT, else the Hub;
- * token: $HF_TOKEN (sent only to that endpoint by the client, never printed).
+ * package uses; an optional dependency imported on first use). Endpoint: $HF_ENDPOINT (trailing
+ * slashes dropped, as huggingface_hub does), else the Hub; token: $HF_TOKEN (sent only to that endpoint
+ * by the client, never printed).
  */
 import fs from "node:fs";
 import type * as Hub from "@huggingface/hub";
@@ -44,7 +45,13 @@ function hubFailure(e: unknown, where: string): RemoteError {
   return new RemoteError(scrubSecrets(`${where}: ${why}`), permanent);
 }
 
+/** The HTTP status of a Hub client error. */
+const statusOf = (e: unknown): number | undefined => (e as { statusCode?: number }).statusCode;
+
 export class HubStore implements ObjectStore {
+  /** The repo is known to exist (created, or found): uploads do not ask again. */
+  private repoReady = false;
+
   constructor(readonly repo: string, readonly revision?: string) {}
 
   where(key: string): string {
@@ -54,7 +61,7 @@ export class HubStore implements ObjectStore {
   private params(signal?: AbortSignal) {
     return {
       repo: { type: "dataset" as const, name: this.repo },
-      hubUrl: process.env.HF_ENDPOINT || undefined,
+      hubUrl: process.env.HF_ENDPOINT?.replace(/\/+$/, "") || undefined,
       ...(process.env.HF_TOKEN ? { accessToken: process.env.HF_TOKEN } : {}),
       fetch: signal ? ((input, init) => fetch(input, { ...init, signal })) as typeof fetch : undefined,
     };
@@ -73,8 +80,17 @@ export class HubStore implements ObjectStore {
     const where = this.where(key);
     await this.run(where, async (hub) => {
       const p = { ...this.params(o.signal), path: key, revision: this.revision };
-      const info = await hub.fileDownloadInfo(p);
-      if (!info) throw new RemoteError(`${where}: no such file in the dataset repo`, true);
+      let info: Awaited<ReturnType<Sdk["fileDownloadInfo"]>>;
+      try {
+        info = await hub.fileDownloadInfo(p);
+      } catch (e) {
+        if (statusOf(e) === 404) await this.checkRevision(hub, where, o.signal);
+        throw e;
+      }
+      if (!info) {
+        await this.checkRevision(hub, where, o.signal);
+        throw new RemoteError(`${where}: no such file in the dataset repo`, true);
+      }
       if (o.maxBytes !== undefined && info.size > o.maxBytes) throw new RemoteError(`${where}: the file is ${info.size} bytes, more than the ${o.maxBytes} bytes index.json declares`, true);
       const blob = await hub.downloadFile({ ...p, downloadInfo: info });
       if (!blob) throw new RemoteError(`${where}: no such file in the dataset repo`, true);
@@ -89,14 +105,39 @@ export class HubStore implements ObjectStore {
       const p = this.params(o.signal);
       const accessToken = process.env.HF_TOKEN;
       if (!accessToken) throw new RemoteError(`${where}: writing to the Hub needs a write token in HF_TOKEN`, true);
-      try {
-        await hub.createRepo({ ...p, accessToken });
-      } catch (e) {
-        if ((e as { statusCode?: number }).statusCode !== 409) throw e; // 409: the repo exists
+      if (!this.repoReady) {
+        try {
+          await hub.createRepo({ ...p, accessToken });
+        } catch (e) {
+          // 409: the repo exists. 403: the token may not create repos here (a token scoped to this
+          // repo, an org without create rights): fine when the repo exists, as create_repo(exist_ok=True).
+          if (statusOf(e) !== 409 && !(statusOf(e) === 403 && (await this.repoExists(hub, accessToken, o.signal)))) throw e;
+        }
+        this.repoReady = true;
       }
       const blobs = await Promise.all(files.map(async ([key, file]) => ({ path: key, content: await fs.openAsBlob(file) })));
       await hub.uploadFiles({ ...p, files: blobs, branch: this.revision, commitTitle: `Add ${files.map(([k]) => k.split("/").pop()).join(", ").slice(0, 200)}` });
     });
+  }
+
+  /** Whether the dataset repo exists (readable with `accessToken`). */
+  private async repoExists(hub: Sdk, accessToken: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await hub.datasetInfo({ ...this.params(signal), accessToken, name: this.repo });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Throws "no such revision" when the URL's @REVISION names none in the repo (else returns). */
+  private async checkRevision(hub: Sdk, where: string, signal?: AbortSignal): Promise<void> {
+    if (!this.revision) return;
+    try {
+      await hub.datasetInfo({ ...this.params(signal), name: this.repo, revision: this.revision });
+    } catch (e) {
+      if (statusOf(e) === 404 && !isRepoNotFound(e)) throw new RemoteError(`${where}: no such revision "${this.revision}" in the dataset repo ${this.repo} (check the @REVISION of the URL: a branch, tag or commit)`, true);
+    }
   }
 
   async list(prefix: string, o: { signal?: AbortSignal } = {}): Promise<ObjectInfo[]> {
@@ -122,9 +163,9 @@ export class HubStore implements ObjectStore {
     await this.run(this.where(key), (hub) => hub.deleteFile({ ...this.params(o.signal), accessToken, path: key, branch: this.revision }).then(() => undefined));
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string, o: { signal?: AbortSignal } = {}): Promise<ObjectInfo | null> {
     return this.run(this.where(key), async (hub) => {
-      const info = await hub.fileDownloadInfo({ ...this.params(), path: key, revision: this.revision });
+      const info = await hub.fileDownloadInfo({ ...this.params(o.signal), path: key, revision: this.revision });
       return info ? { key, size: info.size } : null;
     });
   }

@@ -191,4 +191,65 @@ describe("s3:// remotes", () => {
     }
     expect(await (await openObjectUrl("s3://bucket/")).store.head("stalled/index.json")).toBeNull();
   });
+
+  it("temporary 4xx (RequestTimeout, RequestTimeTooSkewed, RequestExpired) are retried, reading and uploading", async () => {
+    try {
+      for (const [status, code] of [[400, "RequestTimeout"], [403, "RequestTimeTooSkewed"], [400, "RequestExpired"]] as const) {
+        let left = 1;
+        s3.failWith = (r) => (r.key === "tiny/index.json" && left-- > 0 ? { status, code, message: "temporary" } : null);
+        const before = s3.requests.length;
+        await download("s3://bucket/tiny/index.json", path.join(tmp, `t-${code}.json`), { retries: 1 });
+        expect(s3.requests.length - before, code).toBe(2);
+      }
+      // convert --out: the first PUT gets 400 RequestTimeout, the uploader tries again.
+      let left = 1;
+      s3.failWith = (r) => (r.method === "PUT" && left-- > 0 ? { status: 400, code: "RequestTimeout", message: "Your socket connection to the server was not read from or written to within the timeout period." } : null);
+      const input = path.join(tmp, "retry.jsonl");
+      fs.writeFileSync(input, Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: `doc ${i}` })).join("\n") + "\n");
+      expect(await convertToMds({ inputs: [input], out: "s3://bucket/retried" })).toBe(20);
+      expect(left).toBeLessThan(0);
+      // A permanent 4xx is still not retried.
+      s3.failWith = (r) => (r.key === "tiny/index.json" ? { status: 400, code: "InvalidArgument", message: "bad" } : null);
+      const before = s3.requests.length;
+      await expect(download("s3://bucket/tiny/index.json", path.join(tmp, "t-bad.json"), { retries: 2 })).rejects.toThrow(/InvalidArgument \(HTTP 400\)/);
+      expect(s3.requests.length - before).toBe(1);
+    } finally {
+      s3.failWith = null;
+    }
+  });
+
+  it("AWS_DEFAULT_REGION is used when AWS_REGION is unset", async () => {
+    const regionOf = async (over: Record<string, string>) => {
+      useEnv(over);
+      await download("s3://bucket/tiny/index.json", path.join(tmp, "r.json"), { retries: 0 });
+      return s3.requests.at(-1)!.region;
+    };
+    expect(await regionOf({})).toBe("us-east-1");
+    expect(await regionOf({ AWS_DEFAULT_REGION: "eu-central-1" })).toBe("eu-central-1");
+    expect(await regionOf({ AWS_DEFAULT_REGION: "eu-central-1", AWS_REGION: "ap-south-1" })).toBe("ap-south-1");
+  });
+
+  it("a misspelled AWS_PROFILE is an error naming the profile and the files, not unsigned requests", async () => {
+    const creds = path.join(tmp, "credentials");
+    fs.writeFileSync(creds, `[default]\naws_access_key_id = ${KEY.accessKeyId}\naws_secret_access_key = ${KEY.secretAccessKey}\n`);
+    useEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SHARED_CREDENTIALS_FILE: creds, AWS_PROFILE: "nosuch" });
+    const before = s3.requests.length;
+    await expect(download("s3://bucket/tiny/index.json", path.join(tmp, "p.json"), { retries: 2 })).rejects.toThrow(
+      `s3://bucket/tiny/index.json: AWS_PROFILE="nosuch": no such profile in ${path.join(tmp, "none")} or ${creds}`,
+    );
+    expect(s3.requests.length).toBe(before);
+    useEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SHARED_CREDENTIALS_FILE: creds, AWS_PROFILE: "default" });
+    await download("s3://bucket/tiny/index.json", path.join(tmp, "p.json"), { retries: 0 });
+    expect(s3.requests.at(-1)!.auth).toBe("ok");
+  });
+
+  it("S3_ENDPOINT_URL without a scheme: one line naming the variable and the expected form", async () => {
+    for (const name of ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"]) {
+      const bare = s3.url.replace(/^http:\/\//, "");
+      useEnv({ S3_ENDPOINT_URL: undefined, [name]: bare });
+      await expect(download("s3://bucket/tiny/index.json", path.join(tmp, "e.json"), { retries: 2 })).rejects.toThrow(
+        `s3://bucket/tiny/index.json: ${name}="${bare}" is not a URL: expected the form http://host:port (or https://host)`,
+      );
+    }
+  });
 });

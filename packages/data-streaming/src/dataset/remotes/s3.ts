@@ -3,9 +3,13 @@
  * first use). Credentials and region come from the standard AWS chain (environment, profiles, SSO,
  * instance roles); `S3_ENDPOINT_URL` (what mosaicml-streaming reads) or the SDK's own
  * `AWS_ENDPOINT_URL[_S3]` selects an S3-compatible server, addressed path-style. As the reference,
- * a machine without any credentials falls back to unsigned requests (public buckets).
+ * a machine without any credentials falls back to unsigned requests (public buckets); with
+ * AWS_PROFILE set, a missing profile is an error instead (boto3's ProfileNotFound). The region:
+ * AWS_REGION, else AWS_DEFAULT_REGION (boto3's), else the profile's, else us-east-1.
  */
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type * as S3 from "@aws-sdk/client-s3";
 import { importSdk, RemoteError, scrubSecrets, writeBody, type GetOptions, type ObjectInfo, type ObjectStore } from "./store.js";
 
@@ -21,9 +25,66 @@ function loadSdk(): Promise<Sdk> {
   return sdk;
 }
 
+const ENDPOINT_VARS = ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
+
 /** The custom endpoint, if any: S3_ENDPOINT_URL, else the SDK's AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. */
 export function s3Endpoint(): string | undefined {
-  return process.env.S3_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+  return ENDPOINT_VARS.map((k) => process.env[k]).find((v) => !!v) || undefined;
+}
+
+/** Why the custom endpoint is unusable (naming its variable and the expected form), or null. */
+function badEndpoint(): string | null {
+  const name = ENDPOINT_VARS.find((k) => !!process.env[k]);
+  if (!name) return null;
+  const v = process.env[name]!;
+  let ok = /^https?:\/\/[^/]/i.test(v);
+  try {
+    new URL(v);
+  } catch {
+    ok = false;
+  }
+  return ok ? null : `${name}="${v}" is not a URL: expected the form http://host:port (or https://host)`;
+}
+
+/**
+ * S3 error codes a later attempt can succeed after, whatever their 4xx status: the socket was idle too
+ * long (400 RequestTimeout), the clock is off (403 RequestTimeTooSkewed: the SDK corrects its offset
+ * from the answer's Date header, so the next attempt is signed right), the signature went stale in a
+ * queue (RequestExpired). botocore retries these too.
+ */
+const TRANSIENT_CODES = new Set(["RequestTimeout", "RequestTimeTooSkewed", "RequestExpired", "InternalError", "SlowDown", "ServiceUnavailable"]);
+
+/** The shared credentials and config files the SDK reads (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, else ~/.aws/). */
+function profileFiles(): string[] {
+  return [process.env.AWS_CONFIG_FILE || path.join(os.homedir(), ".aws", "config"), process.env.AWS_SHARED_CREDENTIALS_FILE || path.join(os.homedir(), ".aws", "credentials")];
+}
+
+/** Whether one of the files declares `[profile NAME]` (config) or `[NAME]`. */
+function profileDeclared(name: string, files: string[]): boolean {
+  return files.some((f) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, "utf8");
+    } catch {
+      return false;
+    }
+    return text.split(/\r?\n/).some((line) => {
+      const m = /^\s*\[\s*(?:profile\s+)?([^\]]+?)\s*\]\s*$/.exec(line);
+      return m?.[1] === name;
+    });
+  });
+}
+
+/**
+ * With AWS_PROFILE set, a credentials failure is an error naming the profile (boto3's ProfileNotFound),
+ * never a silent fall back to unsigned requests.
+ */
+function profileFailure(where: string, profile: string, e: unknown): RemoteError {
+  const files = profileFiles();
+  const why = profileDeclared(profile, files)
+    ? `AWS_PROFILE="${profile}" gave no credentials: ${(e as Error).message ?? String(e)}`
+    : `AWS_PROFILE="${profile}": no such profile in ${files.join(" or ")} (check the spelling, or set AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE)`;
+  return new RemoteError(scrubSecrets(`${where}: ${why}`), true);
 }
 
 /** One line saying why an S3 call failed; `permanent` when retrying cannot help. */
@@ -67,7 +128,7 @@ export function s3Failure(e: unknown, where: string, bucket: string, anonymous: 
         permanent = false;
       } else {
         why = `${err.name ?? "error"}${status ? ` (HTTP ${status})` : ""}: ${err.message ?? String(e)}`;
-        permanent = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+        permanent = !TRANSIENT_CODES.has(err.name ?? "") && status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
       }
   }
   if (e instanceof RemoteError) return e;
@@ -97,6 +158,8 @@ export class S3Store implements ObjectStore {
 
   /** Runs one command; with no credentials at all, retries it unsigned. */
   private async send<T>(where: string, make: (s3: Sdk) => { readonly input: unknown; __out?: T } | object, signal?: AbortSignal): Promise<T> {
+    const bad = badEndpoint();
+    if (bad) throw new RemoteError(`${where}: ${bad}`, true);
     const s3 = await loadSdk();
     type Sender = { send(c: unknown, o: { abortSignal?: AbortSignal }): Promise<T> };
     try {
@@ -104,6 +167,8 @@ export class S3Store implements ObjectStore {
         return await ((await this.client(s3)) as unknown as Sender).send(make(s3), { abortSignal: signal });
       } catch (e) {
         if ((e as Error).name !== "CredentialsProviderError" || this.anonymous) throw e;
+        const profile = process.env.AWS_PROFILE;
+        if (profile) throw profileFailure(where, profile, e);
         this.anonymous = true;
         return await ((await this.client(s3)) as unknown as Sender).send(make(s3), { abortSignal: signal });
       }
@@ -150,9 +215,9 @@ export class S3Store implements ObjectStore {
     await this.send(this.where(key), (s3) => new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }), o.signal);
   }
 
-  async head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string, o: { signal?: AbortSignal } = {}): Promise<ObjectInfo | null> {
     try {
-      const res = await this.send<S3.HeadObjectCommandOutput>(this.where(key), (s3) => new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const res = await this.send<S3.HeadObjectCommandOutput>(this.where(key), (s3) => new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }), o.signal);
       return { key, size: res.ContentLength ?? 0 };
     } catch (e) {
       if (/: not found|no such object/.test((e as Error).message)) return null;
@@ -163,7 +228,10 @@ export class S3Store implements ObjectStore {
 
 async function makeClient(s3: Sdk, unsigned: boolean): Promise<S3.S3Client> {
   const endpoint = s3Endpoint();
+  // The JS SDK reads AWS_REGION only; boto3 and the AWS CLI read AWS_DEFAULT_REGION (before the profile's region).
+  const envRegion = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
   const base: S3.S3ClientConfig = {
+    ...(envRegion ? { region: envRegion } : {}),
     // Our download loop retries (with its own timeout per attempt); the SDK makes one attempt.
     maxAttempts: 1,
     // The SDK writes some failures to the console when given no logger; ours are reported as errors.

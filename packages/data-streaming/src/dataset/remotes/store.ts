@@ -29,7 +29,7 @@ export interface ObjectStore {
   /** Objects whose key starts with `prefix`. */
   list(prefix: string, o?: { signal?: AbortSignal }): Promise<ObjectInfo[]>;
   /** Size of object `key`, or null when there is none. */
-  head(key: string): Promise<ObjectInfo | null>;
+  head(key: string, o?: { signal?: AbortSignal }): Promise<ObjectInfo | null>;
   /** Deletes object `key` (no error when there is none). */
   remove(key: string, o?: { signal?: AbortSignal }): Promise<void>;
 }
@@ -54,6 +54,26 @@ export function scrubSecrets(text: string): string {
   }
   out = out.replace(/\s+/g, " ").trim();
   return out.length > 300 ? `${out.slice(0, 300)}…` : out;
+}
+
+/**
+ * Settles as `p` does, or rejects with the signal's reason (a TimeoutError or AbortError) as soon as
+ * `signal` aborts: for SDK calls that take no AbortSignal. The abandoned request ends on its own.
+ */
+export function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      p.catch(() => undefined);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Imports an optional SDK, or says which package to install. */
