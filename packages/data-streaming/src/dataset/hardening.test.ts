@@ -10,20 +10,12 @@ import { privateCacheDir } from "./cache-dir.js";
 import { convertToMds } from "./cli-ops.js";
 import { StreamingDataset } from "./dataset.js";
 import { download } from "./download.js";
+import { withEnv } from "../testing/env.js";
 
 const MDS = new URL("../../../../../shared/data/mds/", import.meta.url).pathname;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mds-hardening-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function withEnv<T>(vars: Record<string, string | undefined>, f: () => T): T {
-  const old = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v);
-  try {
-    return f();
-  } finally {
-    for (const [k, v] of Object.entries(old)) v === undefined ? delete process.env[k] : (process.env[k] = v);
-  }
-}
 
 describe("remote bodies are read up to the declared size", () => {
   it("a server that keeps sending is cut off past index.json's size; nothing is left behind", async () => {

@@ -4,3 +4,4 @@ export { FakeS3, type FakeS3Error, type FakeS3Request } from "./fake-s3.js";
 export { resetObjectStores } from "../dataset/remotes/index.js";
 export { FakeGcs } from "./fake-gcs.js";
 export { buildHostileCorpus, wideDict, type HostileCase, type CorpusOptions } from "./hostile-corpus.js";
+export { withEnv } from "./env.js";

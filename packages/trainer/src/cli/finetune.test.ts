@@ -3,11 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { saveModelFolder } from "@mosaicbert/hub";
-import { createModel, preset, toHfConfig } from "@mosaicbert/layers";
-import { cpu } from "@mosaicbert/tensor";
 import { afterAll, describe, expect, it } from "vitest";
 import { FINETUNE_RESULTS_FILE, FINETUNE_STATE_DIR } from "../finetune/run.js";
+import { tinyModelFolder } from "../testing/tiny-model.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HOOKS = path.join(here, "../from-source/register-ts.mjs");
@@ -16,19 +14,6 @@ const SST2 = fileURLToPath(new URL("../../../../../shared/data/glue/SST-2/train.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "finetune-cli-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** A freshly initialised small MosaicBERT MLM folder (no tokenizer: the shipped vocab). */
-function tinyModel(dir: string): string {
-  const config = preset("tiny", { hiddenSize: 64, intermediateSize: 128 });
-  const m = createModel(config, "mlm", cpu, { seed: 1 });
-  const sd = m.stateDictHost();
-  m.dispose();
-  saveModelFolder(dir, {
-    config: toHfConfig({ ...config, architectures: ["BertForMaskedLM"] }),
-    tensors: new Map([...sd].map(([k, v]) => [k, { dtype: "f32" as const, shape: v.shape, data: v.data }])),
-    modelCard: false,
-  });
-  return dir;
-}
 
 /**
  * `mosaicbert finetune …` from source in a child process; `signal` is sent once stderr shows that the
@@ -53,7 +38,7 @@ function finetuneCli(args: string[], signal?: NodeJS.Signals): Promise<{ code: n
 
 describe("mosaicbert finetune: SIGTERM / SIGINT stop at a step boundary with a resumable state", () => {
   it("exits 143 / 130 after saving the step reached, says how to continue, and --resume ends as an uninterrupted run", async () => {
-    const model = tinyModel(path.join(tmp, "tiny"));
+    const model = tinyModelFolder(path.join(tmp, "tiny"));
     // Real SST-2 rows: 240 training rows (3 epochs × 30 steps of 8), 32 eval rows.
     const rows = fs.readFileSync(SST2, "utf8").trim().split("\n").slice(1).map((l) => l.split("\t") as [string, string]);
     const train = path.join(tmp, "train.tsv");

@@ -6,6 +6,7 @@ import { buildConfig, loadRecipe, parseOverride, recipeNames, resolveRecipe } fr
 import { ConfigError } from "./schema.js";
 import { durationToSteps, parseDuration } from "./duration.js";
 import { sampleCorpusDir } from "../paths.js";
+import { withEnv } from "@mosaicbert/data-streaming/testing";
 
 function problemsOf(fn: () => unknown): string {
   try {
@@ -367,16 +368,6 @@ describe("save_folder", () => {
 });
 
 describe("omegaconf references", () => {
-  const withEnv = <T>(vars: Record<string, string | undefined>, f: () => T): T => {
-    const old = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-    for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v);
-    try {
-      return f();
-    } finally {
-      for (const [k, v] of Object.entries(old)) v === undefined ? delete process.env[k] : (process.env[k] = v);
-    }
-  };
-
   it("dotted paths are absolute from the top of the recipe; list items by .N or [N]; references of references", () => {
     const { config: c } = loadRecipe("tiny-cpu", {
       overrides: ["save_folder=./ckpt/${model.name}", "run_name=${model.tokenizer_name}-b${optimizer.betas.1}-${optimizer.betas[0]}-${train_loader.dataset.max_seq_len}"],

@@ -4,15 +4,16 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Writable } from "node:stream";
 import { Command } from "commander";
-import { loadModelFolder, saveModelFolder } from "@mosaicbert/hub";
+import { loadModelFolder } from "@mosaicbert/hub";
 import { runInfer } from "@mosaicbert/inference";
-import { createModel, loadPretrained, preset, remoteCodeFiles, toHfConfig } from "@mosaicbert/layers";
+import { loadPretrained, remoteCodeFiles } from "@mosaicbert/layers";
 import { bertBaseUncased, bertBaseUncasedVocabPath } from "@mosaicbert/data-streaming";
 import { cpu } from "@mosaicbert/tensor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerFinetune } from "../cli/finetune.js";
 import { registerInfer } from "../cli/infer.js";
 import { FINETUNE_RESULTS_FILE, FINETUNE_STATE_DIR, finetuneFiles } from "./run.js";
+import { tinyModelFolder } from "../testing/tiny-model.js";
 
 const SST2 = fileURLToPath(new URL("../../../../../shared/data/glue/SST-2/train.tsv", import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "finetune-"));
@@ -23,23 +24,10 @@ const quiet = { write: () => true };
 const sst2 = fs.readFileSync(SST2, "utf8").trim().split("\n").slice(1).map((l) => l.split("\t") as [string, string]);
 const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 
-/** A freshly initialised small MosaicBERT MLM folder, as `pretrain` would leave one (no tokenizer: the shipped vocab). */
-function tinyModel(dir: string): string {
-  const config = preset("tiny", { hiddenSize: 64, intermediateSize: 128 });
-  const m = createModel(config, "mlm", cpu, { seed: 1 });
-  const sd = m.stateDictHost();
-  m.dispose();
-  saveModelFolder(dir, {
-    config: toHfConfig({ ...config, architectures: ["BertForMaskedLM"] }),
-    tensors: new Map([...sd].map(([k, v]) => [k, { dtype: "f32" as const, shape: v.shape, data: v.data }])),
-    modelCard: false,
-  });
-  return dir;
-}
 
 let model: string;
 beforeAll(() => {
-  model = tinyModel(path.join(tmp, "tiny"));
+  model = tinyModelFolder(path.join(tmp, "tiny"));
 });
 
 describe("mosaicbert finetune on a real labelled file (SST-2 slice)", () => {
@@ -109,7 +97,7 @@ describe("finetune regression on text pairs (STS-B slice, TSV)", () => {
     fs.writeFileSync(evalFile, [lines[0], ...lines.slice(3000, 3032)].join("\n") + "\n");
     const out = path.join(tmp, "sts-model");
     // A starting folder with its own tokenizer files: the output carries them (not the shipped vocab's).
-    const own = tinyModel(path.join(tmp, "tiny-own-tokenizer"));
+    const own = tinyModelFolder(path.join(tmp, "tiny-own-tokenizer"));
     fs.copyFileSync(bertBaseUncasedVocabPath(), path.join(own, "vocab.txt"));
     const tokConfig = JSON.stringify({ do_lower_case: true, model_max_length: 64, note: "the starting folder's own" });
     fs.writeFileSync(path.join(own, "tokenizer_config.json"), tokConfig);
