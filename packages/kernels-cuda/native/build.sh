@@ -53,6 +53,20 @@ fi
 echo "build.sh: architectures from the $why: $(echo $ARCH)"
 FLAGS="-O3 -std=c++17 -Xcompiler -fPIC -Xcompiler -fvisibility=hidden -lineinfo $ARCH -I$NODE_INCLUDE_DIR ${NCCL_INCLUDE_DIR:+-I$NCCL_INCLUDE_DIR} $*"
 rm -f "$out"/obj/*.o   # objects of files since renamed or removed would otherwise be linked in too
+# The libraries' headers first (a preprocessor run, well under a second each): a machine without cuBLAS or NCCL
+# development files fails here, naming what is missing, instead of after minutes of compiling everything else.
+for h in "cublasLt.h:cuBLAS (cuBLASLt) development headers (libcublas-dev or the CUDA toolkit's cuda-libraries-dev; or set NVCC to a toolkit that has them)" \
+         "nccl.h:NCCL development headers (libnccl-dev; or set NCCL_INCLUDE_DIR)"; do
+  header=${h%%:*}
+  printf '#include <%s>\n' "$header" > "$out/obj/has-header.cu"
+  if ! $NVCC -E -std=c++17 ${NCCL_INCLUDE_DIR:+-I$NCCL_INCLUDE_DIR} "$@" "$out/obj/has-header.cu" -o /dev/null 2> "$out/obj/has-header.log"; then
+    cat "$out/obj/has-header.log" >&2
+    echo "build.sh: $header not found by $NVCC: install the ${h#*:}; nothing was compiled" >&2
+    rm -rf "$out/obj"
+    exit 1
+  fi
+done
+rm -f "$out/obj/has-header.cu" "$out/obj/has-header.log"
 pids=()
 for src in "$here"/*.cu "$here"/*.cc; do
   obj="$out/obj/$(basename "$src").o"
@@ -61,7 +75,7 @@ for src in "$here"/*.cu "$here"/*.cc; do
 done
 status=0
 for p in "${pids[@]}"; do wait "$p" || status=1; done
-[ "$status" = 0 ] || { echo "build.sh: compilation failed" >&2; exit 1; }
+[ "$status" = 0 ] || { rm -rf "$out/obj"; echo "build.sh: compilation failed" >&2; exit 1; }
 $NVCC -shared $ARCH -o "$out/mosaicbert_cuda.node.tmp" "$out"/obj/*.o -lcublasLt -lnccl -lcudart ${NCCL_LIB_DIR:+-L$NCCL_LIB_DIR}
 mv "$out/mosaicbert_cuda.node.tmp" "$out/mosaicbert_cuda.node"
 echo "built $out/mosaicbert_cuda.node"

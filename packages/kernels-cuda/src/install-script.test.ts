@@ -14,7 +14,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let n = 0;
 /** A tarball-like copy of the package and a bin folder with a fake nvcc (and nvidia-smi when `gpus` is given). */
-function setup(o: { gpus?: string[]; nvccFails?: boolean } = {}): { pkg: string; bin: string; log: string } {
+function setup(o: { gpus?: string[]; nvccFails?: boolean; missingHeader?: string } = {}): { pkg: string; bin: string; log: string } {
   const root = path.join(tmp, String(n++));
   const pkg = path.join(root, "node_modules", "@mosaicbert", "kernels-cuda");
   fs.mkdirSync(path.join(pkg, "scripts"), { recursive: true });
@@ -30,6 +30,10 @@ function setup(o: { gpus?: string[]; nvccFails?: boolean } = {}): { pkg: string;
     'if [ "$1" = "--list-gpu-code" ]; then printf "sm_75\\nsm_80\\nsm_86\\nsm_87\\nsm_89\\nsm_90\\n"; exit 0; fi',
     `echo "$*" >> ${JSON.stringify(log)}`,
     o.nvccFails ? 'echo "fatal error: cublasLt.h: No such file or directory" >&2; exit 2' : "",
+    // build.sh's header check preprocesses a one-line has-header.cu per library header.
+    o.missingHeader
+      ? `for a in "$@"; do case "$a" in *has-header.cu) if grep -q '${o.missingHeader}' "$a"; then echo "fatal error: ${o.missingHeader}: No such file or directory" >&2; exit 2; fi;; esac; done`
+      : "",
     'while [ $# -gt 0 ]; do if [ "$1" = "-o" ]; then echo obj > "$2"; fi; shift; done',
   ].join("\n");
   fs.writeFileSync(path.join(bin, "nvcc"), nvcc, { mode: 0o755 });
@@ -104,8 +108,32 @@ describe("kernels-cuda install script", () => {
     expect(r.status).toBe(0);
     expect(r.err).toContain("cublasLt.h: No such file or directory");
     expect(r.err).toContain("npm rebuild @mosaicbert/kernels-cuda");
-    expect(fs.readFileSync(path.join(pkg, "build", "build.log"), "utf8")).toContain("compilation failed");
+    expect(fs.readFileSync(path.join(pkg, "build", "build.log"), "utf8")).toContain("cublasLt.h not found");
     expect(fs.existsSync(addon(pkg))).toBe(false);
     expect(install(pkg, { ...env, MOSAICBERT_CUDA_BUILD_STRICT: "1" }).status).toBe(1);
+  });
+
+  it("checks the cuBLAS and NCCL headers before compiling anything: a missing one is named and nothing is compiled", () => {
+    for (const header of ["cublasLt.h", "nccl.h"]) {
+      const { pkg, bin, log } = setup({ missingHeader: header });
+      const r = install(pkg, { NVCC: path.join(bin, "nvcc"), PATH: `${bin}:/usr/bin:/bin` });
+      expect(r.status, header).toBe(0);
+      expect(r.err).toContain(`${header} not found by`);
+      expect(r.err).toContain("nothing was compiled");
+      expect(r.err).toContain(header === "nccl.h" ? "NCCL_INCLUDE_DIR" : "libcublas-dev");
+      expect(compileCalls(log), header).toEqual([]);
+      expect(fs.existsSync(path.join(pkg, "build", "obj")), header).toBe(false);
+      expect(fs.existsSync(addon(pkg))).toBe(false);
+    }
+  });
+
+  it("leaves no object files behind when compilation fails", () => {
+    const { pkg, bin } = setup();
+    // The header checks pass; every compile then fails.
+    fs.writeFileSync(path.join(bin, "nvcc"), fs.readFileSync(path.join(bin, "nvcc"), "utf8").replace('while [ $# -gt 0 ]', 'if [[ " $* " == *" -c "* ]]; then echo "error: boom" >&2; exit 2; fi\nwhile [ $# -gt 0 ]'));
+    const r = install(pkg, { NVCC: path.join(bin, "nvcc"), PATH: `${bin}:/usr/bin:/bin` });
+    expect(r.status).toBe(0);
+    expect(r.err).toContain("compilation failed");
+    expect(fs.existsSync(path.join(pkg, "build", "obj"))).toBe(false);
   });
 });
