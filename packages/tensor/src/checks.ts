@@ -39,7 +39,9 @@ export function expectRank(op: string, arg: string, t: Tensor, rank: number): vo
 export function asMatrix(op: string, arg: string, t: Tensor): [number, number] {
   if (t.shape.length < 1) throw new OpError(op, arg, `expected at least 1 dimension, got shape ${fmtShape(t.shape)}`);
   const cols = t.shape[t.shape.length - 1]!;
-  return [cols === 0 ? 0 : t.size / cols, cols];
+  // The product of the leading dimensions, not size / cols: a [2, 0] tensor has 2 rows of 0 elements.
+  const rows = t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return [rows, cols];
 }
 
 export function expectSameShape(op: string, arg: string, t: Tensor, like: Tensor, likeName: string): void {

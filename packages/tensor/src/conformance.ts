@@ -125,6 +125,25 @@ for (const dt of ["f32", "bf16"] as DType[]) {
     }
     return [gw, gb];
   }, true);
+  // An empty inner dimension (K = 0): the product is zeros [M, N], then alpha·0 + bias, the activation and
+  // accumulate as for any K (a [M, 0] operand still has M rows; the CUDA GEMM fills zeros + bias itself).
+  add(`matmul ${dt} K0 (empty inner dimension): bias, gelu, accumulate, 3-d a, transA + bias grad`, tolOf(dt), (be, rng) => {
+    const [M, N] = [5, 7];
+    const bias = randn(be, rng, [N], "f32");
+    const plain = be.matmul(be.zeros([M, 0], dt), be.zeros([0, N], dt));
+    const biased = be.matmul(be.zeros([M, 0], dt), be.zeros([N, 0], dt), { transB: true, bias, alpha: 0.5 });
+    const pre = be.empty([M, N], dt);
+    const gelu = be.matmul(be.zeros([M, 0], dt), be.zeros([0, N], dt), { bias, activation: "gelu", preActivation: pre });
+    const acc = randn(be, rng, [M, N], "f32");
+    be.matmul(be.zeros([M, 0], dt), be.zeros([0, N], dt), { bias, out: acc, accumulate: true });
+    const lead = be.matmul(be.zeros([2, 3, 0], dt), be.zeros([0, N], dt), { bias });
+    const gw = randn(be, rng, [M, N], "f32");
+    const gb = randn(be, rng, [M], "f32");
+    be.matmul(be.zeros([0, M], dt), be.zeros([0, N], dt), { transA: true, out: gw, accumulate: true, biasGrad: gb });
+    const gb0 = randn(be, rng, [M], "f32");
+    const gw0 = be.matmul(be.zeros([0, M], dt), be.zeros([0, N], dt), { transA: true, biasGrad: gb0 });
+    return [plain, biased, gelu, pre, acc, lead, gw, gb, gw0, gb0];
+  });
   add(`matmul ${dt} mixed operand dtypes`, BF16_TOL, (be, rng) => {
     const a = randn(be, rng, [9, 24], dt);
     const b = randn(be, rng, [24, 10], dt === "f32" ? "bf16" : "f32");

@@ -74,8 +74,10 @@ export class Tensor {
   /** Rows [start, end) of the first dimension, as a view. */
   rows(start: number, end: number): Tensor {
     const rowSize = this.shape.slice(1).reduce((a, b) => a * b, 1);
-    if (start < 0 || end > (this.shape[0] ?? 0) || start > end) {
-      throw new OpError("rows", "range", `rows [${start}, ${end}) out of range for shape ${fmtShape(this.shape)}`);
+    const n = this.shape[0] ?? 0;
+    // Integers only: a fractional bound times rowSize can still be a whole element offset (a misplaced view).
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > n || start > end) {
+      throw new OpError("rows", "range", `expected integers 0 ≤ start ≤ end ≤ ${n}, got rows [${start}, ${end}) of shape ${fmtShape(this.shape)}`);
     }
     return this.view(start * rowSize, [end - start, ...this.shape.slice(1)]);
   }

@@ -1,6 +1,6 @@
 import { type DType, decodeBf16, decodeF16, isFloat, itemsize, rawArray, type RawArray } from "../dtype.js";
 import type { CollectiveGroup, Communicator } from "../collectives.js";
-import { OpError } from "../errors.js";
+import { OpError, fmtShape } from "../errors.js";
 import { Tensor } from "../tensor.js";
 import { expectTensor } from "../checks.js";
 import { validateAlloc, validateCopy, validateFill } from "../validate/index.js";
@@ -24,7 +24,7 @@ import type {
   NormGrads,
   PendingRead,
 } from "../backend.js";
-import { convertInto } from "./convert.js";
+import { checkConvertible, convertInto } from "./convert.js";
 import { loadF32, rawOf, storeF32 } from "./storage.js";
 import { matmul } from "./matmul.js";
 import { GemmPool } from "./parallel.js";
@@ -76,7 +76,15 @@ export class CpuBackend implements Backend {
   /** Wraps fresh storage in a tensor and counts its bytes. */
   protected alloc(op: string, shape: readonly number[], dtype: DType): Tensor {
     const size = validateAlloc(op, shape, dtype);
-    const t = new Tensor(this, [...shape], dtype, this.newStorage(dtype, size));
+    let storage: RawArray;
+    try {
+      storage = this.newStorage(dtype, size);
+    } catch (e) {
+      // The host refused the typed array (past its length limit, or out of memory): nothing was allocated.
+      if (!(e instanceof RangeError)) throw e;
+      throw new OpError(op, "shape", `cannot allocate ${fmtShape(shape)} ${dtype} (${size} elements, ${size * itemsize(dtype)} bytes) in host memory: ${e.message}`);
+    }
+    const t = new Tensor(this, [...shape], dtype, storage);
     this.allocated += size * itemsize(dtype);
     if (this.allocated > this.peak) this.peak = this.allocated;
     return t;
@@ -94,6 +102,9 @@ export class CpuBackend implements Backend {
     if (data === null || data === undefined || typeof (data as { length?: unknown }).length !== "number") {
       throw new OpError("fromArray", "data", "expected an array or typed array");
     }
+    // Every check before the allocation: a refused call allocates (and counts) nothing.
+    const size = validateAlloc("fromArray", shape, dtype);
+    checkConvertible("fromArray", "data", size, dtype, data);
     const t = this.alloc("fromArray", shape, dtype);
     convertInto("fromArray", "data", rawOf(t), dtype, data);
     return t;
@@ -149,8 +160,17 @@ export class CpuBackend implements Backend {
 
   cast(x: Tensor, dtype: DType): Tensor {
     expectTensor("cast", "x", x, this);
+    validateAlloc("cast", x.shape, dtype);
+    if (x.dtype === dtype || (isFloat(x.dtype) && isFloat(dtype))) {
+      const y = this.alloc("cast", x.shape, dtype);
+      this.copy(x, y);
+      return y;
+    }
+    // A conversion that can throw (to an integer dtype): checked before the output is allocated.
+    const values = this.read(x);
+    checkConvertible("cast", "x", x.size, dtype, values, true);
     const y = this.alloc("cast", x.shape, dtype);
-    this.copy(x, y);
+    convertInto("cast", "x", rawOf(y), dtype, values, true);
     return y;
   }
 

@@ -38,34 +38,53 @@ export function convertInto(op: string, arg: string, dst: RawArray, dtype: DType
         d.set(data as BigInt64Array);
         return;
       }
-      for (let i = 0; i < n; i++) {
-        let v = num(i);
-        if (truncate) v = Number.isFinite(v) ? Math.trunc(v) : 0;
-        if (!Number.isSafeInteger(v)) throw new OpError(op, arg, `value ${v} at position ${i} is not an integer representable as i64`);
-        d[i] = BigInt(v);
-      }
+      for (let i = 0; i < n; i++) d[i] = BigInt(intValue(op, arg, dtype, num(i), i, truncate));
       return;
     }
     case "i32":
     case "u8":
     case "bool": {
-      const [lo, hi] = dtype === "i32" ? [-2147483648, 2147483647] : [0, 255];
       const d = dst as Int32Array | Uint8Array;
       for (let i = 0; i < n; i++) {
-        let v = num(i);
-        if (truncate) v = Number.isFinite(v) ? Math.trunc(v) : 0;
-        if (dtype === "bool") {
-          d[i] = v !== 0 && !Number.isNaN(v) ? 1 : 0;
-          continue;
-        }
-        if (!Number.isInteger(v) || v < lo || v > hi) {
-          throw new OpError(op, arg, `value ${v} at position ${i} is not an integer in [${lo}, ${hi}] (dtype ${dtype})`);
-        }
-        d[i] = v;
+        const v = num(i);
+        // bool takes the value before any truncation, as torch's and C's casts do: any non-zero value,
+        // fractions and NaN included, is true (NaN !== 0).
+        d[i] = dtype === "bool" ? (v !== 0 ? 1 : 0) : intValue(op, arg, dtype, v, i, truncate);
       }
       return;
     }
     default:
       throw new OpError(op, "dtype", `unknown dtype '${String(dtype)}'`);
   }
+}
+
+/** Element i's value for an integer dtype (i64, i32, u8): truncated toward zero if `truncate`, then range-checked. */
+function intValue(op: string, arg: string, dtype: DType, value: number, i: number, truncate: boolean): number {
+  const v = truncate ? (Number.isFinite(value) ? Math.trunc(value) : 0) : value;
+  if (dtype === "i64") {
+    if (!Number.isSafeInteger(v)) throw new OpError(op, arg, `value ${v} at position ${i} is not an integer representable as i64`);
+    return v;
+  }
+  const [lo, hi] = dtype === "i32" ? [-2147483648, 2147483647] : [0, 255];
+  if (!Number.isInteger(v) || v < lo || v > hi) {
+    throw new OpError(op, arg, `value ${v} at position ${i} is not an integer in [${lo}, ${hi}] (dtype ${dtype})`);
+  }
+  return v;
+}
+
+/**
+ * The checks of convertInto without writing anything: throws the OpError convertInto would throw for
+ * `data` → n elements of dtype. Lets a caller refuse bad data before it allocates the destination.
+ */
+export function checkConvertible(op: string, arg: string, n: number, dtype: DType, data: HostData, truncate = false): void {
+  if (data.length !== n) throw new OpError(op, arg, `expected ${n} elements, got ${data.length}`);
+  // Float and bool targets take any number; an i64 target takes a BigInt64Array as it is.
+  if (dtype !== "i64" && dtype !== "i32" && dtype !== "u8") return;
+  if (data instanceof BigInt64Array) {
+    if (dtype === "i64") return;
+    for (let i = 0; i < n; i++) intValue(op, arg, dtype, Number(data[i]!), i, truncate);
+    return;
+  }
+  const a = data as ArrayLike<number>;
+  for (let i = 0; i < n; i++) intValue(op, arg, dtype, a[i]!, i, truncate);
 }

@@ -120,4 +120,22 @@ describe("dropout", () => {
     expect(relativeL2(arr(cpu.dropout(x, { p: 0, seed: 1 })), arr(x))).toBe(0);
     expect(() => cpu.dropout(x, { p: 1, seed: 1 })).toThrow(/dropout: p: expected a drop probability in \[0, 1\)/);
   });
+
+  it("takes the counter offset mod 2³² for any safe integer, and refuses offsets past 2^53 − 1, fractions and negatives", () => {
+    const x = cpu.fromArray(new Float32Array(64).fill(1), [64], "f32");
+    const mask = (offset: number) => Array.from(arr(cpu.dropout(x, { p: 0.5, seed: 1, offset })), (v) => (v === 0 ? 0 : 1)).join("");
+    // 2^53 − 1 ≡ 2^32 − 1 (mod 2^32): the same counters, element by element (offset + i in doubles would round above 2^53).
+    expect(mask(2 ** 53 - 1)).toBe(mask(2 ** 32 - 1));
+    expect(mask(2 ** 52 + 5)).toBe(mask(5));
+    expect(mask(2 ** 32)).toBe(mask(0));
+    for (const bad of [2 ** 53, 2 ** 64, 1.5, -1, NaN, Infinity]) {
+      expect(() => cpu.dropout(x, { p: 0.5, seed: 1, offset: bad })).toThrow(
+        `dropout: offset: expected an integer counter offset in [0, 2^53 − 1] (used mod 2^32), got ${String(bad)}`,
+      );
+    }
+    // Every op with a dropout shares the check.
+    const g = cpu.fromArray(new Float32Array(8).fill(1), [2, 4], "f32");
+    expect(() => cpu.geglu(g, { dropout: { p: 0.5, seed: 1, offset: 2 ** 53 } })).toThrow(/geglu: offset: expected an integer counter offset in \[0, 2\^53 − 1\]/);
+    expect(() => cpu.dropoutBackward(x, { p: 0.5, seed: 1, offset: 2 ** 53 })).toThrow(/dropoutBackward: offset:/);
+  });
 });

@@ -32,6 +32,17 @@ describe("crossEntropy", () => {
     expect(() => cpu.crossEntropy(logits, t, { ignoreIndex: 0 })).toThrow(/crossEntropy: targets: index -100 at position 1 is out of range \[0, 7\) \(ignoreIndex 0\)/);
   });
 
+  it("refuses logits with no classes (C = 0), naming logits, whatever the targets", () => {
+    // [2, 0] has 2 rows of 0 classes (torch 2.13: F.cross_entropy(torch.zeros(2, 0), torch.zeros(2, dtype=torch.long))
+    // raises "Target 0 is out of bounds."); the message names C, not a count of 0 rows.
+    const logits = cpu.zeros([2, 0], "f32");
+    for (const targets of [[0, 0], [-100, -100]]) {
+      expect(() => cpu.crossEntropy(logits, cpu.fromArray(targets, [2], "i32"))).toThrow(
+        "crossEntropy: logits: expected [N, C] with at least one class (C ≥ 1), got [2, 0]",
+      );
+    }
+  });
+
   for (const reduction of ["mean", "sum"] as const)
     it(`gradient (${reduction}, gradScale 0.5) matches finite differences and is zero on ignored rows`, () => {
       const [n, c] = [5, 4];

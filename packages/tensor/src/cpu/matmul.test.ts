@@ -120,6 +120,38 @@ describe("matmul", () => {
     expect(Array.from(gb.toArray() as Float32Array)).toEqual([9, 16]);
   });
 
+  it("K = 0 (a [M, 0] · b [0, N]): zeros [M, N], plus the bias, the activation and accumulate, as with transA", () => {
+    // Expected values from torch 2.13 (CPU, float32):
+    //   a = torch.zeros(2, 0); b = torch.zeros(0, 3); bias = torch.tensor([1., -2., 0.5])
+    //   a @ b                                        → [0, 0, 0, 0, 0, 0]
+    //   torch.addmm(bias, a, b, alpha=0.5)           → [1, -2, 0.5, 1, -2, 0.5]
+    //   F.gelu(F.linear(a, b.t(), bias))             → [0.8413447141647339, -0.04550027847290039, 0.3457312285900116] per row
+    //   out = [[10, 20, 30], [40, 50, 60]]; out + torch.addmm(bias, a, b) → [11, 18, 30.5, 41, 48, 60.5]
+    //   F.linear(torch.zeros(2, 2, 0), torch.zeros(3, 0), bias) → shape [2, 2, 3], [1, -2, 0.5] per row
+    const bias = cpu.fromArray([1, -2, 0.5], [3], "f32");
+    const a = cpu.zeros([2, 0], "f32");
+    const b = cpu.zeros([0, 3], "f32");
+    const y = cpu.matmul(a, b);
+    expect(y.shape).toEqual([2, 3]);
+    expect(Array.from(y.toArray() as Float32Array)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(cpu.matmul(a, b, { bias, alpha: 0.5 }).toArray() as Float32Array)).toEqual([1, -2, 0.5, 1, -2, 0.5]);
+    // The same product stored transposed (a as [0, 2] with transA) gives the same values.
+    expect(Array.from(cpu.matmul(cpu.zeros([0, 2], "f32"), b, { bias, transA: true }).toArray() as Float32Array)).toEqual([1, -2, 0.5, 1, -2, 0.5]);
+    const pre = cpu.empty([2, 3], "f32");
+    const g = cpu.matmul(a, cpu.zeros([3, 0], "f32"), { transB: true, bias, activation: "gelu", preActivation: pre });
+    expect(Array.from(pre.toArray() as Float32Array)).toEqual([1, -2, 0.5, 1, -2, 0.5]);
+    const gelu = [0.8413447141647339, -0.04550027847290039, 0.3457312285900116];
+    expect(relativeL2(g.toArray() as Float32Array, Float64Array.from([...gelu, ...gelu]))).toBeLessThan(1e-6);
+    const out = cpu.fromArray([10, 20, 30, 40, 50, 60], [2, 3], "f32");
+    cpu.matmul(a, b, { bias, out, accumulate: true });
+    expect(Array.from(out.toArray() as Float32Array)).toEqual([11, 18, 30.5, 41, 48, 60.5]);
+    const y3 = cpu.matmul(cpu.zeros([2, 2, 0], "f32"), b, { bias });
+    expect(y3.shape).toEqual([2, 2, 3]);
+    expect(Array.from(y3.toArray() as Float32Array)).toEqual([1, -2, 0.5, 1, -2, 0.5, 1, -2, 0.5, 1, -2, 0.5]);
+    // A [2, 0] operand has 2 rows, which the mismatch message reports.
+    expect(() => cpu.matmul(a, cpu.zeros([1, 3], "f32"))).toThrow("matmul: b: expected shape [0, N] to match the inner dimension 0 of a [2, 0], got [1, 3]");
+  });
+
   it("refuses a bias gradient that is not a plain weight-gradient product's", () => {
     const dy = cpu.zeros([3, 2], "f32");
     const x = cpu.zeros([3, 4], "f32");

@@ -52,6 +52,59 @@ describe("CpuBackend memory ops", () => {
     expect(() => cpu.copy(x, cpu.zeros([2], "f32"))).toThrow(/copy: dst: expected 3 elements/);
   });
 
+  it("casts a float to bool as torch does: every non-zero value, fractions and NaN included, is true", () => {
+    // torch 2.13: torch.tensor([0.5, -0.25, nan, 0, -0.0, inf, 1e-45]).to(torch.bool)
+    //   → [True, True, True, False, False, True, True]; the same first four in bfloat16.
+    const values = [0.5, -0.25, NaN, 0, -0, Infinity, 1e-45];
+    const want = [1, 1, 1, 0, 0, 1, 1];
+    expect(Array.from(cpu.cast(cpu.fromArray(values, [7], "f32"), "bool").toArray() as Uint8Array)).toEqual(want);
+    expect(Array.from(cpu.cast(cpu.fromArray([0.5, -0.25, NaN, 0], [4], "bf16"), "bool").toArray() as Uint8Array)).toEqual([1, 1, 1, 0]);
+    const dst = cpu.zeros([7], "bool");
+    cpu.copy(cpu.fromArray(values, [7], "f32"), dst);
+    expect(Array.from(dst.toArray() as Uint8Array)).toEqual(want);
+    expect(Array.from(cpu.fromArray(values, [7], "bool").toArray() as Uint8Array)).toEqual(want);
+    // Integer targets still truncate toward zero.
+    expect(Array.from(cpu.cast(cpu.fromArray([0.5, -0.25, 1.9], [3], "f32"), "i32").toArray() as Int32Array)).toEqual([0, 0, 1]);
+  });
+
+  it("fromArray and cast refuse bad input before allocating: a failed call counts no bytes", () => {
+    const be = new CpuBackend();
+    expect(() => be.fromArray([1, 2, 3], [2 ** 26], "f32")).toThrow("fromArray: data: expected 67108864 elements, got 3");
+    expect(() => be.fromArray([1, 2.5], [2], "i32")).toThrow("fromArray: data: value 2.5 at position 1 is not an integer in [-2147483648, 2147483647] (dtype i32)");
+    expect(() => be.fromArray([2 ** 60], [1], "i64")).toThrow(/fromArray: data: value 1152921504606847000 at position 0 is not an integer representable as i64/);
+    expect(be.memoryStats()).toEqual({ allocatedBytes: 0, peakBytes: 0, reservedBytes: 0 });
+    const x = be.fromArray([1, 2.5e9, 3], [3], "f32");
+    expect(() => be.cast(x, "i32")).toThrow("cast: x: value 2500000000 at position 1 is not an integer in [-2147483648, 2147483647] (dtype i32)");
+    expect(() => be.cast(x, "u8")).toThrow("cast: x: value 2500000000 at position 1 is not an integer in [0, 255] (dtype u8)");
+    expect(be.memoryStats()).toEqual({ allocatedBytes: 12, peakBytes: 12, reservedBytes: 12 });
+    expect(Array.from(be.cast(x, "i64").toArray() as BigInt64Array)).toEqual([1n, 2500000000n, 3n]);
+  });
+
+  it("refuses shapes too large to allocate with an OpError naming the op and the shape", () => {
+    const be = new CpuBackend();
+    // 2^60 f32 elements: past 2^53 − 1 bytes, refused by the shared validation.
+    expect(() => be.zeros([2 ** 30, 2 ** 30], "f32")).toThrow(OpError);
+    expect(() => be.zeros([2 ** 30, 2 ** 30], "f32")).toThrow(/^zeros: shape: expected a shape of at most 2\^53 − 1 bytes, got \[1073741824, 1073741824\] f32/);
+    expect(() => be.fromArray([1], [2 ** 20, 2 ** 20, 2 ** 20, 2 ** 20], "f32")).toThrow(/^fromArray: shape: expected a shape of at most 2\^53 − 1 bytes/);
+    expect(() => be.empty([2 ** 51, 4], "u8")).toThrow(/^empty: shape: expected a shape of at most 2\^53 − 1 bytes/);
+    // Within 2^53 bytes but past what the host can hold in one typed array: the host's refusal, as an OpError.
+    expect(() => be.zeros([2 ** 40], "f32")).toThrow(OpError);
+    expect(() => be.zeros([2 ** 40], "f32")).toThrow(/^zeros: shape: cannot allocate \[1099511627776\] f32 \(1099511627776 elements, 4398046511104 bytes\) in host memory/);
+    expect(be.memoryStats().allocatedBytes).toBe(0);
+  });
+
+  it("rows() takes integer bounds 0 ≤ start ≤ end ≤ rows only", () => {
+    const t = cpu.fromArray([0, 1, 2, 3, 4, 5], [3, 2], "f32");
+    expect(() => t.rows(0.5, 1.5)).toThrow("rows: range: expected integers 0 ≤ start ≤ end ≤ 3, got rows [0.5, 1.5) of shape [3, 2]");
+    expect(() => t.rows(0, 2.5)).toThrow(/rows: range: expected integers/);
+    expect(() => t.rows(NaN, 1)).toThrow(/rows: range: expected integers 0 ≤ start ≤ end ≤ 3, got rows \[NaN, 1\)/);
+    expect(() => t.rows(-1, 1)).toThrow(/rows: range/);
+    expect(() => t.rows(2, 1)).toThrow(/rows: range/);
+    expect(() => t.rows(0, 4)).toThrow(/rows: range/);
+    expect(t.rows(3, 3).shape).toEqual([0, 2]);
+    expect(Array.from(t.rows(1, 2).toArray() as Float32Array)).toEqual([2, 3]);
+  });
+
   it("tracks allocated and peak bytes; disposed tensors are rejected by every op", () => {
     const be = new CpuBackend();
     const a = be.zeros([10], "f32");

@@ -96,6 +96,53 @@ describe("fast backend tensors in the WebAssembly memory", () => {
     u8.dispose();
   });
 
+  it("matmul with K = 0 writes every element of its (unzeroed) output: zeros plus the bias, on either GEMM", () => {
+    // torch 2.13: torch.zeros(300, 0) @ torch.zeros(0, 300) is all zeros; torch.addmm(bias, a, b) is bias on every row.
+    for (const be of [fast, new FastCpuBackend({ threads: 2, native: false })]) {
+      for (const [M, N] of [[300, 300], [7, 1030]]) {
+        // Leave a freed block full of 7s where the output will be placed.
+        be.fromArray(new Float32Array(M * N).fill(7), [M, N], "f32").dispose();
+        const y = be.matmul(be.zeros([M, 0], "f32"), be.zeros([0, N], "f32"));
+        expect(y.shape).toEqual([M, N]);
+        expect((be.read(y) as Float32Array).every((v) => v === 0)).toBe(true);
+        y.dispose();
+        const biasv = Float32Array.from({ length: N }, (_, j) => j - 1.5);
+        const bias = be.fromArray(biasv, [N], "f32");
+        for (const dt of ["f32", "bf16"] as const) {
+          be.fromArray(new Float32Array(M * N).fill(7), [M, N], "f32").dispose();
+          const yb = be.matmul(be.zeros([M, 0], dt), be.zeros([0, N], dt), { bias });
+          // Every row is the bias, rounded to the output dtype.
+          const row = Array.from(be.read(be.cast(bias, dt)) as Float32Array);
+          const got = be.read(yb) as Float32Array;
+          for (const i of [0, 1, M - 1]) expect(Array.from(got.subarray(i * N, (i + 1) * N))).toEqual(row);
+          yb.dispose();
+        }
+      }
+    }
+  });
+
+  it("refuses bad fromArray / cast input before allocating: no bytes counted, the memory not grown", () => {
+    const be = new FastCpuBackend({ threads: 1 });
+    try {
+      const before = be.memoryStats().allocatedBytes;
+      const mem = be.runtime.buffer.byteLength;
+      expect(() => be.fromArray([1, 2, 3], [2 ** 26], "f32")).toThrow("fromArray: data: expected 67108864 elements, got 3");
+      expect(() => be.fromArray(new Float32Array(2 ** 22).fill(2.5), [2 ** 22], "i32")).toThrow(/fromArray: data: value 2.5 at position 0 is not an integer/);
+      const x = be.fromArray(new Float32Array(2 ** 16).fill(2.5e9), [2 ** 16], "f32");
+      const withX = be.memoryStats().allocatedBytes;
+      expect(() => be.cast(x, "i32")).toThrow("cast: x: value 2500000000 at position 0 is not an integer in [-2147483648, 2147483647] (dtype i32)");
+      expect(be.memoryStats().allocatedBytes).toBe(withX);
+      x.dispose();
+      expect(be.memoryStats().allocatedBytes).toBe(before);
+      expect(be.runtime.buffer.byteLength).toBe(mem);
+      // Casting a float to bool tests v ≠ 0 before any truncation (torch 2.13: [0.5, -0.25, nan, 0] → [True, True, True, False]).
+      const f = be.fromArray([0.5, -0.25, NaN, 0], [4], "f32");
+      expect(Array.from(be.cast(f, "bool").toArray() as Uint8Array)).toEqual([1, 1, 1, 0]);
+    } finally {
+      be.runtime.close();
+    }
+  });
+
   it("makes host-array tensors when the memory is full, and computes on them through scratch", () => {
     const full = new FastCpuBackend({ threads: 2 });
     const heap = full.runtime.heap;

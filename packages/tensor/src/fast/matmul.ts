@@ -29,6 +29,8 @@ export function matmul(be: FastCpuBackend, a: Tensor, b: Tensor, opts: MatmulOpt
   // Before the product: out may share storage with a.
   if (biasGrad !== null) be.sumRows(a, { out: biasGrad, accumulate });
   const y = out ?? be.emptyForOutput(outShape, outDtype);
+  // Only an empty output returns early: with K = 0 (M, N > 0) the kernels below still write every
+  // element (alpha·0 + bias, then the activation / accumulate), as y comes unzeroed from emptyForOutput.
   if (M === 0 || N === 0) return y;
 
   // f32 products without an activation go to the native AVX2/AVX-512 GEMM when it was built (fast/native.ts):

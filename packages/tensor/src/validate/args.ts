@@ -48,18 +48,23 @@ export function accumulateArg(op: string, accumulate: boolean | undefined, out: 
   return accumulate === true;
 }
 
-/** Resolved dropout options: p, the seed as an unsigned 32-bit integer, the counter offset (defaulted). */
+/** Resolved dropout options: p, the seed as an unsigned 32-bit integer, the counter offset mod 2³² (defaulted). */
 export type DropoutPlan = { p: number; seed: number; offset: number };
 
-/** Dropout options → { p, seed as an unsigned 32-bit integer, offset }. */
+/**
+ * Dropout options → { p, seed as an unsigned 32-bit integer, offset mod 2³² }. The contract's counters are
+ * (offset + index) mod 2³², so the offset is reduced here, once for every backend (the CUDA kernels take it as a
+ * uint32); offset + index then stays exact in a double. An offset must be a safe integer, 0 … 2^53 − 1: past
+ * that a double no longer holds every integer, so the counter the caller meant is already lost.
+ */
 export function dropoutArgs(op: string, opts: DropoutOptions | null | undefined): DropoutPlan {
   if (opts === null || opts === undefined || typeof opts !== "object") throw new OpError(op, "opts", "expected { p, seed, offset? }");
   const { p, seed } = opts;
   const offset = opts.offset ?? 0;
   if (typeof p !== "number" || !(p >= 0 && p < 1)) throw new OpError(op, "p", `expected a drop probability in [0, 1), got ${String(p)}`);
   if (typeof seed !== "number" || !Number.isInteger(seed)) throw new OpError(op, "seed", `expected an integer seed, got ${String(seed)}`);
-  if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
-    throw new OpError(op, "offset", `expected a non-negative integer counter offset, got ${String(offset)}`);
+  if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new OpError(op, "offset", `expected an integer counter offset in [0, 2^53 − 1] (used mod 2^32), got ${String(offset)}`);
   }
-  return { p, seed: seed >>> 0, offset };
+  return { p, seed: seed >>> 0, offset: offset % 4294967296 };
 }

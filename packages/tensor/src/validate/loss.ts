@@ -30,6 +30,7 @@ export function validateCrossEntropy(
   indexArg(be, op, "targets", targets);
   const [n, c] = asMatrix(op, "logits", logits);
   if (logits.shape.length < 2) throw new OpError(op, "logits", `expected [N, C], got ${fmtShape(logits.shape)}`);
+  if (c === 0) throw new OpError(op, "logits", `expected [N, C] with at least one class (C ≥ 1), got ${fmtShape(logits.shape)}`);
   expectSize(op, "targets", targets, n, `one target per row of logits ${fmtShape(logits.shape)}`);
   const ignoreIndex = opts.ignoreIndex ?? -100;
   expectNumber(op, "ignoreIndex", ignoreIndex, Number.isInteger, "an integer");
