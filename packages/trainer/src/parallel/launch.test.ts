@@ -38,3 +38,10 @@ describe("data-parallel pretraining over 2 CPU processes", () => {
     expect(ref.status).toBe("completed");
   });
 });
+
+describe("launch() exit status", () => {
+  it("a rank killed by a signal makes the launcher exit 128 + that signal's number", async () => {
+    const code = await launch({ nprocs: 2, execArgv: [], args: ["-e", "if (process.env.RANK === '1') process.kill(process.pid, 'SIGHUP'); else setTimeout(() => {}, 20000)"] });
+    expect(code).toBe(129);
+  }, 15_000);
+});

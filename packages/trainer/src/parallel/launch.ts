@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { constants } from "node:os";
 import { freePort } from "./port.js";
 
 export interface LaunchOptions {
@@ -36,6 +38,8 @@ export async function launch(o: LaunchOptions): Promise<number> {
   const masterAddr = o.masterAddr ?? "127.0.0.1";
   const masterPort = o.masterPort ?? (await freePort(masterAddr === "127.0.0.1" ? masterAddr : "0.0.0.0"));
   const worldSize = nnodes * o.nprocs;
+  // One id for every rank of this launch (multi-node launches set the same MOSAICBERT_JOB_ID on each node).
+  const jobId = o.env?.MOSAICBERT_JOB_ID ?? process.env.MOSAICBERT_JOB_ID ?? (nnodes === 1 ? String(randomInt(2 ** 32 - 1)) : undefined);
   const children: ChildProcess[] = [];
   let firstFailure = 0;
   const forward = (sig: NodeJS.Signals) => {
@@ -59,6 +63,8 @@ export async function launch(o: LaunchOptions): Promise<number> {
           LOCAL_WORLD_SIZE: String(o.nprocs),
           MASTER_ADDR: masterAddr,
           MASTER_PORT: String(masterPort),
+          // The ranks' rendezvous hello and acknowledgement carry it: a process of another job is not let in.
+          MOSAICBERT_JOB_ID: jobId,
           // NVLink SHARP (multicast) off unless asked for: it is not available on every host.
           NCCL_NVLS_ENABLE: process.env.NCCL_NVLS_ENABLE ?? "0",
           // One GPU per process: the local rank-th of the visible devices becomes its device 0.
@@ -68,7 +74,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
       children.push(child);
       return new Promise<number>((resolve) => {
         child.on("exit", (code, signal) => {
-          const c = code ?? (signal ? 128 + (signal === "SIGINT" ? 2 : signal === "SIGKILL" ? 9 : 15) : 1);
+          const c = code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1);
           if (c !== 0 && firstFailure === 0) {
             firstFailure = c;
             // One rank failed: the others would wait for it forever in the next collective.

@@ -1,10 +1,10 @@
 import type { PretrainConfig } from "../config/pretrain-schema.js";
 import { restoreCheckpoint } from "./phases/checkpoint.js";
-import { closeRun, finishRun, summarize } from "./phases/finish.js";
+import { abandonSetUp, closeRun, finishRun, summarize } from "./phases/finish.js";
 import { runLoop } from "./phases/loop.js";
 import { chooseMicrobatch } from "./phases/microbatch.js";
 import { planRun } from "./phases/plan.js";
-import type { PretrainOptions, PretrainSummary } from "./phases/session.js";
+import type { PretrainOptions, PretrainSummary, Session, Trainee, World } from "./phases/session.js";
 import { setUpData } from "./phases/setup-data.js";
 import { setUpModel } from "./phases/setup-model.js";
 import { setUpWorld } from "./phases/setup-world.js";
@@ -30,19 +30,29 @@ export type { PretrainOptions, PretrainSummary, RunStatus } from "./phases/sessi
  */
 export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary> {
   const world = await setUpWorld(o);
-  const data = await setUpData(world);
-  const trainee = setUpModel(world, data);
-  const plan = planRun(world, data.loader.samplesPerEpoch);
-  plan.M = await chooseMicrobatch(world, trainee, plan);
-  const from = await restoreCheckpoint(world, trainee, data.loader, o.resume);
-  const session = startRun(world, data, trainee, plan, from, o);
+  // From here on the communicator is open: every error must close it (and what else exists), or
+  // its sockets keep this process alive and the other ranks wait for it forever.
+  const made: { trainee?: Trainee; session?: Session } = {};
+  let session: Session;
   try {
+    session = made.session = await setUpRun(world, o, made);
     await runLoop(session);
     await finishRun(session);
   } finally {
-    await closeRun(session);
+    if (made.session) await closeRun(made.session);
+    else await abandonSetUp(world, made.trainee);
   }
   return summarize(session);
+}
+
+/** Phases 2–6: data, model, plan, microbatch, checkpoint, start (each may fail; `made` keeps what exists). */
+async function setUpRun(world: World, o: PretrainOptions, made: { trainee?: Trainee }): Promise<Session> {
+  const data = await setUpData(world);
+  const trainee = (made.trainee = setUpModel(world, data));
+  const plan = planRun(world, data.loader.samplesPerEpoch);
+  plan.M = await chooseMicrobatch(world, trainee, plan);
+  const from = await restoreCheckpoint(world, trainee, data.loader, o.resume);
+  return startRun(world, data, trainee, plan, from, o);
 }
 
 export type { PretrainConfig };

@@ -2,7 +2,7 @@ import { fmtCount, fmtDuration } from "../../log/format.js";
 import type { EvalResult } from "../step.js";
 import { saveRun } from "./checkpoint.js";
 import { runEval } from "./evaluate.js";
-import { elapsed, type PretrainSummary, type Session } from "./session.js";
+import { elapsed, type PretrainSummary, type Session, type Trainee, type World } from "./session.js";
 
 /** After the loop (not after a non-finite loss): a last evaluation and checkpoint, and the closing message. */
 export async function finishRun(x: Session): Promise<void> {
@@ -28,6 +28,14 @@ export async function closeRun(x: Session): Promise<void> {
   x.guard.dispose();
   x.t.opt.dispose();
   x.t.model.dispose();
+  if (w.ownsComm) await w.comm.close();
+}
+
+/** Setup failed before the run started: free the model if it exists and close the communicator (peers see the close). */
+export async function abandonSetUp(w: World, t: Trainee | undefined): Promise<void> {
+  w.progress.done();
+  t?.opt.dispose();
+  t?.model.dispose();
   if (w.ownsComm) await w.comm.close();
 }
 

@@ -1,0 +1,53 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../parallel/port.js";
+import { cleanup, SMALL, tmp } from "../testing/pretrain-fixtures.js";
+
+afterAll(cleanup);
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+/** One rank of a hand-started 2-process run; resolves with its exit code and stderr (killed after 25 s). */
+function rank(rank: number, port: number, opts: object): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ["--import", join(here, "../from-source/register-ts.mjs"), join(here, "../testing/run-pretrain.ts"), JSON.stringify(opts)], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, RANK: String(rank), WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port), MOSAICBERT_RENDEZVOUS_TIMEOUT_MS: "20000" },
+    });
+    let err = "";
+    p.stderr.on("data", (d) => (err += d));
+    const kill = setTimeout(() => p.kill("SIGKILL"), 25_000);
+    p.on("exit", (code, signal) => {
+      clearTimeout(kill);
+      resolve({ code: code ?? (signal ? -1 : null), err });
+    });
+  });
+}
+
+describe("pretrain: an error after the rendezvous closes the communicator", () => {
+  it("rank 1's data is missing: rank 1 exits non-zero, rank 0 sees the close and exits non-zero (no hang)", async () => {
+    const port = await freePort();
+    const base = { config: "tiny-cpu", overrides: SMALL, maxDuration: "3ba", device: "cpu" };
+    const [r0, r1] = await Promise.all([rank(0, port, { ...base, saveFolder: tmp() }), rank(1, port, { ...base, saveFolder: tmp(), data: "/nonexistent/corpus" })]);
+    expect(r1.code).not.toBe(0);
+    expect(r1.code).not.toBe(-1); // not killed by the test's bound
+    expect(r0.code).not.toBe(0);
+    expect(r0.code).not.toBe(-1);
+    expect(r0.err).toMatch(/rank 1 \(127\.0\.0\.1:\d+\) closed the connection|cannot send to rank 1/);
+  }, 30_000);
+
+  it("--resume of a folder that is not a checkpoint: both ranks fail and exit", async () => {
+    const port = await freePort();
+    const bad = tmp();
+    mkdirSync(join(bad, "junk"), { recursive: true });
+    writeFileSync(join(bad, "junk", "x.txt"), "not a checkpoint");
+    const base = { config: "tiny-cpu", overrides: SMALL, maxDuration: "3ba", device: "cpu", resume: join(bad, "junk") };
+    const rs = await Promise.all([rank(0, port, { ...base, saveFolder: tmp() }), rank(1, port, { ...base, saveFolder: tmp() })]);
+    for (const r of rs) {
+      expect(r.code).not.toBe(0);
+      expect(r.code).not.toBe(-1);
+    }
+  }, 30_000);
+});
