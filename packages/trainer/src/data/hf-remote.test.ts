@@ -1,11 +1,12 @@
+// data-streaming's hf:// remote against the hub package's fake Hub: here, in the trainer, which may import both
+// (data-streaming and hub stand apart: docs/architecture.md).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { FakeHub, sendJson } from "@mosaicbert/hub/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { catLines, convertToMds } from "../cli-ops.js";
-import { download } from "../download.js";
-import { resetObjectStores } from "./index.js";
+import { catLines, convertToMds, download } from "@mosaicbert/data-streaming";
+import { resetObjectStores } from "@mosaicbert/data-streaming/testing";
 
 const TOKEN = "hf_fake_write_token_SECRET";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hf-remote-"));
