@@ -10,9 +10,10 @@
 #      every gpu-check stage at this commit: build [20 s] conformance [90] golden [2] smallsmem [110] train [55]
 #      nccl [2] auto [~60] compare [77] sanitize [11], then gpu-check --broken [~25]
 #   B  carry .device .results-build .results-data/train.txt.xz .results-data/val.txt.xz .results-data/corpus.json (~6.5 min;
-#      with the tree 66.95 MB of the 67.11 MB a call may take at 0eceef8: if it grows past, `bash scripts/results/bundle.sh`
-#      alone leaves the sample corpus that only C's hf-compat needs out of .results-build (then `bash
-#      scripts/hf-compat/check.sh pack` again before C); A is 65.6 MB, C 64.2 MB)
+#      the device tool refused B at 66.95 MB on 2026-12-05 ("larger than 64 MiB"), so before B run
+#      `bash scripts/results/bundle.sh` alone: it leaves the sample corpus that only C's hf-compat needs out of
+#      .results-build (B then 66.24 MB); run `bash scripts/hf-compat/check.sh pack` again before C; A is 65.6 MB,
+#      C 64.2 MB)
 #      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; MosaicBERT-base on full rows; A/B: 2D
 #      GeGLU, one-pass LayerNorm backward) and the PyTorch peers in the same call [~225 s], then the anchor setting
 #      (with the opt-in kernel paths that won here, listed in anchor-optin.txt) [~150 s] and 300 of its steps without
