@@ -22,6 +22,7 @@
 #      .results-build (~6 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
 #      folders in PyTorch (hfcheck), pretrained folders through transformers' Auto classes (hf-compat, f32 CPU), and
 #      600 CoLA finetuning steps of MosaicBERT-base with and without overlapped steps [~40 s]
+# LEAN=1 (part B, when little device time is left): no BERT-base bench and no overlap-off arm (~80 s less).
 # Every part ends by packing $OUT into $OUT/out-PART.tgz (scripts/out-bundle.sh): the tool brings back 8 files.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,7 +53,7 @@ case "$part" in
     export MOSAICBERT_CUDA_ADDON=$root/$addon
     cli=(node .results-build/dist/mosaicbert.mjs)
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
-    "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
+    [ "${LEAN:-0}" = 1 ] || "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
     # The anchor setting's rows (all 256 full): the device time its pretraining steps cannot go below.
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --profile --json "$OUT/bench-mosaic-bert-base-full-rows.json" || rc=1
     # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division); profiled
@@ -74,9 +75,11 @@ case "$part" in
     env $optin ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     # A/B: 300 steps of the same setting with each step read before the next is launched (the loop before
     # overlapped steps); the anchor's own first 300 steps are the other arm.
+    if [ "${LEAN:-0}" != 1 ]; then
     mkdir -p "$OUT/overlap-off"
     env $optin OUT="$OUT/overlap-off" MOSAICBERT_OVERLAP_STEPS=0 ANCHOR_STEPS=300 ANCHOR_EVAL_EVERY=300 ANCHOR_BENCH=0 bash scripts/results/anchor.sh > "$OUT/overlap-off/anchor.log" 2>&1 || rc=1
     tail -5 "$OUT/overlap-off/anchor.log"
+    fi
     fi ;;
   C)
     if [ -f "$addon" ] || bash scripts/device.sh build; then
