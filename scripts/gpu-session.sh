@@ -23,6 +23,7 @@
 #      folders in PyTorch (hfcheck), pretrained folders through transformers' Auto classes (hf-compat, f32 CPU), and
 #      600 CoLA finetuning steps of MosaicBERT-base with and without overlapped steps [~40 s]
 # LEAN=1 (part B, when little device time is left): no BERT-base bench and no overlap-off arm (~80 s less).
+# MIN=1 (with LEAN=1): only the MosaicBERT-base bench and the anchor with the default kernel paths (~230 s).
 # Every part ends by packing $OUT into $OUT/out-PART.tgz (scripts/out-bundle.sh): the tool brings back 8 files.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,12 +56,12 @@ case "$part" in
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     [ "${LEAN:-0}" = 1 ] || "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
     # The anchor setting's rows (all 256 full): the device time its pretraining steps cannot go below.
-    "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --profile --json "$OUT/bench-mosaic-bert-base-full-rows.json" || rc=1
+    [ "${MIN:-0}" = 1 ] || "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --profile --json "$OUT/bench-mosaic-bert-base-full-rows.json" || rc=1
     # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division); profiled
     # so that the geglu / gegluBackward op times compare with the default run's.
-    MOSAICBERT_GEGLU_2D=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu2d.json" || rc=1
+    [ "${MIN:-0}" = 1 ] || MOSAICBERT_GEGLU_2D=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu2d.json" || rc=1
     # The one-pass LayerNorm backward (MOSAICBERT_LN_FUSED_BWD=1: dx and dweight/dbias without a second read of dy and x).
-    MOSAICBERT_LN_FUSED_BWD=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-ln-fused.json" || rc=1
+    [ "${MIN:-0}" = 1 ] || MOSAICBERT_LN_FUSED_BWD=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-ln-fused.json" || rc=1
     # The anchor runs with each opt-in kernel path that beat the default bench by over 0.3% here (named in its log).
     optin=$(node -e '
       const fs = require("fs"), dir = process.argv[1];
@@ -71,7 +72,7 @@ case "$part" in
       console.log(wins.join(" "));
     ' "$OUT")
     echo "opt-in kernel paths for the anchor: ${optin:-none}" | tee "$OUT/anchor-optin.txt"
-    bash scripts/device.sh peers || rc=1
+    [ "${MIN:-0}" = 1 ] || bash scripts/device.sh peers || rc=1
     env $optin ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     # A/B: 300 steps of the same setting with each step read before the next is launched (the loop before
     # overlapped steps); the anchor's own first 300 steps are the other arm.
