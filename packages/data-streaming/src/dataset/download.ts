@@ -90,12 +90,15 @@ export function joinRemote(remote: string, ...parts: string[]): string {
   return path.join(remote, rel);
 }
 
+/** scheme:// (group 1) and the userinfo before its @ (group 2), at the start of a URL. */
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
+
 /**
  * `url` fit to show: the userinfo of scheme://user:password@host becomes user:***@ (a lone user
  * name, often a token, becomes ***@). Other text is returned as is.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_m, scheme: string, info: string) => {
+  return url.replace(USERINFO, (_m, scheme: string, info: string) => {
     const colon = info.indexOf(":");
     return `${scheme}${colon >= 0 ? `${info.slice(0, colon)}:***` : "***"}@`;
   });
@@ -104,7 +107,7 @@ export function redactUrl(url: string): string {
 /** `text` with the URL `src` redacted, and its password (raw or decoded) nowhere. */
 function hideUserinfo(text: string, src: string): string {
   let out = text.split(src).join(redactUrl(src));
-  const info = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(src)?.[1];
+  const info = USERINFO.exec(src)?.[2];
   if (info) {
     const secret = info.includes(":") ? info.slice(info.indexOf(":") + 1) : info;
     let decoded = secret;

@@ -16,7 +16,6 @@ const MDS = new URL("../../../../../shared/data/mds/", import.meta.url).pathname
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mds-hardening-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-
 describe("remote bodies are read up to the declared size", () => {
   it("a server that keeps sending is cut off past index.json's size; nothing is left behind", async () => {
     let sent = 0;
