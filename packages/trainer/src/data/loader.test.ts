@@ -84,6 +84,8 @@ describe("cacheFolderFor: one cache folder per remote dataset", () => {
     expect(cacheFolderFor(url, { S3_ENDPOINT_URL: "http://minio-a:9000", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" })).toBe(minio);
     expect(cacheFolderFor(url, { HF_ENDPOINT: "http://hub", STORAGE_EMULATOR_HOST: "http://gcs" })).toBe(aws);
     expect(cacheFolderFor("hf://datasets/o/n/c4", { HF_ENDPOINT: "http://hub" })).not.toBe(cacheFolderFor("hf://datasets/o/n/c4", {}));
+    // A scheme named like an Object.prototype member has no endpoint variables (not a crash).
+    expect(path.basename(cacheFolderFor("constructor://x/y", { S3_ENDPOINT_URL: "http://minio-a:9000" }))).toMatch(/^constructor_x_y-[0-9a-f]{16}$/);
   });
 
   it("no password of user:password@ (nor a query's signature) in the folder name; the hash still tells them apart", () => {

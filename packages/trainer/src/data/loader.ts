@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
-import { redactUrl, StreamingDataset, type StreamingState } from "@mosaicbert/data-streaming";
+import { endpointVar, redactUrl, StreamingDataset, type StreamingState } from "@mosaicbert/data-streaming";
 
 /**
  * Text loaders over MDS splits with a `text` column (what convert_dataset.py writes for C4),
@@ -57,17 +57,6 @@ export async function readTexts(ds: StreamingDataset, ids: readonly number[]): P
 }
 
 /**
- * Settings that change what a remote URL fetches: the endpoint each scheme talks to, first set
- * variable first, as the remotes read them (data-streaming remotes/s3.ts, gs.ts, hf.ts). Credentials
- * are not among them: they decide whether a read is allowed, not what it returns.
- */
-const ENDPOINT_VARS: Record<string, readonly string[]> = {
-  s3: ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
-  gs: ["STORAGE_EMULATOR_HOST"],
-  hf: ["HF_ENDPOINT"],
-};
-
-/**
  * The local cache folder for a remote dataset URL (one per node: each machine has its own):
  * `~/.cache/mosaicbert/data/<readable name>-<hash>`. The readable part is the URL with other
  * characters than [A-Za-z0-9._-] turned into `_` (so names like http://h/a/b and http://h/a_b look
@@ -83,7 +72,8 @@ export function cacheFolderFor(remote: string, env: NodeJS.ProcessEnv = process.
   // user:password@ shows as user@, a lone user name (often a token) not at all; no query or fragment.
   const shown = m ? m[2]!.replace(/^([^/?#]*)@/, (_m, info: string) => (info.includes(":") ? `${info.slice(0, info.indexOf(":"))}@` : "")).replace(/[?#].*$/, "") : url;
   const readable = (m ? `${scheme}_${shown}` : url).replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
-  const endpoint = (ENDPOINT_VARS[scheme] ?? []).map((k) => env[k]).find((v) => !!v) ?? "";
+  // Settings that change what a URL fetches (credentials do not: they decide whether a read is allowed).
+  const endpoint = endpointVar(scheme, env)?.value ?? "";
   const key = crypto.createHash("sha256").update(JSON.stringify([m ? `${scheme}://${m[2]}` : url, endpoint])).digest("hex").slice(0, 16);
   return path.join(os.homedir(), ".cache", "mosaicbert", "data", `${readable}-${key}`);
 }

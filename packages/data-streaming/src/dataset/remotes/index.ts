@@ -5,7 +5,7 @@
  */
 import { RemoteError, type ObjectStore } from "./store.js";
 
-export { RemoteError, type ObjectInfo, type ObjectStore, type GetOptions } from "./store.js";
+export { endpointVar, RemoteError, type ObjectInfo, type ObjectStore, type GetOptions } from "./store.js";
 
 const SCHEMES = ["s3", "gs", "hf"] as const;
 export type ObjectScheme = (typeof SCHEMES)[number];

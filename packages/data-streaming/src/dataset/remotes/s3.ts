@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type * as S3 from "@aws-sdk/client-s3";
-import { importSdk, RemoteError, scrubSecrets, writeBody, type GetOptions, type ObjectInfo, type ObjectStore } from "./store.js";
+import { endpointVar, importSdk, RemoteError, scrubSecrets, writeBody, type GetOptions, type ObjectInfo, type ObjectStore } from "./store.js";
 
 type Sdk = typeof S3;
 let sdk: Promise<Sdk> | null = null;
@@ -25,18 +25,16 @@ function loadSdk(): Promise<Sdk> {
   return sdk;
 }
 
-const ENDPOINT_VARS = ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] as const;
-
 /** The custom endpoint, if any: S3_ENDPOINT_URL, else the SDK's AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. */
 export function s3Endpoint(): string | undefined {
-  return ENDPOINT_VARS.map((k) => process.env[k]).find((v) => !!v) || undefined;
+  return endpointVar("s3")?.value;
 }
 
 /** Why the custom endpoint is unusable (naming its variable and the expected form), or null. */
 function badEndpoint(): string | null {
-  const name = ENDPOINT_VARS.find((k) => !!process.env[k]);
-  if (!name) return null;
-  const v = process.env[name]!;
+  const set = endpointVar("s3");
+  if (!set) return null;
+  const { name, value: v } = set;
   let ok = /^https?:\/\/[^/]/i.test(v);
   try {
     new URL(v);

@@ -57,6 +57,22 @@ export function scrubSecrets(text: string): string {
 }
 
 /**
+ * The variables naming the server each object-store scheme talks to, first set first, as the stores
+ * read them (s3: mosaicml-streaming's S3_ENDPOINT_URL, then the AWS SDK's own; gs: the emulator; hf: the Hub).
+ */
+const ENDPOINT_VARS: Readonly<Record<string, readonly string[]>> = {
+  s3: ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
+  gs: ["STORAGE_EMULATOR_HOST"],
+  hf: ["HF_ENDPOINT"],
+};
+
+/** The endpoint variable in effect for `scheme` (its name and value), or null when none is set (or the scheme has none). */
+export function endpointVar(scheme: string, env: NodeJS.ProcessEnv = process.env): { name: string; value: string } | null {
+  const name = (Object.hasOwn(ENDPOINT_VARS, scheme) ? ENDPOINT_VARS[scheme]! : []).find((k) => !!env[k]);
+  return name ? { name, value: env[name]! } : null;
+}
+
+/**
  * Settles as `p` does, or rejects with the signal's reason (a TimeoutError or AbortError) as soon as
  * `signal` aborts: for SDK calls that take no AbortSignal. The abandoned request ends on its own.
  */
