@@ -381,7 +381,7 @@ export class SocketCommunicator implements Communicator {
         const s = 1 / this.worldSize;
         for (let i = 0; i < acc.length; i++) acc[i]! *= s;
       }
-      await Promise.all(this.peers.slice(1).map((p, i) => send(p, asBytes(acc), this.readers[i + 1]!.peer)));
+      await this.sendToPeers(acc);
       t.backend.write(t, acc);
     } else {
       await send(this.peers[0]!, asBytes(local), this.readers[0]!.peer);
@@ -397,7 +397,7 @@ export class SocketCommunicator implements Communicator {
     if (this.rank === 0) {
       let data = this.read(t);
       if (root !== 0) data = asFloats(await this.readers[root]!.next(data.byteLength, what));
-      await Promise.all(this.peers.slice(1).map((p, i) => send(p, asBytes(data), this.readers[i + 1]!.peer)));
+      await this.sendToPeers(data);
       if (root !== 0) t.backend.write(t, data);
     } else {
       if (t.dtype !== "f32") throw new TypeError(`communicator: expected a float32 tensor, got ${t.dtype}`);
@@ -412,11 +412,16 @@ export class SocketCommunicator implements Communicator {
     const token = new Float32Array(1);
     if (this.rank === 0) {
       await Promise.all(this.readers.slice(1).map((r) => r.next(4, "a barrier token")));
-      await Promise.all(this.peers.slice(1).map((p, i) => send(p, asBytes(token), this.readers[i + 1]!.peer)));
+      await this.sendToPeers(token);
     } else {
       await send(this.peers[0]!, asBytes(token), this.readers[0]!.peer);
       await this.readers[0]!.next(4, "a barrier token");
     }
+  }
+
+  /** Rank 0: `data` to every other rank. */
+  private async sendToPeers(data: Float32Array): Promise<void> {
+    await Promise.all(this.peers.slice(1).map((p, i) => send(p, asBytes(data), this.readers[i + 1]!.peer)));
   }
 
   /** Closes every connection (rank 0 stopped listening at the end of the rendezvous). Peers see the close. */
