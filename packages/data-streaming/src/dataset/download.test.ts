@@ -220,3 +220,95 @@ describe("http(s):// remotes with user:password@ and with a query string", () =>
   });
 });
 
+
+describe("redirects are followed as a stranger's server may send them", () => {
+  /** A server answering every request with `answer(url)`; logs each request's path and Authorization. */
+  async function server(answer: (url: string, res: http.ServerResponse) => void) {
+    const seen: Array<{ url: string; auth?: string }> = [];
+    const s = http.createServer((req, res) => {
+      seen.push({ url: req.url ?? "", auth: req.headers.authorization });
+      answer(req.url ?? "", res);
+    });
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    return {
+      origin: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+      seen,
+      close: () => {
+        s.closeAllConnections();
+        s.close();
+      },
+    };
+  }
+
+  it("a redirect to another origin is followed without the user:password@ credentials; a same-origin one keeps them", async () => {
+    const other = await server((_u, res) => void res.writeHead(200).end(BODY));
+    const first = await server((u, res) => {
+      if (u === "/same") return void res.writeHead(302, { location: "/shard.00000.mds" }).end();
+      if (u === "/away") return void res.writeHead(302, { location: `${other.origin}/shard.00000.mds` }).end();
+      res.writeHead(200).end(BODY);
+    });
+    const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
+    try {
+      const hostPart = first.origin.replace("http://", "");
+      await download(`http://${USERINFO}@${hostPart}/same`, path.join(tmp, "redir", "same.mds"), { expectBytes: BODY.length, expectHash: { algo: "sha1", hex: SHA1 } });
+      expect(first.seen.map((r) => [r.url, r.auth])).toEqual([["/same", auth], ["/shard.00000.mds", auth]]);
+      await download(`http://${USERINFO}@${hostPart}/away`, path.join(tmp, "redir", "away.mds"), { expectBytes: BODY.length });
+      expect(fs.readFileSync(path.join(tmp, "redir", "away.mds"))).toEqual(BODY);
+      // The other origin got the request, never the credentials.
+      expect(other.seen).toEqual([{ url: "/shard.00000.mds", auth: undefined }]);
+    } finally {
+      first.close();
+      other.close();
+    }
+  });
+
+  it("a redirect loop fails in bounded time and requests, naming the cause, without the password; nothing is cached", async () => {
+    const loop = await server((u, res) => void res.writeHead(302, { location: u === "/a" ? "/b" : "/a" }).end());
+    const dest = path.join(tmp, "redir", "loop.mds");
+    const t0 = Date.now();
+    try {
+      const e = await download(`http://${USERINFO}@${loop.origin.replace("http://", "")}/a`, dest, { retries: 1, timeoutMs: 5000 }).then(
+        () => null,
+        (x: Error) => x,
+      );
+      expect(e?.message).toMatch(/download failed after 2 attempt\(s\): .*redirect count exceeded/);
+      expect(e?.message).toContain(`http://${USER}:***@`);
+      expect(e?.message).not.toContain(PASSWORD);
+      expect(e?.message).not.toContain(encodeURIComponent(PASSWORD));
+    } finally {
+      loop.close();
+    }
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // fetch's limit of 20 redirects per attempt: 21 requests each, 2 attempts.
+    expect(loop.seen.length).toBeLessThanOrEqual(2 * 21);
+    expect(files(path.dirname(dest)).filter((f) => f.startsWith("loop"))).toEqual([]);
+  });
+
+  it("a redirect to an endless body is still cut off at the declared size (memory stays bounded)", async () => {
+    let sent = 0;
+    const endless = await server((_u, res) => {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(1 << 16, 0x42);
+      const pump = () => {
+        while (sent < 1.5e9 && res.write(chunk)) sent += chunk.length;
+        if (sent < 1.5e9) res.once("drain", pump);
+        else res.end();
+      };
+      pump();
+    });
+    const hop = await server((_u, res) => void res.writeHead(301, { location: `${endless.origin}/shard.00000.mds` }).end());
+    const dest = path.join(tmp, "redir", "endless.mds");
+    const heap0 = process.memoryUsage().arrayBuffers;
+    const t0 = Date.now();
+    try {
+      await expect(download(`${hop.origin}/shard.00000.mds`, dest, { maxBytes: 196, retries: 2 })).rejects.toThrow(/the body runs past the 196 bytes expected/);
+    } finally {
+      hop.close();
+      endless.close();
+    }
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(sent).toBeLessThan(64 << 20);
+    expect(process.memoryUsage().arrayBuffers - heap0).toBeLessThan(64 << 20);
+    expect(fs.existsSync(dest) || fs.existsSync(dest + ".tmp")).toBe(false);
+  });
+});
