@@ -22,13 +22,17 @@
 #      .results-build (~6 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
 #      folders in PyTorch (hfcheck), pretrained folders through transformers' Auto classes (hf-compat, f32 CPU), and
 #      600 CoLA finetuning steps of MosaicBERT-base with and without overlapped steps [~40 s]
+#   D  carry .device .results-build .results-data/{train.txt.xz,val.txt.xz,corpus.json} .device-build/{run.mjs,embed.mjs,
+#      sources.sum,sources.list} [.device-extra/embed/ids-128.json.xz] (~5 min): the GeGLU layouts alone
+#      (scripts/geglu-bench.sh), the fastest one's conformance, the anchor and `bench` with it, then (time allowing)
+#      the embedding profile and the peers
 # LEAN=1 (part B, when little device time is left): no BERT-base bench and no overlap-off arm (~80 s less).
 # MIN=1 (with LEAN=1): only the MosaicBERT-base bench and the anchor with the default kernel paths (~230 s).
 # Every part ends by packing $OUT into $OUT/out-PART.tgz (scripts/out-bundle.sh): the tool brings back 8 files.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-part=${1:?usage: gpu-session.sh pack | A | B | C}
+part=${1:?usage: gpu-session.sh pack | A | B | C | D}
 if [ "$part" = pack ]; then
   set -e
   bash scripts/device.sh pack
@@ -101,7 +105,40 @@ case "$part" in
         ' "$OUT/glue-overlap-$ov/glue-report.json" "$ov" 2>&1 | tee -a "$OUT/glue-overlap.txt"
       done
     else rc=1; fi ;;
-  *) echo "gpu-session.sh: unknown part '$part' (pack, A, B or C)" >&2; exit 2 ;;
+  D)
+    # The GeGLU layouts alone (scripts/geglu-bench.sh) [~20 s], the fastest one's conformance and the integer
+    # dropout test's (every dropout and GeGLU case) [~15 s], the anchor with that layout [~140 s], then `bench` on
+    # the peers' batch with it [~45 s] and, while D_DEADLINE seconds [420] allow, the embedding profile (when
+    # .device-extra/embed/ids-128.json.xz is carried) and the PyTorch peers.
+    ok=1
+    bash scripts/results/unbundle.sh || ok=0
+    if [ $ok = 1 ] && [ ! -f "$addon" ] && ! bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1; then tail -30 "$OUT/build.log"; ok=0; fi
+    [ $ok = 1 ] || rc=1
+    if [ $ok = 1 ]; then
+    export MOSAICBERT_CUDA_ADDON=$root/$addon
+    bash scripts/geglu-bench.sh > "$OUT/geglu-bench.jsonl" 2> "$OUT/geglu-bench.err" || rc=1
+    cat "$OUT/geglu-bench.jsonl"
+    optin=$(sed -n 's/^best: \(MOSAICBERT_GEGLU_ROWS=[0-9]*\).*/\1/p' "$OUT/geglu-bench.jsonl")
+    echo "GeGLU layout for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
+    for f in geglu dropout ayerNorm; do
+      for v in "" $optin; do
+        env $v CONFORMANCE_FILTER=$f bash scripts/device.sh conformance | grep -E "^conformance:|FAIL" | sed "s/^/[$f ${v:-default}] /"
+        [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+        [ -f "$OUT/conformance.txt" ] && mv "$OUT/conformance.txt" "$OUT/conformance-$f-${v:-default}.txt"
+      done
+    done
+    env $optin ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
+    cli=(node .results-build/dist/mosaicbert.mjs)
+    env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
+    if [ $SECONDS -lt "${D_DEADLINE:-420}" ] && [ -f .device-extra/embed/ids-128.json.xz ] && [ -f .device-build/embed.mjs ]; then
+      xz -dc .device-extra/embed/ids-128.json.xz > /tmp/ids-128.json
+      for p in mosaic-bert-base bert-base; do
+        env $optin node .device-build/embed.mjs run /tmp/ids-128.json $p --device cuda --passes 3 --profile --json "$OUT/embed-$p-128.json" || rc=1
+      done
+    fi
+    if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then bash scripts/device.sh peers || rc=1; fi
+    fi ;;
+  *) echo "gpu-session.sh: unknown part '$part' (pack, A, B, C or D)" >&2; exit 2 ;;
 esac
 commit=$(cat .device-build/commit .results-build/commit 2>/dev/null | head -1)
 echo "=== gpu-session $part at ${commit:-?} (the commit its bundles were packed at): exit $rc"

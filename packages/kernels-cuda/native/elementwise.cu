@@ -10,15 +10,22 @@ static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
 static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 // The 16-byte vector kernels may run (not with MOSAICBERT_CUDA_GENERIC=1).
 static bool vec_ok() { return !mb_generic_forced(); }
-// MOSAICBERT_GEGLU_2D=1: the GeGLU kernels indexed by (column block, row) instead of one flat index divided by
-// the row width per thread (a 64-bit division); the element work is the same function. Opt-in until measured.
-static bool geglu_2d() {
-  static const bool on = mb_env_on("MOSAICBERT_GEGLU_2D");
-  return on;
+// The GeGLU kernels' layout. Default: one flat index per 16-byte chunk (divided by the row width per thread).
+// MOSAICBERT_GEGLU_ROWS=k (k >= 1): 2D — blocks of GEGLU_2D_THREADS column chunks × ceil(rows / k) row slots,
+// each thread walking its column down k rows (two rows' loads issued before either is computed), no division;
+// MOSAICBERT_GEGLU_2D=1 is k = 1. The element work is the same function either way. Opt-in until measured.
+static int64_t geglu_rows_per_block() {
+  static const int64_t k = [] {
+    const int64_t v = mb_env_int("MOSAICBERT_GEGLU_ROWS", 0);
+    if (v > 65536) return (int64_t)65536;
+    return v >= 1 ? v : (mb_env_on("MOSAICBERT_GEGLU_2D") ? 1 : 0);
+  }();
+  return k;
 }
 static const int GEGLU_2D_THREADS = 128;
-static dim3 geglu_2d_grid(int64_t rows, int64_t inter8) {
-  return dim3((unsigned)((inter8 + GEGLU_2D_THREADS - 1) / GEGLU_2D_THREADS), (unsigned)(rows < 65535 ? rows : 65535));
+static dim3 geglu_2d_grid(int64_t rows, int64_t inter8, int64_t k) {
+  const int64_t slots = (rows + k - 1) / k;
+  return dim3((unsigned)((inter8 + GEGLU_2D_THREADS - 1) / GEGLU_2D_THREADS), (unsigned)(slots < 65535 ? slots : 65535));
 }
 
 __device__ __forceinline__ float gelu_f(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
@@ -124,15 +131,14 @@ void k_gelu_bwd(int ddx, void* dx, int ddy, const void* dy, int dtx, const void*
 // kept iff mb_uniform(key, off + e) >= p, exactly the mask `k_dropout` draws for h, so the separate
 // dropout pass (and its backward) disappear. The backward applies the same mask to dh.
 
-// One 16-byte chunk of h: chunk c (8 elements) of row r, its dropout counters off + (r·inter8 + c)·8 + k.
+// Chunk c (8 elements) of row r of h from its two halves ua (gelu side) and ub; dropout counters
+// off + (r·inter8 + c)·8 + k, i.e. c0 + k.
 template <bool DROP>
-__device__ __forceinline__ void geglu_chunk(uint4* h, const uint4* g, int64_t r, int64_t c, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
-  const int64_t i = r * inter8 + c;
-  uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], uo;
+__device__ __forceinline__ uint4 geglu_vec(uint4 ua, uint4 ub, uint32_t c0, float p, float inv, uint32_t key) {
+  uint4 uo;
   const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
   const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
   __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&uo);
-  const uint32_t c0 = off + (uint32_t)(i * 8);
 #pragma unroll
   for (int k = 0; k < 4; k++) {
     float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]);
@@ -140,7 +146,12 @@ __device__ __forceinline__ void geglu_chunk(uint4* h, const uint4* g, int64_t r,
     if (DROP) { m0 = drop_factor(p, inv, key, c0 + 2 * k); m1 = drop_factor(p, inv, key, c0 + 2 * k + 1); }
     o2[k] = __floats2bfloat162_rn(gelu_f(fa.x) * fb.x * m0, gelu_f(fa.y) * fb.y * m1);
   }
-  h[i] = uo;
+  return uo;
+}
+template <bool DROP>
+__device__ __forceinline__ void geglu_chunk(uint4* h, const uint4* g, int64_t r, int64_t c, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
+  const int64_t i = r * inter8 + c;
+  h[i] = geglu_vec<DROP>(g[r * 2 * inter8 + c], g[r * 2 * inter8 + inter8 + c], off + (uint32_t)(i * 8), p, inv, key);
 }
 template <bool DROP>
 __global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
@@ -149,12 +160,21 @@ __global__ void geglu_bf16_v8(uint4* h, const uint4* g, int64_t rows, int64_t in
     geglu_chunk<DROP>(h, g, r, i - r * inter8, inter8, p, inv, key, off);
   }
 }
-// The same chunks indexed in 2D: blocks of columns × rows (grid.y capped, so rows loop).
+// The same chunks in 2D: column blocks × row slots; a thread takes rows blockIdx.y, + gridDim.y, … two at a time.
 template <bool DROP>
 __global__ void __launch_bounds__(GEGLU_2D_THREADS) geglu_bf16_2d(uint4* h, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
   const int64_t c = (int64_t)blockIdx.x * GEGLU_2D_THREADS + threadIdx.x;
   if (c >= inter8) return;
-  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) geglu_chunk<DROP>(h, g, r, c, inter8, p, inv, key, off);
+  const int64_t step = gridDim.y;
+  int64_t r = blockIdx.y;
+  for (; r + step < rows; r += 2 * step) {
+    const int64_t r1 = r + step;
+    const uint4 a0 = g[r * 2 * inter8 + c], b0 = g[r * 2 * inter8 + inter8 + c];
+    const uint4 a1 = g[r1 * 2 * inter8 + c], b1 = g[r1 * 2 * inter8 + inter8 + c];
+    h[r * inter8 + c] = geglu_vec<DROP>(a0, b0, off + (uint32_t)((r * inter8 + c) * 8), p, inv, key);
+    h[r1 * inter8 + c] = geglu_vec<DROP>(a1, b1, off + (uint32_t)((r1 * inter8 + c) * 8), p, inv, key);
+  }
+  if (r < rows) geglu_chunk<DROP>(h, g, r, c, inter8, p, inv, key, off);
 }
 __global__ void geglu_k(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv, uint32_t key, uint32_t off) {
   GRID_LOOP(i, rows * inter) {
@@ -168,8 +188,8 @@ void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t int
   const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   if (vec_ok() && dth == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(h) && aligned16(g)) {
     int64_t n = rows * inter / 8;
-    if (geglu_2d()) {
-      const dim3 grid = geglu_2d_grid(rows, inter / 8);
+    if (const int64_t k = geglu_rows_per_block()) {
+      const dim3 grid = geglu_2d_grid(rows, inter / 8, k);
       if (p > 0.0f) geglu_bf16_2d<true><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
       else geglu_bf16_2d<false><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
     } else if (p > 0.0f) geglu_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)h, (const uint4*)g, rows, inter / 8, p, inv, key, off);
@@ -180,18 +200,14 @@ void k_geglu(int dth, void* h, int dtg, const void* g, int64_t rows, int64_t int
   CKL();
 }
 
-// The backward of one chunk: dg's two halves at row r, chunk c, from dh (through the forward's mask) and g.
+// The backward of one chunk: dg's two halves (oa, ob) at row r, chunk c, from dh (through the forward's mask) and g.
 template <bool DROP>
-__device__ __forceinline__ void geglu_bwd_chunk(uint4* dg, const uint4* dh, const uint4* g, int64_t r, int64_t c, int64_t inter8, float p, float inv,
-                                                uint32_t key, uint32_t off) {
-  const int64_t i = r * inter8 + c;
-  uint4 ua = g[r * 2 * inter8 + c], ub = g[r * 2 * inter8 + inter8 + c], ud = dh[i], oa, ob;
+__device__ __forceinline__ void geglu_bwd_vec(uint4 ua, uint4 ub, uint4 ud, uint4& oa, uint4& ob, uint32_t c0, float p, float inv, uint32_t key) {
   const __nv_bfloat162* a2 = reinterpret_cast<const __nv_bfloat162*>(&ua);
   const __nv_bfloat162* b2 = reinterpret_cast<const __nv_bfloat162*>(&ub);
   const __nv_bfloat162* d2 = reinterpret_cast<const __nv_bfloat162*>(&ud);
   __nv_bfloat162* oa2 = reinterpret_cast<__nv_bfloat162*>(&oa);
   __nv_bfloat162* ob2 = reinterpret_cast<__nv_bfloat162*>(&ob);
-  const uint32_t c0 = off + (uint32_t)(i * 8);
 #pragma unroll
   for (int k = 0; k < 4; k++) {
     float2 fa = __bfloat1622float2(a2[k]), fb = __bfloat1622float2(b2[k]), fd = __bfloat1622float2(d2[k]);
@@ -199,6 +215,13 @@ __device__ __forceinline__ void geglu_bwd_chunk(uint4* dg, const uint4* dh, cons
     oa2[k] = __floats2bfloat162_rn(fd.x * fb.x * gelu_grad(fa.x), fd.y * fb.y * gelu_grad(fa.y));
     ob2[k] = __floats2bfloat162_rn(fd.x * gelu_f(fa.x), fd.y * gelu_f(fa.y));
   }
+}
+template <bool DROP>
+__device__ __forceinline__ void geglu_bwd_chunk(uint4* dg, const uint4* dh, const uint4* g, int64_t r, int64_t c, int64_t inter8, float p, float inv,
+                                                uint32_t key, uint32_t off) {
+  const int64_t i = r * inter8 + c;
+  uint4 oa, ob;
+  geglu_bwd_vec<DROP>(g[r * 2 * inter8 + c], g[r * 2 * inter8 + inter8 + c], dh[i], oa, ob, off + (uint32_t)(i * 8), p, inv, key);
   dg[r * 2 * inter8 + c] = oa;
   dg[r * 2 * inter8 + inter8 + c] = ob;
 }
@@ -213,7 +236,21 @@ template <bool DROP>
 __global__ void __launch_bounds__(GEGLU_2D_THREADS) geglu_bwd_bf16_2d(uint4* dg, const uint4* dh, const uint4* g, int64_t rows, int64_t inter8, float p, float inv, uint32_t key, uint32_t off) {
   const int64_t c = (int64_t)blockIdx.x * GEGLU_2D_THREADS + threadIdx.x;
   if (c >= inter8) return;
-  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) geglu_bwd_chunk<DROP>(dg, dh, g, r, c, inter8, p, inv, key, off);
+  const int64_t step = gridDim.y;
+  int64_t r = blockIdx.y;
+  for (; r + step < rows; r += 2 * step) {
+    const int64_t r1 = r + step;
+    const uint4 a0 = g[r * 2 * inter8 + c], b0 = g[r * 2 * inter8 + inter8 + c], d0 = dh[r * inter8 + c];
+    const uint4 a1 = g[r1 * 2 * inter8 + c], b1 = g[r1 * 2 * inter8 + inter8 + c], d1 = dh[r1 * inter8 + c];
+    uint4 oa, ob;
+    geglu_bwd_vec<DROP>(a0, b0, d0, oa, ob, off + (uint32_t)((r * inter8 + c) * 8), p, inv, key);
+    dg[r * 2 * inter8 + c] = oa;
+    dg[r * 2 * inter8 + inter8 + c] = ob;
+    geglu_bwd_vec<DROP>(a1, b1, d1, oa, ob, off + (uint32_t)((r1 * inter8 + c) * 8), p, inv, key);
+    dg[r1 * 2 * inter8 + c] = oa;
+    dg[r1 * 2 * inter8 + inter8 + c] = ob;
+  }
+  if (r < rows) geglu_bwd_chunk<DROP>(dg, dh, g, r, c, inter8, p, inv, key, off);
 }
 __global__ void geglu_bwd_k(int ddg, void* dg, int ddh, const void* dh, int dtg, const void* g, int64_t rows, int64_t inter, float p, float inv,
                             uint32_t key, uint32_t off) {
@@ -230,8 +267,8 @@ void k_geglu_bwd(int ddg, void* dg, int ddh, const void* dh, int dtg, const void
   const float inv = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   if (vec_ok() && ddg == DT_BF16 && ddh == DT_BF16 && dtg == DT_BF16 && inter % 8 == 0 && aligned16(dg) && aligned16(dh) && aligned16(g)) {
     int64_t n = rows * inter / 8;
-    if (geglu_2d()) {
-      const dim3 grid = geglu_2d_grid(rows, inter / 8);
+    if (const int64_t k = geglu_rows_per_block()) {
+      const dim3 grid = geglu_2d_grid(rows, inter / 8, k);
       if (p > 0.0f) geglu_bwd_bf16_2d<true><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
       else geglu_bwd_bf16_2d<false><<<grid, GEGLU_2D_THREADS, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);
     } else if (p > 0.0f) geglu_bwd_bf16_v8<true><<<grid_for(n, 256), 256, 0, S()>>>((uint4*)dg, (const uint4*)dh, (const uint4*)g, rows, inter / 8, p, inv, key, off);

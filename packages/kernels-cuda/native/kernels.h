@@ -18,6 +18,15 @@ inline bool mb_env_on(const char* name) {
   return e && e[0] == '1' && e[1] == 0;
 }
 
+// A tuning knob: the environment variable `name` as a decimal integer, or `fallback` when unset or not one.
+inline int64_t mb_env_int(const char* name, int64_t fallback) {
+  const char* e = std::getenv(name);
+  if (!e || !*e) return fallback;
+  char* end = nullptr;
+  const long long v = std::strtoll(e, &end, 10);
+  return end && *end == 0 ? (int64_t)v : fallback;
+}
+
 enum { DT_F32 = 0, DT_BF16 = 1, DT_F16 = 2, DT_I32 = 3, DT_I64 = 4, DT_U8 = 5, DT_BOOL = 6 };
 
 // Error codes a kernel may leave in the device flag (first one wins); see addon.cc for messages.

@@ -1,0 +1,39 @@
+#!/bin/bash
+# The GeGLU kernels alone on the GPU machine (packages/kernels-cuda/bench/geglu_bench.cu): forward and backward
+# at one MosaicBERT-base layer's full-row shape (32768 × 2·3072 bf16), dropout 0.1 and 0, for each layout
+# (the flat default, MOSAICBERT_GEGLU_ROWS=k), and the same kernels with the float dropout test they had before
+# the integer one (random.cuh's drop_threshold), built from a copy with that one line put back.
+# Prints one JSON line per (build, layout, p); the last line names the fastest layout at p = 0.1:
+#   best: MOSAICBERT_GEGLU_ROWS=k   (or "best: default")
+#   usage: bash scripts/geglu-bench.sh [rows] [inter]   (needs nvcc and a GPU)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+rows=${1:-32768}
+inter=${2:-3072}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+NVCC=${NVCC:-nvcc}
+# Before: random.cuh's drop_factor/drop_apply with `mb_uniform(key, counter) >= p` (an int-to-float conversion and
+# a multiply per element) instead of the integer threshold.
+mkdir -p "$tmp/before/native" "$tmp/before/bench"
+cp "$root"/packages/kernels-cuda/native/*.cu* "$root"/packages/kernels-cuda/native/*.h "$tmp/before/native/"
+cp "$root/packages/kernels-cuda/bench/geglu_bench.cu" "$tmp/before/bench/"
+sed -i 's/mb_bits24(key, counter) >= drop_threshold(p)/mb_uniform(key, counter) >= p/' "$tmp/before/native/random.cuh"
+grep -q 'mb_uniform(key, counter) >= p ? inv' "$tmp/before/native/random.cuh" || { echo "geglu-bench: could not restore the float test in the copy" >&2; exit 1; }
+"$NVCC" -O3 -std=c++17 -arch=native -o "$tmp/now" "$root/packages/kernels-cuda/bench/geglu_bench.cu"
+"$NVCC" -O3 -std=c++17 -arch=native -o "$tmp/before/run" "$tmp/before/bench/geglu_bench.cu"
+best="" bestMs=""
+for build in now before; do
+  bin=$tmp/now
+  [ $build = before ] && bin=$tmp/before/run
+  for k in 0 1 2 4 8 16 32; do
+    [ $build = before ] && [ $k -gt 1 ] && continue   # before: the flat default and the 2D layout it had (k = 1)
+    line=$(env -u MOSAICBERT_GEGLU_2D MOSAICBERT_GEGLU_ROWS=$k "$bin" "$rows" "$inter" 50)
+    echo "$line" | sed "s/^{/{\"build\":\"$build\",/"
+    if [ $build = now ]; then
+      ms=$(echo "$line" | head -1 | node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(j.fwd_ms + j.bwd_ms)')
+      if [ -z "$bestMs" ] || node -e "process.exit($ms < $bestMs ? 0 : 1)"; then best=$k; bestMs=$ms; fi
+    fi
+  done
+done
+if [ "$best" = 0 ]; then echo "best: default ($bestMs ms forward + backward)"; else echo "best: MOSAICBERT_GEGLU_ROWS=$best ($bestMs ms forward + backward)"; fi
