@@ -31,6 +31,41 @@ export interface EncodeOptions {
   deviceRows?: number;
   /** Called after every forward pass is launched with the texts and real tokens launched so far. */
   onProgress?: (p: { texts: number; totalTexts: number; tokens: number; totalTokens: number }) => void;
+  /** Filled in with where the call's host time went (benchmarks, `embed-bench run --profile`); its previous contents are replaced. */
+  timings?: EncodeTimings;
+}
+
+/**
+ * Host milliseconds of one encodeIds call. The device runs the queued forwards while the host goes on,
+ * so the host waits only in `reads[].waitMs`; the rest is the host's own work.
+ */
+export interface EncodeTimings {
+  /** Sorting the texts into batches and allocating the output. */
+  planMs: number;
+  /** One per forward pass, in launch order. */
+  batches: Array<{
+    texts: number;
+    /** Padded width (the batch's longest text). */
+    seqLen: number;
+    /** Real tokens. */
+    tokens: number;
+    /** Building the padded batch, its layout and uploads, and queuing the encoder and the pooling. */
+    launchMs: number;
+    /** Rows of the previous read finished on the host (mean division, normalisation) after this launch, while the device works. */
+    finishMs: number;
+  }>;
+  /** One per read of pooled rows. */
+  reads: Array<{
+    texts: number;
+    /** Waiting for the device to finish everything queued before the read. */
+    waitMs: number;
+    /** Copying the pooled rows (float32, the chunk's every row) back to the host. */
+    copyMs: number;
+  }>;
+  /** Rows finished on the host after the last launch (nothing left to overlap with). */
+  tailFinishMs: number;
+  /** The whole call. */
+  totalMs: number;
 }
 
 /** Pooled sums of the texts launched since the last read, one float32 row each, on the device. */
@@ -38,6 +73,14 @@ interface Chunk {
   sums: Tensor;
   /** Input index of each row. */
   texts: number[];
+}
+
+/** A chunk read back to the host, its rows finished into the output a few at a time. */
+interface ReadChunk {
+  host: Float32Array;
+  texts: number[];
+  /** Rows [0, done) are in the output. */
+  done: number;
 }
 
 export interface EmbedderOptions {
@@ -50,7 +93,7 @@ export interface EmbedderOptions {
 
 /** Rows in input order with their lengths → batches of input indices, longest texts first, each within the budget. */
 export function planBatches(lengths: ArrayLike<number>, tokenBudget: number, maxRows = Infinity): number[][] {
-  const order = Array.from({ length: lengths.length }, (_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+  const order = lengthOrder(lengths);
   const batches: number[][] = [];
   let cur: number[] = [];
   let longest = 0;
@@ -65,6 +108,39 @@ export function planBatches(lengths: ArrayLike<number>, tokenBudget: number, max
   }
   if (cur.length) batches.push(cur);
   return batches;
+}
+
+/** Longest counted by a counting sort (lengths of texts are small integers); larger or fractional lengths are compared. */
+const COUNTING_SORT_MAX = 1 << 20;
+
+/**
+ * Input indices by length, longest first, equal lengths in input order. Token counts (small non-negative
+ * integers) take a counting sort, linear in the number of texts, which encodeIds runs on every call.
+ */
+export function lengthOrder(lengths: ArrayLike<number>): ArrayLike<number> & Iterable<number> {
+  const n = lengths.length;
+  let longest = 0;
+  for (let i = 0; i < n; i++) {
+    const l = lengths[i]!;
+    if (!(Number.isInteger(l) && l >= 0 && l <= COUNTING_SORT_MAX)) {
+      return Array.from({ length: n }, (_, k) => k).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+    }
+    if (l > longest) longest = l;
+  }
+  // Bucket longest − l (0 first), each bucket in input order.
+  const start = new Int32Array(longest + 2);
+  for (let i = 0; i < n; i++) {
+    const k = longest - lengths[i]! + 1;
+    start[k] = start[k]! + 1;
+  }
+  for (let k = 1; k < start.length; k++) start[k] = start[k]! + start[k - 1]!;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = longest - lengths[i]!;
+    order[start[k]!] = i;
+    start[k] = start[k]! + 1;
+  }
+  return order;
 }
 
 /**
@@ -150,52 +226,105 @@ export class Embedder {
     });
     const deviceRows = o.deviceRows ?? Math.max(1, Math.floor(DEVICE_FLOATS / H));
     if (!(Number.isInteger(deviceRows) && deviceRows >= 1)) throw new RangeError(`deviceRows: expected a positive integer, got ${deviceRows}`);
+    const tm = o.timings;
+    const t0 = tm ? performance.now() : 0;
+    if (tm) Object.assign(tm, { planMs: 0, batches: [], reads: [], tailFinishMs: 0, totalMs: 0 } satisfies EncodeTimings);
     const out = new Float32Array(n * H);
     const totalTokens = lengths.reduce((a, b) => a + b, 0);
+    const batches = planBatches(lengths, budget, maxRows);
+    if (tm) tm.planMs = performance.now() - t0;
+    const normalize = o.normalize === true;
     let doneTexts = 0;
     let doneTokens = 0;
     let chunk: Chunk | null = null;
+    // The chunk read last, finished into `out` a few rows after each launch, while the device computes.
+    let read: ReadChunk | null = null;
     try {
-      for (const batch of planBatches(lengths, budget, maxRows)) {
+      for (const batch of batches) {
+        let finishMs = 0;
         if (chunk !== null && chunk.texts.length + batch.length > deviceRows) {
+          // Only one chunk waits on the host: what is left of the previous one is finished before the next read.
+          if (read !== null) {
+            const f0 = tm ? performance.now() : 0;
+            this.finishRows(read, Infinity, lengths, pooling, normalize, out);
+            if (tm) finishMs += performance.now() - f0;
+          }
           const full: Chunk = chunk;
           chunk = null;
-          this.readChunk(full, lengths, pooling, o.normalize === true, out);
+          read = this.readChunk(full, tm);
         }
         // A batch larger than deviceRows (maxBatchRows above it) gets a chunk of its own.
         chunk ??= { sums: this.model.backend.zeros([Math.max(batch.length, Math.min(deviceRows, n - doneTexts)), H], "f32"), texts: [] };
-        this.launchPooled(batch.map((i) => rows[i]!), pooling, chunk.sums, chunk.texts.length);
-        chunk.texts.push(...batch);
-        for (const i of batch) doneTokens += lengths[i]!;
+        const l0 = tm ? performance.now() : 0;
+        const S = this.launchPooled(batch.map((i) => rows[i]!), pooling, chunk.sums, chunk.texts.length);
+        const l1 = tm ? performance.now() : 0;
+        let tokens = 0;
+        for (const i of batch) {
+          chunk.texts.push(i);
+          tokens += lengths[i]!;
+        }
+        doneTokens += tokens;
         doneTexts += batch.length;
+        // Twice the rows this batch added to the device's chunk: the chunk read before is done before this one fills.
+        if (read !== null && this.finishRows(read, 2 * batch.length, lengths, pooling, normalize, out)) read = null;
+        if (tm) tm.batches.push({ texts: batch.length, seqLen: S, tokens, launchMs: l1 - l0, finishMs: finishMs + performance.now() - l1 });
         o.onProgress?.({ texts: doneTexts, totalTexts: n, tokens: doneTokens, totalTokens });
+      }
+      if (read !== null) {
+        const f0 = tm ? performance.now() : 0;
+        this.finishRows(read, Infinity, lengths, pooling, normalize, out);
+        if (tm) tm.tailFinishMs += performance.now() - f0;
       }
       if (chunk !== null) {
         const last: Chunk = chunk;
         chunk = null;
-        this.readChunk(last, lengths, pooling, o.normalize === true, out);
+        const r = this.readChunk(last, tm);
+        const f0 = tm ? performance.now() : 0;
+        this.finishRows(r, Infinity, lengths, pooling, normalize, out);
+        if (tm) tm.tailFinishMs += performance.now() - f0;
       }
     } finally {
       // Only after an error: readChunk frees the chunks it reads.
       chunk?.sums.dispose();
     }
+    if (tm) tm.totalMs = performance.now() - t0;
     if (o.format === "matrix") return out;
     return Array.from({ length: n }, (_, i) => out.slice(i * H, (i + 1) * H));
   }
 
-  /** Reads a chunk's pooled rows (the one wait for the device), finishes them on the host into `out`, frees the chunk. */
-  private readChunk(chunk: Chunk, lengths: readonly number[], pooling: Pooling, normalize: boolean, out: Float32Array): void {
-    const H = this.hiddenSize;
-    // A copy: what read returns may be the backend's own storage, which dispose gives back.
+  /** Reads a chunk's pooled rows (the one wait for the device) and frees it on the device. */
+  private readChunk(chunk: Chunk, tm: EncodeTimings | undefined): ReadChunk {
+    const be = this.model.backend;
     let host: Float32Array;
     try {
-      host = (this.model.backend.read(chunk.sums) as Float32Array).slice();
+      if (tm) {
+        // read waits for the device anyway: synchronizing first splits the wait from the copy.
+        const w0 = performance.now();
+        be.synchronize();
+        const w1 = performance.now();
+        host = be.read(chunk.sums) as Float32Array;
+        tm.reads.push({ texts: chunk.texts.length, waitMs: w1 - w0, copyMs: performance.now() - w1 });
+      } else {
+        // No copy of it: read returns a new array (the contract's download), which dispose leaves alone.
+        host = be.read(chunk.sums) as Float32Array;
+      }
     } finally {
       chunk.sums.dispose();
     }
-    chunk.texts.forEach((i, r) => {
-      const v = host.subarray(r * H, (r + 1) * H);
-      // Mean pooling summed the text's rows on the device; its length divides here.
+    return { host, texts: chunk.texts, done: 0 };
+  }
+
+  /**
+   * Finishes up to `count` more rows of a read chunk into `out` (mean pooling divides by the text's length
+   * here, the device summed its rows; normalize scales to unit length). Returns whether every row is done.
+   */
+  private finishRows(r: ReadChunk, count: number, lengths: readonly number[], pooling: Pooling, normalize: boolean, out: Float32Array): boolean {
+    const H = this.hiddenSize;
+    const host = r.host;
+    const end = Math.min(r.texts.length, r.done + count);
+    for (let row = r.done; row < end; row++) {
+      const i = r.texts[row]!;
+      const v = host.subarray(row * H, (row + 1) * H);
       const scale = pooling === "mean" ? 1 / lengths[i]! : 1;
       let inv = scale;
       if (normalize) {
@@ -205,18 +334,25 @@ export class Embedder {
       }
       const o = i * H;
       for (let h = 0; h < H; h++) out[o + h] = v[h]! * inv;
-    });
+    }
+    r.done = end;
+    return end === r.texts.length;
   }
 
   /**
    * One padded batch through the encoder, pooled on the device into rows [row0, row0 + B) of `sums`
    * (float32, zero there before): each text's token rows summed (mean pooling divides on the host), or
-   * its [CLS] row. Nothing is read back, so the host can go on to the next batch.
+   * its [CLS] row. Nothing is read back, so the host can go on to the next batch. Returns the padded width.
    */
-  private launchPooled(rows: Int32Array[], pooling: Pooling, sums: Tensor, row0: number): void {
+  private launchPooled(rows: Int32Array[], pooling: Pooling, sums: Tensor, row0: number): number {
     const be = this.model.backend;
     const B = rows.length;
-    const S = Math.max(...rows.map((r) => r.length));
+    let S = 0;
+    let real = 0;
+    for (const r of rows) {
+      if (r.length > S) S = r.length;
+      real += r.length;
+    }
     const inputIds = new Int32Array(B * S).fill(this.tokenizer.padId);
     const attentionMask = new Int32Array(B * S);
     rows.forEach((r, b) => {
@@ -226,38 +362,42 @@ export class Embedder {
     const cls = pooling === "cls";
     // The encoder's own rows, not padded back: [CLS] pooling asks the last layer for the first token of each
     // text alone; mean pooling sums the rows that are real tokens (all of MosaicBERT's packed rows).
-    const { hidden, layout } = this.model.forwardPacked({ inputIds, attentionMask, tokenTypeIds: new Int32Array(B * S), batchSize: B, seqLen: S }, { firstTokens: cls });
+    // Token types all 0: left out (the encoder's default) rather than a row of zeros to check.
+    const { hidden, layout } = this.model.forwardPacked({ inputIds, attentionMask, tokenTypeIds: null, batchSize: B, seqLen: S }, { firstTokens: cls });
     const owned: Tensor[] = [hidden];
     try {
       let src = hidden;
-      let seg: Int32Array;
-      if (cls) seg = Int32Array.from({ length: B }, (_, b) => row0 + b);
-      else {
-        const pick: number[] = [];
-        const segs: number[] = [];
+      const seg = new Int32Array(cls ? B : real);
+      const cu = layout.cuSeqlens;
+      if (cls) {
+        for (let b = 0; b < B; b++) seg[b] = row0 + b;
+      } else if (layout.total === real) {
+        // Every row the encoder computed is a real token (MosaicBERT's packed rows, or BERT without padding): text b's are [cu[b], cu[b+1]).
+        for (let b = 0; b < B; b++) seg.fill(row0 + b, cu[b]!, cu[b + 1]!);
+      } else {
+        // BERT's padded positions: the real ones gathered first.
+        const pick = new Int32Array(real);
+        let k = 0;
         for (let b = 0; b < B; b++) {
-          for (let t = layout.cuSeqlens[b]!; t < layout.cuSeqlens[b + 1]!; t++) {
+          for (let t = cu[b]!; t < cu[b + 1]!; t++) {
             if (attentionMask[layout.indices[t]!] === 0) continue;
-            pick.push(t);
-            segs.push(row0 + b);
+            pick[k] = t;
+            seg[k++] = row0 + b;
           }
         }
-        seg = Int32Array.from(segs);
-        if (pick.length !== layout.total) {
-          const pickT = be.fromArray(Int32Array.from(pick), [pick.length], "i32");
-          owned.push(pickT);
-          src = be.gatherRows(hidden, pickT);
-          owned.push(src);
-        }
+        const pickT = be.fromArray(pick, [real], "i32");
+        owned.push(pickT);
+        src = be.gatherRows(hidden, pickT);
+        owned.push(src);
       }
       const segT = be.fromArray(seg, [seg.length], "i32");
       owned.push(segT);
-      const f32 = src.dtype === "f32" ? src : be.cast(src, "f32");
-      if (f32 !== src) owned.push(f32);
-      be.scatterAddRows(f32, segT, sums);
+      // bf16 rows add into the float32 sums as they are (scatterAddRows converts each value exactly), no float32 copy first.
+      be.scatterAddRows(src, segT, sums);
     } finally {
       for (const x of owned) x.dispose();
     }
+    return S;
   }
 
   dispose(): void {
