@@ -1,8 +1,9 @@
 #!/bin/bash
 # The GeGLU kernels alone on the GPU machine (packages/kernels-cuda/bench/geglu_bench.cu): forward and backward
 # at one MosaicBERT-base layer's full-row shape (32768 × 2·3072 bf16), dropout 0.1 and 0, for each layout
-# (the flat default, MOSAICBERT_GEGLU_ROWS=k), and the same kernels with the float dropout test they had before
-# the integer one (random.cuh's drop_threshold), built from a copy with that one line put back.
+# (the flat default, MOSAICBERT_GEGLU_ROWS=k), and the same kernels with the dropout mask test they had before
+# (random.cuh: two hash rounds and a float compare, instead of one round and the integer drop_threshold), built
+# from a copy with those lines put back.
 # Prints one JSON line per (build, layout, p); the last line names the fastest layout at p = 0.1:
 #   best: MOSAICBERT_GEGLU_ROWS=k   (or "best: default")
 #   usage: bash scripts/geglu-bench.sh [rows] [inter]   (needs nvcc and a GPU)
@@ -14,12 +15,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 NVCC=${NVCC:-nvcc}
 # Before: random.cuh's drop_factor/drop_apply with `mb_uniform(key, counter) >= p` (an int-to-float conversion and
-# a multiply per element) instead of the integer threshold.
+# a multiply per element) instead of the integer threshold, over two hash rounds instead of one.
 mkdir -p "$tmp/before/native" "$tmp/before/bench"
 cp "$root"/packages/kernels-cuda/native/*.cu* "$root"/packages/kernels-cuda/native/*.h "$tmp/before/native/"
 cp "$root/packages/kernels-cuda/bench/geglu_bench.cu" "$tmp/before/bench/"
-sed -i 's/mb_bits24(key, counter) >= drop_threshold(p)/mb_uniform(key, counter) >= p/' "$tmp/before/native/random.cuh"
-grep -q 'mb_uniform(key, counter) >= p ? inv' "$tmp/before/native/random.cuh" || { echo "geglu-bench: could not restore the float test in the copy" >&2; exit 1; }
+sed -i -e 's/mb_bits24(key, counter) >= drop_threshold(p)/mb_uniform(key, counter) >= p/' \
+  -e 's/return mb_mix32(counter ^ key) >> 8;/return mb_mix32(mb_mix32(counter ^ key) + key) >> 8;/' "$tmp/before/native/random.cuh"
+grep -q 'mb_uniform(key, counter) >= p ? inv' "$tmp/before/native/random.cuh" && grep -q 'mb_mix32(mb_mix32(counter' "$tmp/before/native/random.cuh" || { echo "geglu-bench: could not restore the float test in the copy" >&2; exit 1; }
 "$NVCC" -O3 -std=c++17 -arch=native -o "$tmp/now" "$root/packages/kernels-cuda/bench/geglu_bench.cu"
 "$NVCC" -O3 -std=c++17 -arch=native -o "$tmp/before/run" "$tmp/before/bench/geglu_bench.cu"
 best="" bestMs=""

@@ -7,6 +7,7 @@
 #include "../native/random.cuh"
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 
@@ -36,7 +37,17 @@ static void check(float p) {
   }
 }
 
-int main() {
+int main(int argc, char** argv) {
+  // `t values SEED N`: mb_seed_key(SEED) and mb_bits24 of counters 0 … N−1 and a few near 2^32, one a line, for the
+  // test to compare with packages/tensor's generator (the CPU reference's masks).
+  if (argc == 4 && std::strcmp(argv[1], "values") == 0) {
+    const uint32_t key = mb_seed_key((uint32_t)std::strtoul(argv[2], nullptr, 10));
+    const uint32_t n = (uint32_t)std::strtoul(argv[3], nullptr, 10);
+    std::printf("%u\n", key);
+    for (uint32_t c = 0; c < n; c++) std::printf("%u\n", mb_bits24(key, c));
+    for (uint32_t c = 0xfffffff0u; c != 0; c++) std::printf("%u\n", mb_bits24(key, c));
+    return 0;
+  }
   for (float p : {0.1f, 0.15f, 0.3f, 0.5f, 0.9f, 1e-7f, 1e-30f, 0.99999994f, 1.0f / 3.0f, 0.0f, -0.5f, 1.0f, 2.0f})
     check(p);
   // Every p that is an exact multiple of 2^-24 (k = thr exactly kept) and its float neighbours.

@@ -27,9 +27,10 @@ export function uniformAt(seed: number, counter: number): number {
   return uniformAtKey(seedKey(seed), counter);
 }
 
+/** uniformAt with the seed's key already derived: one lowbias32 round of (counter ^ key), its top 24 bits. */
 export function uniformAtKey(key: number, counter: number): number {
   const c = counter >>> 0;
-  const r = mix32((mix32((c ^ key) >>> 0) + key) >>> 0);
+  const r = mix32((c ^ key) >>> 0);
   return (r >>> 8) / 16777216;
 }
 
