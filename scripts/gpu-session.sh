@@ -120,12 +120,14 @@ case "$part" in
     cat "$OUT/geglu-bench.jsonl"
     optin=$(sed -n 's/^best: \(MOSAICBERT_GEGLU_ROWS=[0-9]*\).*/\1/p' "$OUT/geglu-bench.jsonl")
     echo "GeGLU layout for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
-    for f in geglu dropout ayerNorm; do
-      for v in "" $optin; do
-        env $v CONFORMANCE_FILTER=$f bash scripts/device.sh conformance | grep -E "^conformance:|FAIL" | sed "s/^/[$f ${v:-default}] /"
-        [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
-        [ -f "$OUT/conformance.txt" ] && mv "$OUT/conformance.txt" "$OUT/conformance-$f-${v:-default}.txt"
-      done
+    # Every case with a dropout mask (GeGLU, residual + LayerNorm, attention, dropout: the one-round hash and the
+    # integer threshold) on the default paths, and the GeGLU cases on the chosen layout.
+    for fv in "dropout:" "geglu:$optin"; do
+      f=${fv%%:*}; v=${fv#*:}
+      [ "$f" = geglu ] && [ -z "$v" ] && continue
+      env $v CONFORMANCE_FILTER=$f bash scripts/device.sh conformance | grep -E "^conformance:|FAIL" | sed "s/^/[$f ${v:-default}] /"
+      [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+      [ -f "$OUT/conformance.txt" ] && mv "$OUT/conformance.txt" "$OUT/conformance-$f-${v:-default}.txt"
     done
     env $optin ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     cli=(node .results-build/dist/mosaicbert.mjs)
