@@ -31,6 +31,11 @@ export interface EncodeOptions {
   deviceRows?: number;
   /** Called after every forward pass is launched with the texts and real tokens launched so far. */
   onProgress?: (p: { texts: number; totalTexts: number; tokens: number; totalTokens: number }) => void;
+  /**
+   * Writes the row-major [n, hidden] embeddings into this array (exactly n·hidden long) instead of a new one,
+   * e.g. one buffer reused over many calls; with format "matrix" it is what the call returns.
+   */
+  into?: Float32Array;
   /** Filled in with where the call's host time went (benchmarks, `embed-bench run --profile`); its previous contents are replaced. */
   timings?: EncodeTimings;
 }
@@ -226,10 +231,14 @@ export class Embedder {
     });
     const deviceRows = o.deviceRows ?? Math.max(1, Math.floor(DEVICE_FLOATS / H));
     if (!(Number.isInteger(deviceRows) && deviceRows >= 1)) throw new RangeError(`deviceRows: expected a positive integer, got ${deviceRows}`);
+    if (o.into !== undefined && !(o.into instanceof Float32Array && o.into.length === n * H)) {
+      throw new RangeError(`into: expected a Float32Array of ${n} × ${H} = ${n * H} elements, got ${o.into instanceof Float32Array ? `${o.into.length}` : typeof o.into}`);
+    }
     const tm = o.timings;
     const t0 = tm ? performance.now() : 0;
     if (tm) Object.assign(tm, { planMs: 0, batches: [], reads: [], tailFinishMs: 0, totalMs: 0 } satisfies EncodeTimings);
-    const out = new Float32Array(n * H);
+    // Every row of it is written below (each text is in exactly one batch).
+    const out = o.into ?? new Float32Array(n * H);
     const totalTokens = lengths.reduce((a, b) => a + b, 0);
     const batches = planBatches(lengths, budget, maxRows);
     if (tm) tm.planMs = performance.now() - t0;

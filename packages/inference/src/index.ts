@@ -14,7 +14,7 @@ export { classesFromLogits, type RowClasses } from "./class-probs.js";
 export { NO_MASK_NOTE, formatClasses, formatFillMask, formatInferResult } from "./format.js";
 export {
   Embedder, encode, planBatches, DEFAULT_TOKEN_BUDGET, MOSAIC_MAX_SEQ_LEN,
-  type EncodeOptions, type EmbedderOptions, type Pooling,
+  type EncodeOptions, type EncodeTimings, type EmbedderOptions, type Pooling,
 } from "./embed.js";
 // The tokenizer of a model folder (vocab.txt, tokenizer.json, else bert-base-uncased), shared with GLUE.
 export { modelFolderTokenizer } from "@mosaicbert/data-streaming";

@@ -93,6 +93,16 @@ export class CudaBackend implements Backend {
   }
 
   fromArray(data: HostData, shape: readonly number[], dtype: DType): Tensor {
+    // Host data already in the storage's form (an Int32Array for i32: ids, lengths, row lists; a Float32Array for f32)
+    // goes up as it is: every element is valid as it stands, so no per-element conversion and checks, and no host
+    // copy (the upload has copied the bytes when it returns). A batch's ids are tens of thousands of elements.
+    if ((dtype === "i32" && data instanceof Int32Array) || (dtype === "f32" && data instanceof Float32Array)) {
+      const size = validateAlloc("fromArray", shape, dtype);
+      if (data.length !== size) throw new OpError("fromArray", "data", `expected ${size} elements, got ${data.length}`);
+      const t = this.empty(shape, dtype);
+      this.upload(t, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      return t;
+    }
     // The CPU backend converts and validates the host data exactly; its raw bytes are uploaded.
     const h = cpu.fromArray(data, shape, dtype);
     const t = this.empty(shape, dtype);
@@ -113,8 +123,11 @@ export class CudaBackend implements Backend {
 
   read(t: Tensor): HostArray {
     expectTensor("read", "t", t, this);
+    // readBytes downloads into a new buffer of exactly the tensor's bytes: decoded where it is, not copied again
+    // (a second copy of a large read, e.g. 64 MiB of pooled embeddings, is host time the device waits through).
     const bytes = this.readBytes(t);
-    return decodeHost(t.dtype, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    return decodeHost(t.dtype, whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   }
 
   readLater(t: Tensor): PendingRead {

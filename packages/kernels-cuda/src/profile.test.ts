@@ -75,5 +75,33 @@ describe("PhaseProfiler", () => {
     expect(r.phases.gemm).toBe(6);
     expect(r.phases.elementwise).toBe(0.5);
     expect(r.ops.matmul).toBe(6);
+    expect(r.calls).toEqual({ matmul: 3, geglu: 1 });
+    expect(r.sections).toEqual([]);
+  });
+
+  it("sections: device time from each mark to the next, the last to the region's end; marks outside a region ignored", () => {
+    const cuda = fakeBackend((fn) => (fn === "matmul" ? 2 : fn === "gatherRows" ? 0.5 : fn === "d2d" ? 1 : 0));
+    const prof = new PhaseProfiler(cuda);
+    const be = prof.backend;
+    const x = be.empty([8, 16], "bf16");
+    const w = be.empty([16, 16], "bf16");
+    const idx = be.empty([4], "i32");
+    prof.mark("outside");
+    prof.begin();
+    be.matmul(x, w); // 2 ms before the first mark: in the total, in no section
+    prof.mark("batch 1");
+    be.matmul(x, w);
+    be.gatherRows(x, idx);
+    prof.mark("batch 2");
+    be.gatherRows(x, idx);
+    cuda.native.d2d(0, 0, 0); // 1 ms of device work outside the ops: in the section's time, not its busy time
+    const r = prof.end();
+    expect(r.sections).toEqual([{ label: "batch 1", ms: 2.5, busyMs: 2.5 }, { label: "batch 2", ms: 1.5, busyMs: 0.5 }]);
+    expect(r.totalMs).toBe(6);
+    expect(r.phases["host gaps"]).toBe(1);
+    expect(r.calls).toEqual({ matmul: 2, gatherRows: 2 });
+    // A later region starts with no sections.
+    prof.begin();
+    expect(prof.end().sections).toEqual([]);
   });
 });

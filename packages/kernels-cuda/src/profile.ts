@@ -51,7 +51,9 @@ const TIMED = new Set([
 export class PhaseProfiler {
   enabled = false;
   readonly backend: Backend;
-  private marks: Array<{ op: string; a: number; b: number; gemm?: { shape: string; flops: number } }> = [];
+  /** `sec`: the section (index into `sections`) the op was queued in, −1 before the first mark. */
+  private marks: Array<{ op: string; a: number; b: number; sec: number; gemm?: { shape: string; flops: number } }> = [];
+  private sections: Array<{ label: string; ev: number }> = [];
   private next = 0;
 
   constructor(private readonly cuda: CudaBackend) {
@@ -70,7 +72,7 @@ export class PhaseProfiler {
           const b = self.next++;
           target.recordEvent(b);
           const gemm = name === "matmul" ? gemmShape(args[0] as Tensor, args[1] as Tensor, args[2] as MatmulOptions | undefined) : undefined;
-          self.marks.push({ op: name, a, b, gemm });
+          self.marks.push({ op: name, a, b, sec: self.sections.length - 1, gemm });
           return r;
         };
       },
@@ -80,17 +82,34 @@ export class PhaseProfiler {
   /** Starts a profiled region (records the region's start event). */
   begin(): void {
     this.marks = [];
+    this.sections = [];
     this.next = 1;
     this.cuda.recordEvent(0);
     this.enabled = true;
   }
 
   /**
+   * Starts a section of the region at this point of the stream (e.g. one forward pass): `end()` reports the
+   * device milliseconds from each mark to the next, the last to the region's end (idle time included), and
+   * the time of the ops queued in between (busy). Ignored outside a region.
+   */
+  mark(label: string): void {
+    if (!this.enabled) return;
+    const ev = this.next++;
+    this.cuda.recordEvent(ev);
+    this.sections.push({ label, ev });
+  }
+
+  /**
    * Ends the region; returns total device milliseconds, milliseconds per phase (gaps = idle device time between
    * ops) and per op, and the GEMMs by shape, slowest first (a matmul's time includes what it runs besides
-   * cuBLASLt: the bias-gradient column sums, a separate bias or activation pass).
+   * cuBLASLt: the bias-gradient column sums, a separate bias or activation pass), the calls per op, and the
+   * device time of each section (`mark`) with its ops' share.
    */
-  end(): { totalMs: number; phases: Record<string, number>; ops: Record<string, number>; gemms: GemmShapeTime[] } {
+  end(): {
+    totalMs: number; phases: Record<string, number>; ops: Record<string, number>; calls: Record<string, number>; gemms: GemmShapeTime[];
+    sections: Array<{ label: string; ms: number; busyMs: number }>;
+  } {
     this.enabled = false;
     const last = this.next++;
     this.cuda.recordEvent(last);
@@ -98,10 +117,13 @@ export class PhaseProfiler {
     const totalMs = this.cuda.elapsedMs(0, last);
     const phases: Record<string, number> = {};
     const ops: Record<string, number> = {};
+    const calls: Record<string, number> = {};
     let busy = 0;
+    const secBusy = new Float64Array(this.sections.length);
     const byShape = new Map<string, { calls: number; ms: number; flops: number }>();
     for (const m of this.marks) {
       const ms = this.cuda.elapsedMs(m.a, m.b);
+      if (m.sec >= 0) secBusy[m.sec]! += ms;
       if (m.gemm) {
         const e = byShape.get(m.gemm.shape) ?? { calls: 0, ms: 0, flops: 0 };
         e.calls++;
@@ -112,11 +134,13 @@ export class PhaseProfiler {
       // Nested ops (cast inside matmul) are counted in their outer op only.
       phases[phaseOf(m.op)] = (phases[phaseOf(m.op)] ?? 0) + ms;
       ops[m.op] = (ops[m.op] ?? 0) + ms;
+      calls[m.op] = (calls[m.op] ?? 0) + 1;
       busy += ms;
     }
     phases["host gaps"] = Math.max(0, totalMs - busy);
     const gemms = [...byShape].map(([shape, e]) => ({ shape, calls: e.calls, ms: e.ms, tflops: e.ms > 0 ? e.flops / (e.ms * 1e9) : 0 }));
     gemms.sort((x, y) => y.ms - x.ms);
-    return { totalMs, phases, ops, gemms };
+    const sections = this.sections.map((sec, i) => ({ label: sec.label, ms: this.cuda.elapsedMs(sec.ev, this.sections[i + 1]?.ev ?? last), busyMs: secBusy[i]! }));
+    return { totalMs, phases, ops, calls, gemms, sections };
   }
 }

@@ -1,4 +1,4 @@
-import { OpError } from "@mosaicbert/tensor";
+import { OpError, cpu } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
 import { CudaBackend } from "./backend.js";
 import type { NativeAddon } from "./native.js";
@@ -62,6 +62,56 @@ function fakeAddon(o: { slots: number }) {
   };
   return { native: native as unknown as NativeAddon, state, slots };
 }
+
+describe("CudaBackend.read (fake addon)", () => {
+  it("returns the values in a new array of the caller's: later writes, frees and other reads leave it alone", () => {
+    const { native } = fakeAddon({ slots: 64 });
+    const be = new CudaBackend(native);
+    const t = be.fromArray([1.5, -2, 3, 0.25], [2, 2], "f32");
+    const a = be.read(t) as Float32Array;
+    const b = be.read(t) as Float32Array;
+    expect(Array.from(a)).toEqual([1.5, -2, 3, 0.25]);
+    expect(a.buffer).not.toBe(b.buffer);
+    a[0] = 99;
+    expect(b[0]).toBe(1.5);
+    be.write(t, [7, 7, 7, 7]);
+    t.dispose();
+    // The freed block, reused by the next tensor, is not what `b` reads.
+    const u = be.fromArray([5, 5, 5, 5], [4], "f32");
+    expect(Array.from(b)).toEqual([1.5, -2, 3, 0.25]);
+    expect(Array.from(be.read(u) as Float32Array)).toEqual([5, 5, 5, 5]);
+    // bf16 and i32 decode as before.
+    expect(Array.from(be.read(be.fromArray([1.5, -3], [2], "bf16")) as Float32Array)).toEqual([1.5, -3]);
+    expect(Array.from(be.read(be.fromArray([4, -9], [2], "i32")) as Int32Array)).toEqual([4, -9]);
+  });
+});
+
+describe("CudaBackend.fromArray (fake addon)", () => {
+  it("uploads Int32Array / Float32Array data as it is: views at an offset, the caller's array free to change after, the CPU backend's errors", () => {
+    const { native } = fakeAddon({ slots: 64 });
+    const be = new CudaBackend(native);
+    const ids = Int32Array.from([9, 8, 7, 6, 5, 4]);
+    const t = be.fromArray(ids.subarray(2, 5), [3], "i32");
+    ids.fill(0);
+    expect(Array.from(be.read(t) as Int32Array)).toEqual([7, 6, 5]);
+    const f = Float32Array.from([0.5, -1, 2.25, 3]);
+    const u = be.fromArray(f.subarray(1), [3, 1], "f32");
+    f[1] = 100;
+    expect(Array.from(be.read(u) as Float32Array)).toEqual([-1, 2.25, 3]);
+    // Other forms still convert through the CPU backend (rounding, integer checks).
+    expect(Array.from(be.read(be.fromArray([1.5, 2.5], [2], "f32")) as Float32Array)).toEqual([1.5, 2.5]);
+    expect(Array.from(be.read(be.fromArray(Float32Array.from([1, 2]), [2], "i32")) as Int32Array)).toEqual([1, 2]);
+    // Refused before anything is allocated, with the CPU backend's messages.
+    const before = be.memoryStats().allocatedBytes;
+    for (const [data, shape, dtype] of [[new Int32Array(4), [5], "i32"], [new Float32Array(2), [3], "f32"]] as const) {
+      const cpuError = (() => { try { cpu.fromArray(data, shape, dtype); } catch (e) { return (e as Error).message; } return null; })();
+      expect(cpuError).toMatch(/fromArray: data: expected \d elements, got \d/);
+      expect(() => be.fromArray(data, shape, dtype)).toThrow(cpuError!);
+    }
+    expect(() => be.fromArray(new Int32Array(2), [-1, -2], "i32")).toThrow(/fromArray/);
+    expect(be.memoryStats().allocatedBytes).toBe(before);
+  });
+});
 
 describe("CudaBackend.readLater (fake addon)", () => {
   it("takes a small value through a pinned slot once: the values of the call, whatever is written after", () => {

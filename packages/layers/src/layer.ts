@@ -147,7 +147,7 @@ export class EncoderLayer {
     o1.dispose();
     const a = ln1.y;
     const ffnDrop = dropoutAt(run, c.hiddenDropoutProb, `${this.p}ffn.dropout`);
-    let pre: Tensor;
+    let pre: Tensor | null;
     let ffnIn: Tensor;
     let o2: Tensor;
     if (this.mosaic) {
@@ -157,7 +157,8 @@ export class EncoderLayer {
       o2 = linear(be, ffnIn, s.w(n.w2), s.w(n.b2));
     } else {
       const I = c.intermediateSize;
-      pre = be.empty([a.shape[0]!, I], a.dtype);
+      // The pre-activation is for backward only: a pass that keeps nothing does not write it ([T, I], 4H per token).
+      pre = run.keep ? be.empty([a.shape[0]!, I], a.dtype) : null;
       ffnIn = be.matmul(a, s.w(n.w1), { transB: true, bias: s.w(n.b1!), activation: "gelu", preActivation: pre });
       o2 = linear(be, ffnIn, s.w(n.w2), s.w(n.b2));
     }
@@ -171,7 +172,7 @@ export class EncoderLayer {
     return {
       y: ln2.y,
       saved: {
-        x, qkv, ctx, subset, ctxRows, xRows, lse, args, attnDrop, outDrop, sum1: ln1.sum, mean1: ln1.mean, rstd1: ln1.rstd, a, pre, ffnIn, ffnDrop,
+        x, qkv, ctx, subset, ctxRows, xRows, lse, args, attnDrop, outDrop, sum1: ln1.sum, mean1: ln1.mean, rstd1: ln1.rstd, a, pre: pre!, ffnIn, ffnDrop,
         sum2: ln2.sum, mean2: ln2.mean, rstd2: ln2.rstd,
       },
     };

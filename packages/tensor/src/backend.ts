@@ -231,7 +231,7 @@ export interface Backend {
   fromArray(data: HostData, shape: readonly number[], dtype: DType): Tensor;
   /** Overwrite a tensor's contents from host data of the same element count. */
   write(t: Tensor, data: HostData): void;
-  /** Download, decoded (see HostArray). */
+  /** Download, decoded (see HostArray), into a new array the caller owns (never the backend's storage). */
   read(t: Tensor): HostArray;
   /** The raw little-endian bytes of the storage (bf16 as its 16-bit patterns). */
   readBytes(t: Tensor): Uint8Array;

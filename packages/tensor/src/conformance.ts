@@ -261,6 +261,15 @@ for (const dt of ["f32", "bf16"] as DType[]) {
     return [g, s, out];
   });
 }
+// bf16 rows summed into float32 rows as they are (the Embedder's mean pooling): many rows into each output row.
+add("scatterAddRows bf16 rows into f32 sums", F32_TOL, (be, rng) => {
+  const T = 300, H = 40, N = 7;
+  const x = randn(be, rng, [T, H], "bf16");
+  const seg = be.fromArray(Int32Array.from({ length: T }, (_, t) => Math.floor((t * N) / T)), [T], "i32");
+  const sums = randn(be, rng, [N, H], "f32");
+  be.scatterAddRows(x, seg, sums);
+  return [sums];
+});
 
 // ---- attention ------------------------------------------------------------------------------------
 const LONG_MIX = [1, 17, 64, 127, 128, 129, 511, 512, 1000, 2048, 4097];
