@@ -6,7 +6,8 @@
 # from a copy with those lines put back.
 # Prints one JSON line per (build, layout, p); the last line names the fastest layout at p = 0.1:
 #   best: MOSAICBERT_GEGLU_ROWS=k   (or "best: default")
-#   usage: bash scripts/geglu-bench.sh [rows] [inter]   (needs nvcc and a GPU)
+#   usage: [GEGLU_KS="0 1 4 16"] bash scripts/geglu-bench.sh [rows] [inter]   (needs nvcc and a GPU; GEGLU_KS: the
+#   layouts to time, 0 = the flat default, k = MOSAICBERT_GEGLU_ROWS=k)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rows=${1:-32768}
@@ -28,7 +29,7 @@ best="" bestMs=""
 for build in now before; do
   bin=$tmp/now
   [ $build = before ] && bin=$tmp/before/run
-  for k in 0 1 2 4 8 16 32; do
+  for k in ${GEGLU_KS:-0 1 2 4 8 16 32}; do
     [ $build = before ] && [ $k -gt 1 ] && continue   # before: the flat default and the 2D layout it had (k = 1)
     line=$(env -u MOSAICBERT_GEGLU_2D MOSAICBERT_GEGLU_ROWS=$k "$bin" "$rows" "$inter" 50)
     echo "$line" | sed "s/^{/{\"build\":\"$build\",/"
