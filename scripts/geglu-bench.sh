@@ -6,7 +6,7 @@
 # from a copy with those lines put back.
 # Prints one JSON line per (build, layout, p); the last line names the fastest layout at p = 0.1:
 #   best: MOSAICBERT_GEGLU_ROWS=k   (or "best: default")
-#   usage: [GEGLU_KS="0 1 4 16"] bash scripts/geglu-bench.sh [rows] [inter]   (needs nvcc and a GPU; GEGLU_KS: the
+#   usage: [GEGLU_KS="0 1 4 16"] [GEGLU_BEFORE=0 (skip the before build)] bash scripts/geglu-bench.sh [rows] [inter]   (needs nvcc and a GPU; GEGLU_KS: the
 #   layouts to time, 0 = the flat default, k = MOSAICBERT_GEGLU_ROWS=k)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +24,13 @@ sed -i -e 's/mb_bits24(key, counter) >= drop_threshold(p)/mb_uniform(key, counte
   -e 's/return mb_mix32(counter ^ key) >> 8;/return mb_mix32(mb_mix32(counter ^ key) + key) >> 8;/' "$tmp/before/native/random.cuh"
 grep -q 'mb_uniform(key, counter) >= p ? inv' "$tmp/before/native/random.cuh" && grep -q 'mb_mix32(mb_mix32(counter' "$tmp/before/native/random.cuh" || { echo "geglu-bench: could not restore the float test in the copy" >&2; exit 1; }
 "$NVCC" -O3 -std=c++17 -arch=native -o "$tmp/now" "$root/packages/kernels-cuda/bench/geglu_bench.cu"
-"$NVCC" -O3 -std=c++17 -arch=native -o "$tmp/before/run" "$tmp/before/bench/geglu_bench.cu"
+builds="now"
+if [ "${GEGLU_BEFORE:-1}" = 1 ]; then
+  "$NVCC" -O3 -std=c++17 -arch=native -o "$tmp/before/run" "$tmp/before/bench/geglu_bench.cu"
+  builds="now before"
+fi
 best="" bestMs=""
-for build in now before; do
+for build in $builds; do
   bin=$tmp/now
   [ $build = before ] && bin=$tmp/before/run
   for k in ${GEGLU_KS:-0 1 2 4 8 16 32}; do
