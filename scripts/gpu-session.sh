@@ -59,6 +59,8 @@ case "$part" in
     cli=(node .results-build/dist/mosaicbert.mjs)
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     [ "${LEAN:-0}" = 1 ] || "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
+    # BERT-base's GELU linears with the vectorised epilogue (MOSAICBERT_BIAS_ACT_V8=1; the same bits as the default).
+    [ "${LEAN:-0}" = 1 ] || MOSAICBERT_BIAS_ACT_V8=1 "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base-bias-act-v8.json" || rc=1
     # The anchor setting's rows (all 256 full): the device time its pretraining steps cannot go below.
     [ "${MIN:-0}" = 1 ] || "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --profile --json "$OUT/bench-mosaic-bert-base-full-rows.json" || rc=1
     # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division); profiled

@@ -83,6 +83,13 @@ for (const dt of ["f32", "bf16"] as DType[]) {
       const pre = be.empty([M, N], dt);
       return [be.matmul(a, b, { transB: true, bias, activation: "gelu", preActivation: pre }), pre];
     });
+    // The same without the saved pre-activation (a forward that keeps nothing for backward: inference).
+    add(`matmul ${dt} M${M} K${K} N${N} gelu`, tolOf(dt), (be, rng) => {
+      const a = randn(be, rng, [M, K], dt);
+      const b = randn(be, rng, [N, K], dt, 0.2);
+      const bias = randn(be, rng, [N], "f32");
+      return [be.matmul(a, b, { transB: true, bias, activation: "gelu" })];
+    });
     add(`matmul ${dt} M${M} K${K} N${N} accumulate into f32 (weight grad)`, tolOf(dt), (be, rng) => {
       const dy = randn(be, rng, [M, N], dt);
       const x = randn(be, rng, [M, K], dt);
