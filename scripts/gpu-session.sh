@@ -44,18 +44,22 @@ OUT=${OUT:?OUT is not set (the device tool sets it)}
 export OUT
 addon=packages/kernels-cuda/build/mosaicbert_cuda.node
 rc=0
+# The bundled CLI unpacked (its sources checked) and the addon built when missing, or rc=1 and false.
+ready_cli() {
+  if bash scripts/results/unbundle.sh && { [ -f "$addon" ] || bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; false; }; }; then
+    export MOSAICBERT_CUDA_ADDON=$root/$addon
+    return 0
+  fi
+  rc=1
+  return 1
+}
 case "$part" in
   A)
     bash scripts/gpu-check.sh || rc=1
     bash scripts/gpu-check.sh --broken || rc=1 ;;
   B)
     # Whatever fails, the part still packs $OUT below (the logs are the point).
-    ok=1
-    bash scripts/results/unbundle.sh || ok=0
-    if [ $ok = 1 ] && [ ! -f "$addon" ] && ! bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1; then tail -30 "$OUT/build.log"; ok=0; fi
-    [ $ok = 1 ] || rc=1
-    if [ $ok = 1 ]; then
-    export MOSAICBERT_CUDA_ADDON=$root/$addon
+    if ready_cli; then
     cli=(node .results-build/dist/mosaicbert.mjs)
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     [ "${LEAN:-0}" = 1 ] || "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
@@ -112,12 +116,7 @@ case "$part" in
     # dropout test's (every dropout and GeGLU case) [~15 s], the anchor with that layout [~140 s], then `bench` on
     # the peers' batch with it [~45 s] and, while D_DEADLINE seconds [420] allow, the embedding profile (when
     # .device-extra/embed/ids-128.json.xz is carried) and the PyTorch peers.
-    ok=1
-    bash scripts/results/unbundle.sh || ok=0
-    if [ $ok = 1 ] && [ ! -f "$addon" ] && ! bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1; then tail -30 "$OUT/build.log"; ok=0; fi
-    [ $ok = 1 ] || rc=1
-    if [ $ok = 1 ]; then
-    export MOSAICBERT_CUDA_ADDON=$root/$addon
+    if ready_cli; then
     GEGLU_KS=${GEGLU_KS:-0 1 4 16} bash scripts/geglu-bench.sh > "$OUT/geglu-bench.jsonl" 2> "$OUT/geglu-bench.err" || rc=1
     cat "$OUT/geglu-bench.jsonl"
     optin=$(sed -n 's/^best: \(MOSAICBERT_GEGLU_ROWS=[0-9]*\).*/\1/p' "$OUT/geglu-bench.jsonl")

@@ -1,34 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { CudaBackend } from "./backend.js";
-import type { NativeAddon } from "./native.js";
 import { gemmShape, PhaseProfiler } from "./profile.js";
+import { timedStandInBackend as fakeBackend } from "./testing/index.js";
 
 // The profiler's GEMM table on the CPU: a stand-in addon whose events carry given times (event i is
 // recorded at `clock`, which each op call advances by the time set for it), so what the table sums and
-// divides is known exactly.
-
-function fakeBackend(opMs: (fn: string) => number): CudaBackend {
-  let next = 1 << 20;
-  let clock = 0;
-  const at = new Map<number, number>();
-  const addon = new Proxy({} as Record<string, unknown>, {
-    get(_t, fn: string) {
-      if (fn === "then") return undefined;
-      return (...args: unknown[]) => {
-        switch (fn) {
-          case "init": return { device: "fake", smCount: 1, computeCapability: 90, totalMemory: 1 << 30, cublasLt: 0, cudaRuntime: 0, nccl: 0 };
-          case "malloc": { const p = next; next += (args[0] as number) + 4096; return p; }
-          case "memGetInfo": return [1 << 30, 1 << 30];
-          case "sync": return 0;
-          case "eventRecord": at.set(args[0] as number, clock); return undefined;
-          case "eventElapsed": return at.get(args[1] as number)! - at.get(args[0] as number)!;
-          default: clock += opMs(fn); return undefined;
-        }
-      };
-    },
-  }) as unknown as NativeAddon;
-  return new CudaBackend(addon);
-}
+// divides is known exactly (testing/index.ts).
 
 describe("gemmShape", () => {
   it("reads M, N, K through the transposes and names what the call fuses", () => {

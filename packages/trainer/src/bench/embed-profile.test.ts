@@ -1,5 +1,6 @@
 import { Embedder, type EncodeTimings, planBatches } from "@mosaicbert/inference";
-import { CudaBackend, type NativeAddon, PhaseProfiler } from "@mosaicbert/kernels-cuda";
+import { PhaseProfiler } from "@mosaicbert/kernels-cuda";
+import { timedStandInBackend } from "@mosaicbert/kernels-cuda/testing";
 import { type EncoderModel, createModel, preset } from "@mosaicbert/layers";
 import { cpu } from "@mosaicbert/tensor";
 import { describe, expect, it } from "vitest";
@@ -13,33 +14,8 @@ function rowsOf(lengths: number[]): Int32Array[] {
 }
 const LENGTHS = [30, 5, 17, 17, 3, 60, 8, 41, 12, 2, 25, 9];
 
-/**
- * A CudaBackend on a stand-in addon: no device memory (reads give zeros), and events stamped with a clock that
- * each native call advances by the time set for it, so device times are known exactly.
- */
-function fakeCuda(opMs: (fn: string) => number): CudaBackend {
-  let next = 1 << 20;
-  let clock = 0;
-  const at = new Map<number, number>();
-  const addon = new Proxy({} as Record<string, unknown>, {
-    get(_t, fn: string) {
-      if (fn === "then") return undefined;
-      return (...args: unknown[]) => {
-        switch (fn) {
-          case "init": return { device: "fake", smCount: 1, computeCapability: 90, totalMemory: 1 << 30, cublasLt: 0, cudaRuntime: 0, nccl: 0 };
-          case "malloc": { const p = next; next += (args[0] as number) + 4096; return p; }
-          case "memGetInfo": return [1 << 30, 1 << 30];
-          case "sync": return 0;
-          case "readLater": return -1;
-          case "eventRecord": at.set(args[0] as number, clock); return undefined;
-          case "eventElapsed": return at.get(args[1] as number)! - at.get(args[0] as number)!;
-          default: clock += opMs(fn); return undefined;
-        }
-      };
-    },
-  }) as unknown as NativeAddon;
-  return new CudaBackend(addon);
-}
+/** A CudaBackend on a stand-in addon with known device times; its reads of pending values fall back to plain reads. */
+const fakeCuda = (opMs: (fn: string) => number) => timedStandInBackend(opMs, { readLater: () => -1 });
 
 describe("parseBenchFlags", () => {
   it("reads --key value pairs and boolean flags, wherever they stand", () => {
