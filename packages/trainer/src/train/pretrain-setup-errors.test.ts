@@ -51,3 +51,30 @@ describe("pretrain: an error after the rendezvous closes the communicator", () =
     }
   }, 30_000);
 });
+
+describe("pretrain: a setup that fails after the data workers started", () => {
+  // The workers boot while the model is built; a later setup error must stop them, or their threads keep the CLI
+  // (which sets process.exitCode and lets the event loop drain) alive forever.
+  it("`mosaicbert pretrain --resume` of a folder that is not a checkpoint, with a data worker: exits 1 naming the folder (no hang)", async () => {
+    const bad = tmp();
+    mkdirSync(join(bad, "junk"), { recursive: true });
+    writeFileSync(join(bad, "junk", "x.txt"), "not a checkpoint");
+    const args = ["pretrain", "--config", "tiny-cpu", "--device", "cpu", "--max-duration", "3ba", "--save-folder", tmp(), "--resume", join(bad, "junk")];
+    for (const o of SMALL) args.push("--set", o);
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn(process.execPath, ["--import", join(here, "../from-source/register-ts.mjs"), join(here, "../cli.ts"), ...args], {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, MOSAICBERT_DATA_WORKERS: "1" },
+      });
+      let err = "";
+      p.stderr.on("data", (d) => (err += d));
+      const kill = setTimeout(() => p.kill("SIGKILL"), 25_000);
+      p.on("exit", (code, signal) => {
+        clearTimeout(kill);
+        resolve({ code: code ?? (signal ? -1 : null), err });
+      });
+    });
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toContain("junk");
+  }, 30_000);
+});

@@ -5,7 +5,8 @@ import { runLoop } from "./phases/loop.js";
 import { chooseMicrobatch } from "./phases/microbatch.js";
 import { planRun } from "./phases/plan.js";
 import type { PretrainOptions, PretrainSummary, Session, Trainee, World } from "./phases/session.js";
-import { setUpData } from "./phases/setup-data.js";
+import type { BatchProducer } from "./prefetch.js";
+import { setUpData, startProducer } from "./phases/setup-data.js";
 import { setUpModel } from "./phases/setup-model.js";
 import { setUpWorld } from "./phases/setup-world.js";
 import { startRun } from "./phases/start.js";
@@ -32,7 +33,7 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
   const world = await setUpWorld(o);
   // From here on the communicator is open: every error must close it (and what else exists), or
   // its sockets keep this process alive and the other ranks wait for it forever.
-  const made: { trainee?: Trainee; session?: Session } = {};
+  const made: Made = {};
   let session: Session;
   try {
     session = made.session = await setUpRun(world, o, made);
@@ -40,19 +41,29 @@ export async function pretrain(o: PretrainOptions = {}): Promise<PretrainSummary
     await finishRun(session);
   } finally {
     if (made.session) await closeRun(made.session);
-    else await abandonSetUp(world, made.trainee);
+    else await abandonSetUp(world, made.trainee, made.producer);
   }
   return summarize(session);
 }
 
+/** What setup has made so far, for the cleanup of a setup that fails. */
+interface Made {
+  trainee?: Trainee;
+  producer?: BatchProducer;
+  session?: Session;
+}
+
 /** Phases 2–6: data, model, plan, microbatch, checkpoint, start (each may fail; `made` keeps what exists). */
-async function setUpRun(world: World, o: PretrainOptions, made: { trainee?: Trainee }): Promise<Session> {
+async function setUpRun(world: World, o: PretrainOptions, made: Made): Promise<Session> {
   const data = await setUpData(world);
+  // The data workers boot (threads, tokenizer, the split) while the model is built, instead of during the first
+  // step; they are asked for batches only when the loop starts, from the loader's position after any resume.
+  const producer = (made.producer = startProducer(world, data, o.dataWorkers));
   const trainee = (made.trainee = setUpModel(world, data));
   const plan = planRun(world, data.loader.samplesPerEpoch);
   plan.M = await chooseMicrobatch(world, trainee, plan);
   const from = await restoreCheckpoint(world, trainee, data.loader, o.resume);
-  return startRun(world, data, trainee, plan, from, o);
+  return startRun(world, data, trainee, plan, from, o, producer);
 }
 
 export type { PretrainConfig };

@@ -1,5 +1,6 @@
 import { fmtCount, fmtDuration } from "../../log/format.js";
 import type { EvalResult } from "../step.js";
+import type { BatchProducer } from "../prefetch.js";
 import { saveRun } from "./checkpoint.js";
 import { runEval } from "./evaluate.js";
 import { elapsed, type PretrainSummary, type Session, type Trainee, type World } from "./session.js";
@@ -31,9 +32,13 @@ export async function closeRun(x: Session): Promise<void> {
   if (w.ownsComm) await w.comm.close();
 }
 
-/** Setup failed before the run started: free the model if it exists and close the communicator (peers see the close). */
-export async function abandonSetUp(w: World, t: Trainee | undefined): Promise<void> {
+/**
+ * Setup failed before the run started: stop the data workers and free the model if they exist, and close the
+ * communicator (peers see the close).
+ */
+export async function abandonSetUp(w: World, t: Trainee | undefined, producer?: BatchProducer): Promise<void> {
   w.progress.done();
+  await producer?.close();
   t?.opt.dispose();
   t?.model.dispose();
   if (w.ownsComm) await w.comm.close();

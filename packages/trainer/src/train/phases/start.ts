@@ -3,16 +3,18 @@ import { fmtCount } from "../../log/format.js";
 import { MetricsWriter } from "../../log/metrics.js";
 import { TimeBoxProgress } from "../time-box.js";
 import type { StartPoint } from "./checkpoint.js";
-import { startProducer } from "./setup-data.js";
+import type { BatchProducer } from "../prefetch.js";
 import { elapsed, type Data, type Plan, type RunState, type Session, type Trainee, type World } from "./session.js";
 import { SpeedWindow } from "./speed.js";
 import { StopSignals } from "./signals.js";
 
 /**
- * Phase 6: the run's counters from its start point, metrics.jsonl, the opening line, the batch
- * producer and the signal handlers: everything the loop needs.
+ * Phase 6: the run's counters from its start point, metrics.jsonl, the opening line and the signal handlers,
+ * with the batch producer started during setup: everything the loop needs.
  */
-export function startRun(w: World, data: Data, t: Trainee, plan: Plan, from: StartPoint, o: { resume?: string; dataWorkers?: number; handleSignals?: boolean; overlapSteps?: boolean }): Session {
+export function startRun(
+  w: World, data: Data, t: Trainee, plan: Plan, from: StartPoint, o: { resume?: string; handleSignals?: boolean; overlapSteps?: boolean }, producer: BatchProducer,
+): Session {
   const { cfg } = w;
   const run: RunState = {
     step: from.step, samples: from.samples, tokens: from.tokens, position: data.loader.state(),
@@ -30,7 +32,6 @@ export function startRun(w: World, data: Data, t: Trainee, plan: Plan, from: Sta
   // A fresh measurement per process (its first step is warm-up again); the saved progress is its floor.
   const timeBox = plan.totalSteps === null ? new TimeBoxProgress(plan.maxSeconds!, { floor: from.resumedProgress ?? 0 }) : null;
   announce(w, t, plan, run, metrics);
-  const producer = startProducer(w, data, o.dataWorkers);
   const signals = new StopSignals(w.say, o.handleSignals ?? true);
   const speed = new SpeedWindow(cfg.callbacks.speed_monitor?.window_size ?? 50);
   // Schedule progress of the first step (time-boxed runs); later ones are agreed between the ranks.
