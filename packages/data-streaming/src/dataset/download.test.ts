@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { catLines } from "./cli-ops.js";
+import { sendEndless } from "../testing/endless.js";
 import { download, joinRemote } from "./download.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mds-download-"));
@@ -285,17 +286,8 @@ describe("redirects are followed as a stranger's server may send them", () => {
   });
 
   it("a redirect to an endless body is still cut off at the declared size (memory stays bounded)", async () => {
-    let sent = 0;
-    const endless = await server((_u, res) => {
-      res.writeHead(200);
-      const chunk = Buffer.alloc(1 << 16, 0x42);
-      const pump = () => {
-        while (sent < 1.5e9 && res.write(chunk)) sent += chunk.length;
-        if (sent < 1.5e9) res.once("drain", pump);
-        else res.end();
-      };
-      pump();
-    });
+    const count = { sent: 0 };
+    const endless = await server((_u, res) => sendEndless(res, 0x42, count));
     const hop = await server((_u, res) => void res.writeHead(301, { location: `${endless.origin}/shard.00000.mds` }).end());
     const dest = path.join(tmp, "redir", "endless.mds");
     const heap0 = process.memoryUsage().arrayBuffers;
@@ -307,7 +299,7 @@ describe("redirects are followed as a stranger's server may send them", () => {
       endless.close();
     }
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(sent).toBeLessThan(64 << 20);
+    expect(count.sent).toBeLessThan(64 << 20);
     expect(process.memoryUsage().arrayBuffers - heap0).toBeLessThan(64 << 20);
     expect(fs.existsSync(dest) || fs.existsSync(dest + ".tmp")).toBe(false);
   });

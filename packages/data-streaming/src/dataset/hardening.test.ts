@@ -10,6 +10,7 @@ import { privateCacheDir } from "./cache-dir.js";
 import { convertToMds } from "./cli-ops.js";
 import { StreamingDataset } from "./dataset.js";
 import { download } from "./download.js";
+import { sendEndless } from "../testing/endless.js";
 import { withEnv } from "../testing/env.js";
 
 const MDS = new URL("../../../../../shared/data/mds/", import.meta.url).pathname;
@@ -18,17 +19,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe("remote bodies are read up to the declared size", () => {
   it("a server that keeps sending is cut off past index.json's size; nothing is left behind", async () => {
-    let sent = 0;
-    const server = http.createServer((req, res) => {
-      res.writeHead(200);
-      const chunk = Buffer.alloc(1 << 16, 0x41);
-      const pump = () => {
-        while (sent < 1.5e9 && res.write(chunk)) sent += chunk.length;
-        if (sent < 1.5e9) res.once("drain", pump);
-        else res.end();
-      };
-      pump();
-    });
+    const count = { sent: 0 };
+    const server = http.createServer((_req, res) => sendEndless(res, 0x41, count));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/shard.00000.mds`;
     const dest = path.join(tmp, "dl", "shard.00000.mds");
@@ -40,7 +32,7 @@ describe("remote bodies are read up to the declared size", () => {
       server.closeAllConnections();
       server.close();
     }
-    expect(sent).toBeLessThan(64 << 20); // stopped early, and not retried
+    expect(count.sent).toBeLessThan(64 << 20); // stopped early, and not retried
     expect(fs.existsSync(dest) || fs.existsSync(dest + ".tmp")).toBe(false);
   });
 
