@@ -44,7 +44,9 @@ OUT=${OUT:?OUT is not set (the device tool sets it)}
 export OUT
 addon=packages/kernels-cuda/build/mosaicbert_cuda.node
 rc=0
-# The bundled CLI unpacked (its sources checked) and the addon built when missing, or rc=1 and false.
+# The bundled CLI unpacked (its sources checked) and the addon built when missing, `cli` its command line; or
+# rc=1 and false.
+cli=(node .results-build/dist/mosaicbert.mjs)
 ready_cli() {
   if bash scripts/results/unbundle.sh && { [ -f "$addon" ] || bash packages/kernels-cuda/native/build.sh > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; false; }; }; then
     export MOSAICBERT_CUDA_ADDON=$root/$addon
@@ -53,6 +55,15 @@ ready_cli() {
   rc=1
   return 1
 }
+# The conformance cases whose names contain FILTER, with VAR=VALUE (an opt-in path) when given; their file kept
+# as $OUT/conformance-FILTER-VAR.txt.
+conformance_on() {
+  local f=$1 v=${2:-}
+  env $v CONFORMANCE_FILTER=$f bash scripts/device.sh conformance | grep -E "^conformance:|FAIL" | sed "s/^/[$f ${v:-default}] /"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+  [ -f "$OUT/conformance.txt" ] && mv "$OUT/conformance.txt" "$OUT/conformance-$f-${v:-default}.txt"
+  return 0
+}
 case "$part" in
   A)
     bash scripts/gpu-check.sh || rc=1
@@ -60,7 +71,6 @@ case "$part" in
   B)
     # Whatever fails, the part still packs $OUT below (the logs are the point).
     if ready_cli; then
-    cli=(node .results-build/dist/mosaicbert.mjs)
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     [ "${LEAN:-0}" = 1 ] || "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
     # BERT-base's GELU linears with the vectorised epilogue (MOSAICBERT_BIAS_ACT_V8=1; the same bits as the default).
@@ -123,15 +133,9 @@ case "$part" in
     echo "GeGLU layout for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
     # Every case with a dropout mask (GeGLU, residual + LayerNorm, attention, dropout: the one-round hash and the
     # integer threshold) on the default paths, and the GeGLU cases on the chosen layout.
-    for fv in "dropout:" "geglu:$optin"; do
-      f=${fv%%:*}; v=${fv#*:}
-      [ "$f" = geglu ] && [ -z "$v" ] && continue
-      env $v CONFORMANCE_FILTER=$f bash scripts/device.sh conformance | grep -E "^conformance:|FAIL" | sed "s/^/[$f ${v:-default}] /"
-      [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
-      [ -f "$OUT/conformance.txt" ] && mv "$OUT/conformance.txt" "$OUT/conformance-$f-${v:-default}.txt"
-    done
+    conformance_on dropout
+    [ -z "$optin" ] || conformance_on geglu "$optin"
     env $optin ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
-    cli=(node .results-build/dist/mosaicbert.mjs)
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then
       env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     fi
