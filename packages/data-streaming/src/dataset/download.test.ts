@@ -285,6 +285,28 @@ describe("redirects are followed as a stranger's server may send them", () => {
     expect(files(path.dirname(dest)).filter((f) => f.startsWith("loop"))).toEqual([]);
   });
 
+  it("a redirect to a local file (file://) is not followed: it fails in bounded time, naming the URL; nothing is read or cached", async () => {
+    const secret = path.join(tmp, "redir", "secret.txt");
+    fs.mkdirSync(path.dirname(secret), { recursive: true });
+    fs.writeFileSync(secret, "local secret");
+    const hop = await server((_u, res) => void res.writeHead(302, { location: `file://${secret}` }).end());
+    const dest = path.join(tmp, "redir", "local.mds");
+    const t0 = Date.now();
+    try {
+      const e = await download(`${hop.origin}/shard.00000.mds`, dest, { retries: 1, timeoutMs: 5000 }).then(
+        () => null,
+        (x: Error) => x,
+      );
+      expect(e?.message).toContain(`${hop.origin}/shard.00000.mds`);
+      expect(e?.message).not.toContain("local secret");
+    } finally {
+      hop.close();
+    }
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(hop.seen.length).toBeLessThanOrEqual(2);
+    expect(fs.existsSync(dest) || fs.existsSync(dest + ".tmp")).toBe(false);
+  });
+
   it("a redirect to an endless body is still cut off at the declared size (memory stays bounded)", async () => {
     const count = { sent: 0 };
     const endless = await server((_u, res) => sendEndless(res, 0x42, count));
