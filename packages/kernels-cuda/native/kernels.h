@@ -18,6 +18,12 @@ inline bool mb_env_on(const char* name) {
   return e && e[0] == '1' && e[1] == 0;
 }
 
+// A default-on path: off only when the environment variable `name` is set to exactly "0".
+inline bool mb_env_not_off(const char* name) {
+  const char* e = std::getenv(name);
+  return !(e && e[0] == '0' && e[1] == 0);
+}
+
 // A tuning knob: the environment variable `name` as a decimal integer, or `fallback` when unset or not one.
 inline int64_t mb_env_int(const char* name, int64_t fallback) {
   const char* e = std::getenv(name);

@@ -269,15 +269,24 @@ __global__ void ln_dw_bf16_v8(float* dw, float* db, const uint4* dy, const uint4
   const int64_t c8 = blockIdx.x * 32 + threadIdx.x;
   const int64_t r0 = blockIdx.y * rowsPerBlock, r1 = min(N, r0 + rowsPerBlock);
   float sw[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  if (c8 < H8)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += 8) {
-      float d[8], xx[8];
-      unpack8(dy[r * H8 + c8], d);
-      unpack8(x[r * H8 + c8], xx);
-      const float mu = mean[r], rs = rstd[r];
+  // Two rows' loads (dy and x of each) in flight at a time.
+  auto row = [&](uint4 ud, uint4 ux, int64_t r) {
+    float d[8], xx[8];
+    unpack8(ud, d);
+    unpack8(ux, xx);
+    const float mu = mean[r], rs = rstd[r];
 #pragma unroll
-      for (int k = 0; k < 8; k++) { sw[k] += d[k] * (xx[k] - mu) * rs; sb[k] += d[k]; }
+    for (int k = 0; k < 8; k++) { sw[k] += d[k] * (xx[k] - mu) * rs; sb[k] += d[k]; }
+  };
+  if (c8 < H8) {
+    int64_t r = r0 + threadIdx.y;
+    for (; r + 8 < r1; r += 16) {
+      const uint4 d0 = dy[r * H8 + c8], x0 = x[r * H8 + c8], d1 = dy[(r + 8) * H8 + c8], x1 = x[(r + 8) * H8 + c8];
+      row(d0, x0, r);
+      row(d1, x1, r + 8);
     }
+    if (r < r1) row(dy[r * H8 + c8], x[r * H8 + c8], r);
+  }
 #pragma unroll
   for (int k = 0; k < 8; k++) { pw[threadIdx.y][threadIdx.x][k] = sw[k]; pb[threadIdx.y][threadIdx.x][k] = sb[k]; }
   __syncthreads();

@@ -65,19 +65,26 @@ __global__ void sum_rows_k(float* out, int dt, const void* x, int64_t N, int64_t
     atomicAdd(out + col, t);
   }
 }
-// bf16 column sums with 16-byte loads: a thread owns 8 adjacent columns over a slab of rows.
-__global__ void sum_rows_bf16_v8(float* out, const uint4* x, int64_t N, int64_t M8, int64_t rowsPerBlock) {
+// bf16 column sums with 16-byte loads: a thread owns 8 adjacent columns over a slab of rows, four rows' loads in
+// flight at a time (the sums of a weight-gradient GEMM's bias run over 32768 × 2304 and are bandwidth-bound).
+__device__ __forceinline__ void add8(float* s, uint4 u) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
+#pragma unroll
+  for (int k = 0; k < 4; k++) { float2 f = __bfloat1622float2(h[k]); s[2 * k] += f.x; s[2 * k + 1] += f.y; }
+}
+__global__ void __launch_bounds__(256) sum_rows_bf16_v8(float* out, const uint4* x, int64_t N, int64_t M8, int64_t rowsPerBlock) {
   __shared__ float part[8][32][9];
   const int64_t c8 = blockIdx.x * 32 + threadIdx.x;
   const int64_t r0 = blockIdx.y * rowsPerBlock, r1 = min(N, r0 + rowsPerBlock);
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  if (c8 < M8)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += 8) {
-      uint4 u = x[r * M8 + c8];
-      const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&u);
-#pragma unroll
-      for (int k = 0; k < 4; k++) { float2 f = __bfloat1622float2(h[k]); s[2 * k] += f.x; s[2 * k + 1] += f.y; }
+  if (c8 < M8) {
+    int64_t r = r0 + threadIdx.y;
+    for (; r + 24 < r1; r += 32) {
+      const uint4 u0 = x[r * M8 + c8], u1 = x[(r + 8) * M8 + c8], u2 = x[(r + 16) * M8 + c8], u3 = x[(r + 24) * M8 + c8];
+      add8(s, u0); add8(s, u1); add8(s, u2); add8(s, u3);
     }
+    for (; r < r1; r += 8) add8(s, x[r * M8 + c8]);
+  }
 #pragma unroll
   for (int k = 0; k < 8; k++) part[threadIdx.y][threadIdx.x][k] = s[k];
   __syncthreads();
@@ -106,14 +113,25 @@ void deliberate_bug(float* out, int64_t M) {
 #endif
 }
 
+// Streaming multiprocessors of this process's device (one device per process).
+static int64_t sm_count() {
+  static const int64_t n = [] {
+    int d = 0, v = 0;
+    if (cudaGetDevice(&d) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, d) != cudaSuccess || v <= 0) v = 132;
+    return (int64_t)v;
+  }();
+  return n;
+}
+
 void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate) {
   if (M == 0) return;
   if (!accumulate) CK(cudaMemsetAsync(out, 0, M * 4, S()));
   if (N == 0) return;
   if (!mb_generic_forced() && dt == DT_BF16 && M % 8 == 0 && ((uintptr_t)x & 15) == 0) {
+    // About eight blocks of 256 threads per SM (two waves at most), each slab ≥ 128 rows.
     const int64_t M8 = M / 8, colBlocks = (M8 + 31) / 32;
-    int64_t slabs = (528 + colBlocks - 1) / colBlocks;
-    if (slabs > (N + 63) / 64) slabs = (N + 63) / 64;
+    int64_t slabs = (sm_count() * 8 + colBlocks - 1) / colBlocks;
+    if (slabs > (N + 127) / 128) slabs = (N + 127) / 128;
     if (slabs < 1) slabs = 1;
     const int64_t rpb = (N + slabs - 1) / slabs;
     sum_rows_bf16_v8<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(out, (const uint4*)x, N, M8, rpb);
