@@ -1,13 +1,13 @@
 #!/bin/bash
 # The GeGLU kernels alone on the GPU machine (packages/kernels-cuda/bench/geglu_bench.cu): forward and backward
 # at one MosaicBERT-base layer's full-row shape (32768 × 2·3072 bf16), dropout 0.1 and 0, for each layout
-# (the flat default, MOSAICBERT_GEGLU_ROWS=k), and the same kernels with the dropout mask test they had before
+# (MOSAICBERT_GEGLU_ROWS=k; 0 = the flat layout, 4 = the default), and the same kernels with the dropout mask test they had before
 # (random.cuh: two hash rounds and a float compare, instead of one round and the integer drop_threshold), built
 # from a copy with those lines put back.
 # Prints one JSON line per (build, layout, p); the last line names the fastest layout at p = 0.1:
-#   best: MOSAICBERT_GEGLU_ROWS=k   (or "best: default")
+#   best: MOSAICBERT_GEGLU_ROWS=k
 #   usage: [GEGLU_KS="0 1 4 16"] [GEGLU_BEFORE=0 (skip the before build)] bash scripts/geglu-bench.sh [rows] [inter]   (needs nvcc and a GPU; GEGLU_KS: the
-#   layouts to time, 0 = the flat default, k = MOSAICBERT_GEGLU_ROWS=k)
+#   layouts to time, k = MOSAICBERT_GEGLU_ROWS=k)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rows=${1:-32768}
@@ -34,7 +34,7 @@ for build in $builds; do
   bin=$tmp/now
   [ $build = before ] && bin=$tmp/before/run
   for k in ${GEGLU_KS:-0 1 2 4 8 16 32}; do
-    [ $build = before ] && [ $k -gt 1 ] && continue   # before: the flat default and the 2D layout it had (k = 1)
+    [ $build = before ] && [ $k -gt 1 ] && continue   # before: the flat layout and the 2D one it had (k = 1)
     line=$(env -u MOSAICBERT_GEGLU_2D MOSAICBERT_GEGLU_ROWS=$k "$bin" "$rows" "$inter" 50)
     echo "$line" | sed "s/^{/{\"build\":\"$build\",/"
     if [ $build = now ]; then
@@ -43,4 +43,4 @@ for build in $builds; do
     fi
   done
 done
-if [ "$best" = 0 ]; then echo "best: default ($bestMs ms forward + backward)"; else echo "best: MOSAICBERT_GEGLU_ROWS=$best ($bestMs ms forward + backward)"; fi
+echo "best: MOSAICBERT_GEGLU_ROWS=$best ($bestMs ms forward + backward)"
