@@ -93,7 +93,9 @@ case "$part" in
     ' "$OUT")
     echo "opt-in kernel paths for the anchor: ${optin:-none}" | tee "$OUT/anchor-optin.txt"
     [ "${MIN:-0}" = 1 ] || bash scripts/device.sh peers || rc=1
-    env $optin ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
+    # Step D_PROFILE_STEP [1200] of the anchor timed op by op (MOSAICBERT_PROFILE_STEP: a `profile` row in its
+    # metrics.jsonl): what the anchor's step spends beyond `bench --full-rows`'s (≈ 1.2 ms on an H100).
+    env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     # A/B: 300 steps of the same setting with each step read before the next is launched (the loop before
     # overlapped steps); the anchor's own first 300 steps are the other arm.
     if [ "${LEAN:-0}" != 1 ]; then
@@ -135,7 +137,9 @@ case "$part" in
     # integer threshold) on the default paths, and the GeGLU cases on the chosen layout.
     conformance_on dropout
     [ -z "$optin" ] || conformance_on geglu "$optin"
-    env $optin ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
+    # Step D_PROFILE_STEP [1200] of the anchor timed op by op (MOSAICBERT_PROFILE_STEP: a `profile` row in its
+    # metrics.jsonl): what the anchor's step spends beyond `bench --full-rows`'s (≈ 1.2 ms on an H100).
+    env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then
       env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     fi

@@ -66,7 +66,7 @@ cmd=("${CLI[@]}" pretrain --config mosaic-bert-base --data "$WORK/data" --device
   "${set_words[@]}")
 echo "${cmd[*]}" > "$OUT/anchor/command.txt"
 log "pretraining: ${cmd[*]}"
-"${cmd[@]}" 2>&1 | tee "$OUT/anchor/run.log" | grep -E "eval|step (1|5|10|15|20)00[^0-9]|error|Error" | head -60
+"${cmd[@]}" 2>&1 | tee "$OUT/anchor/run.log" | grep -E "eval|step (1|5|10|15|20)00[^0-9]|profile|slowest GEMM|error|Error" | head -60
 rc=${PIPESTATUS[0]}
 log "pretrain exit $rc"
 cp "$WORK/run/metrics.jsonl" "$OUT/anchor/metrics.jsonl" 2>/dev/null

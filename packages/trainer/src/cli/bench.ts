@@ -3,6 +3,7 @@ import { Option, type Command } from "commander";
 import { BENCH_LENGTHS, BENCH_SEQ_LEN, benchLengths } from "../bench/lengths.js";
 import { trainBench } from "../bench/train-bench.js";
 import { resolveDevice } from "../device.js";
+import { formatGemms, formatPhases } from "../log/profile-format.js";
 import { deviceOption } from "./device-option.js";
 
 interface BenchOpts {
@@ -64,14 +65,8 @@ export function register(program: Command): void {
       const line = `${r.preset}: ${(r.tokensPerSec / 1e3).toFixed(1)}k tokens/s, MFU ${(100 * r.mfu).toFixed(1)}% (${(100 * r.mfuWithAttention).toFixed(1)}% with attention), step ${r.stepMs.toFixed(2)} ms (mean ${r.meanStepMs.toFixed(2)}), ` +
         `peak ${r.peakMemGiB.toFixed(2)} GiB, params ${(r.params / 1e6).toFixed(1)}M, loss ${r.losses[0]?.toFixed(3)} → ${r.losses[r.losses.length - 1]?.toFixed(3)}`;
       process.stdout.write(`${line}\n`);
-      if (r.phases) {
-        const parts = Object.entries(r.phases).sort((a, b) => b[1] - a[1]).map(([k2, v]) => `${k2} ${v.toFixed(2)} ms`);
-        process.stdout.write(`  phases (one profiled step): ${parts.join(", ")}\n`);
-      }
-      if (r.gemms?.length) {
-        const top = r.gemms.slice(0, 10).map((g) => `${g.shape} ×${g.calls} ${g.ms.toFixed(2)} ms ${g.tflops.toFixed(0)} TFLOP/s`);
-        process.stdout.write(`  slowest GEMM shapes (M×N×K, op(a)·op(b)): ${top.join("; ")}\n`);
-      }
+      if (r.phases) process.stdout.write(`  phases (one profiled step): ${formatPhases(r.phases)}\n`);
+      if (r.gemms?.length) process.stdout.write(`  slowest GEMM shapes (M×N×K, op(a)·op(b)): ${formatGemms(r.gemms)}\n`);
       if (o.json) writeFileSync(o.json, JSON.stringify(r, null, 1));
     });
 }

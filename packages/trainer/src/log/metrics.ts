@@ -42,7 +42,19 @@ export type MetricRecord =
       mlm_accuracy: number;
       eval_tokens: number;
     }
-  | { type: "run"; step: number; time: number; event: "start" | "resume" | "stop" | "end" | "nan"; [k: string]: unknown };
+  | { type: "run"; step: number; time: number; event: "start" | "resume" | "stop" | "end" | "nan"; [k: string]: unknown }
+  | {
+      /** MOSAICBERT_PROFILE_STEP=step: that step's device time (ms) in all, per phase ("host gaps": the device idle), per op. */
+      type: "profile";
+      step: number;
+      time: number;
+      total_ms: number;
+      phases: Record<string, number>;
+      ops: Record<string, number>;
+      calls: Record<string, number>;
+      /** Per GEMM shape, slowest first. */
+      gemms: Array<{ shape: string; calls: number; ms: number; tflops: number }>;
+    };
 
 export const METRICS_FILE = "metrics.jsonl";
 

@@ -1,34 +1,15 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../parallel/port.js";
+import { runChild } from "../testing/child.js";
 import { cleanup, SMALL, tmp } from "../testing/pretrain-fixtures.js";
 
 afterAll(cleanup);
-const here = fileURLToPath(new URL(".", import.meta.url));
-
-/** A TypeScript entry of this package run in a child process; resolves with its exit code (−1: killed after 25 s) and stderr. */
-function child(entry: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ["--import", join(here, "../from-source/register-ts.mjs"), join(here, entry), ...args], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, ...env },
-    });
-    let err = "";
-    p.stderr.on("data", (d) => (err += d));
-    const kill = setTimeout(() => p.kill("SIGKILL"), 25_000);
-    p.on("exit", (code, signal) => {
-      clearTimeout(kill);
-      resolve({ code: code ?? (signal ? -1 : null), err });
-    });
-  });
-}
 
 /** One rank of a hand-started 2-process run. */
 function rank(rank: number, port: number, opts: object): Promise<{ code: number | null; err: string }> {
-  return child("../testing/run-pretrain.ts", [JSON.stringify(opts)], {
+  return runChild("testing/run-pretrain.ts", [JSON.stringify(opts)], {
     RANK: String(rank), WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port), MOSAICBERT_RENDEZVOUS_TIMEOUT_MS: "20000",
   });
 }
@@ -68,7 +49,7 @@ describe("pretrain: a setup that fails after the data workers started", () => {
     writeFileSync(join(bad, "junk", "x.txt"), "not a checkpoint");
     const args = ["pretrain", "--config", "tiny-cpu", "--device", "cpu", "--max-duration", "3ba", "--save-folder", tmp(), "--resume", join(bad, "junk")];
     for (const o of SMALL) args.push("--set", o);
-    const r = await child("../cli.ts", args, { MOSAICBERT_DATA_WORKERS: "1" });
+    const r = await runChild("cli.ts", args, { MOSAICBERT_DATA_WORKERS: "1" });
     expect(r.code, r.err).toBe(1);
     expect(r.err).toContain("junk");
   }, 30_000);

@@ -3,6 +3,7 @@ import { deviceMemory } from "../memory.js";
 import { allReduceHost } from "../step.js";
 import { saveRun } from "./checkpoint.js";
 import { runEval } from "./evaluate.js";
+import { beginProfile, endProfile } from "./profile-step.js";
 import { elapsed, type Session } from "./session.js";
 import { dropStep, launchStep, settleStep, type LaunchedStep, type StepDone } from "./train-step.js";
 
@@ -34,7 +35,9 @@ export async function runLoop(x: Session): Promise<void> {
       const startedAt = w.clock();
       const batch = await x.producer.next();
       pace.dataWaitMs += w.clock() - startedAt;
+      const profiling = beginProfile(x, index);
       fresh = await launchStep(x, batch, index, startedAt);
+      if (profiling) endProfile(x, index);
       if (inFlight) {
         const previous: LaunchedStep = inFlight;
         inFlight = null;

@@ -5,6 +5,7 @@ import type { PretrainConfig } from "../../config/pretrain-schema.js";
 import type { LoaderState, SplitSource, TrainTextLoader } from "../../data/loader.js";
 import type { Device } from "../../device.js";
 import type { MetricsWriter } from "../../log/metrics.js";
+import type { StepProfiler } from "./profile-step.js";
 import type { Progress } from "../../log/progress.js";
 import type { Communicator } from "../../parallel/communicator.js";
 import type { MlmBatch } from "@mosaicbert/data-streaming";
@@ -96,6 +97,8 @@ export interface World {
   clock: () => number;
   /** A message line from the lead rank. */
   say: (msg: string) => void;
+  /** MOSAICBERT_PROFILE_STEP on CUDA: the step to time op by op (`backend` is then its profiler's view). */
+  profiler: StepProfiler | null;
 }
 
 export interface Data {

@@ -7,6 +7,7 @@ import { cacheFolderFor } from "../../data/loader.js";
 import { resolveDevice } from "../../device.js";
 import { Progress } from "../../log/progress.js";
 import { connectWorld, worldFromEnv } from "../world.js";
+import { makeStepProfiler, profileStepFromEnv } from "./profile-step.js";
 import type { PretrainOptions, World } from "./session.js";
 
 /** Applies the CLI's shortcut options on top of the overrides, as `--set` keys. */
@@ -43,12 +44,15 @@ export async function setUpWorld(o: PretrainOptions): Promise<World> {
   };
   for (const w of warnings) say(`warning: ${recipeFile}: ${w}`);
 
+  const profileStep = profileStepFromEnv();
   const device = await resolveDevice(cfg.device, { localRank: env.localRank, note: say });
-  const backend = device.backend;
+  const profiler = profileStep !== null && device.cuda ? await makeStepProfiler(profileStep, device.cuda) : null;
+  if (profileStep !== null && !profiler) say("MOSAICBERT_PROFILE_STEP: ignored on the CPU (the profile times CUDA events)");
+  const backend = profiler ? profiler.prof.backend : device.backend;
   const comm = o.comm ?? (await connectWorld({ ...env, worldSize, rank }, backend));
   const bf16 = cfg.precision === "amp_bf16" && device.kind === "cuda";
   if (cfg.precision === "amp_bf16" && !bf16) say("precision amp_bf16 is the CUDA path; the CPU trains in fp32");
   const saveFolder = cfg.save_folder ? path.resolve(cfg.save_folder) : null;
   const clock = o.clock ?? (() => performance.now());
-  return { cfg, recipeFile, rank, worldSize, lead, device, backend, comm, ownsComm: !o.comm, bf16, saveFolder, progress, clock, say };
+  return { cfg, recipeFile, rank, worldSize, lead, device, backend, comm, ownsComm: !o.comm, bf16, saveFolder, progress, clock, say, profiler };
 }
