@@ -93,6 +93,24 @@ describe("BatchProducer (prefetching, worker threads)", () => {
     });
   }
 
+  it("prefetch() reads ahead before the first next(), which then gives the same batches (1 worker)", async () => {
+    const ref = await reference(6);
+    const loader = await openLoader();
+    const start = loader.state();
+    const prod = make(loader, 1, true);
+    prod.prefetch();
+    // The reads run before anyone asks: the loader moves on by the queue's depth (4 batches) on its own.
+    for (let i = 0; i < 100 && loader.state().samplesSeen < 4 * G; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(start.samplesSeen).toBe(0);
+    expect(loader.state().samplesSeen).toBe(4 * G);
+    for (let i = 0; i < 6; i++) {
+      const b = await prod.next();
+      same(b.rows, ref[i]!.rows);
+      expect(b.ids).toEqual(ref[i]!.ids);
+      expect(b.after).toEqual(ref[i]!.after);
+    }
+  });
+
   it("reads MOSAICBERT_DATA_WORKERS and rejects a malformed value by name", () => {
     expect(dataWorkers({ MOSAICBERT_DATA_WORKERS: "0" })).toBe(0);
     expect(dataWorkers({ MOSAICBERT_DATA_WORKERS: "3" })).toBe(3);

@@ -134,6 +134,15 @@ export class BatchProducer {
     return head;
   }
 
+  /**
+   * Starts preparing the first `depth` batches from the loader's position now, before anyone asks: for a run whose
+   * position is already final (a fresh one), so that they are ready when its first step asks. Nothing else changes:
+   * `next()` gives the same batches in the same order either way.
+   */
+  prefetch(): void {
+    if (!this.closed) this.fill();
+  }
+
   /** Stops the workers; batches still in flight are dropped (the loader state of consumed ones stands). */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -57,8 +57,10 @@ interface Made {
 async function setUpRun(world: World, o: PretrainOptions, made: Made): Promise<Session> {
   const data = await setUpData(world);
   // The data workers boot (threads, tokenizer, the split) while the model is built, instead of during the first
-  // step; they are asked for batches only when the loop starts, from the loader's position after any resume.
+  // step. A fresh run reads from the start, so its first batches are prepared meanwhile too; a resumed run's
+  // position is known only once its checkpoint is read: its batches are asked for when the loop starts.
   const producer = (made.producer = startProducer(world, data, o.dataWorkers));
+  if (!o.resume) producer.prefetch();
   const trainee = (made.trainee = setUpModel(world, data));
   const plan = planRun(world, data.loader.samplesPerEpoch);
   plan.M = await chooseMicrobatch(world, trainee, plan);
