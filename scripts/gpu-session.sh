@@ -14,18 +14,18 @@
 #      `bash scripts/results/bundle.sh` alone: it leaves the sample corpus that only C's hf-compat needs out of
 #      .results-build (B then 66.24 MB); run `bash scripts/hf-compat/check.sh pack` again before C; A is 65.6 MB,
 #      C 64.2 MB)
-#      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; MosaicBERT-base on full rows; A/B: 2D
-#      GeGLU, one-pass LayerNorm backward) and the PyTorch peers in the same call [~225 s], then the anchor setting
-#      (with the opt-in kernel paths that won here, listed in anchor-optin.txt) [~150 s] and 300 of its steps without
+#      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; MosaicBERT-base on full rows; A/B: the
+#      flat GeGLU layout, the one-pass LayerNorm backward, BERT's generic GELU epilogue) and the PyTorch peers in the same call [~225 s], then the anchor setting
+#      (with the other kernel paths that won here, listed in anchor-optin.txt; step 1200 profiled) [~150 s] and 300 of its steps without
 #      overlapped steps (MOSAICBERT_OVERLAP_STEPS=0) [~45 s]
 #   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
 #      .results-build (~6 min): embedding throughput against HF BERT (eager and compiled) at 128 and 512, the finetuned
 #      folders in PyTorch (hfcheck), pretrained folders through transformers' Auto classes (hf-compat, f32 CPU), and
 #      600 CoLA finetuning steps of MosaicBERT-base with and without overlapped steps [~40 s]
-#   D  carry .device .results-build .results-data/{train.txt.xz,val.txt.xz,corpus.json} .device-build/{run.mjs,embed.mjs,
-#      sources.sum,sources.list} [.device-extra/embed/ids-128.json.xz] (~5 min): the GeGLU layouts alone
-#      (scripts/geglu-bench.sh), the fastest one's conformance, the anchor and `bench` with it, then (time allowing)
-#      the embedding profile and the peers
+#   D  carry .device .results-build .results-data .device-build/{run.mjs,sources.sum,sources.list,commit} (~5 min; move
+#      .results-data/glue.tar.xz, docs/results/runs, docs/results/earlier-2min-runs and reports/mutation/mutation.json
+#      out of the tree for the call to fit 64 MiB): #17 — `bench --full-rows`, the anchor with one step profiled,
+#      `bench` on the peers' batch and the peers, on the default kernel paths (D_GEGLU=1: the GeGLU layouts first)
 # LEAN=1 (part B, when little device time is left): no BERT-base bench and no overlap-off arm (~80 s less).
 # MIN=1 (with LEAN=1): only the MosaicBERT-base bench and the anchor with the default kernel paths (~230 s).
 # Every part ends by packing $OUT into $OUT/out-PART.tgz (scripts/out-bundle.sh): the tool brings back 8 files.
@@ -73,28 +73,27 @@ case "$part" in
     if ready_cli; then
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     [ "${LEAN:-0}" = 1 ] || "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base.json" || rc=1
-    # BERT-base's GELU linears with the vectorised epilogue (MOSAICBERT_BIAS_ACT_V8=1; the same bits as the default).
-    [ "${LEAN:-0}" = 1 ] || MOSAICBERT_BIAS_ACT_V8=1 "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base-bias-act-v8.json" || rc=1
+    # BERT-base's GELU linears with the generic epilogue (MOSAICBERT_BIAS_ACT_V8=0; the default is the vectorised one).
+    [ "${LEAN:-0}" = 1 ] || MOSAICBERT_BIAS_ACT_V8=0 "${cli[@]}" bench --preset bert-base --device cuda --profile --json "$OUT/bench-bert-base-bias-act-generic.json" || rc=1
     # The anchor setting's rows (all 256 full): the device time its pretraining steps cannot go below.
     [ "${MIN:-0}" = 1 ] || "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --profile --json "$OUT/bench-mosaic-bert-base-full-rows.json" || rc=1
-    # The 2D GeGLU kernels (MOSAICBERT_GEGLU_2D=1: no per-thread 64-bit division); profiled
-    # so that the geglu / gegluBackward op times compare with the default run's.
-    [ "${MIN:-0}" = 1 ] || MOSAICBERT_GEGLU_2D=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu2d.json" || rc=1
+    # The flat GeGLU layout (MOSAICBERT_GEGLU_ROWS=0; the default walks four rows a thread); profiled so that the
+    # geglu / gegluBackward op times compare with the default run's.
+    [ "${MIN:-0}" = 1 ] || MOSAICBERT_GEGLU_ROWS=0 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu-flat.json" || rc=1
     # The one-pass LayerNorm backward (MOSAICBERT_LN_FUSED_BWD=1: dx and dweight/dbias without a second read of dy and x).
     [ "${MIN:-0}" = 1 ] || MOSAICBERT_LN_FUSED_BWD=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-ln-fused.json" || rc=1
-    # The anchor runs with each opt-in kernel path that beat the default bench by over 0.3% here (named in its log).
+    # The anchor runs with each other kernel path that beat the default bench by over 0.3% here (named in its log).
     optin=$(node -e '
       const fs = require("fs"), dir = process.argv[1];
       const rate = (f) => { try { return JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8")).tokensPerSec; } catch { return 0; } };
       const base = rate("bench-mosaic-bert-base.json");
-      const wins = [["MOSAICBERT_GEGLU_2D=1", "bench-mosaic-bert-base-geglu2d.json"], ["MOSAICBERT_LN_FUSED_BWD=1", "bench-mosaic-bert-base-ln-fused.json"]]
+      const wins = [["MOSAICBERT_GEGLU_ROWS=0", "bench-mosaic-bert-base-geglu-flat.json"], ["MOSAICBERT_LN_FUSED_BWD=1", "bench-mosaic-bert-base-ln-fused.json"]]
         .filter(([, f]) => base > 0 && rate(f) > 1.003 * base).map(([v]) => v);
       console.log(wins.join(" "));
     ' "$OUT")
     echo "opt-in kernel paths for the anchor: ${optin:-none}" | tee "$OUT/anchor-optin.txt"
     [ "${MIN:-0}" = 1 ] || bash scripts/device.sh peers || rc=1
-    # Step D_PROFILE_STEP [1200] of the anchor timed op by op (MOSAICBERT_PROFILE_STEP: a `profile` row in its
-    # metrics.jsonl): what the anchor's step spends beyond `bench --full-rows`'s (≈ 1.2 ms on an H100).
+    # Its step D_PROFILE_STEP [1200] timed op by op (MOSAICBERT_PROFILE_STEP: a `profile` row in its metrics.jsonl).
     env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     # A/B: 300 steps of the same setting with each step read before the next is launched (the loop before
     # overlapped steps); the anchor's own first 300 steps are the other arm.
@@ -124,30 +123,29 @@ case "$part" in
       done
     else rc=1; fi ;;
   D)
-    # The GeGLU layouts alone (scripts/geglu-bench.sh) [~20 s], the fastest one's conformance and the integer
-    # dropout test's (every dropout and GeGLU case) [~15 s], the anchor with that layout [~140 s], then `bench` on
-    # the peers' batch with it [~45 s] and, while D_DEADLINE seconds [420] allow, the embedding profile (when
-    # .device-extra/embed/ids-128.json.xz is carried) and the PyTorch peers.
+    # #17 on the default kernel paths (2D GeGLU four rows a thread since 8917e11): `bench --full-rows` with its
+    # profile [~30 s] (also writes the GEMM algorithm cache the anchor's first step then reads, as a second run on a
+    # machine would), the anchor setting with its step D_PROFILE_STEP [1200] timed op by op (MOSAICBERT_PROFILE_STEP:
+    # a `profile` row in its metrics.jsonl — what its step spends beyond the bench's, ≈ 1.2 ms on an H100) [~140 s],
+    # `bench` on the peers' batch [~30 s] and the PyTorch peers [~50 s] while D_DEADLINE seconds [420] allow.
+    # D_GEGLU=1 first times the GeGLU layouts alone (scripts/geglu-bench.sh) [~40 s] and runs the anchor with the
+    # fastest; with scripts/experiments/gemm-splitk.patch applied, the full-rows bench runs with and without it.
     if ready_cli; then
-    GEGLU_KS=${GEGLU_KS:-0 1 4 16} bash scripts/geglu-bench.sh > "$OUT/geglu-bench.jsonl" 2> "$OUT/geglu-bench.err" || rc=1
-    cat "$OUT/geglu-bench.jsonl"
-    optin=$(sed -n 's/^best: \(MOSAICBERT_GEGLU_ROWS=[0-9]*\).*/\1/p' "$OUT/geglu-bench.jsonl")
-    echo "GeGLU layout for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
-    # Every case with a dropout mask (GeGLU, residual + LayerNorm, attention, dropout: the one-round hash and the
-    # integer threshold) on the default paths, and the GeGLU cases on the chosen layout.
-    conformance_on dropout
-    [ -z "$optin" ] || conformance_on geglu "$optin"
-    # Step D_PROFILE_STEP [1200] of the anchor timed op by op (MOSAICBERT_PROFILE_STEP: a `profile` row in its
-    # metrics.jsonl): what the anchor's step spends beyond `bench --full-rows`'s (≈ 1.2 ms on an H100).
+    optin=""
+    if [ "${D_GEGLU:-0}" = 1 ]; then
+      GEGLU_KS=${GEGLU_KS:-0 1 4 16} bash scripts/geglu-bench.sh > "$OUT/geglu-bench.jsonl" 2> "$OUT/geglu-bench.err" || rc=1
+      cat "$OUT/geglu-bench.jsonl"
+      optin=$(sed -n 's/^best: \(MOSAICBERT_GEGLU_ROWS=[0-9]*\).*/\1/p' "$OUT/geglu-bench.jsonl")
+      [ -z "$optin" ] || conformance_on geglu "$optin"
+    fi
+    echo "kernel paths for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
+    "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows.json" || rc=1
+    if grep -q MOSAICBERT_GEMM_SPLITK packages/kernels-cuda/native/matmul.cc; then
+      MOSAICBERT_GEMM_SPLITK=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-splitk.json" || rc=1
+    fi
     env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then
       env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
-    fi
-    if [ $SECONDS -lt "${D_DEADLINE:-420}" ] && [ -f .device-extra/embed/ids-128.json.xz ] && [ -f .device-build/embed.mjs ]; then
-      xz -dc .device-extra/embed/ids-128.json.xz > /tmp/ids-128.json
-      for p in mosaic-bert-base bert-base; do
-        env $optin node .device-build/embed.mjs run /tmp/ids-128.json $p --device cuda --passes 3 --profile --json "$OUT/embed-$p-128.json" || rc=1
-      done
     fi
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then bash scripts/device.sh peers || rc=1; fi
     fi ;;
