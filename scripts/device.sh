@@ -121,7 +121,11 @@ for s in $stages; do
       # (opt-in), the generic GELU linear epilogue (the default is the vectorised one).
       if [ -z "${CONFORMANCE_FILTER:-}" ]; then
         mv "$OUT/conformance.txt" "$OUT/conformance.all"
-        for opt in "MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm" "MOSAICBERT_BIAS_ACT_V8=0:gelu"; do
+        opts=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm" "MOSAICBERT_BIAS_ACT_V8=0:gelu")
+        # The paths of scripts/experiments/*.patch, when applied to this tree.
+        grep -q MOSAICBERT_GEMM_SPLITK packages/kernels-cuda/native/matmul.cc && opts+=("MOSAICBERT_GEMM_SPLITK=1:matmul")
+        grep -q MOSAICBERT_OPTIM_V4 packages/kernels-cuda/native/optim.cu && opts+=("MOSAICBERT_OPTIM_V4=1:adamw")
+        for opt in "${opts[@]}"; do
           var=${opt%%:*}; filter=${opt#*:}
           env "$var" CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "$filter" | sed "s/^conformance:/conformance ($var):/"
           [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

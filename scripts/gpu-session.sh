@@ -129,7 +129,7 @@ case "$part" in
     # a `profile` row in its metrics.jsonl — what its step spends beyond the bench's, ≈ 1.2 ms on an H100) [~140 s],
     # `bench` on the peers' batch [~30 s] and the PyTorch peers [~50 s] while D_DEADLINE seconds [420] allow.
     # D_GEGLU=1 first times the GeGLU layouts alone (scripts/geglu-bench.sh) [~40 s] and runs the anchor with the
-    # fastest; with scripts/experiments/gemm-splitk.patch applied, the full-rows bench runs with and without it.
+    # fastest; with a patch of scripts/experiments/ applied, its conformance cases and the full-rows bench with it.
     if ready_cli; then
     optin=""
     if [ "${D_GEGLU:-0}" = 1 ]; then
@@ -140,9 +140,12 @@ case "$part" in
     fi
     echo "kernel paths for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows.json" || rc=1
-    if grep -q MOSAICBERT_GEMM_SPLITK packages/kernels-cuda/native/matmul.cc; then
-      MOSAICBERT_GEMM_SPLITK=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-splitk.json" || rc=1
-    fi
+    # Each experiment of scripts/experiments/ applied to this tree: its conformance cases, then the same bench with it.
+    for x in MOSAICBERT_GEMM_SPLITK:matmul MOSAICBERT_OPTIM_V4:adamw; do
+      grep -rq "${x%%:*}" packages/kernels-cuda/native || continue
+      conformance_on "${x#*:}" "${x%%:*}=1"
+      env "${x%%:*}=1" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || rc=1
+    done
     env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then
       env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
