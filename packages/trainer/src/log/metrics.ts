@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { GemmShapeTime } from "@mosaicbert/kernels-cuda";
 
 /** One line of metrics.jsonl. Every record has `type`, `step` and `time` (wall-clock seconds of training). */
 export type MetricRecord =
@@ -53,7 +54,7 @@ export type MetricRecord =
       ops: Record<string, number>;
       calls: Record<string, number>;
       /** Per GEMM shape, slowest first. */
-      gemms: Array<{ shape: string; calls: number; ms: number; tflops: number }>;
+      gemms: GemmShapeTime[];
     };
 
 export const METRICS_FILE = "metrics.jsonl";
