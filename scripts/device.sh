@@ -123,9 +123,7 @@ for s in $stages; do
         mv "$OUT/conformance.txt" "$OUT/conformance.all"
         opts=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm" "MOSAICBERT_BIAS_ACT_V8=0:gelu")
         # The paths of scripts/experiments/*.patch, when applied to this tree.
-        grep -q MOSAICBERT_GEMM_SPLITK packages/kernels-cuda/native/matmul.cc && opts+=("MOSAICBERT_GEMM_SPLITK=1:matmul")
-        grep -q MOSAICBERT_OPTIM_V4 packages/kernels-cuda/native/optim.cu && opts+=("MOSAICBERT_OPTIM_V4=1:adamw")
-        grep -q MOSAICBERT_LN_SMEM_W packages/kernels-cuda/native/layernorm.cu && opts+=("MOSAICBERT_LN_SMEM_W=1:ayerNorm")
+        for x in $(bash scripts/experiments/applied.sh); do opts+=("${x%%:*}=1:${x#*:}"); done
         for opt in "${opts[@]}"; do
           var=${opt%%:*}; filter=${opt#*:}
           env "$var" CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "$filter" | sed "s/^conformance:/conformance ($var):/"

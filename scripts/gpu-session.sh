@@ -141,8 +141,7 @@ case "$part" in
     echo "kernel paths for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows.json" || rc=1
     # Each experiment of scripts/experiments/ applied to this tree: its conformance cases, then the same bench with it.
-    for x in MOSAICBERT_GEMM_SPLITK:matmul MOSAICBERT_OPTIM_V4:adamw MOSAICBERT_LN_SMEM_W:ayerNorm; do
-      grep -rq "${x%%:*}" packages/kernels-cuda/native || continue
+    for x in $(bash scripts/experiments/applied.sh); do
       conformance_on "${x#*:}" "${x%%:*}=1"
       env "${x%%:*}=1" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || rc=1
     done
