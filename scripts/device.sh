@@ -118,10 +118,11 @@ for s in $stages; do
       rm -f "$OUT"/conformance-*.log
       # The other kernel paths on their cases: the GEMM's BGRADB epilogue for bias gradients (opt-in), the 2D GeGLU
       # kernels with one row a block and the flat layout (the default walks four rows), the one-pass LayerNorm backward
-      # (opt-in), the generic GELU linear epilogue (the default is the vectorised one).
+      # (opt-in), the generic GELU linear epilogue (the default is the vectorised one), the LayerNorm forward with its
+      # weights in registers (the default reads them from shared memory).
       if [ -z "${CONFORMANCE_FILTER:-}" ]; then
         mv "$OUT/conformance.txt" "$OUT/conformance.all"
-        opts=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm" "MOSAICBERT_BIAS_ACT_V8=0:gelu")
+        opts=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm" "MOSAICBERT_BIAS_ACT_V8=0:gelu" "MOSAICBERT_LN_SMEM_W=0:ayerNorm")
         # The paths of scripts/experiments/*.patch, when applied to this tree.
         for x in $(bash scripts/experiments/applied.sh); do opts+=("${x%%:*}=1:${x#*:}"); done
         for opt in "${opts[@]}"; do
