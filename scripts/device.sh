@@ -124,7 +124,7 @@ for s in $stages; do
         mv "$OUT/conformance.txt" "$OUT/conformance.all"
         opts=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm" "MOSAICBERT_BIAS_ACT_V8=0:gelu" "MOSAICBERT_LN_SMEM_W=0:ayerNorm")
         # The paths of scripts/experiments/*.patch, when applied to this tree.
-        for x in $(bash scripts/experiments/applied.sh); do opts+=("${x%%:*}=1:${x#*:}"); done
+        for x in $(bash scripts/experiments/applied.sh); do opts+=("$x"); done
         for opt in "${opts[@]}"; do
           var=${opt%%:*}; filter=${opt#*:}
           env "$var" CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "$filter" | sed "s/^conformance:/conformance ($var):/"

@@ -140,19 +140,19 @@ case "$part" in
       [ -z "$optin" ] || conformance_on geglu "$optin"
     fi
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows.json" || rc=1
-    # Each experiment of scripts/experiments/ applied to this tree: its conformance cases, then the same bench with it.
-    # One that passes its cases, beats the default by over 0.3% and ends the bench's 30 steps at the default's loss
-    # (within 2e-3: another summation order) is also on for the anchor (named in anchor-optin.txt).
+    # Each kernel path on trial (scripts/experiments/applied.sh: VAR=VALUE takes the other path): its conformance cases,
+    # then the same bench with it. One that passes its cases, beats the default by over 0.3% and ends the bench's 30
+    # steps at the default's loss (within 2e-3: another summation order) is also set for the anchor (anchor-optin.txt).
     for x in $(bash scripts/experiments/applied.sh); do
-      conformance_on "${x#*:}" "${x%%:*}=1" || continue
-      env "${x%%:*}=1" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || { rc=1; continue; }
+      conformance_on "${x#*:}" "${x%%:*}" || continue
+      env "${x%%:*}" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || { rc=1; continue; }
       node -e '
         const fs = require("fs"), [a, b] = process.argv.slice(1, 3).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
         const la = a.losses.at(-1), lb = b.losses.at(-1), gain = b.tokensPerSec / a.tokensPerSec - 1;
         console.log(`${process.argv[3]}: ${(100 * gain).toFixed(2)}% tokens/s, last loss ${lb.toFixed(4)} against ${la.toFixed(4)}`);
         process.exit(gain > 0.003 && Math.abs(la - lb) < 2e-3 ? 0 : 1);
       ' "$OUT/bench-full-rows.json" "$OUT/bench-full-rows-${x%%:*}.json" "${x%%:*}" | tee -a "$OUT/experiments.txt"
-      [ "${PIPESTATUS[0]}" -eq 0 ] && optin="$optin ${x%%:*}=1"
+      [ "${PIPESTATUS[0]}" -eq 0 ] && optin="$optin ${x%%:*}"
     done
     echo "kernel paths for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
     env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1

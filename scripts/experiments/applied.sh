@@ -1,9 +1,10 @@
 #!/bin/bash
-# The experiments of this folder applied to the tree, one "VARIABLE:conformance filter" line each (the variable
-# that turns the experiment on, the conformance cases it changes). Used by scripts/device.sh's conformance stage and
-# part D of scripts/gpu-session.sh.
+# The kernel paths on trial in this tree, one "VARIABLE=VALUE:conformance filter" line each: the setting that takes
+# the other path (=1 for an opt-in experiment, =0 for a default still on trial) and the conformance cases it changes.
+# Listed when the native sources name the variable (a patch of this folder applied, or the path in packages/).
+# Used by scripts/device.sh's conformance stage and part D of scripts/gpu-session.sh.
 cd "$(dirname "$0")/../.."
-for x in "MOSAICBERT_GEMM_SPLITK:matmul" "MOSAICBERT_OPTIM_V4:adamw" "MOSAICBERT_BGRAD_SIDE:matmul"; do
-  grep -rq "${x%%:*}" packages/kernels-cuda/native && echo "$x"
+for x in "MOSAICBERT_GEMM_SPLITK=1:matmul" "MOSAICBERT_OPTIM_V4=1:adamw" "MOSAICBERT_BGRAD_SIDE=0:matmul"; do
+  grep -rq "${x%%=*}" packages/kernels-cuda/native && echo "$x"
 done
 exit 0
