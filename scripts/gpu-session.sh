@@ -143,6 +143,11 @@ case "$part" in
     # Each kernel path on trial (scripts/experiments/applied.sh: VAR=VALUE takes the other path): its conformance cases,
     # then the same bench with it. One that passes its cases, beats the default by over 0.3% and ends the bench's 30
     # steps at the default's loss (within 2e-3: another summation order) is also set for the anchor (anchor-optin.txt).
+    # First the defaults' own cases of those filters and of D_CONFORMANCE [ayerNorm: the LayerNorm forward reads its
+    # weights from shared memory since dcef149].
+    for f in $( (for x in $(bash scripts/experiments/applied.sh); do echo "${x#*:}"; done; echo ${D_CONFORMANCE-ayerNorm}) | sort -u); do
+      conformance_on "$f"
+    done
     for x in $(bash scripts/experiments/applied.sh); do
       conformance_on "${x#*:}" "${x%%:*}" || continue
       env "${x%%:*}" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || { rc=1; continue; }
@@ -160,6 +165,10 @@ case "$part" in
       env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     fi
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then bash scripts/device.sh peers || rc=1; fi
+    # Then, while the time allows, D_CHECKS [compare train] of gpu-check on the defaults (they need only run.mjs).
+    for c in ${D_CHECKS-compare train}; do
+      if [ $SECONDS -lt "${D_CHECKS_DEADLINE:-480}" ]; then bash scripts/device.sh "$c" 2>&1 | tee -a "$OUT/gpu-check.log"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1; fi
+    done
     fi ;;
   *) echo "gpu-session.sh: unknown part '$part' (pack, A, B, C or D)" >&2; exit 2 ;;
 esac
