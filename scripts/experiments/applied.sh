@@ -4,7 +4,7 @@
 # Listed when the native sources name the variable (a patch of this folder applied, or the path in packages/).
 # Used by scripts/device.sh's conformance stage and part D of scripts/gpu-session.sh.
 cd "$(dirname "$0")/../.."
-for x in "MOSAICBERT_GEMM_SPLITK=1:matmul" "MOSAICBERT_OPTIM_V4=1:adamw" "MOSAICBERT_BGRAD_SIDE=0:matmul"; do
+for x in "MOSAICBERT_GEMM_SPLITK=1:matmul" "MOSAICBERT_OPTIM_V4=1:adamw" "MOSAICBERT_BGRAD_SIDE=1:matmul"; do
   grep -rq "${x%%=*}" packages/kernels-cuda/native && echo "$x"
 done
 exit 0

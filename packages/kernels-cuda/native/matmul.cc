@@ -172,12 +172,12 @@ static bool bgrad_epilogue_enabled() {
 // A weight-gradient product's bias gradient (the column sums of dy) runs on a second stream, launched after the GEMM
 // and joined before anything after it, so that the sums use the SMs the GEMM leaves idle: its output is a few waves
 // of tiles at most (2304 × 768 is 108 tiles of 128 × 128 for 132 SMs on an H100) however long K is, and the matmul op
-// with its sums ran at 340–590 TFLOP/s against ≈ 780 for the others. On trial as the default (2026-12-05);
-// MOSAICBERT_BGRAD_SIDE=0: the sums after the GEMM on the one stream.
+// with its sums ran at 340–590 TFLOP/s against ≈ 780 for the others. Opt-in until a GPU call has timed it
+// (MOSAICBERT_BGRAD_SIDE=1; 2026-12-05): by default the sums follow the GEMM on the one stream.
 static cudaStream_t g_side = nullptr;
 static cudaEvent_t g_fork = nullptr, g_join = nullptr;
 static bool bgrad_side() {
-  static const bool on = mb_env_not_off("MOSAICBERT_BGRAD_SIDE") && !mb_generic_forced();
+  static const bool on = mb_env_on("MOSAICBERT_BGRAD_SIDE") && !mb_generic_forced();
   if (on && !g_side) {
     ckc(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking), "bias-gradient stream");
     ckc(cudaEventCreateWithFlags(&g_fork, cudaEventDisableTiming), "bias-gradient event");
