@@ -139,16 +139,18 @@ case "$part" in
       optin=$(sed -n 's/^best: \(MOSAICBERT_GEGLU_ROWS=[0-9]*\).*/\1/p' "$OUT/geglu-bench.jsonl")
       [ -z "$optin" ] || conformance_on geglu "$optin"
     fi
-    "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows.json" || rc=1
+    # D_FR_STEPS [30]: the full-rows bench's steps; D_EXPERIMENTS=0 skips the paths on trial, D_ANCHOR=0 the anchor
+    # (a call short of device time: the one or the other).
+    "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps "${D_FR_STEPS:-30}" --profile --json "$OUT/bench-full-rows.json" || rc=1
     # Each kernel path on trial (scripts/experiments/applied.sh: VAR=VALUE takes the other path): its conformance cases,
     # then the same bench with it. One that passes its cases, beats the default by over 0.3% and ends the bench's 30
     # steps at the default's loss (within 2e-3: another summation order) is also set for the anchor (anchor-optin.txt).
     # First the defaults' own cases of those filters and of D_CONFORMANCE [ayerNorm: the LayerNorm forward reads its
     # weights from shared memory since dcef149].
-    for f in $( (for x in $(bash scripts/experiments/applied.sh); do echo "${x#*:}"; done; echo ${D_CONFORMANCE-ayerNorm}) | sort -u); do
+    [ "${D_EXPERIMENTS:-1}" = 1 ] && for f in $( (for x in $(bash scripts/experiments/applied.sh); do echo "${x#*:}"; done; echo ${D_CONFORMANCE-ayerNorm}) | sort -u); do
       conformance_on "$f"
     done
-    for x in $(bash scripts/experiments/applied.sh); do
+    [ "${D_EXPERIMENTS:-1}" = 1 ] && for x in $(bash scripts/experiments/applied.sh); do
       conformance_on "${x#*:}" "${x%%:*}" || continue
       env "${x%%:*}" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || { rc=1; continue; }
       node -e '
@@ -160,7 +162,7 @@ case "$part" in
       [ "${PIPESTATUS[0]}" -eq 0 ] && optin="$optin ${x%%:*}"
     done
     echo "kernel paths for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
-    env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1
+    if [ "${D_ANCHOR:-1}" = 1 ]; then env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1; fi
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then
       env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     fi
