@@ -55,6 +55,38 @@ describe("PhaseProfiler", () => {
     expect(r.sections).toEqual([]);
   });
 
+  it("times a weight-gradient product's bias gradient as its own op (column sums), the GEMM without it", () => {
+    // matmul 2 ms, the column sums 0.25 ms on the stand-in clock; `seen` lists the addon calls that advance it.
+    const seen: string[] = [];
+    const cuda = fakeBackend((fn) => {
+      if (fn === "matmul" || fn === "sumRows") seen.push(fn);
+      return fn === "matmul" ? 2 : fn === "sumRows" ? 0.25 : 0;
+    });
+    const prof = new PhaseProfiler(cuda);
+    const be = prof.backend;
+    const dy = be.empty([300, 2304], "bf16");
+    const x = be.empty([300, 768], "bf16");
+    const gw = be.empty([2304, 768], "f32");
+    const gb = be.empty([2304], "f32");
+    // Outside a region the call is the backend's own: one fused addon call, no separate sums.
+    be.matmul(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb });
+    expect(seen).toEqual(["matmul"]);
+    seen.length = 0;
+    prof.begin();
+    be.matmul(dy, x, { transA: true, out: gw, accumulate: true, biasGrad: gb });
+    be.matmul(dy, x, { transA: true, out: gw, biasGrad: gb }); // written, not accumulated
+    const r = prof.end();
+    expect(seen).toEqual(["sumRows", "matmul", "sumRows", "matmul"]);
+    expect(r.gemms.map((e) => [e.shape, e.calls, e.ms])).toEqual([
+      ["2304×768×300 TN acc", 1, 2],
+      ["2304×768×300 TN", 1, 2],
+    ]);
+    expect(r.ops).toEqual({ sumRows: 0.5, matmul: 4 });
+    expect(r.phases["column sums"]).toBe(0.5);
+    expect(r.phases.gemm).toBe(4);
+    expect(r.calls).toEqual({ sumRows: 2, matmul: 2 });
+  });
+
   it("sections: device time from each mark to the next, the last to the region's end; marks outside a region ignored", () => {
     const cuda = fakeBackend((fn) => (fn === "matmul" ? 2 : fn === "gatherRows" ? 0.5 : fn === "d2d" ? 1 : 0));
     const prof = new PhaseProfiler(cuda);

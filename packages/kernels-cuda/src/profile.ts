@@ -33,6 +33,7 @@ export function phaseOf(op: string): string {
   if (op === "adamw" || op === "globalNorm" || op === "clipCoefficient") return "optimizer";
   if (op.includes("ayerNorm")) return "layernorm";
   if (op === "crossEntropy") return "loss";
+  if (op === "sumRows") return "column sums";
   if (op === "fromArray" || op === "write" || op === "read" || op === "readBytes" || op === "readLater" || op === "synchronize") return "transfers";
   return "elementwise";
 }
@@ -64,16 +65,29 @@ export class PhaseProfiler {
         if (typeof v !== "function") return v;
         const name = String(prop);
         if (!TIMED.has(name)) return v.bind(target);
-        return (...args: unknown[]) => {
-          if (!self.enabled) return v.apply(target, args);
+        const timed = (op: string, run: () => unknown, gemm?: { shape: string; flops: number }): unknown => {
           const a = self.next++;
           target.recordEvent(a);
-          const r = v.apply(target, args);
+          const r = run();
           const b = self.next++;
           target.recordEvent(b);
-          const gemm = name === "matmul" ? gemmShape(args[0] as Tensor, args[1] as Tensor, args[2] as MatmulOptions | undefined) : undefined;
-          self.marks.push({ op: name, a, b, sec: self.sections.length - 1, gemm });
+          self.marks.push({ op, a, b, sec: self.sections.length - 1, gemm });
           return r;
+        };
+        return (...args: unknown[]) => {
+          if (!self.enabled) return v.apply(target, args);
+          if (name !== "matmul") return timed(name, () => v.apply(target, args));
+          const [x, w, o = {}] = args as [Tensor, Tensor, MatmulOptions | undefined];
+          // A weight-gradient product's bias gradient timed as its own op: the column sums the fused call runs after
+          // its GEMM (the same kernel; the backend's unfused path runs them first, as here), so that the GEMM table
+          // shows the product's own rate and the sums their own time.
+          if (o.biasGrad && o.transA) {
+            const biasGrad = o.biasGrad;
+            timed("sumRows", () => target.sumRows(x, { out: biasGrad, accumulate: o.accumulate ?? false }));
+            const rest: MatmulOptions = { ...o, biasGrad: null };
+            return timed("matmul", () => target.matmul(x, w, rest), gemmShape(x, w, rest));
+          }
+          return timed("matmul", () => v.apply(target, args), gemmShape(x, w, o));
         };
       },
     }) as unknown as Backend;
@@ -103,7 +117,8 @@ export class PhaseProfiler {
   /**
    * Ends the region; returns total device milliseconds, milliseconds per phase (gaps = idle device time between
    * ops) and per op, and the GEMMs by shape, slowest first (a matmul's time includes what it runs besides
-   * cuBLASLt: the bias-gradient column sums, a separate bias or activation pass), the calls per op, and the
+   * cuBLASLt — a separate bias or activation pass — but not a bias gradient's column sums: those are the
+   * `sumRows` op, phase "column sums"), the calls per op, and the
    * device time of each section (`mark`) with its ops' share.
    */
   end(): {
