@@ -6,7 +6,7 @@ export { CachingAllocator } from "./allocator.js";
 export { NcclCommunicator, connectCudaCollectives } from "./collectives.js";
 export { addonPath, loadNative, type NativeAddon } from "./native.js";
 // (The conformance cases live beside the op contract: @mosaicbert/tensor/testing.)
-export { PhaseProfiler, phaseOf, gemmShape, type GemmShapeTime } from "./profile.js";
+export { PhaseProfiler, phaseOf, gemmShape, type GemmShapeTime, type PhaseProfile } from "./profile.js";
 
 let cached: CudaBackend | null = null;
 let why: string | null = null;

@@ -11,6 +11,18 @@ export interface GemmShapeTime {
   tflops: number;
 }
 
+/** What `PhaseProfiler.end()` reports of a profiled region (device milliseconds). */
+export interface PhaseProfile {
+  totalMs: number;
+  /** Per phase (`phaseOf`), "host gaps" the device idle between ops. */
+  phases: Record<string, number>;
+  ops: Record<string, number>;
+  calls: Record<string, number>;
+  /** Per GEMM shape, slowest first. */
+  gemms: GemmShapeTime[];
+  sections: Array<{ label: string; ms: number; busyMs: number }>;
+}
+
 /** The shape label and FLOPs of a `matmul(a, b, options)` call (op(a) is M×K, op(b) is K×N). */
 export function gemmShape(a: Tensor, b: Tensor, o: MatmulOptions = {}): { shape: string; flops: number } {
   // As the contract reads them: a transposed a is [K, M]; otherwise K is a's last dimension and M the rest.
@@ -65,32 +77,34 @@ export class PhaseProfiler {
         if (typeof v !== "function") return v;
         const name = String(prop);
         if (!TIMED.has(name)) return v.bind(target);
-        const timed = (op: string, run: () => unknown, gemm?: { shape: string; flops: number }): unknown => {
-          const a = self.next++;
-          target.recordEvent(a);
-          const r = run();
-          const b = self.next++;
-          target.recordEvent(b);
-          self.marks.push({ op, a, b, sec: self.sections.length - 1, gemm });
-          return r;
-        };
         return (...args: unknown[]) => {
           if (!self.enabled) return v.apply(target, args);
-          if (name !== "matmul") return timed(name, () => v.apply(target, args));
+          if (name !== "matmul") return self.timed(name, () => v.apply(target, args));
           const [x, w, o = {}] = args as [Tensor, Tensor, MatmulOptions | undefined];
           // A weight-gradient product's bias gradient timed as its own op: the column sums the fused call runs after
           // its GEMM (the same kernel; the backend's unfused path runs them first, as here), so that the GEMM table
           // shows the product's own rate and the sums their own time.
           if (o.biasGrad && o.transA) {
             const biasGrad = o.biasGrad;
-            timed("sumRows", () => target.sumRows(x, { out: biasGrad, accumulate: o.accumulate ?? false }));
+            self.timed("sumRows", () => target.sumRows(x, { out: biasGrad, accumulate: o.accumulate ?? false }));
             const rest: MatmulOptions = { ...o, biasGrad: null };
-            return timed("matmul", () => target.matmul(x, w, rest), gemmShape(x, w, rest));
+            return self.timed("matmul", () => target.matmul(x, w, rest), gemmShape(x, w, rest));
           }
-          return timed("matmul", () => v.apply(target, args), gemmShape(x, w, o));
+          return self.timed("matmul", () => v.apply(target, args), gemmShape(x, w, o));
         };
       },
     }) as unknown as Backend;
+  }
+
+  /** `run` bracketed by two events, kept as one mark of `op` (with its GEMM shape when it is a product). */
+  private timed(op: string, run: () => unknown, gemm?: { shape: string; flops: number }): unknown {
+    const a = this.next++;
+    this.cuda.recordEvent(a);
+    const r = run();
+    const b = this.next++;
+    this.cuda.recordEvent(b);
+    this.marks.push({ op, a, b, sec: this.sections.length - 1, gemm });
+    return r;
   }
 
   /** Starts a profiled region (records the region's start event). */
@@ -121,10 +135,7 @@ export class PhaseProfiler {
    * `sumRows` op, phase "column sums"), the calls per op, and the
    * device time of each section (`mark`) with its ops' share.
    */
-  end(): {
-    totalMs: number; phases: Record<string, number>; ops: Record<string, number>; calls: Record<string, number>; gemms: GemmShapeTime[];
-    sections: Array<{ label: string; ms: number; busyMs: number }>;
-  } {
+  end(): PhaseProfile {
     this.enabled = false;
     const last = this.next++;
     this.cuda.recordEvent(last);

@@ -10,7 +10,7 @@
  * (read wait) are most of its wall clock is device-bound.
  */
 import type { EncodeOptions, EncodeTimings, Embedder } from "@mosaicbert/inference";
-import type { GemmShapeTime, PhaseProfiler } from "@mosaicbert/kernels-cuda";
+import type { PhaseProfile, PhaseProfiler } from "@mosaicbert/kernels-cuda";
 
 /** Host milliseconds of one pass, summed from its EncodeTimings. */
 export interface HostSummary {
@@ -61,7 +61,7 @@ export interface BatchProfile {
   busyMs: number | null;
 }
 
-export interface DeviceProfile {
+export interface DeviceProfile extends Pick<PhaseProfile, "phases" | "ops" | "calls" | "gemms"> {
   /** Device time of the evented pass, from its first op to its end. */
   totalMs: number;
   /** Σ over ops; the rest (`idleMs`) the device waited for the host (launches, reads, copies). */
@@ -69,10 +69,6 @@ export interface DeviceProfile {
   idleMs: number;
   /** totalMs over the forward passes. */
   perForwardMs: number;
-  phases: Record<string, number>;
-  ops: Record<string, number>;
-  calls: Record<string, number>;
-  gemms: GemmShapeTime[];
   /** Device time after the last launch (the last read's copy, idle). */
   tailMs: number;
   /** cudaMalloc calls during the evented pass (a warm pass makes none). */

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { GemmShapeTime } from "@mosaicbert/kernels-cuda";
+import type { PhaseProfile } from "@mosaicbert/kernels-cuda";
 
 /** One line of metrics.jsonl. Every record has `type`, `step` and `time` (wall-clock seconds of training). */
 export type MetricRecord =
@@ -44,18 +44,13 @@ export type MetricRecord =
       eval_tokens: number;
     }
   | { type: "run"; step: number; time: number; event: "start" | "resume" | "stop" | "end" | "nan"; [k: string]: unknown }
-  | {
-      /** MOSAICBERT_PROFILE_STEP=step: that step's device time (ms) in all, per phase ("host gaps": the device idle), per op. */
+  | ({
+      /** MOSAICBERT_PROFILE_STEP=step: that step's device time (ms) in all, and as the profiler reports it per phase, op and GEMM shape. */
       type: "profile";
       step: number;
       time: number;
       total_ms: number;
-      phases: Record<string, number>;
-      ops: Record<string, number>;
-      calls: Record<string, number>;
-      /** Per GEMM shape, slowest first. */
-      gemms: GemmShapeTime[];
-    };
+    } & Pick<PhaseProfile, "phases" | "ops" | "calls" | "gemms">);
 
 export const METRICS_FILE = "metrics.jsonl";
 
