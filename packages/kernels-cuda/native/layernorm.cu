@@ -342,9 +342,7 @@ bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const v
   if (mb_generic_forced() || dty != DT_BF16 || dtx != DT_BF16 || (res && dtr != DT_BF16) || H % 256 != 0 || H > 1024 || N == 0) return false;
   if (!a16(y) || !a16(x) || (res && (!a16(res) || !a16(sum)))) return false;
   const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
-#define LNF(V)                                                                                                                         \
-  if (ln_smem_w()) ln_fwd_bf16<V, true><<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps, d); \
-  else ln_fwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps, d)
+#define LNF(V) (ln_smem_w() ? ln_fwd_bf16<V, true> : ln_fwd_bf16<V, false>)<<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps, d)
   switch (H / 256) { case 1: LNF(1); break; case 2: LNF(2); break; case 3: LNF(3); break; default: LNF(4); }
 #undef LNF
   CKL();
