@@ -59,11 +59,11 @@ ready_cli() {
 # as $OUT/conformance-FILTER-VAR.txt.
 conformance_on() {
   local f=$1 v=${2:-}
-  local ok=0
+  local failed=0
   env $v CONFORMANCE_FILTER=$f bash scripts/device.sh conformance | grep -E "^conformance:|FAIL" | sed "s/^/[$f ${v:-default}] /"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { rc=1; ok=1; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { rc=1; failed=1; }
   [ -f "$OUT/conformance.txt" ] && mv "$OUT/conformance.txt" "$OUT/conformance-$f-${v:-default}.txt"
-  return $ok
+  return $failed
 }
 case "$part" in
   A)
@@ -143,7 +143,7 @@ case "$part" in
     # (a call short of device time: the one or the other).
     "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps "${D_FR_STEPS:-30}" --profile --json "$OUT/bench-full-rows.json" || rc=1
     # Each kernel path on trial (scripts/experiments/applied.sh: VAR=VALUE takes the other path): its conformance cases,
-    # then the same bench with it. One that passes its cases, beats the default by over 0.3% and ends the bench's 30
+    # then the same bench with it. One that passes its cases, beats the default by over 0.3% and ends the bench's
     # steps at the default's loss (within 2e-3: another summation order) is also set for the anchor (anchor-optin.txt).
     # First the defaults' own cases of those filters and of D_CONFORMANCE [ayerNorm: the LayerNorm forward reads its
     # weights from shared memory since dcef149].
@@ -152,7 +152,7 @@ case "$part" in
     done
     [ "${D_EXPERIMENTS:-1}" = 1 ] && for x in $(bash scripts/experiments/applied.sh); do
       conformance_on "${x#*:}" "${x%%:*}" || continue
-      env "${x%%:*}" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps 30 --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || { rc=1; continue; }
+      env "${x%%:*}" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps "${D_FR_STEPS:-30}" --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || { rc=1; continue; }
       node -e '
         const fs = require("fs"), [a, b] = process.argv.slice(1, 3).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
         const la = a.losses.at(-1), lb = b.losses.at(-1), gain = b.tokensPerSec / a.tokensPerSec - 1;
