@@ -157,15 +157,19 @@ for s in $stages; do
       step sanitize
       # Short attention cases (several key/query tiles, masks, positions, dropout): the long mixes
       # would take the sanitizers many minutes.
+      # sanitize_case TOOL FILTER [VAR=VALUE]: --error-exitcode makes any memcheck error or racecheck hazard exit non-zero.
+      sanitize_case() {
+        env ${3:-} compute-sanitizer --tool "$1" --error-exitcode 99 --print-limit 5 node $build/run.mjs conformance "$2" > "$OUT/sanitize-$1.log" 2>&1
+        local rc=$? summary ok=PASS
+        summary=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|conformance:' "$OUT/sanitize-$1.log" | tr '\n' ' ')
+        if [ $rc -ne 0 ] || ! echo "$summary" | grep -qE '(ERROR SUMMARY: 0 errors|RACECHECK SUMMARY: 0 hazards)'; then ok=FAIL; status=1; fi
+        echo "sanitize $ok $1 $2${3:+ ($3)}: exit $rc — $summary"
+      }
       for tool in memcheck racecheck; do
-        for f in "lens[1,17,64,128,5]" "lens[129,1,64,300]" "lens[9,70] dropout"; do
-          # --error-exitcode: any memcheck error or racecheck hazard makes the run exit non-zero.
-          compute-sanitizer --tool $tool --error-exitcode 99 --print-limit 5 node $build/run.mjs conformance "$f" > "$OUT/sanitize-$tool.log" 2>&1
-          rc=$?
-          summary=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY|conformance:' "$OUT/sanitize-$tool.log" | tr '\n' ' ')
-          ok=PASS
-          if [ $rc -ne 0 ] || ! echo "$summary" | grep -qE '(ERROR SUMMARY: 0 errors|RACECHECK SUMMARY: 0 hazards)'; then ok=FAIL; status=1; fi
-          echo "sanitize $ok $tool $f: exit $rc — $summary"
+        for f in "lens[1,17,64,128,5]" "lens[129,1,64,300]" "lens[9,70] dropout"; do sanitize_case $tool "$f"; done
+        # The attention backward's tiles on trial (scripts/experiments/applied.sh): one key tile and several.
+        for v in $(bash scripts/experiments/applied.sh | grep '^MOSAICBERT_FA_BWD_BM=' | cut -d: -f1); do
+          for f in "lens[1,17,64,128,5]" "lens[300,7]"; do sanitize_case $tool "$f" "$v"; done
         done
       done ;;
     bench)

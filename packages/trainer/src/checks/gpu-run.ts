@@ -20,15 +20,17 @@ let failures = 0;
 const say = (s: string): void => { process.stdout.write(`${s}\n`); };
 
 // CONFORMANCE_SHARD=i/n runs every n-th matching case from the i-th (device.sh runs n processes at
-// once: the CPU reference of the long attention cases is the slow part).
+// once: the CPU reference of the long attention cases is the slow part). The filter is a part of the
+// case's name, or several separated by "|" (a case matching any of them).
 function conformance(filter?: string): void {
+  const parts = filter ? filter.split("|").filter((f) => f.length > 0) : [];
   cuda.poison = true;
   const rows: string[] = [];
   let n = 0, seen = 0;
   const t0 = Date.now();
   const [shard, shards] = (process.env.CONFORMANCE_SHARD ?? "0/1").split("/").map(Number) as [number, number];
   for (const c of conformanceCases) {
-    if (filter && !c.name.includes(filter)) continue;
+    if (parts.length > 0 && !parts.some((f) => c.name.includes(f))) continue;
     if (seen++ % shards !== shard) continue;
     n++;
     let r;
