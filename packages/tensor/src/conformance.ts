@@ -421,6 +421,15 @@ add("uploads across the staging slots", 0, (be, rng) => {
 
 export const conformanceCases: readonly ConformanceCase[] = cases;
 
+/**
+ * The cases whose name contains the filter, or any of its parts when it lists several separated by "|" (a form that
+ * needs no spaces, for filters passed through shell words); every case for no filter or only separators.
+ */
+export function casesMatching(filter?: string): ConformanceCase[] {
+  const parts = (filter ?? "").split("|").filter((f) => f.length > 0);
+  return cases.filter((c) => parts.length === 0 || parts.some((f) => c.name.includes(f)));
+}
+
 /** Relative L2 where equal non-finite values count as equal. */
 function compare(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const x = Float64Array.from(a as ArrayLike<number>);

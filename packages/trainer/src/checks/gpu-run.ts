@@ -3,7 +3,7 @@
 //   node run.mjs info | conformance [filter] | golden <dir> | train | bench <preset> [steps] [--profile] | compare <steps> | nccl
 import { writeFileSync } from "node:fs";
 import { cpu } from "@mosaicbert/tensor";
-import { conformanceCases, relativeL2, runCase } from "@mosaicbert/tensor/testing";
+import { casesMatching, relativeL2, runCase } from "@mosaicbert/tensor/testing";
 import { loadCudaBackend, NcclCommunicator } from "@mosaicbert/kernels-cuda";
 import { BENCH_LENGTHS, BENCH_SEQ_LEN } from "../bench/lengths.js";
 import { benchBatch, trainBench } from "../bench/train-bench.js";
@@ -23,14 +23,12 @@ const say = (s: string): void => { process.stdout.write(`${s}\n`); };
 // once: the CPU reference of the long attention cases is the slow part). The filter is a part of the
 // case's name, or several separated by "|" (a case matching any of them).
 function conformance(filter?: string): void {
-  const parts = filter ? filter.split("|").filter((f) => f.length > 0) : [];
   cuda.poison = true;
   const rows: string[] = [];
   let n = 0, seen = 0;
   const t0 = Date.now();
   const [shard, shards] = (process.env.CONFORMANCE_SHARD ?? "0/1").split("/").map(Number) as [number, number];
-  for (const c of conformanceCases) {
-    if (parts.length > 0 && !parts.some((f) => c.name.includes(f))) continue;
+  for (const c of casesMatching(filter)) {
     if (seen++ % shards !== shard) continue;
     n++;
     let r;
