@@ -132,7 +132,7 @@ case "$part" in
     # D_GEGLU=1 first times the GeGLU layouts alone (scripts/geglu-bench.sh) [~40 s] and runs the anchor with the
     # fastest; with a patch of scripts/experiments/ applied, its conformance cases and the full-rows bench with it.
     if ready_cli; then
-    optin="" wins=""
+    optin=""
     if [ "${D_GEGLU:-0}" = 1 ]; then
       GEGLU_KS=${GEGLU_KS:-0 1 4 16} bash scripts/geglu-bench.sh > "$OUT/geglu-bench.jsonl" 2> "$OUT/geglu-bench.err" || rc=1
       cat "$OUT/geglu-bench.jsonl"
@@ -153,26 +153,16 @@ case "$part" in
     [ "${D_EXPERIMENTS:-1}" = 1 ] && for x in $(bash scripts/experiments/applied.sh); do
       conformance_on "${x#*:}" "${x%%:*}" || continue
       env "${x%%:*}" "${cli[@]}" bench --preset mosaic-bert-base --device cuda --full-rows --steps "${D_FR_STEPS:-30}" --profile --json "$OUT/bench-full-rows-${x%%:*}.json" || { rc=1; continue; }
+      # A winner also goes to experiments-won.txt as "GAIN VAR=VALUE".
       node -e '
         const fs = require("fs"), [a, b] = process.argv.slice(1, 3).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
         const la = a.losses.at(-1), lb = b.losses.at(-1), gain = b.tokensPerSec / a.tokensPerSec - 1;
         console.log(`${process.argv[3]}: ${(100 * gain).toFixed(2)}% tokens/s, last loss ${lb.toFixed(4)} against ${la.toFixed(4)}`);
-        process.exit(gain > 0.003 && Math.abs(la - lb) < 2e-3 ? 0 : 1);
-      ' "$OUT/bench-full-rows.json" "$OUT/bench-full-rows-${x%%:*}.json" "${x%%:*}" | tee -a "$OUT/experiments.txt"
-      [ "${PIPESTATUS[0]}" -eq 0 ] && wins="$wins ${x%%:*}"
+        if (gain > 0.003 && Math.abs(la - lb) < 2e-3) fs.appendFileSync(process.argv[4], `${gain} ${process.argv[3]}\n`);
+      ' "$OUT/bench-full-rows.json" "$OUT/bench-full-rows-${x%%:*}.json" "${x%%:*}" "$OUT/experiments-won.txt" | tee -a "$OUT/experiments.txt"
     done
-    # Of two winning values of one variable, the faster one: the settings in the order listed, a later value of a
-    # variable taking the earlier one's place when its bench was faster.
-    for w in $wins; do
-      v=${w%%=*}; t=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).tokensPerSec' "$OUT/bench-full-rows-$w.json")
-      prev=$(echo "$optin" | tr ' ' '\n' | grep "^$v=" || true)
-      if [ -n "$prev" ]; then
-        tp=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).tokensPerSec' "$OUT/bench-full-rows-$prev.json")
-        node -e 'process.exit(+process.argv[1] > +process.argv[2] ? 0 : 1)' "$t" "$tp" || continue
-        optin=$(echo "$optin" | tr ' ' '\n' | grep -v "^$v=" | tr '\n' ' ')
-      fi
-      optin="$optin $w"
-    done
+    # Of two winning values of one variable (MOSAICBERT_FA_BWD_BM=16 and =32), the one with the larger gain.
+    [ -f "$OUT/experiments-won.txt" ] && optin="$optin $(sort -gr "$OUT/experiments-won.txt" | awk '{ v = $2; sub(/=.*/, "", v); if (!seen[v]++) printf "%s ", $2 }')"
     optin=$(echo $optin)
     echo "kernel paths for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"
     if [ "${D_ANCHOR:-1}" = 1 ]; then env $optin MOSAICBERT_PROFILE_STEP=${D_PROFILE_STEP:-1200} ANCHOR_BENCH=0 bash scripts/results/anchor.sh || rc=1; fi
