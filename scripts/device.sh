@@ -167,10 +167,9 @@ for s in $stages; do
       }
       for tool in memcheck racecheck; do
         for f in "lens[1,17,64,128,5]" "lens[129,1,64,300]" "lens[9,70] dropout"; do sanitize_case $tool "$f"; done
-        # The attention backward's tiles on trial (scripts/experiments/applied.sh): one key tile and several.
-        for v in $(bash scripts/experiments/applied.sh | grep '^MOSAICBERT_FA_BWD_BM=' | cut -d: -f1); do
-          for f in "lens[1,17,64,128,5]" "lens[300,7]"; do sanitize_case $tool "$f" "$v"; done
-        done
+        # The attention paths on trial (scripts/experiments/applied.sh lines whose filter names attention cases by their
+        # lengths), on their own cases.
+        for x in $(bash scripts/experiments/applied.sh | grep ':.*lens\['); do sanitize_case $tool "${x#*:}" "${x%%:*}"; done
       done ;;
     bench)
       step bench
