@@ -94,6 +94,19 @@ OUT=${OUT:-/tmp/mosaicbert-out}
 mkdir -p "$OUT"
 export MOSAICBERT_CUDA_ADDON=${MOSAICBERT_CUDA_ADDON:-$root/packages/kernels-cuda/build/mosaicbert_cuda.node}
 stages=${*:-build conformance golden train sanitize bench peers}
+# The other kernel paths, "VARIABLE=VALUE:conformance filter" each, run on their cases by the conformance stage (and
+# the attention ones, whose filter names cases by their lengths, by the sanitize stage): the GEMM's BGRADB epilogue
+# for bias gradients (opt-in), the 2D GeGLU kernels with one row a block and the flat layout (the default walks four
+# rows), the one-pass LayerNorm backward (opt-in), the generic GELU linear epilogue (the default is the vectorised
+# one), the LayerNorm forward with its weights in registers (the default reads them from shared memory), the bias
+# gradient's column sums on the GEMM's stream (the default runs them on a second one), the attention backward's
+# tile of 64 queries a step on one key tile (the default takes 32 there) and of 32 on several (the default takes 64);
+# then the paths of scripts/experiments/*.patch applied to this tree.
+FA64="lens[1,17,64,128,5]|lens[20,20]|lens[9,70]|lens[300,7]"
+alt_paths=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm"
+  "MOSAICBERT_BIAS_ACT_V8=0:gelu" "MOSAICBERT_LN_SMEM_W=0:ayerNorm" "MOSAICBERT_BGRAD_SIDE=0:matmul"
+  "MOSAICBERT_FA_BWD_BM=64:$FA64" "MOSAICBERT_FA_BWD_BM=32:$FA64")
+for x in $(bash scripts/experiments/applied.sh); do alt_paths+=("$x"); done
 status=0
 step() { echo "=== $1 ($(date +%T))"; }
 for s in $stages; do
@@ -116,16 +129,10 @@ for s in $stages; do
       grep -h FAIL "$OUT/conformance.txt"; cat "$OUT"/conformance-*.log | grep -v "^conformance:" | grep -v "^device:" | head -20
       echo "conformance: $(grep -c ^PASS "$OUT/conformance.txt")/$(grep -c . "$OUT/conformance.txt") cases pass"
       rm -f "$OUT"/conformance-*.log
-      # The other kernel paths on their cases: the GEMM's BGRADB epilogue for bias gradients (opt-in), the 2D GeGLU
-      # kernels with one row a block and the flat layout (the default walks four rows), the one-pass LayerNorm backward
-      # (opt-in), the generic GELU linear epilogue (the default is the vectorised one), the LayerNorm forward with its
-      # weights in registers (the default reads them from shared memory).
+      # The other kernel paths on their cases (alt_paths, above).
       if [ -z "${CONFORMANCE_FILTER:-}" ]; then
         mv "$OUT/conformance.txt" "$OUT/conformance.all"
-        opts=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm" "MOSAICBERT_BIAS_ACT_V8=0:gelu" "MOSAICBERT_LN_SMEM_W=0:ayerNorm")
-        # The paths of scripts/experiments/*.patch, when applied to this tree.
-        for x in $(bash scripts/experiments/applied.sh); do opts+=("$x"); done
-        for opt in "${opts[@]}"; do
+        for opt in "${alt_paths[@]}"; do
           var=${opt%%:*}; filter=${opt#*:}
           env "$var" CONFORMANCE_SHARD=0/1 node $build/run.mjs conformance "$filter" | sed "s/^conformance:/conformance ($var):/"
           [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
@@ -167,9 +174,8 @@ for s in $stages; do
       }
       for tool in memcheck racecheck; do
         for f in "lens[1,17,64,128,5]" "lens[129,1,64,300]" "lens[9,70] dropout"; do sanitize_case $tool "$f"; done
-        # The attention paths on trial (scripts/experiments/applied.sh lines whose filter names attention cases by their
-        # lengths), on their own cases.
-        for x in $(bash scripts/experiments/applied.sh | grep ':.*lens\['); do sanitize_case $tool "${x#*:}" "${x%%:*}"; done
+        # The other attention paths (alt_paths whose filter names attention cases by their lengths), on their cases.
+        for x in "${alt_paths[@]}"; do [[ ${x#*:} == *lens\[* ]] && sanitize_case $tool "${x#*:}" "${x%%:*}"; done
       done ;;
     bench)
       step bench

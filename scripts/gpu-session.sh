@@ -161,7 +161,7 @@ case "$part" in
         if (gain > 0.003 && Math.abs(la - lb) < 2e-3) fs.appendFileSync(process.argv[4], `${gain} ${process.argv[3]}\n`);
       ' "$OUT/bench-full-rows.json" "$OUT/bench-full-rows-${x%%:*}.json" "${x%%:*}" "$OUT/experiments-won.txt" | tee -a "$OUT/experiments.txt"
     done
-    # Of two winning values of one variable (MOSAICBERT_FA_BWD_BM=16 and =32), the one with the larger gain.
+    # Of two winning values of one variable (=16 and =32 of a tile size, say), the one with the larger gain.
     [ -f "$OUT/experiments-won.txt" ] && optin="$optin $(sort -gr "$OUT/experiments-won.txt" | awk '{ v = $2; sub(/=.*/, "", v); if (!seen[v]++) printf "%s ", $2 }')"
     optin=$(echo $optin)
     echo "kernel paths for the anchor: ${optin:-default}" | tee "$OUT/anchor-optin.txt"

@@ -2,14 +2,12 @@
 # The kernel paths on trial in this tree, one "VARIABLE=VALUE:conformance filter" line each: the setting that takes
 # the other path (=1 for an opt-in experiment, =0 for a default still on trial) and the conformance cases it changes.
 # Listed when the native sources name the variable (a patch of this folder applied, or the path in packages/).
-# A filter is a part of the cases' names or several joined by "|", without spaces. The attention backward's tiles
-# take the short head-dim-64 cases (one key tile, masks and positions, dropout, several key tiles); the long mixes
-# (a minute of CPU reference each) are part A's.
+# A filter is a part of the cases' names or several joined by "|", without spaces (an attention path: the short
+# head-dim-64 cases, "lens[1,17,64,128,5]|lens[20,20]|lens[9,70]|lens[300,7]"; the long mixes take a minute of CPU
+# reference each and are part A's).
 # Used by scripts/device.sh's conformance stage and part D of scripts/gpu-session.sh.
 cd "$(dirname "$0")/../.."
-FA64="lens[1,17,64,128,5]|lens[20,20]|lens[9,70]|lens[300,7]"
-for x in "MOSAICBERT_GEMM_SPLITK=1:matmul" "MOSAICBERT_OPTIM_V4=1:adamw" "MOSAICBERT_BGRAD_SIDE=1:matmul" \
-  "MOSAICBERT_FA_BWD_BM=16:$FA64" "MOSAICBERT_FA_BWD_BM=32:$FA64"; do
+for x in "MOSAICBERT_GEMM_SPLITK=1:matmul" "MOSAICBERT_OPTIM_V4=1:adamw"; do
   grep -rq "${x%%=*}" packages/kernels-cuda/native && echo "$x"
 done
 exit 0

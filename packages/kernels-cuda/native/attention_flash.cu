@@ -268,12 +268,13 @@ __global__ void flash_bwd_dot_k(const bf16* dout, const bf16* out, float* D, int
 
 // single: the CTA holds every key of every sequence (maxSeqlen ≤ BN), so each query's dQ is complete
 // here and goes straight into dqkv as bf16 (no fp32 accumulator, no atomics, no finishing pass).
-template <int DH, int NW, bool SINGLE>
-__global__ void __launch_bounds__(NW * 32) flash_bwd_k(AttnArgs a, const bf16* dout, bf16* dqkv, float* dq, const float* Dg) {
-  using TL = BwdTile<DH, NW>;
+template <int DH, int NW, bool SINGLE, int BMQ = BwdTile<DH, NW>::BM, int MINB = 1>
+__global__ void __launch_bounds__(NW * 32, MINB) flash_bwd_k(AttnArgs a, const bf16* dout, bf16* dqkv, float* dq, const float* Dg) {
+  using TL = BwdTile<DH, NW, BMQ>;
   constexpr int BN = TL::BN, BM = TL::BM, LD = TL::LD, LDS = TL::LDS, NT = TL::NT;
   // dQ of a BM-query tile is split among the NW warps: RT row tiles of 16, DW columns each.
   constexpr int RT = BM / 16, DW = DH * RT / NW;
+  static_assert(DW % 16 == 0, "dQ columns per warp: a multiple of 16");
   extern __shared__ __align__(128) unsigned char smem[];
   bf16* Ks = reinterpret_cast<bf16*>(smem);
   bf16* Vs = Ks + BN * LD;
@@ -537,12 +538,38 @@ void flash_fwd(const AttnArgs& a) {
 // dQ accumulators [T, H] then D [T, nh].
 int64_t flash_bwd_scratch_floats(const AttnArgs& a) { return (int64_t)a.T * a.nh * a.dh + (int64_t)a.T * a.nh; }
 
-template <int DH, int NW, bool SINGLE> static void bwd_launch(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* dq, const float* D) {
-  using TL = BwdTile<DH, NW>;
+template <int DH, int NW, bool SINGLE, int BMQ, int MINB>
+static void bwd_launch(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* dq, const float* D) {
+  using TL = BwdTile<DH, NW, BMQ>;
   static bool init = false;
-  if (!init) { CK(cudaFuncSetAttribute(flash_bwd_k<DH, NW, SINGLE>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TL::smem)); init = true; }
-  flash_bwd_k<DH, NW, SINGLE><<<dim3(a.B, tiles(a.maxSeqlen, TL::BN), a.nh), TL::NT, TL::smem, S()>>>(a, dout, dqkv, dq, D);
+  auto k = flash_bwd_k<DH, NW, SINGLE, BMQ, MINB>;
+  if (!init) { CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)TL::smem)); init = true; }
+  k<<<dim3(a.B, tiles(a.maxSeqlen, TL::BN), a.nh), TL::NT, TL::smem, S()>>>(a, dout, dqkv, dq, D);
   CKL();
+}
+
+template <int DH, int NW, int BMQ, int MINB> static void bwd_run(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* dq, const float* D) {
+  const int64_t H = (int64_t)a.nh * DH;
+  if (a.maxSeqlen <= BwdTile<DH, NW>::BN) return bwd_launch<DH, NW, true, BMQ, MINB>(a, dout, dqkv, dq, D);
+  CK(cudaMemsetAsync(dq, 0, a.T * H * sizeof(float), S()));
+  bwd_launch<DH, NW, false, BMQ, MINB>(a, dout, dqkv, dq, D);
+  flash_dq_finish_k<<<grid_for(a.T * H / 8, 256), 256, 0, S()>>>(dqkv, dq, a.T, H);
+  CKL();
+}
+
+// Shared memory of one SM (the two-CTA backward tile needs room for two blocks), lowered like smem_optin's.
+static size_t smem_per_sm() {
+  static size_t v = 0;
+  if (v == 0) {
+    int dev = 0, x = 0;
+    CK(cudaGetDevice(&dev));
+    CK(cudaDeviceGetAttribute(&x, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev));
+    v = (size_t)x;
+    const char* e = getenv("MOSAICBERT_SMEM_PER_BLOCK");
+    const long long cap = e ? atoll(e) : 0;
+    if (cap > 0 && (size_t)cap < v) v = (size_t)cap;
+  }
+  return v;
 }
 
 template <int DH, int NW> static void bwd(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* scratch) {
@@ -552,11 +579,11 @@ template <int DH, int NW> static void bwd(const AttnArgs& a, const bf16* dout, b
   const int64_t rows = (int64_t)a.T * a.nh;
   flash_bwd_dot_k<DH><<<(unsigned)((rows + 255) / 256), 256, 0, S()>>>(dout, static_cast<const bf16*>(a.out), D, a.T, a.nh);
   CKL();
-  if (a.maxSeqlen <= BwdTile<DH, NW>::BN) return bwd_launch<DH, NW, true>(a, dout, dqkv, dq, D);
-  CK(cudaMemsetAsync(dq, 0, a.T * H * sizeof(float), S()));
-  bwd_launch<DH, NW, false>(a, dout, dqkv, dq, D);
-  flash_dq_finish_k<<<grid_for(a.T * H / 8, 256), 256, 0, S()>>>(dqkv, dq, a.T, H);
-  CKL();
+  if constexpr (DH == 64 && NW == 8) {
+    static const char* asked = getenv("MOSAICBERT_FA_BWD_BM");
+    if (flash_bwd_bm(asked, a.maxSeqlen, smem_per_sm()) == 32) return bwd_run<DH, NW, 32, 2>(a, dout, dqkv, dq, D);
+  }
+  bwd_run<DH, NW, BwdTile<DH, NW>::BM, 1>(a, dout, dqkv, dq, D);
 }
 
 template <int NW> static void bwd_dh(const AttnArgs& a, const bf16* d, bf16* g, float* scratch) {

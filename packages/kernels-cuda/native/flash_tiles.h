@@ -14,9 +14,9 @@ template <int DH, int NW> struct FwdTile {
   static constexpr size_t smem = (size_t)(BM + 4 * BN) * LD * 2 + 2 * BN * 8;
 };
 
-template <int DH, int NW> struct BwdTile {
+template <int DH, int NW, int BMQ = (DH == 128 ? 32 : 64)> struct BwdTile {
   static constexpr int NT = NW * 32, BN = 16 * NW;  // keys per CTA
-  static constexpr int BM = DH == 128 ? 32 : 64;   // queries per step (registers bound it at DH 128)
+  static constexpr int BM = BMQ;                    // queries per step (registers bound it at DH 128)
   static constexpr int LD = DH + 8, LDS = BM + 8;
   static constexpr size_t smem = (size_t)(2 * BN + 4 * BM) * LD * 2 + (size_t)BN * LDS * 2 + 2 * BM * 12;
 };
@@ -54,4 +54,17 @@ inline void flash_warps_asked(const char* e, int& fwd, int& bwd) {
   bwd = 8;
   if (e && (e[0] == '4' || e[0] == '8')) fwd = e[0] - '0';
   if (e && e[0] && e[1] == ',' && (e[2] == '4' || e[2] == '8')) bwd = e[2] - '0';
+}
+
+// Queries per step of the backward at head dim 64 on 8 warps: 32 with the registers capped at 128 a thread so that two
+// CTAs share an SM (one CTA's loads and barriers overlap the other's tensor-core work), or 64, one CTA per SM
+// (≈ 230 registers). 32 where one key tile holds every sequence (maxSeqlen ≤ 128: each CTA then makes one pass) and
+// two such CTAs fit the SM's shared memory `smPerSM` (each block also takes 1 KB of it); 64 otherwise. H100, one-tile
+// anchor rows: the backward 5.91 → 5.19 ms a step (BENCHMARKS.md, session 15). MOSAICBERT_FA_BWD_BM = `asked`, "32" or
+// "64", sets it at every length (the long lengths keep 64 until compared); anything else is the choice above.
+inline int flash_bwd_bm(const char* asked, int maxSeqlen, size_t smPerSM) {
+  if (asked && asked[0] == '3' && asked[1] == '2' && asked[2] == 0) return 32;
+  if (asked && asked[0] == '6' && asked[1] == '4' && asked[2] == 0) return 64;
+  const bool two = 2 * (BwdTile<64, 8, 32>::smem + 1024) <= smPerSM;
+  return maxSeqlen <= BwdTile<64, 8>::BN && two ? 32 : 64;
 }

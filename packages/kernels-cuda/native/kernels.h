@@ -80,6 +80,8 @@ void k_embedding_bwd(float* dtable, const int32_t* ids, int dtDy, const void* dy
 void k_gather_rows(int dt, void* out, const void* x, const int32_t* idx, int64_t T, int64_t N, int64_t H);
 void k_scatter_rows(int dt, void* out, const void* x, const int32_t* idx, int64_t T, int64_t N, int64_t H, int add, int dtX);
 void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate);
+// The same sums on another stream (a cudaStream_t), without deliberate_bug: the caller orders it and calls that.
+void k_sum_rows_on(void* stream, float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate);
 void deliberate_bug(float* out, int64_t M);  // a no-op unless built with -DMB_DELIBERATE_BUG (scripts/gpu-check.sh --broken)
 
 // layernorm.cu

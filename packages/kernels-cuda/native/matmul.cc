@@ -169,6 +169,23 @@ static bool bgrad_epilogue_enabled() {
   return mb_env_on("MOSAICBERT_GEMM_BGRAD") && !mb_generic_forced();
 }
 
+// A weight-gradient product's bias gradient (the column sums of dy) runs on a second stream, launched after the GEMM
+// and joined before anything after it, so that the sums use the SMs the GEMM leaves idle: its output is a few waves
+// of tiles at most (2304 × 768 is 108 tiles of 128 × 128 for 132 SMs on an H100) however long K is. The default
+// (MOSAICBERT_BGRAD_SIDE=0: the sums follow the GEMM on the one stream); H100, anchor rows, 2026-12-06: 593.7 k →
+// 599.0 k tokens/s (+0.9%), the same sums (their atomics add in no fixed order either way).
+static cudaStream_t g_side = nullptr;
+static cudaEvent_t g_fork = nullptr, g_join = nullptr;
+static bool bgrad_side() {
+  static const bool on = mb_env_not_off("MOSAICBERT_BGRAD_SIDE") && !mb_generic_forced();
+  if (on && !g_side) {
+    ckc(cudaStreamCreateWithFlags(&g_side, cudaStreamNonBlocking), "bias-gradient stream");
+    ckc(cudaEventCreateWithFlags(&g_fork, cudaEventDisableTiming), "bias-gradient event");
+    ckc(cudaEventCreateWithFlags(&g_join, cudaEventDisableTiming), "bias-gradient event");
+  }
+  return on;
+}
+
 void mb_gemm_init() {
   if (g_lt) return;
   ckb(cublasLtCreate(&g_lt), "create");
@@ -378,6 +395,9 @@ void mb_gemm(const GemmArgs& g) {
   }
   float alpha = g.alpha, beta = g.accumulate ? 1.0f : 0.0f;
   auto run = [&](Plan& q) { return cublasLtMatmul(g_lt, q.desc, &alpha, g.B, q.la, g.A, q.lb, &beta, g.D, q.lc, g.D, q.lc, &q.algo, g_ws, WS_BYTES, s); };
+  // The side stream's sums may start once dy and the bias gradient are ready: where the GEMM starts too.
+  const bool side = g.biasGrad && want != EPI_BGRAD && bgrad_side();
+  if (side) ckc(cudaEventRecord(g_fork, s), "bias-gradient fork");
   cublasStatus_t st = run(*pp);
   // A restored algorithm refused here: timed afresh (a new plan: the epilogue's pointer set again).
   if (st != CUBLAS_STATUS_SUCCESS && pp->restored) {
@@ -397,6 +417,12 @@ void mb_gemm(const GemmArgs& g) {
     if (p.epi == EPI_BGRAD) {
       if (g.accumulate) k_axpy(DT_F32, g.biasGrad, DT_F32, g_bgrad, 1.0f, g.M);
       else k_copy(DT_F32, g.biasGrad, DT_F32, g_bgrad, g.M);
+      deliberate_bug(g.biasGrad, g.M);
+    } else if (side) {
+      ckc(cudaStreamWaitEvent(g_side, g_fork, 0), "bias-gradient fork");
+      k_sum_rows_on(g_side, g.biasGrad, g.dtA, g.A, g.K, g.M, g.accumulate);
+      ckc(cudaEventRecord(g_join, g_side), "bias-gradient join");
+      ckc(cudaStreamWaitEvent(s, g_join, 0), "bias-gradient join");
       deliberate_bug(g.biasGrad, g.M);
     } else {
       k_sum_rows(g.biasGrad, g.dtA, g.A, g.K, g.M, g.accumulate);

@@ -124,8 +124,14 @@ static int64_t sm_count() {
 }
 
 void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate) {
+  k_sum_rows_on(S(), out, dt, x, N, M, accumulate);
+  if (M > 0 && N > 0) deliberate_bug(out, M);
+}
+
+void k_sum_rows_on(void* stream, float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate) {
+  cudaStream_t st = (cudaStream_t)stream;
   if (M == 0) return;
-  if (!accumulate) CK(cudaMemsetAsync(out, 0, M * 4, S()));
+  if (!accumulate) CK(cudaMemsetAsync(out, 0, M * 4, st));
   if (N == 0) return;
   if (!mb_generic_forced() && dt == DT_BF16 && M % 8 == 0 && ((uintptr_t)x & 15) == 0) {
     // About eight blocks of 256 threads per SM (two waves at most), each slab ≥ 128 rows.
@@ -134,9 +140,8 @@ void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int acc
     if (slabs > (N + 127) / 128) slabs = (N + 127) / 128;
     if (slabs < 1) slabs = 1;
     const int64_t rpb = (N + slabs - 1) / slabs;
-    sum_rows_bf16_v8<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(out, (const uint4*)x, N, M8, rpb);
+    sum_rows_bf16_v8<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, st>>>(out, (const uint4*)x, N, M8, rpb);
     CKL();
-    deliberate_bug(out, M);
     return;
   }
   int64_t colBlocks = (M + 31) / 32;
@@ -144,7 +149,6 @@ void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int acc
   if (slabs > (N + 63) / 64) slabs = (N + 63) / 64;
   if (slabs < 1) slabs = 1;
   int64_t rpb = (N + slabs - 1) / slabs;
-  sum_rows_k<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, S()>>>(out, dt, x, N, M, rpb);
+  sum_rows_k<<<dim3((unsigned)colBlocks, (unsigned)slabs), dim3(32, 8), 0, st>>>(out, dt, x, N, M, rpb);
   CKL();
-  deliberate_bug(out, M);
 }

@@ -52,6 +52,23 @@ int main() {
   flash_warps_asked("16", f, b);
   expect("\"16\" is not understood: forward", f, 8);
   expect("\"16\" is not understood: backward", b, 8);
+  // The backward's tile of 32 queries a step: two CTAs of it fit an SM's shared memory (228 KB on H100, 164 KB on
+  // A100, with 1 KB of each block's reserved), not the 100 KB of sm_86/89/120, where one CTA of 64 takes half of it.
+  const long long bm32 = (256 + 128) * 72 * 2 + 128 * 40 * 2 + 32 * 24;
+  expect("backward smem, dh 64, 8 warps, 32 queries a step", (long long)BwdTile<64, 8, 32>::smem, bm32);
+  const size_t h100 = 233472, a100 = 167936, rtx = 102400;
+  expect("one key tile on an H100: 32 queries a step", flash_bwd_bm(nullptr, 128, h100), 32);
+  expect("one key tile on an A100: 32", flash_bwd_bm(nullptr, 1, a100), 32);
+  expect("one key tile on sm_86 (two CTAs do not fit): 64", flash_bwd_bm(nullptr, 128, rtx), 64);
+  expect("two CTAs need 2 × (smem + 1 KB)", flash_bwd_bm(nullptr, 128, (size_t)(2 * (bm32 + 1024))), 32);
+  expect("one byte short of that: 64", flash_bwd_bm(nullptr, 128, (size_t)(2 * (bm32 + 1024) - 1)), 64);
+  expect("several key tiles (129 keys): 64", flash_bwd_bm(nullptr, 129, h100), 64);
+  expect("MOSAICBERT_FA_BWD_BM=64 on one key tile", flash_bwd_bm("64", 128, h100), 64);
+  expect("MOSAICBERT_FA_BWD_BM=32 on several key tiles", flash_bwd_bm("32", 2048, h100), 32);
+  expect("MOSAICBERT_FA_BWD_BM=32 where two CTAs do not fit (one runs)", flash_bwd_bm("32", 128, rtx), 32);
+  expect("MOSAICBERT_FA_BWD_BM=16 is not a tile here", flash_bwd_bm("16", 128, h100), 32);
+  expect("MOSAICBERT_FA_BWD_BM=320 is not 32", flash_bwd_bm("320", 2048, h100), 64);
+  expect("MOSAICBERT_FA_BWD_BM=6 is not 64", flash_bwd_bm("6", 128, h100), 32);
   if (failures) return 1;
   std::printf("flash_tiles: all checks passed\n");
   return 0;
