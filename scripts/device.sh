@@ -100,12 +100,12 @@ stages=${*:-build conformance golden train sanitize bench peers}
 # rows), the one-pass LayerNorm backward (opt-in), the generic GELU linear epilogue (the default is the vectorised
 # one), the LayerNorm forward with its weights in registers (the default reads them from shared memory), the bias
 # gradient's column sums on the GEMM's stream (the default runs them on a second one), the attention backward's
-# tile of 64 queries a step on one key tile (the default takes 32 there) and of 32 on several (the default takes 64);
+# tile of 64 queries a step (the default takes 32 where two CTAs fit an SM);
 # then the paths of scripts/experiments/*.patch applied to this tree.
 FA64="lens[1,17,64,128,5]|lens[20,20]|lens[9,70]|lens[300,7]"
 alt_paths=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu" "MOSAICBERT_LN_FUSED_BWD=1:ayerNorm"
   "MOSAICBERT_BIAS_ACT_V8=0:gelu" "MOSAICBERT_LN_SMEM_W=0:ayerNorm" "MOSAICBERT_BGRAD_SIDE=0:matmul"
-  "MOSAICBERT_FA_BWD_BM=64:$FA64" "MOSAICBERT_FA_BWD_BM=32:$FA64")
+  "MOSAICBERT_FA_BWD_BM=64:$FA64")
 for x in $(bash scripts/experiments/applied.sh); do alt_paths+=("$x"); done
 status=0
 step() { echo "=== $1 ($(date +%T))"; }

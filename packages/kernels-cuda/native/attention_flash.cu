@@ -581,7 +581,7 @@ template <int DH, int NW> static void bwd(const AttnArgs& a, const bf16* dout, b
   CKL();
   if constexpr (DH == 64 && NW == 8) {
     static const char* asked = getenv("MOSAICBERT_FA_BWD_BM");
-    if (flash_bwd_bm(asked, a.maxSeqlen, smem_per_sm()) == 32) return bwd_run<DH, NW, 32, 2>(a, dout, dqkv, dq, D);
+    if (flash_bwd_bm(asked, smem_per_sm()) == 32) return bwd_run<DH, NW, 32, 2>(a, dout, dqkv, dq, D);
   }
   bwd_run<DH, NW, BwdTile<DH, NW>::BM, 1>(a, dout, dqkv, dq, D);
 }

@@ -58,13 +58,12 @@ inline void flash_warps_asked(const char* e, int& fwd, int& bwd) {
 
 // Queries per step of the backward at head dim 64 on 8 warps: 32 with the registers capped at 128 a thread so that two
 // CTAs share an SM (one CTA's loads and barriers overlap the other's tensor-core work), or 64, one CTA per SM
-// (≈ 230 registers). 32 where one key tile holds every sequence (maxSeqlen ≤ 128: each CTA then makes one pass) and
-// two such CTAs fit the SM's shared memory `smPerSM` (each block also takes 1 KB of it); 64 otherwise. H100, one-tile
-// anchor rows: the backward 5.91 → 5.19 ms a step (BENCHMARKS.md, session 15). MOSAICBERT_FA_BWD_BM = `asked`, "32" or
-// "64", sets it at every length (the long lengths keep 64 until compared); anything else is the choice above.
-inline int flash_bwd_bm(const char* asked, int maxSeqlen, size_t smPerSM) {
+// (≈ 230 registers). 32 where two such CTAs fit the SM's shared memory `smPerSM` (each block also takes 1 KB of it:
+// H100, H200, A100), 64 otherwise (the 100 KB of sm_86/89/120). H100 (BENCHMARKS.md, session 15): the anchor's
+// one-key-tile backward 5.91 → 5.19 ms a step; `device.sh attention` 3–8% faster at 256 to 8192 tokens.
+// MOSAICBERT_FA_BWD_BM = `asked`, "32" or "64", sets it; anything else is the choice above.
+inline int flash_bwd_bm(const char* asked, size_t smPerSM) {
   if (asked && asked[0] == '3' && asked[1] == '2' && asked[2] == 0) return 32;
   if (asked && asked[0] == '6' && asked[1] == '4' && asked[2] == 0) return 64;
-  const bool two = 2 * (BwdTile<64, 8, 32>::smem + 1024) <= smPerSM;
-  return maxSeqlen <= BwdTile<64, 8>::BN && two ? 32 : 64;
+  return 2 * (BwdTile<64, 8, 32>::smem + 1024) <= smPerSM ? 32 : 64;
 }
