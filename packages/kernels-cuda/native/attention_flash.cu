@@ -480,20 +480,25 @@ __global__ void flash_dq_finish_k(bf16* dqkv, const float* dq, int64_t T, int64_
 // ------------------------------------------------------------------------------------------------
 // host side
 
-// Shared memory a block of this GPU may opt in to (one GPU per process: the addon selects device 0).
+// A shared-memory limit of this GPU, `attr` (one GPU per process: the addon selects device 0).
 // MOSAICBERT_SMEM_PER_BLOCK lowers it, so that a large GPU can run the choices a smaller one makes
 // (device.sh's ampere stage: the 99 KB of sm_86/89/120).
+static size_t smem_limit(cudaDeviceAttr attr) {
+  int dev = 0, x = 0;
+  CK(cudaGetDevice(&dev));
+  CK(cudaDeviceGetAttribute(&x, attr, dev));
+  const char* e = getenv("MOSAICBERT_SMEM_PER_BLOCK");
+  const long long cap = e ? atoll(e) : 0;
+  return cap > 0 && cap < x ? (size_t)cap : (size_t)x;
+}
+
+// Shared memory a block may opt in to; and of one SM (the two-CTA backward tile needs room for two blocks).
 static size_t smem_optin() {
-  static size_t v = 0;
-  if (v == 0) {
-    int dev = 0, x = 0;
-    CK(cudaGetDevice(&dev));
-    CK(cudaDeviceGetAttribute(&x, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-    v = (size_t)x;
-    const char* e = getenv("MOSAICBERT_SMEM_PER_BLOCK");
-    const long long cap = e ? atoll(e) : 0;
-    if (cap > 0 && (size_t)cap < v) v = (size_t)cap;
-  }
+  static const size_t v = smem_limit(cudaDevAttrMaxSharedMemoryPerBlockOptin);
+  return v;
+}
+static size_t smem_per_sm() {
+  static const size_t v = smem_limit(cudaDevAttrMaxSharedMemoryPerMultiprocessor);
   return v;
 }
 
@@ -555,21 +560,6 @@ template <int DH, int NW, int BMQ, int MINB> static void bwd_run(const AttnArgs&
   bwd_launch<DH, NW, false, BMQ, MINB>(a, dout, dqkv, dq, D);
   flash_dq_finish_k<<<grid_for(a.T * H / 8, 256), 256, 0, S()>>>(dqkv, dq, a.T, H);
   CKL();
-}
-
-// Shared memory of one SM (the two-CTA backward tile needs room for two blocks), lowered like smem_optin's.
-static size_t smem_per_sm() {
-  static size_t v = 0;
-  if (v == 0) {
-    int dev = 0, x = 0;
-    CK(cudaGetDevice(&dev));
-    CK(cudaDeviceGetAttribute(&x, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev));
-    v = (size_t)x;
-    const char* e = getenv("MOSAICBERT_SMEM_PER_BLOCK");
-    const long long cap = e ? atoll(e) : 0;
-    if (cap > 0 && (size_t)cap < v) v = (size_t)cap;
-  }
-  return v;
 }
 
 template <int DH, int NW> static void bwd(const AttnArgs& a, const bf16* dout, bf16* dqkv, float* scratch) {
