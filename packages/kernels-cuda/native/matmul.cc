@@ -171,9 +171,9 @@ static bool bgrad_epilogue_enabled() {
 
 // A weight-gradient product's bias gradient (the column sums of dy) runs on a second stream, launched after the GEMM
 // and joined before anything after it, so that the sums use the SMs the GEMM leaves idle: its output is a few waves
-// of tiles at most (2304 × 768 is 108 tiles of 128 × 128 for 132 SMs on an H100) however long K is. The default
-// (MOSAICBERT_BGRAD_SIDE=0: the sums follow the GEMM on the one stream); H100, anchor rows, 2026-12-06: 593.7 k →
-// 599.0 k tokens/s (+0.9%), the same sums (their atomics add in no fixed order either way).
+// of tiles at most (2304 × 768 is 108 tiles of 128 × 128 for 132 SMs on an H100) however long K is. On by default
+// (H100, the anchor's rows, 2026-12-06: 593.7 k → 599.0 k tokens/s, +0.9%); MOSAICBERT_BGRAD_SIDE=0 runs the sums
+// after the GEMM on the one stream. The same sums either way (their atomics add in no fixed order in both).
 static cudaStream_t g_side = nullptr;
 static cudaEvent_t g_fork = nullptr, g_join = nullptr;
 static bool bgrad_side() {
