@@ -570,8 +570,8 @@ template <int DH, int NW> static void bwd(const AttnArgs& a, const bf16* dout, b
   flash_bwd_dot_k<DH><<<(unsigned)((rows + 255) / 256), 256, 0, S()>>>(dout, static_cast<const bf16*>(a.out), D, a.T, a.nh);
   CKL();
   if constexpr (DH == 64 && NW == 8) {
-    static const char* asked = getenv("MOSAICBERT_FA_BWD_BM");
-    if (flash_bwd_bm(asked, smem_per_sm()) == 32) return bwd_run<DH, NW, 32, 2>(a, dout, dqkv, dq, D);
+    static const bool two_ctas = flash_bwd_bm(getenv("MOSAICBERT_FA_BWD_BM"), smem_per_sm()) == 32;  // fixed per process
+    if (two_ctas) return bwd_run<DH, NW, 32, 2>(a, dout, dqkv, dq, D);
   }
   bwd_run<DH, NW, BwdTile<DH, NW>::BM, 1>(a, dout, dqkv, dq, D);
 }
