@@ -28,3 +28,13 @@ void mb_check_arch() {
            p.name, p.major, p.minor, BUILT, cudaGetErrorString(e));
   mb_throw(msg);
 }
+
+// Streaming multiprocessors of this process's device (one device per process), asked once.
+int64_t mb_sm_count() {
+  static const int64_t n = [] {
+    int d = 0, v = 0;
+    if (cudaGetDevice(&d) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, d) != cudaSuccess || v <= 0) v = 132;
+    return (int64_t)v;
+  }();
+  return n;
+}

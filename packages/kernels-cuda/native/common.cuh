@@ -84,6 +84,15 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// p[0..3] += a, b, c, d (p 16-byte aligned): one 16-byte atomic where the GPU has them (sm_90), four elsewhere.
+__device__ __forceinline__ void atomic_add4(float* p, float a, float b, float c, float d) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  atomicAdd(reinterpret_cast<float4*>(p), make_float4(a, b, c, d));
+#else
+  atomicAdd(p, a); atomicAdd(p + 1, b); atomicAdd(p + 2, c); atomicAdd(p + 3, d);
+#endif
+}
+
 // Reports bad indices found inside kernels (checked at the next synchronize): first code wins.
 __device__ __forceinline__ void report(int* flag, int code) {
   if (flag) atomicCAS(flag, 0, code);

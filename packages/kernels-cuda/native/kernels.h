@@ -53,6 +53,7 @@ enum {
 
 void* mb_stream();       // cudaStream_t of the backend
 void mb_check_arch();    // arch.cu: throws, naming the GPU and the architectures built, if no kernel can run
+int64_t mb_sm_count();   // arch.cu: streaming multiprocessors of this process's device (132 when it cannot be asked)
 int* mb_error_flag();    // device int
 
 // elementwise.cu

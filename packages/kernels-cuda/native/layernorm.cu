@@ -121,11 +121,28 @@ void k_layernorm_bwd(int dtdx, void* dx, int dtdy, const void* dy, int dtx, cons
 
 // ------------------------------------------------------------------------------------------------
 // bf16 fast path for H = 256·V (BERT-base 768, large 1024): a warp per row, the row held in
-// registers as V 16-byte vectors per lane; weights kept in registers across the rows a warp visits.
-// The backward accumulates dweight/dbias per lane, reduces them in shared memory per block, and
-// adds them to the float32 gradients once per block: one pass over dy and x.
+// registers as V 16-byte vectors per lane (the weights in shared memory or registers, see each kernel).
 
 typedef __nv_bfloat16 bf16;
+
+// 8 floats from shared memory at p (16-byte aligned).
+__device__ __forceinline__ void ld8s(const float* p, float* o) {
+  const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+  o[0] = a.x; o[1] = a.y; o[2] = a.z; o[3] = a.w; o[4] = b.x; o[5] = b.y; o[6] = b.z; o[7] = b.w;
+}
+
+// Chunk i of dx from its 8 floats o, and with dxd the stored (rounded) dx through the forward's dropout mask.
+__device__ __forceinline__ void ln_store_dx(uint4* dx, uint4* dxd, int64_t i, float* o, const Drop& d) {
+  const uint4 packed = pack8(o);
+  dx[i] = packed;
+  if (dxd) {
+    const uint32_t c0 = d.off + (uint32_t)(i * 8);
+    unpack8(packed, o);
+#pragma unroll
+    for (int k = 0; k < 8; k++) o[k] = drop_apply(o[k], d.p, d.inv, d.key, c0 + k);
+    dxd[i] = pack8(o);
+  }
+}
 
 
 // SW (the default; MOSAICBERT_LN_SMEM_W=0 turns it off): the weight and bias read from shared memory where they are
@@ -208,30 +225,22 @@ __global__ void __launch_bounds__(256) ln_fwd_bf16(uint4* y, const uint4* x, con
   }
 }
 
-// dx (one warp per row, the row packed in registers). Without DW, dweight/dbias come from ln_dw_bf16_v8 (a second
-// pass over dy and x); with DW (MOSAICBERT_LN_FUSED_BWD=1) they are summed per lane over the rows a warp visits,
-// then per block in shared memory, and added to the float32 gradients once per block.
-template <int V, bool DW>
+// dx (one warp per row, the row packed in registers, the weights too); dweight/dbias then come from ln_dw_bf16_v8
+// (a second pass over dy and x).
+template <int V>
 __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w, const float* mean,
-                                                   const float* rstd, int64_t N, uint4* dxd, Drop d, float* dw, float* db) {
+                                                   const float* rstd, int64_t N, uint4* dxd, Drop d) {
   constexpr int H = V * 256;
   __shared__ float sw[H];
-  __shared__ float sdw[DW ? H : 1], sdb[DW ? H : 1];
-  for (int i = threadIdx.x; i < H; i += blockDim.x) {
-    sw[i] = ldf(dtw, w, i);
-    if constexpr (DW) { sdw[i] = 0.0f; sdb[i] = 0.0f; }
-  }
+  for (int i = threadIdx.x; i < H; i += blockDim.x) sw[i] = ldf(dtw, w, i);
   __syncthreads();
   const int lane = threadIdx.x & 31;
   const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
-  float wv[V * 8], pw[DW ? V * 8 : 1], pb[DW ? V * 8 : 1];
+  float wv[V * 8];
 #pragma unroll
   for (int v = 0; v < V; v++)
 #pragma unroll
-    for (int k = 0; k < 8; k++) {
-      wv[v * 8 + k] = sw[(v * 32 + lane) * 8 + k];
-      if constexpr (DW) { pw[v * 8 + k] = 0.0f; pb[v * 8 + k] = 0.0f; }
-    }
+    for (int k = 0; k < 8; k++) wv[v * 8 + k] = sw[(v * 32 + lane) * 8 + k];
   for (int64_t row = gw; row < N; row += nw) {
     const int64_t base = row * (H / 8);
     const float mu = mean[row], rs = rstd[row];
@@ -248,7 +257,6 @@ __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, c
       for (int k = 0; k < 8; k++) {
         const float xh = (xx[k] - mu) * rs, g = dd[k] * wv[v * 8 + k];
         a += g; bsum += g * xh;
-        if constexpr (DW) { pw[v * 8 + k] += dd[k] * xh; pb[v * 8 + k] += dd[k]; }
       }
     }
     a = warp_sum(a) * (1.0f / H); bsum = warp_sum(bsum) * (1.0f / H);
@@ -259,29 +267,82 @@ __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, c
       unpack8(ux[v], xx);
 #pragma unroll
       for (int k = 0; k < 8; k++) o[k] = rs * (dd[k] * wv[v * 8 + k] - a - (xx[k] - mu) * rs * bsum);
-      const uint4 packed = pack8(o);
-      dx[base + v * 32 + lane] = packed;
-      if (dxd) {
-        // The stored (rounded) dx through the forward's mask.
-        const uint32_t c0 = d.off + (uint32_t)((base + v * 32 + lane) * 8);
-        unpack8(packed, o);
-#pragma unroll
-        for (int k = 0; k < 8; k++) o[k] = drop_apply(o[k], d.p, d.inv, d.key, c0 + k);
-        dxd[base + v * 32 + lane] = pack8(o);
-      }
+      ln_store_dx(dx, dxd, base + v * 32 + lane, o, d);
     }
   }
-  if constexpr (DW) {
+}
+
+// dx and dweight/dbias in one pass over dy and x (MOSAICBERT_LN_FUSED_BWD=1, opt-in until measured; the default
+// reads dy and x again in ln_dw_bf16_v8). The weights are read from shared memory where they are used; each warp
+// adds its rows' dy·x̂ and dy to its own sums in shared memory (laid out [k][v·32 + lane], so a warp's adds hit 32
+// banks and no lane shares an address: plain loads and stores), then the block adds its warps' sums to the float32
+// gradients once. Blocks of
+// LN_FUSED_WARPS warps (their sums take 2·H·4 bytes each: 24 KB a block at H = 768) over a persistent grid of
+// at most 4 blocks a SM (16 warps, as the default dx kernel's two blocks of 8): every block adds 2·H sums to the
+// gradients at its end, 16 bytes at a time where the GPU has vector atomics and vec says they are aligned.
+constexpr int LN_FUSED_WARPS = 4;
+template <int V>
+__global__ void __launch_bounds__(LN_FUSED_WARPS * 32) ln_bwd_fused(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w,
+                                                                          const float* mean, const float* rstd, int64_t N, uint4* dxd, Drop d,
+                                                                          float* dw, float* db, bool vec) {
+  constexpr int H = V * 256;
+  __shared__ __align__(16) float sw[H];
+  __shared__ float acc[LN_FUSED_WARPS * 2 * H];  // warp w: dweight sums at [w·2H, w·2H + H), dbias after
+  for (int i = threadIdx.x; i < H; i += blockDim.x) sw[i] = ldf(dtw, w, i);
+  for (int i = threadIdx.x; i < LN_FUSED_WARPS * 2 * H; i += blockDim.x) acc[i] = 0.0f;
+  __syncthreads();
+  const int lane = threadIdx.x & 31;
+  const int64_t gw = (blockIdx.x * (int64_t)blockDim.x + threadIdx.x) >> 5, nw = ((int64_t)gridDim.x * blockDim.x) >> 5;
+  float* aw = acc + (threadIdx.x >> 5) * 2 * H + lane;  // this lane's sums: aw[(k·V + v)·32], H further for dbias
+  for (int64_t row = gw; row < N; row += nw) {
+    const int64_t base = row * (H / 8);
+    const float mu = mean[row], rs = rstd[row];
+    uint4 ud[V], ux[V];
 #pragma unroll
-    for (int v = 0; v < V; v++)
+    for (int v = 0; v < V; v++) { ud[v] = dy[base + v * 32 + lane]; ux[v] = x[base + v * 32 + lane]; }
+    float a = 0.0f, bsum = 0.0f;
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+      float dd[8], xx[8], ww[8];
+      unpack8(ud[v], dd);
+      unpack8(ux[v], xx);
+      ld8s(sw + (v * 32 + lane) * 8, ww);
 #pragma unroll
       for (int k = 0; k < 8; k++) {
-        const int c = (v * 32 + lane) * 8 + k;
-        atomicAdd(&sdw[c], pw[v * 8 + k]);
-        atomicAdd(&sdb[c], pb[v * 8 + k]);
+        const float xh = (xx[k] - mu) * rs, g = dd[k] * ww[k];
+        a += g; bsum += g * xh;
+        aw[(k * V + v) * 32] += dd[k] * xh;
+        aw[H + (k * V + v) * 32] += dd[k];
       }
-    __syncthreads();
-    for (int i = threadIdx.x; i < H; i += blockDim.x) { atomicAdd(dw + i, sdw[i]); atomicAdd(db + i, sdb[i]); }
+    }
+    a = warp_sum(a) * (1.0f / H); bsum = warp_sum(bsum) * (1.0f / H);
+#pragma unroll
+    for (int v = 0; v < V; v++) {
+      float dd[8], xx[8], ww[8], o[8];
+      unpack8(ud[v], dd);
+      unpack8(ux[v], xx);
+      ld8s(sw + (v * 32 + lane) * 8, ww);
+#pragma unroll
+      for (int k = 0; k < 8; k++) o[k] = rs * (dd[k] * ww[k] - a - (xx[k] - mu) * rs * bsum);
+      ln_store_dx(dx, dxd, base + v * 32 + lane, o, d);
+    }
+  }
+  __syncthreads();
+  // Columns c..c+3 (c = (v·32 + l)·8 + k, k a multiple of 4) are at (k·V + v)·32 + l + j·V·32 of each warp's sums.
+  for (int c = threadIdx.x * 4; c < H; c += blockDim.x * 4) {
+    const int v = c >> 8, l = (c >> 3) & 31, k = c & 7, at = (k * V + v) * 32 + l;
+    float tw[4] = {0, 0, 0, 0}, tb[4] = {0, 0, 0, 0};
+#pragma unroll
+    for (int w = 0; w < LN_FUSED_WARPS; w++)
+#pragma unroll
+      for (int j = 0; j < 4; j++) { tw[j] += acc[w * 2 * H + at + j * V * 32]; tb[j] += acc[w * 2 * H + H + at + j * V * 32]; }
+    if (vec) {
+      atomic_add4(dw + c, tw[0], tw[1], tw[2], tw[3]);
+      atomic_add4(db + c, tb[0], tb[1], tb[2], tb[3]);
+    } else {
+#pragma unroll
+      for (int j = 0; j < 4; j++) { atomicAdd(dw + c + j, tw[j]); atomicAdd(db + c + j, tb[j]); }
+    }
   }
 }
 
@@ -323,19 +384,30 @@ __global__ void ln_dw_bf16_v8(float* dw, float* db, const uint4* dy, const uint4
   }
 }
 
-// MOSAICBERT_LN_FUSED_BWD=1: dx and dweight/dbias in one pass over dy and x (ln_bwd_bf16<V, true>) instead of
-// ln_bwd_bf16<V, false> then ln_dw_bf16_v8, which reads dy and x a second time. Opt-in until measured.
+static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
+
 static bool ln_fused_bwd() {
   static const bool on = mb_env_on("MOSAICBERT_LN_FUSED_BWD");
   return on;
+}
+// The fused backward over a persistent grid: the blocks resident at once (the occupancy calculator's answer, asked
+// once per row width, at most 4 a SM), each walking rows a warp at a time.
+template <int V>
+static void ln_bwd_fused_launch(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w, const float* mean, const float* rstd,
+                                int64_t N, uint4* dxd, Drop d, float* dw, float* db) {
+  static const int per = [] {
+    int n = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, ln_bwd_fused<V>, LN_FUSED_WARPS * 32, 0) != cudaSuccess) { cudaGetLastError(); n = 1; }
+    return std::max(1, std::min(4, n));
+  }();
+  const unsigned blocks = (unsigned)std::min<int64_t>((N + LN_FUSED_WARPS - 1) / LN_FUSED_WARPS, mb_sm_count() * per);
+  ln_bwd_fused<V><<<blocks, LN_FUSED_WARPS * 32, 0, S()>>>(dx, dy, x, dtw, w, mean, rstd, N, dxd, d, dw, db, a16(dw) && a16(db));
 }
 
 static bool ln_smem_w() {
   static const bool on = mb_env_not_off("MOSAICBERT_LN_SMEM_W");
   return on;
 }
-
-static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 
 bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
                       int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps, Drop d) {
@@ -354,16 +426,17 @@ bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx,
   if (mb_generic_forced() || dtdx != DT_BF16 || dtdy != DT_BF16 || dtx != DT_BF16 || H % 256 != 0 || H > 1024 || N == 0) return false;
   if (!a16(dx) || !a16(dy) || !a16(x) || (dxd && !a16(dxd))) return false;
   if (ln_fused_bwd()) {
-    // Fewer blocks than the dx-only kernel: each adds its H weight and H bias sums to the gradients once.
-    const unsigned fb = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 4);
-#define LNBF(V) ln_bwd_bf16<V, true><<<fb, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db)
-    switch (H / 256) { case 1: LNBF(1); break; case 2: LNBF(2); break; case 3: LNBF(3); break; default: LNBF(4); }
-#undef LNBF
+    switch (H / 256) {
+      case 1: ln_bwd_fused_launch<1>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db); break;
+      case 2: ln_bwd_fused_launch<2>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db); break;
+      case 3: ln_bwd_fused_launch<3>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db); break;
+      default: ln_bwd_fused_launch<4>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db);
+    }
     CKL();
     return true;
   }
-  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
-#define LNB(V) ln_bwd_bf16<V, false><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, nullptr, nullptr)
+  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, mb_sm_count() * 8);
+#define LNB(V) ln_bwd_bf16<V><<<blocks, 256, 0, S()>>>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d)
   switch (H / 256) { case 1: LNB(1); break; case 2: LNB(2); break; case 3: LNB(3); break; default: LNB(4); }
 #undef LNB
   CKL();

@@ -113,16 +113,6 @@ void deliberate_bug(float* out, int64_t M) {
 #endif
 }
 
-// Streaming multiprocessors of this process's device (one device per process).
-static int64_t sm_count() {
-  static const int64_t n = [] {
-    int d = 0, v = 0;
-    if (cudaGetDevice(&d) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, d) != cudaSuccess || v <= 0) v = 132;
-    return (int64_t)v;
-  }();
-  return n;
-}
-
 void k_sum_rows(float* out, int dt, const void* x, int64_t N, int64_t M, int accumulate) {
   k_sum_rows_on(S(), out, dt, x, N, M, accumulate);
   if (M > 0 && N > 0) deliberate_bug(out, M);
@@ -136,7 +126,7 @@ void k_sum_rows_on(void* stream, float* out, int dt, const void* x, int64_t N, i
   if (!mb_generic_forced() && dt == DT_BF16 && M % 8 == 0 && ((uintptr_t)x & 15) == 0) {
     // About eight blocks of 256 threads per SM (two waves at most), each slab ≥ 128 rows.
     const int64_t M8 = M / 8, colBlocks = (M8 + 31) / 32;
-    int64_t slabs = (sm_count() * 8 + colBlocks - 1) / colBlocks;
+    int64_t slabs = (mb_sm_count() * 8 + colBlocks - 1) / colBlocks;
     if (slabs > (N + 127) / 128) slabs = (N + 127) / 128;
     if (slabs < 1) slabs = 1;
     const int64_t rpb = (N + slabs - 1) / slabs;

@@ -209,7 +209,8 @@ for (const dt of ["f32", "bf16"] as DType[]) {
 
 // ---- normalisation --------------------------------------------------------------------------------
 for (const dt of ["f32", "bf16"] as DType[]) {
-  for (const [n, h] of [[9, 33], [50, 768], [1, 64]]) {
+  // [2500, 768] and [600, 1024]: more rows than a persistent grid's warps at once (kernels that walk rows).
+  for (const [n, h] of [[9, 33], [50, 768], [1, 64], [2500, 768], [600, 1024]]) {
     add(`layerNorm/addLayerNorm/backward ${dt} [${n}, ${h}]`, tolOf(dt), (be, rng) => {
       const x = randn(be, rng, [n, h], dt, 2);
       const r = randn(be, rng, [n, h], dt);
@@ -253,6 +254,22 @@ for (const dt of ["f32", "bf16"] as DType[]) {
     const dt1 = randn(be, rng, [V, H], "f32");
     be.embeddingBackward(ids, dy, dt1, { paddingIdx: 0 });
     return [e, e32, dt1];
+  });
+  // BERT's shapes: a word table with one id in a quarter of the rows (a batch's [MASK]) and the padding id, and a
+  // two-row token-type table every row adds to (kernels that sum a small table's rows per block).
+  add(`embedding/backward ${dt} [3000 rows, H 768, V 600 and 2]`, tolOf(dt), (be, rng) => {
+    const n = 3000, H = 768;
+    const words = Int32Array.from({ length: n }, (_, i) => (i % 4 === 1 ? 103 : i % 97 === 0 ? 0 : rng.int(600)));
+    const ids = be.fromArray(words, [n], "i32");
+    const types = be.fromArray(Int32Array.from({ length: n }, (_, i) => (i < 2100 ? 0 : 1)), [n], "i32");
+    const table = randn(be, rng, [600, H], dt);
+    const e = be.embedding(ids, table);
+    const dy = randn(be, rng, [n, H], dt);
+    const dWords = randn(be, rng, [600, H], "f32");
+    const dTypes = randn(be, rng, [2, H], "f32");
+    be.embeddingBackward(ids, dy, dWords, { paddingIdx: 0 });
+    be.embeddingBackward(types, dy, dTypes, { paddingIdx: null });
+    return [e, dWords, dTypes];
   });
   add(`gather/scatter/scatterAdd rows ${dt}`, tolOf(dt), (be, rng) => {
     const N = 40, H = 33, T = 17;
