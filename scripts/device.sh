@@ -97,7 +97,8 @@ stages=${*:-build conformance golden train sanitize bench peers}
 # The other kernel paths, "VARIABLE=VALUE:conformance filter" each, run on their cases by the conformance stage (and
 # the attention ones, whose filter names cases by their lengths, by the sanitize stage): the GEMM's BGRADB epilogue
 # for bias gradients (opt-in), the 2D GeGLU kernels with one row a block and the flat layout (the default walks four
-# rows), the generic GELU linear epilogue (the default is the vectorised
+# rows), the two-pass LayerNorm backward (the default makes dx and dweight/dbias in one), the plain embedding
+# kernels (the default copies 16 bytes a thread and sums small tables per block), the generic GELU linear epilogue (the default is the vectorised
 # one), the LayerNorm forward with its weights in registers (the default reads them from shared memory), the bias
 # gradient's column sums on the GEMM's stream (the default runs them on a second one), the attention backward's
 # tile of 64 queries a step (the default takes 32 where two CTAs fit an SM);
@@ -105,6 +106,7 @@ stages=${*:-build conformance golden train sanitize bench peers}
 # opt-in paths in packages/ still to be measured).
 FA64="lens[1,17,64,128,5]|lens[20,20]|lens[9,70]|lens[300,7]"
 alt_paths=("MOSAICBERT_GEMM_BGRAD=1:bias grad" "MOSAICBERT_GEGLU_2D=1:geglu" "MOSAICBERT_GEGLU_ROWS=0:geglu"
+  "MOSAICBERT_LN_FUSED_BWD=0:ayerNorm" "MOSAICBERT_EMB_FAST=0:mbedding"
   "MOSAICBERT_BIAS_ACT_V8=0:gelu" "MOSAICBERT_LN_SMEM_W=0:ayerNorm" "MOSAICBERT_BGRAD_SIDE=0:matmul"
   "MOSAICBERT_FA_BWD_BM=64:$FA64")
 for x in $(bash scripts/experiments/applied.sh); do alt_paths+=("$x"); done
@@ -177,7 +179,7 @@ for s in $stages; do
         for f in "lens[1,17,64,128,5]" "lens[129,1,64,300]" "lens[9,70] dropout"; do sanitize_case $tool "$f"; done
         # The other attention paths (alt_paths whose filter names attention cases by their lengths), on their cases.
         for x in "${alt_paths[@]}"; do [[ ${x#*:} == *lens\[* ]] && sanitize_case $tool "${x#*:}" "${x%%:*}"; done
-        # The LayerNorm and embedding cases, by default and on the paths on trial there (row-walking grids, shared sums).
+        # The LayerNorm and embedding cases, by default and on their other paths (row-walking grids, shared sums).
         sanitize_case $tool "ayerNorm"; sanitize_case $tool "mbedding"
         for x in "${alt_paths[@]}"; do case ${x#*:} in ayerNorm | mbedding) sanitize_case $tool "${x#*:}" "${x%%:*}" ;; esac; done
       done ;;

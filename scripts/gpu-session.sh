@@ -15,7 +15,7 @@
 #      .results-build (B then 66.24 MB); run `bash scripts/hf-compat/check.sh pack` again before C; A is 65.6 MB,
 #      C 64.2 MB)
 #      `mosaicbert bench` on the peers' batch (MosaicBERT-base and BERT-base; MosaicBERT-base on full rows; A/B: the
-#      flat GeGLU layout, the one-pass LayerNorm backward, BERT's generic GELU epilogue) and the PyTorch peers in the same call [~225 s], then the anchor setting
+#      flat GeGLU layout, BERT's generic GELU epilogue) and the PyTorch peers in the same call [~225 s], then the anchor setting
 #      (with the other kernel paths that won here, listed in anchor-optin.txt; step 1200 profiled) [~150 s] and 300 of its steps without
 #      overlapped steps (MOSAICBERT_OVERLAP_STEPS=0) [~45 s]
 #   C  carry .device .device-build/embed.mjs .device-build/sources.sum .device-build/sources.list .device-build/zstd.wasm .device-extra
@@ -81,14 +81,12 @@ case "$part" in
     # The flat GeGLU layout (MOSAICBERT_GEGLU_ROWS=0; the default walks four rows a thread); profiled so that the
     # geglu / gegluBackward op times compare with the default run's.
     [ "${MIN:-0}" = 1 ] || MOSAICBERT_GEGLU_ROWS=0 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-geglu-flat.json" || rc=1
-    # The one-pass LayerNorm backward (MOSAICBERT_LN_FUSED_BWD=1: dx and dweight/dbias without a second read of dy and x).
-    [ "${MIN:-0}" = 1 ] || MOSAICBERT_LN_FUSED_BWD=1 "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base-ln-fused.json" || rc=1
     # The anchor runs with each other kernel path that beat the default bench by over 0.3% here (named in its log).
     optin=$(node -e '
       const fs = require("fs"), dir = process.argv[1];
       const rate = (f) => { try { return JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8")).tokensPerSec; } catch { return 0; } };
       const base = rate("bench-mosaic-bert-base.json");
-      const wins = [["MOSAICBERT_GEGLU_ROWS=0", "bench-mosaic-bert-base-geglu-flat.json"], ["MOSAICBERT_LN_FUSED_BWD=1", "bench-mosaic-bert-base-ln-fused.json"]]
+      const wins = [["MOSAICBERT_GEGLU_ROWS=0", "bench-mosaic-bert-base-geglu-flat.json"]]
         .filter(([, f]) => base > 0 && rate(f) > 1.003 * base).map(([v]) => v);
       console.log(wins.join(" "));
     ' "$OUT")

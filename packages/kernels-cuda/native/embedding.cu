@@ -37,7 +37,7 @@ void k_embedding_bwd(float* dtab, const int32_t* ids, int dtd, const void* dy, i
 }
 
 // ------------------------------------------------------------------------------------------------
-// Fast paths (MOSAICBERT_EMB_FAST=1, opt-in until measured), for rows of 16-byte multiples:
+// Fast paths (the default; MOSAICBERT_EMB_FAST=0 takes the plain kernels above), for rows of 16-byte multiples:
 // - the lookup copies 16-byte chunks when the table and the output have one dtype (the training step's bf16);
 // - the backward of a small table (V·H float32 sums of a block fit 24 KB of shared memory: token types) sums each
 //   block's rows per id in shared memory — each thread owns 8 columns, so no two threads add to one sum — and adds
@@ -47,7 +47,7 @@ void k_embedding_bwd(float* dtab, const int32_t* ids, int dtd, const void* dy, i
 // Ids out of range are reported as by the plain kernels (the lookup writes zeros; the backward skips the row).
 
 static bool emb_fast() {
-  static const bool on = mb_env_on("MOSAICBERT_EMB_FAST");
+  static const bool on = mb_env_not_off("MOSAICBERT_EMB_FAST");
   return on;
 }
 
