@@ -168,9 +168,14 @@ case "$part" in
       env $optin "${cli[@]}" bench --preset mosaic-bert-base --device cuda --profile --json "$OUT/bench-mosaic-bert-base.json" || rc=1
     fi
     if [ $SECONDS -lt "${D_DEADLINE:-420}" ]; then bash scripts/device.sh peers || rc=1; fi
-    # Then, while the time allows, D_CHECKS [compare train] of gpu-check on the defaults (they need only run.mjs).
+    # Then, while the time allows, D_CHECKS [compare train] of gpu-check on the defaults (they need only run.mjs),
+    # each cut off at D_END seconds [560] so that $OUT is still bundled inside the device's 600 s (on 2026-12-06 the
+    # `ampere` stage ran a call past them and everything not yet bundled was lost).
     for c in ${D_CHECKS-compare train}; do
-      if [ $SECONDS -lt "${D_CHECKS_DEADLINE:-480}" ]; then bash scripts/device.sh "$c" 2>&1 | tee -a "$OUT/gpu-check.log"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1; fi
+      if [ $SECONDS -lt "${D_CHECKS_DEADLINE:-480}" ] && [ $(( ${D_END:-560} - SECONDS )) -gt 10 ]; then
+        timeout $(( ${D_END:-560} - SECONDS )) bash scripts/device.sh "$c" 2>&1 | tee -a "$OUT/gpu-check.log"
+        [ "${PIPESTATUS[0]}" -eq 0 ] || { rc=1; echo "gpu-session: check $c failed or was cut off at ${D_END:-560} s" | tee -a "$OUT/gpu-check.log"; }
+      fi
     done
     fi ;;
   *) echo "gpu-session.sh: unknown part '$part' (pack, A, B, C or D)" >&2; exit 2 ;;
