@@ -144,7 +144,7 @@ __global__ void embedding_bwd_small(float* dtab, const int32_t* ids, int dtd, co
 }
 
 bool k_embedding_bwd_fast(float* dtab, const int32_t* ids, int dtd, const void* dy, int64_t n, int64_t V, int64_t H, int64_t pad) {
-  if (!emb_fast() || mb_generic_forced() || (dtd != DT_F32 && dtd != DT_BF16) || H % 8 != 0) return false;
+  if (!emb_fast() || mb_generic_forced() || (dtd != DT_F32 && dtd != DT_BF16) || H % 8 != 0 || V < 1) return false;
   if (((uintptr_t)dtab & 15) || ((uintptr_t)dy & 15)) return false;
   const int64_t H8 = H / 8;
   const int64_t smallBytes = V * H * 4;
