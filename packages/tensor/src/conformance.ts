@@ -209,8 +209,9 @@ for (const dt of ["f32", "bf16"] as DType[]) {
 
 // ---- normalisation --------------------------------------------------------------------------------
 for (const dt of ["f32", "bf16"] as DType[]) {
-  // [2500, 768] and [600, 1024]: more rows than a persistent grid's warps at once (kernels that walk rows).
-  for (const [n, h] of [[9, 33], [50, 768], [1, 64], [2500, 768], [600, 1024]]) {
+  // [2500, 768] and [600, 1024]: more rows than a persistent grid's warps at once (kernels that walk rows);
+  // [300, 256] and [70, 512]: the other row widths of the bf16 kernels (256·V for V = 1 … 4; BERT-mini and -small).
+  for (const [n, h] of [[9, 33], [50, 768], [1, 64], [2500, 768], [600, 1024], [300, 256], [70, 512]]) {
     add(`layerNorm/addLayerNorm/backward ${dt} [${n}, ${h}]`, tolOf(dt), (be, rng) => {
       const x = randn(be, rng, [n, h], dt, 2);
       const r = randn(be, rng, [n, h], dt);
