@@ -11,6 +11,9 @@
 // Every launch is followed by this: a bad configuration surfaces as an exception naming the op.
 #define CKL() CK(cudaGetLastError())
 
+// A device address the 16-byte (uint4 / float4) paths may use.
+inline bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
+
 __device__ __forceinline__ float ldf(int dt, const void* p, int64_t i) {
   switch (dt) {
     case DT_BF16: return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);

@@ -7,7 +7,6 @@
 
 #define GRID_LOOP(i, n) for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 static cudaStream_t S() { return (cudaStream_t)mb_stream(); }
-static bool aligned16(const void* p) { return ((uintptr_t)p & 15) == 0; }
 // The 16-byte vector kernels may run (not with MOSAICBERT_CUDA_GENERIC=1).
 static bool vec_ok() { return !mb_generic_forced(); }
 // The GeGLU kernels' layout. Default: 2D — blocks of GEGLU_2D_THREADS column chunks × ceil(rows / 4) row slots,

@@ -64,7 +64,7 @@ __global__ void embedding_v16(uint4* out, const int32_t* ids, const uint4* table
 bool k_embedding_fast(int dto, void* out, const int32_t* ids, int dtt, const void* table, int64_t n, int64_t V, int64_t H) {
   if (!emb_fast() || mb_generic_forced() || dto != dtt || (dto != DT_F32 && dto != DT_BF16)) return false;
   const int64_t bytes = H * (dto == DT_F32 ? 4 : 2);
-  if (bytes % 16 != 0 || ((uintptr_t)out & 15) || ((uintptr_t)table & 15)) return false;
+  if (bytes % 16 != 0 || !aligned16(out) || !aligned16(table)) return false;
   const int64_t H16 = bytes / 16;
   embedding_v16<<<grid_for(n * H16, 256), 256, 0, S()>>>((uint4*)out, ids, (const uint4*)table, n, V, H16, mb_error_flag());
   CKL();
@@ -145,7 +145,7 @@ __global__ void embedding_bwd_small(float* dtab, const int32_t* ids, int dtd, co
 
 bool k_embedding_bwd_fast(float* dtab, const int32_t* ids, int dtd, const void* dy, int64_t n, int64_t V, int64_t H, int64_t pad) {
   if (!emb_fast() || mb_generic_forced() || (dtd != DT_F32 && dtd != DT_BF16) || H % 8 != 0 || V < 1) return false;
-  if (((uintptr_t)dtab & 15) || ((uintptr_t)dy & 15)) return false;
+  if (!aligned16(dtab) || !aligned16(dy)) return false;
   const int64_t H8 = H / 8;
   const int64_t smallBytes = V * H * 4;
   if (H8 <= 256 && smallBytes <= 24 * 1024) {

@@ -274,13 +274,13 @@ __global__ void __launch_bounds__(256) ln_bwd_bf16(uint4* dx, const uint4* dy, c
 
 // dx and dweight/dbias in one pass over dy and x (the default; MOSAICBERT_LN_FUSED_BWD=0 goes back to ln_bwd_bf16
 // then ln_dw_bf16_v8, which reads dy and x a second time). H100, 2026-12-06, the peers' 256 × 128 batch: LayerNorm
-// backward 2.92 → 1.43 ms a step (with the embedding paths below, 711 k → 733 k tokens/s). The weights are read from shared memory where they are used; each warp
-// adds its rows' dy·x̂ and dy to its own sums in shared memory (laid out [k][v·32 + lane], so a warp's adds hit 32
-// banks and no lane shares an address: plain loads and stores), then the block adds its warps' sums to the float32
-// gradients once. Blocks of
-// LN_FUSED_WARPS warps (their sums take 2·H·4 bytes each: 24 KB a block at H = 768) over a persistent grid of
-// at most 4 blocks a SM (16 warps, as the default dx kernel's two blocks of 8): every block adds 2·H sums to the
-// gradients at its end, 16 bytes at a time where the GPU has vector atomics and vec says they are aligned.
+// backward 2.92 → 1.43 ms a step (with the embedding kernels, 711 k → 733 k tokens/s). The weights are read from
+// shared memory where they are used; each warp adds its rows' dy·x̂ and dy to its own sums in shared memory (laid
+// out [k][v·32 + lane], so a warp's adds hit 32 banks and no lane shares an address: plain loads and stores), then
+// the block adds its warps' sums to the float32 gradients once. Blocks of LN_FUSED_WARPS warps (their sums take
+// 2·H·4 bytes each: 24 KB a block at H = 768) over a persistent grid of at most 4 blocks a SM (16 warps, as the
+// two-pass dx kernel's two blocks of 8): every block adds 2·H sums to the gradients at its end, 16 bytes at a time
+// where the GPU has vector atomics and vec says they are aligned.
 constexpr int LN_FUSED_WARPS = 4;
 template <int V>
 __global__ void __launch_bounds__(LN_FUSED_WARPS * 32) ln_bwd_fused(uint4* dx, const uint4* dy, const uint4* x, int dtw, const void* w,
@@ -385,8 +385,6 @@ __global__ void ln_dw_bf16_v8(float* dw, float* db, const uint4* dy, const uint4
   }
 }
 
-static bool a16(const void* p) { return ((uintptr_t)p & 15) == 0; }
-
 static bool ln_fused_bwd() {
   static const bool on = mb_env_not_off("MOSAICBERT_LN_FUSED_BWD");
   return on;
@@ -402,7 +400,7 @@ static void ln_bwd_fused_launch(uint4* dx, const uint4* dy, const uint4* x, int 
     return std::max(1, std::min(4, n));
   }();
   const unsigned blocks = (unsigned)std::min<int64_t>((N + LN_FUSED_WARPS - 1) / LN_FUSED_WARPS, mb_sm_count() * per);
-  ln_bwd_fused<V><<<blocks, LN_FUSED_WARPS * 32, 0, S()>>>(dx, dy, x, dtw, w, mean, rstd, N, dxd, d, dw, db, a16(dw) && a16(db));
+  ln_bwd_fused<V><<<blocks, LN_FUSED_WARPS * 32, 0, S()>>>(dx, dy, x, dtw, w, mean, rstd, N, dxd, d, dw, db, aligned16(dw) && aligned16(db));
 }
 
 static bool ln_smem_w() {
@@ -413,8 +411,8 @@ static bool ln_smem_w() {
 bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const void* res, void* sum, int dtw, const void* w,
                       int dtb, const void* b, float* mean, float* rstd, int64_t N, int64_t H, float eps, Drop d) {
   if (mb_generic_forced() || dty != DT_BF16 || dtx != DT_BF16 || (res && dtr != DT_BF16) || H % 256 != 0 || H > 1024 || N == 0) return false;
-  if (!a16(y) || !a16(x) || (res && (!a16(res) || !a16(sum)))) return false;
-  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, 132 * 8);
+  if (!aligned16(y) || !aligned16(x) || (res && (!aligned16(res) || !aligned16(sum)))) return false;
+  const unsigned blocks = (unsigned)std::min<int64_t>((N + 7) / 8, mb_sm_count() * 8);
 #define LNF(V) (ln_smem_w() ? ln_fwd_bf16<V, true> : ln_fwd_bf16<V, false>)<<<blocks, 256, 0, S()>>>((uint4*)y, (const uint4*)x, (const uint4*)res, (uint4*)sum, dtw, w, dtb, b, mean, rstd, N, eps, d)
   switch (H / 256) { case 1: LNF(1); break; case 2: LNF(2); break; case 3: LNF(3); break; default: LNF(4); }
 #undef LNF
@@ -425,14 +423,12 @@ bool k_layernorm_fast(int dty, void* y, int dtx, const void* x, int dtr, const v
 bool k_layernorm_bwd_fast(int dtdx, void* dx, int dtdy, const void* dy, int dtx, const void* x, int dtw, const void* w,
                           const float* mean, const float* rstd, float* dw, float* db, int64_t N, int64_t H, void* dxd, Drop d) {
   if (mb_generic_forced() || dtdx != DT_BF16 || dtdy != DT_BF16 || dtx != DT_BF16 || H % 256 != 0 || H > 1024 || N == 0) return false;
-  if (!a16(dx) || !a16(dy) || !a16(x) || (dxd && !a16(dxd))) return false;
+  if (!aligned16(dx) || !aligned16(dy) || !aligned16(x) || (dxd && !aligned16(dxd))) return false;
   if (ln_fused_bwd()) {
-    switch (H / 256) {
-      case 1: ln_bwd_fused_launch<1>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db); break;
-      case 2: ln_bwd_fused_launch<2>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db); break;
-      case 3: ln_bwd_fused_launch<3>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db); break;
-      default: ln_bwd_fused_launch<4>((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db);
-    }
+    // H / 256 = V in 1 … 4 (H a positive multiple of 256 up to 1024: checked above and by k_layernorm_bwd).
+    static void (*const launch[])(uint4*, const uint4*, const uint4*, int, const void*, const float*, const float*, int64_t, uint4*, Drop, float*,
+                                  float*) = {ln_bwd_fused_launch<1>, ln_bwd_fused_launch<2>, ln_bwd_fused_launch<3>, ln_bwd_fused_launch<4>};
+    launch[H / 256 - 1]((uint4*)dx, (const uint4*)dy, (const uint4*)x, dtw, w, mean, rstd, N, (uint4*)dxd, d, dw, db);
     CKL();
     return true;
   }
