@@ -511,10 +511,10 @@ static int warps(int dh, bool bwd) {
 
 bool flash_ok(const AttnArgs& a, bool bwd, const void* dout, const void* dqkv) {
   if (a.dt != DT_BF16 || (a.dh != 32 && a.dh != 64 && a.dh != 128)) return false;
-  if (((uintptr_t)a.qkv & 15) || ((uintptr_t)a.out & 15)) return false;
+  if (!aligned16(a.qkv) || !aligned16(a.out)) return false;
   if (warps(a.dh, bwd) == 0) return false;
   if (!bwd) return true;
-  return a.dtO == DT_BF16 && a.dtDo == DT_BF16 && !((uintptr_t)dout & 15) && !((uintptr_t)dqkv & 15);
+  return a.dtO == DT_BF16 && a.dtDo == DT_BF16 && aligned16(dout) && aligned16(dqkv);
 }
 
 // Query (forward) or key (backward) tiles per sequence: the grid's y extent.

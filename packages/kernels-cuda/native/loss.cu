@@ -123,7 +123,7 @@ static bool ce_bf16(float* loss, int dtl, const void* logits, const int32_t* tar
                     int dtg, void* grad, float gradScale, const float* scratch) {
   const int64_t C8 = C / 8;
   if (mb_generic_forced() || dtl != DT_BF16 || (grad && dtg != DT_BF16) || C <= 0 || C % 8 != 0 || C8 > 8 * CE_THREADS) return false;
-  if (((uintptr_t)logits & 15) != 0 || ((uintptr_t)grad & 15) != 0) return false;
+  if (!aligned16(logits) || !aligned16(grad)) return false;
   const int it = C8 <= CE_THREADS ? 1 : C8 <= 2 * CE_THREADS ? 2 : C8 <= 4 * CE_THREADS ? 4 : 8;
 #define CEB(I) ce_row_bf16<I><<<(unsigned)N, CE_THREADS, 0, S()>>>(loss, (const uint4*)logits, targets, C8, ignore, mean, (uint4*)grad, gradScale, scratch, mb_error_flag())
   switch (it) { case 1: CEB(1); break; case 2: CEB(2); break; case 4: CEB(4); break; default: CEB(8); }

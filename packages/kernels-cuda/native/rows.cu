@@ -123,7 +123,7 @@ void k_sum_rows_on(void* stream, float* out, int dt, const void* x, int64_t N, i
   if (M == 0) return;
   if (!accumulate) CK(cudaMemsetAsync(out, 0, M * 4, st));
   if (N == 0) return;
-  if (!mb_generic_forced() && dt == DT_BF16 && M % 8 == 0 && ((uintptr_t)x & 15) == 0) {
+  if (!mb_generic_forced() && dt == DT_BF16 && M % 8 == 0 && aligned16(x)) {
     // About eight blocks of 256 threads per SM (two waves at most), each slab ≥ 128 rows.
     const int64_t M8 = M / 8, colBlocks = (M8 + 31) / 32;
     int64_t slabs = (mb_sm_count() * 8 + colBlocks - 1) / colBlocks;
